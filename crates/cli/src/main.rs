@@ -1,0 +1,3 @@
+//! `vidpipe`: the command line for developers and ops.
+
+fn main() {}

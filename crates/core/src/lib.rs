@@ -1,0 +1,1 @@
+//! vidpipe's domain core: pure rules and types, no AWS SDK, no network, no files.

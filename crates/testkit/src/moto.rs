@@ -1,0 +1,136 @@
+//! A moto server (local S3, DynamoDB, SQS, EventBridge) started once per test binary on a free loopback port.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A running moto server. It lives as long as the test process and dies with it.
+#[derive(Debug)]
+pub struct MotoServer {
+    endpoint: String,
+}
+
+impl MotoServer {
+    /// The server shared by every test of this binary, started on first use.
+    ///
+    /// Panics with a setup message when `moto_server` cannot be found or does not start.
+    pub fn shared() -> &'static MotoServer {
+        static SERVER: OnceLock<MotoServer> = OnceLock::new();
+        SERVER.get_or_init(start)
+    }
+
+    /// The endpoint URL, for example `http://127.0.0.1:41234`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+/// Where `moto_server` lives: `$MOTO_SERVER`, else the workspace's `.venv/bin/moto_server`.
+fn moto_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    crate::workspace_root().join(".venv/bin/moto_server")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind a loopback port")
+}
+
+fn start() -> MotoServer {
+    let binary = moto_binary();
+    assert!(
+        binary.exists(),
+        "setup: moto_server not found at {} (set MOTO_SERVER, or run scripts/test.sh, which installs moto[server] \
+         into .venv)",
+        binary.display()
+    );
+    for _attempt in 0..3 {
+        let port = free_port();
+        if let Some(server) = spawn_and_wait(&binary, port) {
+            return server;
+        }
+    }
+    panic!("setup: moto_server at {} did not start on a loopback port", binary.display());
+}
+
+/// Spawns moto from a thread that never ends, so that `PR_SET_PDEATHSIG` kills moto when the test process exits
+/// (the signal follows the spawning thread, not the process).
+fn spawn_and_wait(binary: &PathBuf, port: u16) -> Option<MotoServer> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let binary = binary.clone();
+    std::thread::spawn(move || {
+        let mut command = Command::new(&binary);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        set_parent_death_signal(&mut command);
+        let child = command.spawn();
+        let ok = child.is_ok();
+        tx.send(child.map(|c| c.id())).ok();
+        if ok {
+            loop {
+                std::thread::park();
+            }
+        }
+    });
+    rx.recv().ok()?.ok()?;
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if answers_http(addr) {
+            return Some(MotoServer { endpoint: format!("http://{addr}") });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+fn answers_http(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
+    let request = "GET /moto-api/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
+}
+
+#[cfg(target_os = "linux")]
+fn set_parent_death_signal(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the child's own state.
+    unsafe {
+        command.pre_exec(|| {
+            if libc_prctl_pdeathsig() != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_parent_death_signal(_command: &mut Command) {}
+
+#[cfg(target_os = "linux")]
+fn libc_prctl_pdeathsig() -> i32 {
+    const PR_SET_PDEATHSIG: i32 = 1;
+    const SIGKILL: u64 = 9;
+    unsafe extern "C" {
+        fn prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> i32;
+    }
+    // SAFETY: plain syscall wrapper with integer arguments.
+    unsafe { prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every vidpipe test on a fresh machine: installs what it needs (scripts/setup.sh), then format and lint
+# checks, the Rust tests (unit, handler, and integration tests against a moto server each test binary starts on a
+# free loopback port, and media tests on real ffmpeg output), then the offline validators.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== cargo test"
+cargo test --workspace
