@@ -1,1 +1,6 @@
 //! vidpipe's domain core: pure rules and types, no AWS SDK, no network, no files.
+
+pub mod keys;
+pub mod recording;
+pub mod upload;
+pub mod validate;

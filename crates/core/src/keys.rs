@@ -1,0 +1,264 @@
+//! Object key naming: the server chooses every key, by these rules only.
+//!
+//! Stream keys follow seed 000 so existing clients keep working: `{prefix}{stream}.mp4` (screen),
+//! `{prefix}{stream}_camera.webm` (camera) and `{prefix}{stream}_composited.mp4` (output). Generic recordings live
+//! under `{prefix}recordings/{room_id}/{recording_id}/{filename}`.
+
+use crate::validate::{FieldError, identifier};
+
+/// Longest stream name accepted.
+pub const MAX_STREAM_NAME: usize = 128;
+/// Longest room id accepted.
+pub const MAX_ROOM_ID: usize = 128;
+/// Longest filename kept in a key (after sanitizing).
+pub const MAX_FILENAME: usize = 200;
+
+const CAMERA_SUFFIX: &str = "_camera.webm";
+const COMPOSITED_SUFFIX: &str = "_composited.mp4";
+const SCREEN_SUFFIX: &str = ".mp4";
+const RECORDINGS_DIR: &str = "recordings/";
+
+/// A validated stream name: `[A-Za-z0-9_-]{1,128}`, and never ending in `_composited`, so that a screen key can
+/// never be mistaken for an output key (the compositor must never react to its own output).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StreamName(String);
+
+impl StreamName {
+    /// Validates `value` as the JSON field `field`.
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
+        identifier(field, value, MAX_STREAM_NAME)?;
+        if value.ends_with("_composited") {
+            return Err(FieldError::new(
+                field,
+                "must not end with '_composited' (reserved for outputs)",
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The name itself.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A validated room id: `[A-Za-z0-9_-]{1,128}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoomId(String);
+
+impl RoomId {
+    /// Validates `value` as the JSON field `field`.
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
+        identifier(field, value, MAX_ROOM_ID)?;
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The id itself.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Key of a stream's screen recording.
+pub fn screen_key(prefix: &str, stream: &StreamName) -> String {
+    format!("{prefix}{}{SCREEN_SUFFIX}", stream.0)
+}
+
+/// Key of a stream's camera recording.
+pub fn camera_key(prefix: &str, stream: &StreamName) -> String {
+    format!("{prefix}{}{CAMERA_SUFFIX}", stream.0)
+}
+
+/// Key of a stream's composited output.
+pub fn composited_key(prefix: &str, stream: &StreamName) -> String {
+    format!("{prefix}{}{COMPOSITED_SUFFIX}", stream.0)
+}
+
+/// Key of a generic recording; `filename` must come from [`sanitize_filename`].
+pub fn recording_key(prefix: &str, room: &RoomId, recording_id: &str, filename: &str) -> String {
+    format!(
+        "{prefix}{RECORDINGS_DIR}{}/{recording_id}/{filename}",
+        room.0
+    )
+}
+
+/// Makes a client's filename safe to use as the last key segment.
+///
+/// Path separators, `..`, and control characters are refused (they are never innocent in a filename); every other
+/// character outside `[A-Za-z0-9._-]` becomes `_`; leading dots are dropped.
+pub fn sanitize_filename(field: &str, name: &str) -> Result<String, FieldError> {
+    if name.chars().any(|c| c.is_control()) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    if name.contains('/') || name.contains('\\') {
+        return Err(FieldError::new(field, "must be a file name, not a path"));
+    }
+    if name.contains("..") {
+        return Err(FieldError::new(field, "must not contain '..'"));
+    }
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .to_owned();
+    if cleaned.is_empty() {
+        return Err(FieldError::new(
+            field,
+            "must contain at least one letter or digit",
+        ));
+    }
+    if cleaned.len() > MAX_FILENAME {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {MAX_FILENAME} characters"),
+        ));
+    }
+    Ok(cleaned)
+}
+
+/// What an object key is, by the naming rules above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A stream's screen recording.
+    Screen(StreamName),
+    /// A stream's camera recording.
+    Camera(StreamName),
+    /// A stream's composited output: never a trigger for work.
+    Composited(StreamName),
+    /// A generic recording.
+    Recording {
+        /// The room it belongs to.
+        room_id: RoomId,
+        /// Its recording id.
+        recording_id: String,
+    },
+    /// Outside the prefix, or not named by these rules.
+    Other,
+}
+
+/// Classifies `key` (already URL-decoded). Outputs are recognised before screens, so `x_composited.mp4` is never
+/// taken for the screen of a stream `x_composited` (such stream names are refused anyway).
+pub fn classify_key(prefix: &str, key: &str) -> KeyKind {
+    let Some(rest) = key.strip_prefix(prefix) else {
+        return KeyKind::Other;
+    };
+    if let Some(path) = rest.strip_prefix(RECORDINGS_DIR) {
+        let parts: Vec<&str> = path.split('/').collect();
+        if let [room, id, file] = parts.as_slice()
+            && let Ok(room_id) = RoomId::parse("room_id", room)
+            && identifier("recording_id", id, 64).is_ok()
+            && sanitize_filename("filename", file).as_deref() == Ok(*file)
+        {
+            return KeyKind::Recording {
+                room_id,
+                recording_id: (*id).to_owned(),
+            };
+        }
+        return KeyKind::Other;
+    }
+    let stream = |suffix: &str| {
+        rest.strip_suffix(suffix).and_then(|name| {
+            identifier("stream", name, MAX_STREAM_NAME)
+                .ok()
+                .map(|()| StreamName(name.to_owned()))
+        })
+    };
+    if let Some(s) = stream(COMPOSITED_SUFFIX) {
+        return KeyKind::Composited(s);
+    }
+    if let Some(s) = stream(CAMERA_SUFFIX) {
+        return KeyKind::Camera(s);
+    }
+    match stream(SCREEN_SUFFIX) {
+        Some(s) if !s.0.ends_with("_composited") => KeyKind::Screen(s),
+        _ => KeyKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(s: &str) -> StreamName {
+        StreamName::parse("stream_name", s).unwrap()
+    }
+
+    #[test]
+    fn stream_keys_follow_seed_000() {
+        let s = stream("abc123");
+        assert_eq!(screen_key("v/", &s), "v/abc123.mp4");
+        assert_eq!(camera_key("v/", &s), "v/abc123_camera.webm");
+        assert_eq!(composited_key("v/", &s), "v/abc123_composited.mp4");
+    }
+
+    #[test]
+    fn outputs_are_never_classified_as_screens() {
+        assert_eq!(
+            classify_key("", "abc_composited.mp4"),
+            KeyKind::Composited(stream("abc"))
+        );
+        assert_eq!(classify_key("", "abc.mp4"), KeyKind::Screen(stream("abc")));
+        assert_eq!(
+            classify_key("", "abc_camera.webm"),
+            KeyKind::Camera(stream("abc"))
+        );
+        assert!(StreamName::parse("stream_name", "abc_composited").is_err());
+    }
+
+    #[test]
+    fn keys_outside_the_prefix_or_rules_are_other() {
+        assert_eq!(classify_key("v/", "abc.mp4"), KeyKind::Other);
+        assert_eq!(classify_key("v/", "v/a/b.mp4"), KeyKind::Other);
+        assert_eq!(classify_key("v/", "v/abc.webm"), KeyKind::Other);
+        assert_eq!(
+            classify_key("v/", "v/recordings/r1/id/../x"),
+            KeyKind::Other
+        );
+        assert_eq!(
+            classify_key("v/", "v/recordings/room-1/id1/file.webm"),
+            KeyKind::Recording {
+                room_id: RoomId::parse("r", "room-1").unwrap(),
+                recording_id: "id1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn filenames_are_sanitized_or_refused() {
+        assert_eq!(
+            sanitize_filename("f", "my talk (1).webm").unwrap(),
+            "my_talk__1_.webm"
+        );
+        assert_eq!(
+            sanitize_filename("f", ".hidden.webm").unwrap(),
+            "hidden.webm"
+        );
+        assert_eq!(
+            sanitize_filename("f", "résumé.webm").unwrap(),
+            "r_sum_.webm"
+        );
+        for bad in [
+            "../etc/passwd",
+            "a/b.webm",
+            "a\\b",
+            "..",
+            "a\nb",
+            "a\u{7f}b",
+            "...",
+            "",
+        ] {
+            assert!(sanitize_filename("filename", bad).is_err(), "{bad:?}");
+        }
+        assert!(sanitize_filename("f", &"a".repeat(201)).is_err());
+    }
+}

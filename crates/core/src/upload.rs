@@ -1,0 +1,374 @@
+//! Upload requests: what a client may ask to upload, checked before anything is signed or written.
+
+use crate::keys::{self, RoomId, StreamName};
+use crate::validate::{FieldError, JsonFields};
+use serde::{Deserialize, Serialize};
+
+/// What is being uploaded; it decides the key and the allowed content types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadKind {
+    /// A stream's camera recording: `{prefix}{stream}_camera.webm`.
+    Camera,
+    /// A stream's screen recording: `{prefix}{stream}.mp4`.
+    Screen,
+    /// A generic recording: `{prefix}recordings/{room_id}/{recording_id}/{filename}`.
+    Recording,
+}
+
+impl UploadKind {
+    /// Parses the wire name (`camera`, `screen`, `recording`).
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
+        match value {
+            "camera" => Ok(Self::Camera),
+            "screen" => Ok(Self::Screen),
+            "recording" => Ok(Self::Recording),
+            _ => Err(FieldError::new(
+                field,
+                "must be one of camera, screen, recording",
+            )),
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Camera => "camera",
+            Self::Screen => "screen",
+            Self::Recording => "recording",
+        }
+    }
+
+    /// Media types (without parameters) a client may upload for this kind. The key's extension must not lie.
+    pub fn allowed_media_types(self) -> &'static [&'static str] {
+        match self {
+            Self::Camera => &["video/webm"],
+            Self::Screen => &["video/mp4"],
+            Self::Recording => &[
+                "video/webm",
+                "video/mp4",
+                "video/quicktime",
+                "audio/webm",
+                "audio/mp4",
+                "audio/mpeg",
+            ],
+        }
+    }
+}
+
+/// Longest Content-Type accepted, parameters included.
+pub const MAX_CONTENT_TYPE: usize = 255;
+
+/// Checks `value` is an allowed media type for `kind`, optionally with parameters such as
+/// `video/webm;codecs=vp8,opus` (what MediaRecorder reports). Returns it unchanged: it is signed as sent.
+pub fn content_type(field: &str, kind: UploadKind, value: &str) -> Result<String, FieldError> {
+    let (media_type, params) = value.split_once(';').unwrap_or((value, ""));
+    let media_type = media_type.trim();
+    if !kind
+        .allowed_media_types()
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(media_type))
+    {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "must be one of {} for kind {}",
+                kind.allowed_media_types().join(", "),
+                kind.as_str()
+            ),
+        ));
+    }
+    let params_ok = params
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " =,.;-_\"".contains(c));
+    if !params_ok || value.len() > MAX_CONTENT_TYPE {
+        return Err(FieldError::new(field, "has invalid parameters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// Size limits for uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// Largest object accepted, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+/// Checks `size` is 1..=max bytes.
+pub fn size(field: &str, limits: UploadLimits, size: u64) -> Result<u64, FieldError> {
+    if size == 0 || size > limits.max_upload_bytes {
+        return Err(FieldError::new(
+            field,
+            format!("must be between 1 and {} bytes", limits.max_upload_bytes),
+        ));
+    }
+    Ok(size)
+}
+
+/// Earliest and latest `started_at` accepted (epoch ms): 2000-01-01 to 2100-01-01.
+const STARTED_AT_RANGE: std::ops::RangeInclusive<u64> = 946_684_800_000..=4_102_444_800_000;
+
+/// A validated `POST /uploads` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRequest {
+    /// What is uploaded.
+    pub kind: UploadKind,
+    /// The Content-Type the client will send (signed).
+    pub content_type: String,
+    /// The exact size the client will send (signed).
+    pub size: u64,
+    /// The stream (camera and screen kinds).
+    pub stream_name: Option<StreamName>,
+    /// The room (required for the recording kind, optional otherwise).
+    pub room_id: Option<RoomId>,
+    /// The sanitized file name (recording kind; a default is chosen when absent).
+    pub filename: Option<String>,
+    /// When the recording started, epoch ms (signed as `x-amz-meta-started-at`).
+    pub started_at: Option<u64>,
+}
+
+impl UploadRequest {
+    /// Parses and validates a `POST /uploads` body. Every error names its field.
+    pub fn parse(body: &[u8], limits: UploadLimits) -> Result<Self, FieldError> {
+        let mut f = JsonFields::parse(body)?;
+        let kind = UploadKind::parse("kind", &f.str("kind", 32)?)?;
+        let content_type = content_type(
+            "content_type",
+            kind,
+            &f.str("content_type", MAX_CONTENT_TYPE)?,
+        )?;
+        let size = size("size", limits, f.u64("size")?)?;
+        let stream_name = f
+            .opt_str("stream_name", keys::MAX_STREAM_NAME * 4)?
+            .map(|s| StreamName::parse("stream_name", &s))
+            .transpose()?;
+        let room_id = f
+            .opt_str("room_id", keys::MAX_ROOM_ID * 4)?
+            .map(|s| RoomId::parse("room_id", &s))
+            .transpose()?;
+        let filename = f
+            .opt_str("filename", keys::MAX_FILENAME * 4)?
+            .map(|s| keys::sanitize_filename("filename", &s))
+            .transpose()?;
+        let started_at = f.opt_u64("started_at")?;
+        f.finish()?;
+        if let Some(t) = started_at
+            && !STARTED_AT_RANGE.contains(&t)
+        {
+            return Err(FieldError::new(
+                "started_at",
+                "must be epoch milliseconds between 2000 and 2100",
+            ));
+        }
+        match kind {
+            UploadKind::Camera | UploadKind::Screen if stream_name.is_none() => {
+                return Err(FieldError::new(
+                    "stream_name",
+                    format!("is required for kind {}", kind.as_str()),
+                ));
+            }
+            UploadKind::Recording if room_id.is_none() => {
+                return Err(FieldError::new("room_id", "is required for kind recording"));
+            }
+            UploadKind::Recording if stream_name.is_some() => {
+                return Err(FieldError::new(
+                    "stream_name",
+                    "is only for kinds camera and screen",
+                ));
+            }
+            _ => {}
+        }
+        Ok(Self {
+            kind,
+            content_type,
+            size,
+            stream_name,
+            room_id,
+            filename,
+            started_at,
+        })
+    }
+
+    /// The object key the server chooses for this request.
+    pub fn key(&self, prefix: &str, recording_id: &str) -> String {
+        match (self.kind, &self.stream_name, &self.room_id) {
+            (UploadKind::Camera, Some(stream), _) => keys::camera_key(prefix, stream),
+            (UploadKind::Screen, Some(stream), _) => keys::screen_key(prefix, stream),
+            (_, _, Some(room)) => {
+                let filename = self
+                    .filename
+                    .clone()
+                    .unwrap_or_else(|| default_filename(&self.content_type));
+                keys::recording_key(prefix, room, recording_id, &filename)
+            }
+            _ => unreachable!("parse() guarantees the fields each kind needs"),
+        }
+    }
+}
+
+/// `recording.{ext}` for a media type.
+pub fn default_filename(content_type: &str) -> String {
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let ext = match media_type.as_str() {
+        "video/mp4" | "audio/mp4" => "mp4",
+        "video/quicktime" => "mov",
+        "audio/mpeg" => "mp3",
+        _ => "webm",
+    };
+    format!("recording.{ext}")
+}
+
+/// Most parts a multipart plan hands out (S3 allows 10,000; fewer keeps the plan's URL list small).
+pub const MAX_PLANNED_PARTS: u64 = 1000;
+
+/// A multipart plan for `size` bytes: the part size (every part but the last), and the part count. Parts are at
+/// least `min_part_size` and grow, in whole MiB, to keep the count within [`MAX_PLANNED_PARTS`].
+pub fn plan_parts(size: u64, min_part_size: u64) -> (u64, u32) {
+    const MIB: u64 = 1024 * 1024;
+    let needed = size.div_ceil(MAX_PLANNED_PARTS).div_ceil(MIB) * MIB;
+    let part_size = needed.max(min_part_size);
+    let count = u32::try_from(size.div_ceil(part_size).max(1)).unwrap_or(u32::MAX);
+    (part_size, count)
+}
+
+/// Length of part `number` (from 1) of a `size`-byte upload cut into `part_size` parts.
+pub fn part_len(size: u64, part_size: u64, number: u32) -> u64 {
+    let start = u64::from(number - 1) * part_size;
+    size.saturating_sub(start).min(part_size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: UploadLimits = UploadLimits {
+        max_upload_bytes: 1000,
+    };
+
+    fn parse(body: &str) -> Result<UploadRequest, FieldError> {
+        UploadRequest::parse(body.as_bytes(), LIMITS)
+    }
+
+    #[test]
+    fn camera_request_gets_the_seed_key() {
+        let r = parse(r#"{"kind":"camera","content_type":"video/webm;codecs=vp8","size":10,"stream_name":"s1","started_at":1700000000000}"#).unwrap();
+        assert_eq!(r.key("p/", "id"), "p/s1_camera.webm");
+        assert_eq!(r.started_at, Some(1_700_000_000_000));
+    }
+
+    #[test]
+    fn recording_request_gets_a_sanitized_key() {
+        let r = parse(r#"{"kind":"recording","content_type":"video/webm","size":10,"room_id":"r1","filename":"my call.webm"}"#)
+            .unwrap();
+        assert_eq!(r.key("p/", "id9"), "p/recordings/r1/id9/my_call.webm");
+        let r =
+            parse(r#"{"kind":"recording","content_type":"audio/mpeg","size":10,"room_id":"r1"}"#)
+                .unwrap();
+        assert_eq!(r.key("", "i"), "recordings/r1/i/recording.mp3");
+    }
+
+    #[test]
+    fn multipart_plans_cover_the_size_exactly() {
+        const MIB: u64 = 1024 * 1024;
+        assert_eq!(plan_parts(11 * MIB, 5 * MIB), (5 * MIB, 3));
+        assert_eq!(part_len(11 * MIB, 5 * MIB, 3), MIB);
+        let (part, count) = plan_parts(5 * 1024 * MIB, 8 * MIB);
+        assert_eq!((part, count), (8 * MIB, 640));
+        let (part, count) = plan_parts(50 * 1024 * MIB, 8 * MIB);
+        assert!(u64::from(count) <= MAX_PLANNED_PARTS && part % MIB == 0);
+        for size in [1, 5 * MIB, 5 * MIB + 1, 123_456_789, 50 * 1024 * MIB + 7] {
+            let (part, count) = plan_parts(size, 5 * MIB);
+            let total: u64 = (1..=count).map(|n| part_len(size, part, n)).sum();
+            assert_eq!(total, size);
+            assert!((1..=count).all(|n| part_len(size, part, n) > 0));
+        }
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let cases = [
+            ("{", "body"),
+            ("[]", "body"),
+            (r#"{"content_type":"video/webm","size":1}"#, "kind"),
+            (
+                r#"{"kind":"movie","content_type":"video/webm","size":1}"#,
+                "kind",
+            ),
+            (r#"{"kind":7,"content_type":"video/webm","size":1}"#, "kind"),
+            (
+                r#"{"kind":"camera","content_type":"video/mp4","size":1,"stream_name":"s"}"#,
+                "content_type",
+            ),
+            (
+                r#"{"kind":"camera","content_type":"video/webm;x=<script>","size":1,"stream_name":"s"}"#,
+                "content_type",
+            ),
+            (
+                r#"{"kind":"camera","content_type":"video/webm","size":0,"stream_name":"s"}"#,
+                "size",
+            ),
+            (
+                r#"{"kind":"camera","content_type":"video/webm","size":1001,"stream_name":"s"}"#,
+                "size",
+            ),
+            (
+                r#"{"kind":"camera","content_type":"video/webm","size":"10","stream_name":"s"}"#,
+                "size",
+            ),
+            (
+                r#"{"kind":"camera","content_type":"video/webm","size":1e30,"stream_name":"s"}"#,
+                "size",
+            ),
+            (
+                r#"{"kind":"camera","content_type":"video/webm","size":1}"#,
+                "stream_name",
+            ),
+            (
+                r#"{"kind":"camera","content_type":"video/webm","size":1,"stream_name":"../x"}"#,
+                "stream_name",
+            ),
+            (
+                r#"{"kind":"camera","content_type":"video/webm","size":1,"stream_name":"a%2Fb"}"#,
+                "stream_name",
+            ),
+            (
+                r#"{"kind":"screen","content_type":"video/mp4","size":1,"stream_name":"x_composited"}"#,
+                "stream_name",
+            ),
+            (
+                r#"{"kind":"recording","content_type":"video/webm","size":1}"#,
+                "room_id",
+            ),
+            (
+                r#"{"kind":"recording","content_type":"video/webm","size":1,"room_id":"a/b"}"#,
+                "room_id",
+            ),
+            (
+                r#"{"kind":"recording","content_type":"video/webm","size":1,"room_id":"r","filename":"../../etc"}"#,
+                "filename",
+            ),
+            (
+                r#"{"kind":"camera","content_type":"video/webm","size":1,"stream_name":"s","started_at":5}"#,
+                "started_at",
+            ),
+            (
+                r#"{"kind":"camera","content_type":"video/webm","size":1,"stream_name":"s","owner":"x"}"#,
+                "owner",
+            ),
+        ];
+        for (body, field) in cases {
+            let err = parse(body).expect_err(body);
+            assert_eq!(err.field, field, "{body}: {err}");
+        }
+        let long = format!(
+            r#"{{"kind":"camera","content_type":"video/webm","size":1,"stream_name":"{}"}}"#,
+            "a".repeat(129)
+        );
+        assert_eq!(parse(&long).unwrap_err().field, "stream_name");
+    }
+}
