@@ -1,0 +1,250 @@
+//! Creates vidpipe's resources on an endpoint (moto locally): the bucket, the table and the event queue.
+//! Every step tolerates what already exists, so running it twice is harmless. In AWS, SAM creates them instead.
+
+use crate::recordings::{OWNER_INDEX, TTL_ATTRIBUTE};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule,
+    Event, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+    NotificationConfiguration, QueueConfiguration,
+};
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct Resources {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix the lifecycle rule applies to (empty for the whole bucket).
+    pub key_prefix: String,
+    /// Days before objects expire.
+    pub retention_days: u32,
+    /// Origins allowed to PUT/GET from browsers.
+    pub allowed_origins: Vec<String>,
+    /// Table name.
+    pub table: String,
+    /// SQS queue receiving the bucket's ObjectCreated events (for the compositor), if wanted.
+    pub queue: Option<String>,
+}
+
+/// What was created or found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioned {
+    /// The queue's URL, if a queue was asked for.
+    pub queue_url: Option<String>,
+}
+
+/// A provisioning failure, naming the step.
+#[derive(Debug, thiserror::Error)]
+#[error("{step}: {message}")]
+pub struct ProvisionError {
+    step: &'static str,
+    message: String,
+}
+
+fn failed(step: &'static str) -> impl Fn(&(dyn std::error::Error + 'static)) -> ProvisionError {
+    move |e| ProvisionError {
+        step,
+        message: crate::error_message(e),
+    }
+}
+
+/// Creates (or confirms) every resource.
+pub async fn provision(
+    sdk_config: &aws_config::SdkConfig,
+    s3: &aws_sdk_s3::Client,
+    r: &Resources,
+) -> Result<Provisioned, ProvisionError> {
+    create_bucket(s3, r).await?;
+    create_table(&aws_sdk_dynamodb::Client::new(sdk_config), &r.table).await?;
+    let queue_url = match &r.queue {
+        Some(queue) => Some(create_queue_notification(sdk_config, s3, &r.bucket, queue).await?),
+        None => None,
+    };
+    Ok(Provisioned { queue_url })
+}
+
+async fn create_bucket(s3: &aws_sdk_s3::Client, r: &Resources) -> Result<(), ProvisionError> {
+    if let Err(e) = s3.create_bucket().bucket(&r.bucket).send().await {
+        let exists = e
+            .as_service_error()
+            .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists());
+        if !exists {
+            return Err(failed("create bucket")(&e));
+        }
+    }
+    let expire = LifecycleRule::builder()
+        .id("vidpipe-retention")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix(&r.key_prefix).build())
+        .expiration(
+            LifecycleExpiration::builder()
+                .days(i32::try_from(r.retention_days).unwrap_or(i32::MAX))
+                .build(),
+        )
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(1)
+                .build(),
+        )
+        .build()
+        .map_err(|e| failed("lifecycle rule")(&e))?;
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(&r.bucket)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(expire)
+                .build()
+                .map_err(|e| failed("lifecycle")(&e))?,
+        )
+        .send()
+        .await
+        .map_err(|e| failed("put lifecycle")(&e))?;
+    if !r.allowed_origins.is_empty() {
+        let rule = CorsRule::builder()
+            .set_allowed_origins(Some(r.allowed_origins.clone()))
+            .allowed_methods("PUT")
+            .allowed_methods("GET")
+            .allowed_methods("HEAD")
+            .allowed_headers("*")
+            .expose_headers("ETag")
+            .max_age_seconds(3000)
+            .build()
+            .map_err(|e| failed("cors rule")(&e))?;
+        s3.put_bucket_cors()
+            .bucket(&r.bucket)
+            .cors_configuration(
+                CorsConfiguration::builder()
+                    .cors_rules(rule)
+                    .build()
+                    .map_err(|e| failed("cors")(&e))?,
+            )
+            .send()
+            .await
+            .map_err(|e| failed("put cors")(&e))?;
+    }
+    Ok(())
+}
+
+fn attribute(name: &str) -> Result<AttributeDefinition, ProvisionError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| failed("attribute")(&e))
+}
+
+fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, ProvisionError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .map_err(|e| failed("key schema")(&e))
+}
+
+/// Creates (or confirms) the recordings table: `pk`/`sk`, the owner index, and TTL on `expires_at`.
+pub async fn create_table(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<(), ProvisionError> {
+    let index = GlobalSecondaryIndex::builder()
+        .index_name(OWNER_INDEX)
+        .key_schema(key("gsi1pk", KeyType::Hash)?)
+        .key_schema(key("gsi1sk", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| failed("index")(&e))?;
+    let created = ddb
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk")?)
+        .attribute_definitions(attribute("sk")?)
+        .attribute_definitions(attribute("gsi1pk")?)
+        .attribute_definitions(attribute("gsi1sk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .global_secondary_indexes(index)
+        .send()
+        .await;
+    if let Err(e) = created
+        && !e
+            .as_service_error()
+            .is_some_and(|e| e.is_resource_in_use_exception())
+    {
+        return Err(failed("create table")(&e));
+    }
+    let ttl = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(TTL_ATTRIBUTE)
+        .build()
+        .map_err(|e| failed("ttl")(&e))?;
+    let updated = ddb
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(ttl)
+        .send()
+        .await;
+    if let Err(e) = updated {
+        // DynamoDB refuses to "enable" TTL that is already enabled.
+        let already = e.as_service_error().is_some_and(|s| {
+            aws_sdk_dynamodb::error::ProvideErrorMetadata::message(s)
+                .is_some_and(|m| m.contains("already enabled"))
+        });
+        if !already {
+            return Err(failed("enable ttl")(&e));
+        }
+    }
+    Ok(())
+}
+
+async fn create_queue_notification(
+    sdk_config: &aws_config::SdkConfig,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    queue: &str,
+) -> Result<String, ProvisionError> {
+    let sqs = aws_sdk_sqs::Client::new(sdk_config);
+    let url = sqs
+        .create_queue()
+        .queue_name(queue)
+        .send()
+        .await
+        .map_err(|e| failed("create queue")(&e))?;
+    let url = url.queue_url.unwrap_or_default();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| failed("queue attributes")(&e))?;
+    let arn = attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default();
+    let config = QueueConfiguration::builder()
+        .id("vidpipe-object-created")
+        .queue_arn(arn)
+        .events(Event::S3ObjectCreated)
+        .build()
+        .map_err(|e| failed("queue configuration")(&e))?;
+    s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(config)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| failed("bucket notification")(&e))?;
+    Ok(url)
+}
