@@ -1,0 +1,599 @@
+//! The routes. Every rejection happens before the first write, and a write that fails part-way is undone.
+
+use crate::auth::{Caller, authenticate};
+use crate::config::Config;
+use crate::http::{ApiError, Cors, error_response, is_preflight, json_response};
+use crate::ports::{Objects, Recordings};
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Value, json};
+use std::time::{SystemTime, UNIX_EPOCH};
+use vidpipe_aws::s3::PutSpec;
+use vidpipe_core::keys::{KeyKind, RoomId, classify_key, sanitize_filename};
+use vidpipe_core::recording::{MultipartUpload, Recording, RecordingStatus, expiry};
+use vidpipe_core::upload::{self, UploadKind, UploadRequest, part_len, plan_parts};
+use vidpipe_core::validate::{FieldError, JsonFields};
+
+/// Largest request body read (JSON requests are small; API Gateway allows far more).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The HTTP API with its dependencies.
+#[derive(Debug)]
+pub struct App<O, R> {
+    /// Configuration.
+    pub config: Config,
+    /// The bucket.
+    pub objects: O,
+    /// The recordings table.
+    pub recordings: R,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// RFC 3339 for an epoch-millisecond instant.
+fn rfc3339_ms(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The request path without the API Gateway stage prefix.
+fn route_path(request: &Request) -> String {
+    let path = request.uri().path();
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.clone(),
+        _ => None,
+    };
+    match stage.filter(|s| s != "$default") {
+        Some(stage) => path
+            .strip_prefix(&format!("/{stage}"))
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or(path)
+            .to_owned(),
+        None => path.to_owned(),
+    }
+}
+
+impl<O: Objects, R: Recordings> App<O, R> {
+    /// Answers one request: CORS, authentication, routing, and errors as JSON.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let origin = request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let cors = Cors {
+            allowed_origins: &self.config.allowed_origins,
+        };
+        if is_preflight(request.method()) {
+            return cors.preflight(origin.as_deref());
+        }
+        let mut response = match self.route(&request).await {
+            Ok(response) => response,
+            Err(e) => {
+                if e.status.is_client_error() {
+                    tracing::info!(status = e.status.as_u16(), code = e.code, message = %e.message, "request rejected");
+                }
+                error_response(&e)
+            }
+        };
+        cors.decorate(origin.as_deref(), &mut response);
+        response
+    }
+
+    async fn route(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let path = route_path(request);
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let method = request.method().clone();
+        let known_path = matches!(
+            segments.as_slice(),
+            ["uploads"]
+                | ["uploads", _]
+                | ["uploads", _, "complete" | "parts"]
+                | ["presigned-url"]
+                | ["recordings"]
+                | ["recordings", "upload-url"]
+                | ["recordings", _]
+        );
+        if !known_path {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_route",
+                format!("no route for {path}"),
+            ));
+        }
+        let caller = authenticate(&self.config.auth, request)?;
+        let body = || body_bytes(request);
+        match (&method, segments.as_slice()) {
+            (&Method::POST, ["uploads"]) => self.create_upload(&caller, body()?).await,
+            (&Method::POST, ["uploads", id, "complete"]) => {
+                self.complete_upload(&caller, id, body()?).await
+            }
+            (&Method::DELETE, ["uploads", id]) => self.abort_upload(&caller, id).await,
+            (&Method::GET, ["uploads", id, "parts"]) => self.missing_parts(&caller, id).await,
+            (&Method::POST, ["presigned-url"]) => self.legacy_presigned_url(&caller, body()?).await,
+            (&Method::POST, ["recordings", "upload-url"]) => {
+                self.legacy_recording_url(&caller, body()?).await
+            }
+            (&Method::GET, ["recordings"]) => self.list_recordings(&caller, request).await,
+            (&Method::GET, ["recordings", id]) => self.get_recording(&caller, id).await,
+            _ => Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{method} not allowed on {path}"),
+            )),
+        }
+    }
+
+    fn new_recording(
+        &self,
+        caller: &Caller,
+        kind: UploadKind,
+        key: String,
+        content_type: String,
+        size: u64,
+    ) -> Recording {
+        let created_at_ms = now_ms();
+        Recording {
+            recording_id: uuid::Uuid::new_v4().to_string(),
+            owner: caller.owner().to_owned(),
+            kind,
+            key,
+            content_type,
+            size,
+            room_id: None,
+            stream_name: None,
+            filename: None,
+            started_at: None,
+            status: RecordingStatus::Uploading,
+            created_at_ms,
+            expires_at: expiry(created_at_ms, self.config.retention_days),
+            multipart: None,
+        }
+    }
+
+    async fn refuse_existing(&self, key: &str) -> Result<(), ApiError> {
+        if self.objects.exists(key).await? {
+            return Err(ApiError::conflict(
+                "already_exists",
+                "an object with this key already exists",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn create_upload(
+        &self,
+        caller: &Caller,
+        body: &[u8],
+    ) -> Result<Response<Body>, ApiError> {
+        let req = UploadRequest::parse(body, self.config.limits)?;
+        caller.may_upload(req.kind)?;
+        let mut recording = self.new_recording(
+            caller,
+            req.kind,
+            String::new(),
+            req.content_type.clone(),
+            req.size,
+        );
+        recording.key = req.key(&self.config.key_prefix, &recording.recording_id);
+        recording.room_id = req.room_id.as_ref().map(|r| r.as_str().to_owned());
+        recording.stream_name = req.stream_name.as_ref().map(|s| s.as_str().to_owned());
+        recording.filename = req.filename.clone();
+        recording.started_at = req.started_at;
+        self.refuse_existing(&recording.key).await?;
+        let metadata: Vec<(&str, String)> = req
+            .started_at
+            .map(|t| ("started-at", t.to_string()))
+            .into_iter()
+            .collect();
+        let url_expires_at = rfc3339_ms(now_ms() + self.config.upload_url_ttl.as_millis() as u64);
+
+        let upload = if req.size > self.config.multipart_threshold {
+            let (part_size, part_count) = plan_parts(req.size, self.config.multipart_part_size);
+            let upload_id = self
+                .objects
+                .create_multipart(&recording.key, &req.content_type, &metadata)
+                .await?;
+            recording.multipart = Some(MultipartUpload {
+                upload_id: upload_id.clone(),
+                part_size,
+                part_count,
+            });
+            let parts = match self.sign_parts(&recording, 1..=part_count).await {
+                Ok(parts) => parts,
+                Err(e) => return Err(self.undo_multipart(&recording, e).await),
+            };
+            if let Err(e) = self.recordings.put_new(&recording).await {
+                return Err(self.undo_multipart(&recording, e.into()).await);
+            }
+            json!({"method": "MULTIPART", "upload_id": upload_id, "part_size": part_size, "parts": parts,
+                   "expires_at": url_expires_at})
+        } else {
+            let signed = self
+                .objects
+                .presign_put(&PutSpec {
+                    key: &recording.key,
+                    content_type: &req.content_type,
+                    content_length: Some(req.size),
+                    metadata: &metadata,
+                    if_none_match: true,
+                    expires_in: self.config.upload_url_ttl,
+                })
+                .await?;
+            self.recordings.put_new(&recording).await?;
+            json!({"method": signed.method, "url": signed.url, "headers": signed.headers, "expires_at": url_expires_at})
+        };
+        tracing::info!(recording_id = %recording.recording_id, key = %recording.key, size = req.size, "upload signed");
+        Ok(json_response(
+            StatusCode::CREATED,
+            &json!({"recording_id": recording.recording_id, "key": recording.key, "status": "uploading", "upload": upload}),
+        ))
+    }
+
+    /// Aborts the multipart upload of a request that failed after creating it, so the failure writes nothing.
+    async fn undo_multipart(&self, recording: &Recording, cause: ApiError) -> ApiError {
+        if let Some(m) = &recording.multipart
+            && let Err(e) = self
+                .objects
+                .abort_multipart(&recording.key, &m.upload_id)
+                .await
+        {
+            tracing::error!(error = %e, key = %recording.key, "could not abort a multipart upload after a failure");
+        }
+        cause
+    }
+
+    async fn sign_parts(
+        &self,
+        recording: &Recording,
+        numbers: impl IntoIterator<Item = u32>,
+    ) -> Result<Vec<Value>, ApiError> {
+        let m = recording
+            .multipart
+            .as_ref()
+            .ok_or_else(|| not_multipart())?;
+        let mut parts = Vec::new();
+        for number in numbers {
+            let len = part_len(recording.size, m.part_size, number);
+            let signed = self
+                .objects
+                .presign_part(
+                    &recording.key,
+                    &m.upload_id,
+                    number,
+                    len,
+                    self.config.upload_url_ttl,
+                )
+                .await?;
+            parts.push(json!({"number": number, "size": len, "url": signed.url}));
+        }
+        Ok(parts)
+    }
+
+    /// The caller's own recording, or 404.
+    async fn own_recording(&self, caller: &Caller, id: &str) -> Result<Recording, ApiError> {
+        if vidpipe_core::validate::identifier("recording_id", id, 64).is_err() {
+            return Err(ApiError::not_found("recording"));
+        }
+        match self.recordings.get(id).await? {
+            Some(r) if r.owner == caller.owner() => Ok(r),
+            _ => Err(ApiError::not_found("recording")),
+        }
+    }
+
+    /// The caller's open multipart upload, or an error saying why not.
+    async fn open_multipart(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<(Recording, MultipartUpload), ApiError> {
+        let recording = self.own_recording(caller, id).await?;
+        let multipart = recording.multipart.clone().ok_or_else(not_multipart)?;
+        if recording.status != RecordingStatus::Uploading {
+            return Err(ApiError::conflict(
+                "not_uploading",
+                format!("the upload is {}", recording.status.as_str()),
+            ));
+        }
+        Ok((recording, multipart))
+    }
+
+    async fn complete_upload(
+        &self,
+        caller: &Caller,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Response<Body>, ApiError> {
+        let (recording, multipart) = self.open_multipart(caller, id).await?;
+        let parts = parse_completed_parts(body, multipart.part_count)?;
+        self.objects
+            .complete_multipart(&recording.key, &multipart.upload_id, &parts)
+            .await?;
+        tracing::info!(recording_id = id, key = %recording.key, "multipart upload completed");
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"recording_id": id, "key": recording.key, "status": "uploading"}),
+        ))
+    }
+
+    async fn abort_upload(&self, caller: &Caller, id: &str) -> Result<Response<Body>, ApiError> {
+        let (recording, multipart) = self.open_multipart(caller, id).await?;
+        self.objects
+            .abort_multipart(&recording.key, &multipart.upload_id)
+            .await?;
+        self.recordings
+            .set_status(id, RecordingStatus::Uploading, RecordingStatus::Aborted)
+            .await?;
+        tracing::info!(recording_id = id, "multipart upload aborted");
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"recording_id": id, "status": "aborted"}),
+        ))
+    }
+
+    async fn missing_parts(&self, caller: &Caller, id: &str) -> Result<Response<Body>, ApiError> {
+        let (recording, multipart) = self.open_multipart(caller, id).await?;
+        let stored = self
+            .objects
+            .list_parts(&recording.key, &multipart.upload_id)
+            .await?;
+        let missing: Vec<u32> = (1..=multipart.part_count)
+            .filter(|n| {
+                !stored.iter().any(|p| {
+                    p.number == *n && p.size == part_len(recording.size, multipart.part_size, *n)
+                })
+            })
+            .collect();
+        let parts = self.sign_parts(&recording, missing).await?;
+        let uploaded: Vec<Value> = stored
+            .iter()
+            .map(|p| json!({"number": p.number, "etag": p.etag, "size": p.size}))
+            .collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"recording_id": id, "upload_id": multipart.upload_id, "part_size": multipart.part_size,
+                    "parts": parts, "uploaded": uploaded,
+                    "expires_at": rfc3339_ms(now_ms() + self.config.upload_url_ttl.as_millis() as u64)}),
+        ))
+    }
+
+    /// Seed 000's route: `{filename}` -> `{url}`. The filename names a stream's camera or screen file.
+    /// Its client sends only Content-Type, so only that is signed.
+    async fn legacy_presigned_url(
+        &self,
+        caller: &Caller,
+        body: &[u8],
+    ) -> Result<Response<Body>, ApiError> {
+        let mut f = JsonFields::parse(body)?;
+        let filename = f.str("filename", 256)?;
+        f.finish()?;
+        let (kind, stream) = match classify_key("", &filename) {
+            KeyKind::Camera(s) => (UploadKind::Camera, s),
+            KeyKind::Screen(s) => (UploadKind::Screen, s),
+            _ => {
+                return Err(FieldError::new("filename", "must be {stream}_camera.webm or {stream}.mp4 with a stream name of [A-Za-z0-9_-]").into());
+            }
+        };
+        caller.may_upload(kind)?;
+        let content_type = kind.allowed_media_types()[0].to_owned();
+        let key = format!("{}{filename}", self.config.key_prefix);
+        let mut recording = self.new_recording(caller, kind, key, content_type, 0);
+        recording.stream_name = Some(stream.as_str().to_owned());
+        let url = self.sign_legacy_put(&recording).await?;
+        Ok(json_response(StatusCode::OK, &json!({ "url": url })))
+    }
+
+    /// Seed 001's route: `{room_id, filename?, contentType?, size?}` -> `{upload_url, recording_id, s3_key, expires_in}`.
+    async fn legacy_recording_url(
+        &self,
+        caller: &Caller,
+        body: &[u8],
+    ) -> Result<Response<Body>, ApiError> {
+        let mut f = JsonFields::parse(body)?;
+        let room = RoomId::parse("room_id", &f.str("room_id", 512)?)?;
+        let filename = f
+            .opt_str("filename", 1024)?
+            .map(|n| sanitize_filename("filename", &n))
+            .transpose()?;
+        let content_type = f
+            .opt_str("contentType", upload::MAX_CONTENT_TYPE)?
+            .unwrap_or_else(|| "video/webm".into());
+        let content_type =
+            upload::content_type("contentType", UploadKind::Recording, &content_type)?;
+        let size = f
+            .opt_u64("size")?
+            .map(|s| upload::size("size", self.config.limits, s))
+            .transpose()?;
+        f.finish()?;
+        caller.may_upload(UploadKind::Recording)?;
+        if size.is_some_and(|s| s > self.config.multipart_threshold) {
+            return Err(FieldError::new(
+                "size",
+                "is above the single-upload limit: use POST /uploads",
+            )
+            .into());
+        }
+        let mut recording = self.new_recording(
+            caller,
+            UploadKind::Recording,
+            String::new(),
+            content_type.clone(),
+            size.unwrap_or(0),
+        );
+        let filename = filename.unwrap_or_else(|| upload::default_filename(&content_type));
+        recording.key = vidpipe_core::keys::recording_key(
+            &self.config.key_prefix,
+            &room,
+            &recording.recording_id,
+            &filename,
+        );
+        recording.room_id = Some(room.as_str().to_owned());
+        recording.filename = Some(filename);
+        let url = self.sign_legacy_put(&recording).await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"upload_url": url, "recording_id": recording.recording_id, "s3_key": recording.key,
+                    "expires_in": self.config.upload_url_ttl.as_secs()}),
+        ))
+    }
+
+    /// Signs a PUT for the legacy routes: Content-Type always, Content-Length when known, no If-None-Match (their
+    /// clients would not send it), after checking the key is free; then records the recording.
+    async fn sign_legacy_put(&self, recording: &Recording) -> Result<String, ApiError> {
+        self.refuse_existing(&recording.key).await?;
+        let signed = self
+            .objects
+            .presign_put(&PutSpec {
+                key: &recording.key,
+                content_type: &recording.content_type,
+                content_length: (recording.size > 0).then_some(recording.size),
+                metadata: &[],
+                if_none_match: false,
+                expires_in: self.config.upload_url_ttl,
+            })
+            .await?;
+        self.recordings.put_new(recording).await?;
+        tracing::info!(recording_id = %recording.recording_id, key = %recording.key, "legacy upload signed");
+        Ok(signed.url)
+    }
+
+    async fn list_recordings(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<Response<Body>, ApiError> {
+        let owner = caller.subject()?;
+        let query = request.query_string_parameters();
+        let room = query
+            .first("room_id")
+            .map(|r| RoomId::parse("room_id", r))
+            .transpose()?;
+        let cursor = query.first("cursor").filter(|c| !c.is_empty());
+        if cursor.is_some_and(|c| c.len() > 2048) {
+            return Err(FieldError::new("cursor", "is not a cursor this API issued to you").into());
+        }
+        let page = self
+            .recordings
+            .list_by_owner(
+                owner,
+                room.as_ref().map(RoomId::as_str),
+                cursor,
+                self.config.list_page_size,
+            )
+            .await?;
+        let mut recordings = Vec::with_capacity(page.items.len());
+        for r in &page.items {
+            recordings.push(self.recording_view(r).await?);
+        }
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"recordings": recordings, "next_cursor": page.next_cursor}),
+        ))
+    }
+
+    async fn get_recording(&self, caller: &Caller, id: &str) -> Result<Response<Body>, ApiError> {
+        caller.subject()?;
+        let recording = self.own_recording(caller, id).await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &self.recording_view(&recording).await?,
+        ))
+    }
+
+    /// A recording as clients see it, with a presigned `download_url` (absent once aborted).
+    async fn recording_view(&self, r: &Recording) -> Result<Value, ApiError> {
+        let download_url = match r.status {
+            RecordingStatus::Aborted => None,
+            _ => Some(
+                self.objects
+                    .presign_get(&r.key, self.config.download_url_ttl)
+                    .await?
+                    .url,
+            ),
+        };
+        Ok(json!({
+            "recording_id": r.recording_id, "kind": r.kind.as_str(), "key": r.key, "status": r.status.as_str(),
+            "content_type": r.content_type, "size": r.size, "room_id": r.room_id, "stream_name": r.stream_name,
+            "filename": r.filename, "started_at": r.started_at, "created_at": rfc3339_ms(r.created_at_ms),
+            "expires_at": rfc3339_ms(r.expires_at * 1000), "download_url": download_url,
+        }))
+    }
+}
+
+fn not_multipart() -> ApiError {
+    ApiError::conflict("not_multipart", "this recording is not a multipart upload")
+}
+
+fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    Ok(body)
+}
+
+/// `{parts:[{number, etag}]}` naming every part 1..=count exactly once.
+fn parse_completed_parts(body: &[u8], count: u32) -> Result<Vec<(u32, String)>, ApiError> {
+    let mut f = JsonFields::parse(body)?;
+    let items = f.array("parts")?;
+    f.finish()?;
+    let mut parts = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let field = |name: &str| format!("parts[{i}].{name}");
+        let serde_json::Value::Object(map) = item else {
+            return Err(FieldError::new(format!("parts[{i}]"), "must be an object").into());
+        };
+        let mut p = JsonFields::parse(&serde_json::to_vec(&map).unwrap_or_default())?;
+        let number = p
+            .u64("number")
+            .map_err(|e| FieldError::new(field("number"), e.message))?;
+        let etag = p
+            .str("etag", 128)
+            .map_err(|e| FieldError::new(field("etag"), e.message))?;
+        p.finish()
+            .map_err(|e| FieldError::new(format!("parts[{i}].{}", e.field), e.message))?;
+        let number = u32::try_from(number)
+            .ok()
+            .filter(|n| (1..=count).contains(n))
+            .ok_or_else(|| {
+                FieldError::new(field("number"), format!("must be between 1 and {count}"))
+            })?;
+        if etag.is_empty() || etag.chars().any(|c| c.is_control()) {
+            return Err(FieldError::new(
+                field("etag"),
+                "must be the ETag S3 returned for the part",
+            )
+            .into());
+        }
+        parts.push((number, etag));
+    }
+    parts.sort_by_key(|(n, _)| *n);
+    let complete = parts.len() == count as usize
+        && parts
+            .iter()
+            .enumerate()
+            .all(|(i, (n, _))| *n as usize == i + 1);
+    if !complete {
+        return Err(FieldError::new(
+            "parts",
+            format!("must list each part 1..={count} exactly once"),
+        )
+        .into());
+    }
+    Ok(parts)
+}
