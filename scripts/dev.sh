@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs vidpipe's HTTP API locally against moto: installs what it needs, starts moto on 127.0.0.1:$MOTO_PORT (5000),
+# creates the bucket, table and event queue, then serves the functions with `cargo lambda watch` on port 9000.
+# In another terminal: cargo lambda invoke vidpipe-presign --data-file events/presign/post-uploads-camera.json
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+MOTO_PORT="${MOTO_PORT:-5000}"
+
+set -a; source events/local.env; set +a
+export AWS_ENDPOINT_URL="http://127.0.0.1:${MOTO_PORT}"
+
+mkdir -p .local
+moto_server -H 127.0.0.1 -p "$MOTO_PORT" > .local/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "$AWS_ENDPOINT_URL/moto-api/" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "$AWS_ENDPOINT_URL/moto-api/" >/dev/null || { echo "dev: moto did not start (see .local/moto.log)" >&2; exit 1; }
+
+cargo run --quiet -p vidpipe-cli -- local init
+echo "dev: moto on $AWS_ENDPOINT_URL; serving functions on http://127.0.0.1:9000 (Ctrl-C stops)"
+cargo lambda watch --env-file events/local.env --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
