@@ -510,7 +510,6 @@ fn load_map(
             if let Some(config) = processor.get("ProcessorConfig") {
                 let config_location = format!("{here}.ProcessorConfig");
                 let config = object(config, &config_location)?;
-                check_fields(config, &config_location, &["Mode"])?;
                 match config.get("Mode").and_then(Value::as_str) {
                     None | Some("INLINE") => {}
                     Some("DISTRIBUTED") => {
@@ -526,6 +525,7 @@ fn load_map(
                         ));
                     }
                 }
+                check_fields(config, &config_location, &["Mode"])?;
             }
             StateMachine::graph(processor, &here)?
         }
