@@ -233,7 +233,10 @@ impl<T: TaskInvoker, C: Clock> Interpreter<T, C> {
         });
         tracing::info!(state_machine = %shared.name, execution = execution_name, "execution started");
         let machine = Arc::clone(&shared.machine);
-        let graph = run_graph(Arc::clone(&run), Arc::clone(&machine), input);
+        let graph = async {
+            check_size(&input, "the execution input")?;
+            run_graph(Arc::clone(&run), Arc::clone(&machine), input).await
+        };
         let result = match machine.timeout_seconds {
             Some(seconds) => tokio::select! {
                 result = graph => result,
@@ -682,10 +685,10 @@ async fn attempt<T: TaskInvoker, C: Clock>(
             };
             let limit = seconds(max_concurrency, effective, context, "MaxConcurrencyPath")?;
             let mut jobs = Vec::with_capacity(items.len());
+            let mut item_context = context.clone();
             for (index, item) in items.into_iter().enumerate() {
                 let input = match item_selector {
                     Some(template) => {
-                        let mut item_context = context.clone();
                         item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
                         template.render(effective, &item_context)?
                     }
