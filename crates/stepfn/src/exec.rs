@@ -735,6 +735,7 @@ async fn invoke<T: TaskInvoker>(
         "ExecutedVersion": "$LATEST",
         "Payload": output,
         "SdkHttpMetadata": {
+            "AllHttpHeaders": {"Content-Type": ["application/json"]},
             "HttpHeaders": {"Content-Type": "application/json"},
             "HttpStatusCode": 200,
         },

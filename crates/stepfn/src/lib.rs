@@ -1,6 +1,7 @@
 //! vidpipe-stepfn: runs an Amazon States Language definition on one machine.
 //!
-//! Load a definition with [`StateMachine::from_json`], then run it with an [`Interpreter`] and a
+//! Load a definition with [`StateMachine::from_json`] (after [`substitute`] for SAM-style `${Name}`
+//! placeholders), then run it with an [`Interpreter`] and a
 //! [`TaskInvoker`] that maps Task resources to handlers.
 //!
 //! Implemented: Task, Pass, Choice, Wait, Succeed, Fail, Parallel and inline Map states (ItemsPath, ItemSelector
@@ -50,6 +51,7 @@ mod error;
 mod exec;
 mod intrinsic;
 mod path;
+mod substitution;
 mod template;
 
 pub use definition::StateMachine;
@@ -58,3 +60,4 @@ pub use exec::{
     Clock, EventKind, Execution, HistoryEvent, Interpreter, LAMBDA_INVOKE, MAX_PAYLOAD_BYTES,
     Outcome, TaskInvoker, TokioClock,
 };
+pub use substitution::substitute;
