@@ -84,16 +84,7 @@ impl Template {
             Template::Object(fields) => {
                 let mut map = Map::with_capacity(fields.len());
                 for (key, template) in fields {
-                    let value = match template {
-                        Template::Path(path) => path.select(input, context).ok_or_else(|| {
-                            TaskError::runtime(format!(
-                                "The JSONPath '{path}' specified for the field '{key}.$' could not be found in the input '{}'",
-                                if path.is_context() { context } else { input }
-                            ))
-                        })?,
-                        other => other.render(input, context)?,
-                    };
-                    map.insert(key.clone(), value);
+                    map.insert(key.clone(), template.render(input, context)?);
                 }
                 Ok(Value::Object(map))
             }
@@ -103,7 +94,10 @@ impl Template {
                 .collect::<Result<_, _>>()
                 .map(Value::Array),
             Template::Path(path) => path.select(input, context).ok_or_else(|| {
-                TaskError::runtime(format!("The JSONPath '{path}' could not be found"))
+                TaskError::runtime(format!(
+                    "The JSONPath '{path}' specified in a payload template could not be found in the input '{}'",
+                    if path.is_context() { context } else { input }
+                ))
             }),
             Template::Intrinsic(call) => call.evaluate(input, context),
         }
