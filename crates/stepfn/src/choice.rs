@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::context::Context;
 use crate::error::{DefinitionError, TaskError};
 use crate::path::Path;
 
@@ -333,7 +334,7 @@ impl Condition {
 
     /// Evaluates the condition. A comparison whose Variable (or operand path) is missing fails with
     /// `States.Runtime`, as in Step Functions; only `IsPresent` tests for absence.
-    pub fn evaluate(&self, input: &Value, context: &Value) -> Result<bool, TaskError> {
+    pub fn evaluate(&self, input: &Value, context: &Context<'_>) -> Result<bool, TaskError> {
         match self {
             Condition::And(conditions) => {
                 for condition in conditions {
@@ -361,18 +362,13 @@ impl Condition {
                 if *operator == Operator::IsPresent {
                     return Ok(value.is_some() == (operand_literal(operand) == &Value::Bool(true)));
                 }
-                let value = value.ok_or_else(|| {
-                    TaskError::runtime(format!(
-                        "Invalid path '{variable}': The choice state's condition path references an invalid value."
-                    ))
-                })?;
+                let value =
+                    value.ok_or_else(|| variable.missing(input, "a choice rule's Variable"))?;
                 let expected = match operand {
                     Operand::Literal(literal) => literal.clone(),
-                    Operand::Path(path) => path.select(input, context).ok_or_else(|| {
-                        TaskError::runtime(format!(
-                            "Invalid path '{path}': The choice state's condition path references an invalid value."
-                        ))
-                    })?,
+                    Operand::Path(path) => path
+                        .select(input, context)
+                        .ok_or_else(|| path.missing(input, "a choice rule's comparison"))?,
                 };
                 Ok(compare(*operator, &value, &expected))
             }

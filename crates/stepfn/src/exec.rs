@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 use crate::choice::parse_timestamp;
+use crate::context::Context;
 use crate::definition::{
     Kind, ResultHandling, Retrier, Seconds, State, StateMachine, Text, Transition, WaitFor,
 };
@@ -227,6 +228,10 @@ impl<T: TaskInvoker, C: Clock> Interpreter<T, C> {
                 "RoleArn": "arn:aws:iam::000000000000:role/local",
                 "StartTime": timestamp(start),
             }),
+            state_machine: json!({
+                "Id": format!("arn:aws:states:local:000000000000:stateMachine:{}", shared.name),
+                "Name": shared.name,
+            }),
         });
         run.record(EventKind::ExecutionStarted {
             input: input.clone(),
@@ -274,6 +279,8 @@ struct Run<T, C> {
     history: Mutex<Vec<HistoryEvent>>,
     /// The context object's `Execution` node.
     execution: Value,
+    /// The context object's `StateMachine` node.
+    state_machine: Value,
 }
 
 impl<T: TaskInvoker, C: Clock> Run<T, C> {
@@ -288,15 +295,13 @@ impl<T: TaskInvoker, C: Clock> Run<T, C> {
         });
     }
 
-    fn context(&self, state: &State, entered: &str, retry_count: u64) -> Value {
-        json!({
-            "Execution": self.execution,
-            "StateMachine": {
-                "Id": format!("arn:aws:states:local:000000000000:stateMachine:{}", self.shared.name),
-                "Name": self.shared.name,
-            },
-            "State": {"Name": state.name, "EnteredTime": entered, "RetryCount": retry_count},
-        })
+    fn context(&self, state: &State, entered: &str, retry_count: u64) -> Context<'_> {
+        Context {
+            execution: &self.execution,
+            state_machine: &self.state_machine,
+            state: json!({"Name": state.name, "EnteredTime": entered, "RetryCount": retry_count}),
+            map: None,
+        }
     }
 }
 
@@ -354,13 +359,14 @@ fn check_size(value: &Value, what: &str) -> Result<(), TaskError> {
     Ok(())
 }
 
-fn select(path: &Path, value: &Value, context: &Value, field: &str) -> Result<Value, TaskError> {
-    path.select(value, context).ok_or_else(|| {
-        TaskError::runtime(format!(
-            "Invalid path '{path}' in {field}: the path matches nothing in {}",
-            if path.is_context() { context } else { value }
-        ))
-    })
+fn select(
+    path: &Path,
+    value: &Value,
+    context: &Context<'_>,
+    field: &str,
+) -> Result<Value, TaskError> {
+    path.select(value, context)
+        .ok_or_else(|| path.missing(value, field))
 }
 
 fn apply_result_path(
@@ -377,7 +383,12 @@ fn apply_result_path(
     Ok(output)
 }
 
-fn seconds(value: &Seconds, input: &Value, context: &Value, field: &str) -> Result<u64, TaskError> {
+fn seconds(
+    value: &Seconds,
+    input: &Value,
+    context: &Context<'_>,
+    field: &str,
+) -> Result<u64, TaskError> {
     match value {
         Seconds::Literal(seconds) => Ok(*seconds),
         Seconds::Path(path) => {
@@ -597,7 +608,7 @@ async fn attempt<T: TaskInvoker, C: Clock>(
     run: &Arc<Run<T, C>>,
     state: &State,
     effective: &Value,
-    context: &Value,
+    context: &Context<'_>,
 ) -> Result<Value, TaskError> {
     let name = &state.name;
     match &state.kind {
@@ -689,7 +700,7 @@ async fn attempt<T: TaskInvoker, C: Clock>(
             for (index, item) in items.into_iter().enumerate() {
                 let input = match item_selector {
                     Some(template) => {
-                        item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
+                        item_context.map = Some(json!({"Item": {"Index": index, "Value": item}}));
                         template.render(effective, &item_context)?
                     }
                     None => item,

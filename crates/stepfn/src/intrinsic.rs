@@ -4,6 +4,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 use sha2::Digest;
 
+use crate::context::Context;
 use crate::error::TaskError;
 use crate::path::Path;
 
@@ -91,7 +92,7 @@ impl Call {
     }
 
     /// Evaluates the call against the effective input and the context object.
-    pub fn evaluate(&self, input: &Value, context: &Value) -> Result<Value, TaskError> {
+    pub fn evaluate(&self, input: &Value, context: &Context<'_>) -> Result<Value, TaskError> {
         let name = self.function.name();
         let values = self
             .arguments
@@ -258,7 +259,7 @@ fn split_placeholders(template: &str) -> Vec<TextPiece> {
 }
 
 impl Argument {
-    fn evaluate(&self, input: &Value, context: &Value) -> Result<Value, TaskError> {
+    fn evaluate(&self, input: &Value, context: &Context<'_>) -> Result<Value, TaskError> {
         match self {
             Argument::Text { pieces } => Ok(Value::String(
                 pieces
@@ -270,11 +271,9 @@ impl Argument {
                     .collect(),
             )),
             Argument::Literal(value) => Ok(value.clone()),
-            Argument::Path(path) => path.select(input, context).ok_or_else(|| {
-                TaskError::runtime(format!(
-                    "the JSONPath {path} given to an intrinsic function could not be found in the input"
-                ))
-            }),
+            Argument::Path(path) => path
+                .select(input, context)
+                .ok_or_else(|| path.missing(input, "an intrinsic function argument")),
             Argument::Call(call) => call.evaluate(input, context),
         }
     }

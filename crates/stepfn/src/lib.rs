@@ -46,6 +46,7 @@
 //! ```
 
 mod choice;
+mod context;
 mod definition;
 mod error;
 mod exec;

@@ -6,6 +6,9 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::context::Context;
+use crate::error::TaskError;
+
 /// A parsed path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Path {
@@ -106,12 +109,38 @@ impl Path {
             .all(|segment| matches!(segment, Segment::Field(_) | Segment::Index(_)))
     }
 
-    /// Selects from `input` (or `context` for a `$$` path). A single-node path gives that node; a path that can
-    /// match several nodes gives the array of matches. `None` when a single-node path matches nothing.
-    pub fn select(&self, input: &Value, context: &Value) -> Option<Value> {
-        let root = if self.context { context } else { input };
+    /// Selects from `input` (or the context object for a `$$` path). A single-node path gives that node; a path
+    /// that can match several nodes gives the array of matches. `None` when a single-node path matches nothing.
+    pub fn select(&self, input: &Value, context: &Context<'_>) -> Option<Value> {
+        if !self.context {
+            return self.walk(input, &self.segments);
+        }
+        match self.segments.split_first() {
+            Some((Segment::Field(name), rest)) => self.walk(context.node(name)?, rest),
+            _ => self.walk(&context.to_value(), &self.segments),
+        }
+    }
+
+    /// The `States.Runtime` error for this path matching nothing where `field` needed a value.
+    pub fn missing(&self, input: &Value, field: &str) -> TaskError {
+        let source = if self.context {
+            "the context object".to_owned()
+        } else {
+            let mut text = input.to_string();
+            if text.len() > 1000 {
+                text.truncate(text.floor_char_boundary(1000));
+                text.push_str("...");
+            }
+            format!("the input '{text}'")
+        };
+        TaskError::runtime(format!(
+            "Invalid path '{self}' in {field}: it matches nothing in {source}"
+        ))
+    }
+
+    fn walk(&self, root: &Value, segments: &[Segment]) -> Option<Value> {
         let mut current = vec![root];
-        for segment in &self.segments {
+        for segment in segments {
             current = current
                 .into_iter()
                 .flat_map(|node| segment.apply(node))
@@ -534,7 +563,7 @@ mod tests {
             "car": {"cdr": true},
             "jar": [{"a": 1}, {"a": 5}, {"a": 2}, {"a": 7}, {"a": 3}]
         });
-        let select = |text: &str| Path::parse(text).unwrap().select(&input, &Value::Null);
+        let select = |text: &str| Path::parse(text).unwrap().select(&input, &Context::empty());
         assert_eq!(select("$.foo"), Some(json!(123)));
         assert_eq!(select("$.bar"), Some(json!(["a", "b", "c"])));
         assert_eq!(select("$.car.cdr"), Some(json!(true)));
@@ -549,7 +578,7 @@ mod tests {
     fn slices_select_a_range() {
         let path = Path::parse("$.a[0:2]").unwrap();
         assert_eq!(
-            path.select(&json!({"a": [1, 2, 3, 4]}), &Value::Null),
+            path.select(&json!({"a": [1, 2, 3, 4]}), &Context::empty()),
             Some(json!([1, 2]))
         );
     }
@@ -557,18 +586,21 @@ mod tests {
     #[test]
     fn brackets_wildcards_and_negative_indexes() {
         let input = json!({"x y": {"z": [1, 2, 3]}, "list": [{"n": 1}, {"n": 2}]});
-        let select = |text: &str| Path::parse(text).unwrap().select(&input, &Value::Null);
+        let select = |text: &str| Path::parse(text).unwrap().select(&input, &Context::empty());
         assert_eq!(select("$['x y'].z[-1]"), Some(json!(3)));
         assert_eq!(select("$.['x y'].z[0,2]"), Some(json!([1, 3])));
         assert_eq!(select("$.list[*].n"), Some(json!([1, 2])));
         assert_eq!(select("$.missing"), None);
         assert_eq!(select("$.list[5]"), None);
-        assert_eq!(
-            Path::parse("$$.Execution.Id")
-                .unwrap()
-                .select(&Value::Null, &json!({"Execution": {"Id": "e"}})),
-            Some(json!("e"))
-        );
+        let execution = json!({"Id": "e"});
+        let context = Context {
+            execution: &execution,
+            ..Context::empty()
+        };
+        let select_context = |text: &str| Path::parse(text).unwrap().select(&Value::Null, &context);
+        assert_eq!(select_context("$$.Execution.Id"), Some(json!("e")));
+        assert_eq!(select_context("$$['Execution']"), Some(json!({"Id": "e"})));
+        assert_eq!(select_context("$$.Map"), None);
     }
 
     #[test]

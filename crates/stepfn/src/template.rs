@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::context::Context;
 use crate::error::{DefinitionError, TaskError};
 use crate::intrinsic::Call;
 use crate::path::Path;
@@ -78,7 +79,7 @@ impl Template {
     }
 
     /// Builds the payload from the effective input and the context object.
-    pub fn render(&self, input: &Value, context: &Value) -> Result<Value, TaskError> {
+    pub fn render(&self, input: &Value, context: &Context<'_>) -> Result<Value, TaskError> {
         match self {
             Template::Static(value) => Ok(value.clone()),
             Template::Object(fields) => {
@@ -93,12 +94,9 @@ impl Template {
                 .map(|item| item.render(input, context))
                 .collect::<Result<_, _>>()
                 .map(Value::Array),
-            Template::Path(path) => path.select(input, context).ok_or_else(|| {
-                TaskError::runtime(format!(
-                    "The JSONPath '{path}' specified in a payload template could not be found in the input '{}'",
-                    if path.is_context() { context } else { input }
-                ))
-            }),
+            Template::Path(path) => path
+                .select(input, context)
+                .ok_or_else(|| path.missing(input, "a payload template")),
             Template::Intrinsic(call) => call.evaluate(input, context),
         }
     }
