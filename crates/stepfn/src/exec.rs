@@ -96,72 +96,62 @@ pub struct HistoryEvent {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum EventKind {
-    ExecutionStarted {
-        input: Value,
-    },
-    ExecutionSucceeded {
-        output: Value,
-    },
-    ExecutionFailed {
-        error: String,
-        cause: String,
-    },
-    StateEntered {
-        state: String,
-        input: Value,
-    },
-    StateExited {
-        state: String,
-        output: Value,
-    },
+    /// The execution began with this input.
+    ExecutionStarted { input: Value },
+    /// The execution ended with this output.
+    ExecutionSucceeded { output: Value },
+    /// The execution ended with this error.
+    ExecutionFailed { error: String, cause: String },
+    /// A state began with this raw input.
+    StateEntered { state: String, input: Value },
+    /// A state finished with this output.
+    StateExited { state: String, output: Value },
+    /// A Task state called its resource with this input.
     TaskScheduled {
         state: String,
         resource: String,
         input: Value,
     },
+    /// The resource returned this result.
     TaskSucceeded {
         state: String,
         resource: String,
         output: Value,
     },
+    /// The resource failed with this error.
     TaskFailed {
         state: String,
         resource: String,
         error: String,
         cause: String,
     },
-    TaskTimedOut {
-        state: String,
-        resource: String,
-    },
+    /// The resource ran past the Task's timeout.
+    TaskTimedOut { state: String, resource: String },
+    /// A retrier matched: attempt `attempt` follows after `delay_seconds`.
     RetryScheduled {
         state: String,
         error: String,
         attempt: u64,
         delay_seconds: f64,
     },
+    /// A catcher matched and sends the error output to `next`.
     ErrorCaught {
         state: String,
         error: String,
         next: String,
     },
-    MapIterationStarted {
-        state: String,
-        index: usize,
-    },
-    MapIterationSucceeded {
-        state: String,
-        index: usize,
-    },
+    /// A Map iteration began.
+    MapIterationStarted { state: String, index: usize },
+    /// A Map iteration finished.
+    MapIterationSucceeded { state: String, index: usize },
+    /// A Map iteration failed, failing its Map state.
     MapIterationFailed {
         state: String,
         index: usize,
         error: String,
     },
-    WaitStarted {
-        state: String,
-        seconds: f64,
-    },
+    /// A Wait state waits this long.
+    WaitStarted { state: String, seconds: f64 },
 }
 
 /// How an execution ended.
