@@ -230,3 +230,23 @@ async fn parallel_branches_run_together_and_a_failure_is_caught() {
         json!({"Error": "Chunk.Failed", "Cause": "item 2 failed"})
     );
 }
+
+/// An execution can itself run on a spawned task, as the CLI and the render command do.
+#[tokio::test]
+async fn executions_can_be_spawned() {
+    let interpreter = Arc::new(Interpreter::new(
+        "spawned",
+        map_machine(2),
+        Gauge::default(),
+    ));
+    let handle = tokio::spawn({
+        let interpreter = Arc::clone(&interpreter);
+        async move {
+            interpreter
+                .execute("run", json!({"chunks": [1, 2], "seconds": 0}))
+                .await
+        }
+    });
+    let execution = handle.await.unwrap();
+    assert_eq!(output(&execution), &json!({"values": [2, 4]}));
+}
