@@ -318,19 +318,25 @@ fn array_range(values: &[Value]) -> Result<Value, String> {
     if step == 0 {
         return Err("the step must not be zero".into());
     }
+    let (start, end, step) = (i128::from(start), i128::from(end), i128::from(step));
     let count = if (end - start).signum() * step.signum() < 0 {
         0
     } else {
         (end - start) / step + 1
     };
-    if count > MAX_RANGE_ITEMS {
+    if count > i128::from(MAX_RANGE_ITEMS) {
         return Err(format!(
             "the range would have {count} items, more than {MAX_RANGE_ITEMS}"
         ));
     }
-    Ok(Value::Array(
-        (0..count).map(|i| Value::from(start + i * step)).collect(),
-    ))
+    (0..count)
+        .map(|i| {
+            i64::try_from(start + i * step)
+                .map(Value::from)
+                .map_err(|_| "the range leaves the 64-bit integers".to_owned())
+        })
+        .collect::<Result<_, _>>()
+        .map(Value::Array)
 }
 
 fn hash(values: &[Value]) -> Result<Value, String> {

@@ -236,7 +236,7 @@ fn slice(items: &[Value], start: Option<i64>, end: Option<i64>, step: i64) -> Ve
         if let Ok(i) = usize::try_from(index) {
             selected.push(&items[i]);
         }
-        index += step;
+        index = index.saturating_add(step);
     }
     selected
 }
@@ -590,6 +590,10 @@ mod tests {
         assert_eq!(select("$['x y'].z[-1]"), Some(json!(3)));
         assert_eq!(select("$.['x y'].z[0,2]"), Some(json!([1, 3])));
         assert_eq!(select("$.list[*].n"), Some(json!([1, 2])));
+        assert_eq!(
+            select("$['x y'].z[1::9223372036854775807]"),
+            Some(json!([2]))
+        );
         assert_eq!(select("$.missing"), None);
         assert_eq!(select("$.list[5]"), None);
         let execution = json!({"Id": "e"});

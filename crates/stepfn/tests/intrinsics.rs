@@ -272,6 +272,10 @@ async fn bad_arguments_fail_with_intrinsic_failure() {
         ("States.JsonMerge($.a, $.a, true)", json!({"a": {}})),
         ("States.MathAdd($.a, 1)", json!({"a": "one"})),
         ("States.ArrayRange(1, 5000, 1)", json!({})),
+        (
+            "States.ArrayRange(-9223372036854775808, 9223372036854775807, 1)",
+            json!({}),
+        ),
         ("States.Hash('x', 'SHA-3')", json!({})),
         ("States.Format('{} {}', 1)", json!({})),
     ] {
