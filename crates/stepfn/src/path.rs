@@ -320,7 +320,7 @@ impl Parser<'_> {
                         // `$.abc.['def ghi']`, as the intrinsic function docs write it.
                         Some('[') => {}
                         Some(_) => {
-                            let name = self.name();
+                            let name = self.name(&[]);
                             if name.is_empty() {
                                 return Err(self.error("empty field name"));
                             }
@@ -342,12 +342,12 @@ impl Parser<'_> {
         Ok(segments)
     }
 
-    fn name(&mut self) -> String {
+    /// A field name in dot notation: up to the next `.`, `[`, `(`, space, or one of `also_stop`.
+    fn name(&mut self, also_stop: &[char]) -> String {
         let start = self.pos;
-        while self
-            .peek()
-            .is_some_and(|c| c != '.' && c != '[' && c != '(' && !c.is_whitespace())
-        {
+        while self.peek().is_some_and(|c| {
+            c != '.' && c != '[' && c != '(' && !c.is_whitespace() && !also_stop.contains(&c)
+        }) {
             self.pos += 1;
         }
         self.chars[start..self.pos].iter().collect()
@@ -485,7 +485,7 @@ impl Parser<'_> {
         }
         let mut field = Vec::new();
         while self.eat('.') {
-            let name = self.name();
+            let name = self.name(&['<', '>', '=', '!', ')']);
             if name.is_empty() {
                 return Err(self.error("empty field name in filter"));
             }
