@@ -1,6 +1,8 @@
 //! Measures the interpreter's own cost: a Map over many items whose task returns at once.
 //!
-//! `cargo run --release -p vidpipe-stepfn --example map_overhead -- 10000 10`
+//! `cargo run --release -p vidpipe-stepfn --example map_overhead -- 3000 10` (items, MaxConcurrency). Much
+//! beyond 3,000 items the input and output pass Step Functions' 256 KiB payload limit, which the interpreter
+//! enforces (States.DataLimitExceeded).
 
 use std::time::Instant;
 
@@ -18,7 +20,7 @@ impl TaskInvoker for Echo {
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let items: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let items: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(3_000);
     let concurrency: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
     let machine = StateMachine::from_value(&json!({
         "StartAt": "Chunks",
