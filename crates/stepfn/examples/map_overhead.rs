@@ -48,12 +48,12 @@ async fn main() {
         .await;
     let elapsed = started.elapsed();
     match execution.outcome {
-        Outcome::Succeeded(_) => println!(
+        Outcome::Succeeded { .. } => println!(
             "{items} Map items, MaxConcurrency {concurrency}: {:.1} ms, {:.1} µs per item, {} history events",
             elapsed.as_secs_f64() * 1e3,
             elapsed.as_secs_f64() * 1e6 / items as f64,
             execution.history.len()
         ),
-        Outcome::Failed(error) => eprintln!("failed: {error}"),
+        Outcome::Failed { error } => eprintln!("failed: {error}"),
     }
 }

@@ -35,7 +35,8 @@ impl DefinitionError {
 /// An error as Step Functions names it: the `Error` and `Cause` of a state's error output.
 ///
 /// Tasks return it to fail with a named error that `Retry` and `Catch` can match.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(rename_all = "PascalCase")]
 #[error("{error}: {cause}")]
 pub struct TaskError {
     /// The error name, for example `States.Timeout` or a function's error type.

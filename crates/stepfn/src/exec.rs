@@ -154,17 +154,19 @@ pub enum EventKind {
     WaitStarted { state: String, seconds: f64 },
 }
 
-/// How an execution ended.
-#[derive(Debug, Clone, PartialEq)]
+/// How an execution ended (serialized as `{"status": "SUCCEEDED", "output": ...}` or
+/// `{"status": "FAILED", "error": {"Error": ..., "Cause": ...}}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Outcome {
     /// The execution's output.
-    Succeeded(Value),
+    Succeeded { output: Value },
     /// The error that ended it.
-    Failed(TaskError),
+    Failed { error: TaskError },
 }
 
 /// A finished execution: its outcome and its history.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Execution {
     /// How it ended.
     pub outcome: Outcome,
@@ -247,7 +249,7 @@ impl<T: TaskInvoker, C: Clock> Interpreter<T, C> {
                 run.record(EventKind::ExecutionSucceeded {
                     output: output.clone(),
                 });
-                Outcome::Succeeded(output)
+                Outcome::Succeeded { output }
             }
             Err(error) => {
                 tracing::warn!(execution = execution_name, error = %error.error, cause = %error.cause, "execution failed");
@@ -255,7 +257,7 @@ impl<T: TaskInvoker, C: Clock> Interpreter<T, C> {
                     error: error.error.clone(),
                     cause: error.cause.clone(),
                 });
-                Outcome::Failed(error)
+                Outcome::Failed { error }
             }
         };
         let history =

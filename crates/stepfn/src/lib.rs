@@ -40,7 +40,7 @@
 //!     .await;
 //! assert_eq!(
 //!     execution.outcome,
-//!     Outcome::Succeeded(json!({"who": "vidpipe", "greeting": "Hello, vidpipe!"}))
+//!     Outcome::Succeeded { output: json!({"who": "vidpipe", "greeting": "Hello, vidpipe!"}) }
 //! );
 //! # }
 //! ```

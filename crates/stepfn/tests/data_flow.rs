@@ -642,3 +642,30 @@ async fn history_records_states_and_tasks() {
     assert_eq!(json["type"], "StateEntered");
     assert_eq!(json["state"], "HelloWorld");
 }
+
+/// An execution serializes to JSON for the command line: status, output or error, and the history.
+#[tokio::test]
+async fn executions_serialize_for_the_command_line() {
+    let execution = run(
+        &hello_machine(json!({})),
+        &hello_tasks(),
+        json!({"who": "json"}),
+    )
+    .await;
+    let value = serde_json::to_value(&execution).unwrap();
+    assert_eq!(
+        value["outcome"],
+        json!({"status": "SUCCEEDED", "output": "Hello, json!"})
+    );
+    assert_eq!(
+        value["history"].as_array().unwrap().len(),
+        execution.history.len()
+    );
+
+    let failing = Tasks::new().on(HELLO, |_| Err(TaskError::new("Nope", "no greeting")));
+    let execution = run(&hello_machine(json!({})), &failing, json!({})).await;
+    assert_eq!(
+        serde_json::to_value(&execution.outcome).unwrap(),
+        json!({"status": "FAILED", "error": {"Error": "Nope", "Cause": "no greeting"}})
+    );
+}

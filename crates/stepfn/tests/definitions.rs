@@ -199,8 +199,8 @@ async fn decide(rule: Value, input: Value) -> Result<bool, String> {
     });
     let execution = run(&definition.to_string(), &Tasks::new(), input).await;
     match &execution.outcome {
-        vidpipe_stepfn::Outcome::Succeeded(value) => Ok(value == &json!(true)),
-        vidpipe_stepfn::Outcome::Failed(error) => Err(error.error.clone()),
+        vidpipe_stepfn::Outcome::Succeeded { output: value } => Ok(value == &json!(true)),
+        vidpipe_stepfn::Outcome::Failed { error } => Err(error.error.clone()),
     }
 }
 

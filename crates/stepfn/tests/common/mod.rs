@@ -67,15 +67,15 @@ pub async fn run(definition: &str, tasks: &Tasks, input: Value) -> Execution {
 /// The output of a successful execution; panics with the error otherwise.
 pub fn output(execution: &Execution) -> &Value {
     match &execution.outcome {
-        Outcome::Succeeded(output) => output,
-        Outcome::Failed(error) => panic!("the execution failed: {error}"),
+        Outcome::Succeeded { output } => output,
+        Outcome::Failed { error } => panic!("the execution failed: {error}"),
     }
 }
 
 /// The error of a failed execution; panics otherwise.
 pub fn failure(execution: &Execution) -> &TaskError {
     match &execution.outcome {
-        Outcome::Failed(error) => error,
-        Outcome::Succeeded(output) => panic!("the execution succeeded with {output}"),
+        Outcome::Failed { error } => error,
+        Outcome::Succeeded { output } => panic!("the execution succeeded with {output}"),
     }
 }
