@@ -385,3 +385,154 @@ async fn unmatched_choice_without_default_fails() {
     let execution = run(&definition.to_string(), &Tasks::new(), json!({"n": 2})).await;
     assert_eq!(failure(&execution).error, "States.NoChoiceMatched");
 }
+
+/// Fails with the listed error names in turn, then succeeds; records when each call began.
+#[derive(Clone)]
+struct Scripted {
+    errors: Arc<Vec<&'static str>>,
+    calls: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl Scripted {
+    fn new(errors: Vec<&'static str>) -> Self {
+        Self {
+            errors: Arc::new(errors),
+            calls: Arc::default(),
+        }
+    }
+
+    fn gaps(&self) -> Vec<f64> {
+        let calls = self.calls.lock().unwrap();
+        calls
+            .windows(2)
+            .map(|pair| (pair[1] - pair[0]).as_secs_f64())
+            .collect()
+    }
+}
+
+impl TaskInvoker for Scripted {
+    async fn invoke(&self, _resource: &str, _input: Value) -> Result<Value, TaskError> {
+        let attempt = {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(Instant::now());
+            calls.len()
+        };
+        match self.errors.get(attempt - 1) {
+            Some(error) => Err(TaskError::new(*error, "scripted")),
+            None => Ok(json!("done")),
+        }
+    }
+}
+
+/// "Error handling in Step Functions" (docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html),
+/// "Complex retry scenarios": errors ErrorA, ErrorB, ErrorC, ErrorB wait 1, 2 and 5 seconds; the fourth error
+/// finds its retrier exhausted (MaxAttempts 2 across ErrorA and ErrorB) and goes to Z through the Catch.
+#[tokio::test(start_paused = true)]
+async fn complex_retry_scenario_example() {
+    let machine = StateMachine::from_value(&json!({
+        "StartAt": "X",
+        "States": {
+            "X": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:us-east-1:123456789012:task:X",
+                "Next": "Y",
+                "Retry": [
+                    {"ErrorEquals": ["ErrorA", "ErrorB"], "IntervalSeconds": 1, "BackoffRate": 2.0, "MaxAttempts": 2},
+                    {"ErrorEquals": ["ErrorC"], "IntervalSeconds": 5}
+                ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Z"}]
+            },
+            "Y": {"Type": "Pass", "Result": "Y", "End": true},
+            "Z": {"Type": "Pass", "End": true}
+        }
+    }))
+    .unwrap();
+    let scripted = Scripted::new(vec!["ErrorA", "ErrorB", "ErrorC", "ErrorB", "ErrorB"]);
+    let execution = execute(machine, scripted.clone()).await;
+    assert_eq!(scripted.gaps(), [1.0, 2.0, 5.0]);
+    assert_eq!(
+        output(&execution),
+        &json!({"Error": "ErrorB", "Cause": "scripted"})
+    );
+}
+
+/// Same page: "makes 2 retry attempts after waiting for 3 and 4.5 seconds", and the retrier pair that "retries
+/// any error except States.Timeout".
+#[tokio::test(start_paused = true)]
+async fn retry_field_examples() {
+    let machine = task_machine(json!({"Retry": [{
+        "ErrorEquals": ["States.Timeout"],
+        "IntervalSeconds": 3,
+        "MaxAttempts": 2,
+        "BackoffRate": 1.5
+    }]}));
+    let scripted = Scripted::new(vec!["States.Timeout"; 3]);
+    let execution = execute(machine, scripted.clone()).await;
+    assert_eq!(scripted.gaps(), [3.0, 4.5]);
+    assert_eq!(failure(&execution).error, "States.Timeout");
+
+    let all_but_timeout = json!({"Retry": [
+        {"ErrorEquals": ["States.Timeout"], "MaxAttempts": 0},
+        {"ErrorEquals": ["States.ALL"]}
+    ]});
+    let scripted = Scripted::new(vec!["States.Timeout"]);
+    execute(task_machine(all_but_timeout.clone()), scripted.clone()).await;
+    assert!(scripted.gaps().is_empty(), "a timeout is not retried");
+    let scripted = Scripted::new(vec!["Lambda.ServiceException"; 3]);
+    let execution = execute(task_machine(all_but_timeout), scripted.clone()).await;
+    assert_eq!(scripted.gaps(), [1.0, 2.0, 4.0]);
+    assert_eq!(output(&execution), &json!("done"));
+}
+
+/// Same page, "Handling a failure using Catch" (HandledError goes to the fallback Pass state), and "Cause
+/// payloads and service integrations" (States.StringToJson on the caught Cause).
+#[tokio::test]
+async fn catch_examples() {
+    let fail_function = "arn:aws:lambda:us-east-1:123456789012:function:FailFunction";
+    let definition = json!({
+        "Comment": "A Hello World example of the Amazon States Language using an AWS Lambda function",
+        "StartAt": "HelloWorld",
+        "States": {
+            "HelloWorld": {
+                "Type": "Task",
+                "Resource": fail_function,
+                "Catch": [{"ErrorEquals": ["HandledError"], "Next": "fallback"}],
+                "End": true
+            },
+            "fallback": {"Type": "Pass", "Result": "Hello, AWS Step Functions!", "End": true}
+        }
+    });
+    let tasks = Tasks::new().on(fail_function, |_| {
+        Err(TaskError::new("HandledError", "error"))
+    });
+    let execution = run(&definition.to_string(), &tasks, json!({})).await;
+    assert_eq!(output(&execution), &json!("Hello, AWS Step Functions!"));
+
+    let definition = json!({
+        "StartAt": "Query",
+        "States": {
+            "Query": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::athena:startQueryExecution.sync",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handle escaped JSON with JSONtoString"}],
+                "End": true
+            },
+            "Handle escaped JSON with JSONtoString": {
+                "Type": "Pass",
+                "Parameters": {"Cause.$": "States.StringToJson($.Cause)"},
+                "End": true
+            }
+        }
+    });
+    let tasks = Tasks::new().on("arn:aws:states:::athena:startQueryExecution.sync", |_| {
+        Err(TaskError::new(
+            "Athena.AmazonAthenaException",
+            r#"{"QueryExecution": {"Status": {"State": "FAILED"}}}"#,
+        ))
+    });
+    let execution = run(&definition.to_string(), &tasks, json!({})).await;
+    assert_eq!(
+        output(&execution),
+        &json!({"Cause": {"QueryExecution": {"Status": {"State": "FAILED"}}}})
+    );
+}
