@@ -669,3 +669,64 @@ async fn executions_serialize_for_the_command_line() {
         json!({"status": "FAILED", "error": {"Error": "Nope", "Cause": "no greeting"}})
     );
 }
+
+/// "Pass" (docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-pass-state.html): the Result is
+/// placed at `$.coords`.
+#[tokio::test]
+async fn pass_state_example() {
+    let definition = json!({
+        "StartAt": "No-op",
+        "States": {
+            "No-op": {
+                "Type": "Pass",
+                "Result": {"x-datum": 0.381018, "y-datum": 622.2269926397355},
+                "ResultPath": "$.coords",
+                "Next": "End"
+            },
+            "End": {"Type": "Succeed"}
+        }
+    });
+    let execution = run(
+        &definition.to_string(),
+        &Tasks::new(),
+        json!({"georefOf": "Home"}),
+    )
+    .await;
+    assert_eq!(
+        output(&execution),
+        &json!({"georefOf": "Home", "coords": {"x-datum": 0.381018, "y-datum": 622.2269926397355}})
+    );
+}
+
+/// "Parallel" (docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-parallel-state.html):
+/// FunWithMath on `[3, 2]` gives `[5, 1]`. The page's tasks are activities, which the interpreter refuses, so
+/// they are Lambda functions here.
+#[tokio::test]
+async fn parallel_state_example() {
+    let add = "arn:aws:lambda:us-east-1:123456789012:function:Add";
+    let subtract = "arn:aws:lambda:us-east-1:123456789012:function:Subtract";
+    let definition = json!({
+        "Comment": "Parallel Example.",
+        "StartAt": "FunWithMath",
+        "States": {
+            "FunWithMath": {
+                "Type": "Parallel",
+                "End": true,
+                "Branches": [
+                    {"StartAt": "Add", "States": {"Add": {"Type": "Task", "Resource": add, "End": true}}},
+                    {"StartAt": "Subtract", "States": {"Subtract": {"Type": "Task", "Resource": subtract, "End": true}}}
+                ]
+            }
+        }
+    });
+    let number = |value: &Value, i: usize| value[i].as_i64().unwrap_or_default();
+    let tasks = Tasks::new()
+        .on(add, move |input| {
+            Ok(json!(number(input, 0) + number(input, 1)))
+        })
+        .on(subtract, move |input| {
+            Ok(json!(number(input, 0) - number(input, 1)))
+        });
+    let execution = run(&definition.to_string(), &tasks, json!([3, 2])).await;
+    assert_eq!(output(&execution), &json!([5, 1]));
+}
