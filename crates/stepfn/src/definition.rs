@@ -55,7 +55,7 @@ pub(crate) enum Kind {
     Task {
         resource: String,
         parameters: Option<Template>,
-        timeout: Option<Seconds>,
+        timeout: Option<IntegerSource>,
         result: ResultHandling,
     },
     Pass {
@@ -82,21 +82,21 @@ pub(crate) enum Kind {
         processor: Arc<StateMachine>,
         items_path: Path,
         item_selector: Option<Template>,
-        max_concurrency: Seconds,
+        max_concurrency: IntegerSource,
         result: ResultHandling,
     },
 }
 
 /// A non-negative integer given literally or by a reference path.
 #[derive(Debug)]
-pub(crate) enum Seconds {
+pub(crate) enum IntegerSource {
     Literal(u64),
     Path(Path),
 }
 
 #[derive(Debug)]
 pub(crate) enum WaitFor {
-    Seconds(Seconds),
+    Seconds(IntegerSource),
     Timestamp(time::OffsetDateTime),
     TimestampPath(Path),
 }
@@ -405,11 +405,11 @@ impl State {
                             "TimeoutSeconds and TimeoutSecondsPath are exclusive",
                         ));
                     }
-                    (Some(value), None) => Some(Seconds::Literal(positive_integer(
+                    (Some(value), None) => Some(IntegerSource::Literal(positive_integer(
                         value,
                         &field("TimeoutSeconds"),
                     )?)),
-                    (None, Some(value)) => Some(Seconds::Path(reference_path(
+                    (None, Some(value)) => Some(IntegerSource::Path(reference_path(
                         value,
                         &field("TimeoutSecondsPath"),
                     )?)),
@@ -568,14 +568,14 @@ fn load_map(
                 "MaxConcurrency and MaxConcurrencyPath are exclusive",
             ));
         }
-        (Some(value), None) => Seconds::Literal(value.as_u64().ok_or_else(|| {
+        (Some(value), None) => IntegerSource::Literal(value.as_u64().ok_or_else(|| {
             DefinitionError::invalid(location, "MaxConcurrency must be a non-negative integer")
         })?),
-        (None, Some(value)) => Seconds::Path(reference_path(
+        (None, Some(value)) => IntegerSource::Path(reference_path(
             value,
             &format!("{location}.MaxConcurrencyPath"),
         )?),
-        (None, None) => Seconds::Literal(0),
+        (None, None) => IntegerSource::Literal(0),
     };
     Ok(Kind::Map {
         processor: Arc::new(processor),
@@ -601,11 +601,11 @@ fn wait_for(map: &Map<String, Value>, location: &str) -> Result<WaitFor, Definit
     let value = &map[*key];
     Ok(match *key {
         "Seconds" => {
-            WaitFor::Seconds(Seconds::Literal(value.as_u64().ok_or_else(|| {
+            WaitFor::Seconds(IntegerSource::Literal(value.as_u64().ok_or_else(|| {
                 DefinitionError::invalid(&here, "must be a non-negative integer")
             })?))
         }
-        "SecondsPath" => WaitFor::Seconds(Seconds::Path(reference_path(value, &here)?)),
+        "SecondsPath" => WaitFor::Seconds(IntegerSource::Path(reference_path(value, &here)?)),
         "Timestamp" => WaitFor::Timestamp(
             value
                 .as_str()

@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use crate::choice::parse_timestamp;
 use crate::context::Context;
 use crate::definition::{
-    Kind, ResultHandling, Retrier, Seconds, State, StateMachine, Text, Transition, WaitFor,
+    IntegerSource, Kind, ResultHandling, Retrier, State, StateMachine, Text, Transition, WaitFor,
 };
 use crate::error::{TaskError, names};
 use crate::path::Path;
@@ -375,15 +375,15 @@ fn apply_result_path(
     Ok(output)
 }
 
-fn seconds(
-    value: &Seconds,
+fn integer(
+    value: &IntegerSource,
     input: &Value,
     context: &Context<'_>,
     field: &str,
 ) -> Result<u64, TaskError> {
     match value {
-        Seconds::Literal(seconds) => Ok(*seconds),
-        Seconds::Path(path) => {
+        IntegerSource::Literal(seconds) => Ok(*seconds),
+        IntegerSource::Path(path) => {
             let value = select(path, input, context, field)?;
             value.as_u64().ok_or_else(|| {
                 TaskError::runtime(format!(
@@ -445,7 +445,7 @@ async fn run_state<T: TaskInvoker, C: Clock>(
         Kind::Wait(wait) => {
             let duration = match wait {
                 WaitFor::Seconds(value) => {
-                    Duration::from_secs(seconds(value, &effective, &context, "SecondsPath")?)
+                    Duration::from_secs(integer(value, &effective, &context, "SecondsPath")?)
                 }
                 WaitFor::Timestamp(target) => until(*target, clock.now()),
                 WaitFor::TimestampPath(path) => {
@@ -617,7 +617,7 @@ async fn attempt<T: TaskInvoker, C: Clock>(
             check_size(&input, &format!("the input of task {name:?}"))?;
             let timeout = timeout
                 .as_ref()
-                .map(|value| seconds(value, effective, context, "TimeoutSecondsPath"))
+                .map(|value| integer(value, effective, context, "TimeoutSecondsPath"))
                 .transpose()?;
             run.record(EventKind::TaskScheduled {
                 state: name.clone(),
@@ -686,7 +686,7 @@ async fn attempt<T: TaskInvoker, C: Clock>(
                     )));
                 }
             };
-            let limit = seconds(max_concurrency, effective, context, "MaxConcurrencyPath")?;
+            let limit = integer(max_concurrency, effective, context, "MaxConcurrencyPath")?;
             let mut jobs = Vec::with_capacity(items.len());
             let mut item_context = context.clone();
             for (index, item) in items.into_iter().enumerate() {
