@@ -158,8 +158,12 @@ impl Operator {
     }
 }
 
-/// Parses an RFC 3339 timestamp as Step Functions requires (`2016-03-14T01:59:00Z`).
+/// Parses an RFC 3339 timestamp as Step Functions requires (`2016-03-14T01:59:00Z`): the `T` and `Z` must be
+/// uppercase.
 pub(crate) fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
+    if text.contains(['t', 'z']) {
+        return None;
+    }
     OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 

@@ -209,7 +209,8 @@ async fn decide(rule: Value, input: Value) -> Result<bool, String> {
 async fn choice_operators() {
     let input = json!({
         "s": "log-2024.txt", "t": "b", "n": 5, "m": 5.0, "b": true, "nothing": null,
-        "ts": "2001-01-01T12:00:00Z", "later": "2001-01-01T13:00:00+01:00", "other": "b"
+        "ts": "2001-01-01T12:00:00Z", "later": "2001-01-01T13:00:00+01:00", "other": "b",
+        "lower": "2001-01-01t12:00:00z"
     });
     let cases = [
         (json!({"Variable": "$.t", "StringEquals": "b"}), true),
@@ -280,6 +281,7 @@ async fn choice_operators() {
         (json!({"Variable": "$.b", "IsBoolean": true}), true),
         (json!({"Variable": "$.ts", "IsTimestamp": true}), true),
         (json!({"Variable": "$.t", "IsTimestamp": false}), true),
+        (json!({"Variable": "$.lower", "IsTimestamp": false}), true),
         (
             json!({"And": [
                 {"Variable": "$.missing", "IsPresent": true},
