@@ -1,1 +1,3 @@
 //! vidpipe's domain core: pure rules and types, no AWS SDK, no network, no files.
+
+pub mod job;
