@@ -1508,8 +1508,12 @@ fn output_plan(
         description.codec_settings.as_ref().and_then(|c| c.codec),
         Some(m::VideoCodec::FrameCapture)
     );
-    let (size, rate, video_filters, codec_args) =
-        video_output(description, &format!("{at}.VideoDescription"), context, hls)?;
+    let VideoOutput {
+        size,
+        rate,
+        filters: video_filters,
+        args: codec_args,
+    } = video_output(description, &format!("{at}.VideoDescription"), context, hls)?;
     let video_in = video_pads
         .next()
         .expect("one split output per output with video");
@@ -1850,13 +1854,21 @@ fn scaling(
     }
 }
 
+/// An output's picture: size, rate, filter chain and encoder arguments.
+struct VideoOutput {
+    size: (u32, u32),
+    rate: FrameRate,
+    filters: String,
+    args: Vec<String>,
+}
+
 /// The output's size, rate, video filter chain and encoder arguments.
 fn video_output(
     description: &m::VideoDescription,
     at: &str,
     context: &OutputContext<'_>,
     hls: Option<&HlsOptions>,
-) -> Result<((u32, u32), FrameRate, String, Vec<String>), JobError> {
+) -> Result<VideoOutput, JobError> {
     let m::VideoDescription {
         width,
         height,
@@ -1961,7 +1973,12 @@ fn video_output(
     if filters.is_empty() || !filters.iter().any(|f| f.starts_with("setsar")) {
         filters.push("setsar=1".into());
     }
-    Ok((size, rate, filters.join(","), args))
+    Ok(VideoOutput {
+        size,
+        rate,
+        filters: filters.join(","),
+        args,
+    })
 }
 
 /// The QVBR quality level (1..10, with its fine tune) as an x264 CRF: `CRF = 33 - 2 * (level - 1) - 2 * fine_tune`,

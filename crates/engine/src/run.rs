@@ -77,7 +77,7 @@ impl Engine {
     /// Answers a Probe request for `uris` in MediaConvert's response shape. A file that cannot be read fails the
     /// whole request with a 1010-style error.
     pub async fn probe(&self, uris: &[String]) -> Result<ProbeResponse, JobError> {
-        let work = tempfile::tempdir().map_err(|e| JobError::transcode(e))?;
+        let work = tempfile::tempdir().map_err(JobError::transcode)?;
         let mut probe_results = Vec::new();
         for uri in uris {
             probe_results.push(self.fetch_and_probe(uri, work.path()).await?.facts.probe);
@@ -143,9 +143,9 @@ impl Engine {
         let work = tempfile::tempdir().map_err(JobError::transcode)?;
         let mut media = MediaMap::new();
         for (uri, _field) in plan::media_uris(&request) {
-            if !media.contains_key(&uri) {
-                let fetched = self.fetch_and_probe(&uri, work.path()).await?;
-                media.insert(uri, fetched);
+            if let std::collections::hash_map::Entry::Vacant(slot) = media.entry(uri) {
+                let fetched = self.fetch_and_probe(slot.key(), work.path()).await?;
+                slot.insert(fetched);
             }
         }
         let plan = plan::plan(&request, &media, &work.path().join("out"))?;
@@ -205,11 +205,11 @@ impl Engine {
                     .map_err(JobError::transcode)?;
                     let size = facts.video.map(|(w, h, _)| (w, h));
                     if output.kind == OutputKind::HlsVariant {
-                        variants.push((
-                            output.file_name.clone(),
-                            facts.probe.container.bit_rate,
+                        variants.push(Variant {
+                            playlist: output.file_name.clone(),
+                            bandwidth: facts.probe.container.bit_rate,
                             size,
-                        ));
+                        });
                     }
                     (
                         vec![format!("{}{}", group.folder, output.file_name)],
@@ -333,13 +333,25 @@ async fn integer_playlist_durations(path: &Path) -> Result<(), JobError> {
         .map_err(JobError::transcode)
 }
 
+/// One HLS variant as the main playlist lists it.
+struct Variant {
+    /// The child playlist's file name.
+    playlist: String,
+    /// Bits per second.
+    bandwidth: Option<i64>,
+    /// Picture size.
+    size: Option<(u32, u32)>,
+}
+
 /// Writes the HLS main playlist listing every variant with its bandwidth and resolution.
-async fn write_main_playlist(
-    path: &Path,
-    variants: &[(String, Option<i64>, Option<(u32, u32)>)],
-) -> Result<(), JobError> {
+async fn write_main_playlist(path: &Path, variants: &[Variant]) -> Result<(), JobError> {
     let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-    for (name, bit_rate, size) in variants {
+    for Variant {
+        playlist: name,
+        bandwidth: bit_rate,
+        size,
+    } in variants
+    {
         let bandwidth = bit_rate.unwrap_or(1);
         text.push_str(&format!(
             "#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},AVERAGE-BANDWIDTH={bandwidth}"
