@@ -57,7 +57,10 @@ fn start() -> MotoServer {
             return server;
         }
     }
-    panic!("setup: moto_server at {} did not start on a loopback port", binary.display());
+    panic!(
+        "setup: moto_server at {} did not start on a loopback port",
+        binary.display()
+    );
 }
 
 /// Spawns moto from a thread that never ends, so that `PR_SET_PDEATHSIG` kills moto when the test process exits
@@ -87,7 +90,9 @@ fn spawn_and_wait(binary: &PathBuf, port: u16) -> Option<MotoServer> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if answers_http(addr) {
-            return Some(MotoServer { endpoint: format!("http://{addr}") });
+            return Some(MotoServer {
+                endpoint: format!("http://{addr}"),
+            });
         }
         std::thread::sleep(Duration::from_millis(100));
     }
