@@ -2,6 +2,7 @@
 
 pub mod graph;
 pub mod lifecycle;
+pub mod mp4;
 pub mod naming;
 pub mod plan;
 pub mod probe;

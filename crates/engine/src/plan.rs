@@ -79,6 +79,8 @@ pub struct OutputPlan {
     pub size: Option<(u32, u32)>,
     /// Frame rate of the output's video.
     pub rate: FrameRate,
+    /// For MP4 outputs: whether a `free` box follows `moov` (Mp4Settings.FreeSpaceBox INCLUDE).
+    pub free_space_box: Option<bool>,
 }
 
 /// One planned output group.
@@ -1452,7 +1454,8 @@ fn hls_options(hls: &m::HlsGroupSettings, at: &str) -> Result<HlsOptions, JobErr
         directory_structure,
         manifest_duration_format,
         output_selection,
-        codec_specification,
+        // For H.264 and AAC, RFC 6381 and RFC 4281 give the same CODECS strings (avc1.PPCCLL, mp4a.40.2).
+        codec_specification: _,
     } = hls;
     let segment_length = segment_length.unwrap_or(10);
     if segment_length < 1 {
@@ -1471,9 +1474,6 @@ fn hls_options(hls: &m::HlsGroupSettings, at: &str) -> Result<HlsOptions, JobErr
         directory_structure.filter(|d| *d != m::HlsDirectoryStructure::SingleDirectory)
     {
         return Err(unsupported(&format!("{at}.DirectoryStructure"), structure));
-    }
-    if let Some(spec) = codec_specification.filter(|c| *c != m::CodecSpecification::Rfc6381) {
-        return Err(unsupported(&format!("{at}.CodecSpecification"), spec));
     }
     Ok(HlsOptions {
         segment_length: segment_length as u32,
@@ -1570,6 +1570,7 @@ fn output_plan(
     let container = container_settings.as_ref();
     let container_type = container.and_then(|c| c.container);
     let at_container = format!("{at}.ContainerSettings");
+    let mut free_space_box = None;
     let (kind, file_name) = match (kind, frame_capture) {
         (GroupKind::File, true) => {
             if let Some(c) = container_type.filter(|c| *c != m::ContainerType::Raw) {
@@ -1588,12 +1589,17 @@ fn output_plan(
         }
         (GroupKind::File, false) => {
             let container_type = *required(&format!("{at_container}.Container"), &container_type)?;
-            let (format, default_extension, muxer) = file_container(
+            let FileContainer {
+                format,
+                extension: default_extension,
+                muxer,
+                include_free_box,
+            } = file_container(
                 container.expect("container is set"),
                 container_type,
                 &at_container,
-                context,
             )?;
+            free_space_box = include_free_box;
             let file_name = format!(
                 "{name}.{}",
                 extension
@@ -1679,6 +1685,7 @@ fn output_plan(
         file_name,
         size: Some(size),
         rate,
+        free_space_box,
     })
 }
 
@@ -1710,18 +1717,31 @@ fn reject_container_members(
     reject(&format!("{at}.CmfcSettings"), cmfc_settings)
 }
 
+/// How a FILE_GROUP container is written.
+struct FileContainer {
+    /// ffmpeg's muxer.
+    format: &'static str,
+    /// MediaConvert's default extension.
+    extension: &'static str,
+    /// Muxer options.
+    muxer: Vec<String>,
+    /// MP4: whether a `free` box follows `moov`.
+    include_free_box: Option<bool>,
+}
+
 /// ffmpeg muxer, default extension and muxer options of a FILE_GROUP container.
 fn file_container(
     container: &m::ContainerSettings,
     container_type: m::ContainerType,
     at: &str,
-    context: &OutputContext<'_>,
-) -> Result<(&'static str, &'static str, Vec<String>), JobError> {
+) -> Result<FileContainer, JobError> {
     reject_container_members(Some(container), at, Some(container_type))?;
     match container_type {
         m::ContainerType::Mp4 => {
             let mut muxer = Vec::new();
             let mut faststart = true;
+            let mut movflags = Vec::new();
+            let mut include_free_box = false;
             if let Some(settings) = &container.mp4_settings {
                 let m::Mp4Settings {
                     moov_placement,
@@ -1732,21 +1752,35 @@ fn file_container(
                     mp4_major_brand,
                 } = settings;
                 faststart = *moov_placement != Some(m::Mp4MoovPlacement::Normal);
-                reject(&format!("{at}.Mp4Settings.CslgAtom"), cslg_atom)?;
-                reject(&format!("{at}.Mp4Settings.CttsVersion"), ctts_version)?;
-                reject(&format!("{at}.Mp4Settings.FreeSpaceBox"), free_space_box)?;
+                if *cslg_atom == Some(m::IncludeExclude::Include) {
+                    // ffmpeg's MP4 muxer never writes `cslg`; composition still starts at zero through its edit
+                    // list. Documented in docs/engine.md.
+                    tracing::warn!(field = %format!("{at}.Mp4Settings.CslgAtom"), "INCLUDE: no cslg box is written");
+                }
+                match ctts_version {
+                    None | Some(0) => {}
+                    Some(1) => movflags.push("+negative_cts_offsets"),
+                    Some(other) => {
+                        return Err(unsupported(&format!("{at}.Mp4Settings.CttsVersion"), other));
+                    }
+                }
+                include_free_box = *free_space_box == Some(m::IncludeExclude::Include);
                 if let Some(brand) = mp4_major_brand {
                     muxer.extend(["-brand".to_string(), brand.clone()]);
                 }
             }
             if faststart {
-                muxer.extend(["-movflags".to_string(), "+faststart".to_string()]);
+                movflags.push("+faststart");
             }
-            muxer.extend([
-                "-timecode".to_string(),
-                timecode::from_frames(context.origin, context.canvas.2),
-            ]);
-            Ok(("mp4", "mp4", muxer))
+            if !movflags.is_empty() {
+                muxer.extend(["-movflags".to_string(), movflags.concat()]);
+            }
+            Ok(FileContainer {
+                format: "mp4",
+                extension: "mp4",
+                muxer,
+                include_free_box: Some(include_free_box),
+            })
         }
         m::ContainerType::M2ts => {
             let mut muxer = Vec::new();
@@ -1768,7 +1802,12 @@ fn file_container(
                     ]);
                 }
             }
-            Ok(("mpegts", "m2ts", muxer))
+            Ok(FileContainer {
+                format: "mpegts",
+                extension: "m2ts",
+                muxer,
+                include_free_box: None,
+            })
         }
         other => Err(unsupported(&format!("{at}.Container"), other)),
     }

@@ -11,6 +11,7 @@ use vidpipe_core::job::CreateJobRequest;
 use crate::lifecycle::{
     Identity, Job, JobError, JobPhase, JobStatus, OutputDetail, OutputGroupDetail, VideoDetails,
 };
+use crate::mp4;
 use crate::plan::{self, GroupKind, GroupPlan, Media, MediaMap, OutputKind};
 use crate::probe::{self, ProbeResponse};
 use crate::storage::{Location, Storage, StorageError};
@@ -187,6 +188,44 @@ impl Engine {
         Ok(details)
     }
 
+    /// The RFC 6381 CODECS attribute of a rendition (`avc1.PPCCLL`, `mp4a.40.2`), from ffprobe.
+    async fn codecs_attribute(&self, path: &Path) -> Result<String, JobError> {
+        let args = [
+            "-show_entries",
+            "stream=codec_name,profile,level",
+            "-of",
+            "json",
+        ]
+        .map(String::from);
+        let mut args = args.to_vec();
+        args.push(path.display().to_string());
+        let out = self
+            .tools
+            .ffprobe(&args)
+            .await
+            .map_err(JobError::transcode)?;
+        let json: Value = serde_json::from_str(&out).map_err(JobError::transcode)?;
+        let mut codecs = Vec::new();
+        for stream in json["streams"].as_array().into_iter().flatten() {
+            match stream["codec_name"].as_str() {
+                Some("h264") => {
+                    let (profile, constraints) =
+                        match stream["profile"].as_str().unwrap_or_default() {
+                            "Constrained Baseline" => (0x42, 0xe0),
+                            "Baseline" => (0x42, 0x00),
+                            "Main" => (0x4d, 0x40),
+                            _ => (0x64, 0x00),
+                        };
+                    let level = stream["level"].as_i64().unwrap_or(31);
+                    codecs.push(format!("avc1.{profile:02x}{constraints:02x}{level:02x}"));
+                }
+                Some("aac") => codecs.push("mp4a.40.2".to_string()),
+                _ => {}
+            }
+        }
+        Ok(codecs.join(","))
+    }
+
     /// Writes HLS main playlists, measures the outputs, and stores every file of the group.
     async fn finish_group(&self, group: &GroupPlan) -> Result<OutputGroupDetail, JobError> {
         let mut output_details = Vec::new();
@@ -195,6 +234,9 @@ impl Engine {
             let local = group.local_dir.join(&output.file_name);
             let (paths, duration_ms, size) = match output.kind {
                 OutputKind::File | OutputKind::HlsVariant => {
+                    if let Some(include) = output.free_space_box {
+                        set_free_space_box(&local, include).map_err(JobError::transcode)?;
+                    }
                     let facts = probe::probe_file(
                         &self.tools,
                         &local,
@@ -209,6 +251,7 @@ impl Engine {
                             playlist: output.file_name.clone(),
                             bandwidth: facts.probe.container.bit_rate,
                             size,
+                            codecs: self.codecs_attribute(&local).await?,
                         });
                     }
                     (
@@ -296,6 +339,20 @@ impl Engine {
     }
 }
 
+/// Leaves exactly one `free` box right after `moov` (INCLUDE) or none (EXCLUDE).
+fn set_free_space_box(path: &Path, include: bool) -> std::io::Result<()> {
+    let types = mp4::box_types(path)?;
+    let after_moov = types.windows(2).any(|w| w[0] == "moov" && w[1] == "free");
+    if include && after_moov {
+        return Ok(());
+    }
+    mp4::remove_free_box(path)?;
+    if include {
+        mp4::append_free_box(path)?;
+    }
+    Ok(())
+}
+
 async fn local_files(dir: &Path) -> Result<Vec<String>, JobError> {
     let mut names = Vec::new();
     let mut entries = tokio::fs::read_dir(dir)
@@ -341,6 +398,8 @@ struct Variant {
     bandwidth: Option<i64>,
     /// Picture size.
     size: Option<(u32, u32)>,
+    /// The CODECS attribute (RFC 6381).
+    codecs: String,
 }
 
 /// Writes the HLS main playlist listing every variant with its bandwidth and resolution.
@@ -350,6 +409,7 @@ async fn write_main_playlist(path: &Path, variants: &[Variant]) -> Result<(), Jo
         playlist: name,
         bandwidth: bit_rate,
         size,
+        codecs,
     } in variants
     {
         let bandwidth = bit_rate.unwrap_or(1);
@@ -359,6 +419,7 @@ async fn write_main_playlist(path: &Path, variants: &[Variant]) -> Result<(), Jo
         if let Some((w, h)) = size {
             text.push_str(&format!(",RESOLUTION={w}x{h}"));
         }
+        text.push_str(&format!(",CODECS=\"{codecs}\""));
         text.push_str(&format!("\n{name}\n"));
     }
     tokio::fs::write(path, text)
