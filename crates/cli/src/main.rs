@@ -1,3 +1,29 @@
 //! `vidpipe`: the command line for developers and ops.
 
-fn main() {}
+mod engine_cmd;
+
+use clap::{Parser, Subcommand};
+
+/// vidpipe's command line.
+#[derive(Debug, Parser)]
+#[command(name = "vidpipe", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run MediaConvert jobs and Probe locally with the ffmpeg engine.
+    #[command(subcommand)]
+    Engine(engine_cmd::EngineCommand),
+}
+
+#[tokio::main]
+async fn main() -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
+    let code = match Cli::parse().command {
+        Command::Engine(command) => engine_cmd::run(command).await?,
+    };
+    Ok(std::process::ExitCode::from(code as u8))
+}
