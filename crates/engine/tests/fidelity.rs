@@ -521,3 +521,113 @@ async fn external_audio_file_is_used_for_the_input() {
         "silence after the external file ends"
     );
 }
+
+#[tokio::test]
+async fn transitions_move_an_overlay_placed_in_percentages() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = path(dir.path(), "base.mp4");
+    let badge = path(dir.path(), "badge.mp4");
+    media::write_mp4(
+        Path::new(&base),
+        &VideoSpec::new(Picture::Solid("blue".into()), 320, 180, 10, 3.0),
+    );
+    media::write_mp4(
+        Path::new(&badge),
+        &VideoSpec::new(Picture::Solid("red".into()), 128, 72, 10, 3.0),
+    );
+    // X/Y in percent of the base frame, Width in percent of the overlay source: 50% of 128x72 is 64x36 at y = 90.
+    let inputs = json!([{
+        "FileInput": base,
+        "TimecodeSource": "ZEROBASED",
+        "VideoOverlays": [{
+            "Input": {"FileInput": badge, "TimecodeSource": "ZEROBASED"},
+            "InitialPosition": {"XPosition": 0, "YPosition": 50, "Width": 50, "Unit": "PERCENTAGE"},
+            "Transitions": [{"StartTimecode": "00:00:01:00", "EndTimecode": "00:00:02:00",
+                "EndPosition": {"XPosition": 50, "YPosition": 50, "Unit": "PERCENTAGE"}}]
+        }]
+    }]);
+    let (job, recorder) = run_local(&file_job(
+        inputs,
+        &path(dir.path(), "moved"),
+        json!([mp4_output(None, false)]),
+    ))
+    .await;
+    assert_complete(&job);
+    let output = first_output(&recorder.events);
+    let output = Path::new(&output);
+    let red_at = |frame: &Frame, x: u32| colour_close(frame.pixel(x, 108), RED, 40);
+    let start = Frame::at_index(output, 5);
+    assert!(
+        red_at(&start, 3) && red_at(&start, 60) && !red_at(&start, 68),
+        "64 px wide at x = 0"
+    );
+    assert!(
+        colour_close(start.pixel(30, 93), RED, 40) && colour_close(start.pixel(30, 129), BLUE, 40),
+        "36 px high at y = 90"
+    );
+    let middle = Frame::at_index(output, 15);
+    assert!(
+        !red_at(&middle, 76)
+            && red_at(&middle, 84)
+            && red_at(&middle, 140)
+            && !red_at(&middle, 148),
+        "half way: x = 80"
+    );
+    let end = Frame::at_index(output, 25);
+    assert!(
+        !red_at(&end, 156) && red_at(&end, 164) && red_at(&end, 220),
+        "after the transition: x = 160"
+    );
+}
+
+#[tokio::test]
+async fn output_size_and_scaling_behavior_shape_the_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = path(dir.path(), "wide.mp4");
+    media::write_mp4(
+        Path::new(&source),
+        &VideoSpec::new(Picture::Solid("red".into()), 320, 180, 10, 1.0),
+    );
+    let output = |modifier: &str, behavior: &str| {
+        let mut output = mp4_output(Some(modifier), false);
+        output["VideoDescription"]["Width"] = json!(160);
+        output["VideoDescription"]["Height"] = json!(160);
+        output["VideoDescription"]["ScalingBehavior"] = json!(behavior);
+        output
+    };
+    let outputs = json!([
+        output("_default", "DEFAULT"),
+        output("_stretch", "STRETCH_TO_OUTPUT"),
+        output("_fit", "FIT"),
+        output("_fill", "FILL")
+    ]);
+    let folder = path(dir.path(), "out/");
+    let (job, recorder) =
+        run_local(&file_job(json!([{"FileInput": source}]), &folder, outputs)).await;
+    assert_complete(&job);
+    let details =
+        &recorder.events.last().unwrap()["detail"]["outputGroupDetails"][0]["outputDetails"];
+    let sizes: Vec<_> = (0..4).map(|i| details[i]["videoDetails"].clone()).collect();
+    assert_eq!(sizes[0], json!({"widthInPx": 160, "heightInPx": 160}));
+    assert_eq!(
+        sizes[2],
+        json!({"widthInPx": 160, "heightInPx": 90}),
+        "FIT does not pad"
+    );
+    let frame = |name: &str| Frame::at_index(Path::new(&format!("{folder}wide_{name}.mp4")), 0);
+    let letterboxed = frame("default");
+    assert!(
+        colour_close(letterboxed.pixel(80, 20), [0, 0, 0], 20),
+        "DEFAULT pads with black"
+    );
+    assert!(colour_close(letterboxed.pixel(80, 80), RED, 40));
+    assert!(
+        colour_close(frame("stretch").pixel(80, 5), RED, 40),
+        "STRETCH fills the frame"
+    );
+    assert!(
+        colour_close(frame("fill").pixel(80, 5), RED, 40),
+        "FILL crops instead of padding"
+    );
+    assert!(colour_close(frame("fit").pixel(80, 45), RED, 40));
+}
