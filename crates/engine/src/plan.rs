@@ -313,7 +313,7 @@ fn clip_ranges(
     Ok(ranges)
 }
 
-/// Builds the plan. `first_input` names outputs whose destination is a folder; `work` is the local render folder.
+/// Builds the ffmpeg run for `request` from the fetched `media`; outputs render under the local folder `work`.
 pub fn plan(
     request: &m::CreateJobRequest,
     media: &MediaMap,
@@ -687,6 +687,7 @@ fn generated_video(
         height,
         framerate_numerator,
         framerate_denominator,
+        // The generator's audio is silence; outputs encode it at their own AudioDescription rate and layout.
         sample_rate: _,
         channels: _,
         image_input,

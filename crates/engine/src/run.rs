@@ -143,7 +143,8 @@ impl Engine {
             .map_err(|e| JobError::invalid_setting("CreateJobRequest", e))?;
         let work = tempfile::tempdir().map_err(JobError::transcode)?;
         let mut media = MediaMap::new();
-        for (uri, _field) in plan::media_uris(&request) {
+        for (uri, field) in plan::media_uris(&request) {
+            tracing::debug!(%uri, %field, "reading input");
             if let std::collections::hash_map::Entry::Vacant(slot) = media.entry(uri) {
                 let fetched = self.fetch_and_probe(slot.key(), work.path()).await?;
                 slot.insert(fetched);
