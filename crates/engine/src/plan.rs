@@ -1035,7 +1035,9 @@ fn video_overlay(
             seconds_to_frames(frames_to_seconds(kept, source_rate), timeline.rate).max(1);
         filters.push(format!("loop=loop=-1:size={kept_at_base}"));
     }
-    filters.push(format!("trim=end_frame={window}"));
+    // One frame more than shown, cut by `enable`: ffmpeg's overlay drops the secondary's last frame when the
+    // secondary ends at that very frame.
+    filters.push(format!("trim=end_frame={}", window + 1));
 
     // Crop, then size and opacity.
     let mut cropped = (sw, sh);
@@ -1106,7 +1108,10 @@ fn video_overlay(
     )?;
     Ok(graph.chain(
         &format!("{base}{moving}"),
-        &format!("overlay=x='{x}':y='{y}':eof_action=pass:eval=frame"),
+        &format!(
+            "overlay=x='{x}':y='{y}':eof_action=pass:eval=frame:enable=lte(n\\,{})",
+            start + window - 1
+        ),
     ))
 }
 
@@ -1267,14 +1272,19 @@ fn insert_images(
             ));
         }
         filters.push(format!(
-            "trim=end_frame={visible},setpts=(N+{start})/({r})/TB"
+            "trim=end_frame={},setpts=(N+{start})/({r})/TB",
+            visible + 1
         ));
         let options = ["-loop", "1", "-framerate", &r].map(String::from);
         let k = graph.file_input(&options, &source.path);
         let pad = graph.chain(&format!("[{k}:v:0]"), &filters.join(","));
         video = graph.chain(
             &format!("{video}{pad}"),
-            &format!("overlay=x={x}:y={y}:eof_action=pass"),
+            // One frame more than shown (see video_overlay), cut by `enable`.
+            &format!(
+                "overlay=x={x}:y={y}:eof_action=pass:enable=lte(n\\,{})",
+                start + visible - 1
+            ),
         );
     }
     Ok(video)

@@ -631,3 +631,53 @@ async fn output_size_and_scaling_behavior_shape_the_picture() {
     );
     assert!(colour_close(frame("fit").pixel(80, 45), RED, 40));
 }
+
+#[tokio::test]
+async fn output_image_inserter_is_timed_on_the_stitched_output_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, logo) = (
+        path(dir.path(), "a.mp4"),
+        path(dir.path(), "b.mp4"),
+        path(dir.path(), "logo.png"),
+    );
+    media::write_mp4(
+        Path::new(&a),
+        &VideoSpec::new(Picture::Solid("red".into()), 320, 180, 10, 1.0),
+    );
+    media::write_mp4(
+        Path::new(&b),
+        &VideoSpec::new(Picture::Solid("blue".into()), 320, 180, 10, 1.0),
+    );
+    media::write_png(Path::new(&logo), "white", 40, 40);
+    let mut output = mp4_output(None, false);
+    output["VideoDescription"]["VideoPreprocessors"] = json!({"ImageInserter": {"InsertableImages": [
+        {"ImageInserterInput": logo, "ImageX": 10, "ImageY": 10, "Layer": 0, "Opacity": 100, "StartTime": "00:00:00:05"}
+    ]}});
+    let mut request = file_job(
+        json!([{"FileInput": a}, {"FileInput": b}]),
+        &path(dir.path(), "logo"),
+        json!([output]),
+    );
+    request["Settings"]["TimecodeConfig"] = json!({"Source": "ZEROBASED"});
+    let (job, recorder) = run_local(&request).await;
+    assert_complete(&job);
+    let output = first_output(&recorder.events);
+    let output = Path::new(&output);
+    let white = |index: u32| {
+        colour_close(
+            Frame::at_index(output, index).pixel(30, 30),
+            [255, 255, 255],
+            30,
+        )
+    };
+    assert!(!white(4), "frame 4 is before the logo");
+    assert!(
+        white(5) && white(12) && white(19),
+        "the logo stays across the stitch into the second input"
+    );
+    assert!(colour_close(
+        Frame::at_index(output, 12).pixel(200, 100),
+        BLUE,
+        40
+    ));
+}
