@@ -54,6 +54,18 @@ impl CompositeOutput {
         Ok(())
     }
 
+    /// The output of the stream a recording belongs to: `{prefix}{stream}.{ext}` (screen) or
+    /// `{prefix}{stream}_camera.{ext}` (camera), in the recording's bucket.
+    pub fn for_recording(recording: &S3Uri) -> Result<Self, JobError> {
+        let key = recording.key();
+        let (prefix, name) = key
+            .rsplit_once('/')
+            .map_or(("", key), |(p, n)| (&key[..p.len() + 1], n));
+        let base = name.rsplit_once('.').map_or(name, |(base, _)| base);
+        let stream = base.strip_suffix(CAMERA_SUFFIX).unwrap_or(base);
+        Self::new(recording.bucket(), prefix, stream)
+    }
+
     /// The output's object key.
     pub fn key(&self) -> String {
         format!("{}{}{COMPOSITED_SUFFIX}.mp4", self.prefix, self.stream)

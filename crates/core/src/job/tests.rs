@@ -877,3 +877,21 @@ impl Job {
         job
     }
 }
+
+#[test]
+fn output_of_a_recording_is_its_streams_composite() {
+    for key in ["streams/s1.mp4", "streams/s1_camera.webm"] {
+        let uri = format!("s3://bucket/{key}").parse().unwrap();
+        assert_eq!(CompositeOutput::for_recording(&uri).unwrap(), out());
+    }
+    let root: crate::s3uri::S3Uri = "s3://bucket/s1.mp4".parse().unwrap();
+    assert_eq!(
+        CompositeOutput::for_recording(&root).unwrap().key(),
+        "s1_composited.mp4"
+    );
+    let output: crate::s3uri::S3Uri = "s3://bucket/streams/s1_composited.mp4".parse().unwrap();
+    assert!(matches!(
+        CompositeOutput::for_recording(&output),
+        Err(JobError::InvalidStreamName { .. })
+    ));
+}
