@@ -59,7 +59,7 @@ enum LocalCommand {
 }
 
 /// Runs `vidpipe local ...` and returns what to print.
-pub fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>> {
+pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>> {
     match &args.command {
         LocalCommand::Init {
             bucket,

@@ -1,37 +1,36 @@
 //! `vidpipe`: the command line for developers and ops.
 
+mod engine_cmd;
 mod local_cmd;
-
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// vidpipe's command line.
 #[derive(Debug, Parser)]
-#[command(
-    name = "vidpipe",
-    version,
-    about = "vidpipe: serverless video pipeline tools"
-)]
+#[command(name = "vidpipe", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Work with the local stack (moto or any endpoint `AWS_ENDPOINT_URL` points to).
+    /// Run MediaConvert jobs and Probe locally with the ffmpeg engine.
+    #[command(subcommand)]
+    Engine(engine_cmd::EngineCommand),
+    /// Work with the local stack (moto, or any endpoint `AWS_ENDPOINT_URL` points to).
     Local(local_cmd::LocalArgs),
 }
 
-fn main() -> ExitCode {
-    let result = match Cli::parse().command {
-        Command::Local(args) => local_cmd::run(&args).map(|out| println!("{out}")),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("vidpipe: {error}");
-            ExitCode::FAILURE
+#[tokio::main]
+async fn main() -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
+    let code = match Cli::parse().command {
+        Command::Engine(command) => engine_cmd::run(command).await?,
+        Command::Local(args) => {
+            println!("{}", local_cmd::run(&args).await?);
+            0
         }
-    }
+    };
+    Ok(std::process::ExitCode::from(code as u8))
 }

@@ -1,6 +1,9 @@
 //! vidpipe's domain core: pure rules and types, no AWS SDK, no network, no files.
 
+pub mod job;
 pub mod keys;
 pub mod recording;
+pub mod render;
+pub mod s3uri;
 pub mod upload;
 pub mod validate;

@@ -1,0 +1,272 @@
+//! Builder c: one chunk of a render request, frame-exact, joinable without re-encoding.
+//!
+//! # Chunk container: MP4
+//! Each chunk is a self-contained MP4 (H.264, video only). The MP4 index states every frame's timestamp, so the
+//! frame count of a chunk is read back exactly (`ffprobe -count_packets`), and ffmpeg's concat demuxer joins the
+//! chunks with `-c copy`, offsetting timestamps by each chunk's exact duration. MPEG-TS was the alternative: it
+//! concatenates byte-wise, but MediaConvert gives each TS its own PTS offset and the durations are only implied by
+//! packet timing, so joins need timestamp repair and frame counts are not written anywhere. The encoder settings
+//! are the same for every chunk of a request (size, frame rate, profile, level, GOP, rate control), every GOP is
+//! closed, there are no B-frames (so no composition offsets or edit lists), and each chunk starts with an IDR
+//! frame: the chunks' streams share one parameter set and join into one valid stream.
+
+use super::encoding::{h264, h264_qvbr, mp4_file_group, video};
+use super::pip::place;
+use super::*;
+use crate::render::{Chunk, RenderRequest, SceneSegment};
+
+/// The container of every chunk (see the module documentation for why).
+pub const CHUNK_CONTAINER: ContainerType = ContainerType::Mp4;
+
+/// QVBR quality of chunks: they are encoded once and joined without re-encoding, so a notch above composites.
+const QUALITY: i32 = 8;
+
+/// GOP length of chunks, in seconds of output frames.
+const GOP_SECONDS: u32 = 2;
+
+/// Margin of product overlays to the frame edges, as a fraction of the output width.
+const OVERLAY_MARGIN: f64 = 0.03;
+
+/// The MediaConvert job rendering `chunk` of `request`.
+///
+/// `media` holds probe results by source URI. Overlay images need theirs (their size places them); a video
+/// source without one is taken to run at the output frame rate (its in and out frames are counted in its own
+/// frames, so a source at another rate needs its probe results to be clipped frame-exactly).
+pub fn chunk_job(
+    context: &JobContext,
+    request: &RenderRequest,
+    chunk: &Chunk,
+    media: &BTreeMap<String, MediaInfo>,
+) -> Result<CreateJobRequest, JobError> {
+    request.validate()?;
+    let segments = request.resolve_chunk(chunk)?;
+    let size = Size::new(request.output.width, request.output.height);
+    let rate = FrameRate::per_second(request.output.fps);
+
+    let mut inputs = Vec::with_capacity(segments.len());
+    let mut images = Vec::new();
+    let mut chunk_frame = 0;
+    for segment in &segments {
+        inputs.push(segment_input(request, segment, size, rate, media)?);
+        if let Some(image) = overlay_image(request, segment, chunk_frame, size, rate, media)? {
+            images.push(image);
+        }
+        chunk_frame += segment.frames;
+    }
+
+    let mut description = video(size, h264(chunk_h264(size, request.output.fps)));
+    if !images.is_empty() {
+        description.video_preprocessors = Some(VideoPreprocessors {
+            image_inserter: Some(ImageInserter {
+                insertable_images: Some(images),
+            }),
+        });
+    }
+    let chunk_uri = request.chunk_uri(chunk.index)?;
+    let destination = chunk_uri.to_string();
+    let destination = destination
+        .strip_suffix(".mp4")
+        .unwrap_or(&destination)
+        .to_owned();
+    let output = Output {
+        video_description: Some(description),
+        ..Default::default()
+    };
+    let settings = JobSettings {
+        inputs: Some(inputs),
+        timecode_config: Some(TimecodeConfig {
+            source: Some(TimecodeSource::Zerobased),
+            ..Default::default()
+        }),
+        output_groups: Some(vec![mp4_file_group("Chunk", destination, output)]),
+    };
+    let metadata = BTreeMap::from([
+        ("render_id".to_owned(), request.render_id.clone()),
+        ("chunk_index".to_owned(), chunk.index.to_string()),
+        ("start_frame".to_owned(), chunk.start_frame.to_string()),
+        ("end_frame".to_owned(), chunk.end_frame.to_string()),
+        ("output_uri".to_owned(), chunk_uri.to_string()),
+    ]);
+    Ok(finish(context, JobKind::Chunk, settings, metadata))
+}
+
+/// The input of one segment: a clipped video, or a generated video with the still image over the full frame.
+fn segment_input(
+    request: &RenderRequest,
+    segment: &SceneSegment,
+    size: Size,
+    rate: FrameRate,
+    media: &BTreeMap<String, MediaInfo>,
+) -> Result<Input, JobError> {
+    let scene = &request.scenes[segment.scene_index];
+    if let Some(video_uri) = &scene.video {
+        let source_rate = match media.get(video_uri) {
+            Some(info) => {
+                check_media(video_uri, info)?;
+                info.frame_rate_or_fallback()
+            }
+            None => rate,
+        };
+        let ratio = source_rate.fps() / rate.fps();
+        let scene_start = (scene.start_s.unwrap_or(0.0) * source_rate.fps()).round() as u64;
+        let first = scene_start + (segment.start_in_scene as f64 * ratio).round() as u64;
+        let count = ((segment.frames as f64 * ratio).round() as u64).max(1);
+        return Ok(Input {
+            file_input: Some(video_uri.clone()),
+            timecode_source: Some(InputTimecodeSource::Zerobased),
+            video_selector: Some(VideoSelector {
+                rotate: Some(InputRotate::Auto),
+                pad_video: None,
+            }),
+            input_clippings: Some(vec![InputClipping {
+                start_timecode: Some(timecode(first, source_rate)?),
+                end_timecode: Some(timecode(first + count - 1, source_rate)?),
+            }]),
+            ..Default::default()
+        });
+    }
+    let image = scene.image.clone().unwrap_or_default();
+    let duration_ms = rate.ms_of_frames(segment.frames);
+    let duration = i32::try_from(duration_ms)
+        .ok()
+        .filter(|ms| (1..=86_400_000).contains(ms))
+        .ok_or(JobError::DurationOutOfRange(duration_ms))?;
+    Ok(Input {
+        video_generator: Some(InputVideoGenerator {
+            duration: Some(duration),
+            width: Some(size.width as i32),
+            height: Some(size.height as i32),
+            framerate_numerator: Some(rate.numerator as i32),
+            framerate_denominator: Some(rate.denominator as i32),
+            ..Default::default()
+        }),
+        timecode_source: Some(InputTimecodeSource::Zerobased),
+        image_inserter: Some(ImageInserter {
+            insertable_images: Some(vec![InsertableImage {
+                image_inserter_input: Some(image),
+                image_x: Some(0),
+                image_y: Some(0),
+                width: Some(size.width as i32),
+                height: Some(size.height as i32),
+                layer: Some(0),
+                opacity: Some(100),
+                start_time: Some(timecode(0, rate)?),
+                ..Default::default()
+            }]),
+        }),
+        ..Default::default()
+    })
+}
+
+/// The product overlay of a segment, on the output timeline of the chunk.
+///
+/// A fade happens only where the segment holds the scene's start (fade in) or end (fade out): a fade cut by a
+/// chunk boundary is dropped rather than restarted.
+fn overlay_image(
+    request: &RenderRequest,
+    segment: &SceneSegment,
+    chunk_frame: u64,
+    size: Size,
+    rate: FrameRate,
+    media: &BTreeMap<String, MediaInfo>,
+) -> Result<Option<InsertableImage>, JobError> {
+    let Some(overlay) = &request.scenes[segment.scene_index].overlay else {
+        return Ok(None);
+    };
+    let info = media
+        .get(&overlay.image)
+        .ok_or_else(|| JobError::MissingMediaInfo(overlay.image.clone()))?;
+    check_media(&overlay.image, info)?;
+    let rect = place(
+        size,
+        info.display_size(),
+        overlay.scale,
+        OVERLAY_MARGIN,
+        (overlay.x, overlay.y),
+    )?;
+    let segment_ms = rate.ms_of_frames(segment.frames);
+    let fade = u64::from(overlay.fade_ms).min(segment_ms / 2);
+    let fade_in = if segment.at_scene_start() { fade } else { 0 };
+    let fade_out = if segment.at_scene_end() { fade } else { 0 };
+    let ms = |v: u64| i32::try_from(v).map_err(|_| JobError::DurationOutOfRange(v));
+    Ok(Some(InsertableImage {
+        image_inserter_input: Some(overlay.image.clone()),
+        image_x: Some(rect.x as i32),
+        image_y: Some(rect.y as i32),
+        width: Some(rect.width as i32),
+        height: Some(rect.height as i32),
+        layer: Some(1),
+        opacity: Some(100),
+        start_time: Some(timecode(chunk_frame, rate)?),
+        duration: Some(ms(segment_ms - fade_out)?),
+        fade_in: (fade_in > 0).then(|| ms(fade_in)).transpose()?,
+        fade_out: (fade_out > 0).then(|| ms(fade_out)).transpose()?,
+    }))
+}
+
+/// Encoder settings for every chunk of a request: they depend only on the output size and frame rate.
+fn chunk_h264(size: Size, fps: u32) -> H264Settings {
+    H264Settings {
+        codec_level: Some(h264_level(size, fps)),
+        framerate_control: Some(H264FramerateControl::Specified),
+        framerate_numerator: Some(fps as i32),
+        framerate_denominator: Some(1),
+        framerate_conversion_algorithm: Some(H264FramerateConversionAlgorithm::DuplicateDrop),
+        gop_size: Some(f64::from(fps * GOP_SECONDS)),
+        gop_size_units: Some(H264GopSizeUnits::Frames),
+        gop_closed_cadence: Some(1),
+        gop_b_reference: Some(EnabledDisabled::Disabled),
+        number_b_frames_between_reference_frames: Some(0),
+        number_reference_frames: Some(3),
+        min_i_interval: Some(0),
+        scene_change_detect: Some(H264SceneChangeDetect::Disabled),
+        ..h264_qvbr(size, QUALITY)
+    }
+}
+
+/// The lowest H.264 level (3.1 at least) whose frame size and macroblock rate fit `size` at `fps`.
+fn h264_level(size: Size, fps: u32) -> H264CodecLevel {
+    let macroblocks = u64::from(size.width.div_ceil(16)) * u64::from(size.height.div_ceil(16));
+    let per_second = macroblocks * u64::from(fps);
+    const LEVELS: [(H264CodecLevel, u64, u64); 6] = [
+        (H264CodecLevel::Level31, 3_600, 108_000),
+        (H264CodecLevel::Level32, 5_120, 216_000),
+        (H264CodecLevel::Level41, 8_192, 245_760),
+        (H264CodecLevel::Level42, 8_704, 522_240),
+        (H264CodecLevel::Level5, 22_080, 589_824),
+        (H264CodecLevel::Level51, 36_864, 983_040),
+    ];
+    LEVELS
+        .iter()
+        .find(|(_, frame, rate)| macroblocks <= *frame && per_second <= *rate)
+        .map_or(H264CodecLevel::Level52, |(level, _, _)| *level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_follows_size_and_rate() {
+        assert_eq!(
+            h264_level(Size::new(1280, 720), 30),
+            H264CodecLevel::Level31
+        );
+        assert_eq!(
+            h264_level(Size::new(1920, 1080), 30),
+            H264CodecLevel::Level41
+        );
+        assert_eq!(
+            h264_level(Size::new(1920, 1080), 60),
+            H264CodecLevel::Level42
+        );
+        assert_eq!(
+            h264_level(Size::new(3840, 2160), 30),
+            H264CodecLevel::Level51
+        );
+        assert_eq!(
+            h264_level(Size::new(7680, 4320), 60),
+            H264CodecLevel::Level52
+        );
+    }
+}

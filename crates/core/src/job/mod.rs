@@ -1,0 +1,193 @@
+//! MediaConvert jobs: the `CreateJob` model and the builders that produce vidpipe's jobs.
+//!
+//! Builders are pure functions of explicit inputs: probe results ([`MediaInfo`]) are passed in, never fetched.
+//! - [`composite_job`]: screen plus camera picture-in-picture (seed 000),
+//! - [`single_job`]: one recording to the same output key, when the partner never arrives,
+//! - [`chunk_job`]: one chunk of a render request (seed 003),
+//! - [`preview_job`]: an HLS or CMAF preview with a poster image (seeds 002 and 004).
+
+mod chunk;
+mod composite;
+mod encoding;
+mod media;
+mod model;
+mod output;
+pub mod pip;
+mod preview;
+mod timecode;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use chunk::{CHUNK_CONTAINER, chunk_job};
+pub use composite::{CompositeOptions, Recording, SingleOptions, composite_job, single_job};
+pub use encoding::{DEFAULT_MAX_WIDTH, max_bitrate, output_size};
+pub use media::{FrameRate, MediaInfo, Size};
+pub use model::*;
+pub use output::{
+    CAMERA_SUFFIX, COMPOSITED_SUFFIX, CompositeOutput, check_stream_name, is_composite_output_key,
+};
+pub use preview::{PreviewFormat, PreviewOptions, preview_job};
+pub use timecode::timecode;
+
+use crate::render::RenderError;
+
+/// Where and as whom a job runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobContext {
+    /// IAM role ARN that MediaConvert assumes.
+    pub role: String,
+    /// Queue ARN; the Default queue when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+}
+
+/// The kind of a job, recorded in its `UserMetadata` under [`METADATA_KIND`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// Screen plus camera picture-in-picture.
+    Composite,
+    /// One recording to the composite's output key.
+    Single,
+    /// One chunk of a render.
+    Chunk,
+    /// A segmented preview with a poster.
+    Preview,
+}
+
+impl JobKind {
+    /// The kind's name in metadata and tokens.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Composite => "composite",
+            JobKind::Single => "single",
+            JobKind::Chunk => "chunk",
+            JobKind::Preview => "preview",
+        }
+    }
+}
+
+/// `UserMetadata` key: always `vidpipe`, so the notifier can tell vidpipe's jobs from others.
+pub const METADATA_APP: &str = "app";
+/// `UserMetadata` key: the [`JobKind`].
+pub const METADATA_KIND: &str = "kind";
+
+/// Why a job cannot be built. Every variant is a problem with the builder's input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JobError {
+    /// A stream name that could collide with output or camera keys, or is not key-safe.
+    #[error("invalid stream name `{stream}`: {reason}")]
+    InvalidStreamName {
+        /// The name.
+        stream: String,
+        /// Why.
+        reason: String,
+    },
+    /// An output location that is not usable.
+    #[error("invalid output: {0}")]
+    InvalidOutput(String),
+    /// Probe results that cannot describe a video.
+    #[error("invalid media info for {source_name}: {reason}")]
+    InvalidMedia {
+        /// Which source.
+        source_name: String,
+        /// Why.
+        reason: String,
+    },
+    /// An option out of range.
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    /// A frame beyond MediaConvert's 24-hour timecodes.
+    #[error("frame {frame} at {fps:.3} fps is beyond 24 hours of timecode")]
+    TimecodeOutOfRange {
+        /// The frame.
+        frame: u64,
+        /// The rate.
+        fps: f64,
+    },
+    /// The camera and screen recordings do not overlap in time.
+    #[error("camera offset {offset_ms} ms leaves no overlap with the screen recording ({reason})")]
+    NoOverlap {
+        /// Camera start minus screen start.
+        offset_ms: i64,
+        /// Which end misses.
+        reason: &'static str,
+    },
+    /// Overlay geometry.
+    #[error("overlay geometry: {0}")]
+    Geometry(#[from] pip::GeometryError),
+    /// The render request or chunk.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// An overlay image whose size was not passed in.
+    #[error("no media info for overlay image {0}: its size is needed to place it")]
+    MissingMediaInfo(String),
+    /// A duration that MediaConvert cannot express.
+    #[error("duration of {0} ms is outside MediaConvert's range")]
+    DurationOutOfRange(u64),
+}
+
+/// Checks probe results that builders rely on.
+fn check_media(source_name: &str, media: &MediaInfo) -> Result<(), JobError> {
+    let bad = |reason: String| {
+        Err(JobError::InvalidMedia {
+            source_name: source_name.to_owned(),
+            reason,
+        })
+    };
+    if media.width < 2 || media.height < 2 || media.width > 16384 || media.height > 16384 {
+        return bad(format!(
+            "size {}x{} is outside 2..=16384",
+            media.width, media.height
+        ));
+    }
+    if !media.rotation.is_multiple_of(90) || media.rotation >= 360 {
+        return bad(format!(
+            "rotation {} is not 0, 90, 180 or 270",
+            media.rotation
+        ));
+    }
+    if let Some(rate) = media.frame_rate.filter(|r| !r.is_valid()) {
+        return bad(format!(
+            "frame rate {}/{} is not a positive rate",
+            rate.numerator, rate.denominator
+        ));
+    }
+    Ok(())
+}
+
+/// Wraps settings into a request with metadata and a deterministic idempotency token.
+///
+/// The token is the kind and the first 40 hex digits of SHA-256 over the settings and metadata: the same job
+/// built twice gets the same token (MediaConvert then returns the first job), a different job a different one.
+fn finish(
+    context: &JobContext,
+    kind: JobKind,
+    settings: JobSettings,
+    mut metadata: BTreeMap<String, String>,
+) -> CreateJobRequest {
+    metadata.insert(METADATA_APP.into(), "vidpipe".into());
+    metadata.insert(METADATA_KIND.into(), kind.as_str().into());
+    let mut hash = Sha256::new();
+    hash.update(serde_json::to_vec(&settings).unwrap_or_default());
+    hash.update(serde_json::to_vec(&metadata).unwrap_or_default());
+    let digest = hex::encode(hash.finalize());
+    CreateJobRequest {
+        role: context.role.clone(),
+        settings,
+        queue: context.queue.clone(),
+        user_metadata: Some(metadata),
+        tags: None,
+        client_request_token: Some(format!("{}-{}", kind.as_str(), &digest[..40])),
+        status_update_interval: Some(StatusUpdateInterval::Seconds60),
+        priority: None,
+        acceleration_settings: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+//! Where a composite (or its single-source fallback) is written, and how to tell that key from an input.
+//!
+//! This rule lives here rather than in the upload key module: the output key is
+//! `{prefix}{stream}_composited.mp4`, and a stream name may not end in `_composited` or `_camera`, so the output
+//! can never be read as the screen recording `{prefix}{stream}.mp4` (or the camera `{stream}_camera.webm`) of
+//! another stream, and the compositor never reacts to its own output.
+
+use serde::{Deserialize, Serialize};
+
+use super::JobError;
+use crate::s3uri::S3Uri;
+
+/// Suffix of the output's base name.
+pub const COMPOSITED_SUFFIX: &str = "_composited";
+
+/// Suffix of a camera recording's base name.
+pub const CAMERA_SUFFIX: &str = "_camera";
+
+/// The output of a stream's composite: `s3://{bucket}/{prefix}{stream}_composited.mp4`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompositeOutput {
+    /// The bucket.
+    pub bucket: String,
+    /// The key prefix: empty or ending in `/`.
+    #[serde(default)]
+    pub prefix: String,
+    /// The stream name.
+    pub stream: String,
+}
+
+impl CompositeOutput {
+    /// Checks the parts and returns the output location.
+    pub fn new(bucket: &str, prefix: &str, stream: &str) -> Result<Self, JobError> {
+        let output = Self {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            stream: stream.to_owned(),
+        };
+        output.check()?;
+        Ok(output)
+    }
+
+    /// Checks a deserialized value the same way as [`CompositeOutput::new`].
+    pub fn check(&self) -> Result<(), JobError> {
+        check_stream_name(&self.stream)?;
+        if !(self.prefix.is_empty() || self.prefix.ends_with('/')) || self.prefix.starts_with('/') {
+            return Err(JobError::InvalidOutput(format!(
+                "prefix `{}` must be empty or end with `/`, and not start with `/`",
+                self.prefix
+            )));
+        }
+        S3Uri::new(&self.bucket, self.key()).map_err(|e| JobError::InvalidOutput(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The output of the stream a recording belongs to: `{prefix}{stream}.{ext}` (screen) or
+    /// `{prefix}{stream}_camera.{ext}` (camera), in the recording's bucket.
+    pub fn for_recording(recording: &S3Uri) -> Result<Self, JobError> {
+        let key = recording.key();
+        let (prefix, name) = key
+            .rsplit_once('/')
+            .map_or(("", key), |(p, n)| (&key[..p.len() + 1], n));
+        let base = name.rsplit_once('.').map_or(name, |(base, _)| base);
+        let stream = base.strip_suffix(CAMERA_SUFFIX).unwrap_or(base);
+        Self::new(recording.bucket(), prefix, stream)
+    }
+
+    /// The output's object key.
+    pub fn key(&self) -> String {
+        format!("{}{}{COMPOSITED_SUFFIX}.mp4", self.prefix, self.stream)
+    }
+
+    /// The FILE_GROUP `Destination`: the key without its extension (MediaConvert adds `.mp4`), so no
+    /// `NameModifier` is needed.
+    pub fn destination(&self) -> String {
+        format!(
+            "s3://{}/{}{}{COMPOSITED_SUFFIX}",
+            self.bucket, self.prefix, self.stream
+        )
+    }
+}
+
+/// Whether `key` is a composite output (so an upload trigger must ignore it).
+pub fn is_composite_output_key(key: &str) -> bool {
+    key.rsplit('/')
+        .next()
+        .is_some_and(|name| name.ends_with(&format!("{COMPOSITED_SUFFIX}.mp4")))
+}
+
+/// Checks a stream name: 1..=128 of `A-Za-z0-9._-`, not ending in `_composited` or `_camera`.
+pub fn check_stream_name(stream: &str) -> Result<(), JobError> {
+    let bad = |why: &str| {
+        Err(JobError::InvalidStreamName {
+            stream: stream.to_owned(),
+            reason: why.to_owned(),
+        })
+    };
+    if stream.is_empty() || stream.len() > 128 {
+        return bad("must be 1 to 128 characters");
+    }
+    if !stream
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return bad("may only hold A-Z, a-z, 0-9, '.', '_' and '-'");
+    }
+    if stream.ends_with(COMPOSITED_SUFFIX) || stream.ends_with(CAMERA_SUFFIX) {
+        return bad(
+            "must not end in `_composited` or `_camera`, which mark outputs and camera files",
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,538 @@
+//! The render request (v1): scenes with durations and sources, a soundtrack, an output; and the chunks of it that
+//! are rendered in parallel.
+//!
+//! Time is counted in integer frames of the output: a scene lasts `round(duration_s * fps)` frames and a chunk is
+//! the half-open frame range `[start_frame, end_frame)` of the whole video. Chunk planning itself belongs to the
+//! chunker; this module validates requests and resolves a chunk into the scene segments it covers.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::job::pip::{HorizontalAlign, VerticalAlign};
+use crate::s3uri::S3Uri;
+
+/// Most scenes in one request.
+pub const MAX_SCENES: usize = 10_000;
+/// Output sizes MediaConvert accepts (each side, even).
+pub const SIZE_RANGE: std::ops::RangeInclusive<u32> = 32..=8192;
+/// Output frame rates accepted (whole frames per second).
+pub const FPS_RANGE: std::ops::RangeInclusive<u32> = 1..=120;
+/// Longest render: MediaConvert's timecodes stop at 24 hours.
+pub const MAX_TOTAL_SECONDS: f64 = 86_400.0;
+/// Image types a still scene or overlay may use (what MediaConvert's image inserter reads).
+pub const IMAGE_EXTENSIONS: [&str; 3] = ["png", "tga", "bmp"];
+/// Video containers a video scene may use.
+pub const VIDEO_EXTENSIONS: [&str; 8] = ["mp4", "m4v", "mov", "webm", "mkv", "ts", "mts", "mxf"];
+
+/// A render request, version 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderRequest {
+    /// Identifies the render in keys, events and job metadata (1..=64 of `A-Za-z0-9._-`).
+    pub render_id: String,
+    /// The finished video.
+    pub output: RenderOutput,
+    /// The scenes, in order.
+    pub scenes: Vec<Scene>,
+    /// Audio mixed once for the whole video.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soundtrack: Option<Soundtrack>,
+    /// Chunking limits.
+    #[serde(default)]
+    pub chunking: Chunking,
+    /// Who renders chunks.
+    #[serde(default)]
+    pub renderer: Renderer,
+}
+
+/// The finished video: where, what size, what frame rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderOutput {
+    /// `s3://bucket/key.mp4`.
+    pub uri: String,
+    /// Width in pixels (even).
+    pub width: u32,
+    /// Height in pixels (even).
+    pub height: u32,
+    /// Frames per second (whole).
+    pub fps: u32,
+}
+
+/// One scene: a still image or a video clip, with an optional product overlay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scene {
+    /// Unique within the request.
+    pub id: String,
+    /// Length in seconds (> 0).
+    pub duration_s: f64,
+    /// A still image (PNG, TGA or BMP); exclusive with `video`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// A video; exclusive with `image`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<String>,
+    /// Where in the video the scene starts, in seconds (video scenes only, default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_s: Option<f64>,
+    /// A product image over the scene.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<SceneOverlay>,
+}
+
+/// A product image over a scene.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SceneOverlay {
+    /// The image (PNG, TGA or BMP).
+    pub image: String,
+    /// `left`, `center` or `right`.
+    pub x: HorizontalAlign,
+    /// `top`, `center` or `bottom`.
+    pub y: VerticalAlign,
+    /// Width as a fraction of the output width, in (0, 1].
+    pub scale: f64,
+    /// Fade-in and fade-out in milliseconds (default 0).
+    #[serde(default)]
+    pub fade_ms: u32,
+}
+
+/// The soundtrack, mixed once and muxed in after the join.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Soundtrack {
+    /// Voice-over audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voiceover: Option<String>,
+    /// Background music, looped or cut to the video's length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub music: Option<String>,
+    /// Music gain in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub music_volume: Option<f64>,
+}
+
+/// Chunking limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Chunking {
+    /// Longest chunk in seconds (default 120).
+    pub max_chunk_s: f64,
+    /// Shortest chunk in seconds unless the whole video is shorter (default 10).
+    pub min_chunk_s: f64,
+    /// Chunks rendered at once (default 10).
+    pub max_concurrency: u32,
+}
+
+impl Default for Chunking {
+    fn default() -> Self {
+        Self {
+            max_chunk_s: 120.0,
+            min_chunk_s: 10.0,
+            max_concurrency: 10,
+        }
+    }
+}
+
+/// Who renders chunks: MediaConvert (default) or a Lambda function taking `{request_uri, chunk}` and returning
+/// `{output_uri}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Renderer {
+    /// A MediaConvert job per chunk.
+    #[default]
+    #[serde(rename = "mediaconvert")]
+    MediaConvert,
+    /// A custom renderer function (ARN).
+    #[serde(rename = "lambda")]
+    Lambda(String),
+}
+
+/// One chunk: the output frames `[start_frame, end_frame)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chunk {
+    /// Position in the join order, from 0.
+    pub index: u32,
+    /// First frame.
+    pub start_frame: u64,
+    /// One past the last frame.
+    pub end_frame: u64,
+}
+
+/// The part of one scene that falls in a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SceneSegment {
+    /// Index of the scene in the request.
+    pub scene_index: usize,
+    /// First frame of the segment, counted from the scene's start.
+    pub start_in_scene: u64,
+    /// Frames in the segment.
+    pub frames: u64,
+    /// Frames in the whole scene.
+    pub scene_frames: u64,
+}
+
+impl SceneSegment {
+    /// Whether the segment begins where the scene begins.
+    pub fn at_scene_start(&self) -> bool {
+        self.start_in_scene == 0
+    }
+
+    /// Whether the segment ends where the scene ends.
+    pub fn at_scene_end(&self) -> bool {
+        self.start_in_scene + self.frames == self.scene_frames
+    }
+}
+
+/// One thing wrong with a request: where (a JSON path) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Path of the offending field, e.g. `scenes[3].duration_s`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Why a request or chunk is rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RenderError {
+    /// The JSON does not fit the v1 shape (unknown field, wrong type, missing field).
+    #[error("render request is not valid JSON of version 1: {0}")]
+    Shape(String),
+    /// The request breaks one or more rules; every problem is listed.
+    #[error("invalid render request: {}", list(.0))]
+    Invalid(Vec<Problem>),
+    /// The chunk is empty or outside the video.
+    #[error(
+        "invalid chunk {index} [{start_frame}, {end_frame}): {reason} (the video has {total_frames} frames)"
+    )]
+    InvalidChunk {
+        /// Chunk index.
+        index: u32,
+        /// Its first frame.
+        start_frame: u64,
+        /// One past its last frame.
+        end_frame: u64,
+        /// Frames in the whole video.
+        total_frames: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(Problem::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl RenderRequest {
+    /// Parses and validates a request.
+    pub fn from_json(json: &str) -> Result<Self, RenderError> {
+        let request: RenderRequest =
+            serde_json::from_str(json).map_err(|e| RenderError::Shape(e.to_string()))?;
+        request.validate()?;
+        Ok(request)
+    }
+
+    /// Checks every rule and names every problem found.
+    pub fn validate(&self) -> Result<(), RenderError> {
+        let mut problems = Vec::new();
+        let mut problem = |path: String, message: String| problems.push(Problem { path, message });
+
+        if !(1..=64).contains(&self.render_id.len())
+            || !self
+                .render_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            problem(
+                "render_id".into(),
+                "must be 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-'".into(),
+            );
+        }
+        match S3Uri::parse_str(&self.output.uri) {
+            Ok(uri) if uri.extension().as_deref() == Some("mp4") => {}
+            Ok(_) => problem("output.uri".into(), "must name an .mp4 object".into()),
+            Err(e) => problem("output.uri".into(), e.to_string()),
+        }
+        for (name, value) in [("width", self.output.width), ("height", self.output.height)] {
+            if !SIZE_RANGE.contains(&value) || value % 2 != 0 {
+                problem(
+                    format!("output.{name}"),
+                    format!("{value} must be even and within 32..=8192"),
+                );
+            }
+        }
+        let fps_ok = FPS_RANGE.contains(&self.output.fps);
+        if !fps_ok {
+            problem(
+                "output.fps".into(),
+                format!("{} must be within 1..=120", self.output.fps),
+            );
+        }
+
+        if self.scenes.is_empty() {
+            problem("scenes".into(), "must hold at least one scene".into());
+        }
+        if self.scenes.len() > MAX_SCENES {
+            problem(
+                "scenes".into(),
+                format!("{} scenes is more than {MAX_SCENES}", self.scenes.len()),
+            );
+        }
+        let mut ids = BTreeSet::new();
+        let mut total_s = 0.0;
+        for (i, scene) in self.scenes.iter().enumerate() {
+            let at = |field: &str| format!("scenes[{i}].{field}");
+            if scene.id.is_empty() {
+                problem(at("id"), "must not be empty".into());
+            } else if !ids.insert(scene.id.as_str()) {
+                problem(
+                    at("id"),
+                    format!("`{}` is used by an earlier scene", scene.id),
+                );
+            }
+            if !(scene.duration_s.is_finite() && scene.duration_s > 0.0) {
+                problem(
+                    at("duration_s"),
+                    format!("{} must be a number > 0", scene.duration_s),
+                );
+            } else {
+                total_s += scene.duration_s;
+                if fps_ok && frames_of(scene.duration_s, self.output.fps) == 0 {
+                    problem(
+                        at("duration_s"),
+                        format!("{} s is shorter than one frame", scene.duration_s),
+                    );
+                }
+            }
+            match (&scene.image, &scene.video) {
+                (Some(image), None) => {
+                    if let Some(message) = source_problem(image, &IMAGE_EXTENSIONS) {
+                        problem(at("image"), message);
+                    }
+                }
+                (None, Some(video)) => {
+                    if let Some(message) = source_problem(video, &VIDEO_EXTENSIONS) {
+                        problem(at("video"), message);
+                    }
+                }
+                (Some(_), Some(_)) => problem(
+                    at("image"),
+                    "a scene has either `image` or `video`, not both".into(),
+                ),
+                (None, None) => problem(
+                    at("image"),
+                    "a scene needs an `image` or a `video` source".into(),
+                ),
+            }
+            if scene.start_s.is_some() && scene.video.is_none() {
+                problem(at("start_s"), "applies to video scenes only".into());
+            }
+            if let Some(start) = scene.start_s.filter(|s| !(s.is_finite() && *s >= 0.0)) {
+                problem(at("start_s"), format!("{start} must be a number >= 0"));
+            }
+            if let Some(overlay) = &scene.overlay {
+                if let Some(message) = source_problem(&overlay.image, &IMAGE_EXTENSIONS) {
+                    problem(at("overlay.image"), message);
+                }
+                if !(overlay.scale > 0.0 && overlay.scale <= 1.0) {
+                    problem(
+                        at("overlay.scale"),
+                        format!("{} must be within (0, 1]", overlay.scale),
+                    );
+                }
+                if scene.duration_s.is_finite()
+                    && f64::from(overlay.fade_ms) * 2.0 > scene.duration_s * 1000.0
+                {
+                    problem(
+                        at("overlay.fade_ms"),
+                        "fade in plus fade out is longer than the scene".into(),
+                    );
+                }
+            }
+        }
+        if total_s > MAX_TOTAL_SECONDS {
+            problem(
+                "scenes".into(),
+                format!("total {total_s} s is longer than 24 hours"),
+            );
+        }
+
+        if let Some(soundtrack) = &self.soundtrack {
+            if soundtrack.voiceover.is_none() && soundtrack.music.is_none() {
+                problem(
+                    "soundtrack".into(),
+                    "needs a `voiceover`, a `music`, or both".into(),
+                );
+            }
+            for (name, uri) in [
+                ("voiceover", &soundtrack.voiceover),
+                ("music", &soundtrack.music),
+            ] {
+                if let Some(message) = uri.as_deref().and_then(|u| S3Uri::parse_str(u).err()) {
+                    problem(format!("soundtrack.{name}"), message.to_string());
+                }
+            }
+            if let Some(volume) = soundtrack.music_volume.filter(|v| !(0.0..=1.0).contains(v)) {
+                problem(
+                    "soundtrack.music_volume".into(),
+                    format!("{volume} must be within [0, 1]"),
+                );
+            }
+        }
+
+        let chunking = &self.chunking;
+        if !(chunking.max_chunk_s.is_finite() && chunking.max_chunk_s > 0.0) {
+            problem(
+                "chunking.max_chunk_s".into(),
+                format!("{} must be a number > 0", chunking.max_chunk_s),
+            );
+        }
+        if !(chunking.min_chunk_s.is_finite() && chunking.min_chunk_s >= 0.0) {
+            problem(
+                "chunking.min_chunk_s".into(),
+                format!("{} must be a number >= 0", chunking.min_chunk_s),
+            );
+        } else if chunking.min_chunk_s > chunking.max_chunk_s {
+            problem(
+                "chunking.min_chunk_s".into(),
+                "must not exceed max_chunk_s".into(),
+            );
+        }
+        if !(1..=1000).contains(&chunking.max_concurrency) {
+            problem(
+                "chunking.max_concurrency".into(),
+                format!("{} must be within 1..=1000", chunking.max_concurrency),
+            );
+        }
+        if let Renderer::Lambda(arn) = &self.renderer {
+            let parts: Vec<&str> = arn.split(':').collect();
+            if parts.len() < 7
+                || parts[0] != "arn"
+                || parts[2] != "lambda"
+                || parts[5] != "function"
+            {
+                problem(
+                    "renderer.lambda".into(),
+                    format!("`{arn}` is not a Lambda function ARN"),
+                );
+            }
+        }
+
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(RenderError::Invalid(problems))
+        }
+    }
+
+    /// Frames of each scene: `round(duration_s * fps)`.
+    pub fn scene_frames(&self) -> Vec<u64> {
+        self.scenes
+            .iter()
+            .map(|s| frames_of(s.duration_s, self.output.fps))
+            .collect()
+    }
+
+    /// Frames of the whole video.
+    pub fn total_frames(&self) -> u64 {
+        self.scene_frames().iter().sum()
+    }
+
+    /// The scene segments that make up `chunk`, in order.
+    pub fn resolve_chunk(&self, chunk: &Chunk) -> Result<Vec<SceneSegment>, RenderError> {
+        let scene_frames = self.scene_frames();
+        let total_frames: u64 = scene_frames.iter().sum();
+        let invalid = |reason| RenderError::InvalidChunk {
+            index: chunk.index,
+            start_frame: chunk.start_frame,
+            end_frame: chunk.end_frame,
+            total_frames,
+            reason,
+        };
+        if chunk.start_frame >= chunk.end_frame {
+            return Err(invalid("it holds no frame"));
+        }
+        if chunk.end_frame > total_frames {
+            return Err(invalid("it ends after the video"));
+        }
+        let mut segments = Vec::new();
+        let mut scene_start = 0;
+        for (scene_index, &frames) in scene_frames.iter().enumerate() {
+            let scene_end = scene_start + frames;
+            let (from, to) = (
+                chunk.start_frame.max(scene_start),
+                chunk.end_frame.min(scene_end),
+            );
+            if from < to {
+                segments.push(SceneSegment {
+                    scene_index,
+                    start_in_scene: from - scene_start,
+                    frames: to - from,
+                    scene_frames: frames,
+                });
+            }
+            if scene_end >= chunk.end_frame {
+                break;
+            }
+            scene_start = scene_end;
+        }
+        Ok(segments)
+    }
+
+    /// Where chunk `index` is written: next to the output, `{output key without .mp4}/chunks/{index:05}.mp4`.
+    pub fn chunk_uri(&self, index: u32) -> Result<S3Uri, RenderError> {
+        let output = S3Uri::parse_str(&self.output.uri).map_err(|e| {
+            RenderError::Invalid(vec![Problem {
+                path: "output.uri".into(),
+                message: e.to_string(),
+            }])
+        })?;
+        let base = output.key().strip_suffix(".mp4").unwrap_or(output.key());
+        S3Uri::new(output.bucket(), format!("{base}/chunks/{index:05}.mp4")).map_err(|e| {
+            RenderError::Invalid(vec![Problem {
+                path: "output.uri".into(),
+                message: e.to_string(),
+            }])
+        })
+    }
+}
+
+/// Frames of a duration at a whole frame rate, rounded to the nearest frame.
+fn frames_of(duration_s: f64, fps: u32) -> u64 {
+    if duration_s.is_finite() && duration_s > 0.0 {
+        (duration_s * f64::from(fps)).round() as u64
+    } else {
+        0
+    }
+}
+
+/// Why a source URI is not usable, if it is not.
+fn source_problem(uri: &str, extensions: &[&str]) -> Option<String> {
+    match S3Uri::parse_str(uri) {
+        Err(e) => Some(format!("unsupported source: {e}")),
+        Ok(parsed) => match parsed.extension() {
+            Some(ext) if extensions.contains(&ext.as_str()) => None,
+            _ => Some(format!(
+                "unsupported source `{uri}`: expected one of {}",
+                extensions.join(", ")
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

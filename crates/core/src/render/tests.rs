@@ -1,0 +1,240 @@
+use super::*;
+
+const EXAMPLE: &str = r#"{
+  "render_id": "promo-42",
+  "output": {"uri": "s3://bucket/renders/promo-42.mp4", "width": 1920, "height": 1080, "fps": 30},
+  "scenes": [
+    {"id": "intro", "duration_s": 4.0, "image": "s3://bucket/assets/title.png"},
+    {"id": "demo", "duration_s": 95.5, "video": "s3://bucket/assets/demo.mp4", "start_s": 12.0,
+     "overlay": {"image": "s3://bucket/assets/product.png", "x": "right", "y": "bottom", "scale": 0.3, "fade_ms": 500}}
+  ],
+  "soundtrack": {"voiceover": "s3://bucket/assets/vo.mp3", "music": "s3://bucket/assets/bed.mp3", "music_volume": 0.15},
+  "chunking": {"max_chunk_s": 120, "min_chunk_s": 10, "max_concurrency": 10},
+  "renderer": "mediaconvert"
+}"#;
+
+fn example() -> serde_json::Value {
+    // The request of the issue, as JSON to edit.
+    serde_json::from_str(EXAMPLE).unwrap()
+}
+
+fn problems(value: serde_json::Value) -> Vec<String> {
+    match RenderRequest::from_json(&value.to_string()) {
+        Err(RenderError::Invalid(problems)) => problems.iter().map(Problem::to_string).collect(),
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_issue_example_is_valid_and_round_trips() {
+    let request = RenderRequest::from_json(EXAMPLE).unwrap();
+    assert_eq!(request.scene_frames(), vec![120, 2865]);
+    assert_eq!(request.total_frames(), 2985);
+    assert_eq!(request.renderer, Renderer::MediaConvert);
+    let back = RenderRequest::from_json(&serde_json::to_string(&request).unwrap()).unwrap();
+    assert_eq!(back, request);
+}
+
+#[test]
+fn a_lambda_renderer_and_defaults_are_accepted() {
+    let mut value = example();
+    value["renderer"] = serde_json::json!({"lambda": "arn:aws:lambda:us-east-1:123456789012:function:seed-renderer"});
+    value.as_object_mut().unwrap().remove("chunking");
+    let request = RenderRequest::from_json(&value.to_string()).unwrap();
+    assert!(
+        matches!(request.renderer, Renderer::Lambda(ref arn) if arn.ends_with(":seed-renderer"))
+    );
+    assert_eq!(request.chunking, Chunking::default());
+}
+
+#[test]
+fn unknown_fields_are_rejected_by_name() {
+    let mut value = example();
+    value["scenes"][0]["transition"] = "fade".into();
+    let err = RenderRequest::from_json(&value.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown field `transition`"), "{err}");
+}
+
+#[test]
+fn every_problem_is_named_at_once() {
+    let mut value = example();
+    value["output"]["width"] = 1921.into();
+    value["output"]["height"] = 16.into();
+    value["scenes"][0]["duration_s"] = 0.0.into();
+    value["scenes"][1]["video"] = "https://example.com/demo.mp4".into();
+    value["scenes"][1]["overlay"]["image"] = "s3://bucket/assets/product.jpg".into();
+    value["scenes"][1]["overlay"]["scale"] = 1.5.into();
+    value["soundtrack"]["music_volume"] = 2.0.into();
+    value["chunking"]["min_chunk_s"] = 500.into();
+    let found = problems(value);
+    let expected = [
+        "output.width: 1921 must be even",
+        "output.height: 16 must be even and within 32..=8192",
+        "scenes[0].duration_s: 0 must be a number > 0",
+        "scenes[1].video: unsupported source",
+        "scenes[1].overlay.image: unsupported source",
+        "scenes[1].overlay.scale: 1.5",
+        "soundtrack.music_volume: 2",
+        "chunking.min_chunk_s: must not exceed max_chunk_s",
+    ];
+    for want in expected {
+        assert!(
+            found.iter().any(|p| p.starts_with(want)),
+            "missing `{want}` in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+}
+
+#[test]
+fn sources_must_be_one_of_image_or_video() {
+    let mut value = example();
+    value["scenes"][0]["video"] = "s3://bucket/assets/demo.mp4".into();
+    value["scenes"][1].as_object_mut().unwrap().remove("video");
+    let found = problems(value);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("either `image` or `video`, not both")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("needs an `image` or a `video`")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("scenes[1].start_s: applies to video scenes only")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn more_than_ten_thousand_scenes_is_rejected() {
+    let mut value = example();
+    let scene = value["scenes"][0].clone();
+    value["scenes"] = serde_json::Value::Array(
+        (0..=MAX_SCENES)
+            .map(|i| {
+                let mut s = scene.clone();
+                s["id"] = format!("s{i}").into();
+                s["duration_s"] = 0.5.into();
+                s
+            })
+            .collect(),
+    );
+    let found = problems(value);
+    assert_eq!(
+        found,
+        vec!["scenes: 10001 scenes is more than 10000".to_owned()]
+    );
+}
+
+#[test]
+fn duplicate_ids_bad_render_ids_and_bad_arns_are_named() {
+    let mut value = example();
+    value["render_id"] = "promo 42/x".into();
+    value["scenes"][1]["id"] = "intro".into();
+    value["renderer"] = serde_json::json!({"lambda": "my-function"});
+    let found = problems(value);
+    assert!(
+        found.iter().any(|p| p.starts_with("render_id:")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("scenes[1].id: `intro` is used")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|p| p.starts_with("renderer.lambda:")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_chunk_resolves_into_the_scene_segments_it_covers() {
+    let request = RenderRequest::from_json(EXAMPLE).unwrap();
+    let segments = request
+        .resolve_chunk(&Chunk {
+            index: 0,
+            start_frame: 100,
+            end_frame: 1000,
+        })
+        .unwrap();
+    assert_eq!(
+        segments,
+        vec![
+            SceneSegment {
+                scene_index: 0,
+                start_in_scene: 100,
+                frames: 20,
+                scene_frames: 120
+            },
+            SceneSegment {
+                scene_index: 1,
+                start_in_scene: 0,
+                frames: 880,
+                scene_frames: 2865
+            },
+        ]
+    );
+    assert!(!segments[0].at_scene_start() && segments[0].at_scene_end());
+    assert!(segments[1].at_scene_start() && !segments[1].at_scene_end());
+    // Chunks that tile the video cover every frame once.
+    let bounds = [0, 7, 120, 121, 2000, 2985];
+    let covered: u64 = bounds
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let chunk = Chunk {
+                index: i as u32,
+                start_frame: w[0],
+                end_frame: w[1],
+            };
+            request
+                .resolve_chunk(&chunk)
+                .unwrap()
+                .iter()
+                .map(|s| s.frames)
+                .sum::<u64>()
+        })
+        .sum();
+    assert_eq!(covered, request.total_frames());
+}
+
+#[test]
+fn chunks_outside_the_video_are_named_errors() {
+    let request = RenderRequest::from_json(EXAMPLE).unwrap();
+    for (start, end, reason) in [
+        (10, 10, "it holds no frame"),
+        (0, 2986, "it ends after the video"),
+    ] {
+        let err = request
+            .resolve_chunk(&Chunk {
+                index: 2,
+                start_frame: start,
+                end_frame: end,
+            })
+            .unwrap_err();
+        assert!(
+            matches!(err, RenderError::InvalidChunk { reason: r, total_frames: 2985, .. } if r == reason),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn chunk_outputs_sit_next_to_the_output() {
+    let request = RenderRequest::from_json(EXAMPLE).unwrap();
+    assert_eq!(
+        request.chunk_uri(7).unwrap().to_string(),
+        "s3://bucket/renders/promo-42/chunks/00007.mp4"
+    );
+}

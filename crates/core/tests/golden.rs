@@ -1,0 +1,227 @@
+//! Golden files: every builder across the issue's geometries, compared to `tests/golden/*.json`.
+//!
+//! `UPDATE_GOLDEN=1 cargo test -p vidpipe-core --test golden` rewrites them. `tools/validate_mediaconvert.py`
+//! checks every golden file against the MediaConvert model in botocore.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use vidpipe_core::job::{
+    CompositeOptions, CompositeOutput, CreateJobRequest, FrameRate, JobContext, MediaInfo,
+    PreviewFormat, PreviewOptions, Recording, SingleOptions, chunk_job, composite_job, preview_job,
+    single_job,
+};
+use vidpipe_core::render::{Chunk, RenderRequest};
+
+const SCREENS: [(u32, u32); 4] = [(1920, 1080), (2880, 1800), (1024, 768), (854, 480)];
+const CAMERAS: [(u32, u32); 2] = [(640, 360), (720, 1280)];
+
+fn context() -> JobContext {
+    JobContext {
+        role: "arn:aws:iam::123456789012:role/vidpipe-mediaconvert".into(),
+        queue: Some("arn:aws:mediaconvert:us-east-1:123456789012:queues/Default".into()),
+    }
+}
+
+fn media(width: u32, height: u32, has_audio: bool) -> MediaInfo {
+    MediaInfo {
+        width,
+        height,
+        duration_ms: 60_000,
+        frame_rate: Some(FrameRate::per_second(30)),
+        has_audio,
+        rotation: 0,
+    }
+}
+
+fn screen(size: (u32, u32), has_audio: bool) -> Recording {
+    Recording {
+        uri: "s3://vidpipe-uploads/streams/s-42.mp4".parse().unwrap(),
+        media: media(size.0, size.1, has_audio),
+    }
+}
+
+fn camera(size: (u32, u32)) -> Recording {
+    Recording {
+        uri: "s3://vidpipe-uploads/streams/s-42_camera.webm"
+            .parse()
+            .unwrap(),
+        media: media(size.0, size.1, true),
+    }
+}
+
+fn output() -> CompositeOutput {
+    CompositeOutput::new("vidpipe-uploads", "streams/", "s-42").unwrap()
+}
+
+fn render_request(width: u32, height: u32) -> RenderRequest {
+    let json = format!(
+        r#"{{
+          "render_id": "promo-42",
+          "output": {{"uri": "s3://vidpipe-renders/renders/promo-42.mp4", "width": {width}, "height": {height}, "fps": 30}},
+          "scenes": [
+            {{"id": "intro", "duration_s": 4.0, "image": "s3://vidpipe-renders/assets/title.png"}},
+            {{"id": "demo", "duration_s": 95.5, "video": "s3://vidpipe-renders/assets/demo.mp4", "start_s": 12.0,
+             "overlay": {{"image": "s3://vidpipe-renders/assets/product.png", "x": "right", "y": "bottom", "scale": 0.3, "fade_ms": 500}}}},
+            {{"id": "outro", "duration_s": 3.0, "image": "s3://vidpipe-renders/assets/end.png",
+             "overlay": {{"image": "s3://vidpipe-renders/assets/product.png", "x": "center", "y": "top", "scale": 0.5}}}}
+          ],
+          "soundtrack": {{"voiceover": "s3://vidpipe-renders/assets/vo.mp3", "music": "s3://vidpipe-renders/assets/bed.mp3", "music_volume": 0.15}},
+          "chunking": {{"max_chunk_s": 60, "min_chunk_s": 10, "max_concurrency": 10}},
+          "renderer": "mediaconvert"
+        }}"#
+    );
+    RenderRequest::from_json(&json).unwrap()
+}
+
+fn chunk_media() -> BTreeMap<String, MediaInfo> {
+    let mut image = media(600, 400, false);
+    image.duration_ms = 0;
+    image.frame_rate = None;
+    BTreeMap::from([
+        ("s3://vidpipe-renders/assets/product.png".to_owned(), image),
+        (
+            "s3://vidpipe-renders/assets/demo.mp4".to_owned(),
+            media(1920, 1080, true),
+        ),
+    ])
+}
+
+/// Every golden case: file name (without `.json`) and the job the builders make.
+fn cases() -> Vec<(String, CreateJobRequest)> {
+    let ctx = context();
+    let mut cases = Vec::new();
+    for s in SCREENS {
+        for c in CAMERAS {
+            let name = format!("composite_screen{}x{}_camera{}x{}", s.0, s.1, c.0, c.1);
+            let job = composite_job(
+                &ctx,
+                &output(),
+                &screen(s, true),
+                &camera(c),
+                &CompositeOptions::default(),
+            );
+            cases.push((name, job.unwrap()));
+        }
+        let job = single_job(&ctx, &output(), &screen(s, true), &SingleOptions::default());
+        cases.push((format!("single_screen{}x{}", s.0, s.1), job.unwrap()));
+    }
+    for c in CAMERAS {
+        let job = single_job(&ctx, &output(), &camera(c), &SingleOptions::default());
+        cases.push((format!("single_camera{}x{}", c.0, c.1), job.unwrap()));
+    }
+    let late_camera = CompositeOptions {
+        camera_offset_ms: 1_500,
+        ..Default::default()
+    };
+    let job = composite_job(
+        &ctx,
+        &output(),
+        &screen((1920, 1080), false),
+        &camera((640, 360)),
+        &late_camera,
+    );
+    cases.push(("composite_camera_late_screen_silent".into(), job.unwrap()));
+    let early_camera = CompositeOptions {
+        camera_offset_ms: -2_250,
+        ..Default::default()
+    };
+    let job = composite_job(
+        &ctx,
+        &output(),
+        &screen((1920, 1080), true),
+        &camera((720, 1280)),
+        &early_camera,
+    );
+    cases.push(("composite_camera_early".into(), job.unwrap()));
+
+    for (w, h) in [(1920, 1080), (854, 480), (720, 1280)] {
+        let request = render_request(w, h);
+        let chunks = [
+            Chunk {
+                index: 0,
+                start_frame: 0,
+                end_frame: 1_800,
+            },
+            Chunk {
+                index: 1,
+                start_frame: 1_800,
+                end_frame: 3_075,
+            },
+        ];
+        for chunk in chunks {
+            let job = chunk_job(&ctx, &request, &chunk, &chunk_media()).unwrap();
+            cases.push((format!("chunk_{w}x{h}_{}", chunk.index), job));
+        }
+    }
+
+    let destination = "s3://vidpipe-previews/previews/p-7/".parse().unwrap();
+    for (format, name) in [(PreviewFormat::Hls, "hls"), (PreviewFormat::Cmaf, "cmaf")] {
+        for (source, label) in [
+            (screen((2880, 1800), true), "screen2880x1800"),
+            (camera((720, 1280)), "camera720x1280"),
+        ] {
+            let options = PreviewOptions {
+                format,
+                ..Default::default()
+            };
+            let job = preview_job(&ctx, &source, &destination, "p-7", &options).unwrap();
+            cases.push((format!("preview_{name}_{label}"), job));
+        }
+    }
+    let silent = screen((854, 480), false);
+    let job = preview_job(
+        &ctx,
+        &silent,
+        &destination,
+        "p-7",
+        &PreviewOptions {
+            format: PreviewFormat::Cmaf,
+            max_width: 1280,
+        },
+    );
+    cases.push(("preview_cmaf_screen854x480_silent".into(), job.unwrap()));
+    cases
+}
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+#[test]
+fn builders_match_the_golden_files() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    let cases = cases();
+    let mut mismatches = Vec::new();
+    for (name, job) in &cases {
+        let path = golden_dir().join(format!("{name}.json"));
+        let json = serde_json::to_string_pretty(job).unwrap() + "\n";
+        if update {
+            std::fs::write(&path, &json).unwrap();
+        } else {
+            match std::fs::read_to_string(&path) {
+                Ok(on_disk) if on_disk == json => {}
+                Ok(_) => mismatches.push(format!("{name}: differs (UPDATE_GOLDEN=1 rewrites it)")),
+                Err(e) => mismatches.push(format!("{name}: {e}")),
+            }
+        }
+        // Every golden job deserializes back into the model unchanged.
+        let back: CreateJobRequest = serde_json::from_str(&json).unwrap();
+        assert_eq!(&back, job, "{name} does not round-trip");
+    }
+    let expected: Vec<String> = cases
+        .iter()
+        .map(|(name, _)| format!("{name}.json"))
+        .collect();
+    for entry in std::fs::read_dir(golden_dir()).unwrap() {
+        let file = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !expected.contains(&file) {
+            mismatches.push(format!("{file}: no builder case produces it (stale)"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "golden files out of date:\n{}",
+        mismatches.join("\n")
+    );
+}

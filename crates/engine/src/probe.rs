@@ -1,0 +1,409 @@
+//! Probing media with ffprobe: facts the engine plans with, and MediaConvert's Probe response shape
+//! (`ProbeResponse{ProbeResults[{Container, Metadata, TrackMappings}]}`, PascalCase as in the model).
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::storage::ObjectInfo;
+use crate::tools::{ToolError, Tools};
+
+/// A frame rate as a fraction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FrameRate {
+    /// Frames per `denominator` seconds.
+    pub numerator: i32,
+    /// Seconds per `numerator` frames.
+    pub denominator: i32,
+}
+
+impl FrameRate {
+    /// Frames per second as a float.
+    pub fn fps(&self) -> f64 {
+        f64::from(self.numerator) / f64::from(self.denominator.max(1))
+    }
+}
+
+/// What the engine knows about one media file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaFacts {
+    /// Container duration in seconds.
+    pub duration: f64,
+    /// Width, height and frame rate of the first video stream, if any.
+    pub video: Option<(u32, u32, FrameRate)>,
+    /// Whether the file has an audio stream.
+    pub has_audio: bool,
+    /// The embedded start timecode (`HH:MM:SS:FF`), if the file carries one.
+    pub start_timecode: Option<String>,
+    /// The whole Probe result for this file.
+    pub probe: ProbeResult,
+}
+
+/// The Probe response: one result per input file, in request order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProbeResponse {
+    /// The results.
+    pub probe_results: Vec<ProbeResult>,
+}
+
+/// Probe's answer for one file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProbeResult {
+    /// Container and tracks.
+    pub container: Container,
+    /// Size and identity of the file.
+    pub metadata: Metadata,
+    /// Track indexes by kind.
+    pub track_mappings: Vec<TrackMapping>,
+}
+
+/// The container of a probed file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Container {
+    /// The model's `Format` enum value (`mp4`, `webm`, `matroska`, `mpegts`, `wave`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Duration in seconds.
+    pub duration: f64,
+    /// Overall bit rate in bits per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bit_rate: Option<i64>,
+    /// The embedded start timecode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_timecode: Option<String>,
+    /// The tracks.
+    pub tracks: Vec<Track>,
+}
+
+/// One track of a probed file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Track {
+    /// 1-based index.
+    pub index: i32,
+    /// `video`, `audio` or `data`.
+    pub track_type: String,
+    /// The model's `Codec` enum value (`AVC`, `VP8`, `AAC`, `OPUS`, …; `UNKNOWN` otherwise).
+    pub codec: String,
+    /// Duration in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// Video details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_properties: Option<VideoProperties>,
+    /// Audio details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio_properties: Option<AudioProperties>,
+}
+
+/// Video track details.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VideoProperties {
+    /// Width in pixels.
+    pub width: i32,
+    /// Height in pixels.
+    pub height: i32,
+    /// Frame rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame_rate: Option<FrameRate>,
+    /// Bits per sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bit_depth: Option<i32>,
+    /// Bit rate in bits per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bit_rate: Option<i64>,
+    /// Rotation in degrees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<i32>,
+}
+
+/// Audio track details.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AudioProperties {
+    /// Channel count.
+    pub channels: i32,
+    /// Sample rate in Hz.
+    pub sample_rate: i32,
+    /// Bit rate in bits per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bit_rate: Option<i64>,
+    /// Channel layout (`stereo`, `mono`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_layout: Option<String>,
+    /// Language code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language_code: Option<String>,
+}
+
+/// Size and identity of a probed file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Metadata {
+    /// Size in bytes.
+    pub file_size: i64,
+    /// The S3 ETag.
+    #[serde(rename = "ETag", skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// Last modification, seconds since the Unix epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<i64>,
+    /// MIME type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+}
+
+/// Track indexes by kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TrackMapping {
+    /// Indexes of video tracks.
+    pub video_track_indexes: Vec<i32>,
+    /// Indexes of audio tracks.
+    pub audio_track_indexes: Vec<i32>,
+    /// Indexes of data tracks.
+    pub data_track_indexes: Vec<i32>,
+}
+
+/// A file ffprobe could not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// ffprobe failed (not a media file, or ffprobe missing).
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    /// ffprobe printed something that is not its JSON.
+    #[error("ffprobe output is not JSON: {0}")]
+    Output(String),
+}
+
+/// Probes a local file with ffprobe. `info` supplies size and identity; `name` the name for MIME type and format.
+pub async fn probe_file(
+    tools: &Tools,
+    path: &Path,
+    info: &ObjectInfo,
+    name: &str,
+) -> Result<MediaFacts, ProbeError> {
+    let args = ["-print_format", "json", "-show_format", "-show_streams"].map(String::from);
+    let mut args = args.to_vec();
+    args.push(path.display().to_string());
+    let out = tools.ffprobe(&args).await?;
+    let json: Value = serde_json::from_str(&out).map_err(|e| ProbeError::Output(e.to_string()))?;
+    Ok(facts_from_ffprobe(&json, info, name))
+}
+
+fn number<T: std::str::FromStr>(value: &Value) -> Option<T> {
+    match value {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.to_string().parse().ok(),
+        _ => None,
+    }
+}
+
+fn frame_rate(value: &Value) -> Option<FrameRate> {
+    let (n, d) = value.as_str()?.split_once('/')?;
+    let rate = FrameRate {
+        numerator: n.parse().ok()?,
+        denominator: d.parse().ok()?,
+    };
+    (rate.numerator > 0 && rate.denominator > 0).then_some(rate)
+}
+
+fn container_format(format_name: &str, name: &str) -> Option<String> {
+    let extension = name
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let format = match format_name {
+        f if f.starts_with("mov,mp4") => match extension.as_str() {
+            "mov" => "quicktime",
+            "3gp" => "three_gp",
+            "3g2" => "three_g2",
+            _ => "mp4",
+        },
+        f if f.starts_with("matroska") => {
+            if extension == "webm" {
+                "webm"
+            } else {
+                "matroska"
+            }
+        }
+        "mpegts" => "mpegts",
+        "mpeg" => "mpegps",
+        "wav" => "wave",
+        "avi" => "avi",
+        "mp3" => "mp3",
+        "flac" => "flac",
+        "ogg" => "ogg",
+        "asf" => "asf",
+        "mxf" => "mxf",
+        "aac" => "aac",
+        "ac3" => "ac3",
+        "eac3" => "eac3",
+        _ => return None,
+    };
+    Some(format.to_string())
+}
+
+fn codec(name: &str) -> &'static str {
+    match name {
+        "h264" => "AVC",
+        "hevc" => "HEVC",
+        "vp8" => "VP8",
+        "vp9" => "VP9",
+        "av1" => "AV1",
+        "mpeg2video" => "MPEG2",
+        "mpeg1video" => "MPEG1",
+        "mpeg4" => "MP4V",
+        "prores" => "PRORES",
+        "mjpeg" => "MJPEG",
+        "theora" => "THEORA",
+        "aac" => "AAC",
+        "ac3" => "AC3",
+        "eac3" => "EAC3",
+        "mp3" => "MP3",
+        "mp2" => "MP2",
+        "opus" => "OPUS",
+        "vorbis" => "VORBIS",
+        "flac" => "FLAC",
+        n if n.starts_with("pcm_") => "PCM",
+        "rawvideo" => "UNCOMPRESSED",
+        _ => "UNKNOWN",
+    }
+}
+
+fn mime_type(format: Option<&str>) -> Option<String> {
+    let mime = match format? {
+        "mp4" => "video/mp4",
+        "quicktime" => "video/quicktime",
+        "webm" => "video/webm",
+        "matroska" => "video/x-matroska",
+        "mpegts" => "video/mp2t",
+        "wave" => "audio/wav",
+        "mp3" => "audio/mpeg",
+        "ogg" => "audio/ogg",
+        _ => return None,
+    };
+    Some(mime.to_string())
+}
+
+/// Turns ffprobe's `-show_format -show_streams` JSON into the engine's facts and the Probe result.
+pub fn facts_from_ffprobe(json: &Value, info: &ObjectInfo, name: &str) -> MediaFacts {
+    let format = &json["format"];
+    let duration: f64 = number(&format["duration"]).unwrap_or(0.0);
+    let streams = json["streams"].as_array().cloned().unwrap_or_default();
+    let mut tracks = Vec::new();
+    let mut mapping = TrackMapping {
+        video_track_indexes: vec![],
+        audio_track_indexes: vec![],
+        data_track_indexes: vec![],
+    };
+    let mut video = None;
+    let mut has_audio = false;
+    let mut start_timecode = format["tags"]["timecode"].as_str().map(String::from);
+    for stream in &streams {
+        let index = tracks.len() as i32 + 1;
+        let kind = stream["codec_type"].as_str().unwrap_or_default();
+        let track_duration = number(&stream["duration"]);
+        let codec_name = stream["codec_name"].as_str().unwrap_or_default();
+        if start_timecode.is_none() {
+            start_timecode = stream["tags"]["timecode"].as_str().map(String::from);
+        }
+        let track = match kind {
+            "video" => {
+                let (width, height) = (
+                    number(&stream["width"]).unwrap_or(0),
+                    number(&stream["height"]).unwrap_or(0),
+                );
+                let rate = frame_rate(&stream["avg_frame_rate"])
+                    .or_else(|| frame_rate(&stream["r_frame_rate"]));
+                if video.is_none() {
+                    video = Some((
+                        width,
+                        height,
+                        rate.unwrap_or(FrameRate {
+                            numerator: 30,
+                            denominator: 1,
+                        }),
+                    ));
+                }
+                mapping.video_track_indexes.push(index);
+                Track {
+                    index,
+                    track_type: "video".into(),
+                    codec: codec(codec_name).into(),
+                    duration: track_duration,
+                    video_properties: Some(VideoProperties {
+                        width: width as i32,
+                        height: height as i32,
+                        frame_rate: rate,
+                        bit_depth: number(&stream["bits_per_raw_sample"]),
+                        bit_rate: number(&stream["bit_rate"]),
+                        rotation: number(&stream["tags"]["rotate"]),
+                    }),
+                    audio_properties: None,
+                }
+            }
+            "audio" => {
+                has_audio = true;
+                mapping.audio_track_indexes.push(index);
+                Track {
+                    index,
+                    track_type: "audio".into(),
+                    codec: codec(codec_name).into(),
+                    duration: track_duration,
+                    video_properties: None,
+                    audio_properties: Some(AudioProperties {
+                        channels: number(&stream["channels"]).unwrap_or(0),
+                        sample_rate: number(&stream["sample_rate"]).unwrap_or(0),
+                        bit_rate: number(&stream["bit_rate"]),
+                        channel_layout: stream["channel_layout"].as_str().map(String::from),
+                        language_code: stream["tags"]["language"].as_str().map(String::from),
+                    }),
+                }
+            }
+            _ => {
+                mapping.data_track_indexes.push(index);
+                Track {
+                    index,
+                    track_type: "data".into(),
+                    codec: codec(codec_name).into(),
+                    duration: track_duration,
+                    video_properties: None,
+                    audio_properties: None,
+                }
+            }
+        };
+        tracks.push(track);
+    }
+    let format_value = container_format(format["format_name"].as_str().unwrap_or_default(), name);
+    let probe = ProbeResult {
+        container: Container {
+            format: format_value.clone(),
+            duration,
+            bit_rate: number(&format["bit_rate"]),
+            start_timecode: start_timecode.clone(),
+            tracks,
+        },
+        metadata: Metadata {
+            file_size: info.size as i64,
+            etag: info.etag.clone(),
+            last_modified: info.last_modified,
+            mime_type: mime_type(format_value.as_deref()),
+        },
+        track_mappings: vec![mapping],
+    };
+    MediaFacts {
+        duration,
+        video,
+        has_audio,
+        start_timecode,
+        probe,
+    }
+}
