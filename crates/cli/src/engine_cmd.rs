@@ -62,18 +62,12 @@ impl JobObserver for Printer {
     }
 }
 
-/// An S3 client from the standard AWS configuration. With a local endpoint (`AWS_ENDPOINT_URL` or
-/// `AWS_ENDPOINT_URL_S3`, e.g. moto) it uses path-style addressing.
+/// An S3 client from the standard AWS configuration (`vidpipe_aws::s3::client`); `S3_FORCE_PATH_STYLE=true` for
+/// endpoints without virtual-host addressing, such as moto.
 async fn s3_client() -> aws_sdk_s3::Client {
     let config = aws_config::load_from_env().await;
-    let local = std::env::var_os("AWS_ENDPOINT_URL_S3")
-        .or_else(|| std::env::var_os("AWS_ENDPOINT_URL"))
-        .is_some();
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(local)
-            .build(),
-    )
+    let force_path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
+    vidpipe_aws::s3::client(&config, force_path_style)
 }
 
 /// Runs an `engine` subcommand; returns the process exit code.
