@@ -259,10 +259,7 @@ impl<O: Objects, R: Recordings> App<O, R> {
         recording: &Recording,
         numbers: impl IntoIterator<Item = u32>,
     ) -> Result<Vec<Value>, ApiError> {
-        let m = recording
-            .multipart
-            .as_ref()
-            .ok_or_else(|| not_multipart())?;
+        let m = recording.multipart.as_ref().ok_or_else(not_multipart)?;
         let mut parts = Vec::new();
         for number in numbers {
             let len = part_len(recording.size, m.part_size, number);

@@ -16,11 +16,14 @@ use vidpipe_presign::ports::{Objects, Recordings};
 
 const MIB: u64 = 1024 * 1024;
 
+/// What a presigned PUT covered: key, Content-Type, Content-Length, If-None-Match, metadata.
+type SignedPut = (String, String, Option<u64>, bool, Vec<(String, String)>);
+
 #[derive(Default)]
 struct FakeObjects {
     existing: Mutex<HashSet<String>>,
     uploads: Mutex<HashMap<String, Vec<StoredPart>>>,
-    signed_puts: Mutex<Vec<(String, String, Option<u64>, bool, Vec<(String, String)>)>>,
+    signed_puts: Mutex<Vec<SignedPut>>,
     writes: AtomicUsize,
 }
 
