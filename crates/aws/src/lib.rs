@@ -1,1 +1,4 @@
 //! vidpipe's AWS adapters.
+
+pub mod mediaconvert;
+pub mod objects;
