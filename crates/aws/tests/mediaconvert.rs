@@ -59,7 +59,12 @@ fn capture_server(status: &'static str, body: &'static str) -> (String, mpsc::Re
                     let mut raw = vec![0; length];
                     reader.read_exact(&mut raw).unwrap();
                     let request_body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-                    tx.send(Captured { method, path, body: request_body }).ok();
+                    tx.send(Captured {
+                        method,
+                        path,
+                        body: request_body,
+                    })
+                    .ok();
                     let error_type = if status.starts_with('4') {
                         "x-amzn-ErrorType: BadRequestException\r\n"
                     } else {

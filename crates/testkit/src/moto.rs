@@ -2,7 +2,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -65,9 +65,9 @@ fn start() -> MotoServer {
 
 /// Spawns moto from a thread that never ends, so that `PR_SET_PDEATHSIG` kills moto when the test process exits
 /// (the signal follows the spawning thread, not the process).
-fn spawn_and_wait(binary: &PathBuf, port: u16) -> Option<MotoServer> {
+fn spawn_and_wait(binary: &Path, port: u16) -> Option<MotoServer> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let binary = binary.clone();
+    let binary = binary.to_path_buf();
     std::thread::spawn(move || {
         let mut command = Command::new(&binary);
         command
