@@ -1,6 +1,7 @@
 //! `vidpipe`: the command line for developers and ops.
 
 mod engine_cmd;
+mod job_cmd;
 mod local_cmd;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +20,8 @@ enum Command {
     /// Run MediaConvert jobs and Probe locally with the ffmpeg engine.
     #[command(subcommand)]
     Engine(engine_cmd::EngineCommand),
+    /// Build a MediaConvert job and print its CreateJob JSON.
+    Job(job_cmd::JobArgs),
     /// Work with the local stack (moto, or any endpoint `AWS_ENDPOINT_URL` points to).
     Local(local_cmd::LocalArgs),
 }
@@ -27,6 +30,10 @@ enum Command {
 async fn main() -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
     let code = match Cli::parse().command {
         Command::Engine(command) => engine_cmd::run(command).await?,
+        Command::Job(args) => {
+            println!("{}", job_cmd::run(&args)?);
+            0
+        }
         Command::Local(args) => {
             println!("{}", local_cmd::run(&args).await?);
             0
