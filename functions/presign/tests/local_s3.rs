@@ -565,14 +565,14 @@ async fn every_sample_event_is_answered() {
     // through the handler (S3 on s3s-fs, for ListParts; DynamoDB on moto). Events naming RECORDING_ID get the id of a
     // real multipart upload.
     let (stack, _root) = sigv4_stack(&[
-        ("MULTIPART_THRESHOLD", "5242880"),
+        ("MULTIPART_THRESHOLD", "16777216"),
         ("MULTIPART_PART_SIZE", "5242880"),
         ("ALLOWED_ORIGINS", "https://app.example.com"),
     ])
     .await;
     let (status, open) = stack
         .call(Event::fixture("post-uploads-multipart.json").body(
-            r#"{"kind":"recording","content_type":"video/webm","size":6000000,"room_id":"abc123"}"#,
+            r#"{"kind":"recording","content_type":"video/webm","size":20000000,"room_id":"abc123"}"#,
         ))
         .await;
     assert_eq!(status, 201);
