@@ -191,6 +191,41 @@ fn decode_cursor(cursor: &str, owner: &str) -> Result<HashMap<String, AttributeV
         .collect())
 }
 
+/// A conditional write's outcome: a failed condition is a [`StoreError::Conflict`] saying `conflict`.
+fn conditional<T, E, R>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+    conflict: &'static str,
+) -> Result<(), StoreError>
+where
+    E: ConditionalCheck + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(ConditionalCheck::failed) => {
+            Err(StoreError::Conflict(conflict))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Operation errors that can say "the condition failed".
+trait ConditionalCheck {
+    fn failed(&self) -> bool;
+}
+
+impl ConditionalCheck for aws_sdk_dynamodb::operation::put_item::PutItemError {
+    fn failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalCheck for aws_sdk_dynamodb::operation::update_item::UpdateItemError {
+    fn failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
 impl RecordingTable {
     /// The table `table`, through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -210,18 +245,7 @@ impl RecordingTable {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Conflict(
-                    "a recording with this id already exists",
-                ))
-            }
-            Err(e) => Err(e.into()),
-        }
+        conditional(result, "a recording with this id already exists")
     }
 
     /// Reads one recording.
@@ -258,18 +282,7 @@ impl RecordingTable {
             .expression_attribute_values(":from", s(from.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Conflict(
-                    "the recording is not in the expected state",
-                ))
-            }
-            Err(e) => Err(e.into()),
-        }
+        conditional(result, "the recording is not in the expected state")
     }
 
     /// Lists `owner`'s recordings newest first, optionally in one room, `limit` per page.

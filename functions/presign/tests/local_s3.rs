@@ -53,22 +53,8 @@ async fn moto_stack(vars: &[(&str, &str)]) -> Stack {
     )
     .await
     .expect("provision on moto");
-    let mut all: HashMap<String, String> = HashMap::from([("KEY_PREFIX".into(), "videos/".into())]);
-    all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    let config = Config::from_env(|k| all.get(k).cloned()).unwrap();
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let app = App {
-        config,
-        objects: S3Objects::new(s3.clone(), bucket.clone()),
-        recordings: RecordingTable::new(ddb.clone(), table.clone()),
-    };
-    Stack {
-        app,
-        s3,
-        ddb,
-        bucket,
-        table,
-    }
+    Stack::new(vars, s3, bucket, ddb, table)
 }
 
 /// The API with S3 on a SigV4-checking s3s-fs server and DynamoDB on moto. moto 5.2 answers ListParts with a
@@ -89,26 +75,35 @@ async fn sigv4_stack(vars: &[(&str, &str)]) -> (Stack, tempfile::TempDir) {
     vidpipe_aws::provision::create_table(&ddb, &table)
         .await
         .expect("create table on moto");
-    let mut all: HashMap<String, String> = HashMap::from([("KEY_PREFIX".into(), "videos/".into())]);
-    all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    let app = App {
-        config: Config::from_env(|k| all.get(k).cloned()).unwrap(),
-        objects: S3Objects::new(s3.clone(), bucket.clone()),
-        recordings: RecordingTable::new(ddb.clone(), table.clone()),
-    };
-    (
+    (Stack::new(vars, s3, bucket, ddb, table), root)
+}
+
+impl Stack {
+    /// The API over `bucket` and `table`, configured by `vars` on top of `KEY_PREFIX=videos/`.
+    fn new(
+        vars: &[(&str, &str)],
+        s3: aws_sdk_s3::Client,
+        bucket: String,
+        ddb: aws_sdk_dynamodb::Client,
+        table: String,
+    ) -> Self {
+        let mut all: HashMap<String, String> =
+            HashMap::from([("KEY_PREFIX".into(), "videos/".into())]);
+        all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let app = App {
+            config: Config::from_env(|k| all.get(k).cloned()).unwrap(),
+            objects: S3Objects::new(s3.clone(), bucket.clone()),
+            recordings: RecordingTable::new(ddb.clone(), table.clone()),
+        };
         Stack {
             app,
             s3,
             ddb,
             bucket,
             table,
-        },
-        root,
-    )
-}
+        }
+    }
 
-impl Stack {
     async fn call(&self, event: Event) -> (u16, serde_json::Value) {
         parts(self.app.handle(event.request()).await)
     }
