@@ -83,14 +83,9 @@ pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>>
                 table: table.clone(),
                 queue: Some(queue.clone()),
             };
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let provisioned = runtime.block_on(async {
-                let sdk = aws_config::load_from_env().await;
-                let s3 = vidpipe_aws::s3::client(&sdk, *force_path_style);
-                provision(&sdk, &s3, &resources).await
-            })?;
+            let sdk = aws_config::load_from_env().await;
+            let s3 = vidpipe_aws::s3::client(&sdk, *force_path_style);
+            let provisioned = provision(&sdk, &s3, &resources).await?;
             Ok(serde_json::json!({"bucket": bucket, "table": table, "queue_url": provisioned.queue_url}).to_string())
         }
         LocalCommand::Token {
