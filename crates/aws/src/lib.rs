@@ -3,6 +3,7 @@
 //! Clients come from [`aws_config`]; local emulators are reached through the SDK's standard
 //! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables, never through special code paths.
 
+pub mod eventbridge;
 pub mod mediaconvert;
 pub mod objects;
 pub mod provision;

@@ -2,6 +2,7 @@
 
 pub mod job;
 pub mod keys;
+pub mod notify;
 pub mod recording;
 pub mod render;
 pub mod s3uri;

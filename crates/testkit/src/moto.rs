@@ -26,6 +26,18 @@ impl MotoServer {
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
+
+    /// An SDK configuration pointed at this server: region `us-east-1` and moto's test credentials.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "testing", "testing", None, None, "moto",
+            ))
+            .load()
+            .await
+    }
 }
 
 /// Where `moto_server` lives: `$MOTO_SERVER`, else the workspace's `.venv/bin/moto_server`.
