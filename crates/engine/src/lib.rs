@@ -1,6 +1,7 @@
 //! vidpipe-engine: runs MediaConvert jobs on one machine with ffmpeg and ffprobe.
 
 pub mod assemble;
+pub mod cmaf;
 pub mod graph;
 pub mod lifecycle;
 pub mod mp4;

@@ -45,6 +45,8 @@ pub enum GroupKind {
     File,
     /// HLS_GROUP.
     Hls,
+    /// CMAF_GROUP.
+    Cmaf,
 }
 
 impl GroupKind {
@@ -53,6 +55,7 @@ impl GroupKind {
         match self {
             Self::File => "FILE_GROUP",
             Self::Hls => "HLS_GROUP",
+            Self::Cmaf => "CMAF_GROUP",
         }
     }
 }
@@ -66,6 +69,8 @@ pub enum OutputKind {
     FrameCapture,
     /// An HLS variant: a child playlist and its segments.
     HlsVariant,
+    /// A CMAF track (video or audio): a child playlist, an init segment and fragmented MP4 segments.
+    CmafTrack,
 }
 
 /// One planned output.
@@ -90,10 +95,14 @@ pub struct GroupPlan {
     pub kind: GroupKind,
     /// Where its files go: the destination folder URI, ending with `/`.
     pub folder: String,
-    /// The main playlist's file name (HLS).
+    /// The main playlist's file name (HLS, CMAF).
     pub main_playlist: Option<String>,
-    /// Whether the manifests are written (HLS `OutputSelection`).
+    /// Whether the HLS manifests are written (HLS `OutputSelection`, CMAF `WriteHlsManifest`).
     pub write_manifests: bool,
+    /// The DASH manifest's file name (CMAF with `WriteDashManifest` ENABLED).
+    pub dash_manifest: Option<String>,
+    /// The nominal segment length in seconds (HLS, CMAF).
+    pub segment_length: Option<u32>,
     /// Whether manifest durations are integers (HLS `ManifestDurationFormat`).
     pub integer_durations: bool,
     /// Local folder the group renders into.
@@ -1396,6 +1405,24 @@ fn output_group(
                 )?),
             )
         }
+        m::OutputGroupType::CmafGroupSettings => {
+            let cmaf = required(
+                &format!("{at_settings}.CmafGroupSettings"),
+                cmaf_group_settings,
+            )?;
+            let destination = required(
+                &format!("{at_settings}.CmafGroupSettings.Destination"),
+                &cmaf.destination,
+            )?;
+            (
+                GroupKind::Cmaf,
+                destination,
+                Some(cmaf_options(
+                    cmaf,
+                    &format!("{at_settings}.CmafGroupSettings"),
+                )?),
+            )
+        }
         other => return Err(unsupported(&format!("{at_settings}.Type"), other)),
     };
     if kind != GroupKind::Hls {
@@ -1404,10 +1431,12 @@ fn output_group(
             hls_group_settings,
         )?;
     }
-    reject(
-        &format!("{at_settings}.CmafGroupSettings"),
-        cmaf_group_settings,
-    )?;
+    if kind != GroupKind::Cmaf {
+        reject(
+            &format!("{at_settings}.CmafGroupSettings"),
+            cmaf_group_settings,
+        )?;
+    }
     if outputs.len() > 1 && outputs.iter().any(|o| o.name_modifier.is_none()) {
         return Err(JobError::invalid_setting(
             &format!("{at}.Outputs"),
@@ -1439,20 +1468,88 @@ fn output_group(
     Ok(GroupPlan {
         kind,
         folder,
-        main_playlist: (kind == GroupKind::Hls).then(|| format!("{base_name}.m3u8")),
+        main_playlist: (kind != GroupKind::File).then(|| format!("{base_name}.m3u8")),
         write_manifests,
+        dash_manifest: hls
+            .as_ref()
+            .filter(|h| h.write_dash_manifest)
+            .map(|_| format!("{base_name}.mpd")),
+        segment_length: hls.as_ref().map(|h| h.segment_length),
         integer_durations,
         local_dir: local_dir.to_path_buf(),
         outputs: plans,
     })
 }
 
-/// HLS group settings the engine implements.
+/// Segmented group settings (HLS, CMAF) the engine implements.
 struct HlsOptions {
     segment_length: u32,
     single_file: bool,
     write_manifests: bool,
     integer_durations: bool,
+    /// CMAF: write the DASH manifest.
+    write_dash_manifest: bool,
+}
+
+/// Checks a segment length (default 10 s) and segment length control (EXACT and GOP_MULTIPLE: keyframes are forced
+/// at every segment boundary, so both give segments of exactly the segment length).
+fn checked_segment_length(
+    length: &Option<i32>,
+    control: &Option<m::SegmentLengthControl>,
+    at: &str,
+) -> Result<u32, JobError> {
+    let length = length.unwrap_or(10);
+    if length < 1 {
+        return Err(JobError::invalid_setting(
+            &format!("{at}.SegmentLength"),
+            "must be at least 1",
+        ));
+    }
+    if let Some(control) = control.filter(|c| *c == m::SegmentLengthControl::Match) {
+        return Err(unsupported(&format!("{at}.SegmentLengthControl"), control));
+    }
+    Ok(length as u32)
+}
+
+fn cmaf_options(cmaf: &m::CmafGroupSettings, at: &str) -> Result<HlsOptions, JobError> {
+    let m::CmafGroupSettings {
+        destination: _,
+        segment_length: length,
+        fragment_length,
+        segment_length_control,
+        segment_control,
+        write_hls_manifest,
+        write_dash_manifest,
+        manifest_duration_format,
+        // For H.264 and AAC, RFC 6381 and RFC 4281 give the same CODECS strings (avc1.PPCCLL, mp4a.40.2).
+        codec_specification: _,
+    } = cmaf;
+    let segment_length = checked_segment_length(length, segment_length_control, at)?;
+    if let Some(fragment) = fragment_length {
+        if *fragment < 1 {
+            return Err(JobError::invalid_setting(
+                &format!("{at}.FragmentLength"),
+                "must be at least 1",
+            ));
+        }
+        if *fragment as u32 != segment_length {
+            tracing::warn!(
+                fragment_length = fragment,
+                segment_length,
+                "CMAF FragmentLength: the engine writes one fragment per segment"
+            );
+        }
+    }
+    if let Some(control) = segment_control.filter(|c| *c == m::SegmentControl::SingleFile) {
+        return Err(unsupported(&format!("{at}.SegmentControl"), control));
+    }
+    Ok(HlsOptions {
+        segment_length,
+        single_file: false,
+        write_manifests: *write_hls_manifest != Some(m::EnabledDisabled::Disabled),
+        integer_durations: *manifest_duration_format == Some(m::ManifestDurationFormat::Integer),
+        write_dash_manifest: *write_dash_manifest != Some(m::EnabledDisabled::Disabled),
+    })
 }
 
 fn hls_options(hls: &m::HlsGroupSettings, at: &str) -> Result<HlsOptions, JobError> {
@@ -1468,18 +1565,9 @@ fn hls_options(hls: &m::HlsGroupSettings, at: &str) -> Result<HlsOptions, JobErr
         // For H.264 and AAC, RFC 6381 and RFC 4281 give the same CODECS strings (avc1.PPCCLL, mp4a.40.2).
         codec_specification: _,
     } = hls;
-    let segment_length = segment_length.unwrap_or(10);
-    if segment_length < 1 {
-        return Err(JobError::invalid_setting(
-            &format!("{at}.SegmentLength"),
-            "must be at least 1",
-        ));
-    }
+    let segment_length = checked_segment_length(segment_length, segment_length_control, at)?;
     if let Some(min) = min_segment_length.filter(|m| *m != 0) {
         return Err(unsupported(&format!("{at}.MinSegmentLength"), min));
-    }
-    if let Some(control) = segment_length_control.filter(|c| *c == m::SegmentLengthControl::Match) {
-        return Err(unsupported(&format!("{at}.SegmentLengthControl"), control));
     }
     if let Some(structure) =
         directory_structure.filter(|d| *d != m::HlsDirectoryStructure::SingleDirectory)
@@ -1487,10 +1575,11 @@ fn hls_options(hls: &m::HlsGroupSettings, at: &str) -> Result<HlsOptions, JobErr
         return Err(unsupported(&format!("{at}.DirectoryStructure"), structure));
     }
     Ok(HlsOptions {
-        segment_length: segment_length as u32,
+        segment_length,
         single_file: *segment_control == Some(m::SegmentControl::SingleFile),
         write_manifests: *output_selection != Some(m::HlsOutputSelection::SegmentsOnly),
         integer_durations: *manifest_duration_format == Some(m::ManifestDurationFormat::Integer),
+        write_dash_manifest: false,
     })
 }
 
@@ -1514,38 +1603,59 @@ fn output_plan(
         video_description,
         audio_descriptions,
     } = output;
-    let description = required(&format!("{at}.VideoDescription"), video_description)?;
+    // A CMAF output holds one kind of track: video, or audio only (no VideoDescription).
+    let description = match kind {
+        GroupKind::Cmaf => video_description.as_ref(),
+        _ => Some(required(
+            &format!("{at}.VideoDescription"),
+            video_description,
+        )?),
+    };
+    let descriptions = audio_descriptions.clone().unwrap_or_default();
+    if kind == GroupKind::Cmaf && description.is_some() != descriptions.is_empty() {
+        return Err(JobError::invalid_setting(
+            at,
+            "a CMAF output holds either a VideoDescription or AudioDescriptions",
+        ));
+    }
     let frame_capture = matches!(
-        description.codec_settings.as_ref().and_then(|c| c.codec),
+        description
+            .and_then(|d| d.codec_settings.as_ref())
+            .and_then(|c| c.codec),
         Some(m::VideoCodec::FrameCapture)
     );
-    let VideoOutput {
-        size,
-        rate,
-        filters: video_filters,
-        args: codec_args,
-    } = video_output(description, &format!("{at}.VideoDescription"), context, hls)?;
-    let video_in = video_pads
-        .next()
-        .expect("one split output per output with video");
-    let mut video = video_in;
-    if let Some(preprocessors) = &description.video_preprocessors {
-        let m::VideoPreprocessors { image_inserter } = preprocessors;
-        let timeline = Timeline {
-            rate: context.canvas.2,
-            origin: context.origin,
-            frames: seconds_to_frames(context.duration, context.canvas.2),
-        };
-        video = insert_images(
-            graph,
-            &video,
-            image_inserter,
-            &timeline,
-            context.media,
-            &format!("{at}.VideoDescription.VideoPreprocessors.ImageInserter"),
-        )?;
+    let mut args = Vec::new();
+    let (mut size, mut rate) = ((context.canvas.0, context.canvas.1), context.canvas.2);
+    if let Some(description) = description {
+        let VideoOutput {
+            size: video_size,
+            rate: video_rate,
+            filters: video_filters,
+            args: codec_args,
+        } = video_output(description, &format!("{at}.VideoDescription"), context, hls)?;
+        (size, rate) = (video_size, video_rate);
+        let mut video = video_pads
+            .next()
+            .expect("one split output per output with video");
+        if let Some(preprocessors) = &description.video_preprocessors {
+            let m::VideoPreprocessors { image_inserter } = preprocessors;
+            let timeline = Timeline {
+                rate: context.canvas.2,
+                origin: context.origin,
+                frames: seconds_to_frames(context.duration, context.canvas.2),
+            };
+            video = insert_images(
+                graph,
+                &video,
+                image_inserter,
+                &timeline,
+                context.media,
+                &format!("{at}.VideoDescription.VideoPreprocessors.ImageInserter"),
+            )?;
+        }
+        args.extend(["-map".to_string(), graph.chain(&video, &video_filters)]);
+        args.extend(codec_args);
     }
-    let video = graph.chain(&video, &video_filters);
 
     let modifier = naming::expand_modifier(
         name_modifier.as_deref().unwrap_or(""),
@@ -1555,10 +1665,7 @@ fn output_plan(
     )
     .map_err(|e| JobError::invalid_setting(&format!("{at}.NameModifier"), e))?;
     let name = format!("{base_name}{modifier}");
-    let mut args = vec!["-map".to_string(), video];
-    args.extend(codec_args);
 
-    let descriptions = audio_descriptions.clone().unwrap_or_default();
     if frame_capture && !descriptions.is_empty() {
         return Err(JobError::invalid_setting(
             &format!("{at}.AudioDescriptions"),
@@ -1656,20 +1763,7 @@ fn output_plan(
                 }
             }
             reject_container_members(container, &at_container, Some(m::ContainerType::M3u8))?;
-            args.extend(
-                [
-                    "-f",
-                    "hls",
-                    "-hls_playlist_type",
-                    "vod",
-                    "-hls_list_size",
-                    "0",
-                    "-start_number",
-                    "1",
-                ]
-                .map(String::from),
-            );
-            args.extend(["-hls_time".to_string(), hls.segment_length.to_string()]);
+            args.extend(hls_muxer_args(hls));
             if hls.single_file {
                 args.extend([
                     "-hls_flags".to_string(),
@@ -1689,15 +1783,88 @@ fn output_plan(
             args.push(local_dir.join(&file_name).display().to_string());
             (OutputKind::HlsVariant, file_name)
         }
+        (GroupKind::Cmaf, true) => {
+            return Err(unsupported(
+                &format!("{at}.VideoDescription.CodecSettings.Codec"),
+                "FRAME_CAPTURE in a CMAF group",
+            ));
+        }
+        (GroupKind::Cmaf, false) => {
+            let hls = hls.expect("CMAF groups have options");
+            if let Some(c) = container_type.filter(|c| *c != m::ContainerType::Cmfc) {
+                return Err(unsupported(&format!("{at_container}.Container"), c));
+            }
+            reject(&format!("{at}.Extension"), extension)?;
+            if let Some(m::ContainerSettings {
+                cmfc_settings: Some(settings),
+                ..
+            }) = container
+            {
+                // AudioDuration: audio always matches the video's length here (see the module documentation).
+                let m::CmfcSettings {
+                    audio_duration: _,
+                    i_frame_only_manifest,
+                } = settings;
+                if let Some(include) =
+                    i_frame_only_manifest.filter(|i| *i == m::IncludeExclude::Include)
+                {
+                    return Err(unsupported(
+                        &format!("{at_container}.CmfcSettings.IFrameOnlyManifest"),
+                        include,
+                    ));
+                }
+            }
+            reject_container_members(container, &at_container, Some(m::ContainerType::Cmfc))?;
+            let extension = if description.is_some() {
+                "cmfv"
+            } else {
+                "cmfa"
+            };
+            args.extend(hls_muxer_args(hls));
+            args.extend([
+                "-hls_flags".to_string(),
+                "independent_segments".to_string(),
+                "-hls_segment_type".to_string(),
+                "fmp4".to_string(),
+                "-hls_fmp4_init_filename".to_string(),
+                format!("{name}_init.{extension}"),
+                "-hls_segment_filename".to_string(),
+                local_dir
+                    .join(format!("{name}_%05d.{extension}"))
+                    .display()
+                    .to_string(),
+            ]);
+            let file_name = format!("{name}.m3u8");
+            args.push(local_dir.join(&file_name).display().to_string());
+            (OutputKind::CmafTrack, file_name)
+        }
     };
     graph.output(args);
     Ok(OutputPlan {
         kind,
         file_name,
-        size: Some(size),
+        size: description.is_some().then_some(size),
         rate,
         free_space_box,
     })
+}
+
+/// The HLS muxer writing a VOD playlist of segments of `hls.segment_length` seconds, numbered from 1.
+fn hls_muxer_args(hls: &HlsOptions) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "-f",
+        "hls",
+        "-hls_playlist_type",
+        "vod",
+        "-hls_list_size",
+        "0",
+        "-start_number",
+        "1",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(["-hls_time".to_string(), hls.segment_length.to_string()]);
+    args
 }
 
 /// Rejects container settings members that do not belong to `allowed` (FRAME_CAPTURE allows none).
@@ -1725,7 +1892,10 @@ fn reject_container_members(
     if allowed != Some(m::ContainerType::M3u8) {
         reject(&format!("{at}.M3u8Settings"), m3u8_settings)?;
     }
-    reject(&format!("{at}.CmfcSettings"), cmfc_settings)
+    if allowed != Some(m::ContainerType::Cmfc) {
+        reject(&format!("{at}.CmfcSettings"), cmfc_settings)?;
+    }
+    Ok(())
 }
 
 /// How a FILE_GROUP container is written.

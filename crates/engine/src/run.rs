@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use vidpipe_core::job::CreateJobRequest;
 
+use crate::cmaf::{self, CmafTrack, TrackMedia};
 use crate::lifecycle::{
     Identity, Job, JobError, JobPhase, JobStatus, OutputDetail, OutputGroupDetail, VideoDetails,
 };
@@ -231,6 +232,7 @@ impl Engine {
     async fn finish_group(&self, group: &GroupPlan) -> Result<OutputGroupDetail, JobError> {
         let mut output_details = Vec::new();
         let mut variants = Vec::new();
+        let mut cmaf_tracks = Vec::new();
         for output in &group.outputs {
             let local = group.local_dir.join(&output.file_name);
             let (paths, duration_ms, size) = match output.kind {
@@ -259,6 +261,22 @@ impl Engine {
                         vec![format!("{}{}", group.folder, output.file_name)],
                         (facts.duration * 1000.0).round() as u64,
                         size,
+                    )
+                }
+                OutputKind::CmafTrack => {
+                    let track = self.cmaf_track(&group.local_dir, output).await?;
+                    let duration_ms = track
+                        .segments
+                        .segments
+                        .iter()
+                        .map(|(_, seconds)| seconds)
+                        .sum::<f64>();
+                    cmaf_tracks.push(track);
+                    // CMAF outputs are listed by their manifests only (playlistFilePaths).
+                    (
+                        Vec::new(),
+                        (duration_ms * 1000.0).round() as u64,
+                        output.size,
                     )
                 }
                 OutputKind::FrameCapture => {
@@ -292,6 +310,20 @@ impl Engine {
             });
         }
         let mut playlist_file_paths = Vec::new();
+        if group.kind == GroupKind::Cmaf {
+            let main = group
+                .main_playlist
+                .clone()
+                .expect("CMAF groups have a main playlist");
+            self.finish_cmaf_manifests(group, &main, &cmaf_tracks, &output_details)
+                .await?;
+            if group.write_manifests {
+                playlist_file_paths.push(format!("{}{main}", group.folder));
+            }
+            if let Some(mpd) = &group.dash_manifest {
+                playlist_file_paths.push(format!("{}{mpd}", group.folder));
+            }
+        }
         if group.kind == GroupKind::Hls {
             for name in local_files(&group.local_dir)
                 .await?
@@ -337,6 +369,118 @@ impl Engine {
             output_details,
             playlist_file_paths,
         })
+    }
+}
+
+impl Engine {
+    /// Reads a CMAF track back: its segments from the child playlist, its codec, size and bandwidth from its init
+    /// and media segments joined into one fragmented MP4.
+    async fn cmaf_track(
+        &self,
+        dir: &Path,
+        output: &plan::OutputPlan,
+    ) -> Result<CmafTrack, JobError> {
+        let playlist = tokio::fs::read_to_string(dir.join(&output.file_name))
+            .await
+            .map_err(JobError::transcode)?;
+        let segments = cmaf::read_child_playlist(&playlist).ok_or_else(|| {
+            JobError::transcode(format!("{} lists no init segment", output.file_name))
+        })?;
+        let joined = tempfile::Builder::new()
+            .suffix(".mp4")
+            .tempfile()
+            .map_err(JobError::transcode)?;
+        let mut bytes = tokio::fs::read(dir.join(&segments.init))
+            .await
+            .map_err(JobError::transcode)?;
+        for (segment, _) in &segments.segments {
+            bytes.extend(
+                tokio::fs::read(dir.join(segment))
+                    .await
+                    .map_err(JobError::transcode)?,
+            );
+        }
+        tokio::fs::write(joined.path(), &bytes)
+            .await
+            .map_err(JobError::transcode)?;
+        let facts = probe::probe_file(&self.tools, joined.path(), &Default::default(), "track.mp4")
+            .await
+            .map_err(JobError::transcode)?;
+        let media = match output.size {
+            Some(size) => TrackMedia::Video {
+                size,
+                rate: output.rate,
+            },
+            None => {
+                let audio = facts
+                    .probe
+                    .container
+                    .tracks
+                    .iter()
+                    .find_map(|t| t.audio_properties.as_ref());
+                TrackMedia::Audio {
+                    sample_rate: audio.map_or(0, |a| a.sample_rate.max(0) as u32),
+                    channels: audio.map_or(0, |a| a.channels.max(0) as u32),
+                }
+            }
+        };
+        let duration: f64 = segments.segments.iter().map(|(_, s)| s).sum();
+        let bandwidth = facts
+            .probe
+            .container
+            .bit_rate
+            .unwrap_or_else(|| (bytes.len() as f64 * 8.0 / duration.max(0.001)) as i64);
+        Ok(CmafTrack {
+            playlist: output.file_name.clone(),
+            codecs: self.codecs_attribute(joined.path()).await?,
+            segments,
+            media,
+            bandwidth,
+        })
+    }
+
+    /// Writes a CMAF group's main HLS playlist and DASH manifest, or removes the child playlists when the HLS
+    /// manifest is disabled.
+    async fn finish_cmaf_manifests(
+        &self,
+        group: &GroupPlan,
+        main: &str,
+        tracks: &[CmafTrack],
+        details: &[OutputDetail],
+    ) -> Result<(), JobError> {
+        // The presentation lasts as long as the video (AAC frames may run a little past it).
+        let has_video = details.iter().any(|d| d.video_details.is_some());
+        let write = |name: String, text: String| async move {
+            tokio::fs::write(group.local_dir.join(name), text)
+                .await
+                .map_err(JobError::transcode)
+        };
+        if let Some(mpd) = &group.dash_manifest {
+            let duration = details
+                .iter()
+                .filter(|d| !has_video || d.video_details.is_some())
+                .map(|d| d.duration_in_ms)
+                .max()
+                .unwrap_or(0) as f64
+                / 1000.0;
+            let segment_length = group.segment_length.unwrap_or(10);
+            write(mpd.clone(), cmaf::mpd(tracks, duration, segment_length)).await?;
+        }
+        if group.write_manifests {
+            if group.integer_durations {
+                for track in tracks {
+                    integer_playlist_durations(&group.local_dir.join(&track.playlist)).await?;
+                }
+            }
+            write(main.to_string(), cmaf::main_playlist(tracks)).await
+        } else {
+            for track in tracks {
+                tokio::fs::remove_file(group.local_dir.join(&track.playlist))
+                    .await
+                    .map_err(JobError::transcode)?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -415,6 +415,145 @@ async fn hls_segments_and_playlists() {
     );
 }
 
+/// The frames ffmpeg decodes from stream `stream` (`v:0`, `a:0`) through `manifest` (HLS or DASH, local segments of
+/// any extension).
+fn decoded_frames(manifest: &str, stream: &str) -> usize {
+    let out = media::ffmpeg(
+        &[
+            "-allowed_extensions",
+            "ALL",
+            "-i",
+            manifest,
+            "-map",
+            &format!("0:{stream}"),
+            "-f",
+            "framecrc",
+            "-",
+        ]
+        .map(String::from),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().filter(|l| l.starts_with("0,")).count()
+}
+
+#[tokio::test]
+async fn cmaf_segments_and_hls_and_dash_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = path(dir.path(), "talk.mp4");
+    media::write_mp4(
+        Path::new(&source),
+        &VideoSpec::new(Picture::FrameCounter, 320, 180, 10, 5.0).with_tone(440),
+    );
+    let destination = path(dir.path(), "cmaf/index");
+    let mut video = mp4_output(Some("_video"), false);
+    video["ContainerSettings"] =
+        json!({"Container": "CMFC", "CmfcSettings": {"AudioDuration": "DEFAULT_CODEC_DURATION"}});
+    let mut audio = mp4_output(Some("_audio"), true);
+    audio.as_object_mut().unwrap().remove("VideoDescription");
+    audio["ContainerSettings"] = json!({"Container": "CMFC"});
+    let request = json!({
+        "Role": "arn:aws:iam::000000000000:role/MediaConvert",
+        "Settings": {
+            "Inputs": [{"FileInput": source, "AudioSelectors": {"Audio Selector 1": {"DefaultSelection": "DEFAULT"}}}],
+            "OutputGroups": [{
+                "OutputGroupSettings": {"Type": "CMAF_GROUP_SETTINGS",
+                    "CmafGroupSettings": {"Destination": destination, "SegmentLength": 2, "FragmentLength": 2,
+                        "SegmentLengthControl": "EXACT", "SegmentControl": "SEGMENTED_FILES",
+                        "WriteHlsManifest": "ENABLED", "WriteDashManifest": "ENABLED",
+                        "ManifestDurationFormat": "FLOATING_POINT", "CodecSpecification": "RFC_6381"}},
+                "Outputs": [video, audio]
+            }]
+        }
+    });
+    let (job, recorder) = run_local(&request).await;
+    assert_complete(&job);
+    let group = &recorder.events.last().unwrap()["detail"]["outputGroupDetails"][0];
+    assert_eq!(group["type"], "CMAF_GROUP");
+    assert_eq!(
+        group["playlistFilePaths"],
+        json!([format!("{destination}.m3u8"), format!("{destination}.mpd")])
+    );
+    let details = group["outputDetails"].as_array().unwrap();
+    assert_eq!(details.len(), 2);
+    assert!(
+        details.iter().all(|d| d.get("outputFilePaths").is_none()),
+        "{group}"
+    );
+    assert_eq!(details[0]["durationInMs"], 5000);
+    assert_eq!(
+        details[0]["videoDetails"],
+        json!({"widthInPx": 320, "heightInPx": 180})
+    );
+    assert!(details[1].get("videoDetails").is_none());
+
+    // Segments of 2 s (keyframes forced at each boundary), named like the HLS ones, video and audio apart.
+    for (track, extension) in [("video", "cmfv"), ("audio", "cmfa")] {
+        let child = std::fs::read_to_string(format!("{destination}_{track}.m3u8")).unwrap();
+        assert!(
+            child.contains(&format!(
+                "#EXT-X-MAP:URI=\"index_{track}_init.{extension}\""
+            )),
+            "{child}"
+        );
+        let durations: Vec<f64> = child
+            .lines()
+            .filter_map(|l| l.strip_prefix("#EXTINF:"))
+            .map(|l| l.trim_end_matches(',').parse().unwrap())
+            .collect();
+        assert_eq!(durations.len(), 3, "{child}");
+        for (actual, expected) in durations.iter().zip([2.0, 2.0, 1.0]) {
+            assert!(
+                (actual - expected).abs() <= 0.03,
+                "{track} segment {actual} s, expected {expected} s"
+            );
+        }
+        for n in 1..=3 {
+            assert!(
+                child.contains(&format!("\nindex_{track}_{n:05}.{extension}\n")),
+                "{child}"
+            );
+        }
+    }
+    // Each video segment decodes on its own after the init segment, with the expected frames.
+    let init = std::fs::read(format!("{destination}_video_init.cmfv")).unwrap();
+    let mut first_frame = 0;
+    for (n, frames) in [(1, 20), (2, 20), (3, 10)] {
+        let mut bytes = init.clone();
+        bytes.extend(std::fs::read(format!("{destination}_video_{n:05}.cmfv")).unwrap());
+        let segment = dir.path().join(format!("segment{n}.mp4"));
+        std::fs::write(&segment, bytes).unwrap();
+        assert_eq!(media::video_frame_count(&segment), frames, "segment {n}");
+        let frame = Frame::at_index(&segment, 0);
+        assert_eq!(
+            read_frame_counter(&frame),
+            first_frame,
+            "first frame of segment {n}"
+        );
+        first_frame += frames;
+    }
+
+    // Both manifests parse and play: every frame, and the audio rendition.
+    let main = std::fs::read_to_string(format!("{destination}.m3u8")).unwrap();
+    assert!(
+        main.contains("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"program_audio\"")
+            && main.contains("URI=\"index_audio.m3u8\"")
+            && main.contains("RESOLUTION=320x180")
+            && main.contains("CODECS=\"avc1.")
+            && main.contains(",mp4a.40.2\",AUDIO=\"program_audio\"\nindex_video.m3u8"),
+        "{main}"
+    );
+    // Every video frame, and 5 s of 48 kHz AAC: 235 frames of 1024 samples plus the encoder's priming frame.
+    for manifest in [format!("{destination}.m3u8"), format!("{destination}.mpd")] {
+        assert_eq!(decoded_frames(&manifest, "v:0"), 50, "{manifest}");
+        assert_eq!(decoded_frames(&manifest, "a:0"), 236, "{manifest}");
+    }
+    let mpd = std::fs::read_to_string(format!("{destination}.mpd")).unwrap();
+    assert!(
+        mpd.contains("mediaPresentationDuration=\"PT5.000S\""),
+        "{mpd}"
+    );
+}
+
 #[tokio::test]
 async fn outputs_are_named_exactly_as_mediaconvert_names_them() {
     let dir = tempfile::tempdir().unwrap();

@@ -123,3 +123,56 @@ async fn the_hls_preview_job_writes_integer_playlists_codecs_and_a_poster() {
     assert_eq!((frame.width, frame.height), (720, 1280));
     assert!(colour_close(frame.pixel(360, 640), [255, 0, 0], 40));
 }
+
+#[tokio::test]
+async fn the_cmaf_preview_job_writes_hls_and_dash_manifests_and_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let streams = folder(dir.path(), "streams");
+    let previews = folder(dir.path(), "previews");
+    let screen = VideoSpec::new(Picture::Solid("blue".into()), 854, 480, 10, 5.0);
+    media::write_mp4(Path::new(&format!("{streams}s-42.mp4")), &screen);
+    let request = golden(
+        "preview_cmaf_screen854x480_silent.json",
+        &[
+            ("s3://vidpipe-uploads/streams/", streams.clone()),
+            ("s3://vidpipe-previews/previews/p-7/", previews.clone()),
+        ],
+    );
+    let (job, recorder) = run_local(&request).await;
+    assert_complete(&job);
+    let groups = &recorder.events.last().unwrap()["detail"]["outputGroupDetails"];
+    assert_eq!(groups[0]["type"], "CMAF_GROUP");
+    assert_eq!(
+        groups[0]["playlistFilePaths"],
+        serde_json::json!([
+            format!("{previews}index.m3u8"),
+            format!("{previews}index.mpd")
+        ])
+    );
+    assert_eq!(groups[0]["outputDetails"][0]["durationInMs"], 5000);
+    let child = std::fs::read_to_string(format!("{previews}index_video.m3u8")).unwrap();
+    let durations: Vec<&str> = child
+        .lines()
+        .filter(|l| l.starts_with("#EXTINF:"))
+        .collect();
+    assert_eq!(
+        durations,
+        ["#EXTINF:4.000000,", "#EXTINF:1.000000,"],
+        "4 s segments"
+    );
+    for name in [
+        "index_video_init.cmfv",
+        "index_video_00001.cmfv",
+        "index_video_00002.cmfv",
+    ] {
+        assert!(Path::new(&format!("{previews}{name}")).exists(), "{name}");
+    }
+    let mpd = std::fs::read_to_string(format!("{previews}index.mpd")).unwrap();
+    assert!(
+        mpd.contains("width=\"854\" height=\"480\"") && !mpd.contains("contentType=\"audio\""),
+        "{mpd}"
+    );
+    let poster = Path::new(&format!("{previews}poster.0000000.jpg")).to_path_buf();
+    let frame = Frame::at_index(&poster, 0);
+    assert!(colour_close(frame.pixel(427, 240), [0, 0, 255], 40));
+}
