@@ -33,7 +33,7 @@ pub enum PublishError {
 }
 
 /// Where and how webhooks go.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebhookConfig {
     /// `WEBHOOK_URL`.
     pub url: String,
