@@ -518,3 +518,44 @@ async fn any_order_and_duplication_of_job_events_ends_as_the_current_job_says() 
         assert_eq!(published[0]["detail"]["data"]["generation"], 2);
     }
 }
+
+#[tokio::test]
+async fn a_failed_publish_fails_the_invocation_and_the_retry_publishes() {
+    let stack = stack().await;
+    stack.submitted("session-42", 1, "composite").await;
+    let sdk = MotoServer::shared().sdk_config().await;
+    let broken = Notifier {
+        store: stack.table.clone(),
+        publisher: Publisher::new(EventBus::new(
+            aws_sdk_eventbridge::Client::new(&sdk),
+            "no-such-bus",
+        )),
+        retention_days: 30,
+    };
+    for name in ["complete.json", "render-ready.json"] {
+        let err = broken.handle(fixture(name)).await.unwrap_err();
+        assert_eq!(err.error_type(), "PublishFailed", "{name}");
+    }
+    // The status was written, but nothing was marked processed: Lambda's retry publishes.
+    assert_eq!(stack.stream("session-42").await.status, StreamStatus::Ready);
+    let answer = stack
+        .notifier
+        .handle(fixture("complete.json"))
+        .await
+        .unwrap();
+    assert_eq!(answer["outcome"], "applied");
+    let answer = stack
+        .notifier
+        .handle(fixture("render-ready.json"))
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "ready");
+    let published: Vec<String> = stack
+        .bus
+        .drain()
+        .await
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(published, ["composite.ready", "render.ready"]);
+}
