@@ -8,7 +8,7 @@ use std::time::Duration;
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::notify::{Publisher, WebhookConfig};
 use vidpipe_aws::streams::{StatusTable, StreamRecord};
-use vidpipe_core::jobevent::StreamUpdate;
+use vidpipe_core::jobevent::{JobRoute, JobStateChange, StreamUpdate, route};
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_notifier::{Notifier, NotifierError};
 use vidpipe_testkit::moto::{BusCapture, MotoServer, create_queue, drain_queue};
@@ -488,9 +488,22 @@ async fn any_order_and_duplication_of_job_events_ends_as_the_current_job_says() 
         rng.shuffle(&mut events);
 
         let mut last = stack.stream(&stream).await;
+        // The pure rule, applied to the same events, predicts every stored state.
+        let mut model = last.progress_state();
         for e in &events {
             stack.notifier.handle(e.clone()).await.unwrap();
             let now = stack.stream(&stream).await;
+            let parsed = JobStateChange::parse(e).unwrap();
+            let JobRoute::Stream { generation, .. } = route(&parsed.detail.user_metadata).unwrap()
+            else {
+                panic!("a stream job")
+            };
+            if let Some(update) = parsed.detail.state.stream_update()
+                && model.admits(generation, &update)
+            {
+                model = model.after(&update);
+            }
+            assert_eq!(now.progress_state(), model, "seed {seed}");
             assert_eq!(now.generation, 2, "seed {seed}");
             assert!(
                 rank(now.status) >= rank(last.status),
