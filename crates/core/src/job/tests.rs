@@ -300,7 +300,7 @@ fn seed_mistake_recursion_output_key_is_never_an_input_key() {
 proptest! {
     #[test]
     fn no_screen_key_of_a_valid_stream_is_an_output_key(
-        s in "[A-Za-z0-9._-]{1,24}", t in "[A-Za-z0-9._-]{1,36}", prefix in "(|[a-z]{1,8}/)",
+        s in "[A-Za-z0-9_-]{1,24}", t in "[A-Za-z0-9._-]{1,36}", prefix in "(|[a-z]{1,8}/)",
     ) {
         prop_assume!(check_stream_name(&s).is_ok() && check_stream_name(&t).is_ok());
         let output = CompositeOutput::new("bucket", &prefix, &s).unwrap();
