@@ -895,3 +895,26 @@ fn output_of_a_recording_is_its_streams_composite() {
         Err(JobError::InvalidStreamName { .. })
     ));
 }
+
+#[test]
+fn added_metadata_keeps_the_token_deterministic_and_distinct() {
+    let job = composite(CompositeOptions::default()).unwrap();
+    let first = job
+        .clone()
+        .with_user_metadata(JobKind::Composite, &[("generation", "1".into())]);
+    let again = job
+        .clone()
+        .with_user_metadata(JobKind::Composite, &[("generation", "1".into())]);
+    let second = job
+        .clone()
+        .with_user_metadata(JobKind::Composite, &[("generation", "2".into())]);
+    assert_eq!(first.client_request_token, again.client_request_token);
+    assert_ne!(first.client_request_token, second.client_request_token);
+    assert_ne!(first.client_request_token, job.client_request_token);
+    let token = first.client_request_token.clone().unwrap();
+    assert!(token.starts_with("composite-") && token.len() <= 64);
+    let metadata = first.user_metadata.unwrap();
+    assert_eq!(metadata["generation"], "1");
+    assert_eq!(metadata["app"], "vidpipe");
+    assert_eq!(metadata["kind"], "composite");
+}
