@@ -492,16 +492,12 @@ impl Compositor {
             .map_err(|e| TransientError(e.to_string()))
     }
 
-    /// Cancels a running fallback if asked, reads and probes the sources, builds the job and creates it.
+    /// Reads and probes the sources, builds the job, cancels a running fallback if asked, and creates the job.
     async fn build_and_create(
         &self,
         state: &StreamState,
         submission: &Submission,
     ) -> Result<String, SubmitFailure> {
-        if let Some(job_id) = &submission.cancel_job_id {
-            let outcome = self.transcoder.cancel_job(job_id).await?;
-            tracing::info!(stream = %state.stream, %job_id, ?outcome, "cancelled the fallback job");
-        }
         let output =
             CompositeOutput::new(&self.config.bucket, &self.config.key_prefix, &state.stream)
                 .map_err(|e| unusable(e.to_string()))?;
@@ -532,6 +528,12 @@ impl Compositor {
             kind,
             &[(METADATA_GENERATION, submission.generation.to_string())],
         );
+        // Only a job that is ready to go replaces the fallback: cancel it now, so it can never overwrite the
+        // composite.
+        if let Some(job_id) = &submission.cancel_job_id {
+            let outcome = self.transcoder.cancel_job(job_id).await?;
+            tracing::info!(stream = %state.stream, %job_id, ?outcome, "cancelled the fallback job");
+        }
         Ok(self.transcoder.create_job(&job).await?)
     }
 

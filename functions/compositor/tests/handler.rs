@@ -549,3 +549,37 @@ async fn a_partner_arriving_while_the_fallback_is_submitted_is_composited_by_the
         (2, Some(OutputKind::Composite))
     );
 }
+
+#[tokio::test]
+async fn an_unusable_late_partner_leaves_the_fallback_alone() {
+    let stack = Stack::new().await;
+    let s = stack.put(&screen("s11"), None).await;
+    stack
+        .compositor
+        .handle(stack.event(&screen("s11"), &s))
+        .await
+        .unwrap();
+    stack
+        .compositor
+        .handle(json!({"partner_timeout": {"stream": "s11"}}))
+        .await
+        .unwrap();
+    let c = stack.put(&camera("s11"), None).await;
+    stack
+        .transcoder
+        .unusable
+        .lock()
+        .unwrap()
+        .insert(camera("s11"));
+    let answer = stack
+        .compositor
+        .handle(stack.event(&camera("s11"), &c))
+        .await
+        .unwrap();
+    assert_eq!(answer["records"][0]["outcome"], "failed", "{answer}");
+    assert!(
+        stack.transcoder.cancelled.lock().unwrap().is_empty(),
+        "the fallback is only cancelled for a composite that is ready to go"
+    );
+    assert_eq!(stack.transcoder.jobs_for("s11").len(), 1);
+}
