@@ -16,30 +16,12 @@ use vidpipe_core::pairing::{
     Arrival, Claim, OutputKind, Source, StreamState, StreamStatus, Submission,
 };
 
-use crate::recordings::{StoreError, TTL_ATTRIBUTE};
+use crate::recordings::{StoreError, TTL_ATTRIBUTE, get_n, get_s, n, s};
 
 const SORT_KEY: &str = "STREAM";
 
 fn pk(stream: &str) -> String {
     format!("STREAM#{stream}")
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn get_s(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
-    item.get(name).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn get_n<T: std::str::FromStr>(item: &HashMap<String, AttributeValue>, name: &str) -> Option<T> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
 }
 
 fn arrival(item: &HashMap<String, AttributeValue>, source: Source) -> Option<Arrival> {
