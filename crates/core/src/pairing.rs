@@ -228,6 +228,19 @@ pub enum Idle {
     NothingArrived,
 }
 
+impl Idle {
+    /// A short name for logs and answers.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AlreadySubmitted => "already_submitted",
+            Self::FallbackSubmitted => "fallback_submitted",
+            Self::ClaimedElsewhere => "claimed_elsewhere",
+            Self::Failed => "failed",
+            Self::NothingArrived => "nothing_arrived",
+        }
+    }
+}
+
 /// What to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

@@ -13,7 +13,7 @@ use vidpipe_core::job::{
 use vidpipe_core::keys::{KeyKind, StreamName, classify_key};
 use vidpipe_core::notify::{DomainEvent, DomainEventType};
 use vidpipe_core::pairing::{
-    Action, Arrival, OutputKind, Source, StreamState, Submission, after_arrival,
+    Action, Arrival, Idle, OutputKind, Source, StreamState, Submission, after_arrival,
     after_partner_timeout,
 };
 use vidpipe_core::s3uri::S3Uri;
@@ -349,7 +349,7 @@ impl Compositor {
     /// The partner timer fired for `stream`.
     pub async fn partner_timeout(&self, stream: &StreamName) -> Result<Outcome, TransientError> {
         let Some(state) = self.streams.get(stream.as_str()).await? else {
-            return Ok(Outcome::Nothing("no such stream".into()));
+            return Ok(Outcome::Nothing("no_such_stream".into()));
         };
         let action = after_partner_timeout(&state, (self.clock)());
         self.act(state, action).await
@@ -360,13 +360,13 @@ impl Compositor {
         mut state: StreamState,
         mut action: Action,
     ) -> Result<Outcome, TransientError> {
-        let mut outcome = Outcome::Nothing("no action".into());
+        let mut outcome = Outcome::Nothing("no_action".into());
         for _ in 0..MAX_ROUNDS {
             match action {
                 Action::Nothing(why) => {
-                    tracing::info!(stream = %state.stream, ?why, "nothing to do");
+                    tracing::info!(stream = %state.stream, why = why.as_str(), "nothing to do");
                     if matches!(outcome, Outcome::Nothing(_)) {
-                        outcome = Outcome::Nothing(format!("{why:?}"));
+                        outcome = Outcome::Nothing(why.as_str().to_owned());
                     }
                     return Ok(outcome);
                 }
@@ -414,7 +414,7 @@ impl Compositor {
             .await?
         {
             tracing::info!(stream, "another handler holds the claim");
-            return Ok(Outcome::Nothing("claimed elsewhere".into()));
+            return Ok(Outcome::Nothing(Idle::ClaimedElsewhere.as_str().to_owned()));
         }
         match self.build_and_create(state, submission).await {
             Ok(job_id) => {
@@ -427,7 +427,7 @@ impl Compositor {
                     Err(StoreError::Conflict(why)) => {
                         // The lease ran out and another handler took over; it submits the same job (same token).
                         tracing::warn!(stream, %job_id, why, "claim lost after submitting");
-                        return Ok(Outcome::Nothing("claim lost after submitting".into()));
+                        return Ok(Outcome::Nothing("claim_lost_after_submitting".into()));
                     }
                     Err(e) => {
                         self.release(stream, &token).await;

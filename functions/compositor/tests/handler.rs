@@ -43,6 +43,7 @@ async fn screen_then_camera_submits_one_composite_with_the_contract_metadata() {
     for duplicate in [screen_event, camera_event] {
         let answer = stack.compositor.handle(duplicate).await.unwrap();
         assert_eq!(answer["records"][0]["outcome"], "nothing");
+        assert_eq!(answer["records"][0]["reason"], "already_submitted");
     }
 
     let jobs = stack.transcoder.jobs();
@@ -336,6 +337,7 @@ async fn an_unusable_recording_fails_the_stream_once_and_is_not_retried() {
     // A redelivery of the same event changes nothing; no job was ever submitted.
     let again = stack.compositor.handle(camera_event).await.unwrap();
     assert_eq!(again["records"][0]["outcome"], "nothing");
+    assert_eq!(again["records"][0]["reason"], "failed");
     assert!(stack.transcoder.jobs().is_empty());
 }
 
@@ -413,6 +415,7 @@ async fn the_partner_timeout_makes_a_fallback_and_a_late_partner_replaces_it() {
     // A second firing (Step Functions retry) does nothing.
     let again = stack.compositor.handle(timeout).await.unwrap();
     assert_eq!(again["outcome"], "nothing");
+    assert_eq!(again["reason"], "fallback_submitted");
 
     let c = stack.put(&camera("s8"), None).await;
     let late = stack
@@ -498,7 +501,7 @@ async fn a_partner_arriving_while_the_fallback_is_claimed_still_gets_its_composi
         .handle(stack.event(&camera("s9"), &c))
         .await
         .unwrap();
-    assert_eq!(during["records"][0]["outcome"], "nothing");
+    assert_eq!(during["records"][0]["reason"], "claimed_elsewhere");
     // ...the timer's handler gives up its claim (as after a transient failure) and fires again: it finds both
     // recordings and submits the composite directly.
     stack.streams.release("s9", "timer").await.unwrap();
