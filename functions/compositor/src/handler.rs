@@ -371,8 +371,13 @@ impl Compositor {
                     return Ok(outcome);
                 }
                 Action::StartPartnerTimer => {
+                    let instance = state
+                        .screen
+                        .as_ref()
+                        .or(state.camera.as_ref())
+                        .map_or("", |arrival| arrival.etag.as_str());
                     self.timer
-                        .start(&state.stream, self.config.composite_wait)
+                        .start(&state.stream, instance, self.config.composite_wait)
                         .await
                         .map_err(|e| TransientError(e.to_string()))?;
                     tracing::info!(stream = %state.stream, "partner timer started");

@@ -238,10 +238,12 @@ pub struct TimerError(pub String);
 
 /// The durable partner timer: after `wait`, the compositor is invoked with `{"partner_timeout": {"stream"}}`.
 pub trait PartnerTimer: Send + Sync {
-    /// Starts the timer for `stream`; starting it again for the same stream is harmless.
+    /// Starts the timer for `stream`, waiting for the partner of the recording `instance` (its etag): starting it
+    /// again for the same stream and instance is harmless; a re-uploaded recording gets a timer of its own.
     fn start<'a>(
         &'a self,
         stream: &'a str,
+        instance: &'a str,
         wait: Duration,
     ) -> BoxFuture<'a, Result<(), TimerError>>;
 }

@@ -2,7 +2,7 @@
 //! `wait_seconds`, then a Task invoking the compositor with `{"partner_timeout": {"stream"}}`, retried with backoff).
 //!
 //! - [`StepFunctionsTimer`] starts an execution of it on AWS Step Functions, named after the stream, so starting it
-//!   again for the same stream is harmless (`ExecutionAlreadyExists` is success).
+//!   again for the same stream and recording is harmless (`ExecutionAlreadyExists` is success).
 //! - [`LocalTimer`] runs that same file with vidpipe-stepfn in a background task of this process; its Task calls
 //!   the compositor in-process.
 
@@ -20,9 +20,10 @@ use crate::ports::{BoxFuture, PartnerTimer, TimerError};
 /// The partner-timeout state machine definition, with `${CompositorFunctionArn}` to substitute.
 pub const DEFINITION: &str = include_str!("../../../statemachines/partner-timeout.asl.json");
 
-/// The execution name for `stream`: deterministic, at most 80 characters of `[A-Za-z0-9-_]`.
-pub fn execution_name(stream: &str) -> String {
-    let digest = hex::encode(Sha256::digest(stream.as_bytes()));
+/// The execution name for `stream` and the recording `instance` it waits on: deterministic, at most 80 characters of
+/// `[A-Za-z0-9-_]`.
+pub fn execution_name(stream: &str, instance: &str) -> String {
+    let digest = hex::encode(Sha256::digest(format!("{stream}/{instance}").as_bytes()));
     format!("partner-{}", &digest[..40])
 }
 
@@ -52,6 +53,7 @@ impl PartnerTimer for StepFunctionsTimer {
     fn start<'a>(
         &'a self,
         stream: &'a str,
+        instance: &'a str,
         wait: Duration,
     ) -> BoxFuture<'a, Result<(), TimerError>> {
         Box::pin(async move {
@@ -59,7 +61,7 @@ impl PartnerTimer for StepFunctionsTimer {
                 .client
                 .start_execution()
                 .state_machine_arn(&self.state_machine_arn)
-                .name(execution_name(stream))
+                .name(execution_name(stream, instance))
                 .input(execution_input(stream, wait).to_string())
                 .send()
                 .await;
@@ -143,10 +145,11 @@ impl PartnerTimer for LocalTimer {
     fn start<'a>(
         &'a self,
         stream: &'a str,
+        instance: &'a str,
         wait: Duration,
     ) -> BoxFuture<'a, Result<(), TimerError>> {
         Box::pin(async move {
-            let name = execution_name(stream);
+            let name = execution_name(stream, instance);
             let fresh = self
                 .running
                 .lock()

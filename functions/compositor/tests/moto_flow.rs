@@ -151,9 +151,14 @@ async fn the_local_partner_timer_runs_the_definition_and_makes_the_fallback() {
 
 #[test]
 fn execution_names_are_deterministic_and_valid_for_step_functions() {
-    let name = execution_name(&"s".repeat(128));
-    assert_eq!(name, execution_name(&"s".repeat(128)));
-    assert_ne!(name, execution_name("s"));
+    let name = execution_name(&"s".repeat(128), "etag-1");
+    assert_eq!(name, execution_name(&"s".repeat(128), "etag-1"));
+    assert_ne!(name, execution_name("s", "etag-1"));
+    assert_ne!(
+        name,
+        execution_name(&"s".repeat(128), "etag-2"),
+        "a re-upload gets its own timer"
+    );
     assert!(name.len() <= 80);
     assert!(
         name.chars()

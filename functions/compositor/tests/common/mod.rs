@@ -149,6 +149,7 @@ impl PartnerTimer for RecordingTimer {
     fn start<'a>(
         &'a self,
         stream: &'a str,
+        _instance: &'a str,
         wait: Duration,
     ) -> BoxFuture<'a, Result<(), TimerError>> {
         Box::pin(async move {
