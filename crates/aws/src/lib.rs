@@ -5,6 +5,7 @@
 
 pub mod eventbridge;
 pub mod mediaconvert;
+pub mod notify;
 pub mod objects;
 pub mod provision;
 pub mod recordings;

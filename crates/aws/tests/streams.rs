@@ -1,409 +1,290 @@
-//! The stream item, the recordings table's `mark_uploaded` and S3 HEAD metadata against a real moto server.
-
-use std::collections::HashMap;
+//! Stream items, render items and event markers against a real moto server.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use vidpipe_aws::recordings::{RecordingTable, StoreError};
-use vidpipe_aws::s3::{self, S3Objects};
-use vidpipe_aws::streams::{Failure, StreamTable};
-use vidpipe_core::pairing::{Arrival, OutputKind, Source, StreamState, StreamStatus, Submission};
-use vidpipe_core::recording::{Recording, RecordingStatus};
-use vidpipe_core::upload::UploadKind;
+use vidpipe_aws::recordings::StoreError;
+use vidpipe_aws::streams::{JobEventOutcome, RenderOutcome, StatusTable};
+use vidpipe_core::jobevent::StreamUpdate;
+use vidpipe_core::stream_status::{RenderResult, StreamStatus};
 use vidpipe_testkit::{moto::MotoServer, unique_name};
 
-const NOW: u64 = 1_800_000_000_000;
-const LEASE: u64 = 60_000;
+struct Fixture {
+    table: StatusTable,
+    ddb: aws_sdk_dynamodb::Client,
+    name: String,
+}
 
-async fn table() -> (aws_sdk_dynamodb::Client, String) {
+async fn fixture() -> Fixture {
     let sdk = MotoServer::shared().sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let name = unique_name("streams");
     vidpipe_aws::provision::create_table(&ddb, &name)
         .await
-        .expect("table");
-    (ddb, name)
+        .expect("table on moto");
+    Fixture {
+        table: StatusTable::new(ddb.clone(), &name),
+        ddb,
+        name,
+    }
 }
 
-async fn streams() -> (StreamTable, aws_sdk_dynamodb::Client, String) {
-    let (ddb, name) = table().await;
-    (StreamTable::new(ddb.clone(), &name, 30), ddb, name)
+impl Fixture {
+    /// The stream item as the compositor leaves it after submitting job `generation`.
+    async fn submitted(&self, stream: &str, generation: u64) {
+        let s = |v: &str| AttributeValue::S(v.to_owned());
+        self.ddb
+            .put_item()
+            .table_name(&self.name)
+            .item("pk", s(&format!("STREAM#{stream}")))
+            .item("sk", s("STREAM"))
+            .item("stream", s(stream))
+            .item("owner", s("user-1"))
+            .item("status", s("processing"))
+            .item("progress", AttributeValue::N("0".into()))
+            .item("generation", AttributeValue::N(generation.to_string()))
+            .item("job_id", s(&format!("job-{generation}")))
+            .item("job_kind", s("composite"))
+            .item("expires_at", AttributeValue::N("1900000000".into()))
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
-async fn raw_item(
-    ddb: &aws_sdk_dynamodb::Client,
-    table: &str,
-    stream: &str,
-) -> HashMap<String, AttributeValue> {
-    ddb.get_item()
-        .table_name(table)
-        .key("pk", AttributeValue::S(format!("STREAM#{stream}")))
+fn ready(key: &str) -> StreamUpdate {
+    StreamUpdate::Ready {
+        output_key: Some(key.to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn job_events_move_a_stream_forward_only() {
+    let f = fixture().await;
+    f.submitted("s1", 1).await;
+
+    let JobEventOutcome::Applied(r) = f
+        .table
+        .apply_job_event("s1", 1, &StreamUpdate::Progress(40), "e1", 1)
+        .await
+        .unwrap()
+    else {
+        panic!("progress applies")
+    };
+    assert_eq!((r.status, r.progress), (StreamStatus::Processing, 40));
+
+    // Lower or equal progress, another generation: nothing changes.
+    for (generation, update, event) in [
+        (1, StreamUpdate::Progress(40), "e2"),
+        (1, StreamUpdate::Progress(10), "e3"),
+    ] {
+        let outcome = f
+            .table
+            .apply_job_event("s1", generation, &update, event, 2)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, JobEventOutcome::Stale(_)), "{outcome:?}");
+    }
+    let ahead = f
+        .table
+        .apply_job_event("s1", 2, &ready("x.mp4"), "e4", 3)
+        .await
+        .unwrap();
+    assert!(
+        matches!(ahead, JobEventOutcome::AheadOfItem(ref r) if r.generation == 1),
+        "{ahead:?}"
+    );
+
+    let JobEventOutcome::Applied(done) = f
+        .table
+        .apply_job_event("s1", 1, &ready("videos/s1_composited.mp4"), "e5", 4)
+        .await
+        .unwrap()
+    else {
+        panic!("complete applies")
+    };
+    assert_eq!(done.status, StreamStatus::Ready);
+    assert_eq!(done.progress, 100);
+    assert_eq!(done.output_key.as_deref(), Some("videos/s1_composited.mp4"));
+    assert_eq!(done.job_kind.as_deref(), Some("composite"));
+
+    // The same event again is recognised as applied before; a late failure or progress is stale.
+    let again = f
+        .table
+        .apply_job_event("s1", 1, &ready("videos/s1_composited.mp4"), "e5", 5)
+        .await
+        .unwrap();
+    assert_eq!(again, JobEventOutcome::AppliedBefore(done.clone()));
+    let late = [
+        StreamUpdate::Progress(99),
+        StreamUpdate::Failed {
+            code: "1040".into(),
+            message: "late".into(),
+        },
+    ];
+    for update in late {
+        let outcome = f
+            .table
+            .apply_job_event("s1", 1, &update, "e6", 6)
+            .await
+            .unwrap();
+        assert_eq!(outcome, JobEventOutcome::Stale(done.clone()));
+    }
+    assert_eq!(f.table.get_stream("s1").await.unwrap(), Some(done));
+}
+
+#[tokio::test]
+async fn a_failure_records_its_code_and_message_and_unknown_streams_are_named() {
+    let f = fixture().await;
+    f.submitted("s2", 3).await;
+    let failed = StreamUpdate::Failed {
+        code: "1040".into(),
+        message: "bad input".into(),
+    };
+    let JobEventOutcome::Applied(r) = f
+        .table
+        .apply_job_event("s2", 3, &failed, "e1", 1)
+        .await
+        .unwrap()
+    else {
+        panic!("failure applies")
+    };
+    assert_eq!(r.status, StreamStatus::Failed);
+    assert_eq!(
+        (r.error_code.as_deref(), r.error_message.as_deref()),
+        (Some("1040"), Some("bad input"))
+    );
+    assert_eq!(
+        f.table
+            .apply_job_event("nobody", 1, &failed, "e2", 1)
+            .await
+            .unwrap(),
+        JobEventOutcome::UnknownStream
+    );
+    assert_eq!(f.table.get_stream("nobody").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn concurrent_events_of_one_job_end_ready_at_100() {
+    let f = fixture().await;
+    f.submitted("s3", 1).await;
+    let mut tasks = Vec::new();
+    for i in 0..20u8 {
+        let table = f.table.clone();
+        tasks.push(tokio::spawn(async move {
+            let update = if i == 7 {
+                ready("videos/s3_composited.mp4")
+            } else {
+                StreamUpdate::Progress(i * 5)
+            };
+            table
+                .apply_job_event("s3", 1, &update, &format!("e{i}"), 1)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut applied_ready = 0;
+    for task in tasks {
+        if let JobEventOutcome::Applied(r) = task.await.unwrap()
+            && r.status == StreamStatus::Ready
+        {
+            applied_ready += 1;
+        }
+    }
+    assert_eq!(applied_ready, 1);
+    let r = f.table.get_stream("s3").await.unwrap().unwrap();
+    assert_eq!((r.status, r.progress), (StreamStatus::Ready, 100));
+}
+
+#[tokio::test]
+async fn the_first_signer_owns_a_stream() {
+    let f = fixture().await;
+    f.table
+        .claim_stream("s4", "alice", 1_900_000_000)
+        .await
+        .unwrap();
+    f.table
+        .claim_stream("s4", "alice", 1_900_000_001)
+        .await
+        .unwrap();
+    let err = f
+        .table
+        .claim_stream("s4", "bob", 1_900_000_000)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    let r = f.table.get_stream("s4").await.unwrap().unwrap();
+    assert_eq!(r.owner.as_deref(), Some("alice"));
+    assert_eq!(r.status, StreamStatus::Queued);
+    // A stream the compositor created first (no owner yet) is claimed by the first signer.
+    f.submitted("s5", 1).await;
+    f.ddb
+        .update_item()
+        .table_name(&f.name)
+        .key("pk", AttributeValue::S("STREAM#s5".into()))
         .key("sk", AttributeValue::S("STREAM".into()))
-        .consistent_read(true)
+        .update_expression("REMOVE #o")
+        .expression_attribute_names("#o", "owner")
+        .send()
+        .await
+        .unwrap();
+    f.table.claim_stream("s5", "bob", 1).await.unwrap();
+    let r = f.table.get_stream("s5").await.unwrap().unwrap();
+    assert_eq!(
+        (r.owner.as_deref(), r.status, r.generation),
+        (Some("bob"), StreamStatus::Processing, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_render_keeps_its_first_terminal_status() {
+    let f = fixture().await;
+    let (ok, ready) = RenderResult::parse(
+        &serde_json::json!({"render_id": "promo-42", "status": "ready",
+        "output_uri": "s3://media-bucket/renders/promo-42.mp4", "frames": 900}),
+    )
+    .unwrap();
+    let (bad, failed) = RenderResult::parse(
+        &serde_json::json!({"render_id": "promo-42", "status": "failed", "error": {"error": "E", "cause": "c"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        f.table.record_render(&ok, &ready, 1, 2).await.unwrap(),
+        RenderOutcome::Recorded
+    );
+    assert_eq!(
+        f.table.record_render(&ok, &ready, 1, 2).await.unwrap(),
+        RenderOutcome::Recorded
+    );
+    assert_eq!(
+        f.table.record_render(&bad, &failed, 1, 2).await.unwrap(),
+        RenderOutcome::AlreadyEnded("ready".into())
+    );
+    let item = f
+        .ddb
+        .get_item()
+        .table_name(&f.name)
+        .key("pk", AttributeValue::S("RENDER#promo-42".into()))
+        .key("sk", AttributeValue::S("RENDER".into()))
         .send()
         .await
         .unwrap()
         .item
-        .expect("the stream item exists")
-}
-
-fn arrival(key: &str, etag: &str) -> Arrival {
-    Arrival {
-        key: key.into(),
-        size: 1234,
-        etag: etag.into(),
-        arrived_at_ms: NOW,
-    }
-}
-
-fn composite(generation: u32) -> Submission {
-    Submission {
-        kind: OutputKind::Composite,
-        source: None,
-        generation,
-        cancel_job_id: None,
-    }
-}
-
-async fn both_arrived(table: &StreamTable, stream: &str) -> StreamState {
-    table
-        .record_arrival(stream, Source::Screen, &arrival("s.mp4", "e1"), NOW)
-        .await
         .unwrap();
-    table
-        .record_arrival(stream, Source::Camera, &arrival("s_camera.webm", "e2"), NOW)
-        .await
-        .unwrap()
-        .0
-}
-
-#[tokio::test]
-async fn arrivals_are_recorded_once_per_etag_and_create_a_queued_item_with_ttl() {
-    let (table, ddb, name) = streams().await;
-    let (state, new) = table
-        .record_arrival("s1", Source::Screen, &arrival("v/s1.mp4", "e1"), NOW)
-        .await
-        .unwrap();
-    assert!(new);
-    assert_eq!(state.stream, "s1");
-    assert_eq!(state.status, Some(StreamStatus::Queued));
-    assert_eq!(state.screen, Some(arrival("v/s1.mp4", "e1")));
-    assert_eq!(state.camera, None);
-    assert_eq!(state.generation, 0);
-
-    let later = Arrival {
-        arrived_at_ms: NOW + 5,
-        ..arrival("v/s1.mp4", "e1")
-    };
-    let (again, new) = table
-        .record_arrival("s1", Source::Screen, &later, NOW + 5)
-        .await
-        .unwrap();
-    assert!(!new, "the same etag is a duplicate");
+    assert_eq!(item["status"].as_s().unwrap(), "ready");
     assert_eq!(
-        again.screen.unwrap().arrived_at_ms,
-        NOW,
-        "a duplicate changes nothing"
+        item["output_uri"].as_s().unwrap(),
+        "s3://media-bucket/renders/promo-42.mp4"
     );
-
-    let (replaced, new) = table
-        .record_arrival("s1", Source::Screen, &arrival("v/s1.mp4", "e9"), NOW + 9)
-        .await
-        .unwrap();
-    assert!(new, "a re-upload is a new arrival");
-    assert_eq!(replaced.screen.unwrap().etag, "e9");
-
-    let item = raw_item(&ddb, &name, "s1").await;
-    let ttl: u64 = item["expires_at"].as_n().unwrap().parse().unwrap();
-    assert_eq!(ttl, (NOW + 9) / 1000 + 30 * 86_400);
-    assert_eq!(item["screen_size"].as_n().unwrap(), "1234");
-    assert_eq!(item["screen_arrived_at"].as_n().unwrap(), &NOW.to_string());
+    assert_eq!(item["expires_at"].as_n().unwrap(), "2");
 }
 
 #[tokio::test]
-async fn an_arrival_keeps_an_owner_and_a_status_already_there() {
-    let (table, ddb, name) = streams().await;
-    ddb.put_item()
-        .table_name(&name)
-        .item("pk", AttributeValue::S("STREAM#s2".into()))
-        .item("sk", AttributeValue::S("STREAM".into()))
-        .item("stream", AttributeValue::S("s2".into()))
-        .item("owner", AttributeValue::S("user-1".into()))
-        .item("status", AttributeValue::S("ready".into()))
-        .send()
+async fn event_markers_remember_processed_events() {
+    let f = fixture().await;
+    assert!(!f.table.event_processed("evt-1").await.unwrap());
+    f.table
+        .mark_event_processed("evt-1", 1, 1_900_000_000)
         .await
         .unwrap();
-    let (state, _) = table
-        .record_arrival("s2", Source::Camera, &arrival("s2_camera.webm", "c"), NOW)
-        .await
-        .unwrap();
-    assert_eq!(state.status, Some(StreamStatus::Ready));
-    let item = raw_item(&ddb, &name, "s2").await;
-    assert_eq!(item["owner"].as_s().unwrap(), "user-1");
-}
-
-#[tokio::test]
-async fn one_claim_wins_and_an_expired_claim_can_be_taken_over() {
-    let (table, _, _) = streams().await;
-    both_arrived(&table, "s3").await;
-    assert!(
-        table
-            .claim("s3", &composite(1), "a", NOW, LEASE)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !table
-            .claim("s3", &composite(1), "b", NOW + 1, LEASE)
-            .await
-            .unwrap()
-    );
-    let state = table.get("s3").await.unwrap().unwrap();
-    let claim = state.claim.unwrap();
-    assert_eq!(
-        (claim.token.as_str(), claim.expires_at_ms),
-        ("a", NOW + LEASE)
-    );
-    // After the lease, another handler takes it over; the first one can no longer record its job.
-    assert!(
-        table
-            .claim("s3", &composite(1), "b", NOW + LEASE, LEASE)
-            .await
-            .unwrap()
-    );
-    let err = table
-        .record_submitted("s3", "a", &composite(1), "job-a", NOW + LEASE)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
-    table
-        .record_submitted("s3", "b", &composite(1), "job-b", NOW + LEASE)
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn concurrent_claims_have_exactly_one_winner() {
-    let (table, _, _) = streams().await;
-    both_arrived(&table, "s4").await;
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..12 {
-        let table = table.clone();
-        tasks.spawn(async move {
-            table
-                .claim("s4", &composite(1), &format!("t{i}"), NOW, LEASE)
-                .await
-                .unwrap()
-        });
-    }
-    let winners = tasks
-        .join_all()
-        .await
-        .into_iter()
-        .filter(|won| *won)
-        .count();
-    assert_eq!(winners, 1);
-}
-
-#[tokio::test]
-async fn a_claim_made_on_a_stale_generation_is_refused() {
-    let (table, _, _) = streams().await;
-    both_arrived(&table, "s5").await;
-    assert!(
-        table
-            .claim("s5", &composite(1), "a", NOW, LEASE)
-            .await
-            .unwrap()
-    );
-    table
-        .record_submitted("s5", "a", &composite(1), "job-1", NOW)
-        .await
-        .unwrap();
-    assert!(
-        !table
-            .claim("s5", &composite(1), "late", NOW, LEASE)
-            .await
-            .unwrap(),
-        "generation 1 exists: a decision made on generation 0 is stale"
-    );
-    assert!(
-        table
-            .claim("s5", &composite(2), "next", NOW, LEASE)
-            .await
-            .unwrap()
-    );
-}
-
-#[tokio::test]
-async fn a_submitted_job_starts_a_new_generation_and_clears_the_previous_outcome() {
-    let (table, ddb, name) = streams().await;
-    table
-        .record_arrival("s6", Source::Screen, &arrival("s6.mp4", "e1"), NOW)
-        .await
-        .unwrap();
-    let single = Submission {
-        kind: OutputKind::Single,
-        source: Some(Source::Screen),
-        generation: 1,
-        cancel_job_id: None,
-    };
-    assert!(table.claim("s6", &single, "a", NOW, LEASE).await.unwrap());
-    table
-        .record_submitted("s6", "a", &single, "job-1", NOW)
-        .await
-        .unwrap();
-    let item = raw_item(&ddb, &name, "s6").await;
-    assert_eq!(item["fallback_reason"].as_s().unwrap(), "camera_missing");
-    assert_eq!(item["job_kind"].as_s().unwrap(), "single");
-    // The notifier finishes generation 1.
-    ddb.update_item()
-        .table_name(&name)
-        .key("pk", AttributeValue::S("STREAM#s6".into()))
-        .key("sk", AttributeValue::S("STREAM".into()))
-        .update_expression("SET #s = :ready, output_key = :k, progress = :p, error_code = :c")
-        .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":ready", AttributeValue::S("ready".into()))
-        .expression_attribute_values(":k", AttributeValue::S("s6_composited.mp4".into()))
-        .expression_attribute_values(":p", AttributeValue::N("100".into()))
-        .expression_attribute_values(":c", AttributeValue::S("x".into()))
-        .send()
-        .await
-        .unwrap();
-    let state = table
-        .record_arrival(
-            "s6",
-            Source::Camera,
-            &arrival("s6_camera.webm", "e2"),
-            NOW + 1,
-        )
-        .await
-        .unwrap()
-        .0;
-    assert_eq!(state.status, Some(StreamStatus::Ready));
-    assert!(
-        table
-            .claim("s6", &composite(2), "b", NOW + 1, LEASE)
-            .await
-            .unwrap()
-    );
-    table
-        .record_submitted("s6", "b", &composite(2), "job-2", NOW + 2)
-        .await
-        .unwrap();
-    let item = raw_item(&ddb, &name, "s6").await;
-    assert_eq!(item["generation"].as_n().unwrap(), "2");
-    assert_eq!(item["status"].as_s().unwrap(), "processing");
-    assert_eq!(item["progress"].as_n().unwrap(), "0");
-    assert_eq!(item["job_id"].as_s().unwrap(), "job-2");
-    assert_eq!(item["job_kind"].as_s().unwrap(), "composite");
-    for cleared in [
-        "output_key",
-        "error_code",
-        "error_message",
-        "fallback_reason",
-        "claim_token",
-        "claim_expires_at",
-    ] {
-        assert!(!item.contains_key(cleared), "{cleared} is cleared");
-    }
-    let state = table.get("s6").await.unwrap().unwrap();
-    assert_eq!(state.generation, 2);
-    assert_eq!(state.job_kind, Some(OutputKind::Composite));
-    assert_eq!(state.job_id.as_deref(), Some("job-2"));
-}
-
-#[tokio::test]
-async fn a_released_claim_can_be_taken_at_once_and_a_failure_is_recorded_by_the_holder() {
-    let (table, ddb, name) = streams().await;
-    both_arrived(&table, "s7").await;
-    assert!(
-        table
-            .claim("s7", &composite(1), "a", NOW, LEASE)
-            .await
-            .unwrap()
-    );
-    assert!(table.release("s7", "a").await.unwrap());
-    assert!(!table.release("s7", "a").await.unwrap(), "already released");
-    assert!(
-        table
-            .claim("s7", &composite(1), "b", NOW + 1, LEASE)
-            .await
-            .unwrap()
-    );
-    let failure = Failure {
-        code: "recording_unusable".into(),
-        message: "camera: not a video".into(),
-    };
-    let err = table
-        .mark_failed("s7", "a", &failure, NOW)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)));
-    table.mark_failed("s7", "b", &failure, NOW).await.unwrap();
-    let item = raw_item(&ddb, &name, "s7").await;
-    assert_eq!(item["status"].as_s().unwrap(), "failed");
-    assert_eq!(item["error_code"].as_s().unwrap(), "recording_unusable");
-    assert_eq!(item["error_message"].as_s().unwrap(), "camera: not a video");
-    assert!(!item.contains_key("claim_token"));
-}
-
-#[tokio::test]
-async fn a_recording_is_marked_uploaded_with_size_and_etag_once_or_twice() {
-    let (ddb, name) = table().await;
-    let recordings = RecordingTable::new(ddb.clone(), &name);
-    let recording = Recording {
-        recording_id: "r1".into(),
-        owner: "u1".into(),
-        kind: UploadKind::Recording,
-        key: "v/recordings/room/r1/a.webm".into(),
-        content_type: "video/webm".into(),
-        size: 0,
-        room_id: Some("room".into()),
-        stream_name: None,
-        filename: Some("a.webm".into()),
-        started_at: None,
-        status: RecordingStatus::Uploading,
-        created_at_ms: NOW,
-        expires_at: NOW / 1000,
-        multipart: None,
-    };
-    recordings.put_new(&recording).await.unwrap();
-    recordings
-        .mark_uploaded("r1", 4321, "etag-1")
-        .await
-        .unwrap();
-    recordings
-        .mark_uploaded("r1", 4321, "etag-1")
-        .await
-        .unwrap();
-    let stored = recordings.get("r1").await.unwrap().unwrap();
-    assert_eq!(stored.status, RecordingStatus::Uploaded);
-    assert_eq!(stored.size, 4321);
-    let err = recordings
-        .mark_uploaded("missing", 1, "e")
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)));
-}
-
-#[tokio::test]
-async fn head_reads_size_etag_and_user_metadata() {
-    let sdk = MotoServer::shared().sdk_config().await;
-    let client = s3::client(&sdk, true);
-    let bucket = unique_name("head");
-    client.create_bucket().bucket(&bucket).send().await.unwrap();
-    client
-        .put_object()
-        .bucket(&bucket)
-        .key("v/s1.mp4")
-        .metadata("started-at", "1800000000123")
-        .body(b"hello".to_vec().into())
-        .send()
-        .await
-        .unwrap();
-    let objects = S3Objects::new(client, &bucket);
-    let head = objects.head("v/s1.mp4").await.unwrap().expect("exists");
-    assert_eq!(head.size, 5);
-    assert_eq!(head.etag, "5d41402abc4b2a76b9719d911017c592");
-    assert_eq!(head.metadata["started-at"], "1800000000123");
-    assert!(objects.head("v/none.mp4").await.unwrap().is_none());
+    assert!(f.table.event_processed("evt-1").await.unwrap());
+    assert!(!f.table.event_processed("evt-2").await.unwrap());
 }

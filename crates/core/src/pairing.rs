@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::stream_status::StreamStatus;
+
 /// Which recording of a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,48 +57,6 @@ pub struct Arrival {
     pub etag: String,
     /// When the compositor recorded it (epoch ms).
     pub arrived_at_ms: u64,
-}
-
-/// The client-facing status of a stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StreamStatus {
-    /// Waiting for the partner, or claimed but not yet submitted.
-    Queued,
-    /// A job is submitted or running.
-    Processing,
-    /// The output is written.
-    Ready,
-    /// No output can be made (or the job failed).
-    Failed,
-}
-
-impl StreamStatus {
-    /// The stored name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Processing => "processing",
-            Self::Ready => "ready",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "queued" => Some(Self::Queued),
-            "processing" => Some(Self::Processing),
-            "ready" => Some(Self::Ready),
-            "failed" => Some(Self::Failed),
-            _ => None,
-        }
-    }
-
-    /// Whether the status is final for its generation (`ready` or `failed`).
-    pub const fn is_terminal(self) -> bool {
-        matches!(self, Self::Ready | Self::Failed)
-    }
 }
 
 /// What a stream's submitted job makes.

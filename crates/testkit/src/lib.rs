@@ -5,6 +5,7 @@
 
 pub mod media;
 pub mod moto;
+pub mod webhook;
 
 use std::path::PathBuf;
 

@@ -9,7 +9,8 @@ use std::time::Duration;
 use common::{PREFIX, Stack, s3_event};
 use serde_json::{Value, json};
 use vidpipe_core::notify::DomainEventType;
-use vidpipe_core::pairing::{OutputKind, Source, StreamStatus, Submission};
+use vidpipe_core::pairing::{OutputKind, Source, Submission};
+use vidpipe_core::stream_status::StreamStatus;
 
 fn screen(stream: &str) -> String {
     format!("{PREFIX}{stream}.mp4")

@@ -10,7 +10,8 @@ use common::{PREFIX, Stack};
 use serde_json::{Value, json};
 use vidpipe_aws::provision::{Resources, provision};
 use vidpipe_compositor::timer::{LocalTimer, execution_name};
-use vidpipe_core::pairing::{OutputKind, StreamStatus};
+use vidpipe_core::pairing::OutputKind;
+use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_testkit::{unique_name, workspace_root};
 
 /// Receives messages until `count` arrived (or 10 s passed) and wraps them as Lambda's SQS event.

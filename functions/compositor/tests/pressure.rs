@@ -7,7 +7,8 @@ mod common;
 use std::collections::HashMap;
 
 use common::{PREFIX, Stack};
-use vidpipe_core::pairing::{OutputKind, StreamStatus};
+use vidpipe_core::pairing::OutputKind;
+use vidpipe_core::stream_status::StreamStatus;
 
 const STREAMS: usize = 100;
 
