@@ -7,7 +7,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::recordings::{RecordingTable, StoreError};
 use vidpipe_aws::s3::{ObjectHead, S3Error, S3Objects};
 use vidpipe_aws::streams::{Failure, StreamTable};
@@ -218,10 +217,10 @@ pub struct PublishError {
     pub message: String,
 }
 
-impl Publisher for EventBus {
+impl Publisher for vidpipe_aws::notify::Publisher {
     fn publish<'a>(&'a self, event: &'a DomainEvent) -> BoxFuture<'a, Result<(), PublishError>> {
         Box::pin(async move {
-            EventBus::publish(self, event)
+            vidpipe_aws::notify::Publisher::publish(self, event)
                 .await
                 .map_err(|e| PublishError {
                     event_type: event.event_type.as_str().to_owned(),

@@ -43,8 +43,9 @@ pub fn compositor(
             arn.clone().unwrap_or_default(),
         )),
     };
-    // The publishing seam: the notifier's Publisher (webhooks) can replace the bus here.
-    let publisher: Arc<dyn Publisher> = Arc::new(bus);
+    // The notifier's publisher, on the bus only: webhooks are the notifier's (`WEBHOOK_URL`); adding them here is
+    // `with_webhook` on this value.
+    let publisher: Arc<dyn Publisher> = Arc::new(vidpipe_aws::notify::Publisher::new(bus));
     let compositor = Arc::new(Compositor {
         streams: Arc::new(StreamTable::new(
             ddb.clone(),

@@ -26,10 +26,12 @@ use vidpipe_testkit::{moto::MotoServer, unique_name};
 
 pub const PREFIX: &str = "videos/";
 
-/// Counts the jobs it is asked to create (one per distinct `ClientRequestToken`, as MediaConvert dedupes them).
+/// Counts the jobs it is asked to create (one per distinct `ClientRequestToken`, as MediaConvert dedupes them), and
+/// the `CreateJob` calls themselves.
 #[derive(Default)]
 pub struct CountingTranscoder {
     pub jobs: Mutex<Vec<CreateJobRequest>>,
+    pub create_calls: AtomicUsize,
     tokens: Mutex<HashMap<String, String>>,
     pub cancelled: Mutex<Vec<String>>,
     pub finished: Mutex<HashSet<String>>,
@@ -93,6 +95,7 @@ impl Transcoder for CountingTranscoder {
         job: &'a CreateJobRequest,
     ) -> BoxFuture<'a, Result<String, TranscodeError>> {
         Box::pin(async move {
+            self.create_calls.fetch_add(1, Ordering::SeqCst);
             let meanwhile = self.during_next_create.lock().unwrap().take();
             if let Some(meanwhile) = meanwhile {
                 meanwhile.await;
