@@ -56,7 +56,7 @@ fn arrival(key: &str, etag: &str) -> Arrival {
     }
 }
 
-fn composite(generation: u32) -> Submission {
+fn composite(generation: u64) -> Submission {
     Submission {
         kind: OutputKind::Composite,
         source: None,

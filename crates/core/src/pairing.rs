@@ -116,7 +116,7 @@ pub struct StreamState {
     /// Client-facing status (absent before the first arrival).
     pub status: Option<StreamStatus>,
     /// Number of jobs submitted so far (0: none).
-    pub generation: u32,
+    pub generation: u64,
     /// What the current generation's job makes.
     pub job_kind: Option<OutputKind>,
     /// The current generation's job id.
@@ -156,15 +156,15 @@ pub struct Submission {
     /// For a single-source job: the recording it is made from.
     pub source: Option<Source>,
     /// The generation this job will be (the stored generation + 1); the claim is conditional on the stored one.
-    pub generation: u32,
+    pub generation: u64,
     /// A job of the previous generation to cancel before submitting.
     pub cancel_job_id: Option<String>,
 }
 
 impl Submission {
     /// The generation the decision was made on: the claim must find exactly this one stored.
-    pub fn expected_generation(&self) -> u32 {
-        self.generation - 1
+    pub fn expected_generation(&self) -> u64 {
+        self.generation.saturating_sub(1)
     }
 
     /// The `fallback_reason` of a single-source job.

@@ -101,7 +101,7 @@ pub enum Outcome {
         /// What it makes.
         kind: OutputKind,
         /// The stream's generation.
-        generation: u32,
+        generation: u64,
     },
     /// The stream is marked failed.
     Failed(String),

@@ -23,7 +23,7 @@ fn state(screen: bool, camera: bool) -> StreamState {
     }
 }
 
-fn composite_gen(generation: u32, cancel: Option<&str>) -> Action {
+fn composite_gen(generation: u64, cancel: Option<&str>) -> Action {
     Action::Submit(Submission {
         kind: OutputKind::Composite,
         source: None,
@@ -339,7 +339,7 @@ proptest! {
                 || kinds == vec![OutputKind::Single, OutputKind::Composite],
             "{:?}", kinds
         );
-        let generations: Vec<u32> = model.submitted.iter().map(|s| s.generation).collect();
-        prop_assert_eq!(generations, (1..=kinds.len() as u32).collect::<Vec<_>>());
+        let generations: Vec<u64> = model.submitted.iter().map(|s| s.generation).collect();
+        prop_assert_eq!(generations, (1..=kinds.len() as u64).collect::<Vec<_>>());
     }
 }
