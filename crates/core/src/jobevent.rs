@@ -103,14 +103,14 @@ pub enum JobState {
     },
     /// Someone canceled the job.
     Canceled,
-    /// The job failed.
+    /// The job failed. A failure without a code or message is still a failure (never left as `processing`).
     Error {
         /// MediaConvert's error code, such as 1040.
-        #[serde(rename = "errorCode")]
-        error_code: Code,
+        #[serde(rename = "errorCode", default)]
+        error_code: Option<Code>,
         /// What went wrong.
         #[serde(rename = "errorMessage", default)]
-        error_message: String,
+        error_message: Option<String>,
     },
     /// A warning; the job goes on.
     NewWarning {
@@ -357,8 +357,10 @@ impl JobState {
                 error_code,
                 error_message,
             } => Some(StreamUpdate::Failed {
-                code: error_code.to_string(),
-                message: error_message.clone(),
+                code: error_code
+                    .as_ref()
+                    .map_or_else(|| "unknown".to_owned(), Code::to_string),
+                message: error_message.clone().unwrap_or_default(),
             }),
             Self::InputInformation { .. } | Self::NewWarning { .. } | Self::QueueHop { .. } => None,
         }
@@ -427,6 +429,21 @@ mod tests {
             Some(StreamUpdate::Failed {
                 code: "1040".into(),
                 message: "Bad input".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_error_without_code_or_message_still_fails() {
+        let e = JobStateChange::parse(&event(json!({
+            "timestamp": 1, "jobId": "j", "status": "ERROR", "errorCode": null, "userMetadata": {}
+        })))
+        .unwrap();
+        assert_eq!(
+            e.detail.state.stream_update(),
+            Some(StreamUpdate::Failed {
+                code: "unknown".into(),
+                message: String::new()
             })
         );
     }

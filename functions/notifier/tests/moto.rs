@@ -8,7 +8,7 @@ use std::time::Duration;
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::notify::{Publisher, WebhookConfig};
 use vidpipe_aws::streams::{StatusTable, StreamRecord};
-use vidpipe_core::jobevent::StreamUpdate;
+use vidpipe_core::jobevent::{JobRoute, JobStateChange, StreamUpdate, route};
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_notifier::{Notifier, NotifierError};
 use vidpipe_testkit::moto::{BusCapture, MotoServer, create_queue, drain_queue};
@@ -488,9 +488,22 @@ async fn any_order_and_duplication_of_job_events_ends_as_the_current_job_says() 
         rng.shuffle(&mut events);
 
         let mut last = stack.stream(&stream).await;
+        // The pure rule, applied to the same events, predicts every stored state.
+        let mut model = last.progress_state();
         for e in &events {
             stack.notifier.handle(e.clone()).await.unwrap();
             let now = stack.stream(&stream).await;
+            let parsed = JobStateChange::parse(e).unwrap();
+            let JobRoute::Stream { generation, .. } = route(&parsed.detail.user_metadata).unwrap()
+            else {
+                panic!("a stream job")
+            };
+            if let Some(update) = parsed.detail.state.stream_update()
+                && model.admits(generation, &update)
+            {
+                model = model.after(&update);
+            }
+            assert_eq!(now.progress_state(), model, "seed {seed}");
             assert_eq!(now.generation, 2, "seed {seed}");
             assert!(
                 rank(now.status) >= rank(last.status),
@@ -517,4 +530,45 @@ async fn any_order_and_duplication_of_job_events_ends_as_the_current_job_says() 
         assert_eq!(published.len(), 1, "seed {seed}: {published:?}");
         assert_eq!(published[0]["detail"]["data"]["generation"], 2);
     }
+}
+
+#[tokio::test]
+async fn a_failed_publish_fails_the_invocation_and_the_retry_publishes() {
+    let stack = stack().await;
+    stack.submitted("session-42", 1, "composite").await;
+    let sdk = MotoServer::shared().sdk_config().await;
+    let broken = Notifier {
+        store: stack.table.clone(),
+        publisher: Publisher::new(EventBus::new(
+            aws_sdk_eventbridge::Client::new(&sdk),
+            "no-such-bus",
+        )),
+        retention_days: 30,
+    };
+    for name in ["complete.json", "render-ready.json"] {
+        let err = broken.handle(fixture(name)).await.unwrap_err();
+        assert_eq!(err.error_type(), "PublishFailed", "{name}");
+    }
+    // The status was written, but nothing was marked processed: Lambda's retry publishes.
+    assert_eq!(stack.stream("session-42").await.status, StreamStatus::Ready);
+    let answer = stack
+        .notifier
+        .handle(fixture("complete.json"))
+        .await
+        .unwrap();
+    assert_eq!(answer["outcome"], "applied");
+    let answer = stack
+        .notifier
+        .handle(fixture("render-ready.json"))
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "ready");
+    let published: Vec<String> = stack
+        .bus
+        .drain()
+        .await
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(published, ["composite.ready", "render.ready"]);
 }
