@@ -32,9 +32,69 @@ pub enum MediaConvertError {
         /// What is missing.
         missing: &'static str,
     },
+    /// Probe refused the file itself (malformed, corrupt, not found, not media): retrying cannot help.
+    #[error("MediaConvert Probe of {uri} rejected the file: {message}")]
+    ProbeRejected {
+        /// The probed file.
+        uri: S3Uri,
+        /// Why.
+        message: String,
+    },
     /// `CreateJob` answered without a job id.
     #[error("MediaConvert CreateJob answered without a job id")]
     NoJobId,
+    /// The `CancelJob` call failed.
+    #[error("MediaConvert CancelJob of {job_id} failed: {message}")]
+    CancelJob {
+        /// The job.
+        job_id: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl MediaConvertError {
+    /// Whether the error is about the input file itself (so no retry can succeed), as opposed to the service or
+    /// the network.
+    pub fn is_unusable_input(&self) -> bool {
+        matches!(
+            self,
+            Self::ProbeRejected { .. } | Self::ProbeIncomplete { .. }
+        )
+    }
+}
+
+/// What a `CancelJob` achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The job was running or queued and is now canceled.
+    Canceled,
+    /// The job had already finished (or is unknown): there was nothing to cancel.
+    AlreadyFinished,
+}
+
+/// Cancels job `job_id`. A job that already finished (MediaConvert answers Conflict or BadRequest) or does not
+/// exist is [`CancelOutcome::AlreadyFinished`], not an error.
+pub async fn cancel_job(
+    client: &sdk::Client,
+    job_id: &str,
+) -> Result<CancelOutcome, MediaConvertError> {
+    match client.cancel_job().id(job_id).send().await {
+        Ok(_) => Ok(CancelOutcome::Canceled),
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_conflict_exception()
+                    || s.is_bad_request_exception()
+                    || s.is_not_found_exception()
+            }) =>
+        {
+            Ok(CancelOutcome::AlreadyFinished)
+        }
+        Err(e) => Err(MediaConvertError::CancelJob {
+            job_id: job_id.to_owned(),
+            message: sdk::error::DisplayErrorContext(e).to_string(),
+        }),
+    }
 }
 
 /// The `create_job` call for `job`, ready to `send()`.
@@ -86,9 +146,19 @@ pub async fn probe(client: &sdk::Client, uri: &S3Uri) -> Result<MediaInfo, Media
         )
         .send()
         .await
-        .map_err(|e| MediaConvertError::Probe {
-            uri: uri.clone(),
-            message: sdk::error::DisplayErrorContext(e).to_string(),
+        .map_err(|e| {
+            let rejected = e.as_service_error().is_some_and(|s| {
+                s.is_bad_request_exception()
+                    || s.is_not_found_exception()
+                    || s.is_unprocessable_entity_exception()
+            });
+            let message = sdk::error::DisplayErrorContext(e).to_string();
+            let uri = uri.clone();
+            if rejected {
+                MediaConvertError::ProbeRejected { uri, message }
+            } else {
+                MediaConvertError::Probe { uri, message }
+            }
         })?;
     let result = output
         .probe_results()

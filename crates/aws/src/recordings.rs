@@ -288,6 +288,33 @@ impl RecordingTable {
         conditional(result, "the recording is not in the expected state")
     }
 
+    /// Marks a recording `uploaded` with the stored object's `size` and `etag` (from its ObjectCreated event).
+    /// Repeating it is harmless; a conflict if the recording is unknown or was aborted.
+    pub async fn mark_uploaded(
+        &self,
+        recording_id: &str,
+        size: u64,
+        etag: &str,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(recording_id)))
+            .key("sk", s("REC"))
+            .update_expression("SET #status = :uploaded, #size = :size, etag = :etag")
+            .condition_expression("#status IN (:uploading, :uploaded)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#size", "size")
+            .expression_attribute_values(":uploaded", s(RecordingStatus::Uploaded.as_str()))
+            .expression_attribute_values(":uploading", s(RecordingStatus::Uploading.as_str()))
+            .expression_attribute_values(":size", n(size))
+            .expression_attribute_values(":etag", s(etag))
+            .send()
+            .await;
+        conditional(result, "no recording is uploading under this id")
+    }
+
     /// Lists `owner`'s recordings newest first, optionally in one room, `limit` per page.
     pub async fn list_by_owner(
         &self,

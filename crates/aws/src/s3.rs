@@ -94,6 +94,17 @@ pub struct PutSpec<'a> {
     pub expires_in: Duration,
 }
 
+/// What a HEAD says about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHead {
+    /// Size in bytes.
+    pub size: u64,
+    /// The ETag, without quotes.
+    pub etag: String,
+    /// User metadata (`x-amz-meta-*`), names in lowercase without the prefix (for example `started-at`).
+    pub metadata: BTreeMap<String, String>,
+}
+
 /// One part S3 holds for a multipart upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPart {
@@ -151,6 +162,36 @@ impl S3Objects {
         {
             Ok(_) => Ok(true),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Size, ETag and user metadata of `key` (HEAD), or `None` if it does not exist.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectHead>, S3Error> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(ObjectHead {
+                size: out
+                    .content_length()
+                    .and_then(|l| u64::try_from(l).ok())
+                    .unwrap_or(0),
+                etag: out.e_tag().unwrap_or_default().trim_matches('"').to_owned(),
+                metadata: out
+                    .metadata()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(err) => Err(err.into()),
         }
     }

@@ -8,7 +8,9 @@ use std::sync::mpsc;
 
 use aws_sdk_mediaconvert as sdk;
 use serde_json::Value;
-use vidpipe_aws::mediaconvert::{MediaConvertError, create_job, probe, submit_job};
+use vidpipe_aws::mediaconvert::{
+    CancelOutcome, MediaConvertError, cancel_job, create_job, probe, submit_job,
+};
 use vidpipe_core::job::{CreateJobRequest, FrameRate, MediaInfo};
 
 /// One request the listener received.
@@ -251,4 +253,42 @@ async fn probe_without_a_video_track_is_a_named_error() {
         ),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_probe_the_service_refuses_is_an_unusable_input() {
+    let (endpoint, _requests) = capture_server(
+        "400 Bad Request",
+        r#"{"message":"The file is not a media file"}"#,
+    );
+    let uri = "s3://bucket/streams/s1.mp4".parse().unwrap();
+    let err = probe(&client(&endpoint), &uri).await.unwrap_err();
+    assert!(
+        matches!(err, MediaConvertError::ProbeRejected { .. }),
+        "{err}"
+    );
+    assert!(err.is_unusable_input());
+    assert!(!MediaConvertError::NoJobId.is_unusable_input());
+}
+
+#[tokio::test]
+async fn cancel_job_cancels_and_treats_a_finished_job_as_nothing_to_do() {
+    let (endpoint, requests) = capture_server("202 Accepted", "{}");
+    let outcome = cancel_job(&client(&endpoint), "1795194000000-abcdef")
+        .await
+        .unwrap();
+    assert_eq!(outcome, CancelOutcome::Canceled);
+    let captured = requests.recv().unwrap();
+    assert_eq!(
+        (captured.method.as_str(), captured.path.as_str()),
+        ("DELETE", "/2017-08-29/jobs/1795194000000-abcdef")
+    );
+    let (endpoint, _requests) = capture_server(
+        "400 Bad Request",
+        r#"{"message":"Job is already complete"}"#,
+    );
+    let outcome = cancel_job(&client(&endpoint), "1795194000000-abcdef")
+        .await
+        .unwrap();
+    assert_eq!(outcome, CancelOutcome::AlreadyFinished);
 }

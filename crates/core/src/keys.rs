@@ -13,13 +13,19 @@ pub const MAX_ROOM_ID: usize = 128;
 /// Longest filename kept in a key (after sanitizing).
 pub const MAX_FILENAME: usize = 200;
 
+/// End of a composited output's base name; no stream name may end with it.
+pub const COMPOSITED_MARK: &str = "_composited";
+/// End of a camera recording's base name; no stream name may end with it.
+pub const CAMERA_MARK: &str = "_camera";
+
 const CAMERA_SUFFIX: &str = "_camera.webm";
 const COMPOSITED_SUFFIX: &str = "_composited.mp4";
 const SCREEN_SUFFIX: &str = ".mp4";
 const RECORDINGS_DIR: &str = "recordings/";
 
-/// A validated stream name: `[A-Za-z0-9_-]{1,128}`, and never ending in `_composited`, so that a screen key can
-/// never be mistaken for an output key (the compositor must never react to its own output).
+/// A validated stream name: `[A-Za-z0-9_-]{1,128}`, never ending in `_composited` or `_camera`, so that a screen
+/// key can never be mistaken for an output key or a camera key (the compositor must never react to its own output).
+/// This is the one stream-name rule: every other check delegates to [`StreamName::parse`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StreamName(String);
 
@@ -27,11 +33,13 @@ impl StreamName {
     /// Validates `value` as the JSON field `field`.
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
         identifier(field, value, MAX_STREAM_NAME)?;
-        if value.ends_with("_composited") {
-            return Err(FieldError::new(
-                field,
-                "must not end with '_composited' (reserved for outputs)",
-            ));
+        for (mark, reserved_for) in [(COMPOSITED_MARK, "outputs"), (CAMERA_MARK, "camera files")] {
+            if value.ends_with(mark) {
+                return Err(FieldError::new(
+                    field,
+                    format!("must not end with '{mark}' (reserved for {reserved_for})"),
+                ));
+            }
         }
         Ok(Self(value.to_owned()))
     }
@@ -167,11 +175,8 @@ pub fn classify_key(prefix: &str, key: &str) -> KeyKind {
         return KeyKind::Other;
     }
     let stream = |suffix: &str| {
-        rest.strip_suffix(suffix).and_then(|name| {
-            identifier("stream", name, MAX_STREAM_NAME)
-                .ok()
-                .map(|()| StreamName(name.to_owned()))
-        })
+        rest.strip_suffix(suffix)
+            .and_then(|name| StreamName::parse("stream", name).ok())
     };
     if let Some(s) = stream(COMPOSITED_SUFFIX) {
         return KeyKind::Composited(s);
@@ -180,8 +185,8 @@ pub fn classify_key(prefix: &str, key: &str) -> KeyKind {
         return KeyKind::Camera(s);
     }
     match stream(SCREEN_SUFFIX) {
-        Some(s) if !s.0.ends_with("_composited") => KeyKind::Screen(s),
-        _ => KeyKind::Other,
+        Some(s) => KeyKind::Screen(s),
+        None => KeyKind::Other,
     }
 }
 
@@ -213,6 +218,14 @@ mod tests {
             KeyKind::Camera(stream("abc"))
         );
         assert!(StreamName::parse("stream_name", "abc_composited").is_err());
+        assert!(StreamName::parse("stream_name", "abc_camera").is_err());
+        // A screen key whose name ends in a reserved mark is no stream's recording.
+        assert_eq!(classify_key("", "abc_camera.mp4"), KeyKind::Other);
+        assert_eq!(
+            classify_key("", "abc_composited_composited.mp4"),
+            KeyKind::Other
+        );
+        assert_eq!(classify_key("", "abc_camera_camera.webm"), KeyKind::Other);
     }
 
     #[test]

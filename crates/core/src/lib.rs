@@ -4,6 +4,7 @@ pub mod job;
 pub mod jobevent;
 pub mod keys;
 pub mod notify;
+pub mod pairing;
 pub mod recording;
 pub mod render;
 pub mod s3uri;

@@ -162,8 +162,8 @@ fn check_media(source_name: &str, media: &MediaInfo) -> Result<(), JobError> {
 
 /// Wraps settings into a request with metadata and a deterministic idempotency token.
 ///
-/// The token is the kind and the first 40 hex digits of SHA-256 over the settings and metadata: the same job
-/// built twice gets the same token (MediaConvert then returns the first job), a different job a different one.
+/// The same job built twice gets the same token (MediaConvert then returns the first job), a different job a
+/// different one.
 fn finish(
     context: &JobContext,
     kind: JobKind,
@@ -172,20 +172,45 @@ fn finish(
 ) -> CreateJobRequest {
     metadata.insert(METADATA_APP.into(), "vidpipe".into());
     metadata.insert(METADATA_KIND.into(), kind.as_str().into());
-    let mut hash = Sha256::new();
-    hash.update(serde_json::to_vec(&settings).unwrap_or_default());
-    hash.update(serde_json::to_vec(&metadata).unwrap_or_default());
-    let digest = hex::encode(hash.finalize());
+    let token = idempotency_token(kind, &settings, &metadata);
     CreateJobRequest {
         role: context.role.clone(),
         settings,
         queue: context.queue.clone(),
         user_metadata: Some(metadata),
         tags: None,
-        client_request_token: Some(format!("{}-{}", kind.as_str(), &digest[..40])),
+        client_request_token: Some(token),
         status_update_interval: Some(StatusUpdateInterval::Seconds60),
         priority: None,
         acceleration_settings: None,
+    }
+}
+
+/// The job's `ClientRequestToken`: the kind and the first 40 hex digits of SHA-256 over settings and metadata.
+fn idempotency_token(
+    kind: JobKind,
+    settings: &JobSettings,
+    metadata: &BTreeMap<String, String>,
+) -> String {
+    let mut hash = Sha256::new();
+    hash.update(serde_json::to_vec(settings).unwrap_or_default());
+    hash.update(serde_json::to_vec(metadata).unwrap_or_default());
+    let digest = hex::encode(hash.finalize());
+    format!("{}-{}", kind.as_str(), &digest[..40])
+}
+
+impl CreateJobRequest {
+    /// The same job with `entries` added to its `UserMetadata` (for example the stream's `generation`), and its
+    /// `ClientRequestToken` recomputed over the new metadata, so it stays deterministic and differs from the job
+    /// without them. `kind` is the kind the job was built as.
+    pub fn with_user_metadata(mut self, kind: JobKind, entries: &[(&str, String)]) -> Self {
+        let mut metadata = self.user_metadata.take().unwrap_or_default();
+        for (key, value) in entries {
+            metadata.insert((*key).to_owned(), value.clone());
+        }
+        self.client_request_token = Some(idempotency_token(kind, &self.settings, &metadata));
+        self.user_metadata = Some(metadata);
+        self
     }
 }
 

@@ -8,13 +8,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::JobError;
+use crate::keys::{self, KeyKind, StreamName};
 use crate::s3uri::S3Uri;
 
-/// Suffix of the output's base name.
-pub const COMPOSITED_SUFFIX: &str = "_composited";
+/// Suffix of the output's base name (the key rule's [`keys::COMPOSITED_MARK`]).
+pub const COMPOSITED_SUFFIX: &str = keys::COMPOSITED_MARK;
 
-/// Suffix of a camera recording's base name.
-pub const CAMERA_SUFFIX: &str = "_camera";
+/// Suffix of a camera recording's base name (the key rule's [`keys::CAMERA_MARK`]).
+pub const CAMERA_SUFFIX: &str = keys::CAMERA_MARK;
 
 /// The output of a stream's composite: `s3://{bucket}/{prefix}{stream}_composited.mp4`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,34 +82,20 @@ impl CompositeOutput {
     }
 }
 
-/// Whether `key` is a composite output (so an upload trigger must ignore it).
+/// Whether `key` is a composite output (so an upload trigger must ignore it), by [`keys::classify_key`] with the
+/// key's own folder as the prefix.
 pub fn is_composite_output_key(key: &str) -> bool {
-    key.rsplit('/')
-        .next()
-        .is_some_and(|name| name.ends_with(&format!("{COMPOSITED_SUFFIX}.mp4")))
+    let folder = key.rfind('/').map_or("", |slash| &key[..=slash]);
+    matches!(keys::classify_key(folder, key), KeyKind::Composited(_))
 }
 
-/// Checks a stream name: 1..=128 of `A-Za-z0-9._-`, not ending in `_composited` or `_camera`.
+/// Checks a stream name by the one rule, [`StreamName::parse`]: `[A-Za-z0-9_-]{1,128}`, not ending in
+/// `_composited` or `_camera`.
 pub fn check_stream_name(stream: &str) -> Result<(), JobError> {
-    let bad = |why: &str| {
-        Err(JobError::InvalidStreamName {
+    StreamName::parse("stream", stream)
+        .map(|_| ())
+        .map_err(|e| JobError::InvalidStreamName {
             stream: stream.to_owned(),
-            reason: why.to_owned(),
+            reason: e.message,
         })
-    };
-    if stream.is_empty() || stream.len() > 128 {
-        return bad("must be 1 to 128 characters");
-    }
-    if !stream
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
-        return bad("may only hold A-Z, a-z, 0-9, '.', '_' and '-'");
-    }
-    if stream.ends_with(COMPOSITED_SUFFIX) || stream.ends_with(CAMERA_SUFFIX) {
-        return bad(
-            "must not end in `_composited` or `_camera`, which mark outputs and camera files",
-        );
-    }
-    Ok(())
 }

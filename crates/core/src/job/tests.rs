@@ -300,7 +300,7 @@ fn seed_mistake_recursion_output_key_is_never_an_input_key() {
 proptest! {
     #[test]
     fn no_screen_key_of_a_valid_stream_is_an_output_key(
-        s in "[A-Za-z0-9._-]{1,24}", t in "[A-Za-z0-9._-]{1,36}", prefix in "(|[a-z]{1,8}/)",
+        s in "[A-Za-z0-9_-]{1,24}", t in "[A-Za-z0-9._-]{1,36}", prefix in "(|[a-z]{1,8}/)",
     ) {
         prop_assume!(check_stream_name(&s).is_ok() && check_stream_name(&t).is_ok());
         let output = CompositeOutput::new("bucket", &prefix, &s).unwrap();
@@ -894,4 +894,27 @@ fn output_of_a_recording_is_its_streams_composite() {
         CompositeOutput::for_recording(&output),
         Err(JobError::InvalidStreamName { .. })
     ));
+}
+
+#[test]
+fn added_metadata_keeps_the_token_deterministic_and_distinct() {
+    let job = composite(CompositeOptions::default()).unwrap();
+    let first = job
+        .clone()
+        .with_user_metadata(JobKind::Composite, &[("generation", "1".into())]);
+    let again = job
+        .clone()
+        .with_user_metadata(JobKind::Composite, &[("generation", "1".into())]);
+    let second = job
+        .clone()
+        .with_user_metadata(JobKind::Composite, &[("generation", "2".into())]);
+    assert_eq!(first.client_request_token, again.client_request_token);
+    assert_ne!(first.client_request_token, second.client_request_token);
+    assert_ne!(first.client_request_token, job.client_request_token);
+    let token = first.client_request_token.clone().unwrap();
+    assert!(token.starts_with("composite-") && token.len() <= 64);
+    let metadata = first.user_metadata.unwrap();
+    assert_eq!(metadata["generation"], "1");
+    assert_eq!(metadata["app"], "vidpipe");
+    assert_eq!(metadata["kind"], "composite");
 }

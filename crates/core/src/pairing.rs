@@ -1,0 +1,284 @@
+//! Pairing a stream's screen and camera recordings into exactly one output: the rules as a small state machine over
+//! the stream's item, from what is stored to the action to take.
+//!
+//! The compositor records each arrival on the item (idempotently, on the object's etag), then asks
+//! [`after_arrival`] what to do; the partner timer asks [`after_partner_timeout`]. A submission is always made under a
+//! claim (a lease on the item, taken with a conditional write that also checks the generation the decision was made
+//! on), so concurrent handlers that reach the same decision submit one job between them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::stream_status::StreamStatus;
+
+/// Which recording of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The screen recording, `{prefix}{stream}.mp4`.
+    Screen,
+    /// The camera recording, `{prefix}{stream}_camera.webm`.
+    Camera,
+}
+
+impl Source {
+    /// The attribute prefix and name on the wire: `screen` or `camera`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Screen => "screen",
+            Self::Camera => "camera",
+        }
+    }
+
+    /// The other recording of the pair.
+    pub const fn partner(self) -> Self {
+        match self {
+            Self::Screen => Self::Camera,
+            Self::Camera => Self::Screen,
+        }
+    }
+
+    /// The `fallback_reason` of a single-source job made from this recording alone.
+    pub const fn fallback_reason(self) -> &'static str {
+        match self {
+            Self::Screen => "camera_missing",
+            Self::Camera => "screen_missing",
+        }
+    }
+}
+
+/// One recording as it arrived in S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrival {
+    /// Object key (decoded).
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The object's ETag, without quotes.
+    pub etag: String,
+    /// When the compositor recorded it (epoch ms).
+    pub arrived_at_ms: u64,
+}
+
+/// What a stream's submitted job makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputKind {
+    /// Screen with the camera in a corner.
+    Composite,
+    /// One recording alone, because its partner did not arrive in time.
+    Single,
+}
+
+impl OutputKind {
+    /// The stored `job_kind`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Composite => "composite",
+            Self::Single => "single",
+        }
+    }
+
+    /// Parses a stored `job_kind`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "composite" => Some(Self::Composite),
+            "single" => Some(Self::Single),
+            _ => None,
+        }
+    }
+}
+
+/// A claim on the stream: whoever holds it may submit a job until `expires_at_ms`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The holder's random token.
+    pub token: String,
+    /// End of the lease (epoch ms); after it, anyone may take the claim over.
+    pub expires_at_ms: u64,
+}
+
+impl Claim {
+    /// Whether the lease still holds at `now_ms`.
+    pub fn is_live(&self, now_ms: u64) -> bool {
+        now_ms < self.expires_at_ms
+    }
+}
+
+/// The stream's item, as the pairing rules see it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StreamState {
+    /// The stream name.
+    pub stream: String,
+    /// The screen recording, once it arrived.
+    pub screen: Option<Arrival>,
+    /// The camera recording, once it arrived.
+    pub camera: Option<Arrival>,
+    /// Client-facing status (absent before the first arrival).
+    pub status: Option<StreamStatus>,
+    /// Number of jobs submitted so far (0: none).
+    pub generation: u64,
+    /// What the current generation's job makes.
+    pub job_kind: Option<OutputKind>,
+    /// The current generation's job id.
+    pub job_id: Option<String>,
+    /// The current claim, if any (it may have expired).
+    pub claim: Option<Claim>,
+}
+
+impl StreamState {
+    /// The arrival of `source`, if any.
+    pub fn arrival(&self, source: Source) -> Option<&Arrival> {
+        match source {
+            Source::Screen => self.screen.as_ref(),
+            Source::Camera => self.camera.as_ref(),
+        }
+    }
+
+    fn live_claim(&self, now_ms: u64) -> bool {
+        self.claim.as_ref().is_some_and(|c| c.is_live(now_ms))
+    }
+
+    /// The running job a new generation must cancel first: a single-source fallback that has not finished, so it
+    /// can never overwrite the composite.
+    fn running_fallback(&self) -> Option<String> {
+        let finished = self.status.is_some_and(StreamStatus::is_terminal);
+        (self.job_kind == Some(OutputKind::Single) && !finished)
+            .then(|| self.job_id.clone())
+            .flatten()
+    }
+}
+
+/// A job to submit under a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// What it makes.
+    pub kind: OutputKind,
+    /// For a single-source job: the recording it is made from.
+    pub source: Option<Source>,
+    /// The generation this job will be (the stored generation + 1); the claim is conditional on the stored one.
+    pub generation: u64,
+    /// A job of the previous generation to cancel before submitting.
+    pub cancel_job_id: Option<String>,
+}
+
+impl Submission {
+    /// The generation the decision was made on: the claim must find exactly this one stored.
+    pub fn expected_generation(&self) -> u64 {
+        self.generation.saturating_sub(1)
+    }
+
+    /// The `fallback_reason` of a single-source job.
+    pub fn fallback_reason(&self) -> Option<&'static str> {
+        self.source.map(Source::fallback_reason)
+    }
+}
+
+/// Why nothing is to be done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// The composite is already submitted: a duplicate or late event.
+    AlreadySubmitted,
+    /// A fallback is submitted and the partner has not come: a duplicate of the arrival that started it.
+    FallbackSubmitted,
+    /// Another handler holds a live claim and is submitting.
+    ClaimedElsewhere,
+    /// The stream failed and nothing new arrived.
+    Failed,
+    /// Nothing arrived yet (a timeout for an unknown stream).
+    NothingArrived,
+}
+
+impl Idle {
+    /// A short name for logs and answers.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AlreadySubmitted => "already_submitted",
+            Self::FallbackSubmitted => "fallback_submitted",
+            Self::ClaimedElsewhere => "claimed_elsewhere",
+            Self::Failed => "failed",
+            Self::NothingArrived => "nothing_arrived",
+        }
+    }
+}
+
+/// What to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// One recording is here and no job exists: start (or confirm) the partner timer.
+    StartPartnerTimer,
+    /// Claim the stream and submit this job.
+    Submit(Submission),
+    /// Nothing.
+    Nothing(Idle),
+}
+
+/// The action after an arrival was recorded; `new_arrival` says whether it changed the item (not a duplicate).
+///
+/// - both recordings and no composite yet: submit the composite (the next generation, replacing a fallback),
+///   unless another handler's claim is live;
+/// - one recording and no job: start the partner timer;
+/// - a failed stream acts again only on a new arrival (a re-upload).
+pub fn after_arrival(state: &StreamState, new_arrival: bool, now_ms: u64) -> Action {
+    if state.status == Some(StreamStatus::Failed) && state.generation == 0 && !new_arrival {
+        return Action::Nothing(Idle::Failed);
+    }
+    match (&state.screen, &state.camera) {
+        (Some(_), Some(_)) => composite(state, now_ms),
+        (None, None) => Action::Nothing(Idle::NothingArrived),
+        _ if state.generation == 0 => Action::StartPartnerTimer,
+        _ => Action::Nothing(Idle::FallbackSubmitted),
+    }
+}
+
+/// The action when the partner timer fires: the single-source fallback from what exists, or the composite if the
+/// pair completed without a job (its handler failed and was not retried), or nothing.
+pub fn after_partner_timeout(state: &StreamState, now_ms: u64) -> Action {
+    if state.generation > 0 {
+        return Action::Nothing(match state.job_kind {
+            Some(OutputKind::Single) => Idle::FallbackSubmitted,
+            _ => Idle::AlreadySubmitted,
+        });
+    }
+    if state.status == Some(StreamStatus::Failed) {
+        return Action::Nothing(Idle::Failed);
+    }
+    if state.live_claim(now_ms) {
+        return Action::Nothing(Idle::ClaimedElsewhere);
+    }
+    let source = match (&state.screen, &state.camera) {
+        (Some(_), Some(_)) => return composite(state, now_ms),
+        (Some(_), None) => Source::Screen,
+        (None, Some(_)) => Source::Camera,
+        (None, None) => return Action::Nothing(Idle::NothingArrived),
+    };
+    Action::Submit(Submission {
+        kind: OutputKind::Single,
+        source: Some(source),
+        generation: 1,
+        cancel_job_id: None,
+    })
+}
+
+fn composite(state: &StreamState, now_ms: u64) -> Action {
+    if state.generation > 0 && state.job_kind != Some(OutputKind::Single) {
+        return Action::Nothing(Idle::AlreadySubmitted);
+    }
+    if state.live_claim(now_ms) {
+        return Action::Nothing(Idle::ClaimedElsewhere);
+    }
+    Action::Submit(Submission {
+        kind: OutputKind::Composite,
+        source: None,
+        generation: state.generation + 1,
+        cancel_job_id: state.running_fallback(),
+    })
+}
+
+/// Whether a claim may be taken on `state` for `submission` at `now_ms`: no live claim, and the stored generation is
+/// still the one the decision was made on. The store applies the same rule in one conditional write.
+pub fn may_claim(state: &StreamState, submission: &Submission, now_ms: u64) -> bool {
+    !state.live_claim(now_ms) && state.generation == submission.expected_generation()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,581 @@
+//! The compositor's handler: records uploads, pairs a stream's recordings, and submits its output exactly once.
+
+use std::sync::Arc;
+
+use lambda_runtime::Diagnostic;
+use serde_json::{Value, json};
+use vidpipe_aws::recordings::StoreError;
+use vidpipe_aws::streams::Failure;
+use vidpipe_core::job::{
+    CompositeOptions, CompositeOutput, CreateJobRequest, JobKind, Recording, SingleOptions,
+    composite_job, single_job,
+};
+use vidpipe_core::keys::{KeyKind, StreamName, classify_key};
+use vidpipe_core::notify::{DomainEvent, DomainEventType};
+use vidpipe_core::pairing::{
+    Action, Arrival, Idle, OutputKind, Source, StreamState, Submission, after_arrival,
+    after_partner_timeout,
+};
+use vidpipe_core::s3uri::S3Uri;
+
+use crate::config::Config;
+use crate::event::{Invocation, ObjectCreated};
+use crate::ports::{
+    ObjectHeads, PartnerTimer, Publisher, RecordingStore, StreamStore, TranscodeError, Transcoder,
+};
+
+/// The `UserMetadata` key of the stream's generation on every job the compositor submits.
+pub const METADATA_GENERATION: &str = "generation";
+
+/// Rounds of "submit, then look again" after one event: a fallback's handler that finds the partner arrived
+/// meanwhile submits the composite too.
+const MAX_ROUNDS: usize = 3;
+
+/// A failure worth retrying (the service or the network): the invocation fails, so S3, SQS or Step Functions
+/// delivers it again. Every step is idempotent.
+#[derive(Debug, thiserror::Error)]
+#[error("transient failure: {0}")]
+pub struct TransientError(pub String);
+
+impl From<StoreError> for TransientError {
+    fn from(e: StoreError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+impl From<TransientError> for Diagnostic {
+    fn from(error: TransientError) -> Self {
+        Diagnostic {
+            error_type: "Compositor.Transient".to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, as the handler sees time.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The wall clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    })
+}
+
+/// The compositor and its dependencies.
+#[derive(Clone)]
+pub struct Compositor {
+    /// Configuration.
+    pub config: Config,
+    /// Stream items.
+    pub streams: Arc<dyn StreamStore>,
+    /// Generic recordings.
+    pub recordings: Arc<dyn RecordingStore>,
+    /// Object metadata.
+    pub objects: Arc<dyn ObjectHeads>,
+    /// MediaConvert or the engine.
+    pub transcoder: Arc<dyn Transcoder>,
+    /// Domain events.
+    pub publisher: Arc<dyn Publisher>,
+    /// The partner timer.
+    pub timer: Arc<dyn PartnerTimer>,
+    /// Time.
+    pub clock: Clock,
+}
+
+/// What became of one record or timer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not ours to act on (outputs, keys outside the prefix, other buckets, unknown recordings).
+    Ignored(String),
+    /// A generic recording is marked uploaded.
+    RecordingUploaded,
+    /// The partner timer is started.
+    TimerStarted,
+    /// A job is submitted (the last one if several rounds submitted).
+    Submitted {
+        /// Its id.
+        job_id: String,
+        /// What it makes.
+        kind: OutputKind,
+        /// The stream's generation.
+        generation: u64,
+    },
+    /// The stream is marked failed.
+    Failed(String),
+    /// Nothing to do (duplicate, claimed elsewhere, already submitted).
+    Nothing(String),
+}
+
+impl Outcome {
+    fn to_json(&self) -> Value {
+        match self {
+            Self::Ignored(why) => json!({"outcome": "ignored", "reason": why}),
+            Self::RecordingUploaded => json!({"outcome": "recording_uploaded"}),
+            Self::TimerStarted => json!({"outcome": "timer_started"}),
+            Self::Submitted {
+                job_id,
+                kind,
+                generation,
+            } => json!({"outcome": "submitted", "job_id": job_id, "job_kind": kind.as_str(),
+                "generation": generation}),
+            Self::Failed(why) => json!({"outcome": "failed", "reason": why}),
+            Self::Nothing(why) => json!({"outcome": "nothing", "reason": why}),
+        }
+    }
+}
+
+/// Why a claimed submission did not happen.
+enum SubmitFailure {
+    /// The recording cannot be processed: the stream fails.
+    Permanent(Failure),
+    /// Retry later.
+    Transient(String),
+}
+
+fn unusable(message: impl Into<String>) -> SubmitFailure {
+    SubmitFailure::Permanent(Failure {
+        code: "recording_unusable".to_owned(),
+        message: message.into(),
+    })
+}
+
+impl From<TranscodeError> for SubmitFailure {
+    fn from(e: TranscodeError) -> Self {
+        match e {
+            TranscodeError::Unusable(message) => unusable(message),
+            TranscodeError::Unavailable(message) => Self::Transient(message),
+        }
+    }
+}
+
+fn rfc3339(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn event_id(name: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
+}
+
+impl Compositor {
+    /// Handles one invocation. Malformed events are logged and answered, never failed (a retry cannot fix them);
+    /// an SQS batch answers `batchItemFailures` with the messages to retry; otherwise a transient failure fails the
+    /// invocation so it is delivered again.
+    pub async fn handle(&self, event: Value) -> Result<Value, TransientError> {
+        match Invocation::from_json(&event) {
+            Err(malformed) => {
+                tracing::warn!(error = %malformed, "rejected a malformed event");
+                Ok(json!({"rejected": malformed.0}))
+            }
+            Ok(Invocation::Queue(messages)) => {
+                let mut failures = Vec::new();
+                for message in messages {
+                    let result = match message.body {
+                        Err(malformed) => {
+                            tracing::warn!(message_id = %message.message_id, error = %malformed,
+                                "rejected a malformed queue message");
+                            continue;
+                        }
+                        Ok(invocation) => self.invocation(invocation).await,
+                    };
+                    if let Err(error) = result {
+                        tracing::warn!(message_id = %message.message_id, %error, "message will be retried");
+                        failures.push(json!({"itemIdentifier": message.message_id}));
+                    }
+                }
+                Ok(json!({"batchItemFailures": failures}))
+            }
+            Ok(invocation) => self.invocation(invocation).await,
+        }
+    }
+
+    async fn invocation(&self, invocation: Invocation) -> Result<Value, TransientError> {
+        match invocation {
+            Invocation::TestEvent => {
+                tracing::info!("ignored s3:TestEvent");
+                Ok(json!({"ignored": "s3:TestEvent"}))
+            }
+            Invocation::PartnerTimeout { stream } => {
+                let outcome = match StreamName::parse("stream", &stream) {
+                    Ok(name) => self.partner_timeout(&name).await?,
+                    Err(e) => {
+                        tracing::warn!(%stream, error = %e, "rejected a partner timeout");
+                        Outcome::Ignored(e.to_string())
+                    }
+                };
+                let mut answer = outcome.to_json();
+                answer["stream"] = json!(stream);
+                Ok(answer)
+            }
+            Invocation::Objects(records) => {
+                let mut answers = Vec::new();
+                let mut first_error = None;
+                for record in records {
+                    let answer = match record {
+                        Err(malformed) => {
+                            tracing::warn!(error = %malformed, "rejected a malformed record");
+                            json!({"outcome": "rejected", "reason": malformed.0})
+                        }
+                        Ok(object) => match self.object_created(&object).await {
+                            Ok(outcome) => {
+                                let mut answer = outcome.to_json();
+                                answer["key"] = json!(object.key);
+                                answer
+                            }
+                            Err(error) => {
+                                first_error.get_or_insert(error);
+                                continue;
+                            }
+                        },
+                    };
+                    answers.push(answer);
+                }
+                match first_error {
+                    Some(error) => Err(error),
+                    None => Ok(json!({"records": answers})),
+                }
+            }
+            Invocation::Queue(_) => Ok(json!({"rejected": "nested queue event"})),
+        }
+    }
+
+    /// Handles one created object.
+    pub async fn object_created(&self, object: &ObjectCreated) -> Result<Outcome, TransientError> {
+        if object.bucket != self.config.bucket {
+            tracing::info!(bucket = %object.bucket, key = %object.key, "ignored an object of another bucket");
+            return Ok(Outcome::Ignored("another bucket".into()));
+        }
+        match classify_key(&self.config.key_prefix, &object.key) {
+            KeyKind::Composited(_) => {
+                tracing::info!(key = %object.key, "ignored our own output");
+                Ok(Outcome::Ignored("composited output".into()))
+            }
+            KeyKind::Other => {
+                tracing::info!(key = %object.key, "ignored a key outside the naming rules or prefix");
+                Ok(Outcome::Ignored("not a recording key".into()))
+            }
+            KeyKind::Recording { recording_id, .. } => {
+                self.recording_uploaded(object, &recording_id).await
+            }
+            KeyKind::Screen(stream) => self.arrival(object, &stream, Source::Screen).await,
+            KeyKind::Camera(stream) => self.arrival(object, &stream, Source::Camera).await,
+        }
+    }
+
+    async fn recording_uploaded(
+        &self,
+        object: &ObjectCreated,
+        recording_id: &str,
+    ) -> Result<Outcome, TransientError> {
+        match self
+            .recordings
+            .mark_uploaded(recording_id, object.size, &object.etag)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(why)) => {
+                tracing::warn!(%recording_id, key = %object.key, why, "ignored an upload of an unknown recording");
+                return Ok(Outcome::Ignored(why.to_owned()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.publish_uploaded(
+            object,
+            json!({"recording_id": recording_id, "key": object.key, "size": object.size,
+                "kind": "recording"}),
+        )
+        .await?;
+        Ok(Outcome::RecordingUploaded)
+    }
+
+    async fn publish_uploaded(
+        &self,
+        object: &ObjectCreated,
+        data: Value,
+    ) -> Result<(), TransientError> {
+        let event = DomainEvent {
+            id: event_id(&format!("{}/{}/{}", object.bucket, object.key, object.etag)),
+            event_type: DomainEventType::RecordingUploaded,
+            time: rfc3339((self.clock)()),
+            data,
+        };
+        self.publisher
+            .publish(&event)
+            .await
+            .map_err(|e| TransientError(e.to_string()))
+    }
+
+    async fn arrival(
+        &self,
+        object: &ObjectCreated,
+        stream: &StreamName,
+        source: Source,
+    ) -> Result<Outcome, TransientError> {
+        let now = (self.clock)();
+        let arrival = Arrival {
+            key: object.key.clone(),
+            size: object.size,
+            etag: object.etag.clone(),
+            arrived_at_ms: now,
+        };
+        let (state, new) = self
+            .streams
+            .record_arrival(stream.as_str(), source, &arrival, now)
+            .await?;
+        tracing::info!(
+            stream = stream.as_str(),
+            source = source.as_str(),
+            new,
+            "arrival recorded"
+        );
+        self.publish_uploaded(
+            object,
+            json!({"key": object.key, "size": object.size, "stream": stream.as_str(),
+                "kind": source.as_str()}),
+        )
+        .await?;
+        let action = after_arrival(&state, new, now);
+        self.act(state, action).await
+    }
+
+    /// The partner timer fired for `stream`.
+    pub async fn partner_timeout(&self, stream: &StreamName) -> Result<Outcome, TransientError> {
+        let Some(state) = self.streams.get(stream.as_str()).await? else {
+            return Ok(Outcome::Nothing("no_such_stream".into()));
+        };
+        let action = after_partner_timeout(&state, (self.clock)());
+        self.act(state, action).await
+    }
+
+    async fn act(
+        &self,
+        mut state: StreamState,
+        mut action: Action,
+    ) -> Result<Outcome, TransientError> {
+        let mut outcome = Outcome::Nothing("no_action".into());
+        for _ in 0..MAX_ROUNDS {
+            match action {
+                Action::Nothing(why) => {
+                    tracing::info!(stream = %state.stream, why = why.as_str(), "nothing to do");
+                    if matches!(outcome, Outcome::Nothing(_)) {
+                        outcome = Outcome::Nothing(why.as_str().to_owned());
+                    }
+                    return Ok(outcome);
+                }
+                Action::StartPartnerTimer => {
+                    let instance = state
+                        .screen
+                        .as_ref()
+                        .or(state.camera.as_ref())
+                        .map_or("", |arrival| arrival.etag.as_str());
+                    self.timer
+                        .start(&state.stream, instance, self.config.composite_wait)
+                        .await
+                        .map_err(|e| TransientError(e.to_string()))?;
+                    tracing::info!(stream = %state.stream, "partner timer started");
+                    return Ok(Outcome::TimerStarted);
+                }
+                Action::Submit(submission) => {
+                    outcome = self.submit(&state, &submission).await?;
+                    if !matches!(outcome, Outcome::Submitted { .. }) {
+                        return Ok(outcome);
+                    }
+                    // Look again: a partner that arrived while a fallback was being submitted saw the claim
+                    // and left the composite to us.
+                    let Some(next) = self.streams.get(&state.stream).await? else {
+                        return Ok(outcome);
+                    };
+                    state = next;
+                    action = match after_arrival(&state, false, (self.clock)()) {
+                        Action::StartPartnerTimer => return Ok(outcome),
+                        next => next,
+                    };
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn submit(
+        &self,
+        state: &StreamState,
+        submission: &Submission,
+    ) -> Result<Outcome, TransientError> {
+        let stream = state.stream.as_str();
+        let token = uuid::Uuid::new_v4().to_string();
+        let now = (self.clock)();
+        let lease = self.config.claim_lease.as_millis() as u64;
+        if !self
+            .streams
+            .claim(stream, submission, &token, now, lease)
+            .await?
+        {
+            tracing::info!(stream, "another handler holds the claim");
+            return Ok(Outcome::Nothing(Idle::ClaimedElsewhere.as_str().to_owned()));
+        }
+        match self.build_and_create(state, submission).await {
+            Ok(job_id) => {
+                match self
+                    .streams
+                    .record_submitted(stream, &token, submission, &job_id, (self.clock)())
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(StoreError::Conflict(why)) => {
+                        // The lease ran out and another handler took over; it submits the same job (same token).
+                        tracing::warn!(stream, %job_id, why, "claim lost after submitting");
+                        return Ok(Outcome::Nothing("claim_lost_after_submitting".into()));
+                    }
+                    Err(e) => {
+                        self.release(stream, &token).await;
+                        return Err(e.into());
+                    }
+                }
+                tracing::info!(stream, %job_id, kind = submission.kind.as_str(), generation = submission.generation,
+                    "job submitted");
+                Ok(Outcome::Submitted {
+                    job_id,
+                    kind: submission.kind,
+                    generation: submission.generation,
+                })
+            }
+            Err(SubmitFailure::Transient(message)) => {
+                self.release(stream, &token).await;
+                Err(TransientError(message))
+            }
+            Err(SubmitFailure::Permanent(failure)) => {
+                tracing::warn!(stream, code = %failure.code, message = %failure.message, "stream failed");
+                self.streams
+                    .mark_failed(stream, &token, &failure, (self.clock)())
+                    .await?;
+                self.publish_failed(state, submission, &failure).await?;
+                Ok(Outcome::Failed(failure.message))
+            }
+        }
+    }
+
+    async fn release(&self, stream: &str, token: &str) {
+        if let Err(e) = self.streams.release(stream, token).await {
+            tracing::warn!(stream, error = %e, "could not release the claim; it expires with its lease");
+        }
+    }
+
+    async fn publish_failed(
+        &self,
+        state: &StreamState,
+        submission: &Submission,
+        failure: &Failure,
+    ) -> Result<(), TransientError> {
+        let mut data = json!({
+            "stream": state.stream, "status": "failed", "generation": state.generation,
+            "job_id": Value::Null, "job_kind": submission.kind.as_str(),
+            "error": {"code": failure.code, "message": failure.message},
+        });
+        if let Some(reason) = submission.fallback_reason() {
+            data["fallback_reason"] = json!(reason);
+        }
+        let event = DomainEvent {
+            id: event_id(&format!(
+                "{}/failed/{}/{}",
+                state.stream, submission.generation, failure.message
+            )),
+            event_type: DomainEventType::CompositeFailed,
+            time: rfc3339((self.clock)()),
+            data,
+        };
+        self.publisher
+            .publish(&event)
+            .await
+            .map_err(|e| TransientError(e.to_string()))
+    }
+
+    /// Reads and probes the sources, builds the job, cancels a running fallback if asked, and creates the job.
+    async fn build_and_create(
+        &self,
+        state: &StreamState,
+        submission: &Submission,
+    ) -> Result<String, SubmitFailure> {
+        let output =
+            CompositeOutput::new(&self.config.bucket, &self.config.key_prefix, &state.stream)
+                .map_err(|e| unusable(e.to_string()))?;
+        let context = &self.config.job_context;
+        let (job, kind) = match submission.source {
+            None => {
+                let (screen, screen_start) = self.recording(state, Source::Screen).await?;
+                let (camera, camera_start) = self.recording(state, Source::Camera).await?;
+                let options = CompositeOptions {
+                    camera_offset_ms: match (screen_start, camera_start) {
+                        (Some(screen), Some(camera)) => camera - screen,
+                        _ => 0,
+                    },
+                    ..CompositeOptions::default()
+                };
+                let job = composite_job(context, &output, &screen, &camera, &options)
+                    .map_err(|e| unusable(e.to_string()))?;
+                (job, JobKind::Composite)
+            }
+            Some(source) => {
+                let (recording, _) = self.recording(state, source).await?;
+                let job = single_job(context, &output, &recording, &SingleOptions::default())
+                    .map_err(|e| unusable(e.to_string()))?;
+                (job, JobKind::Single)
+            }
+        };
+        let job: CreateJobRequest = job.with_user_metadata(
+            kind,
+            &[(METADATA_GENERATION, submission.generation.to_string())],
+        );
+        // Only a job that is ready to go replaces the fallback: cancel it now, so it can never overwrite the
+        // composite.
+        if let Some(job_id) = &submission.cancel_job_id {
+            let outcome = self.transcoder.cancel_job(job_id).await?;
+            tracing::info!(stream = %state.stream, %job_id, ?outcome, "cancelled the fallback job");
+        }
+        Ok(self.transcoder.create_job(&job).await?)
+    }
+
+    /// A source recording, probed, and its `started-at` metadata (epoch ms), if set.
+    async fn recording(
+        &self,
+        state: &StreamState,
+        source: Source,
+    ) -> Result<(Recording, Option<i64>), SubmitFailure> {
+        let arrival = state.arrival(source).ok_or_else(|| {
+            unusable(format!("the {} recording has not arrived", source.as_str()))
+        })?;
+        let head = self
+            .objects
+            .head(&arrival.key)
+            .await
+            .map_err(|e| SubmitFailure::Transient(e.to_string()))?
+            .ok_or_else(|| {
+                SubmitFailure::Permanent(Failure {
+                    code: "recording_missing".to_owned(),
+                    message: format!(
+                        "{} recording {} no longer exists",
+                        source.as_str(),
+                        arrival.key
+                    ),
+                })
+            })?;
+        let started_at = head
+            .metadata
+            .get("started-at")
+            .and_then(|v| v.trim().parse::<i64>().ok());
+        let uri = S3Uri::new(&self.config.bucket, arrival.key.clone())
+            .map_err(|e| unusable(e.to_string()))?;
+        let media = self.transcoder.probe(&uri).await.map_err(|e| match e {
+            TranscodeError::Unusable(m) => unusable(format!("{} recording: {m}", source.as_str())),
+            other => other.into(),
+        })?;
+        Ok((Recording { uri, media }, started_at))
+    }
+}

@@ -1,0 +1,18 @@
+//! `vidpipe-compositor` Lambda: reads its configuration (see the README), builds clients once, runs the handler.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use vidpipe_compositor::config::Config;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env(|name| std::env::var(name).ok())?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let compositor = vidpipe_compositor::wiring::compositor(config, &sdk)?;
+    let compositor = &compositor;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        compositor.handle(event.payload).await
+    }))
+    .await
+}

@@ -1,0 +1,304 @@
+//! Test support: the compositor on moto's DynamoDB and S3 (real stores), with a counting transcoder, a recording
+//! publisher and a recording timer standing in for MediaConvert, EventBridge and Step Functions.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use vidpipe_aws::recordings::RecordingTable;
+use vidpipe_aws::s3::S3Objects;
+use vidpipe_aws::streams::StreamTable;
+use vidpipe_compositor::Compositor;
+use vidpipe_compositor::config::Config;
+use vidpipe_compositor::ports::{
+    BoxFuture, CancelOutcome, PartnerTimer, PublishError, Publisher, TimerError, TranscodeError,
+    Transcoder,
+};
+use vidpipe_core::job::{CreateJobRequest, FrameRate, MediaInfo};
+use vidpipe_core::notify::DomainEvent;
+use vidpipe_core::pairing::StreamState;
+use vidpipe_core::s3uri::S3Uri;
+use vidpipe_testkit::{moto::MotoServer, unique_name};
+
+pub const PREFIX: &str = "videos/";
+
+/// Counts the jobs it is asked to create (one per distinct `ClientRequestToken`, as MediaConvert dedupes them), and
+/// the `CreateJob` calls themselves.
+#[derive(Default)]
+pub struct CountingTranscoder {
+    pub jobs: Mutex<Vec<CreateJobRequest>>,
+    pub create_calls: AtomicUsize,
+    tokens: Mutex<HashMap<String, String>>,
+    pub cancelled: Mutex<Vec<String>>,
+    pub finished: Mutex<HashSet<String>>,
+    /// Keys whose probe says the file is not usable.
+    pub unusable: Mutex<HashSet<String>>,
+    /// Probes that fail as if the service were unavailable, before they succeed again.
+    pub unavailable_probes: AtomicUsize,
+    /// Runs once, inside the next `create_job`: something that happens while a job is being submitted.
+    pub during_next_create: Mutex<Option<BoxFuture<'static, ()>>>,
+}
+
+impl CountingTranscoder {
+    pub fn jobs(&self) -> Vec<CreateJobRequest> {
+        self.jobs.lock().unwrap().clone()
+    }
+
+    /// The jobs submitted for `stream`.
+    pub fn jobs_for(&self, stream: &str) -> Vec<CreateJobRequest> {
+        self.jobs()
+            .into_iter()
+            .filter(|j| j.user_metadata.as_ref().unwrap()["stream"] == stream)
+            .collect()
+    }
+}
+
+pub fn media(width: u32, height: u32) -> MediaInfo {
+    MediaInfo {
+        width,
+        height,
+        duration_ms: 10_000,
+        frame_rate: Some(FrameRate::per_second(30)),
+        has_audio: true,
+        rotation: 0,
+    }
+}
+
+impl Transcoder for CountingTranscoder {
+    fn probe<'a>(&'a self, uri: &'a S3Uri) -> BoxFuture<'a, Result<MediaInfo, TranscodeError>> {
+        Box::pin(async move {
+            let failing =
+                self.unavailable_probes
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            if failing.is_ok() {
+                return Err(TranscodeError::Unavailable(
+                    "TooManyRequestsException".into(),
+                ));
+            }
+            if self.unusable.lock().unwrap().contains(uri.key()) {
+                return Err(TranscodeError::Unusable(format!("{uri}: no video track")));
+            }
+            Ok(if uri.key().ends_with("_camera.webm") {
+                media(640, 360)
+            } else {
+                media(1280, 720)
+            })
+        })
+    }
+
+    fn create_job<'a>(
+        &'a self,
+        job: &'a CreateJobRequest,
+    ) -> BoxFuture<'a, Result<String, TranscodeError>> {
+        Box::pin(async move {
+            self.create_calls.fetch_add(1, Ordering::SeqCst);
+            let meanwhile = self.during_next_create.lock().unwrap().take();
+            if let Some(meanwhile) = meanwhile {
+                meanwhile.await;
+            }
+            let token = job
+                .client_request_token
+                .clone()
+                .expect("a deterministic token");
+            let mut tokens = self.tokens.lock().unwrap();
+            if let Some(id) = tokens.get(&token) {
+                return Ok(id.clone());
+            }
+            let mut jobs = self.jobs.lock().unwrap();
+            jobs.push(job.clone());
+            let id = format!("job-{}", jobs.len());
+            tokens.insert(token, id.clone());
+            Ok(id)
+        })
+    }
+
+    fn cancel_job<'a>(
+        &'a self,
+        job_id: &'a str,
+    ) -> BoxFuture<'a, Result<CancelOutcome, TranscodeError>> {
+        Box::pin(async move {
+            self.cancelled.lock().unwrap().push(job_id.to_owned());
+            Ok(if self.finished.lock().unwrap().contains(job_id) {
+                CancelOutcome::AlreadyFinished
+            } else {
+                CancelOutcome::Canceled
+            })
+        })
+    }
+}
+
+/// Keeps every published event.
+#[derive(Default)]
+pub struct RecordingPublisher(pub Mutex<Vec<DomainEvent>>);
+
+impl Publisher for RecordingPublisher {
+    fn publish<'a>(&'a self, event: &'a DomainEvent) -> BoxFuture<'a, Result<(), PublishError>> {
+        Box::pin(async move {
+            self.0.lock().unwrap().push(event.clone());
+            Ok(())
+        })
+    }
+}
+
+/// Keeps every timer start.
+#[derive(Default)]
+pub struct RecordingTimer(pub Mutex<Vec<(String, Duration)>>);
+
+impl PartnerTimer for RecordingTimer {
+    fn start<'a>(
+        &'a self,
+        stream: &'a str,
+        _instance: &'a str,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<(), TimerError>> {
+        Box::pin(async move {
+            self.0.lock().unwrap().push((stream.to_owned(), wait));
+            Ok(())
+        })
+    }
+}
+
+/// A configuration for tests: `vars` override the defaults.
+pub fn config(bucket: &str, table: &str, vars: &[(&str, &str)]) -> Config {
+    let mut map: HashMap<String, String> = HashMap::from([
+        ("BUCKET".into(), bucket.into()),
+        ("TABLE_NAME".into(), table.into()),
+        ("KEY_PREFIX".into(), PREFIX.into()),
+        (
+            "MEDIACONVERT_ROLE_ARN".into(),
+            "arn:aws:iam::123456789012:role/mediaconvert".into(),
+        ),
+        ("PARTNER_TIMER".into(), "local".into()),
+        ("S3_FORCE_PATH_STYLE".into(), "true".into()),
+    ]);
+    for (k, v) in vars {
+        map.insert((*k).into(), (*v).into());
+    }
+    Config::from_env(|name| map.get(name).cloned()).expect("test configuration")
+}
+
+/// A bucket and table on moto, and the compositor over them with the fakes.
+pub struct Stack {
+    pub sdk: aws_config::SdkConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub bucket: String,
+    pub table: String,
+    pub streams: StreamTable,
+    pub transcoder: Arc<CountingTranscoder>,
+    pub publisher: Arc<RecordingPublisher>,
+    pub timer: Arc<RecordingTimer>,
+    pub now: Arc<AtomicU64>,
+    pub compositor: Compositor,
+}
+
+impl Stack {
+    pub async fn new() -> Self {
+        let sdk = MotoServer::shared().sdk_config().await;
+        let s3 = vidpipe_aws::s3::client(&sdk, true);
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let bucket = unique_name("compositor");
+        let table = unique_name("compositor");
+        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        vidpipe_aws::provision::create_table(&ddb, &table)
+            .await
+            .unwrap();
+        let transcoder = Arc::new(CountingTranscoder::default());
+        let publisher = Arc::new(RecordingPublisher::default());
+        let timer = Arc::new(RecordingTimer::default());
+        let now = Arc::new(AtomicU64::new(1_795_194_000_000));
+        let clock_now = Arc::clone(&now);
+        let config = config(&bucket, &table, &[]);
+        let streams = StreamTable::new(ddb.clone(), &table, 30);
+        let compositor = Compositor {
+            streams: Arc::new(streams.clone()),
+            recordings: Arc::new(RecordingTable::new(ddb.clone(), &table)),
+            objects: Arc::new(S3Objects::new(s3.clone(), &bucket)),
+            transcoder: transcoder.clone(),
+            publisher: publisher.clone(),
+            timer: timer.clone(),
+            clock: Arc::new(move || clock_now.load(Ordering::SeqCst)),
+            config,
+        };
+        Self {
+            sdk,
+            s3,
+            ddb,
+            bucket,
+            table,
+            streams,
+            transcoder,
+            publisher,
+            timer,
+            now,
+            compositor,
+        }
+    }
+
+    /// Puts a small object (optionally with `started-at`) and returns its etag.
+    pub async fn put(&self, key: &str, started_at: Option<u64>) -> String {
+        let mut put = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(format!("body of {key}").into_bytes().into());
+        if let Some(t) = started_at {
+            put = put.metadata("started-at", t.to_string());
+        }
+        put.send()
+            .await
+            .unwrap()
+            .e_tag
+            .unwrap()
+            .trim_matches('"')
+            .to_owned()
+    }
+
+    /// An S3 notification (AWS's shape) for `key` in this stack's bucket; the key is encoded as AWS does.
+    pub fn event(&self, key: &str, etag: &str) -> Value {
+        s3_event(&self.bucket, key, etag)
+    }
+
+    pub async fn state(&self, stream: &str) -> StreamState {
+        self.streams
+            .get(stream)
+            .await
+            .unwrap()
+            .expect("stream item")
+    }
+
+    pub fn advance(&self, ms: u64) {
+        self.now.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+/// An S3 notification for one object, key form-urlencoded as AWS does (space as `+`).
+pub fn s3_event(bucket: &str, key: &str, etag: &str) -> Value {
+    let encoded: String = key
+        .split('/')
+        .map(percent_encode)
+        .collect::<Vec<_>>()
+        .join("/");
+    json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-21T17:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "vidpipe",
+            "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
+            "object": {"key": encoded, "size": 1234, "eTag": etag}}
+    }]})
+}
+
+fn percent_encode(part: &str) -> String {
+    part.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
