@@ -23,11 +23,11 @@ fn request() -> RenderRequest {
     let scenes: Vec<serde_json::Value> = durations
         .iter()
         .enumerate()
-        .map(|(i, d)| serde_json::json!({"id": format!("s{i}"), "duration_s": d, "image": "s3://b/a/title.png"}))
+        .map(|(i, d)| serde_json::json!({"id": format!("s{i}"), "duration_s": d, "image": "s3://vidpipe-bench/a/title.png"}))
         .collect();
     let json = serde_json::json!({
         "render_id": "bench",
-        "output": {"uri": "s3://b/renders/bench.mp4", "width": 1920, "height": 1080, "fps": 30},
+        "output": {"uri": "s3://vidpipe-bench/renders/bench.mp4", "width": 1920, "height": 1080, "fps": 30},
         "scenes": scenes,
         "chunking": {"max_chunk_s": 120, "min_chunk_s": 10, "max_concurrency": 40}
     });
