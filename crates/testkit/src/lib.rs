@@ -3,6 +3,7 @@
 //! Only dev-dependencies use this crate. Missing tools are setup failures: every helper panics with a message that
 //! says how to install the tool (`scripts/test.sh` does it), never skips.
 
+pub mod audio;
 pub mod media;
 pub mod moto;
 

@@ -1,0 +1,519 @@
+//! The assembler on real media: chunks rendered from a frame-counter source are joined without re-encoding, and
+//! soundtracks are mixed to the video's exact length, checked by decoding pictures and sound.
+
+use std::path::{Path, PathBuf};
+
+use vidpipe_core::render::Chunk;
+use vidpipe_engine::assemble::{ChunkFile, JoinSpec, MixSpec};
+use vidpipe_engine::{AssembleError, Assembler, Storage};
+use vidpipe_testkit::audio::{self, RATE, fit_tone, tone_continuity};
+use vidpipe_testkit::media::{
+    self, COUNTER_BIT_WIDTH, COUNTER_BITS, Picture, VideoSpec, write_mp4, write_tone_wav,
+};
+
+const WIDTH: u32 = 320;
+const HEIGHT: u32 = 240;
+const FPS: u32 = 30;
+/// Amplitude of ffmpeg's `sine` source.
+const SINE_AMPLITUDE: f64 = 0.125;
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+fn assembler() -> Assembler {
+    Assembler::new(Storage::local())
+}
+
+/// A frame-counter video of `frames` frames (counter = frame index).
+fn counter_source(dir: &Path, frames: u64) -> PathBuf {
+    let path = dir.join("source.mp4");
+    let seconds = frames as f64 / f64::from(FPS);
+    write_mp4(
+        &path,
+        &VideoSpec::new(Picture::FrameCounter, WIDTH, HEIGHT, FPS, seconds),
+    );
+    path
+}
+
+/// Renders frames `[start, end)` of `source` into a chunk MP4 the way chunk jobs are encoded (H.264, closed GOPs,
+/// no B-frames, video only), with `extra` encoder arguments.
+fn render_chunk(source: &Path, start: u64, end: u64, out: &Path, extra: &[&str]) {
+    let mut args = strings(&[
+        "-i",
+        &source.display().to_string(),
+        "-vf",
+        &format!("trim=start_frame={start}:end_frame={end},setpts=PTS-STARTPTS"),
+        "-an",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "18",
+        "-bf",
+        "0",
+        "-g",
+        "30",
+        "-pix_fmt",
+        "yuv420p",
+    ]);
+    args.extend(strings(extra));
+    args.push(out.display().to_string());
+    media::ffmpeg(&args);
+}
+
+/// Renders the chunks of `ranges` from `source`, returning the join's chunk list.
+fn render_chunks(dir: &Path, source: &Path, ranges: &[(u64, u64)]) -> Vec<ChunkFile> {
+    ranges
+        .iter()
+        .enumerate()
+        .map(|(index, &(start, end))| {
+            let path = dir.join(format!("chunk-{index:05}.mp4"));
+            render_chunk(source, start, end, &path, &[]);
+            ChunkFile {
+                chunk: Chunk {
+                    index: index as u32,
+                    start_frame: start,
+                    end_frame: end,
+                },
+                uri: path.display().to_string(),
+            }
+        })
+        .collect()
+}
+
+fn join_spec(chunks: Vec<ChunkFile>, total_frames: u64, output: &Path) -> JoinSpec {
+    JoinSpec {
+        chunks,
+        width: WIDTH,
+        height: HEIGHT,
+        fps: FPS,
+        total_frames,
+        soundtrack_uri: None,
+        output_uri: output.display().to_string(),
+    }
+}
+
+/// The frame counter of every frame of `path`, decoded in one pass.
+fn all_counters(path: &Path) -> Vec<u32> {
+    let out = media::ffmpeg(&strings(&[
+        "-i",
+        &path.display().to_string(),
+        "-map",
+        "0:v:0",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "gray",
+        "-",
+    ]));
+    let frame_size = (WIDTH * HEIGHT) as usize;
+    assert_eq!(out.stdout.len() % frame_size, 0);
+    out.stdout
+        .chunks_exact(frame_size)
+        .map(|frame| {
+            let row = &frame[(HEIGHT / 2 * WIDTH) as usize..];
+            (0..COUNTER_BITS)
+                .filter(|bit| row[(bit * COUNTER_BIT_WIDTH + COUNTER_BIT_WIDTH / 2) as usize] > 128)
+                .map(|bit| 1 << bit)
+                .sum()
+        })
+        .collect()
+}
+
+/// Size and MD5 of every packet of the first video stream.
+fn video_packets(path: &Path) -> Vec<String> {
+    media::ffprobe(&strings(&[
+        "-select_streams",
+        "v:0",
+        "-show_data_hash",
+        "MD5",
+        "-show_entries",
+        "packet=size,data_hash",
+        "-of",
+        "csv=p=0",
+        &path.display().to_string(),
+    ]))
+    .lines()
+    .map(String::from)
+    .collect()
+}
+
+/// ffprobe's duration of the first audio stream (from the MP4 edit list), in seconds.
+fn audio_stream_duration(path: &Path) -> f64 {
+    media::ffprobe(&strings(&[
+        "-select_streams",
+        "a:0",
+        "-show_entries",
+        "stream=duration",
+        "-of",
+        "csv=p=0",
+        &path.display().to_string(),
+    ]))
+    .trim()
+    .parse()
+    .expect("an audio stream duration")
+}
+
+fn db(ratio: f64) -> f64 {
+    20.0 * ratio.log10()
+}
+
+fn seconds(s: f64) -> usize {
+    (s * f64::from(RATE)).round() as usize
+}
+
+#[tokio::test]
+async fn join_keeps_every_frame_and_packet_with_the_soundtrack_and_the_index_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let total = 100;
+    let source = counter_source(dir.path(), total);
+    let ranges = [(0, 30), (30, 65), (65, 100)];
+    let chunks = render_chunks(dir.path(), &source, &ranges);
+
+    let voiceover = dir.path().join("vo.wav");
+    write_tone_wav(&voiceover, 440, 5.0);
+    let soundtrack = dir.path().join("soundtrack.m4a");
+    assembler()
+        .mix(&MixSpec {
+            voiceover: Some(voiceover.display().to_string()),
+            music: None,
+            music_volume: None,
+            frames: total,
+            fps: FPS,
+            output_uri: soundtrack.display().to_string(),
+        })
+        .await
+        .unwrap();
+
+    let output = dir.path().join("out/render.mp4");
+    let mut spec = join_spec(chunks.clone(), total, &output);
+    spec.soundtrack_uri = Some(soundtrack.display().to_string());
+    let joined = assembler().join(&spec).await.unwrap();
+    assert_eq!(joined.frames, 100);
+    assert_eq!(joined.duration_ms, 3333);
+
+    // Every frame, in order: nothing dropped or repeated at the boundaries (30 and 65).
+    let counters = all_counters(&output);
+    assert_eq!(counters, (0..100).collect::<Vec<u32>>());
+    assert_eq!(media::video_frame_count(&output), 100);
+
+    // The video was not re-encoded: the packets are the chunks' packets, byte for byte.
+    let chunk_packets: Vec<String> = chunks
+        .iter()
+        .flat_map(|c| video_packets(Path::new(&c.uri)))
+        .collect();
+    assert_eq!(chunk_packets.len(), 100);
+    assert_eq!(video_packets(&output), chunk_packets);
+
+    // The index is at the front.
+    let boxes = vidpipe_engine::mp4::box_types(&output).unwrap();
+    let moov = boxes.iter().position(|b| b == "moov").expect("a moov box");
+    let mdat = boxes.iter().position(|b| b == "mdat").expect("an mdat box");
+    assert!(moov < mdat, "box order {boxes:?}");
+
+    // The soundtrack: AAC 48 kHz stereo, as long as the video, the tone unbroken across both chunk boundaries.
+    let info = media::probe(&output);
+    let audio_stream = info.audio().expect("an audio stream");
+    assert_eq!(
+        (
+            audio_stream.codec.as_str(),
+            audio_stream.sample_rate,
+            audio_stream.channels
+        ),
+        ("aac", 48_000, 2)
+    );
+    assert!((audio_stream_duration(&output) - 100.0 / 30.0).abs() < 0.001);
+    let samples = audio::decode_mono(&output);
+    let report = tone_continuity(&samples, 0..seconds(3.3), 440.0, 480);
+    assert_eq!(report.windows, 330);
+    assert!(
+        db(report.min_amplitude / SINE_AMPLITUDE).abs() < 0.5
+            && db(report.max_amplitude / SINE_AMPLITUDE).abs() < 0.5,
+        "{report:?}"
+    );
+    assert!(report.max_phase_drift < 0.05, "{report:?}");
+    assert!(report.max_residual < 0.05, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_join_without_soundtrack_has_no_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = counter_source(dir.path(), 40);
+    let chunks = render_chunks(dir.path(), &source, &[(0, 20), (20, 40)]);
+    let output = dir.path().join("silent.mp4");
+    let joined = assembler()
+        .join(&join_spec(chunks, 40, &output))
+        .await
+        .unwrap();
+    assert_eq!(joined.frames, 40);
+    let info = media::probe(&output);
+    assert!(info.audio().is_none(), "{info:?}");
+    assert_eq!(all_counters(&output), (0..40).collect::<Vec<u32>>());
+}
+
+/// Joins `chunks` and expects `error_type` naming chunk `index`, with no output written.
+async fn expect_join_error(
+    dir: &Path,
+    chunks: Vec<ChunkFile>,
+    total: u64,
+    error_type: &str,
+) -> AssembleError {
+    let output = dir.join("never.mp4");
+    let error = assembler()
+        .join(&join_spec(chunks, total, &output))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), error_type, "{error}");
+    assert!(!output.exists(), "a failed join wrote {}", output.display());
+    error
+}
+
+#[tokio::test]
+async fn a_missing_chunk_is_named_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = counter_source(dir.path(), 40);
+    let mut chunks = render_chunks(dir.path(), &source, &[(0, 20), (20, 40)]);
+    chunks[1].uri = dir.path().join("absent.mp4").display().to_string();
+    let error = expect_join_error(dir.path(), chunks, 40, "ChunkMissing").await;
+    assert!(
+        matches!(error, AssembleError::ChunkMissing { index: 1, ref uri } if uri.ends_with("absent.mp4")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_chunk_that_does_not_match_is_named_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = counter_source(dir.path(), 40);
+    let chunks = render_chunks(dir.path(), &source, &[(0, 20), (20, 40)]);
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("size", &["-s", "352x240"], "352x240"),
+        ("frame rate", &["-r", "25"], "25/1"),
+        (
+            "profile",
+            &["-profile:v", "baseline"],
+            "Constrained Baseline",
+        ),
+        ("pixel format", &["-pix_fmt", "yuv444p"], "yuv444p"),
+    ];
+    for (property, extra, found_value) in cases {
+        let odd = dir
+            .path()
+            .join(format!("odd-{}.mp4", property.replace(' ', "-")));
+        render_chunk(&source, 20, 40, &odd, extra);
+        let mut chunks = chunks.clone();
+        chunks[1].uri = odd.display().to_string();
+        let error = expect_join_error(dir.path(), chunks, 40, "ChunkMismatch").await;
+        match error {
+            AssembleError::ChunkMismatch {
+                index,
+                property: p,
+                ref found,
+                ..
+            } => {
+                assert_eq!((index, p), (1, property), "{error}");
+                assert!(found.starts_with(found_value), "{error}");
+            }
+            other => panic!("expected ChunkMismatch, got {other:?}"),
+        }
+    }
+
+    // A chunk with fewer frames than planned.
+    let short = dir.path().join("short.mp4");
+    render_chunk(&source, 20, 38, &short, &[]);
+    let mut with_short = chunks.clone();
+    with_short[1].uri = short.display().to_string();
+    let error = expect_join_error(dir.path(), with_short, 40, "ChunkMismatch").await;
+    assert!(
+        matches!(error, AssembleError::ChunkMismatch { property: "frames", ref expected, ref found, .. }
+            if expected == "20" && found == "18"),
+        "{error:?}"
+    );
+
+    // Something that is not a video at all.
+    let text = dir.path().join("text.mp4");
+    std::fs::write(&text, "not a video").unwrap();
+    let mut with_text = chunks.clone();
+    with_text[0].uri = text.display().to_string();
+    let error = expect_join_error(dir.path(), with_text, 40, "ChunkMismatch").await;
+    assert!(
+        matches!(
+            error,
+            AssembleError::ChunkMismatch {
+                index: 0,
+                property: "media",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn mix_puts_looped_music_under_the_voiceover_at_its_volume_and_fades_it_out() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 44.1 kHz mono voice-over (resampled by the mix) shorter than the video, and 1.3 s of music looped.
+    let voiceover = dir.path().join("vo.wav");
+    media::ffmpeg(&strings(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100",
+        "-t",
+        "3",
+        &voiceover.display().to_string(),
+    ]));
+    let music = dir.path().join("music.wav");
+    write_tone_wav(&music, 1000, 1.3);
+    let output = dir.path().join("mix/soundtrack.m4a");
+    let mixed = assembler()
+        .mix(&MixSpec {
+            voiceover: Some(voiceover.display().to_string()),
+            music: Some(music.display().to_string()),
+            music_volume: Some(0.25),
+            frames: 120,
+            fps: FPS,
+            output_uri: output.display().to_string(),
+        })
+        .await
+        .unwrap();
+    assert_eq!((mixed.samples, mixed.duration_ms), (192_000, 4000));
+
+    let info = media::probe(&output);
+    let stream = info.audio().expect("an audio stream");
+    assert_eq!(
+        (stream.codec.as_str(), stream.sample_rate, stream.channels),
+        ("aac", 48_000, 2)
+    );
+    assert!(info.video().is_none());
+    // Exactly the video's length: the container says 4 s; the decoder adds at most the last AAC frame's padding.
+    assert!((audio_stream_duration(&output) - 4.0).abs() < 0.001);
+    let samples = audio::decode_mono(&output);
+    assert!(
+        (192_000..192_000 + 1024).contains(&samples.len()),
+        "{} samples",
+        samples.len()
+    );
+
+    // The music sits 12 dB (x0.25) under the voice-over.
+    let voice = fit_tone(&samples, seconds(0.5)..seconds(1.0), 440.0).amplitude;
+    let bed = fit_tone(&samples, seconds(0.5)..seconds(1.0), 1000.0).amplitude;
+    assert!(db(voice / SINE_AMPLITUDE).abs() < 0.5, "voice {voice}");
+    assert!(
+        (db(bed / voice) - db(0.25)).abs() < 0.5,
+        "music {bed} voice {voice}"
+    );
+    // Looped: the music carries on after its 1.3 s and 2.6 s ends, up to the fade.
+    for at in [1.5, 2.7] {
+        let level = fit_tone(&samples, seconds(at)..seconds(at + 0.2), 1000.0).amplitude;
+        assert!(
+            (db(level / bed)).abs() < 0.5,
+            "music at {at} s: {level} vs {bed}"
+        );
+    }
+    // The voice-over ends after 3 s; the music fades out over the last second.
+    let voice_after = fit_tone(&samples, seconds(3.2)..seconds(3.4), 440.0).amplitude;
+    assert!(
+        voice_after < voice * 0.01,
+        "voice after its end: {voice_after}"
+    );
+    let before_fade = fit_tone(&samples, seconds(2.8)..seconds(2.95), 1000.0).amplitude;
+    let mid_fade = fit_tone(&samples, seconds(3.45)..seconds(3.55), 1000.0).amplitude;
+    let end_fade = fit_tone(&samples, seconds(3.9)..seconds(4.0), 1000.0).amplitude;
+    assert!(db(before_fade / bed).abs() < 0.5, "{before_fade}");
+    assert!(
+        (0.3..0.7).contains(&(mid_fade / bed)),
+        "half way through the fade: {mid_fade} of {bed}"
+    );
+    assert!(end_fade < bed * 0.1, "end of the fade: {end_fade} of {bed}");
+
+    // The voice-over tone runs without gap or click from start to end.
+    let report = tone_continuity(&samples, 0..seconds(2.95), 440.0, 4800);
+    assert!(report.max_phase_drift < 0.05, "{report:?}");
+    assert!(
+        db(report.min_amplitude / voice).abs() < 0.3
+            && db(report.max_amplitude / voice).abs() < 0.3,
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn music_alone_is_cut_to_the_length_and_voiceover_alone_is_padded() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music.wav");
+    write_tone_wav(&music, 1000, 5.0);
+    let output = dir.path().join("music-only.m4a");
+    let mixed = assembler()
+        .mix(&MixSpec {
+            voiceover: None,
+            music: Some(music.display().to_string()),
+            music_volume: None,
+            frames: 50,
+            fps: 25,
+            output_uri: output.display().to_string(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(mixed.duration_ms, 2000);
+    assert!((audio_stream_duration(&output) - 2.0).abs() < 0.001);
+    let samples = audio::decode_mono(&output);
+    let level = fit_tone(&samples, seconds(0.2)..seconds(0.8), 1000.0).amplitude;
+    assert!(
+        db(level / SINE_AMPLITUDE).abs() < 0.5,
+        "music at its own level: {level}"
+    );
+    let end = fit_tone(&samples, seconds(1.9)..seconds(2.0), 1000.0).amplitude;
+    assert!(end < level * 0.1, "faded out: {end}");
+
+    let voiceover = dir.path().join("vo.wav");
+    write_tone_wav(&voiceover, 440, 1.0);
+    let output = dir.path().join("voice-only.m4a");
+    assembler()
+        .mix(&MixSpec {
+            voiceover: Some(voiceover.display().to_string()),
+            music: None,
+            music_volume: Some(0.5),
+            frames: 60,
+            fps: FPS,
+            output_uri: output.display().to_string(),
+        })
+        .await
+        .unwrap();
+    assert!((audio_stream_duration(&output) - 2.0).abs() < 0.001);
+    let samples = audio::decode_mono(&output);
+    let voice = fit_tone(&samples, seconds(0.2)..seconds(0.8), 440.0).amplitude;
+    assert!(
+        db(voice / SINE_AMPLITUDE).abs() < 0.5,
+        "voice-over: {voice}"
+    );
+    assert!(
+        media::mean_volume_db(&output, 1.2, 0.7) < -80.0,
+        "silence after the voice-over"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_source_is_named_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("never.m4a");
+    let absent = dir.path().join("absent.mp3").display().to_string();
+    let error = assembler()
+        .mix(&MixSpec {
+            voiceover: None,
+            music: Some(absent.clone()),
+            music_volume: Some(0.2),
+            frames: 30,
+            fps: FPS,
+            output_uri: output.display().to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, AssembleError::SourceMissing { ref uri } if *uri == absent),
+        "{error:?}"
+    );
+    assert_eq!(error.error_type(), "SourceMissing");
+    assert!(!output.exists());
+}
