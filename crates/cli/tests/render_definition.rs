@@ -22,6 +22,7 @@ const ASSEMBLER: &str = "arn:aws:lambda:us-east-1:000000000000:function:vidpipe-
 const NOTIFIER: &str = "arn:aws:lambda:us-east-1:000000000000:function:vidpipe-notifier";
 const RENDERER: &str = "arn:aws:lambda:us-east-1:000000000000:function:seed-renderer";
 const CREATE_JOB_SYNC: &str = "arn:aws:states:::mediaconvert:createJob.sync";
+const EXECUTION: &str = "arn:aws:states:local:000000000000:execution:render:promo-42-run";
 const QUEUE: &str = "arn:aws:mediaconvert:us-east-1:000000000000:queues/Default";
 
 fn definition_path() -> PathBuf {
@@ -246,7 +247,8 @@ async fn chunks_render_on_mediaconvert_beside_the_mix_then_join_and_notify_ready
         flow.calls_to(NOTIFIER),
         vec![
             json!({"render_result": {"render_id": "promo-42", "status": "ready",
-                                       "output_uri": "s3://vidpipe-renders/renders/promo-42.mp4", "frames": 2985}})
+                                       "output_uri": "s3://vidpipe-renders/renders/promo-42.mp4", "frames": 2985,
+                                       "execution": EXECUTION}})
         ]
     );
 }
@@ -277,7 +279,8 @@ async fn a_failing_chunk_is_reported_as_failed_with_its_cause() {
         flow.calls_to(NOTIFIER),
         vec![
             json!({"render_result": {"render_id": "promo-42", "status": "failed",
-                     "error": {"error": "States.TaskFailed", "cause": "job 1-abc: 1010 input file not found"}}})
+                     "error": {"error": "States.TaskFailed", "cause": "job 1-abc: 1010 input file not found"},
+                     "execution": EXECUTION}})
         ]
     );
 }
