@@ -5,10 +5,12 @@
 
 pub mod eventbridge;
 pub mod mediaconvert;
+pub mod notify;
 pub mod objects;
 pub mod provision;
 pub mod recordings;
 pub mod s3;
+pub mod streams;
 
 /// The full message of an SDK error, sources included (the SDK's `Display` alone says only "service error").
 pub fn error_message(err: &(dyn std::error::Error + 'static)) -> String {

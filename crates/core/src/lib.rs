@@ -1,10 +1,13 @@
 //! vidpipe's domain core: pure rules and types, no AWS SDK, no network, no files.
 
 pub mod job;
+pub mod jobevent;
 pub mod keys;
 pub mod notify;
 pub mod recording;
 pub mod render;
 pub mod s3uri;
+pub mod stream_status;
 pub mod upload;
 pub mod validate;
+pub mod webhook;

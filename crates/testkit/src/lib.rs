@@ -6,6 +6,7 @@
 pub mod audio;
 pub mod media;
 pub mod moto;
+pub mod webhook;
 
 use std::path::PathBuf;
 

@@ -151,3 +151,107 @@ fn libc_prctl_pdeathsig() -> i32 {
     // SAFETY: plain syscall wrapper with integer arguments.
     unsafe { prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) }
 }
+
+/// A fresh EventBridge bus with a rule sending every event with `source` to a fresh SQS queue, on moto: what a
+/// test reads to see what was published.
+#[derive(Debug, Clone)]
+pub struct BusCapture {
+    /// The bus name.
+    pub bus_name: String,
+    /// The queue behind the rule.
+    pub queue_url: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl BusCapture {
+    /// Creates the bus, the queue and the rule for events of `source`.
+    pub async fn create(sdk: &aws_config::SdkConfig, source: &str) -> Self {
+        let events = aws_sdk_eventbridge::Client::new(sdk);
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let bus_name = crate::unique_name("bus");
+        events
+            .create_event_bus()
+            .name(&bus_name)
+            .send()
+            .await
+            .expect("create bus on moto");
+        let queue_url = create_queue(&sqs).await;
+        let queue_arn = format!(
+            "arn:aws:sqs:us-east-1:123456789012:{}",
+            queue_url.rsplit('/').next().unwrap_or_default()
+        );
+        events
+            .put_rule()
+            .name("capture")
+            .event_bus_name(&bus_name)
+            .event_pattern(serde_json::json!({ "source": [source] }).to_string())
+            .send()
+            .await
+            .expect("put rule on moto");
+        events
+            .put_targets()
+            .rule("capture")
+            .event_bus_name(&bus_name)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(queue_arn)
+                    .build()
+                    .expect("target"),
+            )
+            .send()
+            .await
+            .expect("put targets on moto");
+        Self {
+            bus_name,
+            queue_url,
+            sqs,
+        }
+    }
+
+    /// Every event delivered so far (the EventBridge envelopes), removing them from the queue.
+    pub async fn drain(&self) -> Vec<serde_json::Value> {
+        drain_queue(&self.sqs, &self.queue_url).await
+    }
+}
+
+/// A fresh SQS queue on moto; its URL.
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client) -> String {
+    sqs.create_queue()
+        .queue_name(crate::unique_name("queue"))
+        .send()
+        .await
+        .expect("create queue on moto")
+        .queue_url
+        .expect("queue url")
+}
+
+/// Every message on a queue (bodies parsed as JSON), removing them.
+pub async fn drain_queue(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json::Value> {
+    let mut all = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .expect("receive from moto");
+        let messages = out.messages();
+        if messages.is_empty() {
+            return all;
+        }
+        for m in messages {
+            all.push(
+                serde_json::from_str(m.body().unwrap_or_default()).expect("message body is JSON"),
+            );
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .set_receipt_handle(m.receipt_handle().map(str::to_owned))
+                .send()
+                .await
+                .expect("delete from moto");
+        }
+    }
+}

@@ -9,10 +9,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
 use vidpipe_aws::recordings::{Page, StoreError};
 use vidpipe_aws::s3::{PresignedHttp, PutSpec, S3Error, S3Objects, StoredPart};
+use vidpipe_aws::streams::StreamRecord;
 use vidpipe_core::recording::{Recording, RecordingStatus};
 use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
-use vidpipe_presign::ports::{Objects, Recordings};
+use vidpipe_presign::ports::{Objects, Recordings, Streams};
 
 /// Real presigning; no object exists; multipart is not exercised.
 struct SigningOnly(S3Objects);
@@ -93,6 +94,15 @@ impl Recordings for DiscardingTable {
     }
 }
 
+impl Streams for DiscardingTable {
+    async fn get_stream(&self, _stream: &str) -> Result<Option<StreamRecord>, StoreError> {
+        Ok(None)
+    }
+    async fn claim_stream(&self, _: &str, _: &str, _: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
 fn request() -> lambda_http::Request {
     let event = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -127,6 +137,7 @@ fn bench(c: &mut Criterion) {
             "bench-bucket",
         )),
         recordings: DiscardingTable,
+        streams: DiscardingTable,
     };
 
     let mut group = c.benchmark_group("presign");

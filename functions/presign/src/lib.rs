@@ -1,4 +1,4 @@
-//! vidpipe's HTTP API (API Gateway HTTP API, payload format 2.0): presigned uploads and recordings.
+//! vidpipe's HTTP API (API Gateway HTTP API, payload format 2.0): presigned uploads, recordings and stream status.
 //!
 //! `main` only wires: configuration from the environment, SDK clients built once, then [`App::handle`] per request.
 

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 use vidpipe_aws::recordings::{Page, RecordingTable, StoreError};
 use vidpipe_aws::s3::{PresignedHttp, PutSpec, S3Error, S3Objects, StoredPart};
+use vidpipe_aws::streams::{StatusTable, StreamRecord};
 use vidpipe_core::recording::{Recording, RecordingStatus};
 
 /// Objects in the bucket.
@@ -80,6 +81,39 @@ pub trait Recordings: Send + Sync {
         cursor: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<Page, StoreError>> + Send;
+}
+
+/// Stream items (screen + camera sessions).
+pub trait Streams: Send + Sync {
+    /// Reads a stream.
+    fn get_stream(
+        &self,
+        stream: &str,
+    ) -> impl Future<Output = Result<Option<StreamRecord>, StoreError>> + Send;
+    /// Records `owner` on the stream if it has none; a conflict if someone else owns it.
+    fn claim_stream(
+        &self,
+        stream: &str,
+        owner: &str,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl Streams for StatusTable {
+    fn get_stream(
+        &self,
+        stream: &str,
+    ) -> impl Future<Output = Result<Option<StreamRecord>, StoreError>> + Send {
+        StatusTable::get_stream(self, stream)
+    }
+    fn claim_stream(
+        &self,
+        stream: &str,
+        owner: &str,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        StatusTable::claim_stream(self, stream, owner, expires_at)
+    }
 }
 
 impl Objects for S3Objects {

@@ -3,15 +3,19 @@
 use crate::auth::{Caller, authenticate};
 use crate::config::Config;
 use crate::http::{ApiError, Cors, error_response, is_preflight, json_response};
-use crate::ports::{Objects, Recordings};
+use crate::ports::{Objects, Recordings, Streams};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
+use vidpipe_aws::recordings::StoreError;
 use vidpipe_aws::s3::PutSpec;
-use vidpipe_core::keys::{KeyKind, RoomId, classify_key, sanitize_filename};
+use vidpipe_core::keys::{
+    KeyKind, RoomId, StreamName, classify_key, composited_key, sanitize_filename,
+};
 use vidpipe_core::recording::{MultipartUpload, Recording, RecordingStatus, expiry};
+use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_core::upload::{self, UploadKind, UploadRequest, part_len, plan_parts};
 use vidpipe_core::validate::{FieldError, JsonFields};
 
@@ -20,13 +24,15 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The HTTP API with its dependencies.
 #[derive(Debug)]
-pub struct App<O, R> {
+pub struct App<O, R, S> {
     /// Configuration.
     pub config: Config,
     /// The bucket.
     pub objects: O,
     /// The recordings table.
     pub recordings: R,
+    /// Stream items (in the same table).
+    pub streams: S,
 }
 
 fn now_ms() -> u64 {
@@ -64,7 +70,7 @@ fn route_path(request: &Request) -> String {
     }
 }
 
-impl<O: Objects, R: Recordings> App<O, R> {
+impl<O: Objects, R: Recordings, S: Streams> App<O, R, S> {
     /// Answers one request: CORS, authentication, routing, and errors as JSON.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let origin = request
@@ -104,6 +110,7 @@ impl<O: Objects, R: Recordings> App<O, R> {
                 | ["recordings"]
                 | ["recordings", "upload-url"]
                 | ["recordings", _]
+                | ["streams", _]
         );
         if !known_path {
             return Err(ApiError::new(
@@ -127,6 +134,7 @@ impl<O: Objects, R: Recordings> App<O, R> {
             }
             (&Method::GET, ["recordings"]) => self.list_recordings(&caller, request).await,
             (&Method::GET, ["recordings", id]) => self.get_recording(&caller, id).await,
+            (&Method::GET, ["streams", stream]) => self.get_stream(&caller, stream).await,
             _ => Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
@@ -162,12 +170,29 @@ impl<O: Objects, R: Recordings> App<O, R> {
         }
     }
 
-    async fn refuse_existing(&self, key: &str) -> Result<(), ApiError> {
-        if self.objects.exists(key).await? {
+    /// Refuses a key that is taken, then, for a stream's screen or camera, claims the stream for the caller
+    /// (the first write of the request): a stream owned by someone else is refused with 409 `stream_taken`.
+    async fn reserve_key(&self, caller: &Caller, recording: &Recording) -> Result<(), ApiError> {
+        if self.objects.exists(&recording.key).await? {
             return Err(ApiError::conflict(
                 "already_exists",
                 "an object with this key already exists",
             ));
+        }
+        if matches!(recording.kind, UploadKind::Camera | UploadKind::Screen)
+            && let Some(stream) = &recording.stream_name
+        {
+            let claimed = self
+                .streams
+                .claim_stream(stream, caller.owner(), recording.expires_at)
+                .await;
+            if let Err(StoreError::Conflict(_)) = claimed {
+                return Err(ApiError::conflict(
+                    "stream_taken",
+                    "this stream belongs to someone else",
+                ));
+            }
+            claimed?;
         }
         Ok(())
     }
@@ -191,7 +216,7 @@ impl<O: Objects, R: Recordings> App<O, R> {
         recording.stream_name = req.stream_name.as_ref().map(|s| s.as_str().to_owned());
         recording.filename = req.filename.clone();
         recording.started_at = req.started_at;
-        self.refuse_existing(&recording.key).await?;
+        self.reserve_key(caller, &recording).await?;
         let metadata: Vec<(&str, String)> = req
             .started_at
             .map(|t| ("started-at", t.to_string()))
@@ -387,7 +412,7 @@ impl<O: Objects, R: Recordings> App<O, R> {
         let key = format!("{}{filename}", self.config.key_prefix);
         let mut recording = self.new_recording(caller, kind, key, content_type, 0);
         recording.stream_name = Some(stream.as_str().to_owned());
-        let url = self.sign_legacy_put(&recording).await?;
+        let url = self.sign_legacy_put(caller, &recording).await?;
         Ok(json_response(StatusCode::OK, &json!({ "url": url })))
     }
 
@@ -437,7 +462,7 @@ impl<O: Objects, R: Recordings> App<O, R> {
         );
         recording.room_id = Some(room.as_str().to_owned());
         recording.filename = Some(filename);
-        let url = self.sign_legacy_put(&recording).await?;
+        let url = self.sign_legacy_put(caller, &recording).await?;
         Ok(json_response(
             StatusCode::OK,
             &json!({"upload_url": url, "recording_id": recording.recording_id, "s3_key": recording.key,
@@ -447,8 +472,12 @@ impl<O: Objects, R: Recordings> App<O, R> {
 
     /// Signs a PUT for the legacy routes: Content-Type always, Content-Length when known, no If-None-Match (their
     /// clients would not send it), after checking the key is free; then records the recording.
-    async fn sign_legacy_put(&self, recording: &Recording) -> Result<String, ApiError> {
-        self.refuse_existing(&recording.key).await?;
+    async fn sign_legacy_put(
+        &self,
+        caller: &Caller,
+        recording: &Recording,
+    ) -> Result<String, ApiError> {
+        self.reserve_key(caller, recording).await?;
         let signed = self
             .objects
             .presign_put(&PutSpec {
@@ -505,6 +534,43 @@ impl<O: Objects, R: Recordings> App<O, R> {
         Ok(json_response(
             StatusCode::OK,
             &self.recording_view(&recording).await?,
+        ))
+    }
+
+    /// `GET /streams/{stream}`: the caller's own stream's status, with a presigned `output_url` once ready.
+    async fn get_stream(&self, caller: &Caller, stream: &str) -> Result<Response<Body>, ApiError> {
+        let owner = caller.subject()?;
+        let Ok(name) = StreamName::parse("stream", stream) else {
+            return Err(ApiError::not_found("stream"));
+        };
+        let record = match self.streams.get_stream(name.as_str()).await? {
+            Some(r) if r.owner.as_deref() == Some(owner) => r,
+            _ => return Err(ApiError::not_found("stream")),
+        };
+        let output_url = match record.status {
+            StreamStatus::Ready => {
+                let key = record
+                    .output_key
+                    .clone()
+                    .unwrap_or_else(|| composited_key(&self.config.key_prefix, &name));
+                Some(
+                    self.objects
+                        .presign_get(&key, self.config.download_url_ttl)
+                        .await?
+                        .url,
+                )
+            }
+            _ => None,
+        };
+        let error = (record.status == StreamStatus::Failed)
+            .then(|| json!({"code": record.error_code, "message": record.error_message}));
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "stream": record.stream, "status": record.status.as_str(), "progress": record.progress,
+                "output_url": output_url, "error": error, "job_kind": record.job_kind,
+                "fallback_reason": record.fallback_reason,
+            }),
         ))
     }
 

@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use vidpipe_aws::recordings::{Page, StoreError};
 use vidpipe_aws::s3::{PresignedHttp, PutSpec, S3Error, StoredPart};
+use vidpipe_aws::streams::StreamRecord;
 use vidpipe_core::recording::{Recording, RecordingStatus};
+use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
-use vidpipe_presign::ports::{Objects, Recordings};
+use vidpipe_presign::ports::{Objects, Recordings, Streams};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -190,6 +192,55 @@ impl Recordings for FakeRecordings {
     }
 }
 
+#[derive(Default)]
+struct FakeStreams {
+    items: Mutex<HashMap<String, StreamRecord>>,
+    writes: AtomicUsize,
+}
+
+impl Streams for FakeStreams {
+    async fn get_stream(&self, stream: &str) -> Result<Option<StreamRecord>, StoreError> {
+        Ok(self.items.lock().unwrap().get(stream).cloned())
+    }
+    async fn claim_stream(
+        &self,
+        stream: &str,
+        owner: &str,
+        _expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let mut items = self.items.lock().unwrap();
+        let record = items
+            .entry(stream.to_owned())
+            .or_insert_with(|| stream_record(stream, None, StreamStatus::Queued));
+        match &record.owner {
+            Some(o) if o != owner => Err(StoreError::Conflict("owned")),
+            _ => {
+                self.writes.fetch_add(1, Ordering::SeqCst);
+                record.owner = Some(owner.to_owned());
+                Ok(())
+            }
+        }
+    }
+}
+
+fn stream_record(stream: &str, owner: Option<&str>, status: StreamStatus) -> StreamRecord {
+    StreamRecord {
+        stream: stream.to_owned(),
+        owner: owner.map(str::to_owned),
+        status,
+        progress: 0,
+        generation: 0,
+        job_id: None,
+        job_kind: None,
+        fallback_reason: None,
+        output_key: None,
+        error_code: None,
+        error_message: None,
+    }
+}
+
+type TestApp = App<FakeObjects, FakeRecordings, FakeStreams>;
+
 fn config(vars: &[(&str, &str)]) -> Config {
     let mut all: HashMap<String, String> = HashMap::from([
         ("KEY_PREFIX".into(), "videos/".into()),
@@ -201,20 +252,23 @@ fn config(vars: &[(&str, &str)]) -> Config {
     Config::from_env(|k| all.get(k).cloned()).unwrap()
 }
 
-fn app(vars: &[(&str, &str)]) -> App<FakeObjects, FakeRecordings> {
+fn app(vars: &[(&str, &str)]) -> TestApp {
     App {
         config: config(vars),
         objects: FakeObjects::default(),
         recordings: FakeRecordings::default(),
+        streams: FakeStreams::default(),
     }
 }
 
 /// Writes made to either store so far.
-fn writes(app: &App<FakeObjects, FakeRecordings>) -> usize {
-    app.objects.writes.load(Ordering::SeqCst) + app.recordings.writes.load(Ordering::SeqCst)
+fn writes(app: &TestApp) -> usize {
+    app.objects.writes.load(Ordering::SeqCst)
+        + app.recordings.writes.load(Ordering::SeqCst)
+        + app.streams.writes.load(Ordering::SeqCst)
 }
 
-async fn call(app: &App<FakeObjects, FakeRecordings>, event: Event) -> (u16, serde_json::Value) {
+async fn call(app: &TestApp, event: Event) -> (u16, serde_json::Value) {
     parts(app.handle(event.request()).await)
 }
 
@@ -869,4 +923,122 @@ async fn a_named_stage_prefix_is_ignored() {
     event.0["requestContext"]["stage"] = "prod".into();
     let (status, body) = call(&app, event).await;
     assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn a_stream_upload_claims_the_stream_and_someone_else_is_refused_before_any_write() {
+    let app = app(&[]);
+    let (status, body) = call(&app, Event::fixture("post-uploads-camera.json")).await;
+    assert_eq!(status, 201, "{body}");
+    let owner = app.streams.items.lock().unwrap()["session-42"]
+        .owner
+        .clone();
+    assert_eq!(owner.as_deref(), Some("user-123"));
+
+    // The same owner may sign the partner recording.
+    let (status, body) = call(&app, Event::fixture("post-uploads-screen.json")).await;
+    assert_eq!(status, 201, "{body}");
+
+    let before = writes(&app);
+    let signed_before = app.objects.signed_puts.lock().unwrap().len();
+    let (status, err) = call(
+        &app,
+        Event::fixture("post-uploads-camera.json")
+            .subject(Some("mallory"))
+            .body(r#"{"kind":"camera","content_type":"video/webm","size":1024,"stream_name":"session-42"}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("stream_taken")),
+        "{err}"
+    );
+    assert_eq!(writes(&app), before);
+    assert_eq!(app.objects.signed_puts.lock().unwrap().len(), signed_before);
+}
+
+#[tokio::test]
+async fn the_legacy_stream_route_claims_the_stream_too() {
+    let app = app(&[]);
+    app.streams.items.lock().unwrap().insert(
+        "abc123".into(),
+        stream_record("abc123", Some("bob"), StreamStatus::Queued),
+    );
+    let (status, err) = call(
+        &app,
+        Event::fixture("post-presigned-url.json").body(r#"{"filename":"abc123_camera.webm"}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("stream_taken")),
+        "{err}"
+    );
+    assert!(app.objects.signed_puts.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn stream_status_is_served_to_its_owner_only() {
+    let app = app(&[]);
+    let mut ready = stream_record("session-42", Some("user-123"), StreamStatus::Ready);
+    ready.progress = 100;
+    ready.generation = 1;
+    ready.job_kind = Some("single".into());
+    ready.fallback_reason = Some("camera_missing".into());
+    ready.output_key = Some("videos/session-42_composited.mp4".into());
+    let mut failed = stream_record("s-failed", Some("user-123"), StreamStatus::Failed);
+    failed.error_code = Some("1040".into());
+    failed.error_message = Some("bad input".into());
+    let mut processing = stream_record("s-running", Some("user-123"), StreamStatus::Processing);
+    processing.progress = 46;
+    {
+        let mut items = app.streams.items.lock().unwrap();
+        items.insert("session-42".into(), ready);
+        items.insert("s-failed".into(), failed);
+        items.insert("s-running".into(), processing);
+        items.insert(
+            "s-bob".into(),
+            stream_record("s-bob", Some("bob"), StreamStatus::Ready),
+        );
+    }
+    let (status, body) = call(&app, Event::fixture("get-stream.json")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({"stream": "session-42", "status": "ready", "progress": 100,
+            "output_url": "https://s3.test/videos/session-42_composited.mp4?get", "error": null,
+            "job_kind": "single", "fallback_reason": "camera_missing"})
+    );
+    let get = |stream: &str| Event::fixture("get-stream.json").path(&format!("/streams/{stream}"));
+    let (_, running) = call(&app, get("s-running")).await;
+    assert_eq!(
+        (
+            running["status"].as_str(),
+            running["progress"].as_u64(),
+            &running["output_url"]
+        ),
+        (Some("processing"), Some(46), &serde_json::Value::Null)
+    );
+    let (_, failed) = call(&app, get("s-failed")).await;
+    assert_eq!(
+        failed["error"],
+        serde_json::json!({"code": "1040", "message": "bad input"})
+    );
+    assert_eq!(failed["output_url"], serde_json::Value::Null);
+    for (stream, expected) in [
+        ("s-bob", 404),
+        ("nobody", 404),
+        ("bad%20name", 404),
+        ("x_composited", 404),
+    ] {
+        let (status, body) = call(&app, get(stream)).await;
+        assert_eq!(status, expected, "{stream}: {body}");
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+    let (status, _) = call(&app, Event::fixture("get-stream.json").subject(None)).await;
+    assert_eq!(status, 401);
+    let anonymous = self::app(&[("AUTH_MODE", "anonymous")]);
+    let (status, _) = call(&anonymous, Event::fixture("get-stream.json").subject(None)).await;
+    assert_eq!(status, 403);
+    assert_eq!(writes(&app), 0);
 }

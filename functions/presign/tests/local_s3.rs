@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use vidpipe_aws::provision::{Resources, provision};
 use vidpipe_aws::recordings::RecordingTable;
 use vidpipe_aws::s3::{self, S3Objects};
+use vidpipe_aws::streams::StatusTable;
 use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
 use vidpipe_testkit::moto::MotoServer;
@@ -27,7 +28,7 @@ async fn sdk_config(endpoint: &str, access: &str, secret: &str) -> SdkConfig {
 }
 
 struct Stack {
-    app: App<S3Objects, RecordingTable>,
+    app: App<S3Objects, RecordingTable, StatusTable>,
     s3: aws_sdk_s3::Client,
     ddb: aws_sdk_dynamodb::Client,
     bucket: String,
@@ -94,6 +95,7 @@ impl Stack {
             config: Config::from_env(|k| all.get(k).cloned()).unwrap(),
             objects: S3Objects::new(s3.clone(), bucket.clone()),
             recordings: RecordingTable::new(ddb.clone(), table.clone()),
+            streams: StatusTable::new(ddb.clone(), table.clone()),
         };
         Stack {
             app,
@@ -572,12 +574,15 @@ async fn every_sample_event_is_answered() {
         .await;
     assert_eq!(status, 201);
     let id = open["recording_id"].as_str().unwrap().to_owned();
+    // The sample stream exists once one of its uploads is signed.
+    let (status, _) = stack.call(Event::fixture("post-uploads-camera.json")).await;
+    assert_eq!(status, 201);
     let mut names: Vec<String> = std::fs::read_dir(common::fixture_path(""))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 12, "{names:?}");
+    assert_eq!(names.len(), 13, "{names:?}");
     for name in names {
         let expected = match name.as_str() {
             "post-uploads-complete.json" => 400, // its sample ETag is not one S3 issued
@@ -598,4 +603,91 @@ async fn every_sample_event_is_answered() {
         .call(Event::fixture("delete-upload.json").id(&id))
         .await;
     assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn stream_status_and_ownership_on_moto() {
+    let stack = moto_stack(&[]).await;
+    let (status, created) = stack
+        .call(Event::fixture("post-uploads-camera.json").body(&camera_body("status-rt", 1024)))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let get = || Event::fixture("get-stream.json").path("/streams/status-rt");
+    let (status, queued) = stack.call(get()).await;
+    assert_eq!(status, 200, "{queued}");
+    assert_eq!(
+        (queued["status"].as_str(), queued["progress"].as_u64()),
+        (Some("queued"), Some(0))
+    );
+    assert_eq!(queued["output_url"], serde_json::Value::Null);
+
+    // Someone else can neither sign an upload for the stream nor read it; the refusal writes nothing.
+    let before = stack.snapshot().await;
+    let screen =
+        r#"{"kind":"screen","content_type":"video/mp4","size":2048,"stream_name":"status-rt"}"#;
+    let (status, err) = stack
+        .call(
+            Event::fixture("post-uploads-screen.json")
+                .subject(Some("mallory"))
+                .body(screen),
+        )
+        .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("stream_taken")),
+        "{err}"
+    );
+    assert_eq!(stack.snapshot().await, before);
+    let (status, _) = stack.call(get().subject(Some("mallory"))).await;
+    assert_eq!(status, 404);
+
+    // The notifier marks the stream ready (as it does after COMPLETE); the output is in the bucket.
+    let output = b"composited bytes".to_vec();
+    stack
+        .s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key("videos/status-rt_composited.mp4")
+        .body(output.clone().into())
+        .send()
+        .await
+        .unwrap();
+    stack
+        .ddb
+        .update_item()
+        .table_name(&stack.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("STREAM#status-rt".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("STREAM".into()),
+        )
+        .update_expression("SET #s = :ready, progress = :p, output_key = :k, generation = :g")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(
+            ":ready",
+            aws_sdk_dynamodb::types::AttributeValue::S("ready".into()),
+        )
+        .expression_attribute_values(
+            ":p",
+            aws_sdk_dynamodb::types::AttributeValue::N("100".into()),
+        )
+        .expression_attribute_values(
+            ":k",
+            aws_sdk_dynamodb::types::AttributeValue::S("videos/status-rt_composited.mp4".into()),
+        )
+        .expression_attribute_values(":g", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    let (status, ready) = stack.call(get()).await;
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(ready["status"], "ready");
+    let downloaded = reqwest::get(ready["output_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(downloaded.status(), 200);
+    assert_eq!(downloaded.bytes().await.unwrap().to_vec(), output);
 }

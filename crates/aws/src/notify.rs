@@ -1,0 +1,217 @@
+//! Publishing domain events: the EventBridge bus, then (optionally) a signed webhook with bounded retries, whose
+//! final failure goes to a dead-letter SQS queue. Nothing is lost silently: when even the dead-letter queue refuses
+//! the message, [`Publisher::publish`] fails, so the invocation fails and Lambda retries it.
+//!
+//! Delivery is at least once: a retried invocation may publish an event again (same id), so receivers drop
+//! duplicates by the event id.
+
+use crate::eventbridge::{EventBus, EventBusError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use vidpipe_core::notify::DomainEvent;
+use vidpipe_core::webhook::{SIGNATURE_HEADER, signature_header};
+
+/// Why an event was not published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The bus refused the event or could not be reached.
+    #[error(transparent)]
+    Bus(#[from] EventBusError),
+    /// The webhook failed for good and the dead-letter queue refused the failure too.
+    #[error("webhook failed ({webhook}) and the dead-letter queue refused it: {dead_letter}")]
+    DeadLetter {
+        /// The webhook's last error.
+        webhook: String,
+        /// The dead-letter queue's error.
+        dead_letter: String,
+    },
+    /// The event does not serialize (never happens for a [`DomainEvent`]).
+    #[error("event is not JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The HTTP client could not be built.
+    #[error("webhook client: {0}")]
+    Client(String),
+}
+
+/// Where and how webhooks go.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// `WEBHOOK_URL`.
+    pub url: String,
+    /// `WEBHOOK_SECRET`: the HMAC key. Never logged.
+    pub secret: Vec<u8>,
+    /// `WEBHOOK_DLQ_URL`: the SQS queue for final failures.
+    pub dead_letter_queue_url: String,
+    /// Attempts before giving up (at least 1).
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubled before each further one.
+    pub first_backoff: Duration,
+    /// Timeout of one attempt.
+    pub attempt_timeout: Duration,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &self.url)
+            .field("secret", &"<redacted>")
+            .field("dead_letter_queue_url", &self.dead_letter_queue_url)
+            .field("max_attempts", &self.max_attempts)
+            .field("first_backoff", &self.first_backoff)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .finish()
+    }
+}
+
+/// How a webhook delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookDelivery {
+    /// The receiver answered 2xx.
+    Delivered {
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Every attempt failed, or the receiver refused the event (4xx other than 429); the failure is on the
+    /// dead-letter queue.
+    DeadLettered {
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Webhook {
+    http: reqwest::Client,
+    sqs: aws_sdk_sqs::Client,
+    config: WebhookConfig,
+}
+
+/// The publisher both the notifier and the compositor use.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    bus: EventBus,
+    webhook: Option<Webhook>,
+}
+
+/// One attempt's failure: whether to try again, and what happened.
+struct AttemptError {
+    retry: bool,
+    message: String,
+}
+
+impl Publisher {
+    /// Publishes to `bus` only.
+    pub fn new(bus: EventBus) -> Self {
+        Self { bus, webhook: None }
+    }
+
+    /// Also sends each event to a webhook, with `sqs` for the dead-letter queue.
+    pub fn with_webhook(
+        self,
+        config: WebhookConfig,
+        sqs: aws_sdk_sqs::Client,
+    ) -> Result<Self, PublishError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.attempt_timeout)
+            .build()
+            .map_err(|e| PublishError::Client(e.to_string()))?;
+        Ok(Self {
+            webhook: Some(Webhook { http, sqs, config }),
+            ..self
+        })
+    }
+
+    /// Puts `event` on the bus, then delivers the webhook if one is configured.
+    pub async fn publish(&self, event: &DomainEvent) -> Result<(), PublishError> {
+        self.bus.publish(event).await?;
+        tracing::info!(event_id = %event.id, event_type = event.event_type.as_str(), "event published");
+        if let Some(webhook) = &self.webhook {
+            webhook.deliver(event).await?;
+        }
+        Ok(())
+    }
+
+    /// Delivers `event` to the webhook only (none configured: `None`).
+    pub async fn deliver_webhook(
+        &self,
+        event: &DomainEvent,
+    ) -> Result<Option<WebhookDelivery>, PublishError> {
+        match &self.webhook {
+            Some(webhook) => webhook.deliver(event).await.map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+fn epoch_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+impl Webhook {
+    async fn deliver(&self, event: &DomainEvent) -> Result<WebhookDelivery, PublishError> {
+        let body = serde_json::to_vec(event)?;
+        let max_attempts = self.config.max_attempts.max(1);
+        let mut backoff = self.config.first_backoff;
+        let mut attempts = 0;
+        let error = loop {
+            attempts += 1;
+            match self.attempt(event, &body).await {
+                Ok(()) => {
+                    tracing::info!(event_id = %event.id, attempts, "webhook delivered");
+                    return Ok(WebhookDelivery::Delivered { attempts });
+                }
+                Err(e) if e.retry && attempts < max_attempts => {
+                    tracing::warn!(event_id = %event.id, attempts, error = %e.message, "webhook attempt failed, retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = backoff.saturating_mul(2);
+                }
+                Err(e) => break e.message,
+            }
+        };
+        tracing::error!(event_id = %event.id, attempts, error = %error, "webhook failed, sending it to the dead-letter queue");
+        let message = serde_json::json!({
+            "event": event, "url": self.config.url, "error": error, "attempts": attempts,
+        });
+        self.sqs
+            .send_message()
+            .queue_url(&self.config.dead_letter_queue_url)
+            .message_body(message.to_string())
+            .send()
+            .await
+            .map_err(|e| PublishError::DeadLetter {
+                webhook: error.clone(),
+                dead_letter: crate::error_message(&e),
+            })?;
+        Ok(WebhookDelivery::DeadLettered { attempts, error })
+    }
+
+    async fn attempt(&self, event: &DomainEvent, body: &[u8]) -> Result<(), AttemptError> {
+        let signature = signature_header(&self.config.secret, epoch_seconds(), body);
+        let response = self
+            .http
+            .post(&self.config.url)
+            .header("content-type", "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .header("Vidpipe-Event-Id", &event.id)
+            .header("Vidpipe-Event-Type", event.event_type.as_str())
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| AttemptError {
+                retry: true,
+                message: format!("request failed: {e}"),
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(AttemptError {
+            retry: status.is_server_error() || status.as_u16() == 429,
+            message: format!("HTTP {}", status.as_u16()),
+        })
+    }
+}

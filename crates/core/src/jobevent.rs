@@ -1,0 +1,583 @@
+//! MediaConvert "Job State Change" events as EventBridge delivers them, and how the notifier routes them.
+//!
+//! The envelope has `source = "aws.mediaconvert"` and `detail-type = "MediaConvert Job State Change"`; `detail`
+//! carries the job id, its `userMetadata` and a `status` with per-status fields. MediaConvert never sends a
+//! `SUBMITTED` event.
+
+use crate::keys::StreamName;
+use crate::s3uri::S3Uri;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `source` of MediaConvert events.
+pub const MEDIACONVERT_SOURCE: &str = "aws.mediaconvert";
+/// `detail-type` of MediaConvert job state changes.
+pub const JOB_STATE_CHANGE: &str = "MediaConvert Job State Change";
+
+/// One EventBridge "MediaConvert Job State Change" event.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct JobStateChange {
+    /// EventBridge's event id (stable across redeliveries of this event).
+    pub id: String,
+    /// `MediaConvert Job State Change`.
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    /// `aws.mediaconvert`.
+    pub source: String,
+    /// When the event happened, RFC 3339.
+    pub time: String,
+    /// The job's ARN.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// The job and its state.
+    pub detail: JobStateDetail,
+}
+
+/// The `detail` of a job state change.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct JobStateDetail {
+    /// Epoch milliseconds.
+    pub timestamp: u64,
+    /// The account.
+    #[serde(rename = "accountId", default)]
+    pub account_id: Option<String>,
+    /// The queue ARN.
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// The MediaConvert job id.
+    #[serde(rename = "jobId")]
+    pub job_id: String,
+    /// The job's `UserMetadata` (`{}` when none).
+    #[serde(rename = "userMetadata", default)]
+    pub user_metadata: BTreeMap<String, String>,
+    /// The status and its own fields.
+    #[serde(flatten)]
+    pub state: JobState,
+}
+
+/// A number or a string (MediaConvert sends error and warning codes as numbers).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Code {
+    /// A numeric code, such as 1040.
+    Number(i64),
+    /// A textual code.
+    Text(String),
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Every `detail.status` MediaConvert sends, with the fields the notifier reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobState {
+    /// The inputs were probed.
+    InputInformation {
+        /// One entry per input (`id`, `uri`, `audio`, `video`).
+        #[serde(rename = "inputDetails", default)]
+        input_details: Vec<serde_json::Value>,
+    },
+    /// The job started transcoding.
+    Progressing,
+    /// Periodic progress.
+    StatusUpdate {
+        /// Progress by phase and overall.
+        #[serde(rename = "jobProgress", default)]
+        job_progress: Option<JobProgress>,
+        /// Frames decoded so far.
+        #[serde(rename = "framesDecoded", default)]
+        frames_decoded: Option<u64>,
+    },
+    /// The job finished and wrote its outputs.
+    Complete {
+        /// The outputs, by group.
+        #[serde(rename = "outputGroupDetails", default)]
+        output_group_details: Vec<OutputGroupDetail>,
+    },
+    /// Someone canceled the job.
+    Canceled,
+    /// The job failed. A failure without a code or message is still a failure (never left as `processing`).
+    Error {
+        /// MediaConvert's error code, such as 1040.
+        #[serde(rename = "errorCode", default)]
+        error_code: Option<Code>,
+        /// What went wrong.
+        #[serde(rename = "errorMessage", default)]
+        error_message: Option<String>,
+    },
+    /// A warning; the job goes on.
+    NewWarning {
+        /// The warning code.
+        #[serde(rename = "warningCode", default)]
+        warning_code: Option<Code>,
+        /// The warning text.
+        #[serde(rename = "warningMessage", default)]
+        warning_message: Option<String>,
+    },
+    /// The job moved to another queue.
+    QueueHop {
+        /// The queue it left.
+        #[serde(rename = "previousQueue", default)]
+        previous_queue: Option<String>,
+    },
+}
+
+/// `jobProgress` of a STATUS_UPDATE.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct JobProgress {
+    /// Overall percent complete.
+    #[serde(rename = "jobPercentComplete", default)]
+    pub job_percent_complete: Option<f64>,
+    /// `PROBING`, `TRANSCODING` or `UPLOADING`.
+    #[serde(rename = "currentPhase", default)]
+    pub current_phase: Option<String>,
+}
+
+/// One output group of a COMPLETE event.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OutputGroupDetail {
+    /// `FILE_GROUP`, `HLS_GROUP`, `DASH_ISO_GROUP`, `CMAF_GROUP` or `MS_SMOOTH_GROUP`.
+    #[serde(rename = "type", default)]
+    pub group_type: Option<String>,
+    /// The group's outputs.
+    #[serde(rename = "outputDetails", default)]
+    pub output_details: Vec<OutputDetail>,
+    /// Main manifests (segmented groups).
+    #[serde(rename = "playlistFilePaths", default)]
+    pub playlist_file_paths: Vec<String>,
+}
+
+/// One output of a COMPLETE event.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OutputDetail {
+    /// Where it was written (`s3://bucket/key`).
+    #[serde(rename = "outputFilePaths", default)]
+    pub output_file_paths: Vec<String>,
+    /// Its duration.
+    #[serde(rename = "durationInMs", default)]
+    pub duration_in_ms: Option<u64>,
+}
+
+/// Why an event cannot be read as a MediaConvert job state change.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JobEventError {
+    /// Not from MediaConvert, or not a job state change.
+    #[error(
+        "not a MediaConvert job state change (source {event_source:?}, detail-type {detail_type:?})"
+    )]
+    Foreign {
+        /// The event's source.
+        event_source: String,
+        /// The event's detail-type.
+        detail_type: String,
+    },
+    /// The shape is wrong (a missing field, an unknown status).
+    #[error("malformed MediaConvert event: {0}")]
+    Malformed(String),
+}
+
+impl JobStateChange {
+    /// Reads an EventBridge event, refusing foreign and malformed ones.
+    pub fn parse(event: &serde_json::Value) -> Result<Self, JobEventError> {
+        let field = |name: &str| {
+            event
+                .get(name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (source, detail_type) = (field("source"), field("detail-type"));
+        if source != MEDIACONVERT_SOURCE || detail_type != JOB_STATE_CHANGE {
+            return Err(JobEventError::Foreign {
+                event_source: source,
+                detail_type,
+            });
+        }
+        serde_json::from_value(event.clone()).map_err(|e| JobEventError::Malformed(e.to_string()))
+    }
+}
+
+/// Which kind of stream job a `kind` metadata names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamJobKind {
+    /// Screen plus camera.
+    Composite,
+    /// One recording (the partner never came).
+    Single,
+}
+
+impl StreamJobKind {
+    /// The stored name (`job_kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Composite => "composite",
+            Self::Single => "single",
+        }
+    }
+}
+
+/// Where a job's events go, by its `UserMetadata`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobRoute {
+    /// A stream's composite or single-source job.
+    Stream {
+        /// The stream.
+        stream: StreamName,
+        /// The stream generation the job was submitted for.
+        generation: u64,
+        /// Composite or single.
+        kind: StreamJobKind,
+    },
+    /// A vidpipe job that does not report through the notifier (chunk jobs report through the render flow).
+    NotOurs {
+        /// Its `kind`.
+        kind: String,
+    },
+}
+
+/// Why a job's metadata cannot be routed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// `app` is missing or not `vidpipe`: somebody else's job.
+    #[error("not a vidpipe job (app = {0:?})")]
+    ForeignApp(Option<String>),
+    /// A metadata field a stream job needs is missing.
+    #[error("userMetadata.{0} is missing")]
+    Missing(&'static str),
+    /// A metadata field has a bad value.
+    #[error("userMetadata.{field} is invalid: {value:?}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+    },
+}
+
+/// Routes a job by its `UserMetadata`: `app = vidpipe`, `kind`, and for `composite`/`single` the `stream` and
+/// `generation` (a decimal string) the compositor set.
+pub fn route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, RouteError> {
+    let app = user_metadata.get("app");
+    if app.map(String::as_str) != Some("vidpipe") {
+        return Err(RouteError::ForeignApp(app.cloned()));
+    }
+    let kind = user_metadata
+        .get("kind")
+        .ok_or(RouteError::Missing("kind"))?;
+    let kind = match kind.as_str() {
+        "composite" => StreamJobKind::Composite,
+        "single" => StreamJobKind::Single,
+        other => {
+            return Ok(JobRoute::NotOurs {
+                kind: other.to_owned(),
+            });
+        }
+    };
+    let stream = user_metadata
+        .get("stream")
+        .ok_or(RouteError::Missing("stream"))?;
+    let stream = StreamName::parse("stream", stream).map_err(|_| RouteError::Invalid {
+        field: "stream",
+        value: stream.clone(),
+    })?;
+    let generation = user_metadata
+        .get("generation")
+        .ok_or(RouteError::Missing("generation"))?;
+    let generation = generation
+        .parse::<u64>()
+        .ok()
+        .filter(|g| *g >= 1 && generation.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| RouteError::Invalid {
+            field: "generation",
+            value: generation.clone(),
+        })?;
+    Ok(JobRoute::Stream {
+        stream,
+        generation,
+        kind,
+    })
+}
+
+/// What a job event asks of its stream's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamUpdate {
+    /// The job runs, this far along (0..=100).
+    Progress(u8),
+    /// The job completed; its media file, when the event names one.
+    Ready {
+        /// The output's object key.
+        output_key: Option<String>,
+    },
+    /// The job failed or was canceled.
+    Failed {
+        /// MediaConvert's error code, or `canceled`.
+        code: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl StreamUpdate {
+    /// True for `Ready` and `Failed`, after which nothing changes the generation's status.
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, Self::Progress(_))
+    }
+}
+
+impl JobState {
+    /// The update this state asks for; `None` for states that change no status (input information, warnings,
+    /// queue hops).
+    pub fn stream_update(&self) -> Option<StreamUpdate> {
+        match self {
+            Self::Progressing => Some(StreamUpdate::Progress(0)),
+            Self::StatusUpdate { job_progress, .. } => {
+                let percent = job_progress
+                    .as_ref()
+                    .and_then(|p| p.job_percent_complete)
+                    .unwrap_or(0.0);
+                Some(StreamUpdate::Progress(percent.clamp(0.0, 100.0) as u8))
+            }
+            Self::Complete {
+                output_group_details,
+            } => Some(StreamUpdate::Ready {
+                output_key: media_output_key(output_group_details),
+            }),
+            Self::Canceled => Some(StreamUpdate::Failed {
+                code: "canceled".to_owned(),
+                message: "the job was canceled".to_owned(),
+            }),
+            Self::Error {
+                error_code,
+                error_message,
+            } => Some(StreamUpdate::Failed {
+                code: error_code
+                    .as_ref()
+                    .map_or_else(|| "unknown".to_owned(), Code::to_string),
+                message: error_message.clone().unwrap_or_default(),
+            }),
+            Self::InputInformation { .. } | Self::NewWarning { .. } | Self::QueueHop { .. } => None,
+        }
+    }
+
+    /// The status name as MediaConvert sends it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::InputInformation { .. } => "INPUT_INFORMATION",
+            Self::Progressing => "PROGRESSING",
+            Self::StatusUpdate { .. } => "STATUS_UPDATE",
+            Self::Complete { .. } => "COMPLETE",
+            Self::Canceled => "CANCELED",
+            Self::Error { .. } => "ERROR",
+            Self::NewWarning { .. } => "NEW_WARNING",
+            Self::QueueHop { .. } => "QUEUE_HOP",
+        }
+    }
+}
+
+/// The key of the first file-group output (the stream's MP4), else the first playlist.
+fn media_output_key(groups: &[OutputGroupDetail]) -> Option<String> {
+    let file = groups
+        .iter()
+        .filter(|g| g.group_type.as_deref().is_none_or(|t| t == "FILE_GROUP"))
+        .flat_map(|g| &g.output_details)
+        .flat_map(|o| &o.output_file_paths)
+        .next();
+    let playlist = groups.iter().flat_map(|g| &g.playlist_file_paths).next();
+    file.or(playlist)
+        .and_then(|path| S3Uri::parse_str(path).ok())
+        .map(|uri| uri.key().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(detail: serde_json::Value) -> serde_json::Value {
+        json!({
+            "version": "0", "id": "a0b1", "detail-type": JOB_STATE_CHANGE, "source": MEDIACONVERT_SOURCE,
+            "account": "123456789012", "time": "2026-11-21T10:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:mediaconvert:us-east-1:123456789012:jobs/1700000000000-abc123"],
+            "detail": detail
+        })
+    }
+
+    fn metadata(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn an_error_event_shaped_as_in_the_docs_fails_with_its_code_and_message() {
+        let e = JobStateChange::parse(&event(json!({
+            "timestamp": 1_795_000_000_000_u64, "accountId": "123456789012",
+            "queue": "arn:aws:mediaconvert:us-east-1:123456789012:queues/Default", "jobId": "1700000000000-abc123",
+            "status": "ERROR", "errorCode": 1040, "errorMessage": "Bad input", "userMetadata": {}
+        })))
+        .unwrap();
+        assert_eq!(
+            e.detail.state.stream_update(),
+            Some(StreamUpdate::Failed {
+                code: "1040".into(),
+                message: "Bad input".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_error_without_code_or_message_still_fails() {
+        let e = JobStateChange::parse(&event(json!({
+            "timestamp": 1, "jobId": "j", "status": "ERROR", "errorCode": null, "userMetadata": {}
+        })))
+        .unwrap();
+        assert_eq!(
+            e.detail.state.stream_update(),
+            Some(StreamUpdate::Failed {
+                code: "unknown".into(),
+                message: String::new()
+            })
+        );
+    }
+
+    #[test]
+    fn complete_gives_the_key_of_the_file_output() {
+        let e = JobStateChange::parse(&event(json!({
+            "timestamp": 1, "jobId": "j", "status": "COMPLETE", "userMetadata": {},
+            "outputGroupDetails": [{"type": "FILE_GROUP", "outputDetails": [{
+                "outputFilePaths": ["s3://bucket/videos/s1_composited.mp4"], "durationInMs": 30041,
+                "videoDetails": {"widthInPx": 1920, "heightInPx": 1080}}]}],
+            "warnings": [{"code": 230001, "count": 1}]
+        })))
+        .unwrap();
+        assert_eq!(
+            e.detail.state.stream_update(),
+            Some(StreamUpdate::Ready {
+                output_key: Some("videos/s1_composited.mp4".into())
+            })
+        );
+    }
+
+    #[test]
+    fn progress_comes_from_status_update_and_is_clamped() {
+        let update = |percent: serde_json::Value| {
+            JobStateChange::parse(&event(json!({
+                "timestamp": 1, "jobId": "j", "status": "STATUS_UPDATE", "framesDecoded": 10,
+                "jobProgress": {"jobPercentComplete": percent, "currentPhase": "TRANSCODING", "retryCount": 0},
+                "userMetadata": {}
+            })))
+            .unwrap()
+            .detail
+            .state
+            .stream_update()
+        };
+        assert_eq!(update(json!(42)), Some(StreamUpdate::Progress(42)));
+        assert_eq!(update(json!(250)), Some(StreamUpdate::Progress(100)));
+    }
+
+    #[test]
+    fn warnings_hops_and_input_information_change_no_status() {
+        for detail in [
+            json!({"status": "NEW_WARNING", "warningCode": 0, "warningMessage": "w"}),
+            json!({"status": "QUEUE_HOP", "previousQueue": "q", "priority": 1, "previousPriority": 0}),
+            json!({"status": "INPUT_INFORMATION", "inputDetails": [{"id": 1, "uri": "s3://b/k"}]}),
+        ] {
+            let mut d = detail;
+            d["timestamp"] = json!(1);
+            d["jobId"] = json!("j");
+            let e = JobStateChange::parse(&event(d)).unwrap();
+            assert_eq!(
+                e.detail.state.stream_update(),
+                None,
+                "{}",
+                e.detail.state.name()
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_and_malformed_events_are_named() {
+        let mut other = event(json!({}));
+        other["source"] = json!("aws.s3");
+        assert!(matches!(
+            JobStateChange::parse(&other),
+            Err(JobEventError::Foreign { .. })
+        ));
+        let unknown = event(json!({"timestamp": 1, "jobId": "j", "status": "SUBMITTED"}));
+        assert!(matches!(
+            JobStateChange::parse(&unknown),
+            Err(JobEventError::Malformed(_))
+        ));
+        let no_job = event(json!({"timestamp": 1, "status": "PROGRESSING"}));
+        assert!(matches!(
+            JobStateChange::parse(&no_job),
+            Err(JobEventError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn routing_follows_the_contract() {
+        assert_eq!(
+            route(&metadata(&[
+                ("app", "vidpipe"),
+                ("kind", "composite"),
+                ("stream", "s1"),
+                ("generation", "2")
+            ])),
+            Ok(JobRoute::Stream {
+                stream: StreamName::parse("stream", "s1").unwrap(),
+                generation: 2,
+                kind: StreamJobKind::Composite
+            })
+        );
+        assert_eq!(
+            route(&metadata(&[("app", "vidpipe"), ("kind", "chunk")])),
+            Ok(JobRoute::NotOurs {
+                kind: "chunk".into()
+            })
+        );
+        assert_eq!(route(&metadata(&[])), Err(RouteError::ForeignApp(None)));
+        assert_eq!(
+            route(&metadata(&[
+                ("app", "vidpipe"),
+                ("kind", "single"),
+                ("stream", "s1")
+            ])),
+            Err(RouteError::Missing("generation"))
+        );
+        for bad in ["0", "-1", "+2", "x", ""] {
+            assert!(matches!(
+                route(&metadata(&[
+                    ("app", "vidpipe"),
+                    ("kind", "single"),
+                    ("stream", "s1"),
+                    ("generation", bad)
+                ])),
+                Err(RouteError::Invalid {
+                    field: "generation",
+                    ..
+                })
+            ));
+        }
+        assert!(matches!(
+            route(&metadata(&[
+                ("app", "vidpipe"),
+                ("kind", "single"),
+                ("stream", "a/b"),
+                ("generation", "1")
+            ])),
+            Err(RouteError::Invalid {
+                field: "stream",
+                ..
+            })
+        ));
+    }
+}

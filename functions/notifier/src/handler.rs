@@ -1,0 +1,305 @@
+//! The handler: one invocation is either an EventBridge MediaConvert "Job State Change" event or a
+//! `{"render_result": {...}}` from the render state machine.
+
+use crate::ports::{EventPublisher, StatusStore};
+use serde::Serialize;
+use serde_json::Value;
+use std::time::{SystemTime, UNIX_EPOCH};
+use vidpipe_aws::notify::PublishError;
+use vidpipe_aws::recordings::StoreError;
+use vidpipe_aws::streams::{JobEventOutcome, RenderOutcome, StreamRecord};
+use vidpipe_core::jobevent::{JobRoute, JobStateChange, RouteError, StreamUpdate, route};
+use vidpipe_core::recording::expiry;
+use vidpipe_core::stream_status::{CompositeOutcome, RenderResult, composite_event};
+
+/// The notifier with its dependencies.
+#[derive(Debug)]
+pub struct Notifier<S, P> {
+    /// Stream and render status, event markers.
+    pub store: S,
+    /// The bus and webhook.
+    pub publisher: P,
+    /// `RETENTION_DAYS`: how long render items and event markers are kept.
+    pub retention_days: u32,
+}
+
+/// Why an invocation fails (and is retried by Lambda or caught by the state machine). Bad or foreign events are
+/// not errors: they are logged and acknowledged, so they never cause retry storms.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifierError {
+    /// DynamoDB failed.
+    #[error("status store: {0}")]
+    Store(#[from] StoreError),
+    /// The bus refused the event, or a failed webhook could not even reach the dead-letter queue.
+    #[error("publish: {0}")]
+    Publish(#[from] PublishError),
+    /// The event belongs to a job newer than the stream's recorded generation: the compositor has not recorded
+    /// the job yet, so the event is retried rather than lost.
+    #[error(
+        "stream {stream}: job generation {event} is newer than the recorded generation {recorded}"
+    )]
+    GenerationNotRecorded {
+        /// The stream.
+        stream: String,
+        /// The event's generation.
+        event: u64,
+        /// The item's generation.
+        recorded: u64,
+    },
+    /// The render state machine sent a result that does not follow the contract.
+    #[error("{0}")]
+    InvalidRenderResult(String),
+}
+
+impl NotifierError {
+    /// The error type Lambda reports (and a state machine can Retry or Catch on).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Store(_) => "StatusStoreUnavailable",
+            Self::Publish(_) => "PublishFailed",
+            Self::GenerationNotRecorded { .. } => "GenerationNotRecorded",
+            Self::InvalidRenderResult(_) => "InvalidRenderResult",
+        }
+    }
+}
+
+impl From<NotifierError> for lambda_runtime::Diagnostic {
+    fn from(error: NotifierError) -> Self {
+        Self {
+            error_type: error.error_type().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// What became of a MediaConvert event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum JobEventHandled {
+    /// The stream moved forward (or this event had moved it before a crash); `published` is the domain event id
+    /// for terminal changes.
+    Applied {
+        /// The stream.
+        stream: String,
+        /// Its status now.
+        status: String,
+        /// Its progress now.
+        progress: u8,
+        /// The domain event published, if any.
+        published: Option<String>,
+    },
+    /// This event was processed before: nothing done.
+    Duplicate {
+        /// The event id.
+        event_id: String,
+    },
+    /// The forward-only rule refused it (repeated, out of order, older generation): nothing changed.
+    Stale {
+        /// The stream.
+        stream: String,
+    },
+    /// A status that changes nothing (input information, warnings, queue hops).
+    NoStatusChange {
+        /// The MediaConvert status.
+        status: String,
+    },
+    /// Not for the notifier (another service's event, another application's job, a chunk job, an unknown stream).
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+    /// Malformed: logged and acknowledged, never retried.
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The answer to a render result: `{"render_id", "status"}` (the status the render item holds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RenderAnswer {
+    /// The render.
+    pub render_id: String,
+    /// `ready` or `failed`.
+    pub status: String,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+fn rfc3339_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl<S: StatusStore, P: EventPublisher> Notifier<S, P> {
+    /// Handles one invocation; the JSON answer says what happened.
+    pub async fn handle(&self, payload: Value) -> Result<Value, NotifierError> {
+        let answer = match payload.get("render_result") {
+            Some(result) => serde_json::to_value(self.render_result(result).await?),
+            None => serde_json::to_value(self.job_event(&payload).await?),
+        };
+        Ok(answer.unwrap_or_default())
+    }
+
+    /// Handles a MediaConvert job state change.
+    pub async fn job_event(&self, payload: &Value) -> Result<JobEventHandled, NotifierError> {
+        let event = match JobStateChange::parse(payload) {
+            Ok(event) => event,
+            Err(e) => {
+                tracing::warn!(error = %e, "event rejected");
+                return Ok(JobEventHandled::Rejected {
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let detail = &event.detail;
+        let job_status = detail.state.name();
+        let (stream, generation, kind) = match route(&detail.user_metadata) {
+            Ok(JobRoute::Stream {
+                stream,
+                generation,
+                kind,
+            }) => (stream, generation, kind),
+            Ok(JobRoute::NotOurs { kind }) => {
+                tracing::info!(job_id = %detail.job_id, kind, "job of a kind the notifier does not track");
+                return Ok(JobEventHandled::Ignored {
+                    reason: format!("job kind {kind}"),
+                });
+            }
+            Err(e @ RouteError::ForeignApp(_)) => {
+                tracing::info!(job_id = %detail.job_id, error = %e, "job of another application");
+                return Ok(JobEventHandled::Ignored {
+                    reason: e.to_string(),
+                });
+            }
+            Err(e) => {
+                tracing::warn!(job_id = %detail.job_id, error = %e, "job metadata rejected");
+                return Ok(JobEventHandled::Rejected {
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let Some(update) = detail.state.stream_update() else {
+            tracing::info!(job_id = %detail.job_id, stream = stream.as_str(), job_status, state = ?detail.state, "job event without a status change");
+            return Ok(JobEventHandled::NoStatusChange {
+                status: job_status.to_owned(),
+            });
+        };
+        if self.store.event_processed(&event.id).await? {
+            tracing::info!(event_id = %event.id, "event already processed");
+            return Ok(JobEventHandled::Duplicate { event_id: event.id });
+        }
+        let now = now_ms();
+        let outcome = self
+            .store
+            .apply_job_event(stream.as_str(), generation, &update, &event.id, now)
+            .await?;
+        let handled = match outcome {
+            JobEventOutcome::Applied(record) | JobEventOutcome::AppliedBefore(record) => {
+                let published = match announce(&event, &record, generation, kind.as_str(), &update)
+                {
+                    Some(domain_event) => {
+                        self.publisher.publish(&domain_event).await?;
+                        Some(domain_event.id)
+                    }
+                    None => None,
+                };
+                tracing::info!(stream = %record.stream, generation, job_status, status = record.status.as_str(), progress = record.progress, "stream status updated");
+                JobEventHandled::Applied {
+                    stream: record.stream,
+                    status: record.status.as_str().to_owned(),
+                    progress: record.progress,
+                    published,
+                }
+            }
+            JobEventOutcome::Stale(record) => {
+                tracing::info!(stream = %record.stream, generation, recorded_generation = record.generation, job_status, status = record.status.as_str(), "stale job event ignored");
+                JobEventHandled::Stale {
+                    stream: record.stream,
+                }
+            }
+            JobEventOutcome::AheadOfItem(record) => {
+                return Err(NotifierError::GenerationNotRecorded {
+                    stream: record.stream,
+                    event: generation,
+                    recorded: record.generation,
+                });
+            }
+            JobEventOutcome::UnknownStream => {
+                tracing::warn!(stream = stream.as_str(), job_id = %detail.job_id, "job event for an unknown stream");
+                JobEventHandled::Ignored {
+                    reason: format!("unknown stream {}", stream.as_str()),
+                }
+            }
+        };
+        self.store
+            .mark_event_processed(&event.id, now, expiry(now, self.retention_days))
+            .await?;
+        Ok(handled)
+    }
+
+    /// Handles a render result from the render state machine.
+    pub async fn render_result(&self, result: &Value) -> Result<RenderAnswer, NotifierError> {
+        let (result, status) = RenderResult::parse(result).map_err(|e| {
+            tracing::warn!(error = %e, "render result rejected");
+            NotifierError::InvalidRenderResult(e.to_string())
+        })?;
+        let domain_event = result.event(&status, &rfc3339_now());
+        let answer = |status: &str| RenderAnswer {
+            render_id: result.render_id.clone(),
+            status: status.to_owned(),
+        };
+        if self.store.event_processed(&domain_event.id).await? {
+            tracing::info!(render_id = %result.render_id, "render result already processed");
+            return Ok(answer(status.as_str()));
+        }
+        let now = now_ms();
+        let expires_at = expiry(now, self.retention_days);
+        match self
+            .store
+            .record_render(&result, &status, now, expires_at)
+            .await?
+        {
+            RenderOutcome::Recorded => {
+                self.publisher.publish(&domain_event).await?;
+                tracing::info!(render_id = %result.render_id, status = status.as_str(), "render status recorded");
+            }
+            RenderOutcome::AlreadyEnded(stored) => {
+                tracing::warn!(render_id = %result.render_id, status = status.as_str(), stored, "render already ended with another status");
+                return Ok(answer(&stored));
+            }
+        }
+        self.store
+            .mark_event_processed(&domain_event.id, now, expires_at)
+            .await?;
+        Ok(answer(status.as_str()))
+    }
+}
+
+/// The domain event for a terminal change of `record` (none for progress).
+fn announce(
+    event: &JobStateChange,
+    record: &StreamRecord,
+    generation: u64,
+    kind: &str,
+    update: &StreamUpdate,
+) -> Option<vidpipe_core::notify::DomainEvent> {
+    composite_event(
+        &event.id,
+        &event.time,
+        &CompositeOutcome {
+            stream: &record.stream,
+            generation,
+            job_id: &event.detail.job_id,
+            job_kind: record.job_kind.as_deref().unwrap_or(kind),
+            fallback_reason: record.fallback_reason.as_deref(),
+        },
+        update,
+    )
+}

@@ -1,0 +1,20 @@
+//! `vidpipe-notifier`: MediaConvert "Job State Change" events (from EventBridge) and render results (from the render
+//! state machine) become a status on the stream or render item, a domain event on the bus, and optionally a signed
+//! webhook.
+//!
+//! - Job events are routed by `UserMetadata` (`app = vidpipe`, `kind`, `stream`, `generation`); statuses only move
+//!   forward, enforced by conditional writes in DynamoDB. `composite.ready` / `composite.failed` are published on
+//!   the terminal transitions only.
+//! - Processing is idempotent on the event id: a marker `EVENT#{id}` is written after publishing, and a redelivered
+//!   event publishes nothing. A crash between publishing and writing the marker makes the redelivery publish the
+//!   same event (same id) again: delivery is at least once, and receivers drop duplicates by id.
+//! - Malformed and foreign events are logged and acknowledged, never retried. Failures of DynamoDB, the bus, or a
+//!   failed webhook that cannot reach its dead-letter queue fail the invocation, so Lambda retries it.
+//!
+//! `main` only wires: configuration from the environment, SDK clients built once, then [`Notifier::handle`].
+
+pub mod config;
+pub mod handler;
+pub mod ports;
+
+pub use handler::{JobEventHandled, Notifier, NotifierError, RenderAnswer};
