@@ -7,6 +7,11 @@ use vidpipe_core::render::plan::{ChunkLimits, plan_chunks};
 /// 10,000 scenes of 0.5 to 20 s (a fixed pseudo-random sequence) scaled to 23 hours (a request may last 24), at
 /// 1080p30 with 120 s chunks.
 fn request() -> RenderRequest {
+    RenderRequest::from_json(&request_json()).expect("the benchmark request is valid")
+}
+
+/// The request's JSON text.
+fn request_json() -> String {
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
     let mut durations: Vec<f64> = (0..10_000)
         .map(|_| {
@@ -31,7 +36,7 @@ fn request() -> RenderRequest {
         "scenes": scenes,
         "chunking": {"max_chunk_s": 120, "min_chunk_s": 10, "max_concurrency": 40}
     });
-    RenderRequest::from_json(&json.to_string()).expect("the benchmark request is valid")
+    json.to_string()
 }
 
 fn plan(c: &mut Criterion) {
@@ -44,6 +49,10 @@ fn plan(c: &mut Criterion) {
     );
     c.bench_function("plan 10,000 scenes (request.plan)", |b| {
         b.iter(|| request.plan())
+    });
+    let json = request_json();
+    c.bench_function("parse, validate and plan 10,000 scenes", |b| {
+        b.iter(|| RenderRequest::from_json(&json).and_then(|r| r.plan()))
     });
     let scene_frames = request.scene_frames();
     let limits = ChunkLimits::of(&request).expect("valid limits");
