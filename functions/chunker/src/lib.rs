@@ -2,9 +2,9 @@
 //! chunks (`vidpipe_core::render::plan`).
 //!
 //! Input: `{"request": {...}}` or `{"request_uri": "s3://..."}`. Output: the [`RenderPlan`], the state machine's
-//! data from then on. The plan carries the request inline, or, when the request is over [`INLINE_LIMIT_BYTES`]
-//! (Step Functions payloads stop at 256 KiB) or a custom renderer needs a URI, by `request_uri` only: a request
-//! that came inline is then stored at `{output key without .mp4}/request.json`.
+//! data from then on. The plan carries the request inline, or, when the plan with it would be over
+//! [`INLINE_LIMIT_BYTES`] (Step Functions payloads stop at 256 KiB) or a custom renderer needs a URI, by
+//! `request_uri` only: a request that came inline is then stored at `{output key without .mp4}/request.json`.
 //!
 //! Errors (the `Error` a state machine matches): `InvalidRenderRequest` for a request that is malformed, breaks a
 //! rule (every problem named), cannot be planned, or is missing; `RequestUnavailable` when S3 fails otherwise
@@ -158,21 +158,6 @@ pub async fn plan(payload: Value, store: &impl RequestStore) -> Result<RenderPla
     let chunks = request.plan().map_err(|e| invalid(&e))?;
     let base = output_base(&request).map_err(|e| invalid(&e))?;
 
-    let by_reference =
-        text.len() > INLINE_LIMIT_BYTES || matches!(request.renderer, Renderer::Lambda(_));
-    let request_uri = match (read_from, by_reference) {
-        (Some(uri), _) => Some(uri),
-        (None, true) => {
-            let uri = S3Uri::new(base.bucket(), format!("{}/request.json", base.key()))
-                .map_err(|e| invalid(&e))?;
-            let json = serde_json::to_vec(&request).map_err(|e| invalid(&e))?;
-            store.store(&uri, json).await.map_err(|e| {
-                ChunkerError::RequestUnavailable(format!("storing {uri} failed: {e}"))
-            })?;
-            Some(uri)
-        }
-        (None, false) => None,
-    };
     let planned = chunks
         .iter()
         .map(|chunk| {
@@ -185,27 +170,47 @@ pub async fn plan(payload: Value, store: &impl RequestStore) -> Result<RenderPla
         })
         .collect::<Result<Vec<_>, vidpipe_core::render::RenderError>>()
         .map_err(|e| invalid(&e))?;
-    tracing::info!(
-        render_id = %request.render_id,
-        total_frames = request.total_frames(),
-        chunks = planned.len(),
-        by_reference = request_uri.is_some(),
-        "render planned"
-    );
-    let soundtrack_uri = format!("s3://{}/{}/soundtrack.m4a", base.bucket(), base.key());
-    let inline_request = request_uri.is_none().then(|| request.clone());
-    Ok(RenderPlan {
+    let mut plan = RenderPlan {
         render_id: request.render_id.clone(),
-        request_uri: request_uri.map(|uri| uri.to_string()),
+        request_uri: read_from.as_ref().map(S3Uri::to_string),
         output: request.output.clone(),
         total_frames: request.total_frames(),
         max_concurrency: request.map_concurrency(),
         renderer: request.renderer.clone(),
         chunks: planned,
         soundtrack: request.soundtrack.clone(),
-        soundtrack_uri,
-        request: inline_request,
-    })
+        soundtrack_uri: format!("s3://{}/{}/soundtrack.m4a", base.bucket(), base.key()),
+        request: read_from.is_none().then_some(request),
+    };
+    let size = |plan: &RenderPlan| serde_json::to_vec(plan).map_or(usize::MAX, |json| json.len());
+    let by_reference =
+        matches!(plan.renderer, Renderer::Lambda(_)) || size(&plan) > INLINE_LIMIT_BYTES;
+    if by_reference && let Some(request) = plan.request.take() {
+        let uri = S3Uri::new(base.bucket(), format!("{}/request.json", base.key()))
+            .map_err(|e| invalid(&e))?;
+        let json = serde_json::to_vec(&request).map_err(|e| invalid(&e))?;
+        store
+            .store(&uri, json)
+            .await
+            .map_err(|e| ChunkerError::RequestUnavailable(format!("storing {uri} failed: {e}")))?;
+        plan.request_uri = Some(uri.to_string());
+    }
+    let plan_size = size(&plan);
+    if plan_size > INLINE_LIMIT_BYTES {
+        return Err(invalid(&format!(
+            "the plan of {} chunks is {plan_size} bytes without the request, more than the {INLINE_LIMIT_BYTES} \
+             a Step Functions state may carry: use a shorter output key or longer chunks",
+            plan.chunks.len()
+        )));
+    }
+    tracing::info!(
+        render_id = %plan.render_id,
+        total_frames = plan.total_frames,
+        chunks = plan.chunks.len(),
+        by_reference = plan.request.is_none(),
+        "render planned"
+    );
+    Ok(plan)
 }
 
 /// The output's location without `.mp4`: the folder of the chunks, the soundtrack and a stored request.

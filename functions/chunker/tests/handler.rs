@@ -232,3 +232,39 @@ async fn the_request_uri_sample_is_read_from_s3_and_a_missing_object_is_named() 
         error.error_message
     );
 }
+
+#[tokio::test]
+async fn a_request_whose_plan_would_be_too_large_inline_is_passed_by_uri() {
+    // 900 one-second scenes (about 110 KB of request) in one-second chunks: 900 chunks make the plan with the
+    // request inline larger than 200 KB, though the request alone is not.
+    let (store, bucket) = moto_store().await;
+    let mut request = large_request(&bucket);
+    request["scenes"] = json!(request["scenes"].as_array().unwrap()[..900]);
+    request["chunking"] = json!({"max_chunk_s": 1, "min_chunk_s": 0.5});
+    assert!(request.to_string().len() < INLINE_LIMIT_BYTES);
+    let plan = plan(json!({"request": request}), &store).await.unwrap();
+    assert_eq!(plan.chunks.len(), 900);
+    assert!(plan.request.is_none());
+    assert_eq!(
+        plan.request_uri,
+        Some(format!("s3://{bucket}/renders/big-1/request.json"))
+    );
+    assert!(serde_json::to_vec(&plan).unwrap().len() <= INLINE_LIMIT_BYTES);
+}
+
+#[tokio::test]
+async fn a_plan_too_large_even_without_the_request_is_refused_by_name() {
+    // A 900-character output key in 249 chunks: the chunks' URIs alone pass 200 KB.
+    let mut payload = event("request.json");
+    let key = format!("renders/{}/promo-42.mp4", "k".repeat(900));
+    payload["request"]["output"]["uri"] = json!(format!("s3://vidpipe-renders/{key}"));
+    payload["request"]["chunking"] = json!({"max_chunk_s": 0.4, "min_chunk_s": 0.2});
+    payload["request"]["scenes"][1]["overlay"] = Value::Null;
+    let (error, message) = rejected(payload).await;
+    assert_eq!(error, "InvalidRenderRequest");
+    assert!(message.contains("the plan of 249 chunks is"), "{message}");
+    assert!(
+        message.contains("use a shorter output key or longer chunks"),
+        "{message}"
+    );
+}
