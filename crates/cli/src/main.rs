@@ -3,6 +3,7 @@
 mod engine_cmd;
 mod job_cmd;
 mod local_cmd;
+mod render_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,9 @@ enum Command {
     Job(job_cmd::JobArgs),
     /// Work with the local stack (moto, or any endpoint `AWS_ENDPOINT_URL` points to).
     Local(local_cmd::LocalArgs),
+    /// Run a render request through `statemachines/render.asl.json` on this machine; prints progress to stderr and
+    /// the execution's outcome to stdout (exit code 1 when it failed).
+    Render(render_cmd::RenderArgs),
 }
 
 #[tokio::main]
@@ -38,6 +42,7 @@ async fn main() -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
             println!("{}", local_cmd::run(&args).await?);
             0
         }
+        Command::Render(args) => render_cmd::run(args).await?,
     };
     Ok(std::process::ExitCode::from(code as u8))
 }

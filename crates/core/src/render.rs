@@ -2,8 +2,8 @@
 //! are rendered in parallel.
 //!
 //! Time is counted in integer frames of the output: a scene lasts `round(duration_s * fps)` frames and a chunk is
-//! the half-open frame range `[start_frame, end_frame)` of the whole video. Chunk planning itself belongs to the
-//! chunker; this module validates requests and resolves a chunk into the scene segments it covers.
+//! the half-open frame range `[start_frame, end_frame)` of the whole video. This module validates requests and
+//! resolves a chunk into the scene segments it covers; [`plan`] cuts a request into chunks.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -533,6 +533,8 @@ fn source_problem(uri: &str, extensions: &[&str]) -> Option<String> {
         },
     }
 }
+
+pub mod plan;
 
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,13 @@ fn example() -> serde_json::Value {
     serde_json::from_str(EXAMPLE).unwrap()
 }
 
+/// The request of the issue, edited by `edit`.
+pub(crate) fn example_with(edit: impl FnOnce(&mut serde_json::Value)) -> serde_json::Value {
+    let mut value = example();
+    edit(&mut value);
+    value
+}
+
 fn problems(value: serde_json::Value) -> Vec<String> {
     match RenderRequest::from_json(&value.to_string()) {
         Err(RenderError::Invalid(problems)) => problems.iter().map(Problem::to_string).collect(),

@@ -1,0 +1,328 @@
+//! `vidpipe render request.json`: runs `statemachines/render.asl.json` on this machine with the local Step Functions
+//! interpreter. Lambda tasks call the functions' handlers in-process (chunker, job-builder, assembler, notifier),
+//! `mediaconvert:createJob.sync` runs the job on the ffmpeg engine, and a custom renderer's ARN maps to a local
+//! command (`--renderer ARN=COMMAND`, a program and its arguments separated by spaces: the task input as JSON on
+//! stdin, `{"output_uri": ...}` on stdout).
+//!
+//! S3, DynamoDB and EventBridge are reached through the standard AWS configuration (`AWS_ENDPOINT_URL` for moto);
+//! the notifier reads its own variables (`TABLE_NAME`, `EVENT_BUS_NAME`, ...).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Instant;
+
+use clap::Args;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use vidpipe_aws::eventbridge::EventBus;
+use vidpipe_aws::notify::Publisher;
+use vidpipe_aws::streams::StatusTable;
+use vidpipe_core::job::JobContext;
+use vidpipe_engine::{Assembler, Engine, IgnoreUpdates, JobStatus, Storage};
+use vidpipe_notifier::Notifier;
+use vidpipe_stepfn::{Interpreter, Outcome, StateMachine, TaskError, TaskInvoker, substitute};
+
+/// The Run a Job integration of MediaConvert.
+const CREATE_JOB_SYNC: &str = "arn:aws:states:::mediaconvert:createJob.sync";
+
+/// `vidpipe render` arguments.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The render request (v1): a JSON file, or the `s3://` URI of one (for requests over Step Functions' 256 KiB).
+    pub request: String,
+    /// The state machine definition.
+    #[arg(long, default_value = "statemachines/render.asl.json")]
+    pub definition: PathBuf,
+    /// The execution's name (stands for the render id when a request cannot be read).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The MediaConvert role the job-builder puts in jobs.
+    #[arg(
+        long,
+        env = "MEDIACONVERT_ROLE_ARN",
+        default_value = "arn:aws:iam::000000000000:role/vidpipe-mediaconvert"
+    )]
+    pub role: String,
+    /// A custom renderer: `ARN=COMMAND`, the command run for each chunk the function at ARN would render.
+    #[arg(long = "renderer", value_name = "ARN=COMMAND")]
+    pub renderers: Vec<String>,
+}
+
+/// Why the command could not run the state machine (a failed execution is not an error: it is printed).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderCommandError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The request file is not JSON.
+    #[error("{0} is not JSON: {1}")]
+    Json(String, serde_json::Error),
+    /// The definition did not load.
+    #[error("the state machine definition: {0}")]
+    Definition(#[from] vidpipe_stepfn::DefinitionError),
+    /// A `--renderer` is not `ARN=COMMAND`.
+    #[error("--renderer {0:?} is not ARN=COMMAND")]
+    Renderer(String),
+    /// The notifier's configuration is incomplete.
+    #[error("notifier configuration: {0}")]
+    Notifier(String),
+}
+
+/// The functions of the render flow, by the local ARN each stands for.
+struct FunctionArns {
+    chunker: String,
+    job_builder: String,
+    assembler: String,
+    notifier: String,
+}
+
+impl FunctionArns {
+    fn local(region: &str, account: &str) -> Self {
+        let arn = |name: &str| format!("arn:aws:lambda:{region}:{account}:function:{name}");
+        Self {
+            chunker: arn("vidpipe-chunker"),
+            job_builder: arn("vidpipe-job-builder"),
+            assembler: arn("vidpipe-assembler"),
+            notifier: arn("vidpipe-notifier"),
+        }
+    }
+}
+
+/// Runs every Task of the render flow on this machine.
+struct LocalFunctions {
+    arns: FunctionArns,
+    chunker_store: vidpipe_chunker::S3RequestStore,
+    job_builder_store: vidpipe_job_builder::S3RequestStore,
+    job_context: JobContext,
+    engine: Engine,
+    assembler: Assembler,
+    notifier: Notifier<StatusTable, Publisher>,
+    renderers: HashMap<String, String>,
+}
+
+fn task_error(error: lambda_runtime::Diagnostic) -> TaskError {
+    TaskError::new(error.error_type, error.error_message)
+}
+
+fn json_value(value: impl serde::Serialize) -> Result<Value, TaskError> {
+    serde_json::to_value(value).map_err(|e| TaskError::new("Local.Serialization", e.to_string()))
+}
+
+impl LocalFunctions {
+    /// `createJob.sync`: runs the job on the engine and answers like GetJob, `{"Job": {...}}`; a job that ends in
+    /// ERROR fails the task with `States.TaskFailed` and the job as the cause.
+    async fn create_job_sync(&self, parameters: Value) -> Result<Value, TaskError> {
+        let started = Instant::now();
+        let job = self.engine.run(&parameters, &mut IgnoreUpdates).await;
+        let label = job
+            .user_metadata
+            .get("chunk_index")
+            .map_or_else(|| job.id.clone(), |i| format!("chunk {i}"));
+        let answer = json!({"Job": json_value(&job)?});
+        if job.status == JobStatus::Complete {
+            eprintln!(
+                "{label}: MediaConvert job {} COMPLETE in {:.1} s",
+                job.id,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(answer)
+        } else {
+            eprintln!(
+                "{label}: MediaConvert job {} {:?}: {}",
+                job.id,
+                job.status,
+                job.error_message.as_deref().unwrap_or("")
+            );
+            Err(TaskError::new("States.TaskFailed", answer.to_string()))
+        }
+    }
+
+    /// A custom renderer's command: the input on stdin, the JSON answer on stdout.
+    async fn custom_renderer(&self, command: &str, input: Value) -> Result<Value, TaskError> {
+        let failed = |message: String| TaskError::new("RendererFailed", message);
+        let mut words = command.split_whitespace();
+        let program = words.next().unwrap_or_default();
+        let mut child = tokio::process::Command::new(program)
+            .args(words)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| failed(format!("{command} could not start: {e}")))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(input.to_string().as_bytes())
+                .await
+                .map_err(|e| failed(format!("writing to {command}: {e}")))?;
+        }
+        let output = child
+            .wait_with_output()
+            .await
+            .map_err(|e| failed(format!("{command}: {e}")))?;
+        if !output.status.success() {
+            return Err(failed(format!(
+                "{command} exited with {}: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        serde_json::from_slice(&output.stdout)
+            .map_err(|e| failed(format!("{command} did not print JSON: {e}")))
+    }
+}
+
+impl TaskInvoker for LocalFunctions {
+    async fn invoke(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
+        let arns = &self.arns;
+        if resource == arns.chunker {
+            let plan = vidpipe_chunker::plan(input, &self.chunker_store)
+                .await
+                .map_err(|e| task_error(e.into()))?;
+            eprintln!(
+                "planned {}: {} frames in {} chunks",
+                plan.render_id,
+                plan.total_frames,
+                plan.chunks.len()
+            );
+            json_value(plan)
+        } else if resource == arns.job_builder {
+            let output =
+                vidpipe_job_builder::build(input, &self.job_context, &self.job_builder_store)
+                    .await
+                    .map_err(|e| task_error(e.into()))?;
+            json_value(output)
+        } else if resource == arns.assembler {
+            let action = input["action"].as_str().unwrap_or_default().to_owned();
+            let started = Instant::now();
+            let output = Box::pin(vidpipe_assembler::run(input, &self.assembler))
+                .await
+                .map_err(|e| task_error(e.into()))?;
+            eprintln!(
+                "assembler {action} done in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            json_value(output)
+        } else if resource == arns.notifier {
+            let output = self
+                .notifier
+                .handle(input)
+                .await
+                .map_err(|e| task_error(e.into()))?;
+            eprintln!("notified {output}");
+            Ok(output)
+        } else if resource == CREATE_JOB_SYNC {
+            self.create_job_sync(input).await
+        } else if let Some(command) = self.renderers.get(resource) {
+            self.custom_renderer(command, input).await
+        } else {
+            Err(TaskError::new(
+                "Lambda.ResourceNotFoundException",
+                format!("no local function for {resource}: pass --renderer {resource}=COMMAND"),
+            ))
+        }
+    }
+}
+
+/// Runs the render; returns the process exit code (0 when the execution succeeded).
+pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|source| RenderCommandError::Read {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let input = if args.request.starts_with("s3://") {
+        json!({"request_uri": args.request})
+    } else {
+        let text = read(std::path::Path::new(&args.request))?;
+        let request: Value = serde_json::from_str(&text)
+            .map_err(|e| RenderCommandError::Json(args.request.clone(), e))?;
+        json!({"request": request})
+    };
+    let renderers = args
+        .renderers
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(arn, command)| (arn.to_owned(), command.to_owned()))
+                .ok_or_else(|| RenderCommandError::Renderer(pair.clone()))
+        })
+        .collect::<Result<HashMap<_, _>, _>>()?;
+
+    let sdk = aws_config::load_from_env().await;
+    let identity = vidpipe_engine::Identity::default();
+    let arns = FunctionArns::local(&identity.region, &identity.account_id);
+    let substitutions = HashMap::from([
+        ("ChunkerFunctionArn".to_owned(), arns.chunker.clone()),
+        ("JobBuilderFunctionArn".to_owned(), arns.job_builder.clone()),
+        ("AssemblerFunctionArn".to_owned(), arns.assembler.clone()),
+        ("NotifierFunctionArn".to_owned(), arns.notifier.clone()),
+        (
+            "MediaConvertQueueArn".to_owned(),
+            format!(
+                "arn:aws:mediaconvert:{}:{}:queues/Default",
+                identity.region, identity.account_id
+            ),
+        ),
+    ]);
+    let machine = StateMachine::from_json(&substitute(&read(&args.definition)?, &substitutions)?)?;
+
+    let force_path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
+    let s3 = vidpipe_aws::s3::client(&sdk, force_path_style);
+    let config = vidpipe_notifier::config::Config::from_env(|name| std::env::var(name).ok())
+        .map_err(|e| RenderCommandError::Notifier(e.to_string()))?;
+    let mut publisher = Publisher::new(EventBus::new(
+        aws_sdk_eventbridge::Client::new(&sdk),
+        &config.event_bus,
+    ));
+    if let Some(webhook) = config.webhook {
+        publisher = publisher
+            .with_webhook(webhook, aws_sdk_sqs::Client::new(&sdk))
+            .map_err(|e| RenderCommandError::Notifier(e.to_string()))?;
+    }
+    let functions = LocalFunctions {
+        arns,
+        chunker_store: vidpipe_chunker::S3RequestStore(s3.clone()),
+        job_builder_store: vidpipe_job_builder::S3RequestStore(s3.clone()),
+        job_context: JobContext {
+            role: args.role,
+            queue: None,
+        },
+        engine: Engine::new(Storage::with_s3(s3.clone())).with_identity(identity),
+        assembler: Assembler::new(Storage::with_s3(s3)),
+        notifier: Notifier {
+            store: StatusTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table),
+            publisher,
+            retention_days: config.retention_days,
+        },
+        renderers,
+    };
+    let name = args.name.unwrap_or_else(|| {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        format!("render-{millis}")
+    });
+    let started = Instant::now();
+    let execution = Interpreter::new("vidpipe-render", machine, functions)
+        .execute(&name, input)
+        .await;
+    eprintln!(
+        "execution {name} ended in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&execution.outcome).unwrap_or_default()
+    );
+    Ok(match execution.outcome {
+        Outcome::Succeeded { .. } => 0,
+        Outcome::Failed { .. } => 1,
+    })
+}
