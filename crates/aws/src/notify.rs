@@ -6,7 +6,7 @@
 //! duplicates by the event id.
 
 use crate::eventbridge::{EventBus, EventBusError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use vidpipe_core::notify::DomainEvent;
 use vidpipe_core::webhook::{SIGNATURE_HEADER, signature_header};
 
@@ -145,10 +145,7 @@ impl Publisher {
 }
 
 fn epoch_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    vidpipe_core::clock::now_ms() / 1000
 }
 
 impl Webhook {

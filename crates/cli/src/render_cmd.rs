@@ -303,12 +303,9 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
         },
         renderers,
     };
-    let name = args.name.unwrap_or_else(|| {
-        let millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        format!("render-{millis}")
-    });
+    let name = args
+        .name
+        .unwrap_or_else(|| format!("render-{}", vidpipe_core::clock::now_ms()));
     let started = Instant::now();
     let execution = Interpreter::new("vidpipe-render", machine, functions)
         .execute(&name, input)

@@ -1,5 +1,6 @@
 //! vidpipe's domain core: pure rules and types, no AWS SDK, no network, no files.
 
+pub mod clock;
 pub mod job;
 pub mod jobevent;
 pub mod keys;

@@ -2,7 +2,6 @@
 //! percent complete, MediaConvert-style error codes, and "MediaConvert Job State Change" EventBridge events.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -181,13 +180,6 @@ pub struct Job {
     identity: Identity,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 impl Job {
     /// A new SUBMITTED job.
     pub fn submitted(identity: Identity, user_metadata: BTreeMap<String, String>) -> Self {
@@ -197,7 +189,7 @@ impl Job {
             .take(6)
             .map(|b| char::from(b'a' + b % 26))
             .collect();
-        let id = format!("{}-{letters}", now_ms());
+        let id = format!("{}-{letters}", vidpipe_core::clock::now_ms());
         let prefix = format!(
             "arn:aws:mediaconvert:{}:{}",
             identity.region, identity.account_id
@@ -222,7 +214,7 @@ impl Job {
     /// SUBMITTED job has no event, as in MediaConvert.
     pub fn event(&self, status_update: bool) -> Option<Value> {
         let mut detail = json!({
-            "timestamp": now_ms(),
+            "timestamp": vidpipe_core::clock::now_ms(),
             "accountId": self.identity.account_id,
             "queue": self.queue,
             "jobId": self.id,

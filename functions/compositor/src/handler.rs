@@ -6,6 +6,7 @@ use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 use vidpipe_aws::recordings::StoreError;
 use vidpipe_aws::streams::Failure;
+use vidpipe_core::clock::rfc3339_ms;
 use vidpipe_core::job::{
     CompositeOptions, CompositeOutput, CreateJobRequest, JobKind, Recording, SingleOptions,
     composite_job, single_job,
@@ -57,11 +58,7 @@ pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// The wall clock.
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
-    })
+    Arc::new(vidpipe_core::clock::now_ms)
 }
 
 /// The compositor and its dependencies.
@@ -149,16 +146,6 @@ impl From<TranscodeError> for SubmitFailure {
             TranscodeError::Unavailable(message) => Self::Transient(message),
         }
     }
-}
-
-fn rfc3339(ms: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 fn event_id(name: &str) -> String {
@@ -304,7 +291,7 @@ impl Compositor {
         let event = DomainEvent {
             id: event_id(&format!("{}/{}/{}", object.bucket, object.key, object.etag)),
             event_type: DomainEventType::RecordingUploaded,
-            time: rfc3339((self.clock)()),
+            time: rfc3339_ms((self.clock)()),
             data,
         };
         self.publisher
@@ -488,7 +475,7 @@ impl Compositor {
                 state.stream, submission.generation, failure.message
             )),
             event_type: DomainEventType::CompositeFailed,
-            time: rfc3339((self.clock)()),
+            time: rfc3339_ms((self.clock)()),
             data,
         };
         self.publisher

@@ -4,10 +4,10 @@
 use crate::ports::{EventPublisher, StatusStore};
 use serde::Serialize;
 use serde_json::Value;
-use std::time::{SystemTime, UNIX_EPOCH};
 use vidpipe_aws::notify::PublishError;
 use vidpipe_aws::recordings::StoreError;
 use vidpipe_aws::streams::{JobEventOutcome, RenderOutcome, StreamRecord};
+use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::jobevent::{JobRoute, JobStateChange, RouteError, StreamUpdate, route};
 use vidpipe_core::recording::expiry;
 use vidpipe_core::stream_status::{CompositeOutcome, RenderResult, composite_event};
@@ -124,19 +124,6 @@ pub struct RenderAnswer {
     pub status: String,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
-
-fn rfc3339_now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 impl<S: StatusStore, P: EventPublisher> Notifier<S, P> {
     /// Handles one invocation; the JSON answer says what happened.
     pub async fn handle(&self, payload: Value) -> Result<Value, NotifierError> {
@@ -250,7 +237,7 @@ impl<S: StatusStore, P: EventPublisher> Notifier<S, P> {
             tracing::warn!(error = %e, "render result rejected");
             NotifierError::InvalidRenderResult(e.to_string())
         })?;
-        let domain_event = result.event(&status, &rfc3339_now());
+        let domain_event = result.event(&status, &rfc3339_ms(now_ms()));
         let answer = |status: &str| RenderAnswer {
             render_id: result.render_id.clone(),
             status: status.to_owned(),

@@ -8,9 +8,9 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
-use std::time::{SystemTime, UNIX_EPOCH};
 use vidpipe_aws::recordings::StoreError;
 use vidpipe_aws::s3::PutSpec;
+use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::keys::{
     KeyKind, RoomId, StreamName, classify_key, composited_key, sanitize_filename,
 };
@@ -33,24 +33,6 @@ pub struct App<O, R, S> {
     pub recordings: R,
     /// Stream items (in the same table).
     pub streams: S,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
-
-/// RFC 3339 for an epoch-millisecond instant.
-fn rfc3339_ms(ms: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 /// The request path without the API Gateway stage prefix.
