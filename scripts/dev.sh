@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs vidpipe's HTTP API locally against moto: installs what it needs, starts moto on 127.0.0.1:$MOTO_PORT (5000),
-# creates the bucket, table and event queue, then serves the functions with `cargo lambda watch` on port 9000.
+# Runs vidpipe locally against moto: installs what it needs, starts moto on 127.0.0.1:$MOTO_PORT (5000), creates the
+# bucket, table, event queues and the job-events rule, serves every function with `cargo lambda watch` on port 9000,
+# and feeds the queues to them (`vidpipe local pump`): an upload to the bucket reaches the compositor, which runs the
+# composite on vidpipe-engine; its job events reach the notifier, which marks the stream ready.
 # In another terminal: cargo lambda invoke vidpipe-presign --data-file events/presign/post-uploads-camera.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +24,8 @@ done
 curl -fsS "$AWS_ENDPOINT_URL/moto-api/" >/dev/null || { echo "dev: moto did not start (see .local/moto.log)" >&2; exit 1; }
 
 cargo run --quiet -p vidpipe-cli -- local init
-echo "dev: moto on $AWS_ENDPOINT_URL; serving functions on http://127.0.0.1:9000 (Ctrl-C stops)"
+cargo run --quiet -p vidpipe-cli -- local pump > .local/pump.log 2>&1 &
+pump_pid=$!
+trap 'kill $pump_pid $moto_pid 2>/dev/null' EXIT
+echo "dev: moto on $AWS_ENDPOINT_URL; serving functions on http://127.0.0.1:9000; queue pump log in .local/pump.log (Ctrl-C stops)"
 cargo lambda watch --env-file events/local.env --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"

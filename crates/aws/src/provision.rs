@@ -210,26 +210,7 @@ async fn create_queue_notification(
     bucket: &str,
     queue: &str,
 ) -> Result<String, ProvisionError> {
-    let sqs = aws_sdk_sqs::Client::new(sdk_config);
-    let url = sqs
-        .create_queue()
-        .queue_name(queue)
-        .send()
-        .await
-        .map_err(|e| failed("create queue")(&e))?;
-    let url = url.queue_url.unwrap_or_default();
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| failed("queue attributes")(&e))?;
-    let arn = attrs
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .cloned()
-        .unwrap_or_default();
+    let (url, arn) = create_queue(sdk_config, queue).await?;
     let config = QueueConfiguration::builder()
         .id("vidpipe-object-created")
         .queue_arn(arn)
@@ -246,5 +227,74 @@ async fn create_queue_notification(
         .send()
         .await
         .map_err(|e| failed("bucket notification")(&e))?;
+    Ok(url)
+}
+
+/// Creates (or finds) a queue; returns its URL and ARN.
+async fn create_queue(
+    sdk_config: &aws_config::SdkConfig,
+    queue: &str,
+) -> Result<(String, String), ProvisionError> {
+    let sqs = aws_sdk_sqs::Client::new(sdk_config);
+    let url = sqs
+        .create_queue()
+        .queue_name(queue)
+        .send()
+        .await
+        .map_err(|e| failed("create queue")(&e))?
+        .queue_url
+        .unwrap_or_default();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| failed("queue attributes")(&e))?;
+    let arn = attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default();
+    Ok((url, arn))
+}
+
+/// Name of the rule [`provision_job_events`] puts on the bus.
+pub const JOB_EVENTS_RULE: &str = "vidpipe-mediaconvert-job-events";
+
+/// Routes MediaConvert "Job State Change" events of vidpipe's jobs on `bus` to the queue `queue` (created if
+/// missing), as the SAM template routes them to the notifier; returns the queue's URL. Running it twice is harmless.
+pub async fn provision_job_events(
+    sdk_config: &aws_config::SdkConfig,
+    bus: &str,
+    queue: &str,
+) -> Result<String, ProvisionError> {
+    let (url, arn) = create_queue(sdk_config, queue).await?;
+    let events = aws_sdk_eventbridge::Client::new(sdk_config);
+    let pattern = serde_json::json!({
+        "source": ["aws.mediaconvert"],
+        "detail-type": ["MediaConvert Job State Change"],
+    });
+    events
+        .put_rule()
+        .name(JOB_EVENTS_RULE)
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .map_err(|e| failed("job events rule")(&e))?;
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("job-events-queue")
+        .arn(arn)
+        .build()
+        .map_err(|e| failed("job events target")(&e))?;
+    events
+        .put_targets()
+        .rule(JOB_EVENTS_RULE)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .map_err(|e| failed("job events target")(&e))?;
     Ok(url)
 }

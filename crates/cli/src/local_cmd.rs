@@ -1,8 +1,10 @@
-//! `vidpipe local ...`: set up the local stack's resources, and mint development tokens.
+//! `vidpipe local ...`: set up the local stack's resources, feed its queues to the functions, and mint development
+//! tokens.
 
+use crate::pump::{Delivery, Pump, Route};
 use clap::{Args, Subcommand};
 use std::time::{SystemTime, UNIX_EPOCH};
-use vidpipe_aws::provision::{Resources, provision};
+use vidpipe_aws::provision::{Resources, provision, provision_job_events};
 
 /// `vidpipe local`.
 #[derive(Debug, Args)]
@@ -13,8 +15,9 @@ pub struct LocalArgs {
 
 #[derive(Debug, Subcommand)]
 enum LocalCommand {
-    /// Create the bucket (retention lifecycle, CORS), the table (owner index, TTL) and the event queue with the
-    /// bucket's ObjectCreated notification, on the endpoint `AWS_ENDPOINT_URL` points to. Running it twice is harmless.
+    /// Create the bucket (retention lifecycle, CORS), the table (owner index, TTL), the event queue with the
+    /// bucket's ObjectCreated notification, and the job-events queue behind a rule for MediaConvert job events on
+    /// the bus, on the endpoint `AWS_ENDPOINT_URL` points to. Running it twice is harmless.
     Init {
         /// Bucket name.
         #[arg(long, env = "BUCKET")]
@@ -34,9 +37,35 @@ enum LocalCommand {
         /// SQS queue for the bucket's ObjectCreated events.
         #[arg(long, env = "EVENTS_QUEUE", default_value = "vidpipe-object-created")]
         queue: String,
+        /// SQS queue for MediaConvert job events (a rule on the bus routes them there).
+        #[arg(long, env = "JOB_EVENTS_QUEUE", default_value = "vidpipe-job-events")]
+        job_events_queue: String,
+        /// The EventBridge bus the engine puts job events on.
+        #[arg(long, env = "EVENT_BUS_NAME", default_value = "default")]
+        event_bus: String,
         /// Use path-style S3 addressing (needed by moto).
         #[arg(long, env = "S3_FORCE_PATH_STYLE", default_value_t = false)]
         force_path_style: bool,
+    },
+    /// Feed the local queues to the functions `cargo lambda watch` serves, as Lambda's event sources do on AWS:
+    /// ObjectCreated events to `vidpipe-compositor` (SQS batches), MediaConvert job events to `vidpipe-notifier`.
+    Pump {
+        /// SQS queue of the bucket's ObjectCreated events.
+        #[arg(long, env = "EVENTS_QUEUE", default_value = "vidpipe-object-created")]
+        queue: String,
+        /// SQS queue of MediaConvert job events.
+        #[arg(long, env = "JOB_EVENTS_QUEUE", default_value = "vidpipe-job-events")]
+        job_events_queue: String,
+        /// Where the Lambda Invoke API is served (`cargo lambda watch`).
+        #[arg(
+            long,
+            env = "LAMBDA_INVOKE_URL",
+            default_value = "http://127.0.0.1:9000"
+        )]
+        invoke_url: String,
+        /// Deliver what is queued now, then stop (instead of running until interrupted).
+        #[arg(long)]
+        once: bool,
     },
     /// Print an HS256 token for `AUTH_MODE=hs256`, signed with `JWT_SECRET` (development only).
     Token {
@@ -68,6 +97,8 @@ pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>>
             retention_days,
             allowed_origins,
             queue,
+            job_events_queue,
+            event_bus,
             force_path_style,
         } => {
             let resources = Resources {
@@ -86,7 +117,74 @@ pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>>
             let sdk = aws_config::load_from_env().await;
             let s3 = vidpipe_aws::s3::client(&sdk, *force_path_style);
             let provisioned = provision(&sdk, &s3, &resources).await?;
-            Ok(serde_json::json!({"bucket": bucket, "table": table, "queue_url": provisioned.queue_url}).to_string())
+            let job_events_queue_url =
+                provision_job_events(&sdk, event_bus, job_events_queue).await?;
+            Ok(serde_json::json!({"bucket": bucket, "table": table, "queue_url": provisioned.queue_url,
+                                  "job_events_queue_url": job_events_queue_url})
+            .to_string())
+        }
+        LocalCommand::Pump {
+            queue,
+            job_events_queue,
+            invoke_url,
+            once,
+        } => {
+            let sdk = aws_config::load_from_env().await;
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            let mut routes = Vec::new();
+            for (queue, function, delivery) in [
+                (queue, "vidpipe-compositor", Delivery::SqsBatch),
+                (job_events_queue, "vidpipe-notifier", Delivery::EventBridge),
+            ] {
+                let queue_url = sqs
+                    .get_queue_url()
+                    .queue_name(queue)
+                    .send()
+                    .await
+                    .map_err(|e| format!("queue {queue}: {}", vidpipe_aws::error_message(&e)))?
+                    .queue_url
+                    .unwrap_or_default();
+                routes.push(Route {
+                    queue_url,
+                    function: function.to_owned(),
+                    delivery,
+                });
+            }
+            let pump = Pump::new(&sdk, invoke_url);
+            if !*once {
+                eprintln!(
+                    "pump: feeding {} queue(s) to {invoke_url} (Ctrl-C stops)",
+                    routes.len()
+                );
+                let mut tasks = tokio::task::JoinSet::new();
+                for route in routes {
+                    let pump = pump.clone();
+                    tasks.spawn(async move {
+                        loop {
+                            if let Err(e) = pump.pump_once(&route, 10).await {
+                                return e;
+                            }
+                        }
+                    });
+                }
+                return match tasks.join_next().await {
+                    Some(Ok(stopped)) => Err(stopped.into()),
+                    Some(Err(panicked)) => Err(panicked.into()),
+                    None => Ok(String::new()),
+                };
+            }
+            let mut delivered = 0;
+            loop {
+                let mut received = 0;
+                for route in &routes {
+                    received += pump.pump_once(route, 1).await?;
+                }
+                delivered += received;
+                if received == 0 {
+                    break;
+                }
+            }
+            Ok(serde_json::json!({"received": delivered}).to_string())
         }
         LocalCommand::Token {
             sub,

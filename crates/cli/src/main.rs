@@ -3,6 +3,7 @@
 mod engine_cmd;
 mod job_cmd;
 mod local_cmd;
+mod pump;
 mod render_cmd;
 
 use clap::{Parser, Subcommand};
