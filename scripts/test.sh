@@ -13,5 +13,5 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace
-echo "== MediaConvert jobs against botocore's model (validator tests and every golden job)"
+echo "== offline validators: MediaConvert jobs against botocore's model, the SAM template (cfn-lint, statelint)"
 PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m unittest discover -s tools -p 'test_*.py'
