@@ -1,6 +1,6 @@
 //! `vidpipe render request.json`: runs `statemachines/render.asl.json` on this machine with the local Step Functions
 //! interpreter. Lambda tasks call the functions' handlers in-process (chunker, job-builder, assembler, notifier),
-//! `mediaconvert:createJob.sync` runs the job on the ffmpeg engine, and a custom renderer's ARN maps to a local
+//! the chunker probes videos with the engine (ffprobe), `mediaconvert:createJob.sync` runs the job on the ffmpeg engine, and a custom renderer's ARN maps to a local
 //! command (`--renderer ARN=COMMAND`, a program and its arguments separated by spaces: the task input as JSON on
 //! stdin, `{"output_uri": ...}` on stdout).
 //!
@@ -98,6 +98,7 @@ impl FunctionArns {
 struct LocalFunctions {
     arns: FunctionArns,
     chunker_store: vidpipe_chunker::S3RequestStore,
+    chunker_prober: vidpipe_chunker::ProbeBackend,
     job_builder_store: vidpipe_job_builder::S3RequestStore,
     job_context: JobContext,
     engine: Engine,
@@ -181,7 +182,7 @@ impl TaskInvoker for LocalFunctions {
     async fn invoke(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
         let arns = &self.arns;
         if resource == arns.chunker {
-            let plan = vidpipe_chunker::plan(input, &self.chunker_store)
+            let plan = vidpipe_chunker::plan(input, &self.chunker_store, &self.chunker_prober)
                 .await
                 .map_err(|e| task_error(e.into()))?;
             eprintln!(
@@ -286,15 +287,17 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
             .with_webhook(webhook, aws_sdk_sqs::Client::new(&sdk))
             .map_err(|e| RenderCommandError::Notifier(e.to_string()))?;
     }
+    let engine = Engine::new(Storage::with_s3(s3.clone())).with_identity(identity);
     let functions = LocalFunctions {
         arns,
         chunker_store: vidpipe_chunker::S3RequestStore(s3.clone()),
+        chunker_prober: vidpipe_chunker::ProbeBackend::Engine(engine.clone()),
         job_builder_store: vidpipe_job_builder::S3RequestStore(s3.clone()),
         job_context: JobContext {
             role: args.role,
             queue: None,
         },
-        engine: Engine::new(Storage::with_s3(s3.clone())).with_identity(identity),
+        engine,
         assembler: Assembler::new(Storage::with_s3(s3)),
         notifier: Notifier {
             store: StatusTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table),

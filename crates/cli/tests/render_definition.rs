@@ -1,6 +1,7 @@
 //! `statemachines/render.asl.json`: statelint accepts it, and the local interpreter runs its data flow with the real
-//! chunker and job-builder handlers and fakes for MediaConvert, the assembler, the notifier and a custom renderer:
-//! the happy path, transient errors retried, a failing chunk, an invalid request, and the custom renderer path.
+//! chunker and job-builder handlers and fakes for the video probe, MediaConvert, the assembler, the notifier and a
+//! custom renderer: the happy path (the probe results reach every chunk job, inline or by URI), transient errors
+//! retried, a failing chunk, an invalid request, and the custom renderer path.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::{Value, json};
 use vidpipe_aws::objects::ObjectError;
-use vidpipe_core::job::JobContext;
+use vidpipe_core::job::{FrameRate, JobContext, MediaInfo};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_stepfn::{
     Execution, Interpreter, Outcome, StateMachine, TaskError, TaskInvoker, substitute,
@@ -74,9 +75,33 @@ impl vidpipe_chunker::RequestStore for MemoryStore {
             .cloned()
             .ok_or_else(|| ObjectError::NotFound(uri.clone()))
     }
+    /// Every image's header is a 600x400 PNG's.
+    async fn fetch_prefix(&self, _uri: &S3Uri, len: u64) -> Result<Vec<u8>, ObjectError> {
+        let mut header = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        header.extend_from_slice(&600u32.to_be_bytes());
+        header.extend_from_slice(&400u32.to_be_bytes());
+        header.truncate(len as usize);
+        Ok(header)
+    }
     async fn store(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), String> {
         self.0.lock().unwrap().insert(uri.to_string(), json);
         Ok(())
+    }
+}
+
+/// A video probe that finds every video 1280x720 at 24 fps, 200 s long.
+struct FixedProber;
+
+impl vidpipe_chunker::VideoProber for FixedProber {
+    async fn probe(&self, _uri: &S3Uri) -> Result<MediaInfo, vidpipe_chunker::ProbeError> {
+        Ok(MediaInfo {
+            width: 1280,
+            height: 720,
+            duration_ms: 200_000,
+            frame_rate: Some(FrameRate::per_second(24)),
+            has_audio: true,
+            rotation: 0,
+        })
     }
 }
 
@@ -121,7 +146,7 @@ impl TaskInvoker for &'static Flow {
             .unwrap()
             .push((resource.to_owned(), input.clone()));
         match resource {
-            CHUNKER => vidpipe_chunker::plan(input, &self.store)
+            CHUNKER => vidpipe_chunker::plan(input, &self.store, &FixedProber)
                 .await
                 .map(|plan| serde_json::to_value(plan).unwrap())
                 .map_err(|e| diagnostic(e.into())),
@@ -180,7 +205,9 @@ fn request() -> Value {
         "output": {"uri": "s3://vidpipe-renders/renders/promo-42.mp4", "width": 640, "height": 360, "fps": 30},
         "scenes": [
             {"id": "intro", "duration_s": 4.0, "image": "s3://vidpipe-renders/assets/title.png"},
-            {"id": "demo", "duration_s": 95.5, "video": "s3://vidpipe-renders/assets/demo.mp4", "start_s": 12.0}
+            {"id": "demo", "duration_s": 95.5, "video": "s3://vidpipe-renders/assets/demo.mp4", "start_s": 12.0,
+             "overlay": {"image": "s3://vidpipe-renders/assets/product.png", "x": "right", "y": "bottom",
+                         "scale": 0.3, "fade_ms": 500}}
         ],
         "soundtrack": {"voiceover": "s3://vidpipe-renders/assets/vo.mp3"},
         "chunking": {"max_chunk_s": 60, "min_chunk_s": 10, "max_concurrency": 4}
@@ -220,6 +247,7 @@ async fn chunks_render_on_mediaconvert_beside_the_mix_then_join_and_notify_ready
         assert_eq!(job["Role"], "arn:aws:iam::000000000000:role/mediaconvert");
         assert!(job["Settings"]["Inputs"].is_array() && job["ClientRequestToken"].is_string());
     }
+    assert_probed_media_reached_the_jobs(&jobs);
     let mix = &flow.calls_to(ASSEMBLER)[0];
     assert_eq!(
         mix,
@@ -251,6 +279,64 @@ async fn chunks_render_on_mediaconvert_beside_the_mix_then_join_and_notify_ready
                                        "execution": EXECUTION}})
         ]
     );
+}
+
+/// The chunk jobs of `request()` use the chunker's probe results: the overlay placed by its 600x400 size, and the
+/// 24 fps video clipped in its own frames.
+fn assert_probed_media_reached_the_jobs(jobs: &[Value]) {
+    for job in jobs {
+        let overlay = &job["Settings"]["OutputGroups"][0]["Outputs"][0]["VideoDescription"]["VideoPreprocessors"]
+            ["ImageInserter"]["InsertableImages"][0];
+        assert_eq!(
+            overlay["ImageInserterInput"], "s3://vidpipe-renders/assets/product.png",
+            "{job}"
+        );
+        // 0.3 of 640 is 192 wide, 128 high at 600x400, 18 (3 % rounded down to even) from the right and bottom.
+        assert_eq!(
+            [
+                &overlay["Width"],
+                &overlay["Height"],
+                &overlay["ImageX"],
+                &overlay["ImageY"]
+            ],
+            [192, 128, 430, 214]
+        );
+    }
+    // Chunk 1 starts 1,373 output frames into the demo scene: 1,098 frames at 24 fps after its start (12 s),
+    // source frame 1,386, 57 s and 18 frames (at 30 fps it would be 00:00:57:23).
+    let chunk_1 = jobs
+        .iter()
+        .find(|job| job["UserMetadata"]["chunk_index"] == "1")
+        .unwrap();
+    assert_eq!(
+        chunk_1["Settings"]["Inputs"][0]["InputClippings"][0]["StartTimecode"],
+        "00:00:57:18"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_by_uri_sends_its_probe_results_by_uri_to_every_chunk_job() {
+    let flow = Flow::default();
+    let request_uri = "s3://vidpipe-renders/requests/promo-42.json";
+    flow.store
+        .0
+        .lock()
+        .unwrap()
+        .insert(request_uri.into(), serde_json::to_vec(&request()).unwrap());
+    let (flow, execution) = execute(flow, json!({"request_uri": request_uri})).await;
+    assert!(
+        matches!(execution.outcome, Outcome::Succeeded { .. }),
+        "{:?}",
+        execution.outcome
+    );
+    let media_uri = "s3://vidpipe-renders/renders/promo-42/media.json";
+    for call in flow.calls_to(JOB_BUILDER) {
+        assert_eq!(call["media_uri"], media_uri);
+        assert_eq!(call["media"], Value::Null);
+        assert_eq!(call["request_uri"], request_uri);
+    }
+    assert!(flow.store.0.lock().unwrap().contains_key(media_uri));
+    assert_probed_media_reached_the_jobs(&flow.calls_to(CREATE_JOB_SYNC));
 }
 
 #[tokio::test(start_paused = true)]

@@ -2,8 +2,9 @@
 //! frame-counter videos, a sine-tone voiceover), the real chunker, job-builder, engine, assembler and notifier.
 //!
 //! Every output frame is checked against what the plan puts there (a still's gray level, or the source's frame
-//! counter), so nothing is dropped or repeated at any chunk boundary; the tone is measured on the decoded audio
-//! across every boundary; the output's video packets are the chunks' packets byte for byte.
+//! counter, one of them at twice the output's frame rate), so nothing is dropped or repeated at any chunk boundary;
+//! a product overlay is sampled where the plan places it; the tone is measured on the decoded audio across every
+//! boundary; the output's video packets are the chunks' packets byte for byte.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,8 +27,8 @@ const TONE_HZ: f64 = 440.0;
 enum Source {
     /// A still of this gray level.
     Gray(u8),
-    /// The counter video `index`, from its frame `start`.
-    Counter { index: usize, start: u32 },
+    /// The counter video `index`, from its frame `start`, `step` source frames per output frame.
+    Counter { index: usize, start: u32, step: u32 },
 }
 
 /// A bucket, a status table and a captured bus on moto, and the environment `vidpipe render` runs with.
@@ -106,12 +107,12 @@ impl Stack {
         self.uri(&key)
     }
 
-    /// Uploads a frame-counter video of `seconds`.
-    async fn counter_video(&self, index: usize, seconds: f64) -> String {
+    /// Uploads a frame-counter video of `seconds` at `fps`.
+    async fn counter_video(&self, index: usize, fps: u32, seconds: f64) -> String {
         let path = self.dir.path().join(format!("counter-{index}.mp4"));
         write_mp4(
             &path,
-            &VideoSpec::new(Picture::FrameCounter, WIDTH, HEIGHT, FPS, seconds),
+            &VideoSpec::new(Picture::FrameCounter, WIDTH, HEIGHT, fps, seconds),
         );
         let key = format!("assets/counter-{index}.mp4");
         self.upload(&path, &key).await;
@@ -187,13 +188,18 @@ fn request(stack: &Stack, render_id: &str, scenes: Vec<Value>, max_chunk_s: u32)
 
 /// The middle row of every frame, in gray, decoded in one pass.
 fn middle_rows(path: &Path) -> Vec<Vec<u8>> {
+    rows_at(path, HEIGHT / 2)
+}
+
+/// Row `y` of every frame, in gray, decoded in one pass.
+fn rows_at(path: &Path, y: u32) -> Vec<Vec<u8>> {
     let out = media::ffmpeg(&[
         "-i".into(),
         path.display().to_string(),
         "-map".into(),
         "0:v:0".into(),
         "-vf".into(),
-        format!("format=gray,crop={WIDTH}:1:0:{}", HEIGHT / 2),
+        format!("format=gray,crop={WIDTH}:1:0:{y}"),
         "-f".into(),
         "rawvideo".into(),
         "-pix_fmt".into(),
@@ -217,7 +223,11 @@ fn counter(row: &[u8]) -> u32 {
 fn shows(row: &[u8], source: Source, offset: u32) -> bool {
     match source {
         Source::Gray(gray) => row.iter().all(|&p| p.abs_diff(gray) <= 12),
-        Source::Counter { start, .. } => counter(row) == start + offset,
+        // At another source rate, the frame shown is one of the source frames of the output frame's time slot
+        // (which one is the resampler's choice): every slot is shown once, in order.
+        Source::Counter { start, step, .. } => {
+            (start + offset * step..start + (offset + 1) * step).contains(&counter(row))
+        }
     }
 }
 
@@ -256,39 +266,49 @@ fn frame_rate(path: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seven_scene_request_renders_in_chunks_joins_losslessly_and_notifies_ready() {
     let stack = Stack::new().await;
-    // Seven scenes, 300 s at 10 fps (3,000 frames), in 60 s chunks.
+    // Seven scenes, 300 s at 10 fps (3,000 frames), in 60 s chunks. Counter video 1 runs at 20 fps, twice the
+    // output's rate: its scene shows every other source frame.
+    let source_fps = [FPS, 2 * FPS];
     let counters = [
-        stack.counter_video(0, 70.0).await,
-        stack.counter_video(1, 50.0).await,
+        stack.counter_video(0, source_fps[0], 70.0).await,
+        stack.counter_video(1, source_fps[1], 32.0).await,
     ];
+    let counter_scene = |index, start| Source::Counter {
+        index,
+        start,
+        step: source_fps[index] / FPS,
+    };
     let layout: [(f64, Source); 7] = [
         (20.0, Source::Gray(96)),
-        (
-            60.0,
-            Source::Counter {
-                index: 0,
-                start: 50,
-            },
-        ),
-        (30.0, Source::Gray(160)),
-        (50.0, Source::Counter { index: 1, start: 0 }),
+        (60.0, counter_scene(0, 50)),
+        (30.0, counter_scene(1, 20)),
+        (50.0, Source::Gray(160)),
         (40.0, Source::Gray(48)),
-        (
-            60.0,
-            Source::Counter {
-                index: 0,
-                start: 25,
-            },
-        ),
+        (60.0, counter_scene(0, 25)),
         (40.0, Source::Gray(208)),
     ];
+    // A white 64x32 product overlay at the bottom right of scene 4 (160 s to 200 s, across the boundary at 180 s):
+    // a quarter of the width, 3 % margins, so 80x40 at (230, 130) in the 320x180 frame.
+    let overlay_path = stack.dir.path().join("product.png");
+    write_png(&overlay_path, "white", 64, 32);
+    stack.upload(&overlay_path, "assets/product.png").await;
+    let overlay = json!({"image": stack.uri("assets/product.png"), "x": "right", "y": "bottom",
+                         "scale": 0.25, "fade_ms": 500});
     let mut scenes = Vec::new();
     for (i, (seconds, source)) in layout.iter().enumerate() {
-        scenes.push(match source {
-            Source::Gray(gray) => json!({"id": format!("s{i}"), "duration_s": seconds, "image": stack.still(*gray).await}),
-            Source::Counter { index, start } => json!({"id": format!("s{i}"), "duration_s": seconds,
-                "video": counters[*index], "start_s": f64::from(*start) / f64::from(FPS)}),
-        });
+        let mut scene = match source {
+            Source::Gray(gray) => {
+                json!({"id": format!("s{i}"), "duration_s": seconds, "image": stack.still(*gray).await})
+            }
+            Source::Counter { index, start, .. } => {
+                json!({"id": format!("s{i}"), "duration_s": seconds,
+                "video": counters[*index], "start_s": f64::from(*start) / f64::from(source_fps[*index])})
+            }
+        };
+        if i == 4 {
+            scene["overlay"] = overlay.clone();
+        }
+        scenes.push(scene);
     }
     let mut request = request(&stack, "seven-scenes", scenes, 60);
     request["soundtrack"] = json!({"voiceover": stack.voiceover(300.0).await});
@@ -326,6 +346,33 @@ async fn a_seven_scene_request_renders_in_chunks_joins_losslessly_and_notifies_r
         scene_start += frames;
     }
 
+    // The overlay shows in scene 4 (frames 1600 to 2000), 10 frames in from its half-second fades, on both sides of
+    // the chunk boundary at frame 1800, over the still's gray beside it; the still scenes show no overlay.
+    let overlay_rows = rows_at(&output, 150);
+    for (frame, row) in overlay_rows.iter().enumerate() {
+        let in_overlay = (1610..1990).contains(&frame);
+        if in_overlay {
+            assert!(
+                row[270] > 235 && row[100].abs_diff(48) <= 12,
+                "frame {frame}: overlay pixel {}, background {}",
+                row[270],
+                row[100]
+            );
+        } else if let Some(gray) = [(0..200, 96), (1100..1600, 160), (2600..3000, 208)]
+            .into_iter()
+            .find_map(|(range, gray)| range.contains(&frame).then_some(gray))
+        {
+            assert!(
+                row.iter().all(|p| p.abs_diff(gray) <= 12),
+                "frame {frame}: no overlay expected over gray {gray}"
+            );
+        }
+    }
+    assert!(
+        overlay_rows[1600][270] < overlay_rows[1610][270],
+        "the overlay fades in"
+    );
+
     // The plan had 5 chunks; the output's video packets are theirs, byte for byte: the join did not re-encode.
     let mut chunk_packets = Vec::new();
     for index in 0..5 {
@@ -362,10 +409,11 @@ async fn a_seven_scene_request_renders_in_chunks_joins_losslessly_and_notifies_r
 async fn a_failing_chunk_ends_in_render_failed_with_the_cause() {
     let stack = Stack::new().await;
     let still = stack.still(96).await;
-    let missing = stack.uri("assets/never-uploaded.mp4");
+    // The source exists and probes, but the scene starts 30 s into a 1 s video: its chunk's job fails.
+    let short = stack.counter_video(0, FPS, 1.0).await;
     let scenes = vec![
         json!({"id": "a", "duration_s": 6.0, "image": still}),
-        json!({"id": "b", "duration_s": 6.0, "video": missing}),
+        json!({"id": "b", "duration_s": 6.0, "video": short, "start_s": 30.0}),
     ];
     let request = request(&stack, "broken", scenes, 6);
 
@@ -374,7 +422,7 @@ async fn a_failing_chunk_ends_in_render_failed_with_the_cause() {
     assert_eq!(outcome["status"], "FAILED");
     assert_eq!(outcome["error"]["Error"], "States.TaskFailed");
     let cause = outcome["error"]["Cause"].as_str().unwrap();
-    assert!(cause.contains("never-uploaded.mp4"), "{cause}");
+    assert!(cause.contains("clip starts at frame 300"), "{cause}");
 
     let events = stack.render_events().await;
     assert_eq!(events.len(), 1, "{events:?}");
@@ -386,9 +434,32 @@ async fn a_failing_chunk_ends_in_render_failed_with_the_cause() {
         data["error"]["cause"]
             .as_str()
             .unwrap()
-            .contains("never-uploaded.mp4"),
+            .contains("clip starts at frame 300"),
         "{data}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_source_fails_the_plan_by_name() {
+    let stack = Stack::new().await;
+    let still = stack.still(96).await;
+    let missing = stack.uri("assets/never-uploaded.mp4");
+    let scenes = vec![
+        json!({"id": "a", "duration_s": 6.0, "image": still}),
+        json!({"id": "b", "duration_s": 6.0, "video": missing}),
+    ];
+    let request = request(&stack, "missing", scenes, 6);
+
+    // The plan fails, so the render is reported under the execution's name.
+    let (succeeded, outcome) = stack.render(&request, &["--name".into(), "missing".into()]);
+    assert!(!succeeded);
+    assert_eq!(outcome["error"]["Error"], "InvalidRenderRequest");
+    let cause = outcome["error"]["Cause"].as_str().unwrap();
+    assert!(cause.contains("never-uploaded.mp4"), "{cause}");
+    let events = stack.render_events().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["detail-type"], "render.failed");
+    assert_eq!(events[0]["detail"]["data"]["render_id"], "missing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde_json::Value;
+use vidpipe_core::job::MediaInfo;
 
 use crate::storage::ObjectInfo;
 use crate::tools::{ToolError, Tools};
@@ -59,6 +60,52 @@ pub struct ProbeResult {
     pub metadata: Metadata,
     /// Track indexes by kind.
     pub track_mappings: Vec<TrackMapping>,
+}
+
+impl ProbeResult {
+    /// vidpipe's [`MediaInfo`] from this result, by the same rules as `vidpipe_aws::mediaconvert::media_info`: the
+    /// first video track's size, rate and rotation, the container's duration, whether any track is audio.
+    pub fn media_info(&self) -> Result<MediaInfo, String> {
+        let video = self
+            .container
+            .tracks
+            .iter()
+            .find(|t| t.track_type == "video")
+            .ok_or("no video track")?;
+        let properties = video
+            .video_properties
+            .as_ref()
+            .ok_or("no video properties")?;
+        let dimension = |v: i32| u32::try_from(v).ok().filter(|v| *v > 0);
+        let (Some(width), Some(height)) =
+            (dimension(properties.width), dimension(properties.height))
+        else {
+            return Err("no video width and height".into());
+        };
+        let frame_rate = properties.frame_rate.and_then(|r| {
+            let rate = vidpipe_core::job::FrameRate {
+                numerator: u32::try_from(r.numerator).ok()?,
+                denominator: u32::try_from(r.denominator).ok()?,
+            };
+            rate.is_valid().then_some(rate)
+        });
+        let seconds = Some(self.container.duration)
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .or(video.duration)
+            .ok_or("no duration")?;
+        Ok(MediaInfo {
+            width,
+            height,
+            duration_ms: (seconds * 1000.0).round() as u64,
+            frame_rate,
+            has_audio: self
+                .container
+                .tracks
+                .iter()
+                .any(|t| t.track_type == "audio"),
+            rotation: properties.rotation.map_or(0, |r| r.rem_euclid(360) as u16),
+        })
+    }
 }
 
 /// The container of a probed file.

@@ -6,18 +6,28 @@
 //! [`INLINE_LIMIT_BYTES`] (Step Functions payloads stop at 256 KiB) or a custom renderer needs a URI, by
 //! `request_uri` only: a request that came inline is then stored at `{output key without .mp4}/request.json`.
 //!
+//! Before planning, every distinct overlay image and video source is probed once ([`sources`]); the results travel
+//! with the request: inline as `media` (`{uri: MediaInfo}`), or, when the request travels by URI, stored at
+//! `{output key without .mp4}/media.json` and passed as `media_uri`.
+//!
 //! Errors (the `Error` a state machine matches): `InvalidRenderRequest` for a request that is malformed, breaks a
-//! rule (every problem named), cannot be planned, or is missing; `RequestUnavailable` when S3 fails otherwise
-//! (worth a retry).
+//! rule (every problem named), cannot be planned, or is missing, or whose source is missing or cannot be probed;
+//! `RequestUnavailable` when S3 or the probe service fails otherwise (worth a retry).
 
+pub mod sources;
+
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vidpipe_aws::objects::ObjectError;
+use vidpipe_core::job::MediaInfo;
 use vidpipe_core::render::{RenderOutput, RenderRequest, Renderer, Soundtrack};
 use vidpipe_core::s3uri::S3Uri;
+
+pub use sources::{ProbeBackend, ProbeError, VideoProber};
 
 /// Largest request passed inline in the plan; larger ones travel by `request_uri`.
 pub const INLINE_LIMIT_BYTES: usize = 200 * 1024;
@@ -73,6 +83,10 @@ pub struct RenderPlan {
     pub soundtrack: Option<Soundtrack>,
     /// Where the mixed soundtrack is written: `{output key without .mp4}/soundtrack.m4a`.
     pub soundtrack_uri: String,
+    /// Probe results of the overlay images and video sources by URI, when the request is inline.
+    pub media: Option<BTreeMap<String, MediaInfo>>,
+    /// Where those probe results are stored (`{output key without .mp4}/media.json`), when the request is not.
+    pub media_uri: Option<String>,
 }
 
 /// Why the task failed.
@@ -107,6 +121,12 @@ pub trait RequestStore {
         uri: &S3Uri,
         limit: u64,
     ) -> impl Future<Output = Result<Vec<u8>, ObjectError>> + Send;
+    /// The first `len` bytes of the object at `uri` (file headers).
+    fn fetch_prefix(
+        &self,
+        uri: &S3Uri,
+        len: u64,
+    ) -> impl Future<Output = Result<Vec<u8>, ObjectError>> + Send;
     /// Stores `json` at `uri`.
     fn store(&self, uri: &S3Uri, json: Vec<u8>) -> impl Future<Output = Result<(), String>> + Send;
 }
@@ -118,6 +138,10 @@ pub struct S3RequestStore(pub aws_sdk_s3::Client);
 impl RequestStore for S3RequestStore {
     async fn fetch(&self, uri: &S3Uri, limit: u64) -> Result<Vec<u8>, ObjectError> {
         vidpipe_aws::objects::get_object_bytes(&self.0, uri, limit).await
+    }
+
+    async fn fetch_prefix(&self, uri: &S3Uri, len: u64) -> Result<Vec<u8>, ObjectError> {
+        vidpipe_aws::objects::get_object_prefix(&self.0, uri, len).await
     }
 
     async fn store(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), String> {
@@ -138,15 +162,20 @@ impl RequestStore for S3RequestStore {
 pub async fn handle(
     event: LambdaEvent<Value>,
     store: &impl RequestStore,
+    prober: &impl VideoProber,
 ) -> Result<RenderPlan, Diagnostic> {
-    plan(event.payload, store).await.map_err(|error| {
+    plan(event.payload, store, prober).await.map_err(|error| {
         tracing::warn!(%error, "render request rejected");
         Diagnostic::from(error)
     })
 }
 
-/// Validates and plans one task input.
-pub async fn plan(payload: Value, store: &impl RequestStore) -> Result<RenderPlan, ChunkerError> {
+/// Validates, probes the sources of, and plans one task input.
+pub async fn plan(
+    payload: Value,
+    store: &impl RequestStore,
+    prober: &impl VideoProber,
+) -> Result<RenderPlan, ChunkerError> {
     let invalid = |e: &dyn std::fmt::Display| ChunkerError::InvalidRenderRequest(e.to_string());
     let input: ChunkerInput = serde_json::from_value(payload).map_err(|e| invalid(&e))?;
     let (text, read_from) = match (input.request, input.request_uri) {
@@ -157,6 +186,7 @@ pub async fn plan(payload: Value, store: &impl RequestStore) -> Result<RenderPla
     let request = RenderRequest::from_json(&text).map_err(|e| invalid(&e))?;
     let chunks = request.plan().map_err(|e| invalid(&e))?;
     let base = output_base(&request).map_err(|e| invalid(&e))?;
+    let media = sources::probe_sources(&request, store, prober).await?;
 
     let planned = chunks
         .iter()
@@ -180,20 +210,20 @@ pub async fn plan(payload: Value, store: &impl RequestStore) -> Result<RenderPla
         chunks: planned,
         soundtrack: request.soundtrack.clone(),
         soundtrack_uri: format!("s3://{}/{}/soundtrack.m4a", base.bucket(), base.key()),
+        media: Some(media),
+        media_uri: None,
         request: read_from.is_none().then_some(request),
     };
     let size = |plan: &RenderPlan| serde_json::to_vec(plan).map_or(usize::MAX, |json| json.len());
-    let by_reference =
-        matches!(plan.renderer, Renderer::Lambda(_)) || size(&plan) > INLINE_LIMIT_BYTES;
-    if by_reference && let Some(request) = plan.request.take() {
-        let uri = S3Uri::new(base.bucket(), format!("{}/request.json", base.key()))
-            .map_err(|e| invalid(&e))?;
-        let json = serde_json::to_vec(&request).map_err(|e| invalid(&e))?;
-        store
-            .store(&uri, json)
-            .await
-            .map_err(|e| ChunkerError::RequestUnavailable(format!("storing {uri} failed: {e}")))?;
-        plan.request_uri = Some(uri.to_string());
+    let by_reference = plan.request.is_none()
+        || matches!(plan.renderer, Renderer::Lambda(_))
+        || size(&plan) > INLINE_LIMIT_BYTES;
+    if by_reference {
+        if let Some(request) = plan.request.take() {
+            plan.request_uri = Some(store_json(store, &base, "request.json", &request).await?);
+        }
+        let media = plan.media.take().unwrap_or_default();
+        plan.media_uri = Some(store_json(store, &base, "media.json", &media).await?);
     }
     let plan_size = size(&plan);
     if plan_size > INLINE_LIMIT_BYTES {
@@ -211,6 +241,24 @@ pub async fn plan(payload: Value, store: &impl RequestStore) -> Result<RenderPla
         "render planned"
     );
     Ok(plan)
+}
+
+/// Stores `value` as JSON at `{base}/{name}` and returns its URI.
+async fn store_json(
+    store: &impl RequestStore,
+    base: &S3Uri,
+    name: &str,
+    value: &impl Serialize,
+) -> Result<String, ChunkerError> {
+    let invalid = |e: &dyn std::fmt::Display| ChunkerError::InvalidRenderRequest(e.to_string());
+    let uri =
+        S3Uri::new(base.bucket(), format!("{}/{name}", base.key())).map_err(|e| invalid(&e))?;
+    let json = serde_json::to_vec(value).map_err(|e| invalid(&e))?;
+    store
+        .store(&uri, json)
+        .await
+        .map_err(|e| ChunkerError::RequestUnavailable(format!("storing {uri} failed: {e}")))?;
+    Ok(uri.to_string())
 }
 
 /// The output's location without `.mp4`: the folder of the chunks, the soundtrack and a stored request.

@@ -1,14 +1,22 @@
-//! The chunker on its sample events, on bad input, and storing and reading requests in a real (moto) S3.
+//! The chunker on its sample events, on bad input, storing and reading requests in a real (moto) S3, and probing
+//! generated sources there with the engine backend (ffprobe).
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_s3 as s3;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use vidpipe_aws::objects::ObjectError;
-use vidpipe_chunker::{INLINE_LIMIT_BYTES, RenderPlan, RequestStore, S3RequestStore, handle, plan};
+use vidpipe_chunker::{
+    INLINE_LIMIT_BYTES, ProbeBackend, ProbeError, RenderPlan, RequestStore, S3RequestStore,
+    VideoProber, handle, plan,
+};
+use vidpipe_core::job::{FrameRate, MediaInfo};
 use vidpipe_core::s3uri::S3Uri;
+use vidpipe_engine::{Engine, Storage};
+use vidpipe_testkit::media::{Picture, VideoSpec, write_mp4, write_png};
 use vidpipe_testkit::{moto::MotoServer, unique_name};
 
 fn event(name: &str) -> Value {
@@ -18,13 +26,27 @@ fn event(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// A store that holds nothing and records what is stored.
+/// A store that holds no request, answers every header read with a 400x200 PNG's, and records what is stored.
 #[derive(Default)]
 struct MemoryStore(Mutex<Vec<(S3Uri, Vec<u8>)>>);
+
+/// The first bytes of a 400x200 PNG.
+fn png_header() -> Vec<u8> {
+    let mut header = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    header.extend_from_slice(&400u32.to_be_bytes());
+    header.extend_from_slice(&200u32.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    header
+}
 
 impl RequestStore for MemoryStore {
     async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, ObjectError> {
         Err(ObjectError::NotFound(uri.clone()))
+    }
+    async fn fetch_prefix(&self, _uri: &S3Uri, len: u64) -> Result<Vec<u8>, ObjectError> {
+        let mut header = png_header();
+        header.truncate(len as usize);
+        Ok(header)
     }
     async fn store(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), String> {
         self.0.lock().unwrap().push((uri.clone(), json));
@@ -32,10 +54,31 @@ impl RequestStore for MemoryStore {
     }
 }
 
+/// A prober that takes every video for 1280x720 at 24 fps, 200 s long (handler unit tests).
+struct FixedProber;
+
+fn fixed_video() -> MediaInfo {
+    MediaInfo {
+        width: 1280,
+        height: 720,
+        duration_ms: 200_000,
+        frame_rate: Some(FrameRate::per_second(24)),
+        has_audio: true,
+        rotation: 0,
+    }
+}
+
+impl VideoProber for FixedProber {
+    async fn probe(&self, _uri: &S3Uri) -> Result<MediaInfo, ProbeError> {
+        Ok(fixed_video())
+    }
+}
+
 async fn rejected(payload: Value) -> (String, String) {
     let error = handle(
         LambdaEvent::new(payload, Context::default()),
         &MemoryStore::default(),
+        &FixedProber,
     )
     .await
     .unwrap_err();
@@ -45,7 +88,9 @@ async fn rejected(payload: Value) -> (String, String) {
 #[tokio::test]
 async fn the_inline_sample_plans_two_chunks_and_passes_the_request_inline() {
     let store = MemoryStore::default();
-    let plan = plan(event("request.json"), &store).await.unwrap();
+    let plan = plan(event("request.json"), &store, &FixedProber)
+        .await
+        .unwrap();
     assert!(
         store.0.lock().unwrap().is_empty(),
         "a small request is not stored"
@@ -72,6 +117,16 @@ async fn the_inline_sample_plans_two_chunks_and_passes_the_request_inline() {
         "s3://vidpipe-renders/renders/promo-42/soundtrack.m4a"
     );
     assert_eq!(json["output"]["fps"], 30);
+    assert_eq!(json["media_uri"], Value::Null);
+    assert_eq!(
+        json["media"],
+        json!({
+            "s3://vidpipe-renders/assets/demo.mp4": serde_json::to_value(fixed_video()).unwrap(),
+            "s3://vidpipe-renders/assets/product.png":
+                {"width": 400, "height": 200, "duration_ms": 0, "has_audio": false, "rotation": 0}
+        }),
+        "the video and the overlay image are probed; the full-frame image and the soundtrack are not"
+    );
 }
 
 #[tokio::test]
@@ -119,17 +174,30 @@ async fn a_custom_renderer_gets_the_request_by_uri() {
     let mut payload = event("request.json");
     payload["request"]["renderer"] =
         json!({"lambda": "arn:aws:lambda:us-east-1:123456789012:function:renderer"});
-    let plan = plan(payload, &store).await.unwrap();
+    let plan = plan(payload, &store, &FixedProber).await.unwrap();
     assert_eq!(
         plan.request_uri.as_deref(),
         Some("s3://vidpipe-renders/renders/promo-42/request.json")
     );
     assert!(plan.request.is_none());
-    let stored = store.0.lock().unwrap();
-    assert_eq!(stored.len(), 1);
+    assert!(plan.media.is_none());
     assert_eq!(
-        stored[0].0.to_string(),
-        "s3://vidpipe-renders/renders/promo-42/request.json"
+        plan.media_uri.as_deref(),
+        Some("s3://vidpipe-renders/renders/promo-42/media.json")
+    );
+    let stored = store.0.lock().unwrap();
+    let names: Vec<String> = stored.iter().map(|(uri, _)| uri.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "s3://vidpipe-renders/renders/promo-42/request.json",
+            "s3://vidpipe-renders/renders/promo-42/media.json"
+        ]
+    );
+    let media: Value = serde_json::from_slice(&stored[1].1).unwrap();
+    assert_eq!(
+        media["s3://vidpipe-renders/assets/product.png"]["width"],
+        400
     );
 }
 
@@ -139,6 +207,17 @@ async fn moto_store() -> (S3RequestStore, String) {
     let bucket = unique_name("chunker");
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     (S3RequestStore(client), bucket)
+}
+
+async fn put(client: &s3::Client, bucket: &str, key: &str, bytes: Vec<u8>) {
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(bytes.into())
+        .send()
+        .await
+        .unwrap();
 }
 
 async fn object(client: &s3::Client, bucket: &str, key: &str) -> Vec<u8> {
@@ -172,7 +251,9 @@ async fn a_large_request_is_stored_in_s3_and_passed_by_uri() {
     let (store, bucket) = moto_store().await;
     let request = large_request(&bucket);
     assert!(request.to_string().len() > INLINE_LIMIT_BYTES);
-    let plan = plan(json!({"request": request}), &store).await.unwrap();
+    let plan = plan(json!({"request": request}), &store, &FixedProber)
+        .await
+        .unwrap();
     let uri = format!("s3://{bucket}/renders/big-1/request.json");
     assert_eq!(plan.request_uri.as_deref(), Some(uri.as_str()));
     assert!(plan.request.is_none());
@@ -191,13 +272,18 @@ async fn a_large_request_is_stored_in_s3_and_passed_by_uri() {
 }
 
 async fn plan_by_uri(store: &S3RequestStore, uri: &str) -> RenderPlan {
-    plan(json!({"request_uri": uri}), store).await.unwrap()
+    plan(json!({"request_uri": uri}), store, &FixedProber)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn the_request_uri_sample_is_read_from_s3_and_a_missing_object_is_named() {
     let (store, bucket) = moto_store().await;
-    let request = event("request.json")["request"].to_string();
+    let request = event("request.json")["request"]
+        .to_string()
+        .replace("vidpipe-renders", &bucket);
+    put(&store.0, &bucket, "assets/product.png", png_header()).await;
     store
         .0
         .put_object()
@@ -213,7 +299,7 @@ async fn the_request_uri_sample_is_read_from_s3_and_a_missing_object_is_named() 
         .unwrap()
         .replace("vidpipe-renders", &bucket);
     payload["request_uri"] = json!(uri);
-    let plan = plan(payload.clone(), &store).await.unwrap();
+    let plan = plan(payload.clone(), &store, &FixedProber).await.unwrap();
     assert_eq!(plan.request_uri.as_deref(), Some(uri.as_str()));
     assert!(
         plan.request.is_none(),
@@ -222,9 +308,13 @@ async fn the_request_uri_sample_is_read_from_s3_and_a_missing_object_is_named() 
     assert_eq!(plan.chunks.len(), 2);
 
     payload["request_uri"] = json!(format!("s3://{bucket}/requests/missing.json"));
-    let error = handle(LambdaEvent::new(payload, Context::default()), &store)
-        .await
-        .unwrap_err();
+    let error = handle(
+        LambdaEvent::new(payload, Context::default()),
+        &store,
+        &FixedProber,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(error.error_type, "InvalidRenderRequest");
     assert!(
         error.error_message.contains("missing.json does not exist"),
@@ -242,7 +332,9 @@ async fn a_request_whose_plan_would_be_too_large_inline_is_passed_by_uri() {
     request["scenes"] = json!(request["scenes"].as_array().unwrap()[..900]);
     request["chunking"] = json!({"max_chunk_s": 1, "min_chunk_s": 0.5});
     assert!(request.to_string().len() < INLINE_LIMIT_BYTES);
-    let plan = plan(json!({"request": request}), &store).await.unwrap();
+    let plan = plan(json!({"request": request}), &store, &FixedProber)
+        .await
+        .unwrap();
     assert_eq!(plan.chunks.len(), 900);
     assert!(plan.request.is_none());
     assert_eq!(
@@ -267,4 +359,105 @@ async fn a_plan_too_large_even_without_the_request_is_refused_by_name() {
         message.contains("use a shorter output key or longer chunks"),
         "{message}"
     );
+}
+
+/// A prober counting the probes it passes on.
+struct CountingProber(ProbeBackend, AtomicUsize);
+
+impl VideoProber for CountingProber {
+    async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, ProbeError> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.probe(uri).await
+    }
+}
+
+#[tokio::test]
+async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
+    let (store, bucket) = moto_store().await;
+    let work = tempfile::tempdir().unwrap();
+    let (video, image) = (work.path().join("clip.mp4"), work.path().join("logo.png"));
+    write_mp4(
+        &video,
+        &VideoSpec::new(Picture::FrameCounter, 160, 96, 25, 2.0),
+    );
+    write_png(&image, "red", 48, 30);
+    put(
+        &store.0,
+        &bucket,
+        "assets/clip.mp4",
+        std::fs::read(&video).unwrap(),
+    )
+    .await;
+    put(
+        &store.0,
+        &bucket,
+        "assets/logo.png",
+        std::fs::read(&image).unwrap(),
+    )
+    .await;
+    let (clip, logo) = (
+        format!("s3://{bucket}/assets/clip.mp4"),
+        format!("s3://{bucket}/assets/logo.png"),
+    );
+    let overlay = json!({"image": logo, "x": "right", "y": "bottom", "scale": 0.3});
+    let request = json!({
+        "render_id": "probed",
+        "output": {"uri": format!("s3://{bucket}/renders/probed.mp4"), "width": 320, "height": 180, "fps": 30},
+        "scenes": [
+            {"id": "a", "duration_s": 1.0, "video": clip, "overlay": overlay},
+            {"id": "b", "duration_s": 0.5, "video": clip, "start_s": 1.0, "overlay": overlay}
+        ]
+    });
+    let prober = CountingProber(
+        ProbeBackend::Engine(Engine::new(Storage::with_s3(store.0.clone()))),
+        AtomicUsize::new(0),
+    );
+    let plan = plan(json!({"request": request.clone()}), &store, &prober)
+        .await
+        .unwrap();
+    assert_eq!(
+        prober.1.load(Ordering::SeqCst),
+        1,
+        "one probe for two scenes of one video"
+    );
+    let media = plan.media.unwrap();
+    assert_eq!(media.len(), 2, "{media:?}");
+    let probed = &media[&clip];
+    assert_eq!((probed.width, probed.height), (160, 96));
+    assert_eq!(probed.frame_rate, Some(FrameRate::per_second(25)));
+    assert_eq!(probed.duration_ms, 2000);
+    assert!(!probed.has_audio);
+    assert_eq!(
+        media[&logo],
+        MediaInfo {
+            width: 48,
+            height: 30,
+            duration_ms: 0,
+            frame_rate: None,
+            has_audio: false,
+            rotation: 0
+        }
+    );
+
+    // A missing source is named, under the error a state machine does not retry.
+    for (missing, pointer) in [
+        ("assets/gone.mp4", "/scenes/1/video"),
+        ("assets/gone.png", "/scenes/1/overlay/image"),
+    ] {
+        let mut bad = request.clone();
+        *bad.pointer_mut(pointer).unwrap() = json!(format!("s3://{bucket}/{missing}"));
+        let error = handle(
+            LambdaEvent::new(json!({"request": bad}), Context::default()),
+            &store,
+            &prober,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.error_type, "InvalidRenderRequest");
+        assert!(
+            error.error_message.contains(missing) && error.error_message.contains("scene \"b\""),
+            "{}",
+            error.error_message
+        );
+    }
 }

@@ -14,10 +14,9 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::mediaconvert::{self, CancelOutcome};
-use vidpipe_core::job::{CreateJobRequest, FrameRate, MediaInfo};
+use vidpipe_core::job::{CreateJobRequest, MediaInfo};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_engine::lifecycle::{Job, JobStatus};
-use vidpipe_engine::probe::ProbeResult;
 use vidpipe_engine::{Engine, JobObserver};
 
 use crate::ports::{BoxFuture, TranscodeError, Transcoder};
@@ -137,48 +136,6 @@ async fn put_event(bus: &EventBus, event: &Value) {
     }
 }
 
-/// MediaInfo from the engine's Probe result, by the same rules as `vidpipe_aws::mediaconvert::media_info`.
-fn media_info(result: &ProbeResult) -> Result<MediaInfo, String> {
-    let video = result
-        .container
-        .tracks
-        .iter()
-        .find(|t| t.track_type == "video")
-        .ok_or("no video track")?;
-    let properties = video
-        .video_properties
-        .as_ref()
-        .ok_or("no video properties")?;
-    let dimension = |v: i32| u32::try_from(v).ok().filter(|v| *v > 0);
-    let (Some(width), Some(height)) = (dimension(properties.width), dimension(properties.height))
-    else {
-        return Err("no video width and height".into());
-    };
-    let frame_rate = properties.frame_rate.and_then(|r| {
-        let rate = FrameRate {
-            numerator: u32::try_from(r.numerator).ok()?,
-            denominator: u32::try_from(r.denominator).ok()?,
-        };
-        rate.is_valid().then_some(rate)
-    });
-    let seconds = Some(result.container.duration)
-        .filter(|d| d.is_finite() && *d > 0.0)
-        .or(video.duration)
-        .ok_or("no duration")?;
-    Ok(MediaInfo {
-        width,
-        height,
-        duration_ms: (seconds * 1000.0).round() as u64,
-        frame_rate,
-        has_audio: result
-            .container
-            .tracks
-            .iter()
-            .any(|t| t.track_type == "audio"),
-        rotation: properties.rotation.map_or(0, |r| r.rem_euclid(360) as u16),
-    })
-}
-
 impl Transcoder for EngineTranscoder {
     fn probe<'a>(&'a self, uri: &'a S3Uri) -> BoxFuture<'a, Result<MediaInfo, TranscodeError>> {
         Box::pin(async move {
@@ -191,7 +148,9 @@ impl Transcoder for EngineTranscoder {
                 .probe_results
                 .first()
                 .ok_or_else(|| TranscodeError::Unusable(format!("no probe result for {uri}")))?;
-            media_info(result).map_err(|why| TranscodeError::Unusable(format!("{uri}: {why}")))
+            result
+                .media_info()
+                .map_err(|why| TranscodeError::Unusable(format!("{uri}: {why}")))
         })
     }
 

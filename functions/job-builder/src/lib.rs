@@ -4,7 +4,8 @@
 //! Input (`kind` selects the builder):
 //! - `{"kind":"composite","output":{bucket,prefix,stream},"screen":{uri,media},"camera":{uri,media},"options":{..}}`
 //! - `{"kind":"single","output":{..},"source":{uri,media},"options":{max_width}}`
-//! - `{"kind":"chunk","request":{..} | "request_uri":"s3://..","chunk":{index,start_frame,end_frame},"media":{uri: media}}`
+//! - `{"kind":"chunk","request":{..} | "request_uri":"s3://..","chunk":{index,start_frame,end_frame},
+//!   "media":{uri: media} | "media_uri":"s3://.."}` (the chunker's probe results, inline or stored)
 //! - `{"kind":"preview","source":{uri,media},"destination":"s3://bucket/prefix/","preview_id":"..","options":{..}}`
 //!
 //! Bad input fails the task with the error type `InvalidJobRequest`, which a state machine can Catch; a render
@@ -63,9 +64,12 @@ pub enum JobRequest {
         request_uri: Option<S3Uri>,
         /// The chunk to render.
         chunk: Chunk,
-        /// Probe results by source URI (overlay images need theirs).
+        /// Probe results by source URI (overlay images need theirs), inline.
         #[serde(default)]
-        media: BTreeMap<String, MediaInfo>,
+        media: Option<BTreeMap<String, MediaInfo>>,
+        /// Probe results by source URI, stored in S3 (beside a request passed by URI).
+        #[serde(default)]
+        media_uri: Option<S3Uri>,
     },
     /// A segmented preview with a poster.
     Preview {
@@ -177,6 +181,7 @@ pub async fn build(
             request_uri,
             chunk,
             media,
+            media_uri,
         } => {
             let request = match (request, request_uri) {
                 (Some(request), None) => request,
@@ -185,6 +190,18 @@ pub async fn build(
                     return Err(invalid(
                         &"a chunk needs exactly one of `request` and `request_uri`",
                     ));
+                }
+            };
+            let media = match (media, media_uri) {
+                (Some(media), None) => media,
+                (None, Some(uri)) => {
+                    let text = load_text(store, &uri).await?;
+                    serde_json::from_str(&text)
+                        .map_err(|e| JobBuilderError::InvalidJobRequest(format!("{uri}: {e}")))?
+                }
+                (None, None) => BTreeMap::new(),
+                (Some(_), Some(_)) => {
+                    return Err(invalid(&"give at most one of `media` and `media_uri`"));
                 }
             };
             chunk_job(context, &request, &chunk, &media)
@@ -202,6 +219,13 @@ async fn load_request(
     store: &impl RequestStore,
     uri: &S3Uri,
 ) -> Result<RenderRequest, JobBuilderError> {
+    let text = load_text(store, uri).await?;
+    RenderRequest::from_json(&text)
+        .map_err(|e: RenderError| JobBuilderError::InvalidJobRequest(format!("{uri}: {e}")))
+}
+
+/// The UTF-8 text of a stored document: a render request or its probe results.
+async fn load_text(store: &impl RequestStore, uri: &S3Uri) -> Result<String, JobBuilderError> {
     let bytes = store
         .fetch(uri, MAX_REQUEST_BYTES)
         .await
@@ -211,8 +235,6 @@ async fn load_request(
             }
             ObjectError::S3 { .. } => JobBuilderError::RequestUnavailable(e.to_string()),
         })?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|e| JobBuilderError::InvalidJobRequest(format!("{uri} is not UTF-8 JSON: {e}")))?;
-    RenderRequest::from_json(text)
-        .map_err(|e: RenderError| JobBuilderError::InvalidJobRequest(format!("{uri}: {e}")))
+    String::from_utf8(bytes)
+        .map_err(|e| JobBuilderError::InvalidJobRequest(format!("{uri} is not UTF-8 JSON: {e}")))
 }

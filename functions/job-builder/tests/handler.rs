@@ -249,8 +249,33 @@ async fn requests_stored_in_s3_are_read_and_missing_ones_rejected() {
     payload["request_uri"] = format!("s3://{bucket}/requests/promo-42.json").into();
     let output = build(payload.clone(), &context(), &store).await.unwrap();
     assert_eq!(
-        output.create_job.user_metadata.unwrap()["render_id"],
+        output.create_job.user_metadata.as_ref().unwrap()["render_id"],
         "promo-42"
+    );
+
+    // The chunker's probe results stored beside the request (`media_uri`) give the same job as inline ones.
+    let media = serde_json::to_vec(&payload["media"]).unwrap();
+    store
+        .0
+        .put_object()
+        .bucket(&bucket)
+        .key("requests/media.json")
+        .body(media.into())
+        .send()
+        .await
+        .unwrap();
+    let mut by_media_uri = payload.clone();
+    by_media_uri["media"] = Value::Null;
+    by_media_uri["media_uri"] = format!("s3://{bucket}/requests/media.json").into();
+    let from_stored_media = build(by_media_uri.clone(), &context(), &store)
+        .await
+        .unwrap();
+    assert_eq!(from_stored_media, output);
+    by_media_uri["media_uri"] = format!("s3://{bucket}/requests/no-media.json").into();
+    let message = invalid_message(by_media_uri, &store).await;
+    assert!(
+        message.contains("no-media.json does not exist"),
+        "{message}"
     );
 
     payload["request_uri"] = format!("s3://{bucket}/requests/missing.json").into();
