@@ -793,7 +793,9 @@ async fn output_image_inserter_is_timed_on_the_stitched_output_timeline() {
         {"ImageInserterInput": logo, "ImageX": 10, "ImageY": 10, "Layer": 0, "Opacity": 100, "StartTime": "00:00:00:05"}
     ]}});
     let mut request = file_job(
-        json!([{"FileInput": a}, {"FileInput": b}]),
+        json!([{"FileInput": a, "TimecodeSource": "ZEROBASED",
+                 "InputClippings": [{"StartTimecode": "00:00:00:12", "EndTimecode": "00:00:01:23"}]},
+               {"FileInput": b}]),
         &path(dir.path(), "logo"),
         json!([output]),
     );
@@ -816,6 +818,55 @@ async fn output_image_inserter_is_timed_on_the_stitched_output_timeline() {
     );
     assert!(colour_close(
         Frame::at_index(output, 12).pixel(200, 100),
+        BLUE,
+        40
+    ));
+}
+
+#[tokio::test]
+async fn a_converted_frame_rate_keeps_every_frame_of_the_duration() {
+    // A 24 fps input clipped to 36 frames (1.5 s) stitched with a 20 fps one (1 s), written at a specified 30 fps:
+    // exactly 75 frames (ffmpeg's `fps` filter alone drops the last ones at the end of the stream).
+    let dir = tempfile::tempdir().unwrap();
+    let a = path(dir.path(), "a.mp4");
+    let b = path(dir.path(), "b.mp4");
+    media::write_mp4(
+        Path::new(&a),
+        &VideoSpec::new(Picture::Solid("red".into()), 320, 180, 24, 2.0),
+    );
+    media::write_mp4(
+        Path::new(&b),
+        &VideoSpec::new(Picture::Solid("blue".into()), 320, 180, 20, 1.0),
+    );
+    let mut output = mp4_output(None, false);
+    let h264 = &mut output["VideoDescription"]["CodecSettings"]["H264Settings"];
+    h264["FramerateControl"] = json!("SPECIFIED");
+    h264["FramerateNumerator"] = json!(30);
+    h264["FramerateDenominator"] = json!(1);
+    let (job, recorder) = run_local(&file_job(
+        json!([{"FileInput": a, "TimecodeSource": "ZEROBASED",
+                 "InputClippings": [{"StartTimecode": "00:00:00:12", "EndTimecode": "00:00:01:23"}]},
+               {"FileInput": b}]),
+        &path(dir.path(), "out/"),
+        json!([output]),
+    ))
+    .await;
+    assert_complete(&job);
+    let output = first_output(&recorder.events);
+    let output = Path::new(&output);
+    assert_eq!(media::video_frame_count(output), 75, "2.5 s at 30 fps");
+    assert!(colour_close(
+        Frame::at_index(output, 44).pixel(160, 90),
+        RED,
+        40
+    ));
+    assert!(colour_close(
+        Frame::at_index(output, 45).pixel(160, 90),
+        BLUE,
+        40
+    ));
+    assert!(colour_close(
+        Frame::at_index(output, 74).pixel(160, 90),
         BLUE,
         40
     ));
