@@ -793,9 +793,7 @@ async fn output_image_inserter_is_timed_on_the_stitched_output_timeline() {
         {"ImageInserterInput": logo, "ImageX": 10, "ImageY": 10, "Layer": 0, "Opacity": 100, "StartTime": "00:00:00:05"}
     ]}});
     let mut request = file_job(
-        json!([{"FileInput": a, "TimecodeSource": "ZEROBASED",
-                 "InputClippings": [{"StartTimecode": "00:00:00:12", "EndTimecode": "00:00:01:23"}]},
-               {"FileInput": b}]),
+        json!([{"FileInput": a}, {"FileInput": b}]),
         &path(dir.path(), "logo"),
         json!([output]),
     );
