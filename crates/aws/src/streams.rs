@@ -100,6 +100,23 @@ fn stream_pk(stream: &str) -> String {
 
 const STREAM_SK: &str = "STREAM";
 
+/// Reads a stream's item (strongly consistent): the one read behind both [`StatusTable`] and [`StreamTable`].
+async fn read_stream_item(
+    client: &Client,
+    table: &str,
+    stream: &str,
+) -> Result<Option<Item>, StoreError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(stream_pk(stream)))
+        .key("sk", s(STREAM_SK))
+        .consistent_read(true)
+        .send()
+        .await?;
+    Ok(out.item)
+}
+
 fn stream_from_item(item: &Item) -> Result<StreamRecord, StoreError> {
     let stream =
         get_s(item, "stream").ok_or_else(|| StoreError::Corrupt("stream without a name".into()))?;
@@ -134,16 +151,11 @@ impl StatusTable {
 
     /// Reads a stream.
     pub async fn get_stream(&self, stream: &str) -> Result<Option<StreamRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(stream_pk(stream)))
-            .key("sk", s(STREAM_SK))
-            .consistent_read(true)
-            .send()
-            .await?;
-        out.item().map(stream_from_item).transpose()
+        read_stream_item(&self.client, &self.table, stream)
+            .await?
+            .as_ref()
+            .map(stream_from_item)
+            .transpose()
     }
 
     /// Records `owner` on the stream (creating the item, with `expires_at`, if needed); a
@@ -463,16 +475,11 @@ impl StreamTable {
 
     /// Reads a stream's item (strongly consistent).
     pub async fn get(&self, stream: &str) -> Result<Option<StreamState>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(stream_pk(stream)))
-            .key("sk", s(STREAM_SK))
-            .consistent_read(true)
-            .send()
-            .await?;
-        out.item().map(state_from_item).transpose()
+        read_stream_item(&self.client, &self.table, stream)
+            .await?
+            .as_ref()
+            .map(state_from_item)
+            .transpose()
     }
 
     /// Records the arrival of `source`, and returns the item after it and whether the arrival was new. The same
