@@ -244,19 +244,33 @@ async fn create_queue(
         .map_err(|e| failed("create queue")(&e))?
         .queue_url
         .unwrap_or_default();
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
+    let arn = queue_arn(&sqs, &url)
         .await
         .map_err(|e| failed("queue attributes")(&e))?;
-    let arn = attrs
+    Ok((url, arn))
+}
+
+/// The ARN of the queue at `url` (empty if SQS does not say).
+pub async fn queue_arn(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> Result<
+    String,
+    aws_sdk_sqs::error::SdkError<
+        aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesError,
+    >,
+> {
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await?;
+    Ok(attrs
         .attributes()
         .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
         .cloned()
-        .unwrap_or_default();
-    Ok((url, arn))
+        .unwrap_or_default())
 }
 
 /// Name of the rule [`provision_job_events`] puts on the bus.

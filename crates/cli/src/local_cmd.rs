@@ -144,8 +144,12 @@ pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>>
                     .map_err(|e| format!("queue {queue}: {}", vidpipe_aws::error_message(&e)))?
                     .queue_url
                     .unwrap_or_default();
+                let queue_arn = vidpipe_aws::provision::queue_arn(&sqs, &queue_url)
+                    .await
+                    .map_err(|e| format!("queue {queue}: {}", vidpipe_aws::error_message(&e)))?;
                 routes.push(Route {
                     queue_url,
+                    queue_arn,
                     function: function.to_owned(),
                     delivery,
                 });

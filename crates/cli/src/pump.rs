@@ -7,7 +7,7 @@
 //! (`batchItemFailures`) stay in the queue; an EventBridge event is one invocation; a message whose invocation fails
 //! is not deleted, so it comes back after the queue's visibility timeout.
 
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -40,6 +40,8 @@ pub enum Delivery {
 pub struct Route {
     /// The queue's URL.
     pub queue_url: String,
+    /// The queue's ARN (the `eventSourceARN` of the records).
+    pub queue_arn: String,
     /// The function's name (`cargo lambda watch` serves each binary under its name).
     pub function: String,
     /// How messages are delivered.
@@ -95,7 +97,7 @@ impl Pump {
             return Ok(0);
         }
         let delivered: Vec<&Message> = match route.delivery {
-            Delivery::SqsBatch => self.deliver_batch(route, messages).await?,
+            Delivery::SqsBatch => self.deliver_batch(route, messages).await,
             Delivery::EventBridge => {
                 let mut delivered = Vec::new();
                 for message in messages {
@@ -123,12 +125,7 @@ impl Pump {
     }
 
     /// Invokes the function with the batch as an SQS event; returns the messages it did not report as failed.
-    async fn deliver_batch<'m>(
-        &self,
-        route: &Route,
-        messages: &'m [Message],
-    ) -> Result<Vec<&'m Message>, PumpError> {
-        let queue_arn = self.queue_arn(&route.queue_url).await?;
+    async fn deliver_batch<'m>(&self, route: &Route, messages: &'m [Message]) -> Vec<&'m Message> {
         let records: Vec<Value> = messages
             .iter()
             .map(|m| {
@@ -142,7 +139,7 @@ impl Pump {
                     "messageAttributes": {},
                     "md5OfBody": m.md5_of_body(),
                     "eventSource": "aws:sqs",
-                    "eventSourceARN": queue_arn,
+                    "eventSourceARN": route.queue_arn,
                     "awsRegion": self.region,
                 })
             })
@@ -151,7 +148,7 @@ impl Pump {
             .invoke(&route.function, &json!({"Records": records}))
             .await
         else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
         let failed: HashSet<&str> = answer["batchItemFailures"]
             .as_array()
@@ -159,30 +156,10 @@ impl Pump {
             .flatten()
             .filter_map(|f| f["itemIdentifier"].as_str())
             .collect();
-        Ok(messages
+        messages
             .iter()
             .filter(|m| !failed.contains(m.message_id().unwrap_or_default()))
-            .collect())
-    }
-
-    async fn queue_arn(&self, queue_url: &str) -> Result<String, PumpError> {
-        let attributes = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(queue_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .map_err(|e| PumpError::Queue {
-                action: "get attributes",
-                queue: queue_url.to_owned(),
-                message: vidpipe_aws::error_message(&e),
-            })?;
-        Ok(attributes
-            .attributes()
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-            .cloned()
-            .unwrap_or_default())
+            .collect()
     }
 
     /// Calls the Invoke API; a transport error, a non-2xx answer or a function error (`X-Amz-Function-Error`) is
