@@ -13,7 +13,7 @@ use lambda_http::Body;
 use serde_json::{Value, json};
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::notify::Publisher;
-use vidpipe_aws::provision::{Resources, provision};
+use vidpipe_aws::provision::{Resources, provision, provision_job_events};
 use vidpipe_aws::recordings::RecordingTable;
 use vidpipe_aws::s3::S3Objects;
 use vidpipe_aws::streams::StatusTable;
@@ -74,40 +74,7 @@ impl Stack {
         // MediaConvert job events: a rule on the bus to a queue the notifier reads, as on AWS.
         let events = aws_sdk_eventbridge::Client::new(&sdk);
         events.create_event_bus().name(&bus).send().await.unwrap();
-        let job_events_queue = sqs
-            .create_queue()
-            .queue_name(unique_name("job-events"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        events
-            .put_rule()
-            .name("mediaconvert-to-notifier")
-            .event_bus_name(&bus)
-            .event_pattern(
-                json!({"source": ["aws.mediaconvert"], "detail-type": ["MediaConvert Job State Change"]})
-                    .to_string(),
-            )
-            .send()
-            .await
-            .unwrap();
-        events
-            .put_targets()
-            .rule("mediaconvert-to-notifier")
-            .event_bus_name(&bus)
-            .targets(
-                aws_sdk_eventbridge::types::Target::builder()
-                    .id("notifier")
-                    .arn(format!(
-                        "arn:aws:sqs:us-east-1:123456789012:{}",
-                        job_events_queue.rsplit('/').next().unwrap()
-                    ))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
+        let job_events_queue = provision_job_events(&sdk, &bus, &unique_name("job-events"))
             .await
             .unwrap();
 

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use vidpipe_aws::provision::provision_job_events;
 use vidpipe_compositor::config::Config;
 use vidpipe_compositor::ports::{CancelOutcome, Transcoder};
 use vidpipe_compositor::transcoder::EngineTranscoder;
@@ -42,41 +43,7 @@ async fn local() -> Local {
     let events = aws_sdk_eventbridge::Client::new(&sdk);
     events.create_event_bus().name(&bus).send().await.unwrap();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let job_events = sqs
-        .create_queue()
-        .queue_name(unique_name("job-events"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = format!(
-        "arn:aws:sqs:us-east-1:123456789012:{}",
-        job_events.rsplit('/').next().unwrap()
-    );
-    events
-        .put_rule()
-        .name("mediaconvert-jobs")
-        .event_bus_name(&bus)
-        .event_pattern(
-            json!({"source": ["aws.mediaconvert"], "detail-type": ["MediaConvert Job State Change"]})
-                .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule("mediaconvert-jobs")
-        .event_bus_name(&bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
+    let job_events = provision_job_events(&sdk, &bus, &unique_name("job-events"))
         .await
         .unwrap();
     Local {
