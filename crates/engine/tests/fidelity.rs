@@ -869,3 +869,67 @@ async fn a_converted_frame_rate_keeps_every_frame_of_the_duration() {
         40
     ));
 }
+
+/// The settings x264 recorded in the stream (its SEI "options: ..." string), as `name=value` pairs.
+fn x264_options(file: &Path) -> Vec<String> {
+    let bytes = std::fs::read(file).unwrap();
+    let marker = b"options: ";
+    let start = bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("x264 writes its options into the stream")
+        + marker.len();
+    let end = start + bytes[start..].iter().position(|b| *b == 0).unwrap();
+    String::from_utf8_lossy(&bytes[start..end])
+        .split(' ')
+        .map(String::from)
+        .collect()
+}
+
+#[tokio::test]
+async fn each_quality_tuning_level_encodes_with_its_documented_x264_settings() {
+    // docs/engine.md: SINGLE_PASS is preset superfast, SINGLE_PASS_HQ (the default) veryfast with one second of
+    // rate-control lookahead, MULTI_PASS_HQ medium.
+    let dir = tempfile::tempdir().unwrap();
+    let input = path(dir.path(), "in.mp4");
+    media::write_mp4(
+        Path::new(&input),
+        &VideoSpec::new(Picture::FrameCounter, 320, 180, 25, 1.0),
+    );
+    let output = |modifier: &str, tuning: Option<&str>| {
+        let mut output = mp4_output(Some(modifier), false);
+        if let Some(tuning) = tuning {
+            output["VideoDescription"]["CodecSettings"]["H264Settings"]["QualityTuningLevel"] =
+                json!(tuning);
+        }
+        output
+    };
+    let out = path(dir.path(), "out/t");
+    let (job, _) = run_local(&file_job(
+        json!([{"FileInput": input}]),
+        &out,
+        json!([
+            output("_default", None),
+            output("_single", Some("SINGLE_PASS")),
+            output("_hq", Some("SINGLE_PASS_HQ")),
+            output("_multi", Some("MULTI_PASS_HQ")),
+        ]),
+    ))
+    .await;
+    assert_complete(&job);
+    let expected = [
+        ("_default", ["subme=2", "rc_lookahead=25"]),
+        ("_hq", ["subme=2", "rc_lookahead=25"]),
+        ("_single", ["subme=1", "rc_lookahead=0"]),
+        ("_multi", ["subme=7", "rc_lookahead=40"]),
+    ];
+    for (modifier, settings) in expected {
+        let options = x264_options(Path::new(&format!("{out}{modifier}.mp4")));
+        for setting in settings {
+            assert!(
+                options.iter().any(|o| o == setting),
+                "{modifier}: {setting} not in {options:?}"
+            );
+        }
+    }
+}
