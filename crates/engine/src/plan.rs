@@ -146,12 +146,35 @@ fn rate_expr(rate: FrameRate) -> String {
     format!("{}/{}", rate.numerator, rate.denominator)
 }
 
+/// Filters that stamp each frame with its index plus `first`, in a time base of exactly one frame at `rate`. Exact
+/// integers: the expression `N/(rate)/TB` is evaluated in floating point and truncated, so some frames got the
+/// previous frame's timestamp (3/20/0.05 is 2.9999...) and a later `fps` filter dropped them.
+fn frame_index_pts(rate: FrameRate, first: u64) -> String {
+    format!(
+        "settb={}/{},setpts=N+{first}",
+        rate.denominator, rate.numerator
+    )
+}
+
 fn frames_to_seconds(frames: u64, rate: FrameRate) -> f64 {
     frames as f64 * f64::from(rate.denominator) / f64::from(rate.numerator)
 }
 
 fn seconds_to_frames(seconds: f64, rate: FrameRate) -> u64 {
     (seconds * rate.fps()).round().max(0.0) as u64
+}
+
+/// Converts a stream of `seconds` to the frame rate `to`, keeping its duration: exactly `seconds * to` frames
+/// (rounded), each the input frame nearest its time. ffmpeg's `fps` filter alone stops at the last input frame's
+/// timestamp and so drops the output frames that fall within that frame's duration (a 20 fps stream of 4.3 s gave
+/// 127 frames at 30 fps instead of 129). The stream is therefore padded with one second of its last frame and cut
+/// to the exact count.
+fn rate_conversion(seconds: f64, to: FrameRate) -> String {
+    format!(
+        "tpad=stop_mode=clone:stop_duration=1,fps={},trim=end_frame={}",
+        rate_expr(to),
+        seconds_to_frames(seconds, to)
+    )
 }
 
 fn ms_to_frames(ms: i32, rate: FrameRate) -> u64 {
@@ -361,15 +384,22 @@ pub fn plan(
     let audio_names = audio_source_names(groups);
     let mut segments = Vec::new();
     let mut canvas: Option<(u32, u32, FrameRate)> = None;
-    let mut first_embedded: Option<String> = None;
+    let outputs_rate = common_specified_rate(groups);
+    let mut first: Option<(Option<String>, FrameRate)> = None;
     for (i, input) in inputs.iter().enumerate() {
-        let segment = input_segment(&mut graph, input, i, media, &audio_names, &mut canvas)?;
-        if i == 0 {
-            first_embedded = segment.embedded_timecode.clone();
-        }
+        let segment = input_segment(
+            &mut graph,
+            input,
+            i,
+            media,
+            &audio_names,
+            (&mut canvas, outputs_rate),
+        )?;
+        first.get_or_insert((segment.embedded_timecode.clone(), segment.rate));
         segments.push(segment);
     }
     let (canvas_w, canvas_h, canvas_rate) = canvas.expect("the first input sets the canvas");
+    let (first_embedded, first_rate) = first.expect("a job has at least one input");
     let duration: f64 = segments.iter().map(|s| s.seconds).sum();
 
     // Concatenate the segments (video then each audio source, per segment).
@@ -395,7 +425,14 @@ pub fn plan(
         (labels[0].clone(), labels[1..].to_vec())
     };
 
-    let output_origin = output_origin(timecode_config, first_embedded.as_deref(), canvas_rate)?;
+    // The output timecode counts in the first input's frames; the canvas may run at another rate.
+    let output_origin = seconds_to_frames(
+        frames_to_seconds(
+            output_origin(timecode_config, first_embedded.as_deref(), first_rate)?,
+            first_rate,
+        ),
+        canvas_rate,
+    );
     let first_input = inputs[0].file_input.as_deref();
     let mut plans = Vec::new();
     let mut video_uses = Vec::new();
@@ -485,6 +522,39 @@ struct Segment {
     audio: Vec<String>,
     seconds: f64,
     embedded_timecode: Option<String>,
+    /// The input's own frame rate.
+    rate: FrameRate,
+}
+
+/// The frame rate every video output specifies, when they all specify the same one. The canvas then runs at that
+/// rate, so each input is converted once, straight to the outputs' rate, as MediaConvert converts each input to the
+/// output's rate. Otherwise the canvas runs at the first input's rate (what INITIALIZE_FROM_SOURCE outputs get).
+fn common_specified_rate(groups: &[m::OutputGroup]) -> Option<FrameRate> {
+    let mut common = None;
+    for description in groups
+        .iter()
+        .flat_map(|g| g.outputs.iter().flatten())
+        .filter_map(|o| o.video_description.as_ref())
+    {
+        let h264 = description
+            .codec_settings
+            .as_ref()
+            .and_then(|c| c.h264_settings.as_ref())?;
+        if h264.framerate_control != Some(m::H264FramerateControl::Specified) {
+            return None;
+        }
+        let rate = match (h264.framerate_numerator, h264.framerate_denominator) {
+            (Some(numerator), Some(denominator)) if numerator > 0 && denominator > 0 => FrameRate {
+                numerator,
+                denominator,
+            },
+            _ => return None,
+        };
+        if *common.get_or_insert(rate) != rate {
+            return None;
+        }
+    }
+    common
 }
 
 fn media_for<'a>(media: &'a MediaMap, uri: &str, field: &str) -> Result<&'a Media, JobError> {
@@ -499,7 +569,7 @@ fn input_segment(
     index: usize,
     media: &MediaMap,
     audio_names: &[String],
-    canvas: &mut Option<(u32, u32, FrameRate)>,
+    (canvas, outputs_rate): (&mut Option<(u32, u32, FrameRate)>, Option<FrameRate>),
 ) -> Result<Segment, JobError> {
     let at = format!("Settings.Inputs[{index}]");
     let m::Input {
@@ -548,7 +618,7 @@ fn input_segment(
             let rate_s = rate_expr(rate);
             let pad = graph.chain(
                 &format!("[{k}:v:0]"),
-                &format!("{rotate}fps={rate_s},setpts=N/({rate_s})/TB"),
+                &format!("{rotate}fps={rate_s},{}", frame_index_pts(rate, 0)),
             );
             let (w, h) = if swaps { (h, w) } else { (w, h) };
             let embedded = source.facts.start_timecode.clone();
@@ -626,8 +696,9 @@ fn input_segment(
         video = clip_video(graph, &video, &ranges);
     }
 
-    // Conform to the job's canvas: the first input's size and rate.
-    let (cw, ch, crate_) = *canvas.get_or_insert((width, height, timeline.rate));
+    // Conform to the job's canvas: the first input's size, and the outputs' common rate or the first input's.
+    let (cw, ch, crate_) =
+        *canvas.get_or_insert((width, height, outputs_rate.unwrap_or(timeline.rate)));
     let mut conform = Vec::new();
     if (cw, ch) != (width, height) {
         conform.push(format!(
@@ -635,7 +706,7 @@ fn input_segment(
         ));
     }
     if crate_ != timeline.rate {
-        conform.push(format!("fps={}", rate_expr(crate_)));
+        conform.push(rate_conversion(seconds, crate_));
     }
     conform.push("setsar=1,format=yuv420p".into());
     video = graph.chain(&video, &conform.join(","));
@@ -659,6 +730,7 @@ fn input_segment(
         audio,
         seconds,
         embedded_timecode: embedded,
+        rate: timeline.rate,
     })
 }
 
@@ -749,12 +821,12 @@ fn generated_video(
             let k = graph.file_input(&options, &image.path);
             graph.chain(
                 &format!("[{k}:v:0]"),
-                &format!("scale={w}:{h},format=yuv420p,setpts=N/({r})/TB"),
+                &format!("scale={w}:{h},format=yuv420p,{}", frame_index_pts(rate, 0)),
             )
         }
         None => {
             let k = graph.lavfi_input(&format!("color=c=black:s={w}x{h}:r={r}:d={seconds}"));
-            graph.chain(&format!("[{k}:v:0]"), &format!("setpts=N/({r})/TB"))
+            graph.chain(&format!("[{k}:v:0]"), &frame_index_pts(rate, 0))
         }
     };
     Ok((pad, w, h, rate, frames))
@@ -1031,7 +1103,7 @@ fn video_overlay(
     let sr = rate_expr(source_rate);
     let mut pad = graph.chain(
         &format!("[{k}:v:0]"),
-        &format!("fps={sr},setpts=N/({sr})/TB"),
+        &format!("fps={sr},{}", frame_index_pts(source_rate, 0)),
     );
     if !whole {
         pad = clip_video(graph, &pad, &ranges);
@@ -1102,7 +1174,7 @@ fn video_overlay(
         }
         _ => {}
     }
-    filters.push(format!("setpts=(N+{start})/({base_rate})/TB"));
+    filters.push(frame_index_pts(timeline.rate, start));
     let moving = graph.chain(&pad, &filters.join(","));
 
     let (x0, y0) = overlay_xy(&position, base_size);
@@ -1281,8 +1353,9 @@ fn insert_images(
             ));
         }
         filters.push(format!(
-            "trim=end_frame={},setpts=(N+{start})/({r})/TB",
-            visible + 1
+            "trim=end_frame={},{}",
+            visible + 1,
+            frame_index_pts(timeline.rate, start)
         ));
         let options = ["-loop", "1", "-framerate", &r].map(String::from);
         let k = graph.file_input(&options, &source.path);
@@ -2132,7 +2205,7 @@ fn video_output(
                 hls,
             )?;
             if output_rate != canvas_rate {
-                filters.push(format!("fps={}", rate_expr(output_rate)));
+                filters.push(rate_conversion(context.duration, output_rate));
                 rate = output_rate;
             }
             args = encoder;

@@ -933,3 +933,52 @@ async fn each_quality_tuning_level_encodes_with_its_documented_x264_settings() {
         }
     }
 }
+
+#[tokio::test]
+async fn inputs_at_other_rates_are_converted_once_to_the_specified_rate() {
+    // A chunk render's shape: a 20 fps clip first, then a 30 fps clip, written at a specified 30 fps. The 30 fps clip
+    // must come out frame for frame (not through a 20 fps canvas), and the output must last exactly 1.3 s + 1 s.
+    let dir = tempfile::tempdir().unwrap();
+    let slow = path(dir.path(), "slow.mp4");
+    let fast = path(dir.path(), "fast.mp4");
+    media::write_mp4(
+        Path::new(&slow),
+        &VideoSpec::new(Picture::FrameCounter, 320, 180, 20, 5.0),
+    );
+    media::write_mp4(
+        Path::new(&fast),
+        &VideoSpec::new(Picture::FrameCounter, 320, 180, 30, 2.0),
+    );
+    let mut output = mp4_output(None, false);
+    let h264 = &mut output["VideoDescription"]["CodecSettings"]["H264Settings"];
+    h264["FramerateControl"] = json!("SPECIFIED");
+    h264["FramerateNumerator"] = json!(30);
+    h264["FramerateDenominator"] = json!(1);
+    let (job, recorder) = run_local(&file_job(
+        json!([{"FileInput": slow, "TimecodeSource": "ZEROBASED",
+                 "InputClippings": [{"StartTimecode": "00:00:03:07", "EndTimecode": "00:00:04:12"}]},
+               {"FileInput": fast, "TimecodeSource": "ZEROBASED",
+                 "InputClippings": [{"StartTimecode": "00:00:01:00", "EndTimecode": "00:00:01:29"}]}]),
+        &path(dir.path(), "out/"),
+        json!([output]),
+    ))
+    .await;
+    assert_complete(&job);
+    let output = first_output(&recorder.events);
+    let counters: Vec<u32> = Frame::all(Path::new(&output))
+        .iter()
+        .map(read_frame_counter)
+        .collect();
+    // Frames 67..=92 of the 20 fps input (26 frames, 1.3 s = 39 output frames), then 30..=59 of the 30 fps one.
+    assert_eq!(counters.len(), 69, "2.3 s at 30 fps: {counters:?}");
+    let (slow_part, fast_part) = counters.split_at(39);
+    for (k, shown) in slow_part.iter().enumerate() {
+        let at = k as f64 * 20.0 / 30.0;
+        assert!(
+            (67 + at.floor() as u32..=67 + at.ceil() as u32).contains(shown),
+            "output frame {k} shows 20 fps frame {shown}, the one at {at} expected: {counters:?}"
+        );
+    }
+    assert_eq!(slow_part.last(), Some(&92), "{counters:?}");
+    assert_eq!(fast_part, (30..60).collect::<Vec<u32>>().as_slice());
+}

@@ -240,27 +240,25 @@ impl Frame {
         Self::decode(path, &["-ss".to_string(), format!("{seconds:.4}")], "null")
     }
 
+    /// Decodes every frame of the file's first video stream, in order.
+    pub fn all(path: &Path) -> Vec<Frame> {
+        let (width, height, rgb) =
+            Self::decode_raw(path, &[], &strings(&["-fps_mode", "passthrough"]));
+        rgb.chunks_exact((width * height * 3) as usize)
+            .map(|frame| Frame {
+                width,
+                height,
+                rgb: frame.to_vec(),
+            })
+            .collect()
+    }
+
     fn decode(path: &Path, before_input: &[String], filter: &str) -> Frame {
-        let info = probe(path);
-        let video = info
-            .video()
-            .unwrap_or_else(|| panic!("{} has no video stream", path.display()));
-        let (width, height) = (video.width, video.height);
-        let mut args = before_input.to_vec();
-        args.extend(strings(&[
-            "-i",
-            &path.display().to_string(),
-            "-vf",
-            filter,
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-",
-        ]));
-        let rgb = ffmpeg(&args).stdout;
+        let (width, height, rgb) = Self::decode_raw(
+            path,
+            before_input,
+            &strings(&["-vf", filter, "-frames:v", "1"]),
+        );
         assert_eq!(
             rgb.len(),
             (width * height * 3) as usize,
@@ -269,6 +267,20 @@ impl Frame {
             rgb.len()
         );
         Frame { width, height, rgb }
+    }
+
+    /// Decodes the file's first video stream to RGB24 with `options` after the input.
+    fn decode_raw(path: &Path, before_input: &[String], options: &[String]) -> (u32, u32, Vec<u8>) {
+        let info = probe(path);
+        let video = info
+            .video()
+            .unwrap_or_else(|| panic!("{} has no video stream", path.display()));
+        let (width, height) = (video.width, video.height);
+        let mut args = before_input.to_vec();
+        args.extend(strings(&["-i", &path.display().to_string()]));
+        args.extend(options.iter().cloned());
+        args.extend(strings(&["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]));
+        (width, height, ffmpeg(&args).stdout)
     }
 
     /// The RGB colour of the pixel at column `x`, row `y`.
