@@ -267,10 +267,11 @@ fn frame_rate(path: &Path) -> String {
 async fn a_seven_scene_request_renders_in_chunks_joins_losslessly_and_notifies_ready() {
     let stack = Stack::new().await;
     // Seven scenes, 300 s at 10 fps (3,000 frames), in 60 s chunks. Counter video 1 runs at 20 fps, twice the
-    // output's rate: its scene shows every other source frame.
+    // output's rate: its scene shows every other source frame. Its scene crosses the boundary at 120 s, so a chunk
+    // starts in it, with a still (generated at 10 fps) after it.
     let source_fps = [FPS, 2 * FPS];
     let counters = [
-        stack.counter_video(0, source_fps[0], 70.0).await,
+        stack.counter_video(0, source_fps[0], 90.0).await,
         stack.counter_video(1, source_fps[1], 32.0).await,
     ];
     let counter_scene = |index, start| Source::Counter {
@@ -280,9 +281,9 @@ async fn a_seven_scene_request_renders_in_chunks_joins_losslessly_and_notifies_r
     };
     let layout: [(f64, Source); 7] = [
         (20.0, Source::Gray(96)),
-        (60.0, counter_scene(0, 50)),
+        (80.0, counter_scene(0, 50)),
         (30.0, counter_scene(1, 20)),
-        (50.0, Source::Gray(160)),
+        (30.0, Source::Gray(160)),
         (40.0, Source::Gray(48)),
         (60.0, counter_scene(0, 25)),
         (40.0, Source::Gray(208)),
@@ -358,7 +359,7 @@ async fn a_seven_scene_request_renders_in_chunks_joins_losslessly_and_notifies_r
                 row[270],
                 row[100]
             );
-        } else if let Some(gray) = [(0..200, 96), (1100..1600, 160), (2600..3000, 208)]
+        } else if let Some(gray) = [(0..200, 96), (1300..1600, 160), (2600..3000, 208)]
             .into_iter()
             .find_map(|(range, gray)| range.contains(&frame).then_some(gray))
         {
