@@ -557,10 +557,21 @@ fn common_specified_rate(groups: &[m::OutputGroup]) -> Option<FrameRate> {
     common
 }
 
+/// The fetched file `field` names. A video stream ffprobe could not size (a corrupt image reads as 0x0) is refused
+/// here: looped with `-loop 1`, such an image never yields a frame and ffmpeg would spin forever.
 fn media_for<'a>(media: &'a MediaMap, uri: &str, field: &str) -> Result<&'a Media, JobError> {
-    media
+    let source = media
         .get(uri)
-        .ok_or_else(|| JobError::input_access(uri, format!("{field} was not fetched")))
+        .ok_or_else(|| JobError::input_access(uri, format!("{field} was not fetched")))?;
+    if let Some((width, height, _)) = source.facts.video
+        && (width == 0 || height == 0)
+    {
+        return Err(JobError::input_access(
+            uri,
+            format!("{field}: the picture cannot be decoded (it reads as {width}x{height})"),
+        ));
+    }
+    Ok(source)
 }
 
 fn input_segment(

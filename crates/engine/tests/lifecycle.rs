@@ -188,6 +188,41 @@ async fn an_input_that_is_not_media_fails_with_1010_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn an_image_with_a_valid_header_and_corrupt_pixels_fails_with_1010_instead_of_hanging() {
+    // A looped image that never decodes would keep ffmpeg spinning: the job must end, with the image named.
+    let dir = tempfile::tempdir().unwrap();
+    let screen = dir.path().join("screen.mp4");
+    media::write_mp4(
+        &screen,
+        &VideoSpec::new(Picture::Solid("blue".into()), 320, 180, 10, 1.0),
+    );
+    let png = dir.path().join("valid.png");
+    media::write_png(&png, "white", 64, 32);
+    let mut corrupt = std::fs::read(&png).unwrap()[..33].to_vec();
+    corrupt.extend([0xAB; 256]);
+    let logo = dir.path().join("logo.png");
+    std::fs::write(&logo, corrupt).unwrap();
+    let out = dir.path().join("out");
+    let request = file_job(
+        json!([{"FileInput": screen.display().to_string(),
+                "ImageInserter": {"InsertableImages": [{"ImageInserterInput": logo.display().to_string(),
+                    "ImageX": 10, "ImageY": 10, "Layer": 1, "Opacity": 100}]}}]),
+        &format!("{}/x", out.display()),
+        json!([mp4_output(None, false)]),
+    );
+    let (job, _) = tokio::time::timeout(Duration::from_secs(60), run_local(&request))
+        .await
+        .expect("the job ends");
+    assert_eq!(job.error_code, Some(1010), "{:?}", job.error_message);
+    let message = job.error_message.unwrap_or_default();
+    assert!(
+        message.contains("logo.png") && message.contains("ImageInserterInput"),
+        "{message}"
+    );
+    assert!(!out.exists());
+}
+
+#[tokio::test]
 async fn unimplemented_or_unknown_fields_fail_with_an_error_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let source = small_video(dir.path(), "a.mp4").display().to_string();
