@@ -410,11 +410,19 @@ async fn a_seven_scene_request_renders_in_chunks_joins_losslessly_and_notifies_r
 async fn a_failing_chunk_ends_in_render_failed_with_the_cause() {
     let stack = Stack::new().await;
     let still = stack.still(96).await;
-    // The source exists and probes, but the scene starts 30 s into a 1 s video: its chunk's job fails.
-    let short = stack.counter_video(0, FPS, 1.0).await;
+    // The overlay image's header is a valid PNG's, so planning (which reads only the header) accepts it, but its
+    // pixel data is garbage: the job of the chunk that shows it fails.
+    let png = stack.dir.path().join("valid.png");
+    write_png(&png, "white", 64, 32);
+    let mut corrupt = std::fs::read(&png).unwrap()[..33].to_vec();
+    corrupt.extend([0xAB; 256]);
+    let corrupt_path = stack.dir.path().join("corrupt.png");
+    std::fs::write(&corrupt_path, corrupt).unwrap();
+    stack.upload(&corrupt_path, "assets/corrupt.png").await;
+    let overlay = json!({"image": stack.uri("assets/corrupt.png"), "x": "right", "y": "bottom", "scale": 0.25});
     let scenes = vec![
         json!({"id": "a", "duration_s": 6.0, "image": still}),
-        json!({"id": "b", "duration_s": 6.0, "video": short, "start_s": 30.0}),
+        json!({"id": "b", "duration_s": 6.0, "image": still, "overlay": overlay}),
     ];
     let request = request(&stack, "broken", scenes, 6);
 
@@ -423,7 +431,10 @@ async fn a_failing_chunk_ends_in_render_failed_with_the_cause() {
     assert_eq!(outcome["status"], "FAILED");
     assert_eq!(outcome["error"]["Error"], "States.TaskFailed");
     let cause = outcome["error"]["Cause"].as_str().unwrap();
-    assert!(cause.contains("clip starts at frame 300"), "{cause}");
+    assert!(
+        cause.contains("\"ErrorCode\":1010") && cause.contains("assets/corrupt.png"),
+        "{cause}"
+    );
 
     let events = stack.render_events().await;
     assert_eq!(events.len(), 1, "{events:?}");
@@ -435,7 +446,7 @@ async fn a_failing_chunk_ends_in_render_failed_with_the_cause() {
         data["error"]["cause"]
             .as_str()
             .unwrap()
-            .contains("clip starts at frame 300"),
+            .contains("assets/corrupt.png"),
         "{data}"
     );
 }

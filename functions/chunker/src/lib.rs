@@ -187,6 +187,10 @@ pub async fn plan(
     let chunks = request.plan().map_err(|e| invalid(&e))?;
     let base = output_base(&request).map_err(|e| invalid(&e))?;
     let media = sources::probe_sources(&request, store, prober).await?;
+    let short = vidpipe_core::job::short_video_scenes(&request, &media);
+    if !short.is_empty() {
+        return Err(invalid(&short.join("; ")));
+    }
 
     let planned = chunks
         .iter()

@@ -460,4 +460,31 @@ async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
             error.error_message
         );
     }
+
+    // The 2 s video holds a scene up to its last frame, and not one frame (at 30 fps) past it: the plan names the
+    // scene rather than a chunk job failing later.
+    let mut fits = request.clone();
+    fits["scenes"][1]["duration_s"] = json!(1.0);
+    vidpipe_chunker::plan(json!({"request": fits.clone()}), &store, &prober)
+        .await
+        .unwrap();
+    for (start_s, duration_s) in [(1.0, 1.0 + 1.0 / 30.0), (30.0, 0.5)] {
+        let mut short = fits.clone();
+        short["scenes"][1]["start_s"] = json!(start_s);
+        short["scenes"][1]["duration_s"] = json!(duration_s);
+        let error = handle(
+            LambdaEvent::new(json!({"request": short}), Context::default()),
+            &store,
+            &prober,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.error_type, "InvalidRenderRequest");
+        assert!(
+            error.error_message.contains("scenes[1] (\"b\")")
+                && error.error_message.contains("the video has 50 frames"),
+            "{}",
+            error.error_message
+        );
+    }
 }

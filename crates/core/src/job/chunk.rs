@@ -90,6 +90,56 @@ pub fn chunk_job(
     Ok(finish(context, JobKind::Chunk, settings, metadata))
 }
 
+/// The frames of a video source that `frames` output frames at `rate` show, starting `start_in_scene` frames into
+/// a scene that begins `start_s` into the source: the first source frame and the count, in the source's own frames.
+fn source_span(
+    start_s: Option<f64>,
+    start_in_scene: u64,
+    frames: u64,
+    source_rate: FrameRate,
+    rate: FrameRate,
+) -> (u64, u64) {
+    let ratio = source_rate.fps() / rate.fps();
+    let scene_start = (start_s.unwrap_or(0.0) * source_rate.fps()).round() as u64;
+    let first = scene_start + (start_in_scene as f64 * ratio).round() as u64;
+    let count = ((frames as f64 * ratio).round() as u64).max(1);
+    (first, count)
+}
+
+/// Every video scene of `request` whose probed source is too short for it (`start_s` plus the scene's length past
+/// the video's last frame), described one per line; empty when all fit. Scenes without probe results are skipped.
+pub fn short_video_scenes(
+    request: &RenderRequest,
+    media: &BTreeMap<String, MediaInfo>,
+) -> Vec<String> {
+    let rate = FrameRate::per_second(request.output.fps);
+    request
+        .scenes
+        .iter()
+        .zip(request.scene_frames())
+        .enumerate()
+        .filter_map(|(index, (scene, frames))| {
+            let uri = scene.video.as_ref()?;
+            let info = media.get(uri)?;
+            let source_rate = info.frame_rate_or_fallback();
+            let available = (info.duration_ms as f64 * source_rate.fps() / 1000.0).round() as u64;
+            let (first, count) = source_span(scene.start_s, 0, frames, source_rate, rate);
+            (first + count > available).then(|| {
+                format!(
+                    "scenes[{index}] ({:?}): needs frames {first} to {} of {uri} ({:.3} s from start_s {}), but \
+                     the video has {available} frames ({:.3} s at {:.3} fps)",
+                    scene.id,
+                    first + count - 1,
+                    count as f64 / source_rate.fps(),
+                    scene.start_s.unwrap_or(0.0),
+                    info.duration_ms as f64 / 1000.0,
+                    source_rate.fps()
+                )
+            })
+        })
+        .collect()
+}
+
 /// The input of one segment: a clipped video, or a generated video with the still image over the full frame.
 fn segment_input(
     request: &RenderRequest,
@@ -107,10 +157,13 @@ fn segment_input(
             }
             None => rate,
         };
-        let ratio = source_rate.fps() / rate.fps();
-        let scene_start = (scene.start_s.unwrap_or(0.0) * source_rate.fps()).round() as u64;
-        let first = scene_start + (segment.start_in_scene as f64 * ratio).round() as u64;
-        let count = ((segment.frames as f64 * ratio).round() as u64).max(1);
+        let (first, count) = source_span(
+            scene.start_s,
+            segment.start_in_scene,
+            segment.frames,
+            source_rate,
+            rate,
+        );
         return Ok(Input {
             file_input: Some(video_uri.clone()),
             timecode_source: Some(InputTimecodeSource::Zerobased),
