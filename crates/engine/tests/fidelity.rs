@@ -821,6 +821,16 @@ async fn output_image_inserter_is_timed_on_the_stitched_output_timeline() {
     ));
 }
 
+/// A video-only MP4 output at a specified 30 fps.
+fn mp4_output_at_30_fps() -> serde_json::Value {
+    let mut output = mp4_output(None, false);
+    let h264 = &mut output["VideoDescription"]["CodecSettings"]["H264Settings"];
+    h264["FramerateControl"] = json!("SPECIFIED");
+    h264["FramerateNumerator"] = json!(30);
+    h264["FramerateDenominator"] = json!(1);
+    output
+}
+
 #[tokio::test]
 async fn a_converted_frame_rate_keeps_every_frame_of_the_duration() {
     // A 24 fps input clipped to 36 frames (1.5 s) stitched with a 20 fps one (1 s), written at a specified 30 fps:
@@ -836,11 +846,7 @@ async fn a_converted_frame_rate_keeps_every_frame_of_the_duration() {
         Path::new(&b),
         &VideoSpec::new(Picture::Solid("blue".into()), 320, 180, 20, 1.0),
     );
-    let mut output = mp4_output(None, false);
-    let h264 = &mut output["VideoDescription"]["CodecSettings"]["H264Settings"];
-    h264["FramerateControl"] = json!("SPECIFIED");
-    h264["FramerateNumerator"] = json!(30);
-    h264["FramerateDenominator"] = json!(1);
+    let output = mp4_output_at_30_fps();
     let (job, recorder) = run_local(&file_job(
         json!([{"FileInput": a, "TimecodeSource": "ZEROBASED",
                  "InputClippings": [{"StartTimecode": "00:00:00:12", "EndTimecode": "00:00:01:23"}]},
@@ -949,11 +955,7 @@ async fn inputs_at_other_rates_are_converted_once_to_the_specified_rate() {
         Path::new(&fast),
         &VideoSpec::new(Picture::FrameCounter, 320, 180, 30, 2.0),
     );
-    let mut output = mp4_output(None, false);
-    let h264 = &mut output["VideoDescription"]["CodecSettings"]["H264Settings"];
-    h264["FramerateControl"] = json!("SPECIFIED");
-    h264["FramerateNumerator"] = json!(30);
-    h264["FramerateDenominator"] = json!(1);
+    let output = mp4_output_at_30_fps();
     let (job, recorder) = run_local(&file_job(
         json!([{"FileInput": slow, "TimecodeSource": "ZEROBASED",
                  "InputClippings": [{"StartTimecode": "00:00:03:07", "EndTimecode": "00:00:04:12"}]},

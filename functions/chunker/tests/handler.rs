@@ -371,6 +371,24 @@ impl VideoProber for CountingProber {
     }
 }
 
+/// Runs the handler on `request`, which it must refuse with the error a state machine does not retry; returns
+/// the message.
+async fn not_retried(
+    request: Value,
+    store: &impl RequestStore,
+    prober: &impl VideoProber,
+) -> String {
+    let error = handle(
+        LambdaEvent::new(json!({"request": request}), Context::default()),
+        store,
+        prober,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.error_type, "InvalidRenderRequest");
+    error.error_message
+}
+
 #[tokio::test]
 async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
     let (store, bucket) = moto_store().await;
@@ -446,18 +464,10 @@ async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
     ] {
         let mut bad = request.clone();
         *bad.pointer_mut(pointer).unwrap() = json!(format!("s3://{bucket}/{missing}"));
-        let error = handle(
-            LambdaEvent::new(json!({"request": bad}), Context::default()),
-            &store,
-            &prober,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(error.error_type, "InvalidRenderRequest");
+        let message = not_retried(bad, &store, &prober).await;
         assert!(
-            error.error_message.contains(missing) && error.error_message.contains("scene \"b\""),
-            "{}",
-            error.error_message
+            message.contains(missing) && message.contains("scene \"b\""),
+            "{message}"
         );
     }
 
@@ -472,19 +482,10 @@ async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
         let mut short = fits.clone();
         short["scenes"][1]["start_s"] = json!(start_s);
         short["scenes"][1]["duration_s"] = json!(duration_s);
-        let error = handle(
-            LambdaEvent::new(json!({"request": short}), Context::default()),
-            &store,
-            &prober,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(error.error_type, "InvalidRenderRequest");
+        let message = not_retried(short, &store, &prober).await;
         assert!(
-            error.error_message.contains("scenes[1] (\"b\")")
-                && error.error_message.contains("the video has 50 frames"),
-            "{}",
-            error.error_message
+            message.contains("scenes[1] (\"b\")") && message.contains("the video has 50 frames"),
+            "{message}"
         );
     }
 }
