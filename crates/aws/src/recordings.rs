@@ -194,8 +194,23 @@ fn decode_cursor(cursor: &str, owner: &str) -> Result<HashMap<String, AttributeV
         .collect())
 }
 
+/// Whether a conditional write applied: `false` when its condition failed (another writer won the race).
+pub(crate) fn applied<T, E, R>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<bool, StoreError>
+where
+    E: ConditionalCheck + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(ConditionalCheck::failed) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A conditional write's outcome: a failed condition is a [`StoreError::Conflict`] saying `conflict`.
-fn conditional<T, E, R>(
+pub(crate) fn conditional<T, E, R>(
     result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
     conflict: &'static str,
 ) -> Result<(), StoreError>
@@ -203,17 +218,15 @@ where
     E: ConditionalCheck + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(ConditionalCheck::failed) => {
-            Err(StoreError::Conflict(conflict))
-        }
-        Err(e) => Err(e.into()),
+    if applied(result)? {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(conflict))
     }
 }
 
 /// Operation errors that can say "the condition failed".
-trait ConditionalCheck {
+pub(crate) trait ConditionalCheck {
     fn failed(&self) -> bool;
 }
 

@@ -12,7 +12,7 @@
 //! - A render is `pk = RENDER#{render_id}`, `sk = RENDER`: its first terminal status wins.
 //! - A processed event is `pk = EVENT#{id}`, `sk = EVENT`, expiring (TTL `expires_at`) after the retention period.
 
-use crate::recordings::{StoreError, TTL_ATTRIBUTE, get_n, get_s, n, s};
+use crate::recordings::{StoreError, TTL_ATTRIBUTE, applied, conditional, get_n, get_s, n, s};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -560,11 +560,7 @@ impl StreamTable {
             .expression_attribute_values(":generation", n(expected))
             .send()
             .await;
-        if lost_race(&result) {
-            return Ok(false);
-        }
-        result?;
-        Ok(true)
+        applied(result)
     }
 
     /// Records the job submitted under the claim `token`: `generation`, `status = processing`, `progress = 0`,
@@ -606,13 +602,7 @@ impl StreamTable {
             .expression_attribute_values(":token", s(token))
             .send()
             .await;
-        if lost_race(&result) {
-            return Err(StoreError::Conflict(
-                "the claim was lost before the job was recorded",
-            ));
-        }
-        result?;
-        Ok(())
+        conditional(result, "the claim was lost before the job was recorded")
     }
 
     /// Gives the claim `token` back (after a transient failure), so a retry can take it at once. Returns `false`
@@ -625,11 +615,7 @@ impl StreamTable {
             .expression_attribute_values(":token", s(token))
             .send()
             .await;
-        if lost_race(&result) {
-            return Ok(false);
-        }
-        result?;
-        Ok(true)
+        applied(result)
     }
 
     /// Marks the stream `failed` with `failure` under the claim `token` (a recording that cannot be processed),
@@ -656,12 +642,6 @@ impl StreamTable {
             .expression_attribute_values(":token", s(token))
             .send()
             .await;
-        if lost_race(&result) {
-            return Err(StoreError::Conflict(
-                "the claim was lost before the failure was recorded",
-            ));
-        }
-        result?;
-        Ok(())
+        conditional(result, "the claim was lost before the failure was recorded")
     }
 }
