@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use vidpipe_testkit::audio::{self, RATE, tone_continuity};
 use vidpipe_testkit::media::{
     self, COUNTER_BIT_WIDTH, COUNTER_BITS, Picture, VideoSpec, write_mp4, write_png,
+    write_png_with_corrupt_pixels,
 };
 use vidpipe_testkit::moto::{BusCapture, MotoServer};
 use vidpipe_testkit::{unique_name, workspace_root};
@@ -412,12 +413,8 @@ async fn a_failing_chunk_ends_in_render_failed_with_the_cause() {
     let still = stack.still(96).await;
     // The overlay image's header is a valid PNG's, so planning (which reads only the header) accepts it, but its
     // pixel data is garbage: the job of the chunk that shows it fails.
-    let png = stack.dir.path().join("valid.png");
-    write_png(&png, "white", 64, 32);
-    let mut corrupt = std::fs::read(&png).unwrap()[..33].to_vec();
-    corrupt.extend([0xAB; 256]);
     let corrupt_path = stack.dir.path().join("corrupt.png");
-    std::fs::write(&corrupt_path, corrupt).unwrap();
+    write_png_with_corrupt_pixels(&corrupt_path, 64, 32);
     stack.upload(&corrupt_path, "assets/corrupt.png").await;
     let overlay = json!({"image": stack.uri("assets/corrupt.png"), "x": "right", "y": "bottom", "scale": 0.25});
     let scenes = vec![

@@ -385,21 +385,18 @@ pub fn plan(
     let mut segments = Vec::new();
     let mut canvas: Option<(u32, u32, FrameRate)> = None;
     let outputs_rate = common_specified_rate(groups);
-    let mut first: Option<(Option<String>, FrameRate)> = None;
     for (i, input) in inputs.iter().enumerate() {
-        let segment = input_segment(
+        segments.push(input_segment(
             &mut graph,
             input,
             i,
             media,
             &audio_names,
             (&mut canvas, outputs_rate),
-        )?;
-        first.get_or_insert((segment.embedded_timecode.clone(), segment.rate));
-        segments.push(segment);
+        )?);
     }
     let (canvas_w, canvas_h, canvas_rate) = canvas.expect("the first input sets the canvas");
-    let (first_embedded, first_rate) = first.expect("a job has at least one input");
+    let (first_embedded, first_rate) = (segments[0].embedded_timecode.clone(), segments[0].rate);
     let duration: f64 = segments.iter().map(|s| s.seconds).sum();
 
     // Concatenate the segments (video then each audio source, per segment).

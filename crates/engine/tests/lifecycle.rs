@@ -196,12 +196,8 @@ async fn an_image_with_a_valid_header_and_corrupt_pixels_fails_with_1010_instead
         &screen,
         &VideoSpec::new(Picture::Solid("blue".into()), 320, 180, 10, 1.0),
     );
-    let png = dir.path().join("valid.png");
-    media::write_png(&png, "white", 64, 32);
-    let mut corrupt = std::fs::read(&png).unwrap()[..33].to_vec();
-    corrupt.extend([0xAB; 256]);
     let logo = dir.path().join("logo.png");
-    std::fs::write(&logo, corrupt).unwrap();
+    media::write_png_with_corrupt_pixels(&logo, 64, 32);
     let out = dir.path().join("out");
     let request = file_job(
         json!([{"FileInput": screen.display().to_string(),

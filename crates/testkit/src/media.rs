@@ -218,6 +218,16 @@ pub fn write_png(path: &Path, colour: &str, width: u32, height: u32) {
     ]));
 }
 
+/// Writes a `width`x`height` PNG whose header is valid (so header readers accept its size) but whose pixel data is
+/// garbage, so decoding it fails.
+pub fn write_png_with_corrupt_pixels(path: &Path, width: u32, height: u32) {
+    write_png(path, "white", width, height);
+    // The 8-byte signature and the 25-byte IHDR chunk, then bytes that are no valid chunk.
+    let mut bytes = std::fs::read(path).expect("the PNG was written")[..33].to_vec();
+    bytes.extend([0xAB; 256]);
+    std::fs::write(path, bytes).expect("the PNG can be rewritten");
+}
+
 /// One decoded video frame in RGB (8 bits per channel).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
