@@ -298,23 +298,7 @@ async fn an_unusable_recording_fails_the_stream_once_and_is_not_retried() {
     let state = stack.state("s6").await;
     assert_eq!(state.status, Some(StreamStatus::Failed));
     assert!(state.claim.is_none());
-    let item = stack
-        .ddb
-        .get_item()
-        .table_name(&stack.table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S("STREAM#s6".into()),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("STREAM".into()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = stack.item("s6").await;
     assert_eq!(item["error_code"].as_s().unwrap(), "recording_unusable");
     assert!(
         item["error_message"]
@@ -447,23 +431,7 @@ async fn the_partner_timeout_makes_a_fallback_and_a_late_partner_replaces_it() {
             ("composite".into(), "2".into())
         ]
     );
-    let item = stack
-        .ddb
-        .get_item()
-        .table_name(&stack.table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S("STREAM#s8".into()),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("STREAM".into()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = stack.item("s8").await;
     assert!(
         !item.contains_key("fallback_reason"),
         "the composite has no fallback reason"

@@ -130,23 +130,7 @@ async fn the_local_partner_timer_runs_the_definition_and_makes_the_fallback() {
     let state = stack.state("t1").await;
     assert_eq!(state.job_kind, Some(OutputKind::Single));
     assert_eq!(state.status, Some(StreamStatus::Processing));
-    let item = stack
-        .ddb
-        .get_item()
-        .table_name(&stack.table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S("STREAM#t1".into()),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("STREAM".into()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = stack.item("t1").await;
     assert_eq!(item["fallback_reason"].as_s().unwrap(), "screen_missing");
 }
 

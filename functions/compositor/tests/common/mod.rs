@@ -272,6 +272,24 @@ impl Stack {
             .expect("stream item")
     }
 
+    /// The stream's item as DynamoDB stores it, for attributes the domain state does not carry.
+    pub async fn item(
+        &self,
+        stream: &str,
+    ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.ddb
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("STREAM#{stream}")))
+            .key("sk", AttributeValue::S("STREAM".into()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("stream item")
+    }
+
     pub fn advance(&self, ms: u64) {
         self.now.fetch_add(ms, Ordering::SeqCst);
     }
