@@ -1,6 +1,7 @@
 //! vidpipe's domain core: pure rules and types, no AWS SDK, no network, no files.
 
 pub mod clock;
+pub mod config;
 pub mod job;
 pub mod jobevent;
 pub mod keys;

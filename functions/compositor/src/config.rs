@@ -1,6 +1,7 @@
 //! Configuration from environment variables (documented, with defaults, in the README).
 
 use std::time::Duration;
+pub use vidpipe_core::config::ConfigError;
 
 use vidpipe_core::job::JobContext;
 
@@ -52,34 +53,18 @@ pub struct Config {
     pub s3_force_path_style: bool,
 }
 
-/// A configuration variable with a bad value.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{name}: {message}")]
-pub struct ConfigError {
-    /// The variable.
-    pub name: &'static str,
-    /// What is wrong.
-    pub message: String,
-}
-
-fn bad(name: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        name,
-        message: message.into(),
-    }
-}
-
 impl Config {
     /// Reads the configuration through `var` (`std::env::var` in `main`).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let value = |name: &'static str| var(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| value(name).ok_or_else(|| bad(name, "must be set"));
+        let required =
+            |name: &'static str| value(name).ok_or_else(|| ConfigError::new(name, "must be set"));
         let number = |name: &'static str, default: u64, min: u64| -> Result<u64, ConfigError> {
             match value(name) {
                 None => Ok(default),
                 Some(v) => match v.trim().parse::<u64>() {
                     Ok(n) if n >= min => Ok(n),
-                    _ => Err(bad(
+                    _ => Err(ConfigError::new(
                         name,
                         format!("must be a whole number >= {min}, not {v:?}"),
                     )),
@@ -88,7 +73,7 @@ impl Config {
         };
         let key_prefix = value("KEY_PREFIX").unwrap_or_default();
         if !(key_prefix.is_empty() || key_prefix.ends_with('/')) || key_prefix.starts_with('/') {
-            return Err(bad(
+            return Err(ConfigError::new(
                 "KEY_PREFIX",
                 "must be empty or end with '/', and not start with '/'",
             ));
@@ -97,7 +82,7 @@ impl Config {
             None | Some("mediaconvert") => TranscoderBackend::MediaConvert,
             Some("engine") => TranscoderBackend::Engine,
             Some(other) => {
-                return Err(bad(
+                return Err(ConfigError::new(
                     "MEDIACONVERT_BACKEND",
                     format!("must be mediaconvert or engine, not {other:?}"),
                 ));
@@ -107,7 +92,7 @@ impl Config {
             None | Some("stepfunctions") => TimerBackend::StepFunctions,
             Some("local") => TimerBackend::Local,
             Some(other) => {
-                return Err(bad(
+                return Err(ConfigError::new(
                     "PARTNER_TIMER",
                     format!("must be stepfunctions or local, not {other:?}"),
                 ));
@@ -115,7 +100,7 @@ impl Config {
         };
         let timer_state_machine_arn = value("PARTNER_TIMER_STATE_MACHINE_ARN");
         if timer == TimerBackend::StepFunctions && timer_state_machine_arn.is_none() {
-            return Err(bad(
+            return Err(ConfigError::new(
                 "PARTNER_TIMER_STATE_MACHINE_ARN",
                 "must be set when PARTNER_TIMER is stepfunctions",
             ));
@@ -126,7 +111,7 @@ impl Config {
             table: required("TABLE_NAME")?,
             key_prefix,
             retention_days: u32::try_from(retention_days)
-                .map_err(|_| bad("RETENTION_DAYS", "is too large"))?,
+                .map_err(|_| ConfigError::new("RETENTION_DAYS", "is too large"))?,
             job_context: JobContext {
                 role: required("MEDIACONVERT_ROLE_ARN")?,
                 queue: value("MEDIACONVERT_QUEUE_ARN"),

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 use vidpipe_aws::notify::WebhookConfig;
+pub use vidpipe_core::config::ConfigError;
 
 /// Everything the notifier needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,23 +19,6 @@ pub struct Config {
     pub webhook: Option<WebhookConfig>,
 }
 
-/// A configuration variable with a bad value.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{name}: {message}")]
-pub struct ConfigError {
-    /// The variable.
-    pub name: &'static str,
-    /// What is wrong.
-    pub message: String,
-}
-
-fn bad(name: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        name,
-        message: message.into(),
-    }
-}
-
 impl Config {
     /// Reads the configuration through `var` (`std::env::var` in `main`).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -46,24 +30,26 @@ impl Config {
                 .parse::<u64>()
                 .ok()
                 .filter(|n| (min..=max).contains(n))
-                .ok_or_else(|| bad(name, format!("must be an integer from {min} to {max}"))),
+                .ok_or_else(|| {
+                    ConfigError::new(name, format!("must be an integer from {min} to {max}"))
+                }),
         };
         let webhook = match set("WEBHOOK_URL") {
             None => None,
             Some(url) => {
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(bad("WEBHOOK_URL", "must be an http(s) URL"));
+                    return Err(ConfigError::new("WEBHOOK_URL", "must be an http(s) URL"));
                 }
                 let secret = set("WEBHOOK_SECRET")
                     .filter(|s| s.len() >= 32)
                     .ok_or_else(|| {
-                        bad(
+                        ConfigError::new(
                             "WEBHOOK_SECRET",
                             "must be set, at least 32 bytes, when WEBHOOK_URL is set",
                         )
                     })?;
                 let dead_letter_queue_url = set("WEBHOOK_DLQ_URL").ok_or_else(|| {
-                    bad(
+                    ConfigError::new(
                         "WEBHOOK_DLQ_URL",
                         "must be set when WEBHOOK_URL is set (failed webhooks are never dropped)",
                     )
@@ -89,7 +75,8 @@ impl Config {
             }
         };
         Ok(Self {
-            table: set("TABLE_NAME").ok_or_else(|| bad("TABLE_NAME", "must be set"))?,
+            table: set("TABLE_NAME")
+                .ok_or_else(|| ConfigError::new("TABLE_NAME", "must be set"))?,
             event_bus: set("EVENT_BUS_NAME").unwrap_or_else(|| "default".to_owned()),
             retention_days: number("RETENTION_DAYS", 30, 1, 3650)? as u32,
             webhook,

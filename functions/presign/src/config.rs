@@ -1,6 +1,7 @@
 //! Configuration from environment variables (documented, with defaults, in the README).
 
 use std::time::Duration;
+pub use vidpipe_core::config::ConfigError;
 use vidpipe_core::upload::{UploadKind, UploadLimits};
 
 const MIB: u64 = 1024 * 1024;
@@ -53,23 +54,6 @@ pub struct Config {
     pub list_page_size: usize,
 }
 
-/// A configuration variable with a bad value.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{name}: {message}")]
-pub struct ConfigError {
-    /// The variable.
-    pub name: &'static str,
-    /// What is wrong.
-    pub message: String,
-}
-
-fn bad(name: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        name,
-        message: message.into(),
-    }
-}
-
 impl Config {
     /// Reads the configuration through `var` (`std::env::var` in `main`).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -78,7 +62,10 @@ impl Config {
                 None => Ok(default),
                 Some(v) => match v.trim().parse::<u64>() {
                     Ok(n) if n >= min => Ok(n),
-                    _ => Err(bad(name, format!("must be an integer >= {min}"))),
+                    _ => Err(ConfigError::new(
+                        name,
+                        format!("must be an integer >= {min}"),
+                    )),
                 },
             }
         };
@@ -88,7 +75,7 @@ impl Config {
                 secret: var("JWT_SECRET")
                     .filter(|s| s.len() >= 32)
                     .ok_or_else(|| {
-                        bad(
+                        ConfigError::new(
                             "JWT_SECRET",
                             "must be set, at least 32 bytes, when AUTH_MODE=hs256",
                         )
@@ -105,20 +92,25 @@ impl Config {
                     .filter(|s| !s.is_empty())
                     .map(|k| {
                         UploadKind::parse("ANONYMOUS_KINDS", k)
-                            .map_err(|e| bad("ANONYMOUS_KINDS", e.message))
+                            .map_err(|e| ConfigError::new("ANONYMOUS_KINDS", e.message))
                     })
                     .collect::<Result<_, _>>()?,
             },
-            _ => return Err(bad("AUTH_MODE", "must be jwt, hs256 or anonymous")),
+            _ => {
+                return Err(ConfigError::new(
+                    "AUTH_MODE",
+                    "must be jwt, hs256 or anonymous",
+                ));
+            }
         };
         let list_page_size = number("LIST_PAGE_SIZE", 50, 1)?;
         if list_page_size > 1000 {
-            return Err(bad("LIST_PAGE_SIZE", "must be at most 1000"));
+            return Err(ConfigError::new("LIST_PAGE_SIZE", "must be at most 1000"));
         }
         Ok(Self {
             key_prefix: var("KEY_PREFIX").unwrap_or_default(),
             retention_days: u32::try_from(number("RETENTION_DAYS", 30, 1)?)
-                .map_err(|_| bad("RETENTION_DAYS", "too large"))?,
+                .map_err(|_| ConfigError::new("RETENTION_DAYS", "too large"))?,
             upload_url_ttl: Duration::from_secs(number("UPLOAD_URL_TTL_SECONDS", 1800, 1)?),
             download_url_ttl: Duration::from_secs(number("DOWNLOAD_URL_TTL_SECONDS", 3600, 1)?),
             multipart_threshold: number("MULTIPART_THRESHOLD", 100 * MIB, MIN_PART_SIZE)?,
