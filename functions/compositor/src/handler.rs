@@ -288,9 +288,24 @@ impl Compositor {
         object: &ObjectCreated,
         data: Value,
     ) -> Result<(), TransientError> {
+        self.publish(
+            &format!("{}/{}/{}", object.bucket, object.key, object.etag),
+            DomainEventType::RecordingUploaded,
+            data,
+        )
+        .await
+    }
+
+    /// Publishes an event of `event_type` now, its id derived from `name` so a redelivery publishes the same id.
+    async fn publish(
+        &self,
+        name: &str,
+        event_type: DomainEventType,
+        data: Value,
+    ) -> Result<(), TransientError> {
         let event = DomainEvent {
-            id: event_id(&format!("{}/{}/{}", object.bucket, object.key, object.etag)),
-            event_type: DomainEventType::RecordingUploaded,
+            id: event_id(name),
+            event_type,
             time: rfc3339_ms((self.clock)()),
             data,
         };
@@ -469,19 +484,15 @@ impl Compositor {
         if let Some(reason) = submission.fallback_reason() {
             data["fallback_reason"] = json!(reason);
         }
-        let event = DomainEvent {
-            id: event_id(&format!(
+        self.publish(
+            &format!(
                 "{}/failed/{}/{}",
                 state.stream, submission.generation, failure.message
-            )),
-            event_type: DomainEventType::CompositeFailed,
-            time: rfc3339_ms((self.clock)()),
+            ),
+            DomainEventType::CompositeFailed,
             data,
-        };
-        self.publisher
-            .publish(&event)
-            .await
-            .map_err(|e| TransientError(e.to_string()))
+        )
+        .await
     }
 
     /// Reads and probes the sources, builds the job, cancels a running fallback if asked, and creates the job.
