@@ -185,16 +185,7 @@ impl StatusTable {
             .expression_attribute_values(":ttl", n(expires_at))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
-            {
-                Err(StoreError::Conflict("the stream belongs to someone else"))
-            }
-            Err(e) => Err(e.into()),
-        }
+        conditional(result, "the stream belongs to someone else")
     }
 
     /// Applies a job event of job `generation` to `stream`, only if it moves the stream forward: same generation,
