@@ -4,6 +4,7 @@
 //! says how to install the tool (`scripts/test.sh` does it), never skips.
 
 pub mod audio;
+pub mod browser;
 pub mod media;
 pub mod moto;
 pub mod webhook;
