@@ -1,5 +1,10 @@
 //! Probing media with ffprobe: facts the engine plans with, and MediaConvert's Probe response shape
 //! (`ProbeResponse{ProbeResults[{Container, Metadata, TrackMappings}]}`, PascalCase as in the model).
+//!
+//! Recordings from browsers often leave out what the header usually states (see [`timing`]): when the container
+//! gives no duration, or no constant frame rate, both are read from the packets' timestamps.
+
+mod timing;
 
 use std::path::Path;
 
@@ -9,6 +14,7 @@ use vidpipe_core::job::MediaInfo;
 
 use crate::storage::ObjectInfo;
 use crate::tools::{ToolError, Tools};
+use timing::PacketTiming;
 
 /// A frame rate as a fraction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,7 +36,7 @@ impl FrameRate {
 /// What the engine knows about one media file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaFacts {
-    /// Container duration in seconds.
+    /// Duration in seconds: the container's, or (when it states none) from the first packet to the end of the last.
     pub duration: f64,
     /// Width, height and frame rate of the first video stream, if any.
     pub video: Option<(u32, u32, FrameRate)>,
@@ -87,16 +93,16 @@ impl ProbeResult {
                 numerator: u32::try_from(r.numerator).ok()?,
                 denominator: u32::try_from(r.denominator).ok()?,
             };
-            rate.is_valid().then_some(rate)
+            rate.is_recording_rate().then_some(rate)
         });
-        let seconds = Some(self.container.duration)
-            .filter(|d| d.is_finite() && *d > 0.0)
-            .or(video.duration)
-            .ok_or("no duration")?;
+        let stated = |d: Option<f64>| d.filter(|d| d.is_finite() && *d > 0.0);
+        let duration_ms = stated(Some(self.container.duration))
+            .or(stated(video.duration))
+            .map(|seconds| (seconds * 1000.0).round() as u64);
         Ok(MediaInfo {
             width,
             height,
-            duration_ms: (seconds * 1000.0).round() as u64,
+            duration_ms,
             frame_rate,
             has_audio: self
                 .container
@@ -230,18 +236,52 @@ pub enum ProbeError {
 }
 
 /// Probes a local file with ffprobe. `info` supplies size and identity; `name` the name for MIME type and format.
+/// When the container states no duration or no constant frame rate, a second ffprobe run reads them from the
+/// packets' timestamps.
 pub async fn probe_file(
     tools: &Tools,
     path: &Path,
     info: &ObjectInfo,
     name: &str,
 ) -> Result<MediaFacts, ProbeError> {
-    let args = ["-print_format", "json", "-show_format", "-show_streams"].map(String::from);
-    let mut args = args.to_vec();
-    args.push(path.display().to_string());
+    let path = path.display().to_string();
+    let args = [
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        &path,
+    ]
+    .map(String::from);
     let out = tools.ffprobe(&args).await?;
     let json: Value = serde_json::from_str(&out).map_err(|e| ProbeError::Output(e.to_string()))?;
-    Ok(facts_from_ffprobe(&json, info, name))
+    let timing = if needs_packet_timing(&json) {
+        Some(PacketTiming::parse(
+            &tools.ffprobe(&timing::packet_args(&path)).await?,
+        ))
+    } else {
+        None
+    };
+    Ok(facts_from_ffprobe(&json, timing.as_ref(), info, name))
+}
+
+/// Whether the header leaves out the duration, or the first video stream's constant frame rate (its mean rate is
+/// missing or differs from the rate ffprobe guessed, or is no camera's rate).
+fn needs_packet_timing(json: &Value) -> bool {
+    let stated = number::<f64>(&json["format"]["duration"]).is_some_and(|d| d > 0.0);
+    let video = json["streams"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["codec_type"] == "video"));
+    let constant_rate = video.is_none_or(|v| constant_rate(v).is_some());
+    !(stated && constant_rate)
+}
+
+/// The stream's rate when the header states a constant, plausible one: the mean rate equals the guessed one and
+/// is at most 120 fps (a WebM without a rate reports its millisecond timestamps as `1000/1`).
+fn constant_rate(stream: &Value) -> Option<FrameRate> {
+    let average = frame_rate(&stream["avg_frame_rate"])?;
+    (frame_rate(&stream["r_frame_rate"]) == Some(average) && average.fps() <= 120.0)
+        .then_some(average)
 }
 
 fn number<T: std::str::FromStr>(value: &Value) -> Option<T> {
@@ -340,10 +380,22 @@ fn mime_type(format: Option<&str>) -> Option<String> {
     Some(mime.to_string())
 }
 
-/// Turns ffprobe's `-show_format -show_streams` JSON into the engine's facts and the Probe result.
-pub fn facts_from_ffprobe(json: &Value, info: &ObjectInfo, name: &str) -> MediaFacts {
+/// Turns ffprobe's `-show_format -show_streams` JSON, and the packets' timing where it was read, into the engine's
+/// facts and the Probe result.
+///
+/// The duration is the container's, else the packets' span. A video stream's rate is its constant rate, else the
+/// rate its packets were recorded at ([`timing`]), else the rate ffprobe guessed, else 30 fps.
+fn facts_from_ffprobe(
+    json: &Value,
+    timing: Option<&PacketTiming>,
+    info: &ObjectInfo,
+    name: &str,
+) -> MediaFacts {
     let format = &json["format"];
-    let duration: f64 = number(&format["duration"]).unwrap_or(0.0);
+    let duration: f64 = number(&format["duration"])
+        .filter(|d: &f64| *d > 0.0)
+        .or_else(|| timing.and_then(PacketTiming::duration))
+        .unwrap_or(0.0);
     let streams = json["streams"].as_array().cloned().unwrap_or_default();
     let mut tracks = Vec::new();
     let mut mapping = TrackMapping {
@@ -354,10 +406,14 @@ pub fn facts_from_ffprobe(json: &Value, info: &ObjectInfo, name: &str) -> MediaF
     let mut video = None;
     let mut has_audio = false;
     let mut start_timecode = format["tags"]["timecode"].as_str().map(String::from);
-    for stream in &streams {
+    for (position, stream) in streams.iter().enumerate() {
         let index = tracks.len() as i32 + 1;
         let kind = stream["codec_type"].as_str().unwrap_or_default();
-        let track_duration = number(&stream["duration"]);
+        let packets = timing.and_then(|t| t.stream(number(&stream["index"]).unwrap_or(position)));
+        let track_duration = number(&stream["duration"]).or_else(|| {
+            let packets = packets?;
+            Some(packets.end()? - packets.first()?)
+        });
         let codec_name = stream["codec_name"].as_str().unwrap_or_default();
         if start_timecode.is_none() {
             start_timecode = stream["tags"]["timecode"].as_str().map(String::from);
@@ -368,7 +424,9 @@ pub fn facts_from_ffprobe(json: &Value, info: &ObjectInfo, name: &str) -> MediaF
                     number(&stream["width"]).unwrap_or(0),
                     number(&stream["height"]).unwrap_or(0),
                 );
-                let rate = frame_rate(&stream["avg_frame_rate"])
+                let rate = constant_rate(stream)
+                    .or_else(|| packets.and_then(|p| p.nominal_rate()))
+                    .or_else(|| frame_rate(&stream["avg_frame_rate"]))
                     .or_else(|| frame_rate(&stream["r_frame_rate"]));
                 if video.is_none() {
                     video = Some((
