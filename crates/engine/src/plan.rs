@@ -177,6 +177,37 @@ fn rate_conversion(seconds: f64, to: FrameRate) -> String {
     )
 }
 
+/// A recording's picture as a stream of frames at `rate`, numbered from 0 at the file's own time zero.
+///
+/// What browsers record needs two things here that ffmpeg-made files never showed:
+/// - Every frame is fitted into `size` (the first frame's), letterboxed: a camera whose resolution changes
+///   mid-recording keeps its picture. `-reinit_filter 0` keeps ffmpeg from rebuilding the graph at the change,
+///   which silently dropped every later frame; `scale` and `pad` then evaluate each frame's size.
+/// - `fps` counts from the file's time zero (`start_time=0`), so a video that starts after its audio (MediaRecorder
+///   stamps the first frame when the camera delivers it) opens on its first frame repeated, as the audio opens
+///   with silence, and the two stay in sync. A variable frame rate is converted to `rate` on the way.
+fn file_video(
+    graph: &mut Graph,
+    source: &Media,
+    input_options: &[&str],
+    (width, height): (u32, u32),
+    rotate: &str,
+    rate: FrameRate,
+) -> String {
+    let mut options: Vec<String> = input_options.iter().map(|o| o.to_string()).collect();
+    options.extend(["-reinit_filter".into(), "0".into()]);
+    let k = graph.file_input(&options, &source.path);
+    graph.chain(
+        &format!("[{k}:v:0]"),
+        &format!(
+            "scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2:eval=frame,\
+             pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:eval=frame,{rotate}fps={}:start_time=0,{}",
+            rate_expr(rate),
+            frame_index_pts(rate, 0)
+        ),
+    )
+}
+
 fn ms_to_frames(ms: i32, rate: FrameRate) -> u64 {
     (f64::from(ms.max(0)) / 1000.0 * rate.fps()).ceil() as u64
 }
@@ -613,21 +644,16 @@ fn input_segment(
                 .video
                 .ok_or_else(|| JobError::input_access(uri, "the file has no video track"))?;
             let (rotation, swaps) = rotation(video_selector, &at)?;
-            let options: Vec<String> = if rotation.is_some_and(|r| r.is_empty()) {
-                vec![]
+            let options: &[&str] = if rotation.is_some_and(|r| r.is_empty()) {
+                &[]
             } else {
-                vec!["-noautorotate".into()]
+                &["-noautorotate"]
             };
-            let k = graph.file_input(&options, &source.path);
             let rotate = rotation
                 .filter(|r| !r.is_empty())
                 .map(|r| format!("{r},"))
                 .unwrap_or_default();
-            let rate_s = rate_expr(rate);
-            let pad = graph.chain(
-                &format!("[{k}:v:0]"),
-                &format!("{rotate}fps={rate_s},{}", frame_index_pts(rate, 0)),
-            );
+            let pad = file_video(graph, source, options, (w, h), &rotate, rate);
             let (w, h) = if swaps { (h, w) } else { (w, h) };
             let embedded = source.facts.start_timecode.clone();
             let origin = origin(
@@ -877,7 +903,7 @@ fn segment_audio(
     at: &str,
 ) -> Result<String, JobError> {
     let samples = (seconds * f64::from(MIX_RATE)).round() as u64;
-    let layout = format!("aresample={MIX_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo");
+    let layout = "aformat=sample_fmts=fltp:channel_layouts=stereo";
     let selectors = selectors.as_ref();
     let chosen = selectors.and_then(|s| s.get_key_value(name)).or_else(|| {
         selectors.and_then(|s| {
@@ -889,7 +915,7 @@ fn segment_audio(
         let k = graph.lavfi_input(&format!("anullsrc=r={MIX_RATE}:cl=stereo"));
         graph.chain(
             &format!("[{k}:a:0]"),
-            &format!("atrim=end_sample={samples},{layout}"),
+            &format!("atrim=end_sample={samples},aresample={MIX_RATE},{layout}"),
         )
     };
     let Some((selector_name, selector)) = chosen else {
@@ -938,7 +964,9 @@ fn segment_audio(
         };
     }
     let k = graph.file_input(&[], &source.path);
-    let mut filters = vec![layout.clone(), "asetpts=PTS-STARTPTS".to_string()];
+    // Audio from the file's time zero, as its video (`file_video`): silence before a late first packet, and in
+    // any gap a recording left (`async=1` fills gaps longer than 0.1 s).
+    let mut filters = vec![format!("aresample={MIX_RATE}:async=1:first_pts=0,{layout}")];
     match offset {
         Some(ms) if *ms > 0 => filters.push(format!("adelay=delays={ms}:all=1")),
         Some(ms) if *ms < 0 => filters.push(format!(
@@ -1102,17 +1130,12 @@ fn video_overlay(
     let ranges = clip_ranges(input_clippings, &source_timeline, &format!("{at}.Input"))?;
     let whole = ranges.len() == 1 && ranges[0] == (0, source_timeline.frames.saturating_sub(1));
     let loop_input = repeat && whole;
-    let options: Vec<String> = if loop_input {
-        vec!["-stream_loop".into(), "-1".into()]
+    let options: &[&str] = if loop_input {
+        &["-stream_loop", "-1"]
     } else {
-        vec![]
+        &[]
     };
-    let k = graph.file_input(&options, &source_media.path);
-    let sr = rate_expr(source_rate);
-    let mut pad = graph.chain(
-        &format!("[{k}:v:0]"),
-        &format!("fps={sr},{}", frame_index_pts(source_rate, 0)),
-    );
+    let mut pad = file_video(graph, source_media, options, (sw, sh), "", source_rate);
     if !whole {
         pad = clip_video(graph, &pad, &ranges);
     }
