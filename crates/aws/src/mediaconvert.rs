@@ -171,7 +171,8 @@ pub async fn probe(client: &sdk::Client, uri: &S3Uri) -> Result<MediaInfo, Media
 }
 
 /// [`MediaInfo`] from one probe result: the first video track's size, rate and rotation, whether any audio track
-/// exists, and the container's duration (or the video track's).
+/// exists, and the container's duration (or the video track's; none when neither is stated, as for a browser's
+/// WebM, whose header has none: the builders do not need it).
 pub fn media_info(uri: &S3Uri, result: &t::ProbeResult) -> Result<MediaInfo, MediaConvertError> {
     let incomplete = |missing| MediaConvertError::ProbeIncomplete {
         uri: uri.clone(),
@@ -196,15 +197,12 @@ pub fn media_info(uri: &S3Uri, result: &t::ProbeResult) -> Result<MediaInfo, Med
             numerator: u32::try_from(r.numerator()?).ok()?,
             denominator: u32::try_from(r.denominator()?).ok()?,
         };
-        rate.is_valid().then_some(rate)
+        rate.is_recording_rate().then_some(rate)
     });
-    let seconds = container
-        .duration()
-        .or(video_track.duration())
-        .filter(|d| d.is_finite() && *d >= 0.0);
-    let duration_ms = seconds
-        .map(|s| (s * 1000.0).round() as u64)
-        .ok_or_else(|| incomplete("duration"))?;
+    let stated = |d: Option<f64>| d.filter(|d| d.is_finite() && *d > 0.0);
+    let duration_ms = stated(container.duration())
+        .or(stated(video_track.duration()))
+        .map(|s| (s * 1000.0).round() as u64);
     Ok(MediaInfo {
         width,
         height,

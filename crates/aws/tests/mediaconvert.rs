@@ -215,7 +215,7 @@ async fn probe_turns_the_probe_result_into_media_info() {
         MediaInfo {
             width: 1280,
             height: 720,
-            duration_ms: 12_345,
+            duration_ms: Some(12_345),
             frame_rate: Some(FrameRate {
                 numerator: 30000,
                 denominator: 1001
@@ -232,6 +232,33 @@ async fn probe_turns_the_probe_result_into_media_info() {
     assert_eq!(
         captured.body,
         serde_json::json!({"inputFiles": [{"fileUrl": "s3://bucket/streams/s1_camera.mp4"}]})
+    );
+}
+
+/// Probe's answer for a browser's MediaRecorder WebM: no duration in the header (none stated, or 0), and the
+/// timestamp resolution where a frame rate would be.
+const BROWSER_WEBM_PROBE_RESPONSE: &str = r#"{"probeResults":[{
+  "container":{"format":"webm","duration":0.0,"tracks":[
+    {"trackType":"audio","index":1,"codec":"OPUS","audioProperties":{"channels":1,"sampleRate":48000}},
+    {"trackType":"video","index":2,"codec":"VP8",
+     "videoProperties":{"width":640,"height":360,"frameRate":{"numerator":1000,"denominator":1}}}]},
+  "metadata":{"fileSize":115000,"mimeType":"video/webm"}}]}"#;
+
+#[tokio::test]
+async fn a_browser_recording_without_a_stated_duration_or_rate_is_still_media() {
+    let (endpoint, _requests) = capture_server("200 OK", BROWSER_WEBM_PROBE_RESPONSE);
+    let uri = "s3://bucket/videos/s1_camera.webm".parse().unwrap();
+    let info = probe(&client(&endpoint), &uri).await.unwrap();
+    assert_eq!(
+        info,
+        MediaInfo {
+            width: 640,
+            height: 360,
+            duration_ms: None,
+            frame_rate: None,
+            has_audio: true,
+            rotation: 0,
+        }
     );
 }
 

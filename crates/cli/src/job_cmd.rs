@@ -265,7 +265,7 @@ fn recording(
     let media = MediaInfo {
         width: size.width,
         height: size.height,
-        duration_ms,
+        duration_ms: Some(duration_ms),
         frame_rate: Some(facts.fps),
         has_audio,
         rotation: 0,

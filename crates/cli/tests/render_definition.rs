@@ -97,7 +97,7 @@ impl vidpipe_chunker::VideoProber for FixedProber {
         Ok(MediaInfo {
             width: 1280,
             height: 720,
-            duration_ms: 200_000,
+            duration_ms: Some(200_000),
             frame_rate: Some(FrameRate::per_second(24)),
             has_audio: true,
             rotation: 0,

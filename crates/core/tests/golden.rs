@@ -27,7 +27,7 @@ fn media(width: u32, height: u32, has_audio: bool) -> MediaInfo {
     MediaInfo {
         width,
         height,
-        duration_ms: 60_000,
+        duration_ms: Some(60_000),
         frame_rate: Some(FrameRate::per_second(30)),
         has_audio,
         rotation: 0,
@@ -76,7 +76,7 @@ fn render_request(width: u32, height: u32) -> RenderRequest {
 
 fn chunk_media() -> BTreeMap<String, MediaInfo> {
     let mut image = media(600, 400, false);
-    image.duration_ms = 0;
+    image.duration_ms = Some(0);
     image.frame_rate = None;
     BTreeMap::from([
         ("s3://vidpipe-renders/assets/product.png".to_owned(), image),

@@ -123,7 +123,7 @@ pub async fn probe_sources(
                 MediaInfo {
                     width,
                     height,
-                    duration_ms: 0,
+                    duration_ms: Some(0),
                     frame_rate: None,
                     has_audio: false,
                     rotation: 0,

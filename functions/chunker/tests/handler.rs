@@ -61,7 +61,7 @@ fn fixed_video() -> MediaInfo {
     MediaInfo {
         width: 1280,
         height: 720,
-        duration_ms: 200_000,
+        duration_ms: Some(200_000),
         frame_rate: Some(FrameRate::per_second(24)),
         has_audio: true,
         rotation: 0,
@@ -443,14 +443,14 @@ async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
     let probed = &media[&clip];
     assert_eq!((probed.width, probed.height), (160, 96));
     assert_eq!(probed.frame_rate, Some(FrameRate::per_second(25)));
-    assert_eq!(probed.duration_ms, 2000);
+    assert_eq!(probed.duration_ms, Some(2000));
     assert!(!probed.has_audio);
     assert_eq!(
         media[&logo],
         MediaInfo {
             width: 48,
             height: 30,
-            duration_ms: 0,
+            duration_ms: Some(0),
             frame_rate: None,
             has_audio: false,
             rotation: 0

@@ -55,6 +55,9 @@ pub fn chunk_job(
     }
 
     let mut description = video(size, h264(chunk_h264(size, request.output.fps)));
+    // Every chunk must have the render's exact size to be joined without re-encoding: a source of another aspect
+    // ratio (a portrait phone recording in a landscape render) is letterboxed, where FIT would shrink the output.
+    description.scaling_behavior = Some(ScalingBehavior::Default);
     if !images.is_empty() {
         description.video_preprocessors = Some(VideoPreprocessors {
             image_inserter: Some(ImageInserter {
@@ -107,7 +110,9 @@ fn source_span(
 }
 
 /// Every video scene of `request` whose probed source is too short for it (`start_s` plus the scene's length past
-/// the video's last frame), described one per line; empty when all fit. Scenes without probe results are skipped.
+/// the video's last frame), described one per line; empty when all fit. Scenes without probe results, or whose
+/// probe states no duration, are skipped: their chunk job then ends where the video ends, and the assembler refuses
+/// the short chunk (`ChunkMismatch`).
 pub fn short_video_scenes(
     request: &RenderRequest,
     media: &BTreeMap<String, MediaInfo>,
@@ -121,8 +126,9 @@ pub fn short_video_scenes(
         .filter_map(|(index, (scene, frames))| {
             let uri = scene.video.as_ref()?;
             let info = media.get(uri)?;
+            let duration_ms = info.duration_ms?;
             let source_rate = info.frame_rate_or_fallback();
-            let available = (info.duration_ms as f64 * source_rate.fps() / 1000.0).round() as u64;
+            let available = (duration_ms as f64 * source_rate.fps() / 1000.0).round() as u64;
             let (first, count) = source_span(scene.start_s, 0, frames, source_rate, rate);
             (first + count > available).then(|| {
                 format!(
@@ -132,7 +138,7 @@ pub fn short_video_scenes(
                     first + count - 1,
                     count as f64 / source_rate.fps(),
                     scene.start_s.unwrap_or(0.0),
-                    info.duration_ms as f64 / 1000.0,
+                    duration_ms as f64 / 1000.0,
                     source_rate.fps()
                 )
             })

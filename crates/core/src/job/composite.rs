@@ -88,6 +88,9 @@ pub fn composite_job(
         layout.corner.align(),
     )?;
 
+    // The overlap checks need both lengths; with a length unknown (a browser recording Probe states none of), the
+    // job is built anyway: an overlay that starts after the screen ends, or a clip past the camera's end, shows
+    // nothing, and the screen is kept.
     let offset = options.camera_offset_ms;
     let mut overlay_input = VideoOverlayInput {
         file_input: Some(camera.uri.to_string()),
@@ -97,7 +100,7 @@ pub fn composite_job(
     let mut start_timecode = None;
     if offset > 0 {
         let offset_ms = offset.unsigned_abs();
-        if offset_ms >= screen.media.duration_ms {
+        if screen.media.duration_ms.is_some_and(|d| offset_ms >= d) {
             return Err(JobError::NoOverlap {
                 offset_ms: offset,
                 reason: "the camera starts after the screen ends",
@@ -107,7 +110,7 @@ pub fn composite_job(
         start_timecode = Some(timecode(rate.frame_at_ms(offset_ms), rate)?);
     } else if offset < 0 {
         let skip_ms = offset.unsigned_abs();
-        if skip_ms >= camera.media.duration_ms {
+        if camera.media.duration_ms.is_some_and(|d| skip_ms >= d) {
             return Err(JobError::NoOverlap {
                 offset_ms: offset,
                 reason: "the camera ends before the screen starts",

@@ -68,6 +68,12 @@ impl FrameRate {
         self.numerator > 0 && self.denominator > 0 && self.numerator / self.denominator <= 1000
     }
 
+    /// Whether a probe's rate can be a recording's frame rate: valid and at most 120 fps. A browser's WebM states
+    /// no rate, and probes then report its millisecond timestamps as `1000/1`.
+    pub fn is_recording_rate(self) -> bool {
+        self.is_valid() && self.fps() <= 120.0
+    }
+
     /// Frames per second as a float.
     pub fn fps(self) -> f64 {
         f64::from(self.numerator) / f64::from(self.denominator)
@@ -104,8 +110,11 @@ pub struct MediaInfo {
     pub width: u32,
     /// Coded height in pixels (before rotation).
     pub height: u32,
-    /// Duration in milliseconds (0 for a still image).
-    pub duration_ms: u64,
+    /// Duration in milliseconds (0 for a still image); `None` when the probe states none. MediaConvert's Probe may
+    /// state none for a browser's recording (MediaRecorder writes WebM as a live stream, with no duration in its
+    /// header); builders that need a length say so where they use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
     /// Video frame rate, when the container reports one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame_rate: Option<FrameRate>,

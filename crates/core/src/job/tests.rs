@@ -85,7 +85,7 @@ fn info(width: u32, height: u32, has_audio: bool) -> MediaInfo {
     MediaInfo {
         width,
         height,
-        duration_ms: 30_000,
+        duration_ms: Some(30_000),
         frame_rate: Some(FrameRate::per_second(30)),
         has_audio,
         rotation: 0,
@@ -366,6 +366,41 @@ fn offsets_without_overlap_are_named_errors() {
 }
 
 #[test]
+fn a_browser_recording_without_a_stated_length_or_rate_still_gets_its_composite() {
+    // What MediaConvert's Probe may say of a MediaRecorder WebM: no duration, no frame rate.
+    let unknown = |r: Recording| Recording {
+        media: MediaInfo {
+            duration_ms: None,
+            frame_rate: None,
+            ..r.media
+        },
+        ..r
+    };
+    for offset in [-2_000, 0, 2_000, 30_000] {
+        let options = CompositeOptions {
+            camera_offset_ms: offset,
+            ..Default::default()
+        };
+        let job = composite_job(
+            &ctx(),
+            &out(),
+            &unknown(screen()),
+            &unknown(camera()),
+            &options,
+        )
+        .unwrap_or_else(|e| panic!("offset {offset}: {e}"));
+        assert_eq!(overlay(&job).playback, Some(VideoOverlayPlayback::Once));
+    }
+    let single = single_job(
+        &ctx(),
+        &out(),
+        &unknown(camera()),
+        &SingleOptions::default(),
+    );
+    assert!(single.is_ok());
+}
+
+#[test]
 fn audio_comes_from_the_screen_only_when_it_has_audio() {
     let job = composite(CompositeOptions::default()).unwrap();
     let audio = outputs(&job)
@@ -557,7 +592,7 @@ fn render_media() -> BTreeMap<String, MediaInfo> {
     BTreeMap::from([(
         "s3://bucket/assets/product.png".to_owned(),
         MediaInfo {
-            duration_ms: 0,
+            duration_ms: Some(0),
             frame_rate: None,
             ..info(400, 200, false)
         },
@@ -917,4 +952,38 @@ fn added_metadata_keeps_the_token_deterministic_and_distinct() {
     assert_eq!(metadata["generation"], "1");
     assert_eq!(metadata["app"], "vidpipe");
     assert_eq!(metadata["kind"], "composite");
+}
+
+#[test]
+fn a_video_scene_is_checked_against_its_length_only_when_the_probe_states_one() {
+    let request = RenderRequest::from_json(RENDER).unwrap();
+    let demo = "s3://bucket/assets/demo.mp4".to_owned();
+    // The scene needs 12 s + 95.5 s of the video.
+    let with = |duration_ms| {
+        let mut media = render_media();
+        media.insert(
+            demo.clone(),
+            MediaInfo {
+                duration_ms,
+                ..info(1280, 720, true)
+            },
+        );
+        short_video_scenes(&request, &media)
+    };
+    assert_eq!(with(Some(100_000)).len(), 1, "too short: named");
+    assert!(with(Some(120_000)).is_empty());
+    assert!(
+        with(None).is_empty(),
+        "unknown length: left to the assembler"
+    );
+}
+
+#[test]
+fn a_chunk_is_letterboxed_to_the_renders_exact_size() {
+    let job = chunk(0, 0, 300);
+    for output in outputs(&job) {
+        let video = output.video_description.as_ref().unwrap();
+        assert_eq!(video.scaling_behavior, Some(ScalingBehavior::Default));
+        assert_eq!((video.width, video.height), (Some(1280), Some(720)));
+    }
 }

@@ -61,7 +61,7 @@ pub fn media(width: u32, height: u32) -> MediaInfo {
     MediaInfo {
         width,
         height,
-        duration_ms: 10_000,
+        duration_ms: Some(10_000),
         frame_rate: Some(FrameRate::per_second(30)),
         has_audio: true,
         rotation: 0,
