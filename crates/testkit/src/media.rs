@@ -422,9 +422,11 @@ pub fn video_frame_count(path: &Path) -> u32 {
         "csv=p=0",
         &path.display().to_string(),
     ]));
-    out.trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("ffprobe frame count of {}: {out:?}", path.display()))
+    // A playlist lists its stream once per program too: the first count is the stream's.
+    out.split_whitespace()
+        .next()
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("ffprobe frame count of {}: {out:?}", path.display()))
 }
 
 /// The mean audio level in dBFS of the file's first audio stream between `start` and `start + seconds`
