@@ -312,12 +312,14 @@ fn check_output(path: &Path, camera_in_corner: bool) {
     }
 }
 
-async fn composite_end_to_end(stream: &str, camera_first: bool) {
+/// Uploads the screen and `camera` (the generated camera when `None`) in the given order through the API and checks
+/// the composite.
+async fn composite_end_to_end(stream: &str, camera_first: bool, camera: Option<&Path>) {
     let media = media();
     let mut stack = Stack::new(900).await;
     let uploads = [
-        ("screen", "video/mp4", &media.screen),
-        ("camera", "video/webm", &media.camera),
+        ("screen", "video/mp4", media.screen.as_path()),
+        ("camera", "video/webm", camera.unwrap_or(&media.camera)),
     ];
     let order: Vec<_> = if camera_first {
         uploads.iter().rev().collect()
@@ -349,12 +351,20 @@ async fn composite_end_to_end(stream: &str, camera_first: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screen_then_camera_ends_ready_with_the_camera_in_the_corner() {
-    composite_end_to_end("e2e-screen-first", false).await;
+    composite_end_to_end("e2e-screen-first", false, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn camera_then_screen_ends_ready_with_the_camera_in_the_corner() {
-    composite_end_to_end("e2e-camera-first", true).await;
+    composite_end_to_end("e2e-camera-first", true, None).await;
+}
+
+/// The survey client's own camera file: VP9 WebM from a browser's MediaRecorder, with no duration in its header.
+/// It was refused (`no duration`) and the stream ended `failed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browsers_camera_recording_ends_ready_with_the_camera_in_the_corner() {
+    let camera = vidpipe_testkit::browser::recording("camera-vp9.webm");
+    composite_end_to_end("e2e-browser-camera", true, Some(&camera.path)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
