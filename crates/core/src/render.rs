@@ -237,6 +237,16 @@ fn list(problems: &[Problem]) -> String {
         .join("; ")
 }
 
+/// The problems found so far, each at its JSON path.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, path: String, message: String) {
+        self.0.push(Problem { path, message });
+    }
+}
+
 impl RenderRequest {
     /// Parses and validates a request.
     pub fn from_json(json: &str) -> Result<Self, RenderError> {
@@ -246,30 +256,42 @@ impl RenderRequest {
         Ok(request)
     }
 
-    /// Checks every rule and names every problem found.
+    /// Checks every rule and names every problem found, in the request's order.
     pub fn validate(&self) -> Result<(), RenderError> {
-        let mut problems = Vec::new();
-        let mut problem = |path: String, message: String| problems.push(Problem { path, message });
+        let mut problems = Problems::default();
+        let fps_ok = self.check_output(&mut problems);
+        self.check_scenes(fps_ok, &mut problems);
+        self.check_soundtrack(&mut problems);
+        self.check_chunking(&mut problems);
+        self.check_renderer(&mut problems);
+        if problems.0.is_empty() {
+            Ok(())
+        } else {
+            Err(RenderError::Invalid(problems.0))
+        }
+    }
 
+    /// `render_id` and `output`; whether the frame rate is usable for the scenes' frame counts.
+    fn check_output(&self, problems: &mut Problems) -> bool {
         if !(1..=64).contains(&self.render_id.len())
             || !self
                 .render_id
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         {
-            problem(
+            problems.add(
                 "render_id".into(),
                 "must be 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-'".into(),
             );
         }
         match S3Uri::parse_str(&self.output.uri) {
             Ok(uri) if uri.extension().as_deref() == Some("mp4") => {}
-            Ok(_) => problem("output.uri".into(), "must name an .mp4 object".into()),
-            Err(e) => problem("output.uri".into(), e.to_string()),
+            Ok(_) => problems.add("output.uri".into(), "must name an .mp4 object".into()),
+            Err(e) => problems.add("output.uri".into(), e.to_string()),
         }
         for (name, value) in [("width", self.output.width), ("height", self.output.height)] {
             if !SIZE_RANGE.contains(&value) || value % 2 != 0 {
-                problem(
+                problems.add(
                     format!("output.{name}"),
                     format!("{value} must be even and within 32..=8192"),
                 );
@@ -277,17 +299,21 @@ impl RenderRequest {
         }
         let fps_ok = FPS_RANGE.contains(&self.output.fps);
         if !fps_ok {
-            problem(
+            problems.add(
                 "output.fps".into(),
                 format!("{} must be within 1..=120", self.output.fps),
             );
         }
+        fps_ok
+    }
 
+    /// `scenes`: each scene, unique ids, the total length.
+    fn check_scenes(&self, fps_ok: bool, problems: &mut Problems) {
         if self.scenes.is_empty() {
-            problem("scenes".into(), "must hold at least one scene".into());
+            problems.add("scenes".into(), "must hold at least one scene".into());
         }
         if self.scenes.len() > MAX_SCENES {
-            problem(
+            problems.add(
                 "scenes".into(),
                 format!("{} scenes is more than {MAX_SCENES}", self.scenes.len()),
             );
@@ -295,85 +321,104 @@ impl RenderRequest {
         let mut ids = BTreeSet::new();
         let mut total_s = 0.0;
         for (i, scene) in self.scenes.iter().enumerate() {
-            let at = |field: &str| format!("scenes[{i}].{field}");
-            if scene.id.is_empty() {
-                problem(at("id"), "must not be empty".into());
-            } else if !ids.insert(scene.id.as_str()) {
-                problem(
-                    at("id"),
-                    format!("`{}` is used by an earlier scene", scene.id),
-                );
-            }
-            if !(scene.duration_s.is_finite() && scene.duration_s > 0.0) {
-                problem(
-                    at("duration_s"),
-                    format!("{} must be a number > 0", scene.duration_s),
-                );
-            } else {
+            if self.check_scene(i, scene, fps_ok, &mut ids, problems) {
                 total_s += scene.duration_s;
-                if fps_ok && frames_of(scene.duration_s, self.output.fps) == 0 {
-                    problem(
-                        at("duration_s"),
-                        format!("{} s is shorter than one frame", scene.duration_s),
-                    );
-                }
-            }
-            match (&scene.image, &scene.video) {
-                (Some(image), None) => {
-                    if let Some(message) = source_problem(image, &IMAGE_EXTENSIONS) {
-                        problem(at("image"), message);
-                    }
-                }
-                (None, Some(video)) => {
-                    if let Some(message) = source_problem(video, &VIDEO_EXTENSIONS) {
-                        problem(at("video"), message);
-                    }
-                }
-                (Some(_), Some(_)) => problem(
-                    at("image"),
-                    "a scene has either `image` or `video`, not both".into(),
-                ),
-                (None, None) => problem(
-                    at("image"),
-                    "a scene needs an `image` or a `video` source".into(),
-                ),
-            }
-            if scene.start_s.is_some() && scene.video.is_none() {
-                problem(at("start_s"), "applies to video scenes only".into());
-            }
-            if let Some(start) = scene.start_s.filter(|s| !(s.is_finite() && *s >= 0.0)) {
-                problem(at("start_s"), format!("{start} must be a number >= 0"));
-            }
-            if let Some(overlay) = &scene.overlay {
-                if let Some(message) = source_problem(&overlay.image, &IMAGE_EXTENSIONS) {
-                    problem(at("overlay.image"), message);
-                }
-                if !(overlay.scale > 0.0 && overlay.scale <= 1.0) {
-                    problem(
-                        at("overlay.scale"),
-                        format!("{} must be within (0, 1]", overlay.scale),
-                    );
-                }
-                if scene.duration_s.is_finite()
-                    && f64::from(overlay.fade_ms) * 2.0 > scene.duration_s * 1000.0
-                {
-                    problem(
-                        at("overlay.fade_ms"),
-                        "fade in plus fade out is longer than the scene".into(),
-                    );
-                }
             }
         }
         if total_s > MAX_TOTAL_SECONDS {
-            problem(
+            problems.add(
                 "scenes".into(),
                 format!("total {total_s} s is longer than 24 hours"),
             );
         }
+    }
 
+    /// One scene; whether it has a usable length (counted in the total).
+    fn check_scene<'a>(
+        &self,
+        i: usize,
+        scene: &'a Scene,
+        fps_ok: bool,
+        ids: &mut BTreeSet<&'a str>,
+        problems: &mut Problems,
+    ) -> bool {
+        let mut has_length = false;
+        let at = |field: &str| format!("scenes[{i}].{field}");
+        if scene.id.is_empty() {
+            problems.add(at("id"), "must not be empty".into());
+        } else if !ids.insert(scene.id.as_str()) {
+            problems.add(
+                at("id"),
+                format!("`{}` is used by an earlier scene", scene.id),
+            );
+        }
+        if !(scene.duration_s.is_finite() && scene.duration_s > 0.0) {
+            problems.add(
+                at("duration_s"),
+                format!("{} must be a number > 0", scene.duration_s),
+            );
+        } else {
+            has_length = true;
+            if fps_ok && frames_of(scene.duration_s, self.output.fps) == 0 {
+                problems.add(
+                    at("duration_s"),
+                    format!("{} s is shorter than one frame", scene.duration_s),
+                );
+            }
+        }
+        match (&scene.image, &scene.video) {
+            (Some(image), None) => {
+                if let Some(message) = source_problem(image, &IMAGE_EXTENSIONS) {
+                    problems.add(at("image"), message);
+                }
+            }
+            (None, Some(video)) => {
+                if let Some(message) = source_problem(video, &VIDEO_EXTENSIONS) {
+                    problems.add(at("video"), message);
+                }
+            }
+            (Some(_), Some(_)) => problems.add(
+                at("image"),
+                "a scene has either `image` or `video`, not both".into(),
+            ),
+            (None, None) => problems.add(
+                at("image"),
+                "a scene needs an `image` or a `video` source".into(),
+            ),
+        }
+        if scene.start_s.is_some() && scene.video.is_none() {
+            problems.add(at("start_s"), "applies to video scenes only".into());
+        }
+        if let Some(start) = scene.start_s.filter(|s| !(s.is_finite() && *s >= 0.0)) {
+            problems.add(at("start_s"), format!("{start} must be a number >= 0"));
+        }
+        if let Some(overlay) = &scene.overlay {
+            if let Some(message) = source_problem(&overlay.image, &IMAGE_EXTENSIONS) {
+                problems.add(at("overlay.image"), message);
+            }
+            if !(overlay.scale > 0.0 && overlay.scale <= 1.0) {
+                problems.add(
+                    at("overlay.scale"),
+                    format!("{} must be within (0, 1]", overlay.scale),
+                );
+            }
+            if scene.duration_s.is_finite()
+                && f64::from(overlay.fade_ms) * 2.0 > scene.duration_s * 1000.0
+            {
+                problems.add(
+                    at("overlay.fade_ms"),
+                    "fade in plus fade out is longer than the scene".into(),
+                );
+            }
+        }
+        has_length
+    }
+
+    /// `soundtrack`.
+    fn check_soundtrack(&self, problems: &mut Problems) {
         if let Some(soundtrack) = &self.soundtrack {
             if soundtrack.voiceover.is_none() && soundtrack.music.is_none() {
-                problem(
+                problems.add(
                     "soundtrack".into(),
                     "needs a `voiceover`, a `music`, or both".into(),
                 );
@@ -383,41 +428,48 @@ impl RenderRequest {
                 ("music", &soundtrack.music),
             ] {
                 if let Some(message) = uri.as_deref().and_then(|u| S3Uri::parse_str(u).err()) {
-                    problem(format!("soundtrack.{name}"), message.to_string());
+                    problems.add(format!("soundtrack.{name}"), message.to_string());
                 }
             }
             if let Some(volume) = soundtrack.music_volume.filter(|v| !(0.0..=1.0).contains(v)) {
-                problem(
+                problems.add(
                     "soundtrack.music_volume".into(),
                     format!("{volume} must be within [0, 1]"),
                 );
             }
         }
+    }
 
+    /// `chunking`.
+    fn check_chunking(&self, problems: &mut Problems) {
         let chunking = &self.chunking;
         if !(chunking.max_chunk_s.is_finite() && chunking.max_chunk_s > 0.0) {
-            problem(
+            problems.add(
                 "chunking.max_chunk_s".into(),
                 format!("{} must be a number > 0", chunking.max_chunk_s),
             );
         }
         if !(chunking.min_chunk_s.is_finite() && chunking.min_chunk_s >= 0.0) {
-            problem(
+            problems.add(
                 "chunking.min_chunk_s".into(),
                 format!("{} must be a number >= 0", chunking.min_chunk_s),
             );
         } else if chunking.min_chunk_s > chunking.max_chunk_s {
-            problem(
+            problems.add(
                 "chunking.min_chunk_s".into(),
                 "must not exceed max_chunk_s".into(),
             );
         }
         if !(1..=1000).contains(&chunking.max_concurrency) {
-            problem(
+            problems.add(
                 "chunking.max_concurrency".into(),
                 format!("{} must be within 1..=1000", chunking.max_concurrency),
             );
         }
+    }
+
+    /// `renderer`.
+    fn check_renderer(&self, problems: &mut Problems) {
         if let Renderer::Lambda(arn) = &self.renderer {
             let parts: Vec<&str> = arn.split(':').collect();
             if parts.len() < 7
@@ -425,17 +477,11 @@ impl RenderRequest {
                 || parts[2] != "lambda"
                 || parts[5] != "function"
             {
-                problem(
+                problems.add(
                     "renderer.lambda".into(),
                     format!("`{arn}` is not a Lambda function ARN"),
                 );
             }
-        }
-
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(RenderError::Invalid(problems))
         }
     }
 
