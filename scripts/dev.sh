@@ -28,4 +28,5 @@ cargo run --quiet -p vidpipe-cli -- local pump > .local/pump.log 2>&1 &
 pump_pid=$!
 trap 'kill $pump_pid $moto_pid 2>/dev/null' EXIT
 echo "dev: moto on $AWS_ENDPOINT_URL; serving functions on http://127.0.0.1:9000; queue pump log in .local/pump.log (Ctrl-C stops)"
-cargo lambda watch --env-file events/local.env --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
+# --disable-cors: the functions answer CORS themselves (ALLOWED_ORIGINS), as they do behind API Gateway.
+cargo lambda watch --disable-cors --env-file events/local.env --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"

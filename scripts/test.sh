@@ -13,5 +13,5 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace
-echo "== offline validators: MediaConvert jobs against botocore's model, the SAM template (cfn-lint, statelint)"
+echo "== Python tests: MediaConvert jobs against botocore's model, the SAM template (cfn-lint, statelint), the survey client in Chromium against the local stack"
 PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m unittest discover -s tools -p 'test_*.py'
