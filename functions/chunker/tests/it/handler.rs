@@ -495,3 +495,125 @@ async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
         );
     }
 }
+
+/// A store whose S3 is down, and a probe service that is down.
+struct Outage;
+
+impl RequestReader for Outage {
+    async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::Unavailable {
+            uri: uri.clone(),
+            source: "throttled".into(),
+        })
+    }
+}
+
+impl HeaderReader for Outage {
+    async fn fetch_header(&self, uri: &S3Uri, _len: u64) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::Unavailable {
+            uri: uri.clone(),
+            source: "throttled".into(),
+        })
+    }
+}
+
+impl RequestWriter for Outage {
+    async fn put(&self, uri: &S3Uri, _json: Vec<u8>) -> Result<(), PutError> {
+        Err(PutError {
+            uri: uri.clone(),
+            source: "throttled".into(),
+        })
+    }
+}
+
+impl VideoProber for Outage {
+    async fn probe(&self, _uri: &S3Uri) -> Result<MediaInfo, VideoProbeError> {
+        Err(VideoProbeError::Unavailable("service unavailable".into()))
+    }
+}
+
+#[tokio::test]
+async fn service_failures_are_worth_a_retry() {
+    let unavailable = |error: lambda_runtime::Diagnostic| {
+        assert_eq!(
+            error.error_type, "RequestUnavailable",
+            "{}",
+            error.error_message
+        );
+        error.error_message
+    };
+    let call = |payload: Value| LambdaEvent::new(payload, Context::default());
+
+    // Reading the request by URI, and reading the overlay image's header.
+    let message = unavailable(
+        handle(call(event("request-uri.json")), &Outage, &FixedProber)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        message.contains("promo-42.json") && message.contains("throttled"),
+        "{message}"
+    );
+    let message = unavailable(
+        handle(call(event("request.json")), &Outage, &FixedProber)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        message.contains("product.png") && message.contains("throttled"),
+        "{message}"
+    );
+
+    // Probing the video.
+    let message = unavailable(
+        handle(
+            call(event("request.json")),
+            &MemoryStore::default(),
+            &Outage,
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert!(
+        message.contains("probing s3://vidpipe-renders/assets/demo.mp4 failed"),
+        "{message}"
+    );
+
+    // Storing the request for a custom renderer.
+    let mut payload = event("request.json");
+    payload["request"]["renderer"] =
+        json!({"lambda": "arn:aws:lambda:us-east-1:123456789012:function:r"});
+    payload["request"]["scenes"][1]["overlay"] = Value::Null;
+    let message = unavailable(
+        handle(call(payload), &WriteOutage, &FixedProber)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        message.starts_with(
+            "storing s3://vidpipe-renders/renders/promo-42/request.json failed: throttled"
+        ),
+        "{message}"
+    );
+}
+
+/// An S3 that holds nothing and cannot write.
+struct WriteOutage;
+
+impl RequestReader for WriteOutage {
+    async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::NotFound(uri.clone()))
+    }
+}
+
+impl HeaderReader for WriteOutage {
+    async fn fetch_header(&self, uri: &S3Uri, _len: u64) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::NotFound(uri.clone()))
+    }
+}
+
+impl RequestWriter for WriteOutage {
+    async fn put(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), PutError> {
+        Outage.put(uri, json).await
+    }
+}
