@@ -14,10 +14,11 @@ use tokio::task::JoinSet;
 use crate::choice::parse_timestamp;
 use crate::context::Context;
 use crate::definition::{
-    IntegerSource, Kind, ResultHandling, Retrier, State, StateMachine, Text, Transition, WaitFor,
+    IntegerSource, Kind, ResultHandling, State, StateMachine, Text, Transition, WaitFor,
 };
 use crate::error::{TaskError, names};
 use crate::path::Path;
+use crate::retry::Retrier;
 
 /// The optimised Lambda integration: `Parameters` carry `FunctionName` and `Payload`, and the result wraps the
 /// function's output as `{"Payload": ..., "StatusCode": 200, ...}`.
@@ -371,7 +372,7 @@ fn apply_result_path(
     };
     let mut output = raw.clone();
     path.set(&mut output, result)
-        .map_err(|message| TaskError::runtime(format!("Unable to apply ResultPath: {message}")))?;
+        .map_err(|error| TaskError::runtime(format!("Unable to apply ResultPath: {error}")))?;
     Ok(output)
 }
 
@@ -443,21 +444,7 @@ async fn run_state<T: TaskInvoker, C: Clock>(
             effective
         }
         Kind::Wait(wait) => {
-            let duration = match wait {
-                WaitFor::Seconds(value) => {
-                    Duration::from_secs(integer(value, &effective, &context, "SecondsPath")?)
-                }
-                WaitFor::Timestamp(target) => until(*target, clock.now()),
-                WaitFor::TimestampPath(path) => {
-                    let value = select(path, &effective, &context, "TimestampPath")?;
-                    let target = value.as_str().and_then(parse_timestamp).ok_or_else(|| {
-                        TaskError::runtime(format!(
-                            "TimestampPath {path} must give an RFC 3339 timestamp, got {value}"
-                        ))
-                    })?;
-                    until(target, clock.now())
-                }
-            };
+            let duration = wait_duration(wait, &effective, &context, clock.now())?;
             run.record(EventKind::WaitStarted {
                 state: name.clone(),
                 seconds: duration.as_secs_f64(),
@@ -467,22 +454,7 @@ async fn run_state<T: TaskInvoker, C: Clock>(
         }
         Kind::Succeed => effective,
         Kind::Fail { error, cause } => {
-            let text = |text: &Option<Text>| -> Result<String, TaskError> {
-                match text {
-                    None => Ok(String::new()),
-                    Some(Text::Literal(text)) => Ok(text.clone()),
-                    Some(Text::Path(path)) => match select(path, &raw, &context, "Fail")? {
-                        Value::String(text) => Ok(text),
-                        other => Err(TaskError::runtime(format!(
-                            "{path} must give a string, got {other}"
-                        ))),
-                    },
-                    Some(Text::Intrinsic(call)) => match call.evaluate(&raw, &context)? {
-                        Value::String(text) => Ok(text),
-                        other => Ok(other.to_string()),
-                    },
-                }
-            };
+            let text = |text| fail_text(text, &raw, &context);
             return Err(TaskError::new(text(error)?, text(cause)?));
         }
         Kind::Task { result, .. } | Kind::Parallel { result, .. } | Kind::Map { result, .. } => {
@@ -523,6 +495,48 @@ async fn run_state<T: TaskInvoker, C: Clock>(
         (None, Transition::End | Transition::None) => Step::End(output),
     };
     exit(run, state, step)
+}
+
+/// How long a Wait state waits, from now.
+fn wait_duration(
+    wait: &WaitFor,
+    effective: &Value,
+    context: &Context<'_>,
+    now: OffsetDateTime,
+) -> Result<Duration, TaskError> {
+    Ok(match wait {
+        WaitFor::Seconds(value) => {
+            Duration::from_secs(integer(value, effective, context, "SecondsPath")?)
+        }
+        WaitFor::Timestamp(target) => until(*target, now),
+        WaitFor::TimestampPath(path) => {
+            let value = select(path, effective, context, "TimestampPath")?;
+            let target = value.as_str().and_then(parse_timestamp).ok_or_else(|| {
+                TaskError::runtime(format!(
+                    "TimestampPath {path} must give an RFC 3339 timestamp, got {value}"
+                ))
+            })?;
+            until(target, now)
+        }
+    })
+}
+
+/// A Fail state's `Error` or `Cause`: literal, from a path of the raw input, or from an intrinsic function.
+fn fail_text(text: &Option<Text>, raw: &Value, context: &Context<'_>) -> Result<String, TaskError> {
+    match text {
+        None => Ok(String::new()),
+        Some(Text::Literal(text)) => Ok(text.clone()),
+        Some(Text::Path(path)) => match select(path, raw, context, "Fail")? {
+            Value::String(text) => Ok(text),
+            other => Err(TaskError::runtime(format!(
+                "{path} must give a string, got {other}"
+            ))),
+        },
+        Some(Text::Intrinsic(call)) => match call.evaluate(raw, context)? {
+            Value::String(text) => Ok(text),
+            other => Ok(other.to_string()),
+        },
+    }
 }
 
 fn exit<T: TaskInvoker, C: Clock>(

@@ -52,13 +52,16 @@ mod error;
 mod exec;
 mod intrinsic;
 mod path;
+mod retry;
 mod substitution;
 mod template;
 
 pub use definition::StateMachine;
-pub use error::{DefinitionError, TaskError, names};
+pub use error::{DefinitionError, TaskError, Violation, names};
 pub use exec::{
     Clock, EventKind, Execution, HistoryEvent, Interpreter, LAMBDA_INVOKE, MAX_PAYLOAD_BYTES,
     Outcome, TaskInvoker, TokioClock,
 };
+pub use intrinsic::IntrinsicError;
+pub use path::PathError;
 pub use substitution::substitute;
