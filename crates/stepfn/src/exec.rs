@@ -6,7 +6,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
@@ -17,6 +16,7 @@ use crate::definition::{
     IntegerSource, Kind, ResultHandling, State, StateMachine, Text, Transition, WaitFor,
 };
 use crate::error::{TaskError, names};
+use crate::history::{EventKind, Execution, HistoryEvent, Outcome};
 use crate::path::Path;
 use crate::retry::Retrier;
 
@@ -79,100 +79,6 @@ impl Clock for TokioClock {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
         tokio::time::sleep(duration)
     }
-}
-
-/// One entry of an execution's history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HistoryEvent {
-    /// Position in the history, from 1.
-    pub id: usize,
-    /// When it happened (RFC 3339, milliseconds, UTC).
-    pub timestamp: String,
-    /// What happened.
-    #[serde(flatten)]
-    pub kind: EventKind,
-}
-
-/// What happened, with the state it happened in.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type")]
-pub enum EventKind {
-    /// The execution began with this input.
-    ExecutionStarted { input: Value },
-    /// The execution ended with this output.
-    ExecutionSucceeded { output: Value },
-    /// The execution ended with this error.
-    ExecutionFailed { error: String, cause: String },
-    /// A state began with this raw input.
-    StateEntered { state: String, input: Value },
-    /// A state finished with this output.
-    StateExited { state: String, output: Value },
-    /// A Task state called its resource with this input.
-    TaskScheduled {
-        state: String,
-        resource: String,
-        input: Value,
-    },
-    /// The resource returned this result.
-    TaskSucceeded {
-        state: String,
-        resource: String,
-        output: Value,
-    },
-    /// The resource failed with this error.
-    TaskFailed {
-        state: String,
-        resource: String,
-        error: String,
-        cause: String,
-    },
-    /// The resource ran past the Task's timeout.
-    TaskTimedOut { state: String, resource: String },
-    /// A retrier matched: attempt `attempt` follows after `delay_seconds`.
-    RetryScheduled {
-        state: String,
-        error: String,
-        attempt: u64,
-        delay_seconds: f64,
-    },
-    /// A catcher matched and sends the error output to `next`.
-    ErrorCaught {
-        state: String,
-        error: String,
-        next: String,
-    },
-    /// A Map iteration began.
-    MapIterationStarted { state: String, index: usize },
-    /// A Map iteration finished.
-    MapIterationSucceeded { state: String, index: usize },
-    /// A Map iteration failed, failing its Map state.
-    MapIterationFailed {
-        state: String,
-        index: usize,
-        error: String,
-    },
-    /// A Wait state waits this long.
-    WaitStarted { state: String, seconds: f64 },
-}
-
-/// How an execution ended (serialized as `{"status": "SUCCEEDED", "output": ...}` or
-/// `{"status": "FAILED", "error": {"Error": ..., "Cause": ...}}`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Outcome {
-    /// The execution's output.
-    Succeeded { output: Value },
-    /// The error that ended it.
-    Failed { error: TaskError },
-}
-
-/// A finished execution: its outcome and its history.
-#[derive(Debug, Clone, Serialize)]
-pub struct Execution {
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Every event, in order.
-    pub history: Vec<HistoryEvent>,
 }
 
 /// Executes one state machine definition with the caller's tasks.
