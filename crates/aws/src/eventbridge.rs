@@ -2,14 +2,15 @@
 
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use vidpipe_core::error::{Cause, Chain};
 use vidpipe_core::notify::{DomainEvent, EVENT_SOURCE};
 
 /// Why an event was not put on the bus.
 #[derive(Debug, thiserror::Error)]
 pub enum EventBusError {
     /// The call failed (network, throttling, permissions).
-    #[error("EventBridge PutEvents failed: {0}")]
-    Call(String),
+    #[error("EventBridge PutEvents failed: {}", Chain(.0.as_ref()))]
+    Call(#[source] Cause),
     /// EventBridge answered but refused the entry.
     #[error("EventBridge refused the event: {code}: {message}")]
     Refused {
@@ -65,7 +66,7 @@ impl EventBus {
             .entries(entry)
             .send()
             .await
-            .map_err(|e| EventBusError::Call(crate::error_message(&e)))?;
+            .map_err(|e| EventBusError::Call(Box::new(e)))?;
         if out.failed_entry_count() > 0 {
             let failed = out.entries().iter().find(|e| e.error_code().is_some());
             return Err(EventBusError::Refused {

@@ -1,4 +1,5 @@
-//! MediaConvert: vidpipe's job model as SDK calls (`CreateJob`), and `Probe` results as [`MediaInfo`].
+//! MediaConvert: vidpipe's job model as SDK calls (`CreateJob`), `Probe` results as [`MediaInfo`], and
+//! [`MediaConvertTranscoder`], the compositor's [`Transcoder`].
 //!
 //! The same [`CreateJobRequest`] is what Step Functions' `mediaconvert:createJob` takes as PascalCase JSON and
 //! what [`create_job`] turns into an `aws-sdk-mediaconvert` request, so a job can be submitted either way.
@@ -7,22 +8,25 @@ use std::collections::HashMap;
 
 use aws_sdk_mediaconvert as sdk;
 use sdk::types as t;
-use vidpipe_core::job::{self as m, FrameRate, MediaInfo};
+use vidpipe_core::error::{Cause, Chain};
+use vidpipe_core::job::{self as m, CreateJobRequest, FrameRate, MediaInfo};
+use vidpipe_core::ports::{CancelOutcome, TranscodeError, Transcoder};
 use vidpipe_core::s3uri::S3Uri;
 
 /// Errors of the MediaConvert adapter.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaConvertError {
     /// The `CreateJob` call failed.
-    #[error("MediaConvert CreateJob failed: {0}")]
-    CreateJob(String),
+    #[error("MediaConvert CreateJob failed: {}", Chain(.0.as_ref()))]
+    CreateJob(#[source] Cause),
     /// The `Probe` call failed.
-    #[error("MediaConvert Probe of {uri} failed: {message}")]
+    #[error("MediaConvert Probe of {uri} failed: {}", Chain(.source.as_ref()))]
     Probe {
         /// The probed file.
         uri: S3Uri,
-        /// Why.
-        message: String,
+        /// The SDK's error.
+        #[source]
+        source: Cause,
     },
     /// Probe answered without the facts a job needs.
     #[error("MediaConvert Probe of {uri} has no usable {missing}")]
@@ -33,23 +37,25 @@ pub enum MediaConvertError {
         missing: &'static str,
     },
     /// Probe refused the file itself (malformed, corrupt, not found, not media): retrying cannot help.
-    #[error("MediaConvert Probe of {uri} rejected the file: {message}")]
+    #[error("MediaConvert Probe of {uri} rejected the file: {}", Chain(.source.as_ref()))]
     ProbeRejected {
         /// The probed file.
         uri: S3Uri,
-        /// Why.
-        message: String,
+        /// The SDK's error.
+        #[source]
+        source: Cause,
     },
     /// `CreateJob` answered without a job id.
     #[error("MediaConvert CreateJob answered without a job id")]
     NoJobId,
     /// The `CancelJob` call failed.
-    #[error("MediaConvert CancelJob of {job_id} failed: {message}")]
+    #[error("MediaConvert CancelJob of {job_id} failed: {}", Chain(.source.as_ref()))]
     CancelJob {
         /// The job.
         job_id: String,
-        /// Why.
-        message: String,
+        /// The SDK's error.
+        #[source]
+        source: Cause,
     },
 }
 
@@ -62,15 +68,6 @@ impl MediaConvertError {
             Self::ProbeRejected { .. } | Self::ProbeIncomplete { .. }
         )
     }
-}
-
-/// What a `CancelJob` achieved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelOutcome {
-    /// The job was running or queued and is now canceled.
-    Canceled,
-    /// The job had already finished (or is unknown): there was nothing to cancel.
-    AlreadyFinished,
 }
 
 /// Cancels job `job_id`. A job that already finished (MediaConvert answers Conflict or BadRequest) or does not
@@ -92,7 +89,7 @@ pub async fn cancel_job(
         }
         Err(e) => Err(MediaConvertError::CancelJob {
             job_id: job_id.to_owned(),
-            message: sdk::error::DisplayErrorContext(e).to_string(),
+            source: Box::new(e),
         }),
     }
 }
@@ -124,15 +121,43 @@ pub async fn submit_job(
     client: &sdk::Client,
     job: &m::CreateJobRequest,
 ) -> Result<String, MediaConvertError> {
-    let output = create_job(client, job).send().await.map_err(|e| {
-        MediaConvertError::CreateJob(sdk::error::DisplayErrorContext(e).to_string())
-    })?;
+    let output = create_job(client, job)
+        .send()
+        .await
+        .map_err(|e| MediaConvertError::CreateJob(Box::new(e)))?;
     let id = output
         .job()
         .and_then(|j| j.id())
         .ok_or(MediaConvertError::NoJobId)?;
     tracing::info!(job_id = id, "submitted MediaConvert job");
     Ok(id.to_owned())
+}
+
+/// AWS Elemental MediaConvert as the compositor's [`Transcoder`].
+#[derive(Debug, Clone)]
+pub struct MediaConvertTranscoder(pub sdk::Client);
+
+/// A MediaConvert failure, sorted: the recording's own fault, or the service's.
+fn transcode_error(error: MediaConvertError) -> TranscodeError {
+    if error.is_unusable_input() {
+        TranscodeError::Unusable(Box::new(error))
+    } else {
+        TranscodeError::Unavailable(Box::new(error))
+    }
+}
+
+impl Transcoder for MediaConvertTranscoder {
+    async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, TranscodeError> {
+        probe(&self.0, uri).await.map_err(transcode_error)
+    }
+
+    async fn create_job(&self, job: &CreateJobRequest) -> Result<String, TranscodeError> {
+        submit_job(&self.0, job).await.map_err(transcode_error)
+    }
+
+    async fn cancel_job(&self, job_id: &str) -> Result<CancelOutcome, TranscodeError> {
+        cancel_job(&self.0, job_id).await.map_err(transcode_error)
+    }
 }
 
 /// Probes `uri` with MediaConvert's `Probe` and returns what the builders need.
@@ -152,12 +177,11 @@ pub async fn probe(client: &sdk::Client, uri: &S3Uri) -> Result<MediaInfo, Media
                     || s.is_not_found_exception()
                     || s.is_unprocessable_entity_exception()
             });
-            let message = sdk::error::DisplayErrorContext(e).to_string();
-            let uri = uri.clone();
+            let (uri, source): (S3Uri, Cause) = (uri.clone(), Box::new(e));
             if rejected {
-                MediaConvertError::ProbeRejected { uri, message }
+                MediaConvertError::ProbeRejected { uri, source }
             } else {
-                MediaConvertError::Probe { uri, message }
+                MediaConvertError::Probe { uri, source }
             }
         })?;
     let result = output

@@ -1,7 +1,7 @@
 //! Creates vidpipe's resources on an endpoint (moto locally): the bucket, the table and the event queue.
 //! Every step tolerates what already exists, so running it twice is harmless. In AWS, SAM creates them instead.
 
-use crate::recordings::{OWNER_INDEX, TTL_ATTRIBUTE};
+use crate::dynamo::{OWNER_INDEX, TTL_ATTRIBUTE};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
@@ -11,6 +11,7 @@ use aws_sdk_s3::types::{
     Event, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
     NotificationConfiguration, QueueConfiguration,
 };
+use vidpipe_core::error::{Cause, Chain};
 
 /// What to create.
 #[derive(Debug, Clone)]
@@ -36,18 +37,21 @@ pub struct Provisioned {
     pub queue_url: Option<String>,
 }
 
-/// A provisioning failure, naming the step.
+/// A provisioning failure, naming the step and keeping the SDK's error.
 #[derive(Debug, thiserror::Error)]
-#[error("{step}: {message}")]
+#[error("{step}: {}", Chain(.source.as_ref()))]
 pub struct ProvisionError {
     step: &'static str,
-    message: String,
+    #[source]
+    source: Cause,
 }
 
-fn failed(step: &'static str) -> impl Fn(&(dyn std::error::Error + 'static)) -> ProvisionError {
+fn failed<E: std::error::Error + Send + Sync + 'static>(
+    step: &'static str,
+) -> impl FnOnce(E) -> ProvisionError {
     move |e| ProvisionError {
         step,
-        message: crate::error_message(e),
+        source: Box::new(e),
     }
 }
 
@@ -72,7 +76,7 @@ async fn create_bucket(s3: &aws_sdk_s3::Client, r: &Resources) -> Result<(), Pro
             .as_service_error()
             .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists());
         if !exists {
-            return Err(failed("create bucket")(&e));
+            return Err(failed("create bucket")(e));
         }
     }
     let expire = LifecycleRule::builder()
@@ -90,18 +94,18 @@ async fn create_bucket(s3: &aws_sdk_s3::Client, r: &Resources) -> Result<(), Pro
                 .build(),
         )
         .build()
-        .map_err(|e| failed("lifecycle rule")(&e))?;
+        .map_err(failed("lifecycle rule"))?;
     s3.put_bucket_lifecycle_configuration()
         .bucket(&r.bucket)
         .lifecycle_configuration(
             BucketLifecycleConfiguration::builder()
                 .rules(expire)
                 .build()
-                .map_err(|e| failed("lifecycle")(&e))?,
+                .map_err(failed("lifecycle"))?,
         )
         .send()
         .await
-        .map_err(|e| failed("put lifecycle")(&e))?;
+        .map_err(failed("put lifecycle"))?;
     if !r.allowed_origins.is_empty() {
         let rule = CorsRule::builder()
             .set_allowed_origins(Some(r.allowed_origins.clone()))
@@ -112,18 +116,18 @@ async fn create_bucket(s3: &aws_sdk_s3::Client, r: &Resources) -> Result<(), Pro
             .expose_headers("ETag")
             .max_age_seconds(3000)
             .build()
-            .map_err(|e| failed("cors rule")(&e))?;
+            .map_err(failed("cors rule"))?;
         s3.put_bucket_cors()
             .bucket(&r.bucket)
             .cors_configuration(
                 CorsConfiguration::builder()
                     .cors_rules(rule)
                     .build()
-                    .map_err(|e| failed("cors")(&e))?,
+                    .map_err(failed("cors"))?,
             )
             .send()
             .await
-            .map_err(|e| failed("put cors")(&e))?;
+            .map_err(failed("put cors"))?;
     }
     Ok(())
 }
@@ -133,7 +137,7 @@ fn attribute(name: &str) -> Result<AttributeDefinition, ProvisionError> {
         .attribute_name(name)
         .attribute_type(ScalarAttributeType::S)
         .build()
-        .map_err(|e| failed("attribute")(&e))
+        .map_err(failed("attribute"))
 }
 
 fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, ProvisionError> {
@@ -141,7 +145,7 @@ fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, ProvisionError
         .attribute_name(name)
         .key_type(key_type)
         .build()
-        .map_err(|e| failed("key schema")(&e))
+        .map_err(failed("key schema"))
 }
 
 /// Creates (or confirms) the recordings table: `pk`/`sk`, the owner index, and TTL on `expires_at`.
@@ -159,7 +163,7 @@ pub async fn create_table(
                 .build(),
         )
         .build()
-        .map_err(|e| failed("index")(&e))?;
+        .map_err(failed("index"))?;
     let created = ddb
         .create_table()
         .table_name(table)
@@ -178,13 +182,13 @@ pub async fn create_table(
             .as_service_error()
             .is_some_and(|e| e.is_resource_in_use_exception())
     {
-        return Err(failed("create table")(&e));
+        return Err(failed("create table")(e));
     }
     let ttl = TimeToLiveSpecification::builder()
         .enabled(true)
         .attribute_name(TTL_ATTRIBUTE)
         .build()
-        .map_err(|e| failed("ttl")(&e))?;
+        .map_err(failed("ttl"))?;
     let updated = ddb
         .update_time_to_live()
         .table_name(table)
@@ -198,7 +202,7 @@ pub async fn create_table(
                 .is_some_and(|m| m.contains("already enabled"))
         });
         if !already {
-            return Err(failed("enable ttl")(&e));
+            return Err(failed("enable ttl")(e));
         }
     }
     Ok(())
@@ -216,7 +220,7 @@ async fn create_queue_notification(
         .queue_arn(arn)
         .events(Event::S3ObjectCreated)
         .build()
-        .map_err(|e| failed("queue configuration")(&e))?;
+        .map_err(failed("queue configuration"))?;
     s3.put_bucket_notification_configuration()
         .bucket(bucket)
         .notification_configuration(
@@ -226,7 +230,7 @@ async fn create_queue_notification(
         )
         .send()
         .await
-        .map_err(|e| failed("bucket notification")(&e))?;
+        .map_err(failed("bucket notification"))?;
     Ok(url)
 }
 
@@ -241,12 +245,12 @@ async fn create_queue(
         .queue_name(queue)
         .send()
         .await
-        .map_err(|e| failed("create queue")(&e))?
+        .map_err(failed("create queue"))?
         .queue_url
         .unwrap_or_default();
     let arn = queue_arn(&sqs, &url)
         .await
-        .map_err(|e| failed("queue attributes")(&e))?;
+        .map_err(failed("queue attributes"))?;
     Ok((url, arn))
 }
 
@@ -296,12 +300,12 @@ pub async fn provision_job_events(
         .event_pattern(pattern.to_string())
         .send()
         .await
-        .map_err(|e| failed("job events rule")(&e))?;
+        .map_err(failed("job events rule"))?;
     let target = aws_sdk_eventbridge::types::Target::builder()
         .id("job-events-queue")
         .arn(arn)
         .build()
-        .map_err(|e| failed("job events target")(&e))?;
+        .map_err(failed("job events target"))?;
     events
         .put_targets()
         .rule(JOB_EVENTS_RULE)
@@ -309,6 +313,6 @@ pub async fn provision_job_events(
         .targets(target)
         .send()
         .await
-        .map_err(|e| failed("job events target")(&e))?;
+        .map_err(failed("job events target"))?;
     Ok(url)
 }

@@ -1,5 +1,5 @@
 //! The render flow's stored documents on S3: the request and its probe results, read and written by URI, and the
-//! first bytes of source files ([`vidpipe_core::render::ports`]).
+//! first bytes of source files ([`vidpipe_core::render::ports`]), through [`S3Objects`].
 
 use aws_sdk_s3::Client;
 use vidpipe_core::render::ports::{
@@ -7,54 +7,33 @@ use vidpipe_core::render::ports::{
 };
 use vidpipe_core::s3uri::S3Uri;
 
-use crate::objects::{self, ObjectError};
+use crate::s3::S3Objects;
 
-/// Render requests, their probe results and source headers in S3.
+/// Render requests, their probe results and source headers in S3, in whichever bucket their URIs name.
 #[derive(Debug, Clone)]
 pub struct S3RequestStore(pub Client);
 
+impl S3RequestStore {
+    /// The bucket `uri` is in.
+    fn objects(&self, uri: &S3Uri) -> S3Objects {
+        S3Objects::new(self.0.clone(), uri.bucket())
+    }
+}
+
 impl RequestReader for S3RequestStore {
     async fn fetch(&self, uri: &S3Uri, limit: u64) -> Result<Vec<u8>, FetchError> {
-        objects::get_object_bytes(&self.0, uri, limit)
-            .await
-            .map_err(fetch_error)
+        self.objects(uri).get_bytes(uri, limit).await
     }
 }
 
 impl HeaderReader for S3RequestStore {
     async fn fetch_header(&self, uri: &S3Uri, len: u64) -> Result<Vec<u8>, FetchError> {
-        objects::get_object_prefix(&self.0, uri, len)
-            .await
-            .map_err(fetch_error)
+        self.objects(uri).get_prefix(uri, len).await
     }
 }
 
 impl RequestWriter for S3RequestStore {
     async fn put(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), PutError> {
-        self.0
-            .put_object()
-            .bucket(uri.bucket())
-            .key(uri.key())
-            .content_type("application/json")
-            .body(json.into())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| PutError {
-                uri: uri.clone(),
-                source: Box::new(e),
-            })
-    }
-}
-
-fn fetch_error(error: ObjectError) -> FetchError {
-    match error {
-        ObjectError::NotFound(uri) => FetchError::NotFound(uri),
-        ObjectError::TooLarge { uri, size, limit } => FetchError::TooLarge { uri, size, limit },
-        // `objects` already renders the SDK error with its whole context into `message`.
-        ObjectError::S3 { uri, message } => FetchError::Unavailable {
-            uri,
-            source: message.into(),
-        },
+        self.objects(uri).put_json(uri, json).await
     }
 }

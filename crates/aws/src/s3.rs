@@ -1,46 +1,21 @@
-//! S3: presigned uploads and downloads, existence checks and multipart uploads on one bucket.
+//! S3: the one way vidpipe reaches its objects. [`S3Objects`] is one bucket: the uploads bucket's
+//! [`ObjectStore`] (presigned uploads and downloads, existence checks, multipart uploads), and whole objects or
+//! their first bytes (render requests, image headers) for the render flow's adapters (`crate::requests`).
+
+use std::time::Duration;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::RequestChecksumCalculation;
-use aws_sdk_s3::error::ProvideErrorMetadata;
-use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::presigning::{PresignedRequest as SdkPresignedRequest, PresigningConfig};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-/// An S3 failure, sorted by what the caller should do about it.
-#[derive(Debug, thiserror::Error)]
-pub enum S3Error {
-    /// A conditional write found the object already there (`If-None-Match: *`).
-    #[error("the object already exists")]
-    AlreadyExists,
-    /// The multipart upload is unknown (completed, aborted or never created).
-    #[error("no such multipart upload")]
-    NoSuchUpload,
-    /// The client's part list does not match what S3 holds.
-    #[error("invalid part list: {0}")]
-    InvalidParts(String),
-    /// Anything else: a service or network failure.
-    #[error("S3 request failed: {0}")]
-    Service(String),
-}
-
-impl<E, R> From<aws_sdk_s3::error::SdkError<E, R>> for S3Error
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    fn from(err: aws_sdk_s3::error::SdkError<E, R>) -> Self {
-        match err.code() {
-            Some("PreconditionFailed") => Self::AlreadyExists,
-            Some("NoSuchUpload") => Self::NoSuchUpload,
-            Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall") => {
-                Self::InvalidParts(err.message().unwrap_or("rejected by S3").to_owned())
-            }
-            _ => Self::Service(crate::error_message(&err)),
-        }
-    }
-}
+use vidpipe_core::error::Cause;
+use vidpipe_core::ports::{
+    ObjectHead, ObjectStore, ObjectStoreError, PresignedRequest, PutSpec, StoredPart,
+};
+use vidpipe_core::render::ports::{FetchError, PutError};
+use vidpipe_core::s3uri::S3Uri;
 
 /// Builds the S3 client vidpipe uses. Checksums are computed only when an operation requires them: a default CRC32
 /// would be signed into presigned PUTs as the checksum of an empty body, and real uploads would then fail.
@@ -53,69 +28,6 @@ pub fn client(sdk_config: &aws_config::SdkConfig, force_path_style: bool) -> Cli
     Client::from_conf(config)
 }
 
-/// A request the client performs itself: method, URL, and the headers it must send exactly.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PresignedHttp {
-    /// HTTP method.
-    pub method: String,
-    /// The signed URL.
-    pub url: String,
-    /// Headers covered by the signature (Host excluded): send them exactly.
-    pub headers: BTreeMap<String, String>,
-}
-
-impl From<PresignedRequest> for PresignedHttp {
-    fn from(p: PresignedRequest) -> Self {
-        Self {
-            method: p.method().to_owned(),
-            url: p.uri().to_owned(),
-            headers: p
-                .headers()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
-                .collect(),
-        }
-    }
-}
-
-/// A single PUT to presign.
-#[derive(Debug, Clone)]
-pub struct PutSpec<'a> {
-    /// Object key.
-    pub key: &'a str,
-    /// Content-Type, signed.
-    pub content_type: &'a str,
-    /// Content-Length, signed when known.
-    pub content_length: Option<u64>,
-    /// User metadata (`x-amz-meta-*`), signed.
-    pub metadata: &'a [(&'a str, String)],
-    /// Sign `If-None-Match: *`, so S3 refuses to overwrite an existing object.
-    pub if_none_match: bool,
-    /// URL lifetime.
-    pub expires_in: Duration,
-}
-
-/// What a HEAD says about an object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectHead {
-    /// Size in bytes.
-    pub size: u64,
-    /// The ETag, without quotes.
-    pub etag: String,
-    /// User metadata (`x-amz-meta-*`), names in lowercase without the prefix (for example `started-at`).
-    pub metadata: BTreeMap<String, String>,
-}
-
-/// One part S3 holds for a multipart upload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredPart {
-    /// Part number, from 1.
-    pub number: u32,
-    /// The part's ETag.
-    pub etag: String,
-    /// Its size in bytes.
-    pub size: u64,
-}
-
 /// The objects of one bucket.
 #[derive(Debug, Clone)]
 pub struct S3Objects {
@@ -123,12 +35,43 @@ pub struct S3Objects {
     bucket: String,
 }
 
-fn presigning(expires_in: Duration) -> Result<PresigningConfig, S3Error> {
-    PresigningConfig::expires_in(expires_in).map_err(|e| S3Error::Service(e.to_string()))
+/// An S3 failure, sorted by what the caller should do about it.
+fn object_error<E, R>(err: SdkError<E, R>) -> ObjectStoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match err.code() {
+        Some("PreconditionFailed") => ObjectStoreError::AlreadyExists,
+        Some("NoSuchUpload") => ObjectStoreError::NoSuchUpload,
+        Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall") => {
+            ObjectStoreError::InvalidParts(err.message().unwrap_or("rejected by S3").to_owned())
+        }
+        _ => ObjectStoreError::Unavailable(Box::new(err)),
+    }
+}
+
+fn presigned(p: SdkPresignedRequest) -> PresignedRequest {
+    PresignedRequest {
+        method: p.method().to_owned(),
+        url: p.uri().to_owned(),
+        headers: p
+            .headers()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+            .collect(),
+    }
+}
+
+fn presigning(expires_in: Duration) -> Result<PresigningConfig, ObjectStoreError> {
+    PresigningConfig::expires_in(expires_in).map_err(|e| ObjectStoreError::Unavailable(Box::new(e)))
 }
 
 fn len_i64(len: u64) -> i64 {
     i64::try_from(len).unwrap_or(i64::MAX)
+}
+
+fn part_number(number: u32) -> i32 {
+    i32::try_from(number).unwrap_or(i32::MAX)
 }
 
 impl S3Objects {
@@ -150,32 +93,131 @@ impl S3Objects {
         &self.client
     }
 
-    /// Whether `key` exists (HEAD).
-    pub async fn exists(&self, key: &str) -> Result<bool, S3Error> {
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
-            Err(err) => Err(err.into()),
+    /// The key of `uri` in this bucket; a URI in another bucket names nothing this bucket holds.
+    fn key_of<'a>(&self, uri: &'a S3Uri) -> Result<&'a str, FetchError> {
+        if uri.bucket() == self.bucket {
+            Ok(uri.key())
+        } else {
+            Err(FetchError::NotFound(uri.clone()))
         }
     }
 
-    /// Size, ETag and user metadata of `key` (HEAD), or `None` if it does not exist.
-    pub async fn head(&self, key: &str) -> Result<Option<ObjectHead>, S3Error> {
-        match self
+    /// The bytes of the object at `uri` (in this bucket), refusing objects over `limit` bytes.
+    pub async fn get_bytes(&self, uri: &S3Uri, limit: u64) -> Result<Vec<u8>, FetchError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.key_of(uri)?)
+            .send()
+            .await
+            .map_err(|e| fetch_error(uri, e))?;
+        let size = output
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        let too_large = |size| FetchError::TooLarge {
+            uri: uri.clone(),
+            size,
+            limit,
+        };
+        if size > limit {
+            return Err(too_large(size));
+        }
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| unavailable(uri, e))?
+            .into_bytes();
+        if bytes.len() as u64 > limit {
+            return Err(too_large(bytes.len() as u64));
+        }
+        Ok(bytes.to_vec())
+    }
+
+    /// Stores the JSON document `json` at `uri` (in this bucket).
+    pub async fn put_json(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), PutError> {
+        let put_error = |source: Cause| PutError {
+            uri: uri.clone(),
+            source,
+        };
+        if uri.bucket() != self.bucket {
+            return Err(put_error("the object is in another bucket".into()));
+        }
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(uri.key())
+            .content_type("application/json")
+            .body(json.into())
+            .send()
+            .await
+            .map_err(|e| put_error(Box::new(e)))?;
+        Ok(())
+    }
+
+    /// The first `len` bytes of the object at `uri` (in this bucket; all of it when it is shorter), with one
+    /// ranged GET.
+    pub async fn get_prefix(&self, uri: &S3Uri, len: u64) -> Result<Vec<u8>, FetchError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.key_of(uri)?)
+            .range(format!("bytes=0-{}", len.max(1) - 1))
+            .send()
+            .await
+            .map_err(|e| fetch_error(uri, e))?;
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| unavailable(uri, e))?
+            .into_bytes();
+        let len = usize::try_from(len).unwrap_or(usize::MAX).min(bytes.len());
+        Ok(bytes[..len].to_vec())
+    }
+}
+
+/// A failed read of `uri` that may succeed on retry.
+fn unavailable(uri: &S3Uri, error: impl std::error::Error + Send + Sync + 'static) -> FetchError {
+    FetchError::Unavailable {
+        uri: uri.clone(),
+        source: Box::new(error),
+    }
+}
+
+/// A failed GET of `uri`: not found (also when S3 answers a bare 404), or unavailable.
+fn fetch_error(
+    uri: &S3Uri,
+    error: SdkError<GetObjectError, aws_sdk_s3::config::http::HttpResponse>,
+) -> FetchError {
+    let not_found = error.as_service_error().is_some_and(|s| s.is_no_such_key())
+        || error
+            .raw_response()
+            .is_some_and(|r| r.status().as_u16() == 404);
+    if not_found {
+        FetchError::NotFound(uri.clone())
+    } else {
+        unavailable(uri, error)
+    }
+}
+
+impl ObjectStore for S3Objects {
+    async fn exists(&self, key: &str) -> Result<bool, ObjectStoreError> {
+        Ok(self.head(key).await?.is_some())
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectHead>, ObjectStoreError> {
+        let result = self
             .client
             .head_object()
             .bucket(&self.bucket)
             .key(key)
             .send()
-            .await
-        {
+            .await;
+        match result {
             Ok(out) => Ok(Some(ObjectHead {
                 size: out
                     .content_length()
@@ -192,12 +234,11 @@ impl S3Objects {
                     .unwrap_or_default(),
             })),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
-            Err(err) => Err(err.into()),
+            Err(err) => Err(object_error(err)),
         }
     }
 
-    /// Presigns a single PUT.
-    pub async fn presign_put(&self, spec: &PutSpec<'_>) -> Result<PresignedHttp, S3Error> {
+    async fn presign_put(&self, spec: &PutSpec<'_>) -> Result<PresignedRequest, ObjectStoreError> {
         let mut put = self
             .client
             .put_object()
@@ -213,26 +254,32 @@ impl S3Objects {
         if spec.if_none_match {
             put = put.if_none_match("*");
         }
-        Ok(put.presigned(presigning(spec.expires_in)?).await?.into())
+        let signed = put
+            .presigned(presigning(spec.expires_in)?)
+            .await
+            .map_err(object_error)?;
+        Ok(presigned(signed))
     }
 
-    /// Presigns a GET.
-    pub async fn presign_get(
+    async fn presign_get(
         &self,
         key: &str,
-        expires_in: Duration,
-    ) -> Result<PresignedHttp, S3Error> {
+        ttl: Duration,
+    ) -> Result<PresignedRequest, ObjectStoreError> {
         let get = self.client.get_object().bucket(&self.bucket).key(key);
-        Ok(get.presigned(presigning(expires_in)?).await?.into())
+        let signed = get
+            .presigned(presigning(ttl)?)
+            .await
+            .map_err(object_error)?;
+        Ok(presigned(signed))
     }
 
-    /// Starts a multipart upload and returns its id.
-    pub async fn create_multipart(
+    async fn create_multipart(
         &self,
         key: &str,
         content_type: &str,
         metadata: &[(&str, String)],
-    ) -> Result<String, S3Error> {
+    ) -> Result<String, ObjectStoreError> {
         let mut create = self
             .client
             .create_multipart_upload()
@@ -242,33 +289,40 @@ impl S3Objects {
         for (name, value) in metadata {
             create = create.metadata(*name, value);
         }
-        let out = create.send().await?;
-        out.upload_id
-            .ok_or_else(|| S3Error::Service("CreateMultipartUpload returned no upload id".into()))
+        let out = create.send().await.map_err(object_error)?;
+        out.upload_id.ok_or_else(|| {
+            ObjectStoreError::Unavailable("CreateMultipartUpload returned no upload id".into())
+        })
     }
 
-    /// Presigns the upload of part `number` of exactly `len` bytes.
-    pub async fn presign_part(
+    async fn presign_part(
         &self,
         key: &str,
         upload_id: &str,
         number: u32,
         len: u64,
-        expires_in: Duration,
-    ) -> Result<PresignedHttp, S3Error> {
+        ttl: Duration,
+    ) -> Result<PresignedRequest, ObjectStoreError> {
         let part = self
             .client
             .upload_part()
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
-            .part_number(i32::try_from(number).unwrap_or(i32::MAX))
+            .part_number(part_number(number))
             .content_length(len_i64(len));
-        Ok(part.presigned(presigning(expires_in)?).await?.into())
+        let signed = part
+            .presigned(presigning(ttl)?)
+            .await
+            .map_err(object_error)?;
+        Ok(presigned(signed))
     }
 
-    /// The parts S3 holds for an upload, in order.
-    pub async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, S3Error> {
+    async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<StoredPart>, ObjectStoreError> {
         let mut parts = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -280,7 +334,8 @@ impl S3Objects {
                 .upload_id(upload_id)
                 .set_part_number_marker(marker.clone())
                 .send()
-                .await?;
+                .await
+                .map_err(object_error)?;
             parts.extend(out.parts().iter().map(|p| {
                 StoredPart {
                     number: p
@@ -300,21 +355,21 @@ impl S3Objects {
         Ok(parts)
     }
 
-    /// Completes an upload from `(number, etag)` pairs, refusing to overwrite an existing object where S3 supports
+    /// Completes the upload with `If-None-Match: *`, so it never overwrites an existing object where S3 supports
     /// conditional writes.
-    pub async fn complete_multipart(
+    async fn complete_multipart(
         &self,
         key: &str,
         upload_id: &str,
         parts: &[(u32, String)],
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), ObjectStoreError> {
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(
                 parts
                     .iter()
                     .map(|(n, etag)| {
                         CompletedPart::builder()
-                            .part_number(i32::try_from(*n).unwrap_or(i32::MAX))
+                            .part_number(part_number(*n))
                             .e_tag(etag)
                             .build()
                     })
@@ -329,19 +384,20 @@ impl S3Objects {
             .multipart_upload(completed)
             .if_none_match("*")
             .send()
-            .await?;
+            .await
+            .map_err(object_error)?;
         Ok(())
     }
 
-    /// Aborts an upload; S3 drops its parts.
-    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), S3Error> {
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), ObjectStoreError> {
         self.client
             .abort_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
             .send()
-            .await?;
+            .await
+            .map_err(object_error)?;
         Ok(())
     }
 }

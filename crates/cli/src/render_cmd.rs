@@ -16,14 +16,12 @@ use clap::Args;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use vidpipe_assembler::AssemblerResponse;
-use vidpipe_aws::eventbridge::EventBus;
-use vidpipe_aws::notify::{PublishError, Publisher};
 use vidpipe_aws::requests::S3RequestStore;
-use vidpipe_aws::streams::StatusTable;
+use vidpipe_aws::webhook::WebhookError;
 use vidpipe_core::config::{ConfigError, Vars};
 use vidpipe_core::job::JobContext;
 use vidpipe_engine::{Assembler, Engine, IgnoreUpdates, JobStatus, Storage};
-use vidpipe_notifier::Notifier;
+use vidpipe_notifier::wiring::LambdaNotifier;
 use vidpipe_stepfn::{Interpreter, Outcome, StateMachine, TaskError, TaskInvoker, substitute};
 
 /// The Run a Job integration of MediaConvert.
@@ -77,7 +75,7 @@ pub enum RenderCommandError {
     Config(#[from] ConfigError),
     /// The notifier's webhook could not be set up.
     #[error("notifier webhook: {0}")]
-    Webhook(#[from] PublishError),
+    Webhook(#[from] WebhookError),
 }
 
 /// The functions of the render flow, by the local ARN each stands for.
@@ -108,7 +106,7 @@ struct LocalFunctions {
     job_context: JobContext,
     engine: Engine,
     assembler: Assembler,
-    notifier: Notifier<StatusTable, Publisher>,
+    notifier: LambdaNotifier,
     renderers: HashMap<String, String>,
 }
 
@@ -222,7 +220,7 @@ impl TaskInvoker for LocalFunctions {
                 .notifier
                 .handle(input)
                 .await
-                .map_err(|e| task_error(e.into()))?;
+                .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
             eprintln!("notified {output}");
             Ok(output)
         } else if resource == CREATE_JOB_SYNC {
@@ -286,13 +284,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
         Vars::new(|name| std::env::var(name).ok()).flag("S3_FORCE_PATH_STYLE")?;
     let s3 = vidpipe_aws::s3::client(&sdk, force_path_style);
     let config = vidpipe_notifier::config::Config::from_env(|name| std::env::var(name).ok())?;
-    let mut publisher = Publisher::new(EventBus::new(
-        aws_sdk_eventbridge::Client::new(&sdk),
-        &config.event_bus,
-    ));
-    if let Some(webhook) = config.webhook {
-        publisher = publisher.with_webhook(webhook, aws_sdk_sqs::Client::new(&sdk))?;
-    }
+    let notifier = vidpipe_notifier::wiring::notifier(config, &sdk)?;
     let engine = Engine::new(Storage::with_s3(s3.clone())).with_identity(identity);
     let functions = LocalFunctions {
         arns,
@@ -304,11 +296,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
         },
         engine,
         assembler: Assembler::new(Storage::with_s3(s3)),
-        notifier: Notifier {
-            store: StatusTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table),
-            publisher,
-            retention_days: config.retention_days,
-        },
+        notifier,
         renderers,
     };
     let name = args

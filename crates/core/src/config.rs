@@ -1,5 +1,7 @@
-//! What every function's `Config::from_env` shares: [`Vars`] to read variables (required, optional, parsed, flags),
-//! and [`ConfigError`], which variable is wrong and why.
+//! What every function's `Config::from_env` shares: [`Vars`] to read variables (required, optional, parsed, whole
+//! numbers in a range, flags), and [`ConfigError`], which variable is wrong and why.
+
+use std::ops::RangeInclusive;
 
 /// A configuration variable with a bad value.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -64,6 +66,32 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
                 .map_err(|e: T::Err| ConfigError::new(name, e.to_string()))
         })
     }
+
+    /// `name` as a whole number within `range`, or `default` when unset.
+    pub fn whole_number(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
+        self.optional(name).map_or(Ok(default), |value| {
+            value
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    let bounds = match (range.start(), range.end()) {
+                        (min, &u64::MAX) => format!("at least {min}"),
+                        (min, max) => format!("from {min} to {max}"),
+                    };
+                    ConfigError::new(
+                        name,
+                        format!("must be a whole number {bounds}, not {value:?}"),
+                    )
+                })
+        })
+    }
 }
 
 /// The one boolean parser of configuration: `true` or `false`, in any case, around spaces.
@@ -119,6 +147,26 @@ mod tests {
         assert_eq!(
             vars.flag("ONE").unwrap_err().to_string(),
             "ONE: must be true or false, not \"1\""
+        );
+    }
+
+    #[test]
+    fn whole_numbers_are_checked_against_their_range() {
+        let vars = vars(&[("N", " 12 "), ("LOW", "0"), ("NEG", "-1"), ("HIGH", "11")]);
+        assert_eq!(vars.whole_number("N", 3, 1..=u64::MAX), Ok(12));
+        assert_eq!(vars.whole_number("UNSET", 3, 1..=10), Ok(3));
+        assert_eq!(
+            vars.whole_number("LOW", 3, 1..=u64::MAX)
+                .unwrap_err()
+                .to_string(),
+            "LOW: must be a whole number at least 1, not \"0\""
+        );
+        assert_eq!(vars.whole_number("NEG", 3, 0..=10).unwrap_err().name, "NEG");
+        assert_eq!(
+            vars.whole_number("HIGH", 3, 1..=10)
+                .unwrap_err()
+                .to_string(),
+            "HIGH: must be a whole number from 1 to 10, not \"11\""
         );
     }
 

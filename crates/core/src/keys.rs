@@ -1,8 +1,10 @@
 //! Object key naming: the server chooses every key, by these rules only.
 //!
-//! Stream keys follow seed 000 so existing clients keep working: `{prefix}{stream}.mp4` (screen),
-//! `{prefix}{stream}_camera.webm` (camera) and `{prefix}{stream}_composited.mp4` (output). Generic recordings live
-//! under `{prefix}recordings/{room_id}/{recording_id}/{filename}`.
+//! Stream keys are the ones the AddPipe survey client and its recording service already write, so they keep
+//! working: `{prefix}{stream}.mp4` (screen), `{prefix}{stream}_camera.webm` (camera) and
+//! `{prefix}{stream}_composited.mp4` (output). Generic recordings live under
+//! `{prefix}recordings/{room_id}/{recording_id}/{filename}`. Every key starts with a prefix that
+//! [`check_prefix`] accepts.
 
 use crate::validate::{FieldError, identifier};
 
@@ -64,6 +66,16 @@ impl RoomId {
     /// The id itself.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Checks a key prefix (`KEY_PREFIX`, an output's folder): empty, or ending in `/` and not starting with `/`
+/// (`videos/`), so that `{prefix}{name}` is always a key in the prefix's folder. `Err` says what is wrong.
+pub fn check_prefix(prefix: &str) -> Result<(), &'static str> {
+    if (prefix.is_empty() || prefix.ends_with('/')) && !prefix.starts_with('/') {
+        Ok(())
+    } else {
+        Err("must be empty or end with `/`, and not start with `/`")
     }
 }
 
@@ -199,7 +211,7 @@ mod tests {
     }
 
     #[test]
-    fn stream_keys_follow_seed_000() {
+    fn stream_keys_are_the_survey_clients_keys() {
         let s = stream("abc123");
         assert_eq!(screen_key("v/", &s), "v/abc123.mp4");
         assert_eq!(camera_key("v/", &s), "v/abc123_camera.webm");
@@ -226,6 +238,54 @@ mod tests {
             KeyKind::Other
         );
         assert_eq!(classify_key("", "abc_camera_camera.webm"), KeyKind::Other);
+    }
+
+    /// The one stream-name rule, over every case either of its two former copies (the upload keys' and the job
+    /// builders' `check_stream_name`) was tested with: both answer alike, because the second calls the first.
+    #[test]
+    fn the_stream_name_rule_is_the_same_for_keys_and_jobs() {
+        let long = "a".repeat(MAX_STREAM_NAME);
+        let too_long = "a".repeat(MAX_STREAM_NAME + 1);
+        let valid = [
+            "abc123",
+            "session-42",
+            "s_1",
+            "A-Z_a-z_0-9",
+            "x_composite",
+            "camera",
+            &long,
+        ];
+        let invalid = [
+            "",
+            "abc_composited",
+            "abc_camera",
+            "s1_composited",
+            "s1_camera",
+            "a/b",
+            "x y",
+            "a.b",
+            "r\u{e9}sum\u{e9}",
+            "a\nb",
+            &too_long,
+        ];
+        for name in valid {
+            assert!(StreamName::parse("stream", name).is_ok(), "{name:?}");
+            assert!(crate::job::check_stream_name(name).is_ok(), "{name:?}");
+        }
+        for name in invalid {
+            assert!(StreamName::parse("stream", name).is_err(), "{name:?}");
+            assert!(crate::job::check_stream_name(name).is_err(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn prefixes_are_empty_or_a_folder() {
+        for good in ["", "videos/", "a/b/"] {
+            assert_eq!(check_prefix(good), Ok(()), "{good:?}");
+        }
+        for bad in ["videos", "/videos/", "/"] {
+            assert!(check_prefix(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

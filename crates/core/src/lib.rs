@@ -2,11 +2,13 @@
 
 pub mod clock;
 pub mod config;
+pub mod error;
 pub mod job;
 pub mod jobevent;
 pub mod keys;
 pub mod notify;
 pub mod pairing;
+pub mod ports;
 pub mod recording;
 pub mod render;
 pub mod s3uri;

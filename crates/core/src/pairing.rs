@@ -59,6 +59,15 @@ pub struct Arrival {
     pub arrived_at_ms: u64,
 }
 
+/// Why a stream's output could not be made: stored on its item as `error_code` / `error_message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamFailure {
+    /// A short machine-readable code, for example `recording_unusable`.
+    pub code: String,
+    /// What is wrong, for a human.
+    pub message: String,
+}
+
 /// What a stream's submitted job makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

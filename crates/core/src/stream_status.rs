@@ -99,6 +99,61 @@ impl JobProgressState {
     }
 }
 
+/// A stream as clients see it (and as job events change it): owner, status, the current job and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamRecord {
+    /// The stream name.
+    pub stream: String,
+    /// Who signed its uploads.
+    pub owner: Option<String>,
+    /// The status (`queued` while the item carries none).
+    pub status: StreamStatus,
+    /// Percent complete of the current job.
+    pub progress: u8,
+    /// The current generation (0 before the first job).
+    pub generation: u64,
+    /// The current job.
+    pub job_id: Option<String>,
+    /// `composite` or `single`.
+    pub job_kind: Option<String>,
+    /// Why the job is single-source.
+    pub fallback_reason: Option<String>,
+    /// The output's key, once ready.
+    pub output_key: Option<String>,
+    /// The error code, once failed.
+    pub error_code: Option<String>,
+    /// The error message, once failed.
+    pub error_message: Option<String>,
+}
+
+impl StreamRecord {
+    /// A stream with only a name (and perhaps an owner): `queued`, no job yet.
+    pub fn new(stream: impl Into<String>, owner: Option<String>) -> Self {
+        Self {
+            stream: stream.into(),
+            owner,
+            status: StreamStatus::Queued,
+            progress: 0,
+            generation: 0,
+            job_id: None,
+            job_kind: None,
+            fallback_reason: None,
+            output_key: None,
+            error_code: None,
+            error_message: None,
+        }
+    }
+
+    /// The part job events change.
+    pub fn progress_state(&self) -> JobProgressState {
+        JobProgressState {
+            generation: self.generation,
+            status: self.status,
+            progress: self.progress,
+        }
+    }
+}
+
 /// What the notifier knows about a stream job when it announces its end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompositeOutcome<'a> {

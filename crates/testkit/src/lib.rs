@@ -6,6 +6,7 @@
 pub mod audio;
 pub mod browser;
 pub mod config;
+pub mod fakes;
 pub mod media;
 pub mod moto;
 pub mod webhook;

@@ -22,6 +22,14 @@ impl MotoServer {
         SERVER.get_or_init(start)
     }
 
+    /// A second server, for a test whose load must not share a server with the rest of its binary (the
+    /// compositor's pressure test: its hundreds of concurrent requests, next to the other tests' requests on one
+    /// server, have run into the SDK's connect timeout). Started on first use.
+    pub fn dedicated() -> &'static MotoServer {
+        static SERVER: OnceLock<MotoServer> = OnceLock::new();
+        SERVER.get_or_init(start)
+    }
+
     /// The endpoint URL, for example `http://127.0.0.1:41234`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
@@ -29,15 +37,25 @@ impl MotoServer {
 
     /// An SDK configuration pointed at this server: region `us-east-1` and moto's test credentials.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "testing", "testing", None, None, "moto",
-            ))
-            .load()
-            .await
+        sdk_config_at(&self.endpoint, "testing", "testing").await
     }
+}
+
+/// An SDK configuration pointed at a local `endpoint` (moto, or a test's own server) with region `us-east-1` and
+/// the given static credentials: the one way every test builds its clients.
+pub async fn sdk_config_at(
+    endpoint: &str,
+    access_key: &str,
+    secret_key: &str,
+) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            access_key, secret_key, None, None, "test",
+        ))
+        .load()
+        .await
 }
 
 /// Where `moto_server` lives: `$MOTO_SERVER`, else the workspace's `.venv/bin/moto_server`.

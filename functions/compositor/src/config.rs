@@ -1,26 +1,63 @@
-//! Configuration from environment variables (documented, with defaults, in the README).
+//! Configuration from environment variables (documented, with defaults, in the README). Every variable the
+//! compositor reads is read here.
 
+use std::str::FromStr;
 use std::time::Duration;
+
 pub use vidpipe_core::config::ConfigError;
-
+use vidpipe_core::config::Vars;
 use vidpipe_core::job::JobContext;
+use vidpipe_core::keys::check_prefix;
 
-/// Which service runs MediaConvert jobs.
+/// Which service runs MediaConvert jobs (`MEDIACONVERT_BACKEND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TranscoderBackend {
-    /// AWS Elemental MediaConvert through the SDK.
+pub enum TranscoderBackendKind {
+    /// `mediaconvert` (the default): AWS Elemental MediaConvert through the SDK.
     MediaConvert,
-    /// vidpipe-engine in this process, putting MediaConvert-shaped job events on the bus.
+    /// `engine`: vidpipe-engine in this process, putting MediaConvert-shaped job events on the bus (local runs;
+    /// builds with the `local` feature).
+    #[cfg(feature = "local")]
     Engine,
 }
 
-/// Which partner timer runs.
+impl FromStr for TranscoderBackendKind {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "mediaconvert" => Ok(Self::MediaConvert),
+            #[cfg(feature = "local")]
+            "engine" => Ok(Self::Engine),
+            #[cfg(not(feature = "local"))]
+            "engine" => Err("engine needs a build with the `local` feature".to_owned()),
+            other => Err(format!("must be mediaconvert or engine, not {other:?}")),
+        }
+    }
+}
+
+/// Which partner timer runs (`PARTNER_TIMER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimerBackend {
-    /// A Step Functions execution of the partner-timeout state machine.
+pub enum TimerBackendKind {
+    /// `stepfunctions` (the default): an execution of the partner-timeout state machine.
     StepFunctions,
-    /// The same definition run in this process by vidpipe-stepfn.
+    /// `local`: the same definition run in this process by vidpipe-stepfn (builds with the `local` feature).
+    #[cfg(feature = "local")]
     Local,
+}
+
+impl FromStr for TimerBackendKind {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "stepfunctions" => Ok(Self::StepFunctions),
+            #[cfg(feature = "local")]
+            "local" => Ok(Self::Local),
+            #[cfg(not(feature = "local"))]
+            "local" => Err("local needs a build with the `local` feature".to_owned()),
+            other => Err(format!("must be stepfunctions or local, not {other:?}")),
+        }
+    }
 }
 
 /// Everything the compositor needs to know.
@@ -39,9 +76,9 @@ pub struct Config {
     /// `EVENT_BUS_NAME` (`default`): where domain events (and the engine's job events) go.
     pub event_bus: String,
     /// `MEDIACONVERT_BACKEND`: `mediaconvert` (default) or `engine`.
-    pub transcoder: TranscoderBackend,
+    pub transcoder: TranscoderBackendKind,
     /// `PARTNER_TIMER`: `stepfunctions` (default) or `local`.
-    pub timer: TimerBackend,
+    pub timer: TimerBackendKind,
     /// `PARTNER_TIMER_STATE_MACHINE_ARN`: required with `PARTNER_TIMER=stepfunctions`.
     pub timer_state_machine_arn: Option<String>,
     /// `COMPOSITE_WAIT_SECONDS` (900): how long to wait for the partner recording.
@@ -56,73 +93,44 @@ pub struct Config {
 impl Config {
     /// Reads the configuration through `var` (`std::env::var` in `main`).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value = |name: &'static str| var(name).filter(|v| !v.trim().is_empty());
-        let required =
-            |name: &'static str| value(name).ok_or_else(|| ConfigError::new(name, "must be set"));
-        let number = |name: &'static str, default: u64, min: u64| -> Result<u64, ConfigError> {
-            match value(name) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<u64>() {
-                    Ok(n) if n >= min => Ok(n),
-                    _ => Err(ConfigError::new(
-                        name,
-                        format!("must be a whole number >= {min}, not {v:?}"),
-                    )),
-                },
-            }
-        };
-        let key_prefix = value("KEY_PREFIX").unwrap_or_default();
-        if !(key_prefix.is_empty() || key_prefix.ends_with('/')) || key_prefix.starts_with('/') {
-            return Err(ConfigError::new(
-                "KEY_PREFIX",
-                "must be empty or end with '/', and not start with '/'",
-            ));
-        }
-        let transcoder = match value("MEDIACONVERT_BACKEND").as_deref() {
-            None | Some("mediaconvert") => TranscoderBackend::MediaConvert,
-            Some("engine") => TranscoderBackend::Engine,
-            Some(other) => {
-                return Err(ConfigError::new(
-                    "MEDIACONVERT_BACKEND",
-                    format!("must be mediaconvert or engine, not {other:?}"),
-                ));
-            }
-        };
-        let timer = match value("PARTNER_TIMER").as_deref() {
-            None | Some("stepfunctions") => TimerBackend::StepFunctions,
-            Some("local") => TimerBackend::Local,
-            Some(other) => {
-                return Err(ConfigError::new(
-                    "PARTNER_TIMER",
-                    format!("must be stepfunctions or local, not {other:?}"),
-                ));
-            }
-        };
-        let timer_state_machine_arn = value("PARTNER_TIMER_STATE_MACHINE_ARN");
-        if timer == TimerBackend::StepFunctions && timer_state_machine_arn.is_none() {
+        let vars = Vars::new(var);
+        let key_prefix = vars.optional("KEY_PREFIX").unwrap_or_default();
+        check_prefix(&key_prefix).map_err(|why| ConfigError::new("KEY_PREFIX", why))?;
+        let timer = vars.parsed("PARTNER_TIMER", TimerBackendKind::StepFunctions)?;
+        let timer_state_machine_arn = vars.optional("PARTNER_TIMER_STATE_MACHINE_ARN");
+        if timer == TimerBackendKind::StepFunctions && timer_state_machine_arn.is_none() {
             return Err(ConfigError::new(
                 "PARTNER_TIMER_STATE_MACHINE_ARN",
                 "must be set when PARTNER_TIMER is stepfunctions",
             ));
         }
-        let retention_days = number("RETENTION_DAYS", 30, 1)?;
+        let retention_days = vars.whole_number("RETENTION_DAYS", 30, 1..=u64::from(u32::MAX))?;
         Ok(Self {
-            bucket: required("BUCKET")?,
-            table: required("TABLE_NAME")?,
+            bucket: vars.required("BUCKET")?,
+            table: vars.required("TABLE_NAME")?,
             key_prefix,
-            retention_days: u32::try_from(retention_days)
-                .map_err(|_| ConfigError::new("RETENTION_DAYS", "is too large"))?,
+            retention_days: retention_days as u32,
             job_context: JobContext {
-                role: required("MEDIACONVERT_ROLE_ARN")?,
-                queue: value("MEDIACONVERT_QUEUE_ARN"),
+                role: vars.required("MEDIACONVERT_ROLE_ARN")?,
+                queue: vars.optional("MEDIACONVERT_QUEUE_ARN"),
             },
-            event_bus: value("EVENT_BUS_NAME").unwrap_or_else(|| "default".to_owned()),
-            transcoder,
+            event_bus: vars
+                .optional("EVENT_BUS_NAME")
+                .unwrap_or_else(|| "default".to_owned()),
+            transcoder: vars.parsed("MEDIACONVERT_BACKEND", TranscoderBackendKind::MediaConvert)?,
             timer,
             timer_state_machine_arn,
-            composite_wait: Duration::from_secs(number("COMPOSITE_WAIT_SECONDS", 900, 0)?),
-            claim_lease: Duration::from_secs(number("CLAIM_LEASE_SECONDS", 300, 1)?),
-            s3_force_path_style: value("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true"),
+            composite_wait: Duration::from_secs(vars.whole_number(
+                "COMPOSITE_WAIT_SECONDS",
+                900,
+                0..=u64::MAX,
+            )?),
+            claim_lease: Duration::from_secs(vars.whole_number(
+                "CLAIM_LEASE_SECONDS",
+                300,
+                1..=u64::MAX,
+            )?),
+            s3_force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
         })
     }
 }
@@ -130,15 +138,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
+    use vidpipe_testkit::config::vars;
 
     const REQUIRED: [(&str, &str); 4] = [
         ("BUCKET", "uploads"),
@@ -152,12 +152,12 @@ mod tests {
 
     #[test]
     fn defaults_are_the_documented_ones() {
-        let config = Config::from_env(env(&REQUIRED)).unwrap();
+        let config = Config::from_env(vars(&REQUIRED)).unwrap();
         assert_eq!(config.key_prefix, "");
         assert_eq!(config.retention_days, 30);
         assert_eq!(config.event_bus, "default");
-        assert_eq!(config.transcoder, TranscoderBackend::MediaConvert);
-        assert_eq!(config.timer, TimerBackend::StepFunctions);
+        assert_eq!(config.transcoder, TranscoderBackendKind::MediaConvert);
+        assert_eq!(config.timer, TimerBackendKind::StepFunctions);
         assert_eq!(config.composite_wait, Duration::from_secs(900));
         assert_eq!(config.claim_lease, Duration::from_secs(300));
         assert_eq!(config.job_context.queue, None);
@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let cases: [(&[(&str, &str)], &str); 5] = [
+        let cases: [(&[(&str, &str)], &str); 6] = [
             (
                 &[("MEDIACONVERT_BACKEND", "ffmpeg")],
                 "MEDIACONVERT_BACKEND",
@@ -178,23 +178,25 @@ mod tests {
                 "COMPOSITE_WAIT_SECONDS",
             ),
             (&[("BUCKET", "")], "BUCKET"),
+            (&[("S3_FORCE_PATH_STYLE", "yes")], "S3_FORCE_PATH_STYLE"),
         ];
         for (overrides, name) in cases {
-            let mut vars: Vec<(&str, &str)> = REQUIRED.to_vec();
-            vars.retain(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
-            vars.extend_from_slice(overrides);
-            assert_eq!(Config::from_env(env(&vars)).unwrap_err().name, name);
+            let mut pairs: Vec<(&str, &str)> = REQUIRED.to_vec();
+            pairs.retain(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
+            pairs.extend_from_slice(overrides);
+            assert_eq!(Config::from_env(vars(&pairs)).unwrap_err().name, name);
         }
         let local_only: Vec<(&str, &str)> = REQUIRED[..3].to_vec();
         assert_eq!(
-            Config::from_env(env(&local_only)).unwrap_err().name,
+            Config::from_env(vars(&local_only)).unwrap_err().name,
             "PARTNER_TIMER_STATE_MACHINE_ARN"
         );
         let mut local = local_only.clone();
         local.push(("PARTNER_TIMER", "local"));
-        assert_eq!(
-            Config::from_env(env(&local)).unwrap().timer,
-            TimerBackend::Local
-        );
+        let timer = Config::from_env(vars(&local)).map(|c| c.timer);
+        #[cfg(feature = "local")]
+        assert_eq!(timer.unwrap(), TimerBackendKind::Local);
+        #[cfg(not(feature = "local"))]
+        assert_eq!(timer.unwrap_err().name, "PARTNER_TIMER");
     }
 }

@@ -1,14 +1,25 @@
-//! What the compositor is invoked with, read from its JSON by shape:
+//! What the compositor is invoked with, read by shape into `aws_lambda_events`' types:
 //!
-//! - an S3 event notification (`{"Records": [{"eventSource": "aws:s3", ...}]}`, several records);
-//! - an EventBridge "Object Created" event (`source: aws.s3`);
-//! - an SQS event whose message bodies are either of the above, or S3's `s3:TestEvent`;
+//! - an S3 event notification ([`S3Event`], several records);
+//! - an EventBridge "Object Created" event ([`EventBridgeEvent`], `source: aws.s3`);
+//! - an SQS event ([`SqsEvent`]) whose message bodies are either of the above, or S3's `s3:TestEvent`;
 //! - S3's `s3:TestEvent` itself;
 //! - the partner timer's `{"partner_timeout": {"stream": "..."}}`.
 //!
-//! S3 notification keys are form-urlencoded (AWS: `+` for a space, `%XX` for the rest; moto also encodes `/` as
-//! `%2F`): `+` becomes a space, then percent-escapes are decoded as UTF-8. EventBridge events carry the key as is.
+//! S3 notification keys are form-urlencoded, and `aws_lambda_events` does not decode them (`url_decoded_key` is
+//! only filled when the JSON carries it): AWS writes `+` for a space and `%XX` for the rest, and moto also encodes
+//! `/` as `%2F`, so `+` becomes a space, then percent-escapes are decoded as UTF-8. EventBridge events carry the key
+//! as is.
+//!
+//! One tolerance beyond the typed shapes: moto's S3 records leave out `userIdentity` and `requestParameters`, and
+//! hand-written events often leave out `eventTime` too, all of which [`S3EventRecord`] requires and none of which the
+//! compositor reads. A record that does not deserialize as [`S3EventRecord`] is read as `BareS3Record`: the same
+//! types for the bucket and the object, without the envelope fields.
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::s3::{S3Bucket, S3Event, S3EventRecord, S3Object};
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// An object that was created, with its key decoded.
@@ -24,7 +35,7 @@ pub struct ObjectCreated {
     pub etag: String,
 }
 
-/// An event or record the compositor cannot read: rejected and logged, never retried.
+/// An event or record the compositor cannot read: rejected and logged, never retried (a retry cannot fix it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed event: {0}")]
 pub struct Malformed(pub String);
@@ -64,106 +75,205 @@ pub fn decode_key(raw: &str) -> Result<String, Malformed> {
         .map_err(|_| Malformed(format!("key {raw:?} does not decode to UTF-8")))
 }
 
-fn text<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter()
-        .try_fold(value, |v, field| v.get(field))
-        .and_then(Value::as_str)
+/// The partner timer's input.
+#[derive(Deserialize)]
+struct PartnerTimeout {
+    stream: String,
 }
 
-fn size(value: Option<&Value>) -> u64 {
-    value.and_then(Value::as_u64).unwrap_or(0)
+/// An S3 notification record without the envelope fields [`S3EventRecord`] requires (moto's, hand-written ones).
+#[derive(Deserialize)]
+struct BareS3Record {
+    #[serde(rename = "eventName", default)]
+    event_name: Option<String>,
+    #[serde(default)]
+    s3: Option<BareS3Entity>,
+}
+
+/// The `s3` part of a [`BareS3Record`].
+#[derive(Deserialize)]
+struct BareS3Entity {
+    #[serde(default)]
+    bucket: Option<S3Bucket>,
+    #[serde(default)]
+    object: Option<S3Object>,
+}
+
+/// The `detail` of an EventBridge "Object Created" event.
+#[derive(Deserialize)]
+struct ObjectCreatedDetail {
+    #[serde(default)]
+    bucket: Option<DetailBucket>,
+    #[serde(default)]
+    object: Option<DetailObject>,
+}
+
+/// `detail.bucket`.
+#[derive(Deserialize)]
+struct DetailBucket {
+    name: Option<String>,
+}
+
+/// `detail.object`: AWS writes `etag`, moto `eTag`.
+#[derive(Deserialize)]
+struct DetailObject {
+    key: Option<String>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default, alias = "eTag")]
+    etag: Option<String>,
 }
 
 fn etag(value: Option<&str>) -> String {
     value.unwrap_or_default().trim_matches('"').to_owned()
 }
 
-fn s3_record(record: &Value) -> Option<Result<ObjectCreated, Malformed>> {
-    let name = record
-        .get("eventName")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+/// The created object a record names, from its event name, bucket and object; `None` for other event types.
+fn created(
+    event_name: Option<&str>,
+    bucket: Option<&S3Bucket>,
+    object: Option<&S3Object>,
+) -> Option<Result<ObjectCreated, Malformed>> {
+    let name = event_name.unwrap_or_default();
     if !name.starts_with("ObjectCreated:") {
-        return (name.is_empty()).then(|| Err(Malformed("S3 record without eventName".into())));
+        return name
+            .is_empty()
+            .then(|| Err(Malformed("S3 record without eventName".into())));
     }
-    let object = || -> Result<ObjectCreated, Malformed> {
-        let bucket = text(record, &["s3", "bucket", "name"])
+    let read = || -> Result<ObjectCreated, Malformed> {
+        let bucket = bucket
+            .and_then(|b| b.name.as_deref())
             .ok_or_else(|| Malformed("S3 record without s3.bucket.name".into()))?;
-        let raw_key = text(record, &["s3", "object", "key"])
+        let object = object.ok_or_else(|| Malformed("S3 record without s3.object.key".into()))?;
+        let raw_key = object
+            .key
+            .as_deref()
             .ok_or_else(|| Malformed("S3 record without s3.object.key".into()))?;
-        let object = &record["s3"]["object"];
         Ok(ObjectCreated {
             bucket: bucket.to_owned(),
             key: decode_key(raw_key)?,
-            size: size(object.get("size")),
-            etag: etag(object.get("eTag").and_then(Value::as_str)),
+            size: object.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+            etag: etag(object.e_tag.as_deref()),
         })
     };
-    Some(object())
+    Some(read())
 }
 
-fn eventbridge_object(event: &Value) -> Result<ObjectCreated, Malformed> {
-    let detail = &event["detail"];
-    let bucket = text(detail, &["bucket", "name"])
+fn typed_s3_record(record: &S3EventRecord) -> Option<Result<ObjectCreated, Malformed>> {
+    created(
+        record.event_name.as_deref(),
+        Some(&record.s3.bucket),
+        Some(&record.s3.object),
+    )
+}
+
+/// One record of an S3 notification that is not a whole [`S3Event`]: typed if it can be, bare otherwise.
+fn s3_record(record: &Value) -> Option<Result<ObjectCreated, Malformed>> {
+    if let Ok(typed) = S3EventRecord::deserialize(record) {
+        return typed_s3_record(&typed);
+    }
+    match BareS3Record::deserialize(record) {
+        Ok(bare) => {
+            let s3 = bare.s3.as_ref();
+            created(
+                bare.event_name.as_deref(),
+                s3.and_then(|s| s.bucket.as_ref()),
+                s3.and_then(|s| s.object.as_ref()),
+            )
+        }
+        Err(e) => Some(Err(Malformed(format!("S3 record does not read: {e}")))),
+    }
+}
+
+/// The records of an S3 notification: all typed when the event is a whole [`S3Event`] (AWS's and `sam local
+/// generate-event`'s shapes), else one by one.
+fn s3_records(event: &Value, records: &[Value]) -> Vec<Result<ObjectCreated, Malformed>> {
+    match S3Event::deserialize(event) {
+        Ok(typed) => typed.records.iter().filter_map(typed_s3_record).collect(),
+        Err(_) => records.iter().filter_map(s3_record).collect(),
+    }
+}
+
+fn eventbridge_object(event: &Value) -> Result<Invocation, Malformed> {
+    let event = EventBridgeEvent::<Value>::deserialize(event)
+        .map_err(|e| Malformed(format!("EventBridge event does not read: {e}")))?;
+    if event.detail_type != "Object Created" {
+        return Err(Malformed(format!(
+            "unexpected S3 event detail-type {:?}",
+            event.detail_type
+        )));
+    }
+    let detail = ObjectCreatedDetail::deserialize(&event.detail)
+        .map_err(|e| Malformed(format!("Object Created detail does not read: {e}")))?;
+    let bucket = detail
+        .bucket
+        .and_then(|b| b.name)
         .ok_or_else(|| Malformed("Object Created event without detail.bucket.name".into()))?;
-    let key = text(detail, &["object", "key"])
+    let object = detail.object;
+    let key = object
+        .as_ref()
+        .and_then(|o| o.key.clone())
         .ok_or_else(|| Malformed("Object Created event without detail.object.key".into()))?;
-    Ok(ObjectCreated {
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-        size: size(detail["object"].get("size")),
-        etag: etag(detail["object"].get("etag").and_then(Value::as_str)),
-    })
+    Ok(Invocation::Objects(vec![Ok(ObjectCreated {
+        bucket,
+        key,
+        size: object.as_ref().and_then(|o| o.size).unwrap_or(0),
+        etag: etag(object.as_ref().and_then(|o| o.etag.as_deref())),
+    })]))
+}
+
+fn queue_message(message: &SqsMessage) -> QueueMessage {
+    let body = message
+        .body
+        .as_deref()
+        .ok_or_else(|| Malformed("SQS record without a body".into()))
+        .and_then(|body| {
+            serde_json::from_str::<Value>(body)
+                .map_err(|e| Malformed(format!("SQS body is not JSON: {e}")))
+        })
+        .and_then(|body| read(&body, true));
+    QueueMessage {
+        message_id: message.message_id.clone().unwrap_or_default(),
+        body,
+    }
+}
+
+fn queue(event: &Value) -> Result<Invocation, Malformed> {
+    let event = SqsEvent::deserialize(event)
+        .map_err(|e| Malformed(format!("SQS event does not read: {e}")))?;
+    Ok(Invocation::Queue(
+        event.records.iter().map(queue_message).collect(),
+    ))
 }
 
 fn read(event: &Value, nested: bool) -> Result<Invocation, Malformed> {
     if let Some(timeout) = event.get("partner_timeout") {
-        let stream = text(timeout, &["stream"])
-            .ok_or_else(|| Malformed("partner_timeout without a string stream".into()))?;
+        let timeout = PartnerTimeout::deserialize(timeout)
+            .map_err(|_| Malformed("partner_timeout without a string stream".into()))?;
         return Ok(Invocation::PartnerTimeout {
-            stream: stream.to_owned(),
+            stream: timeout.stream,
         });
     }
     if event.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok(Invocation::TestEvent);
     }
     if event.get("source").and_then(Value::as_str) == Some("aws.s3") {
-        return match event.get("detail-type").and_then(Value::as_str) {
-            Some("Object Created") => Ok(Invocation::Objects(vec![eventbridge_object(event)])),
-            other => Err(Malformed(format!(
-                "unexpected S3 event detail-type {other:?}"
-            ))),
-        };
+        return eventbridge_object(event);
     }
     let Some(records) = event.get("Records").and_then(Value::as_array) else {
         return Err(Malformed(
             "not an S3, SQS, EventBridge or partner-timeout event".into(),
         ));
     };
-    let source = |r: &Value| {
-        r.get("eventSource")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    match records.first().and_then(source).as_deref() {
-        Some("aws:sqs") if !nested => Ok(Invocation::Queue(
-            records
-                .iter()
-                .map(|r| QueueMessage {
-                    message_id: text(r, &["messageId"]).unwrap_or_default().to_owned(),
-                    body: text(r, &["body"])
-                        .ok_or_else(|| Malformed("SQS record without a body".into()))
-                        .and_then(|body| {
-                            serde_json::from_str(body)
-                                .map_err(|e| Malformed(format!("SQS body is not JSON: {e}")))
-                        })
-                        .and_then(|body: Value| read(&body, true)),
-                })
-                .collect(),
-        )),
-        Some("aws:s3") | None if !records.is_empty() => Ok(Invocation::Objects(
-            records.iter().filter_map(s3_record).collect(),
-        )),
+    let source = records
+        .first()
+        .and_then(|r| r.get("eventSource"))
+        .and_then(Value::as_str);
+    match source {
+        Some("aws:sqs") if !nested => queue(event),
+        Some("aws:s3") | None if !records.is_empty() => {
+            Ok(Invocation::Objects(s3_records(event, records)))
+        }
         other => Err(Malformed(format!("unexpected records from {other:?}"))),
     }
 }
@@ -226,5 +336,43 @@ mod tests {
             panic!("queue")
         };
         assert!(messages[0].body.is_err());
+    }
+
+    /// moto's record (no `userIdentity`, no `requestParameters`) does not deserialize as `S3EventRecord`; the bare
+    /// reading gives what the typed one gives for AWS's full record of the same object.
+    #[test]
+    fn motos_records_fall_back_to_the_bare_shape_with_the_same_result() {
+        let s3 = json!({"s3SchemaVersion": "1.0", "configurationId": "c",
+            "bucket": {"name": "b", "arn": "arn:aws:s3:::b"},
+            "object": {"key": "videos%2Fodd+name%2B%C3%A9.mp4", "size": 7, "eTag": "\"e1\""}});
+        let moto = json!({"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventTime": "2026-11-21T20:03:35.835Z", "eventName": "ObjectCreated:Put", "s3": s3});
+        assert!(
+            S3EventRecord::deserialize(&moto).is_err(),
+            "moto's shape needs the fallback"
+        );
+        let mut aws = moto.clone();
+        aws["userIdentity"] = json!({"principalId": "EXAMPLE"});
+        aws["requestParameters"] = json!({"sourceIPAddress": "127.0.0.1"});
+        assert!(S3EventRecord::deserialize(&aws).is_ok());
+        let read = |record: &Value| Invocation::from_json(&json!({"Records": [record]})).unwrap();
+        let expected = Invocation::Objects(vec![Ok(ObjectCreated {
+            bucket: "b".into(),
+            key: "videos/odd name+é.mp4".into(),
+            size: 7,
+            etag: "e1".into(),
+        })]);
+        assert_eq!(read(&moto), expected);
+        assert_eq!(read(&aws), expected);
+    }
+
+    #[test]
+    fn motos_eventbridge_etag_is_read_too() {
+        let event = json!({"source": "aws.s3", "detail-type": "Object Created",
+            "detail": {"bucket": {"name": "b"}, "object": {"key": "k", "size": 3, "eTag": "e2"}}});
+        let Invocation::Objects(objects) = Invocation::from_json(&event).unwrap() else {
+            panic!("objects")
+        };
+        assert_eq!(objects[0].as_ref().unwrap().etag, "e2");
     }
 }

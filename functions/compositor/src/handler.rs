@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use lambda_runtime::Diagnostic;
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use serde_json::{Value, json};
-use vidpipe_aws::recordings::StoreError;
-use vidpipe_aws::streams::Failure;
 use vidpipe_core::clock::rfc3339_ms;
 use vidpipe_core::job::{
     CompositeOptions, CompositeOutput, CreateJobRequest, JobKind, Recording, SingleOptions,
@@ -14,16 +12,18 @@ use vidpipe_core::job::{
 use vidpipe_core::keys::{KeyKind, StreamName, classify_key};
 use vidpipe_core::notify::{DomainEvent, DomainEventType};
 use vidpipe_core::pairing::{
-    Action, Arrival, Idle, OutputKind, Source, StreamState, Submission, after_arrival,
-    after_partner_timeout,
+    Action, Arrival, Idle, OutputKind, Source, StreamFailure, StreamState, Submission,
+    after_arrival, after_partner_timeout,
+};
+use vidpipe_core::ports::{
+    EventPublisher, ObjectStore, ObjectStoreError, PartnerTimer, PublishError, RecordingStore,
+    StoreError, StreamStore, TimerError, TranscodeError, Transcoder,
 };
 use vidpipe_core::s3uri::S3Uri;
+use vidpipe_lambda::ErrorType;
 
 use crate::config::Config;
 use crate::event::{Invocation, ObjectCreated};
-use crate::ports::{
-    ObjectHeads, PartnerTimer, Publisher, RecordingStore, StreamStore, TranscodeError, Transcoder,
-};
 
 /// The `UserMetadata` key of the stream's generation on every job the compositor submits.
 pub const METADATA_GENERATION: &str = "generation";
@@ -33,53 +33,91 @@ pub const METADATA_GENERATION: &str = "generation";
 const MAX_ROUNDS: usize = 3;
 
 /// A failure worth retrying (the service or the network): the invocation fails, so S3, SQS or Step Functions
-/// delivers it again. Every step is idempotent.
+/// delivers it again. Every step is idempotent. Its error type is `Compositor.Transient`.
 #[derive(Debug, thiserror::Error)]
-#[error("transient failure: {0}")]
-pub struct TransientError(pub String);
+pub enum TransientError {
+    /// A stream or recording store failed.
+    #[error("transient failure: {0}")]
+    Store(#[from] StoreError),
+    /// Reading a recording's object failed.
+    #[error("transient failure: {0}")]
+    Objects(#[from] ObjectStoreError),
+    /// The transcoder's service failed.
+    #[error("transient failure: {0}")]
+    Transcoder(#[source] TranscodeError),
+    /// A domain event was not published.
+    #[error("transient failure: {0}")]
+    Publish(#[from] PublishError),
+    /// The partner timer did not start.
+    #[error("transient failure: {0}")]
+    Timer(#[from] TimerError),
+}
 
-impl From<StoreError> for TransientError {
-    fn from(e: StoreError) -> Self {
-        Self(e.to_string())
+impl ErrorType for TransientError {
+    fn error_type(&self) -> &'static str {
+        "Compositor.Transient"
     }
 }
 
-impl From<TransientError> for Diagnostic {
-    fn from(error: TransientError) -> Self {
-        Diagnostic {
-            error_type: "Compositor.Transient".to_owned(),
-            error_message: error.to_string(),
+/// The current time in epoch milliseconds, as the handler sees it (tests move it by hand).
+pub type NowMs = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The wall clock's [`NowMs`].
+pub fn system_now() -> NowMs {
+    Arc::new(vidpipe_core::clock::now_ms)
+}
+
+/// The compositor and its dependencies, one port each: stream items `S`, recordings `R`, the bucket's objects `O`,
+/// the transcoder `M` (MediaConvert or an engine), the domain events' publisher `E`, and the partner timer `T`.
+/// Each is held in an [`Arc`], so a compositor is cheap to clone and a test keeps its own handle on each fake.
+pub struct Compositor<S, R, O, M, E, T> {
+    /// Configuration.
+    pub config: Config,
+    /// Stream items.
+    pub streams: Arc<S>,
+    /// Generic recordings.
+    pub recordings: Arc<R>,
+    /// The bucket's objects.
+    pub objects: Arc<O>,
+    /// MediaConvert or the engine.
+    pub transcoder: Arc<M>,
+    /// Domain events.
+    pub publisher: Arc<E>,
+    /// The partner timer.
+    pub timer: Arc<T>,
+    /// Time.
+    pub now_ms: NowMs,
+}
+
+impl<S, R, O, M, E, T> Clone for Compositor<S, R, O, M, E, T> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            streams: Arc::clone(&self.streams),
+            recordings: Arc::clone(&self.recordings),
+            objects: Arc::clone(&self.objects),
+            transcoder: Arc::clone(&self.transcoder),
+            publisher: Arc::clone(&self.publisher),
+            timer: Arc::clone(&self.timer),
+            now_ms: Arc::clone(&self.now_ms),
         }
     }
 }
 
-/// Milliseconds since the Unix epoch, as the handler sees time.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// The wall clock.
-pub fn system_clock() -> Clock {
-    Arc::new(vidpipe_core::clock::now_ms)
-}
-
-/// The compositor and its dependencies.
-#[derive(Clone)]
-pub struct Compositor {
-    /// Configuration.
-    pub config: Config,
-    /// Stream items.
-    pub streams: Arc<dyn StreamStore>,
-    /// Generic recordings.
-    pub recordings: Arc<dyn RecordingStore>,
-    /// Object metadata.
-    pub objects: Arc<dyn ObjectHeads>,
-    /// MediaConvert or the engine.
-    pub transcoder: Arc<dyn Transcoder>,
-    /// Domain events.
-    pub publisher: Arc<dyn Publisher>,
-    /// The partner timer.
-    pub timer: Arc<dyn PartnerTimer>,
-    /// Time.
-    pub clock: Clock,
+impl<S, R, O, M, E, T> Compositor<S, R, O, M, E, T> {
+    /// The same compositor with another partner timer.
+    pub fn with_timer<T2>(self, timer: Arc<T2>) -> Compositor<S, R, O, M, E, T2> {
+        Compositor {
+            config: self.config,
+            streams: self.streams,
+            recordings: self.recordings,
+            objects: self.objects,
+            transcoder: self.transcoder,
+            publisher: self.publisher,
+            timer,
+            now_ms: self.now_ms,
+        }
+    }
 }
 
 /// What became of one record or timer.
@@ -127,13 +165,13 @@ impl Outcome {
 /// Why a claimed submission did not happen.
 enum SubmitFailure {
     /// The recording cannot be processed: the stream fails.
-    Permanent(Failure),
+    Permanent(StreamFailure),
     /// Retry later.
-    Transient(String),
+    Transient(TransientError),
 }
 
 fn unusable(message: impl Into<String>) -> SubmitFailure {
-    SubmitFailure::Permanent(Failure {
+    SubmitFailure::Permanent(StreamFailure {
         code: "recording_unusable".to_owned(),
         message: message.into(),
     })
@@ -142,8 +180,8 @@ fn unusable(message: impl Into<String>) -> SubmitFailure {
 impl From<TranscodeError> for SubmitFailure {
     fn from(e: TranscodeError) -> Self {
         match e {
-            TranscodeError::Unusable(message) => unusable(message),
-            TranscodeError::Unavailable(message) => Self::Transient(message),
+            TranscodeError::Unusable(_) => unusable(e.to_string()),
+            TranscodeError::Unavailable(_) => Self::Transient(TransientError::Transcoder(e)),
         }
     }
 }
@@ -152,7 +190,15 @@ fn event_id(name: &str) -> String {
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
 }
 
-impl Compositor {
+impl<S, R, O, M, E, T> Compositor<S, R, O, M, E, T>
+where
+    S: StreamStore,
+    R: RecordingStore,
+    O: ObjectStore,
+    M: Transcoder,
+    E: EventPublisher,
+    T: PartnerTimer,
+{
     /// Handles one invocation. Malformed events are logged and answered, never failed (a retry cannot fix them);
     /// an SQS batch answers `batchItemFailures` with the messages to retry; otherwise a transient failure fails the
     /// invocation so it is delivered again.
@@ -163,7 +209,7 @@ impl Compositor {
                 Ok(json!({"rejected": malformed.0}))
             }
             Ok(Invocation::Queue(messages)) => {
-                let mut failures = Vec::new();
+                let mut response = SqsBatchResponse::default();
                 for message in messages {
                     let result = match message.body {
                         Err(malformed) => {
@@ -175,10 +221,10 @@ impl Compositor {
                     };
                     if let Err(error) = result {
                         tracing::warn!(message_id = %message.message_id, %error, "message will be retried");
-                        failures.push(json!({"itemIdentifier": message.message_id}));
+                        response.add_failure(message.message_id);
                     }
                 }
-                Ok(json!({"batchItemFailures": failures}))
+                Ok(json!(response))
             }
             Ok(invocation) => self.invocation(invocation).await,
         }
@@ -306,13 +352,10 @@ impl Compositor {
         let event = DomainEvent {
             id: event_id(name),
             event_type,
-            time: rfc3339_ms((self.clock)()),
+            time: rfc3339_ms((self.now_ms)()),
             data,
         };
-        self.publisher
-            .publish(&event)
-            .await
-            .map_err(|e| TransientError(e.to_string()))
+        Ok(self.publisher.publish(&event).await?)
     }
 
     async fn arrival(
@@ -321,7 +364,7 @@ impl Compositor {
         stream: &StreamName,
         source: Source,
     ) -> Result<Outcome, TransientError> {
-        let now = (self.clock)();
+        let now = (self.now_ms)();
         let arrival = Arrival {
             key: object.key.clone(),
             size: object.size,
@@ -353,7 +396,7 @@ impl Compositor {
         let Some(state) = self.streams.get(stream.as_str()).await? else {
             return Ok(Outcome::Nothing("no_such_stream".into()));
         };
-        let action = after_partner_timeout(&state, (self.clock)());
+        let action = after_partner_timeout(&state, (self.now_ms)());
         self.act(state, action).await
     }
 
@@ -380,8 +423,7 @@ impl Compositor {
                         .map_or("", |arrival| arrival.etag.as_str());
                     self.timer
                         .start(&state.stream, instance, self.config.composite_wait)
-                        .await
-                        .map_err(|e| TransientError(e.to_string()))?;
+                        .await?;
                     tracing::info!(stream = %state.stream, "partner timer started");
                     return Ok(Outcome::TimerStarted);
                 }
@@ -396,7 +438,7 @@ impl Compositor {
                         return Ok(outcome);
                     };
                     state = next;
-                    action = match after_arrival(&state, false, (self.clock)()) {
+                    action = match after_arrival(&state, false, (self.now_ms)()) {
                         Action::StartPartnerTimer => return Ok(outcome),
                         next => next,
                     };
@@ -413,7 +455,7 @@ impl Compositor {
     ) -> Result<Outcome, TransientError> {
         let stream = state.stream.as_str();
         let token = uuid::Uuid::new_v4().to_string();
-        let now = (self.clock)();
+        let now = (self.now_ms)();
         let lease = self.config.claim_lease.as_millis() as u64;
         if !self
             .streams
@@ -427,7 +469,7 @@ impl Compositor {
             Ok(job_id) => {
                 match self
                     .streams
-                    .record_submitted(stream, &token, submission, &job_id, (self.clock)())
+                    .record_submitted(stream, &token, submission, &job_id, (self.now_ms)())
                     .await
                 {
                     Ok(()) => {}
@@ -449,14 +491,14 @@ impl Compositor {
                     generation: submission.generation,
                 })
             }
-            Err(SubmitFailure::Transient(message)) => {
+            Err(SubmitFailure::Transient(error)) => {
                 self.release(stream, &token).await;
-                Err(TransientError(message))
+                Err(error)
             }
             Err(SubmitFailure::Permanent(failure)) => {
                 tracing::warn!(stream, code = %failure.code, message = %failure.message, "stream failed");
                 self.streams
-                    .mark_failed(stream, &token, &failure, (self.clock)())
+                    .mark_failed(stream, &token, &failure, (self.now_ms)())
                     .await?;
                 self.publish_failed(state, submission, &failure).await?;
                 Ok(Outcome::Failed(failure.message))
@@ -474,7 +516,7 @@ impl Compositor {
         &self,
         state: &StreamState,
         submission: &Submission,
-        failure: &Failure,
+        failure: &StreamFailure,
     ) -> Result<(), TransientError> {
         let mut data = json!({
             "stream": state.stream, "status": "failed", "generation": state.generation,
@@ -553,9 +595,9 @@ impl Compositor {
             .objects
             .head(&arrival.key)
             .await
-            .map_err(|e| SubmitFailure::Transient(e.to_string()))?
+            .map_err(|e| SubmitFailure::Transient(e.into()))?
             .ok_or_else(|| {
-                SubmitFailure::Permanent(Failure {
+                SubmitFailure::Permanent(StreamFailure {
                     code: "recording_missing".to_owned(),
                     message: format!(
                         "{} recording {} no longer exists",
@@ -571,7 +613,7 @@ impl Compositor {
         let uri = S3Uri::new(&self.config.bucket, arrival.key.clone())
             .map_err(|e| unusable(e.to_string()))?;
         let media = self.transcoder.probe(&uri).await.map_err(|e| match e {
-            TranscodeError::Unusable(m) => unusable(format!("{} recording: {m}", source.as_str())),
+            TranscodeError::Unusable(_) => unusable(format!("{} recording: {e}", source.as_str())),
             other => other.into(),
         })?;
         Ok((Recording { uri, media }, started_at))

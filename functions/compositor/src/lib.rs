@@ -6,15 +6,16 @@
 //!   expiry submits a single-source fallback; a late partner replaces the fallback with the composite.
 //! - Outputs (`_composited.mp4`) and keys outside `KEY_PREFIX` are ignored and logged.
 //!
-//! `main` only wires: configuration from the environment, clients built once, backends chosen by configuration,
-//! then [`Compositor::handle`] per invocation.
+//! The handler ([`Compositor`]) takes its dependencies as the ports of `vidpipe_core::ports`. `main` only wires:
+//! configuration from the environment, clients built once and backends chosen by configuration ([`wiring`]), then
+//! [`Compositor::handle`] per invocation. The local backends (vidpipe-engine for MediaConvert, the partner timer
+//! in-process) are in [`local`], built only with the `local` feature.
 
 pub mod config;
 pub mod event;
 pub mod handler;
-pub mod ports;
-pub mod timer;
-pub mod transcoder;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod wiring;
 
 pub use handler::Compositor;

@@ -3,6 +3,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use vidpipe_compositor::config::Config;
+use vidpipe_lambda::diagnostic;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,7 +13,10 @@ async fn main() -> Result<(), Error> {
     let compositor = vidpipe_compositor::wiring::compositor(config, &sdk)?;
     let compositor = &compositor;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        compositor.handle(event.payload).await
+        compositor
+            .handle(event.payload)
+            .await
+            .map_err(|e| diagnostic(&e))
     }))
     .await
 }

@@ -1,66 +1,146 @@
-//! Builds a [`Compositor`] from its configuration: the AWS adapters behind the ports, and the backends the
-//! configuration chooses. `main` uses it once per cold start.
+//! Builds the compositor `main` runs from its configuration: the AWS adapters behind the ports, and the backends the
+//! configuration chooses (the local ones only in builds with the `local` feature).
 
 use std::sync::Arc;
 
+use vidpipe_aws::dynamo::{DynamoRecordings, DynamoStreams};
 use vidpipe_aws::eventbridge::EventBus;
-use vidpipe_aws::recordings::RecordingTable;
+use vidpipe_aws::mediaconvert::MediaConvertTranscoder;
+use vidpipe_aws::publisher::EventBridgePublisher;
 use vidpipe_aws::s3::{self, S3Objects};
-use vidpipe_aws::streams::StreamTable;
-use vidpipe_engine::{Engine, Storage};
+use vidpipe_aws::stepfunctions::StepFunctionsTimer;
+use vidpipe_core::job::{CreateJobRequest, MediaInfo};
+use vidpipe_core::ports::{CancelOutcome, PartnerTimer, TimerError, TranscodeError, Transcoder};
+use vidpipe_core::s3uri::S3Uri;
 
-use crate::config::{Config, TimerBackend, TranscoderBackend};
-use crate::handler::{Compositor, system_clock};
-use crate::ports::{PartnerTimer, Publisher, Transcoder};
-use crate::timer::{LocalTimer, LocalTimerError, StepFunctionsTimer};
-use crate::transcoder::{EngineTranscoder, MediaConvertTranscoder};
+use crate::config::{Config, TimerBackendKind, TranscoderBackendKind};
+use crate::handler::{Compositor, system_now};
+#[cfg(feature = "local")]
+use crate::local::{EngineTranscoder, LocalTimer};
+
+/// The compositor on AWS's services, with the backends its configuration chose.
+pub type LambdaCompositor = Compositor<
+    DynamoStreams,
+    DynamoRecordings,
+    S3Objects,
+    TranscoderBackend,
+    EventBridgePublisher,
+    TimerBackend,
+>;
+
+/// Why the compositor could not be built: only the local timer's definition can fail to load.
+#[cfg(feature = "local")]
+pub type WiringError = crate::local::LocalTimerError;
+/// Why the compositor could not be built: nothing can fail without the local backends.
+#[cfg(not(feature = "local"))]
+pub type WiringError = std::convert::Infallible;
+
+/// The transcoder `MEDIACONVERT_BACKEND` chose.
+pub enum TranscoderBackend {
+    /// AWS Elemental MediaConvert.
+    MediaConvert(MediaConvertTranscoder),
+    /// vidpipe-engine in this process.
+    #[cfg(feature = "local")]
+    Engine(EngineTranscoder),
+}
+
+impl Transcoder for TranscoderBackend {
+    async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, TranscodeError> {
+        match self {
+            Self::MediaConvert(mediaconvert) => mediaconvert.probe(uri).await,
+            #[cfg(feature = "local")]
+            Self::Engine(engine) => engine.probe(uri).await,
+        }
+    }
+
+    async fn create_job(&self, job: &CreateJobRequest) -> Result<String, TranscodeError> {
+        match self {
+            Self::MediaConvert(mediaconvert) => mediaconvert.create_job(job).await,
+            #[cfg(feature = "local")]
+            Self::Engine(engine) => engine.create_job(job).await,
+        }
+    }
+
+    async fn cancel_job(&self, job_id: &str) -> Result<CancelOutcome, TranscodeError> {
+        match self {
+            Self::MediaConvert(mediaconvert) => mediaconvert.cancel_job(job_id).await,
+            #[cfg(feature = "local")]
+            Self::Engine(engine) => engine.cancel_job(job_id).await,
+        }
+    }
+}
+
+/// The partner timer `PARTNER_TIMER` chose.
+pub enum TimerBackend {
+    /// An execution of the partner-timeout state machine on AWS Step Functions.
+    StepFunctions(StepFunctionsTimer),
+    /// The same definition in this process.
+    #[cfg(feature = "local")]
+    Local(LocalTimer),
+}
+
+impl PartnerTimer for TimerBackend {
+    async fn start(
+        &self,
+        stream: &str,
+        instance: &str,
+        wait: std::time::Duration,
+    ) -> Result<(), TimerError> {
+        match self {
+            Self::StepFunctions(step_functions) => {
+                step_functions.start(stream, instance, wait).await
+            }
+            #[cfg(feature = "local")]
+            Self::Local(local) => local.start(stream, instance, wait).await,
+        }
+    }
+}
 
 /// The compositor for `config`, with clients from `sdk`.
 pub fn compositor(
     config: Config,
     sdk: &aws_config::SdkConfig,
-) -> Result<Arc<Compositor>, LocalTimerError> {
+) -> Result<Arc<LambdaCompositor>, WiringError> {
     let s3 = s3::client(sdk, config.s3_force_path_style);
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     let bus = EventBus::new(aws_sdk_eventbridge::Client::new(sdk), &config.event_bus);
-    let transcoder: Arc<dyn Transcoder> = match config.transcoder {
-        TranscoderBackend::MediaConvert => Arc::new(MediaConvertTranscoder(
-            aws_sdk_mediaconvert::Client::new(sdk),
-        )),
-        TranscoderBackend::Engine => Arc::new(EngineTranscoder::new(
-            Engine::new(Storage::with_s3(s3.clone())),
+    let transcoder = match config.transcoder {
+        TranscoderBackendKind::MediaConvert => TranscoderBackend::MediaConvert(
+            MediaConvertTranscoder(aws_sdk_mediaconvert::Client::new(sdk)),
+        ),
+        #[cfg(feature = "local")]
+        TranscoderBackendKind::Engine => TranscoderBackend::Engine(EngineTranscoder::new(
+            vidpipe_engine::Engine::new(vidpipe_engine::Storage::with_s3(s3.clone())),
             bus.clone(),
         )),
     };
-    let local_timer = match config.timer {
-        TimerBackend::Local => Some(LocalTimer::new()?),
-        TimerBackend::StepFunctions => None,
-    };
-    let timer: Arc<dyn PartnerTimer> = match (&local_timer, &config.timer_state_machine_arn) {
-        (Some(local), _) => Arc::new(local.clone()),
-        (None, arn) => Arc::new(StepFunctionsTimer::new(
+    let timer = match config.timer {
+        TimerBackendKind::StepFunctions => TimerBackend::StepFunctions(StepFunctionsTimer::new(
             aws_sdk_sfn::Client::new(sdk),
-            arn.clone().unwrap_or_default(),
+            config.timer_state_machine_arn.clone().unwrap_or_default(),
         )),
+        #[cfg(feature = "local")]
+        TimerBackendKind::Local => TimerBackend::Local(LocalTimer::new()?),
     };
     // The notifier's publisher, on the bus only: webhooks are the notifier's (`WEBHOOK_URL`); adding them here is
     // `with_webhook` on this value.
-    let publisher: Arc<dyn Publisher> = Arc::new(vidpipe_aws::notify::Publisher::new(bus));
+    let publisher = EventBridgePublisher::new(bus);
     let compositor = Arc::new(Compositor {
-        streams: Arc::new(StreamTable::new(
+        streams: Arc::new(DynamoStreams::new(
             ddb.clone(),
             &config.table,
             config.retention_days,
         )),
-        recordings: Arc::new(RecordingTable::new(ddb, &config.table)),
+        recordings: Arc::new(DynamoRecordings::new(ddb, &config.table)),
         objects: Arc::new(S3Objects::new(s3, &config.bucket)),
-        transcoder,
-        publisher,
-        timer,
-        clock: system_clock(),
+        transcoder: Arc::new(transcoder),
+        publisher: Arc::new(publisher),
+        timer: Arc::new(timer),
+        now_ms: system_now(),
         config,
     });
-    if let Some(local) = local_timer {
+    #[cfg(feature = "local")]
+    if let TimerBackend::Local(local) = compositor.timer.as_ref() {
         local.bind(&compositor);
     }
     Ok(compositor)

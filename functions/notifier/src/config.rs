@@ -1,8 +1,10 @@
 //! Configuration from environment variables (documented, with defaults, in the README).
 
 use std::time::Duration;
-use vidpipe_aws::notify::WebhookConfig;
+
+use vidpipe_aws::webhook::WebhookConfig;
 pub use vidpipe_core::config::ConfigError;
+use vidpipe_core::config::Vars;
 
 /// Everything the notifier needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,79 +24,67 @@ pub struct Config {
 impl Config {
     /// Reads the configuration through `var` (`std::env::var` in `main`).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let number = |name: &'static str, default: u64, min: u64, max: u64| match set(name) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (min..=max).contains(n))
-                .ok_or_else(|| {
-                    ConfigError::new(name, format!("must be an integer from {min} to {max}"))
-                }),
-        };
-        let webhook = match set("WEBHOOK_URL") {
-            None => None,
-            Some(url) => {
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(ConfigError::new("WEBHOOK_URL", "must be an http(s) URL"));
-                }
-                let secret = set("WEBHOOK_SECRET")
-                    .filter(|s| s.len() >= 32)
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            "WEBHOOK_SECRET",
-                            "must be set, at least 32 bytes, when WEBHOOK_URL is set",
-                        )
-                    })?;
-                let dead_letter_queue_url = set("WEBHOOK_DLQ_URL").ok_or_else(|| {
-                    ConfigError::new(
-                        "WEBHOOK_DLQ_URL",
-                        "must be set when WEBHOOK_URL is set (failed webhooks are never dropped)",
-                    )
-                })?;
-                Some(WebhookConfig {
-                    url,
-                    secret: secret.into_bytes(),
-                    dead_letter_queue_url,
-                    max_attempts: number("WEBHOOK_MAX_ATTEMPTS", 4, 1, 10)? as u32,
-                    first_backoff: Duration::from_millis(number(
-                        "WEBHOOK_BACKOFF_MS",
-                        500,
-                        0,
-                        60_000,
-                    )?),
-                    attempt_timeout: Duration::from_secs(number(
-                        "WEBHOOK_TIMEOUT_SECONDS",
-                        10,
-                        1,
-                        300,
-                    )?),
-                })
-            }
-        };
+        let vars = Vars::new(var);
         Ok(Self {
-            table: set("TABLE_NAME")
-                .ok_or_else(|| ConfigError::new("TABLE_NAME", "must be set"))?,
-            event_bus: set("EVENT_BUS_NAME").unwrap_or_else(|| "default".to_owned()),
-            retention_days: number("RETENTION_DAYS", 30, 1, 3650)? as u32,
-            webhook,
+            table: vars.required("TABLE_NAME")?,
+            event_bus: vars
+                .optional("EVENT_BUS_NAME")
+                .unwrap_or_else(|| "default".to_owned()),
+            retention_days: vars.whole_number("RETENTION_DAYS", 30, 1..=3650)? as u32,
+            webhook: webhook(&vars)?,
         })
     }
+}
+
+/// The webhook, when `WEBHOOK_URL` is set: it then needs a secret and a dead-letter queue.
+fn webhook<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<F>,
+) -> Result<Option<WebhookConfig>, ConfigError> {
+    let Some(url) = vars.optional("WEBHOOK_URL") else {
+        return Ok(None);
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(ConfigError::new("WEBHOOK_URL", "must be an http(s) URL"));
+    }
+    let secret = vars
+        .optional("WEBHOOK_SECRET")
+        .filter(|s| s.len() >= 32)
+        .ok_or_else(|| {
+            ConfigError::new(
+                "WEBHOOK_SECRET",
+                "must be set, at least 32 bytes, when WEBHOOK_URL is set",
+            )
+        })?;
+    let dead_letter_queue_url = vars.optional("WEBHOOK_DLQ_URL").ok_or_else(|| {
+        ConfigError::new(
+            "WEBHOOK_DLQ_URL",
+            "must be set when WEBHOOK_URL is set (failed webhooks are never dropped)",
+        )
+    })?;
+    Ok(Some(WebhookConfig {
+        url,
+        secret: secret.into_bytes(),
+        dead_letter_queue_url,
+        max_attempts: vars.whole_number("WEBHOOK_MAX_ATTEMPTS", 4, 1..=10)? as u32,
+        first_backoff: Duration::from_millis(vars.whole_number(
+            "WEBHOOK_BACKOFF_MS",
+            500,
+            0..=60_000,
+        )?),
+        attempt_timeout: Duration::from_secs(vars.whole_number(
+            "WEBHOOK_TIMEOUT_SECONDS",
+            10,
+            1..=300,
+        )?),
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect();
-        Config::from_env(|k| vars.get(k).cloned())
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_env(vidpipe_testkit::config::vars(pairs))
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";

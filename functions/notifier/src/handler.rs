@@ -1,22 +1,30 @@
 //! The handler: one invocation is either an EventBridge MediaConvert "Job State Change" event or a
 //! `{"render_result": {...}}` from the render state machine.
 
-use crate::ports::{EventPublisher, StatusStore};
 use serde::Serialize;
 use serde_json::Value;
-use vidpipe_aws::notify::PublishError;
-use vidpipe_aws::recordings::StoreError;
-use vidpipe_aws::streams::{JobEventOutcome, RenderOutcome, StreamRecord};
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::jobevent::{JobRoute, JobStateChange, RouteError, StreamUpdate, route};
+use vidpipe_core::ports::{
+    EventPublisher, JobEventOutcome, ProcessedEventStore, PublishError, RenderOutcome, RenderStore,
+    StoreError, StreamStatusStore,
+};
 use vidpipe_core::recording::expiry;
-use vidpipe_core::stream_status::{CompositeOutcome, RenderResult, composite_event};
+use vidpipe_core::stream_status::{
+    CompositeOutcome, RenderResult, RenderResultError, StreamRecord, composite_event,
+};
+use vidpipe_lambda::ErrorType;
 
-/// The notifier with its dependencies.
+/// The notifier with its dependencies, one port each: stream statuses `S`, render statuses `R`, processed-event
+/// markers `E`, and the domain events' publisher `P`.
 #[derive(Debug)]
-pub struct Notifier<S, P> {
-    /// Stream and render status, event markers.
-    pub store: S,
+pub struct Notifier<S, R, E, P> {
+    /// Stream statuses.
+    pub streams: S,
+    /// Render statuses.
+    pub renders: R,
+    /// Markers of processed events.
+    pub events: E,
     /// The bus and webhook.
     pub publisher: P,
     /// `RETENTION_DAYS`: how long render items and event markers are kept.
@@ -48,26 +56,17 @@ pub enum NotifierError {
     },
     /// The render state machine sent a result that does not follow the contract.
     #[error("{0}")]
-    InvalidRenderResult(String),
+    InvalidRenderResult(#[source] RenderResultError),
 }
 
-impl NotifierError {
+impl ErrorType for NotifierError {
     /// The error type Lambda reports (and a state machine can Retry or Catch on).
-    pub fn error_type(&self) -> &'static str {
+    fn error_type(&self) -> &'static str {
         match self {
             Self::Store(_) => "StatusStoreUnavailable",
             Self::Publish(_) => "PublishFailed",
             Self::GenerationNotRecorded { .. } => "GenerationNotRecorded",
             Self::InvalidRenderResult(_) => "InvalidRenderResult",
-        }
-    }
-}
-
-impl From<NotifierError> for lambda_runtime::Diagnostic {
-    fn from(error: NotifierError) -> Self {
-        Self {
-            error_type: error.error_type().to_owned(),
-            error_message: error.to_string(),
         }
     }
 }
@@ -124,7 +123,13 @@ pub struct RenderAnswer {
     pub status: String,
 }
 
-impl<S: StatusStore, P: EventPublisher> Notifier<S, P> {
+impl<S, R, E, P> Notifier<S, R, E, P>
+where
+    S: StreamStatusStore,
+    R: RenderStore,
+    E: ProcessedEventStore,
+    P: EventPublisher,
+{
     /// Handles one invocation; the JSON answer says what happened.
     pub async fn handle(&self, payload: Value) -> Result<Value, NotifierError> {
         let answer = match payload.get("render_result") {
@@ -178,13 +183,13 @@ impl<S: StatusStore, P: EventPublisher> Notifier<S, P> {
                 status: job_status.to_owned(),
             });
         };
-        if self.store.event_processed(&event.id).await? {
+        if self.events.is_processed(&event.id).await? {
             tracing::info!(event_id = %event.id, "event already processed");
             return Ok(JobEventHandled::Duplicate { event_id: event.id });
         }
         let now = now_ms();
         let outcome = self
-            .store
+            .streams
             .apply_job_event(stream.as_str(), generation, &update, &event.id, now)
             .await?;
         let handled = match outcome {
@@ -225,8 +230,8 @@ impl<S: StatusStore, P: EventPublisher> Notifier<S, P> {
                 }
             }
         };
-        self.store
-            .mark_event_processed(&event.id, now, expiry(now, self.retention_days))
+        self.events
+            .mark_processed(&event.id, now, expiry(now, self.retention_days))
             .await?;
         Ok(handled)
     }
@@ -235,21 +240,21 @@ impl<S: StatusStore, P: EventPublisher> Notifier<S, P> {
     pub async fn render_result(&self, result: &Value) -> Result<RenderAnswer, NotifierError> {
         let (result, status) = RenderResult::parse(result).map_err(|e| {
             tracing::warn!(error = %e, "render result rejected");
-            NotifierError::InvalidRenderResult(e.to_string())
+            NotifierError::InvalidRenderResult(e)
         })?;
         let domain_event = result.event(&status, &rfc3339_ms(now_ms()));
         let answer = |status: &str| RenderAnswer {
             render_id: result.render_id.clone(),
             status: status.to_owned(),
         };
-        if self.store.event_processed(&domain_event.id).await? {
+        if self.events.is_processed(&domain_event.id).await? {
             tracing::info!(render_id = %result.render_id, "render result already processed");
             return Ok(answer(status.as_str()));
         }
         let now = now_ms();
         let expires_at = expiry(now, self.retention_days);
         match self
-            .store
+            .renders
             .record_render(&result, &status, now, expires_at)
             .await?
         {
@@ -262,8 +267,8 @@ impl<S: StatusStore, P: EventPublisher> Notifier<S, P> {
                 return Ok(answer(&stored));
             }
         }
-        self.store
-            .mark_event_processed(&domain_event.id, now, expires_at)
+        self.events
+            .mark_processed(&domain_event.id, now, expires_at)
             .await?;
         Ok(answer(status.as_str()))
     }

@@ -11,10 +11,11 @@
 //! - Malformed and foreign events are logged and acknowledged, never retried. Failures of DynamoDB, the bus, or a
 //!   failed webhook that cannot reach its dead-letter queue fail the invocation, so Lambda retries it.
 //!
-//! `main` only wires: configuration from the environment, SDK clients built once, then [`Notifier::handle`].
+//! The handler ([`Notifier`]) takes its dependencies as the ports of `vidpipe_core::ports`. `main` only wires:
+//! configuration from the environment, SDK clients built once ([`wiring`]), then [`Notifier::handle`].
 
 pub mod config;
 pub mod handler;
-pub mod ports;
+pub mod wiring;
 
 pub use handler::{JobEventHandled, Notifier, NotifierError, RenderAnswer};

@@ -7,25 +7,35 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::config::Credentials;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
-use vidpipe_aws::recordings::{Page, StoreError};
-use vidpipe_aws::s3::{PresignedHttp, PutSpec, S3Error, S3Objects, StoredPart};
-use vidpipe_aws::streams::StreamRecord;
+use vidpipe_aws::s3::S3Objects;
+use vidpipe_core::jobevent::StreamUpdate;
+use vidpipe_core::ports::{
+    JobEventOutcome, ObjectHead, ObjectStore, ObjectStoreError, PresignedRequest, PutSpec,
+    RecordingPage, RecordingStore, StoreError, StoredPart, StreamStatusStore,
+};
 use vidpipe_core::recording::{Recording, RecordingStatus};
+use vidpipe_core::stream_status::StreamRecord;
 use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
-use vidpipe_presign::ports::{Objects, Recordings, Streams};
 
 /// Real presigning; no object exists; multipart is not exercised.
 struct SigningOnly(S3Objects);
 
-impl Objects for SigningOnly {
-    async fn exists(&self, _key: &str) -> Result<bool, S3Error> {
+impl ObjectStore for SigningOnly {
+    async fn exists(&self, _key: &str) -> Result<bool, ObjectStoreError> {
         Ok(false)
     }
-    async fn presign_put(&self, spec: &PutSpec<'_>) -> Result<PresignedHttp, S3Error> {
+    async fn head(&self, _key: &str) -> Result<Option<ObjectHead>, ObjectStoreError> {
+        Ok(None)
+    }
+    async fn presign_put(&self, spec: &PutSpec<'_>) -> Result<PresignedRequest, ObjectStoreError> {
         self.0.presign_put(spec).await
     }
-    async fn presign_get(&self, key: &str, ttl: Duration) -> Result<PresignedHttp, S3Error> {
+    async fn presign_get(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<PresignedRequest, ObjectStoreError> {
         self.0.presign_get(key, ttl).await
     }
     async fn create_multipart(
@@ -33,7 +43,7 @@ impl Objects for SigningOnly {
         _: &str,
         _: &str,
         _: &[(&str, String)],
-    ) -> Result<String, S3Error> {
+    ) -> Result<String, ObjectStoreError> {
         unreachable!("the benchmark signs single PUTs")
     }
     async fn presign_part(
@@ -43,10 +53,10 @@ impl Objects for SigningOnly {
         _: u32,
         _: u64,
         _: Duration,
-    ) -> Result<PresignedHttp, S3Error> {
+    ) -> Result<PresignedRequest, ObjectStoreError> {
         unreachable!("the benchmark signs single PUTs")
     }
-    async fn list_parts(&self, _: &str, _: &str) -> Result<Vec<StoredPart>, S3Error> {
+    async fn list_parts(&self, _: &str, _: &str) -> Result<Vec<StoredPart>, ObjectStoreError> {
         unreachable!("the benchmark signs single PUTs")
     }
     async fn complete_multipart(
@@ -54,10 +64,10 @@ impl Objects for SigningOnly {
         _: &str,
         _: &str,
         _: &[(u32, String)],
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), ObjectStoreError> {
         unreachable!("the benchmark signs single PUTs")
     }
-    async fn abort_multipart(&self, _: &str, _: &str) -> Result<(), S3Error> {
+    async fn abort_multipart(&self, _: &str, _: &str) -> Result<(), ObjectStoreError> {
         unreachable!("the benchmark signs single PUTs")
     }
 }
@@ -65,7 +75,7 @@ impl Objects for SigningOnly {
 /// Accepts every write, keeps nothing.
 struct DiscardingTable;
 
-impl Recordings for DiscardingTable {
+impl RecordingStore for DiscardingTable {
     async fn put_new(&self, _r: &Recording) -> Result<(), StoreError> {
         Ok(())
     }
@@ -86,20 +96,33 @@ impl Recordings for DiscardingTable {
         _: Option<&str>,
         _: Option<&str>,
         _: usize,
-    ) -> Result<Page, StoreError> {
-        Ok(Page {
+    ) -> Result<RecordingPage, StoreError> {
+        Ok(RecordingPage {
             items: vec![],
             next_cursor: None,
         })
     }
+    async fn mark_uploaded(&self, _: &str, _: u64, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
-impl Streams for DiscardingTable {
-    async fn get_stream(&self, _stream: &str) -> Result<Option<StreamRecord>, StoreError> {
+impl StreamStatusStore for DiscardingTable {
+    async fn get_status(&self, _stream: &str) -> Result<Option<StreamRecord>, StoreError> {
         Ok(None)
     }
-    async fn claim_stream(&self, _: &str, _: &str, _: u64) -> Result<(), StoreError> {
+    async fn claim_owner(&self, _: &str, _: &str, _: u64) -> Result<(), StoreError> {
         Ok(())
+    }
+    async fn apply_job_event(
+        &self,
+        _: &str,
+        _: u64,
+        _: &StreamUpdate,
+        _: &str,
+        _: u64,
+    ) -> Result<JobEventOutcome, StoreError> {
+        Ok(JobEventOutcome::UnknownStream)
     }
 }
 
@@ -129,7 +152,12 @@ fn bench(c: &mut Criterion) {
             ))
             .load(),
     );
-    let config = Config::from_env(|k| (k == "KEY_PREFIX").then(|| "videos/".to_owned())).unwrap();
+    let config = Config::from_env(vidpipe_testkit::config::vars(&[
+        ("BUCKET", "bench-bucket"),
+        ("TABLE_NAME", "bench-table"),
+        ("KEY_PREFIX", "videos/"),
+    ]))
+    .unwrap();
     let app = App {
         config,
         objects: SigningOnly(S3Objects::new(

@@ -1,7 +1,10 @@
 //! Configuration from environment variables (documented, with defaults, in the README).
 
 use std::time::Duration;
+
 pub use vidpipe_core::config::ConfigError;
+use vidpipe_core::config::Vars;
+use vidpipe_core::keys::check_prefix;
 use vidpipe_core::upload::{UploadKind, UploadLimits};
 
 const MIB: u64 = 1024 * 1024;
@@ -32,7 +35,13 @@ pub enum AuthMode {
 /// Everything the HTTP API needs to know.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `KEY_PREFIX`: prefix of every key (default empty).
+    /// `BUCKET` (required): the uploads bucket.
+    pub bucket: String,
+    /// `TABLE_NAME` (required): the recordings table (stream items live in it too).
+    pub table: String,
+    /// `S3_FORCE_PATH_STYLE` (`false`): path-style S3 addressing, for endpoints such as moto.
+    pub s3_force_path_style: bool,
+    /// `KEY_PREFIX`: prefix of every key (default empty; else a folder such as `videos/`).
     pub key_prefix: String,
     /// `RETENTION_DAYS` (30).
     pub retention_days: u32,
@@ -57,95 +66,103 @@ pub struct Config {
 impl Config {
     /// Reads the configuration through `var` (`std::env::var` in `main`).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let number = |name: &'static str, default: u64, min: u64| -> Result<u64, ConfigError> {
-            match var(name) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<u64>() {
-                    Ok(n) if n >= min => Ok(n),
-                    _ => Err(ConfigError::new(
-                        name,
-                        format!("must be an integer >= {min}"),
-                    )),
-                },
-            }
+        let vars = Vars::new(var);
+        let key_prefix = vars.optional("KEY_PREFIX").unwrap_or_default();
+        check_prefix(&key_prefix).map_err(|why| ConfigError::new("KEY_PREFIX", why))?;
+        let seconds = |name, default| {
+            vars.whole_number(name, default, 1..=u64::MAX)
+                .map(Duration::from_secs)
         };
-        let auth = match var("AUTH_MODE").as_deref().unwrap_or("jwt") {
-            "jwt" => AuthMode::Jwt,
-            "hs256" => AuthMode::Hs256 {
-                secret: var("JWT_SECRET")
-                    .filter(|s| s.len() >= 32)
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            "JWT_SECRET",
-                            "must be set, at least 32 bytes, when AUTH_MODE=hs256",
-                        )
-                    })?
-                    .into_bytes(),
-                audience: var("JWT_AUDIENCE").filter(|s| !s.is_empty()),
-                issuer: var("JWT_ISSUER").filter(|s| !s.is_empty()),
-            },
-            "anonymous" => AuthMode::Anonymous {
-                kinds: var("ANONYMOUS_KINDS")
-                    .unwrap_or_else(|| "camera,screen".to_owned())
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|k| {
-                        UploadKind::parse("ANONYMOUS_KINDS", k)
-                            .map_err(|e| ConfigError::new("ANONYMOUS_KINDS", e.message))
-                    })
-                    .collect::<Result<_, _>>()?,
-            },
-            _ => {
-                return Err(ConfigError::new(
-                    "AUTH_MODE",
-                    "must be jwt, hs256 or anonymous",
-                ));
-            }
-        };
-        let list_page_size = number("LIST_PAGE_SIZE", 50, 1)?;
-        if list_page_size > 1000 {
-            return Err(ConfigError::new("LIST_PAGE_SIZE", "must be at most 1000"));
-        }
+        let part_size = |name, default| vars.whole_number(name, default, MIN_PART_SIZE..=u64::MAX);
         Ok(Self {
-            key_prefix: var("KEY_PREFIX").unwrap_or_default(),
-            retention_days: u32::try_from(number("RETENTION_DAYS", 30, 1)?)
-                .map_err(|_| ConfigError::new("RETENTION_DAYS", "too large"))?,
-            upload_url_ttl: Duration::from_secs(number("UPLOAD_URL_TTL_SECONDS", 1800, 1)?),
-            download_url_ttl: Duration::from_secs(number("DOWNLOAD_URL_TTL_SECONDS", 3600, 1)?),
-            multipart_threshold: number("MULTIPART_THRESHOLD", 100 * MIB, MIN_PART_SIZE)?,
-            multipart_part_size: number("MULTIPART_PART_SIZE", 8 * MIB, MIN_PART_SIZE)?,
+            bucket: vars.required("BUCKET")?,
+            table: vars.required("TABLE_NAME")?,
+            s3_force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
+            key_prefix,
+            retention_days: vars.whole_number("RETENTION_DAYS", 30, 1..=u64::from(u32::MAX))?
+                as u32,
+            upload_url_ttl: seconds("UPLOAD_URL_TTL_SECONDS", 1800)?,
+            download_url_ttl: seconds("DOWNLOAD_URL_TTL_SECONDS", 3600)?,
+            multipart_threshold: part_size("MULTIPART_THRESHOLD", 100 * MIB)?,
+            multipart_part_size: part_size("MULTIPART_PART_SIZE", 8 * MIB)?,
             limits: UploadLimits {
-                max_upload_bytes: number("MAX_UPLOAD_BYTES", 5 * 1024 * MIB, 1)?,
+                max_upload_bytes: vars.whole_number(
+                    "MAX_UPLOAD_BYTES",
+                    5 * 1024 * MIB,
+                    1..=u64::MAX,
+                )?,
             },
-            allowed_origins: var("ALLOWED_ORIGINS")
+            allowed_origins: vars
+                .optional("ALLOWED_ORIGINS")
                 .unwrap_or_default()
                 .split(',')
                 .map(|s| s.trim().trim_end_matches('/').to_owned())
                 .filter(|s| !s.is_empty())
                 .collect(),
-            auth,
-            list_page_size: list_page_size as usize,
+            auth: auth_mode(&vars)?,
+            list_page_size: vars.whole_number("LIST_PAGE_SIZE", 50, 1..=1000)? as usize,
         })
+    }
+}
+
+/// `AUTH_MODE` and the variables of its mode.
+fn auth_mode<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<AuthMode, ConfigError> {
+    match vars.optional("AUTH_MODE").as_deref().unwrap_or("jwt") {
+        "jwt" => Ok(AuthMode::Jwt),
+        "hs256" => Ok(AuthMode::Hs256 {
+            secret: vars
+                .optional("JWT_SECRET")
+                .filter(|s| s.len() >= 32)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "JWT_SECRET",
+                        "must be set, at least 32 bytes, when AUTH_MODE=hs256",
+                    )
+                })?
+                .into_bytes(),
+            audience: vars.optional("JWT_AUDIENCE"),
+            issuer: vars.optional("JWT_ISSUER"),
+        }),
+        "anonymous" => Ok(AuthMode::Anonymous {
+            kinds: vars
+                .optional("ANONYMOUS_KINDS")
+                .unwrap_or_else(|| "camera,screen".to_owned())
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|k| {
+                    UploadKind::parse("ANONYMOUS_KINDS", k)
+                        .map_err(|e| ConfigError::new("ANONYMOUS_KINDS", e.message))
+                })
+                .collect::<Result<_, _>>()?,
+        }),
+        _ => Err(ConfigError::new(
+            "AUTH_MODE",
+            "must be jwt, hs256 or anonymous",
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect();
-        Config::from_env(|k| vars.get(k).cloned())
+    /// The configuration with the required variables and `pairs`.
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut all = vec![("BUCKET", "uploads"), ("TABLE_NAME", "vidpipe")];
+        all.extend_from_slice(pairs);
+        Config::from_env(vidpipe_testkit::config::vars(&all))
     }
 
     #[test]
     fn defaults_match_the_readme() {
         let c = config(&[]).unwrap();
+        assert_eq!(
+            (c.bucket.as_str(), c.table.as_str()),
+            ("uploads", "vidpipe")
+        );
+        assert!(!c.s3_force_path_style);
+        assert_eq!(c.key_prefix, "");
         assert_eq!(c.retention_days, 30);
         assert_eq!(c.upload_url_ttl, Duration::from_secs(1800));
         assert_eq!(c.download_url_ttl, Duration::from_secs(3600));
@@ -185,5 +202,19 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.name, "ANONYMOUS_KINDS");
+        assert_eq!(
+            config(&[("KEY_PREFIX", "videos")]).unwrap_err().name,
+            "KEY_PREFIX"
+        );
+        assert_eq!(
+            config(&[("S3_FORCE_PATH_STYLE", "yes")]).unwrap_err().name,
+            "S3_FORCE_PATH_STYLE"
+        );
+        assert_eq!(
+            Config::from_env(vidpipe_testkit::config::vars(&[("TABLE_NAME", "t")]))
+                .unwrap_err()
+                .name,
+            "BUCKET"
+        );
     }
 }

@@ -3,8 +3,8 @@
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
-use vidpipe_aws::recordings::StoreError;
-use vidpipe_aws::s3::S3Error;
+use vidpipe_core::error::Chain;
+use vidpipe_core::ports::{ObjectStoreError, StoreError};
 use vidpipe_core::validate::FieldError;
 
 /// An error answered as `{"error":{"code","message"[,"field"]}}` with its status.
@@ -46,8 +46,9 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
-    fn internal(message: String) -> Self {
-        tracing::error!(error = %message, "internal error");
+    /// 500: the cause is logged with its whole chain, the client hears only that it may retry.
+    fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %Chain(cause), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -72,20 +73,20 @@ impl From<FieldError> for ApiError {
     }
 }
 
-impl From<S3Error> for ApiError {
-    fn from(e: S3Error) -> Self {
+impl From<ObjectStoreError> for ApiError {
+    fn from(e: ObjectStoreError) -> Self {
         match e {
-            S3Error::AlreadyExists => {
+            ObjectStoreError::AlreadyExists => {
                 Self::conflict("already_exists", "an object with this key already exists")
             }
-            S3Error::NoSuchUpload => {
+            ObjectStoreError::NoSuchUpload => {
                 Self::conflict("no_such_upload", "the multipart upload is no longer open")
             }
-            S3Error::InvalidParts(m) => Self {
+            ObjectStoreError::InvalidParts(m) => Self {
                 field: Some("parts".into()),
                 ..Self::new(StatusCode::BAD_REQUEST, "invalid_parts", m)
             },
-            S3Error::Service(m) => Self::internal(m),
+            ObjectStoreError::Unavailable(_) => Self::internal(&e),
         }
     }
 }
@@ -102,7 +103,7 @@ impl From<StoreError> for ApiError {
                     "cursor: is not a cursor this API issued to you",
                 )
             },
-            StoreError::Corrupt(m) | StoreError::Service(m) => Self::internal(m),
+            StoreError::Corrupt(_) | StoreError::Unavailable(_) => Self::internal(&e),
         }
     }
 }

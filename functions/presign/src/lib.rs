@@ -1,11 +1,12 @@
 //! vidpipe's HTTP API (API Gateway HTTP API, payload format 2.0): presigned uploads, recordings and stream status.
 //!
-//! `main` only wires: configuration from the environment, SDK clients built once, then [`App::handle`] per request.
+//! The handler ([`App`]) takes its stores as the ports of `vidpipe_core::ports`. `main` only wires: configuration
+//! from the environment, SDK clients built once ([`wiring`]), then [`App::handle`] per request.
 
 pub mod auth;
 pub mod config;
 pub mod http;
-pub mod ports;
 pub mod routes;
+pub mod wiring;
 
 pub use routes::App;

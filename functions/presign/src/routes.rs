@@ -3,17 +3,15 @@
 use crate::auth::{Caller, authenticate};
 use crate::config::Config;
 use crate::http::{ApiError, Cors, error_response, is_preflight, json_response};
-use crate::ports::{Objects, Recordings, Streams};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
-use vidpipe_aws::recordings::StoreError;
-use vidpipe_aws::s3::PutSpec;
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::keys::{
     KeyKind, RoomId, StreamName, classify_key, composited_key, sanitize_filename,
 };
+use vidpipe_core::ports::{ObjectStore, PutSpec, RecordingStore, StoreError, StreamStatusStore};
 use vidpipe_core::recording::{MultipartUpload, Recording, RecordingStatus, expiry};
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_core::upload::{self, UploadKind, UploadRequest, part_len, plan_parts};
@@ -52,7 +50,7 @@ fn route_path(request: &Request) -> String {
     }
 }
 
-impl<O: Objects, R: Recordings, S: Streams> App<O, R, S> {
+impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
     /// Answers one request: CORS, authentication, routing, and errors as JSON.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let origin = request
@@ -166,7 +164,7 @@ impl<O: Objects, R: Recordings, S: Streams> App<O, R, S> {
         {
             let claimed = self
                 .streams
-                .claim_stream(stream, caller.owner(), recording.expires_at)
+                .claim_owner(stream, caller.owner(), recording.expires_at)
                 .await;
             if let Err(StoreError::Conflict(_)) = claimed {
                 return Err(ApiError::conflict(
@@ -372,8 +370,8 @@ impl<O: Objects, R: Recordings, S: Streams> App<O, R, S> {
         ))
     }
 
-    /// Seed 000's route: `{filename}` -> `{url}`. The filename names a stream's camera or screen file.
-    /// Its client sends only Content-Type, so only that is signed.
+    /// The AddPipe survey client's route: `{filename}` -> `{url}`. The filename names a stream's camera or screen
+    /// file. Its client sends only Content-Type, so only that is signed.
     async fn legacy_presigned_url(
         &self,
         caller: &Caller,
@@ -398,7 +396,8 @@ impl<O: Objects, R: Recordings, S: Streams> App<O, R, S> {
         Ok(json_response(StatusCode::OK, &json!({ "url": url })))
     }
 
-    /// Seed 001's route: `{room_id, filename?, contentType?, size?}` -> `{upload_url, recording_id, s3_key, expires_in}`.
+    /// The video-call recorder's route: `{room_id, filename?, contentType?, size?}` ->
+    /// `{upload_url, recording_id, s3_key, expires_in}`.
     async fn legacy_recording_url(
         &self,
         caller: &Caller,
@@ -525,7 +524,7 @@ impl<O: Objects, R: Recordings, S: Streams> App<O, R, S> {
         let Ok(name) = StreamName::parse("stream", stream) else {
             return Err(ApiError::not_found("stream"));
         };
-        let record = match self.streams.get_stream(name.as_str()).await? {
+        let record = match self.streams.get_status(name.as_str()).await? {
             Some(r) if r.owner.as_deref() == Some(owner) => r,
             _ => return Err(ApiError::not_found("stream")),
         };

@@ -45,12 +45,8 @@ impl CompositeOutput {
     /// Checks a deserialized value the same way as [`CompositeOutput::new`].
     pub fn check(&self) -> Result<(), JobError> {
         check_stream_name(&self.stream)?;
-        if !(self.prefix.is_empty() || self.prefix.ends_with('/')) || self.prefix.starts_with('/') {
-            return Err(JobError::InvalidOutput(format!(
-                "prefix `{}` must be empty or end with `/`, and not start with `/`",
-                self.prefix
-            )));
-        }
+        keys::check_prefix(&self.prefix)
+            .map_err(|why| JobError::InvalidOutput(format!("prefix `{}` {why}", self.prefix)))?;
         S3Uri::new(&self.bucket, self.key()).map_err(|e| JobError::InvalidOutput(e.to_string()))?;
         Ok(())
     }

@@ -3,15 +3,12 @@
 //! ([`HeaderReader`]), and probing a video source ([`VideoProber`]). `vidpipe_aws::requests` implements the first
 //! three on S3 and `vidpipe_aws::prober` the probe on MediaConvert; handler tests use in-memory fakes.
 
-use std::error::Error;
-use std::fmt;
 use std::future::Future;
 
+pub use crate::error::Cause;
+use crate::error::Chain;
 use crate::job::MediaInfo;
 use crate::s3uri::S3Uri;
-
-/// A cause from an adapter (an SDK or I/O error), kept for its message and source chain.
-pub type Cause = Box<dyn Error + Send + Sync + 'static>;
 
 /// Why an object could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -142,25 +139,10 @@ pub trait VideoProber: Send + Sync {
     -> impl Future<Output = Result<MediaInfo, VideoProbeError>> + Send;
 }
 
-/// An error and its sources, separated by `": "`: an SDK error's own message says only "service error", its
-/// sources say what failed.
-struct Chain<'a>(&'a (dyn Error + Send + Sync + 'static));
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(error) = source {
-            write!(f, ": {error}")?;
-            source = error.source();
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error;
 
     #[derive(Debug, thiserror::Error)]
     #[error("service error")]

@@ -1,0 +1,22 @@
+//! DynamoDB: the one table behind recordings, streams, renders and processed-event markers.
+//!
+//! The table has `pk`/`sk`, one GSI ([`OWNER_INDEX`]: `gsi1pk`/`gsi1sk`) to list a caller's items newest first,
+//! and a TTL attribute ([`TTL_ATTRIBUTE`], epoch seconds). One adapter per kind of item, each implementing its
+//! ports of [`vidpipe_core::ports`]; [`item`] and [`conditional`] are what they share.
+
+mod conditional;
+mod item;
+mod processed_events;
+mod recordings;
+mod renders;
+mod streams;
+
+pub use processed_events::DynamoProcessedEvents;
+pub use recordings::DynamoRecordings;
+pub use renders::DynamoRenders;
+pub use streams::DynamoStreams;
+
+/// Name of the owner index.
+pub const OWNER_INDEX: &str = "by_owner";
+/// Name of the TTL attribute.
+pub const TTL_ATTRIBUTE: &str = "expires_at";

@@ -1,0 +1,192 @@
+//! The compositor's side of a stream item ([`StreamStore`]): arrivals, the claim lease, the submitted job and
+//! failure. Every write that decides something is one conditional write; the trait says which.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::ReturnValue;
+use vidpipe_core::pairing::{Arrival, Source, StreamFailure, StreamState, Submission};
+use vidpipe_core::ports::{StoreError, StreamStore};
+use vidpipe_core::stream_status::StreamStatus;
+
+use super::{DynamoStreams, state_from_item};
+use crate::dynamo::TTL_ATTRIBUTE;
+use crate::dynamo::conditional::{applied, conditional, unavailable};
+use crate::dynamo::item::{n, s};
+
+/// Whether a write's condition failed (the caller lost a race, which is not an error).
+fn lost_race<T, R>(result: &Result<T, SdkError<UpdateItemError, R>>) -> bool {
+    matches!(result, Err(e) if e.as_service_error().is_some_and(UpdateItemError::is_conditional_check_failed_exception))
+}
+
+impl StreamStore for DynamoStreams {
+    async fn get(&self, stream: &str) -> Result<Option<StreamState>, StoreError> {
+        self.read(stream)
+            .await?
+            .as_ref()
+            .map(state_from_item)
+            .transpose()
+    }
+
+    /// Records the arrival of `source`, and returns the item after it and whether the arrival was new. The same
+    /// object (same etag) arriving again changes nothing; a new object (a re-upload) replaces the arrival. The first
+    /// arrival creates the item as `queued`, with `expires_at` = now + the retention.
+    async fn record_arrival(
+        &self,
+        stream: &str,
+        source: Source,
+        arrival: &Arrival,
+        now_ms: u64,
+    ) -> Result<(StreamState, bool), StoreError> {
+        let side = source.as_str();
+        let expires_at = now_ms / 1000 + u64::from(self.retention_days) * 86_400;
+        let result = self
+            .update(stream)
+            .update_expression(format!(
+                "SET #stream = :stream, #ttl = :ttl, #status = if_not_exists(#status, :queued), \
+                 {side}_key = :key, {side}_size = :size, {side}_etag = :etag, {side}_arrived_at = :arrived, \
+                 updated_at = :now"
+            ))
+            .condition_expression(format!(
+                "attribute_not_exists({side}_etag) OR {side}_etag <> :etag"
+            ))
+            .expression_attribute_names("#stream", "stream")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":stream", s(stream))
+            .expression_attribute_values(":ttl", n(expires_at))
+            .expression_attribute_values(":queued", s(StreamStatus::Queued.as_str()))
+            .expression_attribute_values(":key", s(&arrival.key))
+            .expression_attribute_values(":size", n(arrival.size))
+            .expression_attribute_values(":etag", s(&arrival.etag))
+            .expression_attribute_values(":arrived", n(arrival.arrived_at_ms))
+            .expression_attribute_values(":now", n(now_ms))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        if lost_race(&result) {
+            let state = self.get(stream).await?.ok_or_else(|| {
+                StoreError::Corrupt("stream item vanished after a duplicate arrival".into())
+            })?;
+            return Ok((state, false));
+        }
+        let out = result.map_err(unavailable)?;
+        let item = out
+            .attributes()
+            .ok_or_else(|| StoreError::Corrupt("UpdateItem returned no attributes".into()))?;
+        Ok((state_from_item(item)?, true))
+    }
+
+    /// Takes the claim for `submission` with `token` until `now_ms + lease_ms`: only if no live claim exists and
+    /// the stored generation is still the one the decision was made on. `false` when another handler won.
+    async fn claim(
+        &self,
+        stream: &str,
+        submission: &Submission,
+        token: &str,
+        now_ms: u64,
+        lease_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let expected = submission.expected_generation();
+        let generation = if expected == 0 {
+            "(attribute_not_exists(generation) OR generation = :generation)"
+        } else {
+            "generation = :generation"
+        };
+        let result = self
+            .update(stream)
+            .update_expression("SET claim_token = :token, claim_expires_at = :until, updated_at = :now")
+            .condition_expression(format!(
+                "attribute_exists(pk) AND (attribute_not_exists(claim_token) OR claim_expires_at <= :now) \
+                 AND {generation}"
+            ))
+            .expression_attribute_values(":token", s(token))
+            .expression_attribute_values(":until", n(now_ms + lease_ms))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":generation", n(expected))
+            .send()
+            .await;
+        applied(result)
+    }
+
+    /// Records the job submitted under the claim `token`: `generation`, `status = processing`, `progress = 0`,
+    /// `job_id`, `job_kind`, `fallback_reason` (single-source jobs only), and clears the claim, `output_key` and
+    /// `error_*` (events of older generations are then ignored by the notifier). A conflict if the claim was lost.
+    async fn record_submitted(
+        &self,
+        stream: &str,
+        token: &str,
+        submission: &Submission,
+        job_id: &str,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let mut set = String::from(
+            "SET generation = :generation, #status = :processing, progress = :zero, job_id = :job, \
+             job_kind = :kind, updated_at = :now",
+        );
+        let mut remove = String::from(
+            " REMOVE claim_token, claim_expires_at, output_key, error_code, error_message",
+        );
+        let mut update = self.update(stream);
+        match submission.fallback_reason() {
+            Some(reason) => {
+                set.push_str(", fallback_reason = :reason");
+                update = update.expression_attribute_values(":reason", s(reason));
+            }
+            None => remove.push_str(", fallback_reason"),
+        }
+        let result = update
+            .update_expression(format!("{set}{remove}"))
+            .condition_expression("claim_token = :token")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":generation", n(submission.generation))
+            .expression_attribute_values(":processing", s(StreamStatus::Processing.as_str()))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":job", s(job_id))
+            .expression_attribute_values(":kind", s(submission.kind.as_str()))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":token", s(token))
+            .send()
+            .await;
+        conditional(result, "the claim was lost before the job was recorded")
+    }
+
+    /// Gives the claim `token` back (after a transient failure), so a retry can take it at once. Returns `false`
+    /// if the claim was no longer held (it expired and was taken over).
+    async fn release(&self, stream: &str, token: &str) -> Result<bool, StoreError> {
+        let result = self
+            .update(stream)
+            .update_expression("REMOVE claim_token, claim_expires_at")
+            .condition_expression("claim_token = :token")
+            .expression_attribute_values(":token", s(token))
+            .send()
+            .await;
+        applied(result)
+    }
+
+    /// Marks the stream `failed` with `failure` under the claim `token` (a recording that cannot be processed),
+    /// and clears the claim. A conflict if the claim was lost.
+    async fn mark_failed(
+        &self,
+        stream: &str,
+        token: &str,
+        failure: &StreamFailure,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .update(stream)
+            .update_expression(
+                "SET #status = :failed, error_code = :code, error_message = :message, updated_at = :now \
+                 REMOVE claim_token, claim_expires_at",
+            )
+            .condition_expression("claim_token = :token")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":failed", s(StreamStatus::Failed.as_str()))
+            .expression_attribute_values(":code", s(&failure.code))
+            .expression_attribute_values(":message", s(&failure.message))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":token", s(token))
+            .send()
+            .await;
+        conditional(result, "the claim was lost before the failure was recorded")
+    }
+}

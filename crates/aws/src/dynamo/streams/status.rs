@@ -1,0 +1,162 @@
+//! The side of a stream item that clients see ([`StreamStatusStore`]): its owner, and its status as job events move
+//! it. Job events change the item only through conditional updates that enforce the forward-only rule in DynamoDB
+//! itself ([`vidpipe_core::stream_status::JobProgressState::admits`] is the same rule), so concurrent, repeated
+//! and stale events never move a status backwards. The update that applies an event also records its id
+//! (`last_event_id`), so a redelivery after a crash can tell "already applied by this very event" from "stale".
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use vidpipe_core::jobevent::StreamUpdate;
+use vidpipe_core::ports::{JobEventOutcome, StoreError, StreamStatusStore};
+use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
+
+use super::{DynamoStreams, record_from_item};
+use crate::dynamo::TTL_ATTRIBUTE;
+use crate::dynamo::conditional::{conditional, unavailable};
+use crate::dynamo::item::{Item, get_s, n, s};
+
+impl StreamStatusStore for DynamoStreams {
+    async fn get_status(&self, stream: &str) -> Result<Option<StreamRecord>, StoreError> {
+        self.read(stream)
+            .await?
+            .as_ref()
+            .map(record_from_item)
+            .transpose()
+    }
+
+    async fn claim_owner(
+        &self,
+        stream: &str,
+        owner: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .update(stream)
+            .update_expression(
+                "SET #owner = if_not_exists(#owner, :owner), #stream = :stream, \
+                 #ttl = if_not_exists(#ttl, :ttl)",
+            )
+            .condition_expression("attribute_not_exists(#owner) OR #owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#stream", "stream")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":stream", s(stream))
+            .expression_attribute_values(":ttl", n(expires_at))
+            .send()
+            .await;
+        conditional(result, "the stream belongs to someone else")
+    }
+
+    async fn apply_job_event(
+        &self,
+        stream: &str,
+        generation: u64,
+        update: &StreamUpdate,
+        event_id: &str,
+        now_ms: u64,
+    ) -> Result<JobEventOutcome, StoreError> {
+        let request = self
+            .update(stream)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#generation", "generation")
+            .expression_attribute_values(":g", n(generation))
+            .expression_attribute_values(":queued", s(StreamStatus::Queued.as_str()))
+            .expression_attribute_values(":processing", s(StreamStatus::Processing.as_str()))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":event", s(event_id))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match forward_only(request, update).send().await {
+            Ok(out) => {
+                let item = out
+                    .attributes()
+                    .ok_or_else(|| StoreError::Corrupt("no attributes after an update".into()))?;
+                Ok(JobEventOutcome::Applied(record_from_item(item)?))
+            }
+            Err(e) => refused(e, generation, event_id),
+        }
+    }
+}
+
+/// `request` with the update and the forward-only condition for `update`: same generation, status not terminal,
+/// and for progress a larger percentage.
+fn forward_only(
+    request: UpdateItemFluentBuilder,
+    update: &StreamUpdate,
+) -> UpdateItemFluentBuilder {
+    let not_terminal =
+        "(attribute_not_exists(#status) OR #status = :queued OR #status = :processing)";
+    let common = "updated_at = :now, last_event_id = :event";
+    match update {
+        StreamUpdate::Progress(p) => request
+            .update_expression(format!(
+                "SET #status = :processing, progress = :p, {common}"
+            ))
+            .condition_expression(
+                "#generation = :g AND (attribute_not_exists(#status) OR #status = :queued OR \
+                 (#status = :processing AND ((attribute_not_exists(progress) AND :p > :zero) OR \
+                 progress < :p)))",
+            )
+            .expression_attribute_values(":p", n(p))
+            .expression_attribute_values(":zero", n(0)),
+        StreamUpdate::Ready { output_key } => {
+            let request = request
+                .condition_expression(format!("#generation = :g AND {not_terminal}"))
+                .expression_attribute_values(":ready", s(StreamStatus::Ready.as_str()))
+                .expression_attribute_values(":hundred", n(100));
+            match output_key {
+                Some(key) => request
+                    .update_expression(format!(
+                        "SET #status = :ready, progress = :hundred, output_key = :key, {common}"
+                    ))
+                    .expression_attribute_values(":key", s(key)),
+                None => request.update_expression(format!(
+                    "SET #status = :ready, progress = :hundred, {common}"
+                )),
+            }
+        }
+        StreamUpdate::Failed { code, message } => request
+            .condition_expression(format!("#generation = :g AND {not_terminal}"))
+            .update_expression(format!(
+                "SET #status = :failed, error_code = :code, error_message = :message, {common}"
+            ))
+            .expression_attribute_values(":failed", s(StreamStatus::Failed.as_str()))
+            .expression_attribute_values(":code", s(code))
+            .expression_attribute_values(":message", s(message)),
+    }
+}
+
+/// What a refused job event means, from the item as it was (DynamoDB returns it when the condition fails).
+fn refused<R>(
+    error: SdkError<UpdateItemError, R>,
+    generation: u64,
+    event_id: &str,
+) -> Result<JobEventOutcome, StoreError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let old: Option<Option<&Item>> = error.as_service_error().and_then(|e| match e {
+        UpdateItemError::ConditionalCheckFailedException(c) => Some(c.item()),
+        _ => None,
+    });
+    match old {
+        None => Err(unavailable(error)),
+        Some(None) => Ok(JobEventOutcome::UnknownStream),
+        Some(Some(item)) if !item.contains_key("stream") => Ok(JobEventOutcome::UnknownStream),
+        Some(Some(item)) => {
+            let record = record_from_item(item)?;
+            Ok(
+                if get_s(item, "last_event_id").as_deref() == Some(event_id) {
+                    JobEventOutcome::AppliedBefore(record)
+                } else if record.generation < generation {
+                    JobEventOutcome::AheadOfItem(record)
+                } else {
+                    JobEventOutcome::Stale(record)
+                },
+            )
+        }
+    }
+}

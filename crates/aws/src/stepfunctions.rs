@@ -1,0 +1,48 @@
+//! [`StepFunctionsTimer`]: the partner timer as an execution of `statemachines/partner-timeout.asl.json` on AWS
+//! Step Functions (a Wait of `wait_seconds`, then a Task invoking the compositor with
+//! `{"partner_timeout": {"stream"}}`, retried with backoff). Why a Step Functions Wait: `docs/compositor.md`.
+
+use std::time::Duration;
+
+use vidpipe_core::ports::{PartnerTimer, TimerError, execution_input, execution_name};
+
+/// The partner timer on AWS Step Functions. Executions are named after the stream and the recording they wait on,
+/// so starting one again is harmless (`ExecutionAlreadyExists` is success).
+#[derive(Debug, Clone)]
+pub struct StepFunctionsTimer {
+    client: aws_sdk_sfn::Client,
+    state_machine_arn: String,
+}
+
+impl StepFunctionsTimer {
+    /// Executions of `state_machine_arn`, through `client`.
+    pub fn new(client: aws_sdk_sfn::Client, state_machine_arn: impl Into<String>) -> Self {
+        Self {
+            client,
+            state_machine_arn: state_machine_arn.into(),
+        }
+    }
+}
+
+impl PartnerTimer for StepFunctionsTimer {
+    async fn start(&self, stream: &str, instance: &str, wait: Duration) -> Result<(), TimerError> {
+        let result = self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(execution_name(stream, instance))
+            .input(execution_input(stream, wait).to_string())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_execution_already_exists()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(TimerError(Box::new(e))),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! vidpipe-aws's adapters against moto (and, for MediaConvert, a loopback listener): one test binary, one module per
+//! adapter.
+
+mod eventbridge;
+mod mediaconvert;
+mod provision;
+mod publisher;
+mod s3_reads;
+mod stream_pairing;
+mod stream_status;

@@ -1,0 +1,75 @@
+//! Whole objects read by URI (`S3Objects::get_bytes`) against a real moto S3.
+
+use vidpipe_aws::s3::S3Objects;
+use vidpipe_core::render::ports::FetchError;
+use vidpipe_core::s3uri::S3Uri;
+use vidpipe_testkit::{moto::MotoServer, unique_name};
+
+async fn client() -> aws_sdk_s3::Client {
+    vidpipe_aws::s3::client(&MotoServer::shared().sdk_config().await, true)
+}
+
+/// `uri`'s object, read through the bucket it is in.
+async fn get_object_bytes(
+    client: &aws_sdk_s3::Client,
+    uri: &S3Uri,
+    limit: u64,
+) -> Result<Vec<u8>, FetchError> {
+    S3Objects::new(client.clone(), uri.bucket())
+        .get_bytes(uri, limit)
+        .await
+}
+
+async fn bucket_with(client: &aws_sdk_s3::Client, key: &str, body: &[u8]) -> String {
+    let bucket = unique_name("objects");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(body.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    bucket
+}
+
+#[tokio::test]
+async fn reads_the_whole_object() {
+    let client = client().await;
+    let bucket = bucket_with(&client, "requests/r1.json", br#"{"render_id":"r1"}"#).await;
+    let uri = S3Uri::new(&bucket, "requests/r1.json").unwrap();
+    let bytes = get_object_bytes(&client, &uri, 1024).await.unwrap();
+    assert_eq!(bytes, br#"{"render_id":"r1"}"#);
+}
+
+#[tokio::test]
+async fn a_missing_object_is_not_found() {
+    let client = client().await;
+    let bucket = bucket_with(&client, "a.json", b"{}").await;
+    let uri = S3Uri::new(&bucket, "missing.json").unwrap();
+    let err = get_object_bytes(&client, &uri, 1024).await.unwrap_err();
+    assert!(
+        matches!(err, FetchError::NotFound(ref u) if *u == uri),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_object_over_the_limit_is_refused() {
+    let client = client().await;
+    let bucket = bucket_with(&client, "big.json", &[b' '; 2048]).await;
+    let uri = S3Uri::new(&bucket, "big.json").unwrap();
+    let err = get_object_bytes(&client, &uri, 1024).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FetchError::TooLarge {
+                size: 2048,
+                limit: 1024,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

@@ -1,0 +1,43 @@
+//! [`Transcoder`]: MediaConvert, or an engine standing in for it.
+
+use std::future::Future;
+
+use crate::error::{Cause, Chain};
+use crate::job::{CreateJobRequest, MediaInfo};
+use crate::s3uri::S3Uri;
+
+/// Why a transcoder call failed, sorted by what the caller does about it.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscodeError {
+    /// The recording itself cannot be processed (corrupt, not a video): no retry can help.
+    #[error("{}", Chain(.0.as_ref()))]
+    Unusable(#[source] Cause),
+    /// The service or the network failed: worth a retry.
+    #[error("{}", Chain(.0.as_ref()))]
+    Unavailable(#[source] Cause),
+}
+
+/// What a cancellation achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The job was running or queued and is now canceled.
+    Canceled,
+    /// The job had already finished (or is unknown): there was nothing to cancel.
+    AlreadyFinished,
+}
+
+/// Runs MediaConvert jobs: `Probe`, `CreateJob` (idempotent on its `ClientRequestToken`) and `CancelJob`.
+pub trait Transcoder: Send + Sync {
+    /// What the job builders need to know of the recording at `uri`.
+    fn probe(&self, uri: &S3Uri) -> impl Future<Output = Result<MediaInfo, TranscodeError>> + Send;
+    /// Submits `job` and returns its id at once; the same `ClientRequestToken` again gives the same job.
+    fn create_job(
+        &self,
+        job: &CreateJobRequest,
+    ) -> impl Future<Output = Result<String, TranscodeError>> + Send;
+    /// Cancels a job; a job that already finished is not an error.
+    fn cancel_job(
+        &self,
+        job_id: &str,
+    ) -> impl Future<Output = Result<CancelOutcome, TranscodeError>> + Send;
+}

@@ -1,0 +1,109 @@
+//! The stream items, two ways: [`StreamStore`] is the compositor's side (arrivals, the claim, the submitted job),
+//! [`StreamStatusStore`] the side clients see (owner and status) and job events move forward.
+
+use std::future::Future;
+
+use super::StoreError;
+use crate::jobevent::StreamUpdate;
+use crate::pairing::{Arrival, Source, StreamFailure, StreamState, Submission};
+use crate::stream_status::StreamRecord;
+
+/// The compositor's side of a stream item. Every write that decides something is conditional: an arrival is
+/// idempotent on the object's etag, a claim is taken only if no live claim exists and the stored generation is the
+/// one the decision was made on, and the submitted job (or a failure) is recorded only by the claim's holder.
+pub trait StreamStore: Send + Sync {
+    /// Reads a stream's item (strongly consistent), as the pairing rules see it.
+    fn get(
+        &self,
+        stream: &str,
+    ) -> impl Future<Output = Result<Option<StreamState>, StoreError>> + Send;
+    /// Records the arrival of `source`; returns the item after it and whether the arrival was new. The same object
+    /// (same etag) again changes nothing; a new object (a re-upload) replaces the arrival. The first arrival creates
+    /// the item as `queued`.
+    fn record_arrival(
+        &self,
+        stream: &str,
+        source: Source,
+        arrival: &Arrival,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<(StreamState, bool), StoreError>> + Send;
+    /// Takes the claim for `submission` with `token` until `now_ms + lease_ms`: `false` when another handler holds
+    /// a live claim or the stored generation moved.
+    fn claim(
+        &self,
+        stream: &str,
+        submission: &Submission,
+        token: &str,
+        now_ms: u64,
+        lease_ms: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records the job submitted under the claim `token` (its generation, id and kind; `processing` at 0 %) and
+    /// clears the claim; a [`StoreError::Conflict`] if the claim was lost.
+    fn record_submitted(
+        &self,
+        stream: &str,
+        token: &str,
+        submission: &Submission,
+        job_id: &str,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Gives the claim `token` back (after a transient failure); `false` if it was no longer held.
+    fn release(
+        &self,
+        stream: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Marks the stream `failed` with `failure` under the claim `token`, and clears the claim; a
+    /// [`StoreError::Conflict`] if the claim was lost.
+    fn mark_failed(
+        &self,
+        stream: &str,
+        token: &str,
+        failure: &StreamFailure,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What applying a job event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobEventOutcome {
+    /// The event moved the stream forward; the item after it.
+    Applied(StreamRecord),
+    /// This same event (by id) moved the stream forward before: a redelivery. The item as it is.
+    AppliedBefore(StreamRecord),
+    /// Refused by the forward-only rule (repeated, out of order, or of an older generation); nothing changed.
+    Stale(StreamRecord),
+    /// The event's generation is newer than the item's: the compositor has not recorded the job yet.
+    AheadOfItem(StreamRecord),
+    /// No such stream.
+    UnknownStream,
+}
+
+/// The side of a stream item that clients see: who owns it and where its job stands. Job events move it only
+/// forward ([`crate::stream_status::JobProgressState::admits`]), so concurrent, repeated and stale events never
+/// move a status backwards.
+pub trait StreamStatusStore: Send + Sync {
+    /// Reads a stream's status (strongly consistent).
+    fn get_status(
+        &self,
+        stream: &str,
+    ) -> impl Future<Output = Result<Option<StreamRecord>, StoreError>> + Send;
+    /// Records `owner` on the stream (creating the item, expiring at `expires_at`, if needed); a
+    /// [`StoreError::Conflict`] if someone else owns it. Nothing is written on a conflict.
+    fn claim_owner(
+        &self,
+        stream: &str,
+        owner: &str,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Applies an event of job `generation` to `stream` if it moves the stream forward, recording `event_id` with
+    /// the change (so a redelivery after a crash is told from a stale event).
+    fn apply_job_event(
+        &self,
+        stream: &str,
+        generation: u64,
+        update: &StreamUpdate,
+        event_id: &str,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<JobEventOutcome, StoreError>> + Send;
+}

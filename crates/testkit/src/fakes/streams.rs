@@ -1,0 +1,289 @@
+//! [`InMemoryStreams`]: stream items in memory, both ports ([`StreamStore`] and [`StreamStatusStore`]), with the
+//! conditions the DynamoDB adapter writes under.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use vidpipe_core::jobevent::StreamUpdate;
+use vidpipe_core::pairing::{
+    Arrival, Claim, OutputKind, Source, StreamFailure, StreamState, Submission,
+};
+use vidpipe_core::ports::{JobEventOutcome, StoreError, StreamStatusStore, StreamStore};
+use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
+
+/// One stream item: what either side reads or writes.
+#[derive(Debug, Clone, Default)]
+struct Item {
+    stream: String,
+    owner: Option<String>,
+    status: Option<StreamStatus>,
+    progress: u8,
+    generation: u64,
+    job_id: Option<String>,
+    job_kind: Option<OutputKind>,
+    fallback_reason: Option<String>,
+    output_key: Option<String>,
+    error: Option<(String, String)>,
+    screen: Option<Arrival>,
+    camera: Option<Arrival>,
+    claim: Option<Claim>,
+    last_event_id: Option<String>,
+}
+
+impl Item {
+    fn state(&self) -> StreamState {
+        StreamState {
+            stream: self.stream.clone(),
+            screen: self.screen.clone(),
+            camera: self.camera.clone(),
+            status: self.status,
+            generation: self.generation,
+            job_kind: self.job_kind,
+            job_id: self.job_id.clone(),
+            claim: self.claim.clone(),
+        }
+    }
+
+    fn record(&self) -> StreamRecord {
+        StreamRecord {
+            stream: self.stream.clone(),
+            owner: self.owner.clone(),
+            status: self.status.unwrap_or(StreamStatus::Queued),
+            progress: self.progress,
+            generation: self.generation,
+            job_id: self.job_id.clone(),
+            job_kind: self.job_kind.map(|k| k.as_str().to_owned()),
+            fallback_reason: self.fallback_reason.clone(),
+            output_key: self.output_key.clone(),
+            error_code: self.error.as_ref().map(|(code, _)| code.clone()),
+            error_message: self.error.as_ref().map(|(_, message)| message.clone()),
+        }
+    }
+
+    fn holds(&self, token: &str) -> bool {
+        self.claim.as_ref().is_some_and(|c| c.token == token)
+    }
+}
+
+/// Stream items in memory. Every write that applies is counted ([`InMemoryStreams::writes`]).
+#[derive(Debug, Default)]
+pub struct InMemoryStreams {
+    items: Mutex<HashMap<String, Item>>,
+    writes: AtomicUsize,
+}
+
+impl InMemoryStreams {
+    /// Stores `record` as a stream's item, as another writer left it.
+    pub fn insert(&self, record: StreamRecord) {
+        let item = Item {
+            stream: record.stream.clone(),
+            owner: record.owner,
+            status: Some(record.status),
+            progress: record.progress,
+            generation: record.generation,
+            job_id: record.job_id,
+            job_kind: record.job_kind.as_deref().and_then(OutputKind::parse),
+            fallback_reason: record.fallback_reason,
+            output_key: record.output_key,
+            error: record.error_code.zip(record.error_message),
+            ..Item::default()
+        };
+        self.lock().insert(record.stream, item);
+    }
+
+    /// The stream's item as clients see it.
+    pub fn record(&self, stream: &str) -> Option<StreamRecord> {
+        self.lock().get(stream).map(Item::record)
+    }
+
+    /// The writes that applied so far.
+    pub fn writes(&self) -> usize {
+        self.writes.load(Ordering::SeqCst)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Item>> {
+        self.items.lock().expect("stream items lock")
+    }
+
+    fn wrote(&self) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl StreamStore for InMemoryStreams {
+    async fn get(&self, stream: &str) -> Result<Option<StreamState>, StoreError> {
+        Ok(self.lock().get(stream).map(Item::state))
+    }
+
+    async fn record_arrival(
+        &self,
+        stream: &str,
+        source: Source,
+        arrival: &Arrival,
+        _now_ms: u64,
+    ) -> Result<(StreamState, bool), StoreError> {
+        let mut items = self.lock();
+        let item = items.entry(stream.to_owned()).or_default();
+        let side = match source {
+            Source::Screen => &mut item.screen,
+            Source::Camera => &mut item.camera,
+        };
+        if side.as_ref().is_some_and(|a| a.etag == arrival.etag) {
+            return Ok((item.state(), false));
+        }
+        *side = Some(arrival.clone());
+        item.stream = stream.to_owned();
+        item.status.get_or_insert(StreamStatus::Queued);
+        self.wrote();
+        Ok((item.state(), true))
+    }
+
+    async fn claim(
+        &self,
+        stream: &str,
+        submission: &Submission,
+        token: &str,
+        now_ms: u64,
+        lease_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let mut items = self.lock();
+        let Some(item) = items.get_mut(stream) else {
+            return Ok(false);
+        };
+        let free = item.claim.as_ref().is_none_or(|c| !c.is_live(now_ms));
+        if !free || item.generation != submission.expected_generation() {
+            return Ok(false);
+        }
+        item.claim = Some(Claim {
+            token: token.to_owned(),
+            expires_at_ms: now_ms + lease_ms,
+        });
+        self.wrote();
+        Ok(true)
+    }
+
+    async fn record_submitted(
+        &self,
+        stream: &str,
+        token: &str,
+        submission: &Submission,
+        job_id: &str,
+        _now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let mut items = self.lock();
+        let item = items
+            .get_mut(stream)
+            .filter(|item| item.holds(token))
+            .ok_or(StoreError::Conflict(
+                "the claim was lost before the job was recorded",
+            ))?;
+        item.generation = submission.generation;
+        item.status = Some(StreamStatus::Processing);
+        item.progress = 0;
+        item.job_id = Some(job_id.to_owned());
+        item.job_kind = Some(submission.kind);
+        item.fallback_reason = submission.fallback_reason().map(str::to_owned);
+        item.claim = None;
+        item.output_key = None;
+        item.error = None;
+        self.wrote();
+        Ok(())
+    }
+
+    async fn release(&self, stream: &str, token: &str) -> Result<bool, StoreError> {
+        let mut items = self.lock();
+        match items.get_mut(stream).filter(|item| item.holds(token)) {
+            Some(item) => {
+                item.claim = None;
+                self.wrote();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn mark_failed(
+        &self,
+        stream: &str,
+        token: &str,
+        failure: &StreamFailure,
+        _now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let mut items = self.lock();
+        let item = items
+            .get_mut(stream)
+            .filter(|item| item.holds(token))
+            .ok_or(StoreError::Conflict(
+                "the claim was lost before the failure was recorded",
+            ))?;
+        item.status = Some(StreamStatus::Failed);
+        item.error = Some((failure.code.clone(), failure.message.clone()));
+        item.claim = None;
+        self.wrote();
+        Ok(())
+    }
+}
+
+impl StreamStatusStore for InMemoryStreams {
+    async fn get_status(&self, stream: &str) -> Result<Option<StreamRecord>, StoreError> {
+        Ok(self.record(stream))
+    }
+
+    async fn claim_owner(
+        &self,
+        stream: &str,
+        owner: &str,
+        _expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let mut items = self.lock();
+        let item = items.entry(stream.to_owned()).or_default();
+        if item.owner.as_deref().is_some_and(|o| o != owner) {
+            return Err(StoreError::Conflict("the stream belongs to someone else"));
+        }
+        item.stream = stream.to_owned();
+        item.owner = Some(owner.to_owned());
+        self.wrote();
+        Ok(())
+    }
+
+    async fn apply_job_event(
+        &self,
+        stream: &str,
+        generation: u64,
+        update: &StreamUpdate,
+        event_id: &str,
+        _now_ms: u64,
+    ) -> Result<JobEventOutcome, StoreError> {
+        let mut items = self.lock();
+        let Some(item) = items.get_mut(stream).filter(|item| !item.stream.is_empty()) else {
+            return Ok(JobEventOutcome::UnknownStream);
+        };
+        let record = item.record();
+        let state = record.progress_state();
+        if !state.admits(generation, update) {
+            return Ok(if item.last_event_id.as_deref() == Some(event_id) {
+                JobEventOutcome::AppliedBefore(record)
+            } else if record.generation < generation {
+                JobEventOutcome::AheadOfItem(record)
+            } else {
+                JobEventOutcome::Stale(record)
+            });
+        }
+        let after = state.after(update);
+        item.status = Some(after.status);
+        item.progress = after.progress;
+        match update {
+            StreamUpdate::Ready {
+                output_key: Some(key),
+            } => item.output_key = Some(key.clone()),
+            StreamUpdate::Failed { code, message } => {
+                item.error = Some((code.clone(), message.clone()));
+            }
+            _ => {}
+        }
+        item.last_event_id = Some(event_id.to_owned());
+        self.wrote();
+        Ok(JobEventOutcome::Applied(item.record()))
+    }
+}

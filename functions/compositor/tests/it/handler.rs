@@ -1,0 +1,556 @@
+//! The compositor's handler on moto's DynamoDB and S3, with a counting transcoder: pairing in either order,
+//! duplicates, claims that expire, failures that are retried or final, malformed events, and what is ignored.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::common::{PREFIX, Stack, s3_event};
+use serde_json::{Value, json};
+use vidpipe_core::notify::DomainEventType;
+use vidpipe_core::pairing::{OutputKind, Source, Submission};
+use vidpipe_core::ports::{RecordingStore, StreamStore};
+use vidpipe_core::stream_status::StreamStatus;
+
+fn screen(stream: &str) -> String {
+    format!("{PREFIX}{stream}.mp4")
+}
+
+fn camera(stream: &str) -> String {
+    format!("{PREFIX}{stream}_camera.webm")
+}
+
+async fn both(stack: &Stack, stream: &str) -> (Value, Value) {
+    let s = stack.put(&screen(stream), Some(1_795_194_000_000)).await;
+    let c = stack.put(&camera(stream), Some(1_795_194_001_500)).await;
+    (
+        stack.event(&screen(stream), &s),
+        stack.event(&camera(stream), &c),
+    )
+}
+
+#[tokio::test]
+async fn screen_then_camera_submits_one_composite_with_the_contract_metadata() {
+    let stack = Stack::new().await;
+    let (screen_event, camera_event) = both(&stack, "s1").await;
+    let first = stack.compositor.handle(screen_event.clone()).await.unwrap();
+    assert_eq!(first["records"][0]["outcome"], "timer_started");
+    assert_eq!(
+        stack.timer.0.lock().unwrap().as_slice(),
+        &[("s1".to_owned(), Duration::from_secs(900))]
+    );
+    let second = stack.compositor.handle(camera_event.clone()).await.unwrap();
+    assert_eq!(second["records"][0]["outcome"], "submitted", "{second}");
+    for duplicate in [screen_event, camera_event] {
+        let answer = stack.compositor.handle(duplicate).await.unwrap();
+        assert_eq!(answer["records"][0]["outcome"], "nothing");
+        assert_eq!(answer["records"][0]["reason"], "already_submitted");
+    }
+
+    let jobs = stack.transcoder.jobs();
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    let metadata = job.user_metadata.as_ref().unwrap();
+    assert_eq!(metadata["app"], "vidpipe");
+    assert_eq!(metadata["kind"], "composite");
+    assert_eq!(metadata["stream"], "s1");
+    assert_eq!(metadata["generation"], "1");
+    assert!(
+        job.client_request_token
+            .as_ref()
+            .unwrap()
+            .starts_with("composite-")
+    );
+    // The camera started 1.5 s after the screen: the overlay starts at 00:00:01:15 (30 fps).
+    let input = &job.settings.inputs.as_ref().unwrap()[0];
+    let overlay = &input.video_overlays.as_ref().unwrap()[0];
+    assert_eq!(overlay.start_timecode.as_deref(), Some("00:00:01:15"));
+    assert_eq!(
+        input.file_input.as_deref(),
+        Some(format!("s3://{}/videos/s1.mp4", stack.bucket).as_str())
+    );
+
+    let state = stack.state("s1").await;
+    assert_eq!(state.status, Some(StreamStatus::Processing));
+    assert_eq!(state.generation, 1);
+    assert_eq!(state.job_kind, Some(OutputKind::Composite));
+    assert_eq!(state.job_id.as_deref(), Some("job-1"));
+    assert!(state.claim.is_none());
+
+    let events = stack.publisher.0.lock().unwrap().clone();
+    assert_eq!(events.len(), 4, "one recording.uploaded per delivery");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.event_type == DomainEventType::RecordingUploaded)
+    );
+    assert_eq!(
+        events[0].id, events[2].id,
+        "a duplicate delivery has the same id"
+    );
+    assert_ne!(events[0].id, events[1].id);
+    assert_eq!(events[1].data["kind"], "camera");
+    assert_eq!(events[1].data["stream"], "s1");
+}
+
+#[tokio::test]
+async fn camera_first_gives_the_same_single_composite_and_no_offset_without_metadata() {
+    let stack = Stack::new().await;
+    let s = stack.put(&screen("s2"), None).await;
+    let c = stack.put(&camera("s2"), Some(1_795_194_001_500)).await;
+    stack
+        .compositor
+        .handle(stack.event(&camera("s2"), &c))
+        .await
+        .unwrap();
+    let answer = stack
+        .compositor
+        .handle(stack.event(&screen("s2"), &s))
+        .await
+        .unwrap();
+    assert_eq!(answer["records"][0]["outcome"], "submitted");
+    let jobs = stack.transcoder.jobs();
+    assert_eq!(jobs.len(), 1);
+    let overlay = &jobs[0].settings.inputs.as_ref().unwrap()[0]
+        .video_overlays
+        .as_ref()
+        .unwrap()[0];
+    assert_eq!(
+        overlay.start_timecode, None,
+        "no started-at on the screen: offset 0"
+    );
+}
+
+#[tokio::test]
+async fn outputs_foreign_keys_and_other_buckets_never_trigger_work() {
+    let stack = Stack::new().await;
+    let etag = stack.put("videos/s3_composited.mp4", None).await;
+    let keys = [
+        "videos/s3_composited.mp4",
+        "elsewhere/s3.mp4",
+        "videos/nested/s3.mp4",
+        "videos/s3_camera.mp4",
+        "videos/my talk.mp4",
+    ];
+    for key in keys {
+        let answer = stack
+            .compositor
+            .handle(stack.event(key, &etag))
+            .await
+            .unwrap();
+        assert_eq!(
+            answer["records"][0]["outcome"], "ignored",
+            "{key}: {answer}"
+        );
+    }
+    let foreign = s3_event("someone-elses-bucket", "videos/s3.mp4", &etag);
+    let answer = stack.compositor.handle(foreign).await.unwrap();
+    assert_eq!(answer["records"][0]["reason"], "another bucket");
+    assert!(stack.transcoder.jobs().is_empty());
+    assert!(stack.timer.0.lock().unwrap().is_empty());
+    assert!(stack.streams.get("s3").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_generic_recording_is_marked_uploaded_and_announced() {
+    let stack = Stack::new().await;
+    let recordings = vidpipe_aws::dynamo::DynamoRecordings::new(stack.ddb.clone(), &stack.table);
+    let key = "videos/recordings/room-1/rec-1/talk.webm";
+    recordings
+        .put_new(&vidpipe_core::recording::Recording {
+            recording_id: "rec-1".into(),
+            owner: "u1".into(),
+            kind: vidpipe_core::upload::UploadKind::Recording,
+            key: key.into(),
+            content_type: "video/webm".into(),
+            size: 0,
+            room_id: Some("room-1".into()),
+            stream_name: None,
+            filename: Some("talk.webm".into()),
+            started_at: None,
+            status: vidpipe_core::recording::RecordingStatus::Uploading,
+            created_at_ms: 1,
+            expires_at: 1,
+            multipart: None,
+        })
+        .await
+        .unwrap();
+    let etag = stack.put(key, None).await;
+    let answer = stack
+        .compositor
+        .handle(stack.event(key, &etag))
+        .await
+        .unwrap();
+    assert_eq!(answer["records"][0]["outcome"], "recording_uploaded");
+    let stored = recordings.get("rec-1").await.unwrap().unwrap();
+    assert_eq!(
+        stored.status,
+        vidpipe_core::recording::RecordingStatus::Uploaded
+    );
+    assert_eq!(stored.size, 1234);
+    let events = stack.publisher.0.lock().unwrap().clone();
+    assert_eq!(events[0].event_type, DomainEventType::RecordingUploaded);
+    assert_eq!(events[0].data["recording_id"], "rec-1");
+    assert_eq!(events[0].data["key"], key);
+    // An upload nobody signed is logged and ignored.
+    let stray = "videos/recordings/room-1/rec-9/x.webm";
+    let etag = stack.put(stray, None).await;
+    let answer = stack
+        .compositor
+        .handle(stack.event(stray, &etag))
+        .await
+        .unwrap();
+    assert_eq!(answer["records"][0]["outcome"], "ignored");
+}
+
+#[tokio::test]
+async fn an_expired_claim_of_a_crashed_handler_is_taken_over() {
+    let stack = Stack::new().await;
+    let (screen_event, camera_event) = both(&stack, "s4").await;
+    stack.compositor.handle(screen_event).await.unwrap();
+    // Record the camera, then let a handler "crash" right after claiming.
+    let (state, _) = stack
+        .streams
+        .record_arrival(
+            "s4",
+            Source::Camera,
+            &vidpipe_core::pairing::Arrival {
+                key: camera("s4"),
+                size: 1,
+                etag: "other".into(),
+                arrived_at_ms: 0,
+            },
+            stack.now.load(Ordering::SeqCst),
+        )
+        .await
+        .unwrap();
+    let submission = Submission {
+        kind: OutputKind::Composite,
+        source: None,
+        generation: 1,
+        cancel_job_id: None,
+    };
+    let now = stack.now.load(Ordering::SeqCst);
+    assert!(
+        stack
+            .streams
+            .claim("s4", &submission, "crashed", now, 300_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(state.generation, 0);
+
+    let during = stack.compositor.handle(camera_event.clone()).await.unwrap();
+    assert_eq!(
+        during["records"][0]["outcome"], "nothing",
+        "the lease still holds"
+    );
+    assert!(stack.transcoder.jobs().is_empty());
+
+    stack.advance(300_001);
+    let after = stack.compositor.handle(camera_event).await.unwrap();
+    assert_eq!(after["records"][0]["outcome"], "submitted", "{after}");
+    assert_eq!(stack.transcoder.jobs().len(), 1);
+    let state = stack.state("s4").await;
+    assert_eq!(state.generation, 1);
+    assert!(state.claim.is_none());
+}
+
+#[tokio::test]
+async fn a_transient_failure_releases_the_claim_and_the_retry_completes() {
+    let stack = Stack::new().await;
+    let (screen_event, camera_event) = both(&stack, "s5").await;
+    stack.compositor.handle(screen_event).await.unwrap();
+    stack
+        .transcoder
+        .unavailable_probes
+        .store(1, Ordering::SeqCst);
+    let err = stack
+        .compositor
+        .handle(camera_event.clone())
+        .await
+        .expect_err("a throttled probe fails the invocation");
+    assert!(err.to_string().contains("TooManyRequests"), "{err}");
+    let diagnostic = vidpipe_lambda::diagnostic(&err);
+    assert_eq!(diagnostic.error_type, "Compositor.Transient");
+    let state = stack.state("s5").await;
+    assert!(state.claim.is_none(), "the claim was released");
+    assert_eq!(state.generation, 0);
+
+    let retry = stack.compositor.handle(camera_event).await.unwrap();
+    assert_eq!(retry["records"][0]["outcome"], "submitted");
+    assert_eq!(stack.transcoder.jobs().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unusable_recording_fails_the_stream_once_and_is_not_retried() {
+    let stack = Stack::new().await;
+    let (screen_event, camera_event) = both(&stack, "s6").await;
+    stack
+        .transcoder
+        .unusable
+        .lock()
+        .unwrap()
+        .insert(camera("s6"));
+    stack.compositor.handle(screen_event).await.unwrap();
+    let answer = stack.compositor.handle(camera_event.clone()).await.unwrap();
+    assert_eq!(answer["records"][0]["outcome"], "failed", "{answer}");
+    let state = stack.state("s6").await;
+    assert_eq!(state.status, Some(StreamStatus::Failed));
+    assert!(state.claim.is_none());
+    let item = stack.item("s6").await;
+    assert_eq!(item["error_code"].as_s().unwrap(), "recording_unusable");
+    assert!(
+        item["error_message"]
+            .as_s()
+            .unwrap()
+            .contains("camera recording")
+    );
+    let failed: Vec<_> = stack
+        .publisher
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == DomainEventType::CompositeFailed)
+        .cloned()
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].data["stream"], "s6");
+    assert_eq!(failed[0].data["error"]["code"], "recording_unusable");
+
+    // A redelivery of the same event changes nothing; no job was ever submitted.
+    let again = stack.compositor.handle(camera_event).await.unwrap();
+    assert_eq!(again["records"][0]["outcome"], "nothing");
+    assert_eq!(again["records"][0]["reason"], "failed");
+    assert!(stack.transcoder.jobs().is_empty());
+}
+
+#[tokio::test]
+async fn malformed_events_are_answered_not_failed() {
+    let stack = Stack::new().await;
+    for bad in [
+        json!({}),
+        json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}),
+        json!({"partner_timeout": {"stream": "../etc"}}),
+        json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": stack.bucket}, "object": {"key": "videos/%FF.mp4"}}}]}),
+    ] {
+        let answer = stack
+            .compositor
+            .handle(bad.clone())
+            .await
+            .expect("not retried");
+        let text = answer.to_string();
+        assert!(
+            text.contains("rejected") || text.contains("ignored"),
+            "{bad} -> {answer}"
+        );
+    }
+    assert!(stack.transcoder.jobs().is_empty());
+}
+
+#[tokio::test]
+async fn sqs_batches_report_only_the_messages_to_retry() {
+    let stack = Stack::new().await;
+    let (screen_event, camera_event) = both(&stack, "s7").await;
+    stack
+        .transcoder
+        .unavailable_probes
+        .store(1, Ordering::SeqCst);
+    let message = |id: &str, body: &Value| {
+        json!({"messageId": id, "receiptHandle": "rh", "body": body.to_string(), "attributes": {},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:objects", "awsRegion": "us-east-1"})
+    };
+    let batch = json!({"Records": [
+        message("m-test", &json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": stack.bucket})),
+        message("m-screen", &screen_event),
+        message("m-camera", &camera_event),
+        {"messageId": "m-bad", "receiptHandle": "rh", "body": "not json", "eventSource": "aws:sqs"},
+    ]});
+    let answer = stack.compositor.handle(batch.clone()).await.unwrap();
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-camera"}]})
+    );
+    let again = stack.compositor.handle(batch).await.unwrap();
+    assert_eq!(again, json!({"batchItemFailures": []}));
+    assert_eq!(stack.transcoder.jobs_for("s7").len(), 1);
+}
+
+#[tokio::test]
+async fn the_partner_timeout_makes_a_fallback_and_a_late_partner_replaces_it() {
+    let stack = Stack::new().await;
+    let s = stack.put(&screen("s8"), None).await;
+    stack
+        .compositor
+        .handle(stack.event(&screen("s8"), &s))
+        .await
+        .unwrap();
+    let timeout = json!({"partner_timeout": {"stream": "s8"}});
+    let answer = stack.compositor.handle(timeout.clone()).await.unwrap();
+    assert_eq!(answer["outcome"], "submitted", "{answer}");
+    assert_eq!(answer["job_kind"], "single");
+    let state = stack.state("s8").await;
+    assert_eq!(
+        (state.generation, state.job_kind),
+        (1, Some(OutputKind::Single))
+    );
+    // A second firing (Step Functions retry) does nothing.
+    let again = stack.compositor.handle(timeout).await.unwrap();
+    assert_eq!(again["outcome"], "nothing");
+    assert_eq!(again["reason"], "fallback_submitted");
+
+    let c = stack.put(&camera("s8"), None).await;
+    let late = stack
+        .compositor
+        .handle(stack.event(&camera("s8"), &c))
+        .await
+        .unwrap();
+    assert_eq!(late["records"][0]["outcome"], "submitted");
+    assert_eq!(late["records"][0]["generation"], 2);
+    assert_eq!(
+        stack.transcoder.cancelled.lock().unwrap().as_slice(),
+        &["job-1".to_owned()],
+        "the running fallback is cancelled first"
+    );
+    let jobs = stack.transcoder.jobs_for("s8");
+    assert_eq!(jobs.len(), 2);
+    let kinds: Vec<_> = jobs
+        .iter()
+        .map(|j| {
+            let m = j.user_metadata.as_ref().unwrap();
+            (m["kind"].clone(), m["generation"].clone())
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("single".into(), "1".into()),
+            ("composite".into(), "2".into())
+        ]
+    );
+    let item = stack.item("s8").await;
+    assert!(
+        !item.contains_key("fallback_reason"),
+        "the composite has no fallback reason"
+    );
+    assert_eq!(item["generation"].as_n().unwrap(), "2");
+}
+
+#[tokio::test]
+async fn a_partner_arriving_while_the_fallback_is_claimed_still_gets_its_composite() {
+    let stack = Stack::new().await;
+    let s = stack.put(&screen("s9"), None).await;
+    let c = stack.put(&camera("s9"), None).await;
+    stack
+        .compositor
+        .handle(stack.event(&screen("s9"), &s))
+        .await
+        .unwrap();
+    // The timer's handler claims the fallback...
+    let single = Submission {
+        kind: OutputKind::Single,
+        source: Some(Source::Screen),
+        generation: 1,
+        cancel_job_id: None,
+    };
+    let now = stack.now.load(Ordering::SeqCst);
+    assert!(
+        stack
+            .streams
+            .claim("s9", &single, "timer", now, 60_000)
+            .await
+            .unwrap()
+    );
+    // ...the camera arrives and sees the claim...
+    let during = stack
+        .compositor
+        .handle(stack.event(&camera("s9"), &c))
+        .await
+        .unwrap();
+    assert_eq!(during["records"][0]["reason"], "claimed_elsewhere");
+    // ...the timer's handler gives up its claim (as after a transient failure) and fires again: it finds both
+    // recordings and submits the composite directly.
+    stack.streams.release("s9", "timer").await.unwrap();
+    let answer = stack
+        .compositor
+        .handle(json!({"partner_timeout": {"stream": "s9"}}))
+        .await
+        .unwrap();
+    assert_eq!(answer["job_kind"], "composite", "{answer}");
+    assert_eq!(stack.transcoder.jobs_for("s9").len(), 1);
+}
+
+#[tokio::test]
+async fn a_partner_arriving_while_the_fallback_is_submitted_is_composited_by_the_fallbacks_handler()
+{
+    let stack = Stack::new().await;
+    let s = stack.put(&screen("s10"), None).await;
+    let c = stack.put(&camera("s10"), None).await;
+    stack
+        .compositor
+        .handle(stack.event(&screen("s10"), &s))
+        .await
+        .unwrap();
+    // While the timer's handler submits the fallback, the camera's handler records the arrival, sees the claim
+    // and leaves.
+    let compositor = stack.compositor.clone();
+    let camera_event = stack.event(&camera("s10"), &c);
+    *stack.transcoder.during_next_create.lock().unwrap() = Some(Box::pin(async move {
+        let answer = compositor.handle(camera_event).await.unwrap();
+        assert_eq!(answer["records"][0]["outcome"], "nothing", "{answer}");
+    }));
+    let answer = stack
+        .compositor
+        .handle(json!({"partner_timeout": {"stream": "s10"}}))
+        .await
+        .unwrap();
+    // The fallback's handler looked again and submitted the composite as generation 2.
+    assert_eq!(answer["job_kind"], "composite", "{answer}");
+    assert_eq!(answer["generation"], 2);
+    assert_eq!(stack.transcoder.jobs_for("s10").len(), 2);
+    assert_eq!(
+        stack.transcoder.cancelled.lock().unwrap().as_slice(),
+        &["job-1".to_owned()]
+    );
+    let state = stack.state("s10").await;
+    assert_eq!(
+        (state.generation, state.job_kind),
+        (2, Some(OutputKind::Composite))
+    );
+}
+
+#[tokio::test]
+async fn an_unusable_late_partner_leaves_the_fallback_alone() {
+    let stack = Stack::new().await;
+    let s = stack.put(&screen("s11"), None).await;
+    stack
+        .compositor
+        .handle(stack.event(&screen("s11"), &s))
+        .await
+        .unwrap();
+    stack
+        .compositor
+        .handle(json!({"partner_timeout": {"stream": "s11"}}))
+        .await
+        .unwrap();
+    let c = stack.put(&camera("s11"), None).await;
+    stack
+        .transcoder
+        .unusable
+        .lock()
+        .unwrap()
+        .insert(camera("s11"));
+    let answer = stack
+        .compositor
+        .handle(stack.event(&camera("s11"), &c))
+        .await
+        .unwrap();
+    assert_eq!(answer["records"][0]["outcome"], "failed", "{answer}");
+    assert!(
+        stack.transcoder.cancelled.lock().unwrap().is_empty(),
+        "the fallback is only cancelled for a composite that is ready to go"
+    );
+    assert_eq!(stack.transcoder.jobs_for("s11").len(), 1);
+}

@@ -1,0 +1,36 @@
+//! Builds the notifier `main` runs (and `vidpipe render` runs in-process) from its configuration: the AWS adapters
+//! behind its ports.
+
+use vidpipe_aws::dynamo::{DynamoProcessedEvents, DynamoRenders, DynamoStreams};
+use vidpipe_aws::eventbridge::EventBus;
+use vidpipe_aws::publisher::EventBridgePublisher;
+use vidpipe_aws::webhook::WebhookError;
+
+use crate::config::Config;
+use crate::handler::Notifier;
+
+/// The notifier on DynamoDB, EventBridge and (optionally) a webhook.
+pub type LambdaNotifier =
+    Notifier<DynamoStreams, DynamoRenders, DynamoProcessedEvents, EventBridgePublisher>;
+
+/// The notifier for `config`, with clients from `sdk`.
+pub fn notifier(
+    config: Config,
+    sdk: &aws_config::SdkConfig,
+) -> Result<LambdaNotifier, WebhookError> {
+    let mut publisher = EventBridgePublisher::new(EventBus::new(
+        aws_sdk_eventbridge::Client::new(sdk),
+        &config.event_bus,
+    ));
+    if let Some(webhook) = config.webhook {
+        publisher = publisher.with_webhook(webhook, aws_sdk_sqs::Client::new(sdk))?;
+    }
+    let ddb = aws_sdk_dynamodb::Client::new(sdk);
+    Ok(Notifier {
+        streams: DynamoStreams::new(ddb.clone(), &config.table, config.retention_days),
+        renders: DynamoRenders::new(ddb.clone(), &config.table),
+        events: DynamoProcessedEvents::new(ddb, &config.table),
+        publisher,
+        retention_days: config.retention_days,
+    })
+}

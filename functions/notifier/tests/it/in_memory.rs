@@ -1,0 +1,105 @@
+//! The notifier's handler on the in-memory stores of `vidpipe_testkit::fakes`: the same rules as on DynamoDB
+//! (statuses only move forward, a redelivered event publishes nothing, the first render status wins), without AWS.
+
+use serde_json::{Value, json};
+use vidpipe_core::notify::DomainEventType;
+use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
+use vidpipe_lambda::ErrorType;
+use vidpipe_notifier::Notifier;
+use vidpipe_testkit::fakes::{
+    InMemoryProcessedEvents, InMemoryRenders, InMemoryStreams, RecordingPublisher,
+};
+
+use crate::moto::fixture;
+
+type TestNotifier =
+    Notifier<InMemoryStreams, InMemoryRenders, InMemoryProcessedEvents, RecordingPublisher>;
+
+/// The notifier, with `session-42` as the compositor leaves it after submitting its first job.
+fn notifier() -> TestNotifier {
+    let streams = InMemoryStreams::default();
+    streams.insert(StreamRecord {
+        status: StreamStatus::Processing,
+        generation: 1,
+        job_id: Some("1795194000000-a1b2c3".into()),
+        job_kind: Some("composite".into()),
+        ..StreamRecord::new("session-42", Some("user-123".into()))
+    });
+    Notifier {
+        streams,
+        renders: InMemoryRenders::default(),
+        events: InMemoryProcessedEvents::default(),
+        publisher: RecordingPublisher::default(),
+        retention_days: 30,
+    }
+}
+
+fn published(notifier: &TestNotifier) -> Vec<DomainEventType> {
+    notifier
+        .publisher
+        .events()
+        .iter()
+        .map(|e| e.event_type)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_complete_event_makes_the_stream_ready_and_publishes_once() {
+    let notifier = notifier();
+    let answer = notifier.handle(fixture("complete.json")).await.unwrap();
+    assert_eq!(answer["outcome"], "applied", "{answer}");
+    assert_eq!(answer["status"], "ready");
+    let record = notifier.streams.record("session-42").unwrap();
+    assert_eq!((record.status, record.progress), (StreamStatus::Ready, 100));
+    assert_eq!(
+        record.output_key.as_deref(),
+        Some("videos/session-42_composited.mp4")
+    );
+    let again = notifier.handle(fixture("complete.json")).await.unwrap();
+    assert_eq!(again["outcome"], "duplicate");
+    assert_eq!(published(&notifier), [DomainEventType::CompositeReady]);
+}
+
+#[tokio::test]
+async fn a_late_progress_event_changes_nothing() {
+    let notifier = notifier();
+    notifier.handle(fixture("complete.json")).await.unwrap();
+    let mut late = fixture("status-update.json");
+    late["id"] = json!("late-progress");
+    let answer = notifier.handle(late).await.unwrap();
+    assert_eq!(answer["outcome"], "stale", "{answer}");
+    assert_eq!(
+        notifier.streams.record("session-42").unwrap().status,
+        StreamStatus::Ready
+    );
+    assert_eq!(published(&notifier), [DomainEventType::CompositeReady]);
+}
+
+#[tokio::test]
+async fn an_event_of_a_newer_generation_fails_so_it_is_retried() {
+    let notifier = notifier();
+    let mut ahead = fixture("complete.json");
+    ahead["detail"]["userMetadata"]["generation"] = json!("2");
+    let err = notifier.handle(ahead).await.unwrap_err();
+    assert_eq!(err.error_type(), "GenerationNotRecorded");
+    assert!(published(&notifier).is_empty());
+}
+
+#[tokio::test]
+async fn the_first_render_result_wins() {
+    let notifier = notifier();
+    let ready = fixture("render-ready.json");
+    let answer = notifier.handle(ready.clone()).await.unwrap();
+    assert_eq!(answer, json!({"render_id": "promo-42", "status": "ready"}));
+    let mut failed: Value = fixture("render-failed.json");
+    failed["render_result"]["render_id"] = json!("promo-42");
+    let answer = notifier.handle(failed).await.unwrap();
+    assert_eq!(answer["status"], "ready", "the first terminal status wins");
+    assert_eq!(
+        notifier.renders.status("promo-42").as_deref(),
+        Some("ready")
+    );
+    assert_eq!(published(&notifier), [DomainEventType::RenderReady]);
+    notifier.handle(ready).await.unwrap();
+    assert_eq!(published(&notifier), [DomainEventType::RenderReady]);
+}

@@ -1,0 +1,221 @@
+//! `POST /uploads` (single and multipart), its completion and abort, and what is refused before any write.
+
+use vidpipe_core::ports::ObjectHead;
+use vidpipe_core::recording::RecordingStatus;
+
+use super::{MIB, app, call, writes};
+use crate::common::Event;
+
+#[tokio::test]
+async fn camera_upload_is_signed_with_a_server_chosen_key() {
+    let app = app(&[]);
+    let (status, body) = call(&app, Event::fixture("post-uploads-camera.json")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["key"], "videos/session-42_camera.webm");
+    assert_eq!(body["upload"]["method"], "PUT");
+    assert_eq!(body["upload"]["headers"]["content-type"], "video/webm");
+    assert_eq!(body["upload"]["headers"]["content-length"], "1048576");
+    let (key, content_type, len, if_none_match, meta) =
+        app.objects.signed_puts.lock().unwrap()[0].clone();
+    assert_eq!(
+        (key.as_str(), content_type.as_str(), len, if_none_match),
+        (
+            "videos/session-42_camera.webm",
+            "video/webm",
+            Some(1_048_576),
+            true
+        )
+    );
+    assert_eq!(
+        meta,
+        vec![("started-at".to_owned(), "1795193990000".to_owned())]
+    );
+    let id = body["recording_id"].as_str().unwrap();
+    let stored = app
+        .recordings
+        .items
+        .lock()
+        .unwrap()
+        .get(id)
+        .cloned()
+        .unwrap();
+    assert_eq!(stored.status, RecordingStatus::Uploading);
+    assert_eq!(stored.owner, "user-123");
+    assert_eq!(stored.stream_name.as_deref(), Some("session-42"));
+    let retention = stored.expires_at * 1000 - stored.created_at_ms;
+    assert!(
+        (30 * 86_400_000 - 1000..=30 * 86_400_000).contains(&retention),
+        "{retention}"
+    );
+}
+
+#[tokio::test]
+async fn recording_upload_key_lives_under_room_and_id() {
+    let app = app(&[]);
+    let (status, body) = call(&app, Event::fixture("post-uploads-recording.json")).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["recording_id"].as_str().unwrap();
+    assert_eq!(
+        body["key"],
+        format!("videos/recordings/abc123/{id}/recording-1795193990.webm")
+    );
+}
+
+#[tokio::test]
+async fn large_upload_gets_a_multipart_plan_that_can_be_completed() {
+    let app = app(&[]);
+    let (status, body) = call(&app, Event::fixture("post-uploads-multipart.json")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["upload"]["method"], "MULTIPART");
+    let part_size = body["upload"]["part_size"].as_u64().unwrap();
+    let part_list = body["upload"]["parts"].as_array().unwrap();
+    assert_eq!(part_size, 8 * MIB);
+    assert_eq!(part_list.len() as u64, (300 * MIB).div_ceil(part_size));
+    let id = body["recording_id"].as_str().unwrap().to_owned();
+
+    // Resume: every part is still missing.
+    let (status, missing) = call(&app, Event::fixture("get-upload-parts.json").id(&id)).await;
+    assert_eq!(status, 200, "{missing}");
+    assert_eq!(missing["parts"].as_array().unwrap().len(), part_list.len());
+
+    // Incomplete part lists are refused, and nothing is completed.
+    let (status, err) = call(&app, Event::fixture("post-uploads-complete.json").id(&id)).await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (400, Some("parts")),
+        "{err}"
+    );
+    let all: Vec<String> = (1..=part_list.len())
+        .map(|n| format!(r#"{{"number":{n},"etag":"\"e{n}\""}}"#))
+        .collect();
+    let body = format!(r#"{{"parts":[{}]}}"#, all.join(","));
+    let (status, done) = call(
+        &app,
+        Event::fixture("post-uploads-complete.json")
+            .id(&id)
+            .body(&body),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    // Once completed, the upload is no longer open.
+    let (status, _) = call(
+        &app,
+        Event::fixture("post-uploads-complete.json")
+            .id(&id)
+            .body(&body),
+    )
+    .await;
+    assert_eq!(status, 409);
+}
+
+#[tokio::test]
+async fn multipart_upload_can_be_aborted_once() {
+    let app = app(&[]);
+    let (_, body) = call(&app, Event::fixture("post-uploads-multipart.json")).await;
+    let id = body["recording_id"].as_str().unwrap().to_owned();
+    let (status, aborted) = call(&app, Event::fixture("delete-upload.json").id(&id)).await;
+    assert_eq!((status, aborted["status"].as_str()), (200, Some("aborted")));
+    let (status, again) = call(&app, Event::fixture("delete-upload.json").id(&id)).await;
+    assert_eq!(
+        (status, again["error"]["code"].as_str()),
+        (409, Some("not_uploading"))
+    );
+    let (status, listed) = call(&app, Event::fixture("get-recording.json").id(&id)).await;
+    assert_eq!((status, listed["status"].as_str()), (200, Some("aborted")));
+    assert!(listed["download_url"].is_null());
+}
+
+#[tokio::test]
+async fn bad_upload_requests_are_400_naming_the_field_and_write_nothing() {
+    let app = app(&[]);
+    let cases: &[(&str, &str)] = &[
+        ("{not json", "body"),
+        ("[]", "body"),
+        (
+            r#"{"kind":"camera","content_type":"video/webm","size":"big","stream_name":"s"}"#,
+            "size",
+        ),
+        (
+            r#"{"kind":"camera","content_type":"video/webm","size":1073741825,"stream_name":"s"}"#,
+            "size",
+        ),
+        (
+            r#"{"kind":"camera","content_type":"video/webm","size":-1,"stream_name":"s"}"#,
+            "size",
+        ),
+        (
+            r#"{"kind":"camera","content_type":"text/html","size":10,"stream_name":"s"}"#,
+            "content_type",
+        ),
+        (
+            r#"{"kind":"camera","content_type":"video/webm","size":10,"stream_name":"../../etc/passwd"}"#,
+            "stream_name",
+        ),
+        (
+            r#"{"kind":"camera","content_type":"video/webm","size":10,"stream_name":"a%2Fb"}"#,
+            "stream_name",
+        ),
+        (
+            r#"{"kind":"recording","content_type":"video/webm","size":10,"room_id":"r","filename":"..\\..\\x"}"#,
+            "filename",
+        ),
+        (
+            r#"{"kind":"recording","content_type":"video/webm","size":10,"room_id":"r","filename":"a\u0000b"}"#,
+            "filename",
+        ),
+        (
+            r#"{"kind":"recording","content_type":"video/webm","size":10}"#,
+            "room_id",
+        ),
+        (
+            r#"{"kind":"camera","content_type":"video/webm","size":10,"stream_name":"s","key":"evil"}"#,
+            "key",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, err) = call(&app, Event::fixture("post-uploads-camera.json").body(body)).await;
+        assert_eq!(status, 400, "{body}: {err}");
+        assert_eq!(err["error"]["field"], *field, "{body}: {err}");
+        assert!(err["error"]["code"].is_string() && err["error"]["message"].is_string());
+    }
+    let oversize = format!(
+        r#"{{"kind":"camera","content_type":"video/webm","size":1,"stream_name":"{}"}}"#,
+        "a".repeat(70_000)
+    );
+    let (status, err) = call(
+        &app,
+        Event::fixture("post-uploads-camera.json").body(&oversize),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
+    assert_eq!(writes(&app), 0);
+    assert!(app.objects.signed_puts.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_existing_object_is_never_overwritten() {
+    let app = app(&[]);
+    app.objects.insert(
+        "videos/session-42_camera.webm",
+        ObjectHead {
+            size: 0,
+            etag: String::new(),
+            metadata: Default::default(),
+        },
+    );
+    let (status, err) = call(&app, Event::fixture("post-uploads-camera.json")).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("already_exists"))
+    );
+    let (status, _) = call(
+        &app,
+        Event::fixture("post-presigned-url.json").body(r#"{"filename":"session-42_camera.webm"}"#),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(writes(&app), 0);
+}
