@@ -186,22 +186,32 @@ fn rate_conversion(seconds: f64, to: FrameRate) -> String {
 /// - `fps` counts from the file's time zero (`start_time=0`), so a video that starts after its audio (MediaRecorder
 ///   stamps the first frame when the camera delivers it) opens on its first frame repeated, as the audio opens
 ///   with silence, and the two stay in sync. A variable frame rate is converted to `rate` on the way.
+/// - With `frames`, the picture lasts exactly that many frames (the file's length): its last frame is held to the
+///   end, as in [`rate_conversion`]. `fps` alone stops at the last frame's timestamp, so a recording whose last
+///   frames come sparsely (a variable rate under load) came out frames short, and an overlay vanished early.
 fn file_video(
     graph: &mut Graph,
     source: &Media,
     input_options: &[&str],
     (width, height): (u32, u32),
     rotate: &str,
-    rate: FrameRate,
+    (rate, frames): (FrameRate, Option<u64>),
 ) -> String {
     let mut options: Vec<String> = input_options.iter().map(|o| o.to_string()).collect();
     options.extend(["-reinit_filter".into(), "0".into()]);
     let k = graph.file_input(&options, &source.path);
+    let (hold, cut) = match frames {
+        Some(n) => (
+            "tpad=stop_mode=clone:stop_duration=1,".to_owned(),
+            format!("trim=end_frame={n},"),
+        ),
+        None => (String::new(), String::new()),
+    };
     graph.chain(
         &format!("[{k}:v:0]"),
         &format!(
             "scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2:eval=frame,\
-             pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:eval=frame,{rotate}fps={}:start_time=0,{}",
+             pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:eval=frame,{rotate}{hold}fps={}:start_time=0,{cut}{}",
             rate_expr(rate),
             frame_index_pts(rate, 0)
         ),
@@ -653,7 +663,15 @@ fn input_segment(
                 .filter(|r| !r.is_empty())
                 .map(|r| format!("{r},"))
                 .unwrap_or_default();
-            let pad = file_video(graph, source, options, (w, h), &rotate, rate);
+            let frames = seconds_to_frames(source.facts.duration, rate);
+            let pad = file_video(
+                graph,
+                source,
+                options,
+                (w, h),
+                &rotate,
+                (rate, Some(frames)),
+            );
             let (w, h) = if swaps { (h, w) } else { (w, h) };
             let embedded = source.facts.start_timecode.clone();
             let origin = origin(
@@ -663,7 +681,6 @@ fn input_segment(
                 rate,
                 &at,
             )?;
-            let frames = seconds_to_frames(source.facts.duration, rate);
             (
                 pad,
                 w,
@@ -1135,7 +1152,16 @@ fn video_overlay(
     } else {
         &[]
     };
-    let mut pad = file_video(graph, source_media, options, (sw, sh), "", source_rate);
+    // A looped overlay runs on; one shown once holds its last frame until its file ends.
+    let length = (!loop_input).then_some(source_timeline.frames);
+    let mut pad = file_video(
+        graph,
+        source_media,
+        options,
+        (sw, sh),
+        "",
+        (source_rate, length),
+    );
     if !whole {
         pad = clip_video(graph, &pad, &ranges);
     }
