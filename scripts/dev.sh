@@ -29,4 +29,6 @@ pump_pid=$!
 trap 'kill $pump_pid $moto_pid 2>/dev/null' EXIT
 echo "dev: moto on $AWS_ENDPOINT_URL; serving functions on http://127.0.0.1:9000; queue pump log in .local/pump.log (Ctrl-C stops)"
 # --disable-cors: the functions answer CORS themselves (ALLOWED_ORIGINS), as they do behind API Gateway.
-cargo lambda watch --disable-cors --env-file events/local.env --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
+# --features local: the local backends (MEDIACONVERT_BACKEND=engine) that release builds leave out.
+cargo lambda watch --disable-cors --features local --env-file events/local.env \
+  --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"

@@ -7,8 +7,10 @@ pub mod eventbridge;
 pub mod mediaconvert;
 pub mod notify;
 pub mod objects;
+pub mod prober;
 pub mod provision;
 pub mod recordings;
+pub mod requests;
 pub mod s3;
 pub mod streams;
 

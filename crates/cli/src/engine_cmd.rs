@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use serde_json::Value;
+use vidpipe_core::config::{ConfigError, Vars};
 use vidpipe_engine::{Engine, Job, JobObserver, JobStatus, Storage};
 
 /// The `engine` subcommands.
@@ -64,15 +65,16 @@ impl JobObserver for Printer {
 
 /// An S3 client from the standard AWS configuration (`vidpipe_aws::s3::client`); `S3_FORCE_PATH_STYLE=true` for
 /// endpoints without virtual-host addressing, such as moto.
-async fn s3_client() -> aws_sdk_s3::Client {
+async fn s3_client() -> Result<aws_sdk_s3::Client, ConfigError> {
     let config = aws_config::load_from_env().await;
-    let force_path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
-    vidpipe_aws::s3::client(&config, force_path_style)
+    let force_path_style =
+        Vars::new(|name| std::env::var(name).ok()).flag("S3_FORCE_PATH_STYLE")?;
+    Ok(vidpipe_aws::s3::client(&config, force_path_style))
 }
 
 /// Runs an `engine` subcommand; returns the process exit code.
 pub async fn run(command: EngineCommand) -> Result<i32, Box<dyn std::error::Error>> {
-    let engine = Engine::new(Storage::with_s3(s3_client().await));
+    let engine = Engine::new(Storage::with_s3(s3_client().await?));
     match command {
         EngineCommand::Run { job, events } => {
             let request: Value = serde_json::from_slice(&std::fs::read(&job)?)?;

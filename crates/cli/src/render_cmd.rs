@@ -15,9 +15,12 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
+use vidpipe_assembler::AssemblerResponse;
 use vidpipe_aws::eventbridge::EventBus;
-use vidpipe_aws::notify::Publisher;
+use vidpipe_aws::notify::{PublishError, Publisher};
+use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_aws::streams::StatusTable;
+use vidpipe_core::config::{ConfigError, Vars};
 use vidpipe_core::job::JobContext;
 use vidpipe_engine::{Assembler, Engine, IgnoreUpdates, JobStatus, Storage};
 use vidpipe_notifier::Notifier;
@@ -69,9 +72,12 @@ pub enum RenderCommandError {
     /// A `--renderer` is not `ARN=COMMAND`.
     #[error("--renderer {0:?} is not ARN=COMMAND")]
     Renderer(String),
-    /// The notifier's configuration is incomplete.
-    #[error("notifier configuration: {0}")]
-    Notifier(String),
+    /// A variable of the command's or the notifier's configuration is wrong.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The notifier's webhook could not be set up.
+    #[error("notifier webhook: {0}")]
+    Webhook(#[from] PublishError),
 }
 
 /// The functions of the render flow, by the local ARN each stands for.
@@ -97,9 +103,8 @@ impl FunctionArns {
 /// Runs every Task of the render flow on this machine.
 struct LocalFunctions {
     arns: FunctionArns,
-    chunker_store: vidpipe_chunker::S3RequestStore,
-    chunker_prober: vidpipe_chunker::ProbeBackend,
-    job_builder_store: vidpipe_job_builder::S3RequestStore,
+    requests: S3RequestStore,
+    prober: vidpipe_chunker::ProbeBackend,
     job_context: JobContext,
     engine: Engine,
     assembler: Assembler,
@@ -107,6 +112,7 @@ struct LocalFunctions {
     renderers: HashMap<String, String>,
 }
 
+/// A function's error as the task's named error.
 fn task_error(error: lambda_runtime::Diagnostic) -> TaskError {
     TaskError::new(error.error_type, error.error_message)
 }
@@ -182,9 +188,9 @@ impl TaskInvoker for LocalFunctions {
     async fn invoke(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
         let arns = &self.arns;
         if resource == arns.chunker {
-            let plan = vidpipe_chunker::plan(input, &self.chunker_store, &self.chunker_prober)
+            let plan = vidpipe_chunker::plan(input, &self.requests, &self.prober)
                 .await
-                .map_err(|e| task_error(e.into()))?;
+                .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
             eprintln!(
                 "planned {}: {} frames in {} chunks",
                 plan.render_id,
@@ -193,17 +199,19 @@ impl TaskInvoker for LocalFunctions {
             );
             json_value(plan)
         } else if resource == arns.job_builder {
-            let output =
-                vidpipe_job_builder::build(input, &self.job_context, &self.job_builder_store)
-                    .await
-                    .map_err(|e| task_error(e.into()))?;
+            let output = vidpipe_job_builder::build(input, &self.job_context, &self.requests)
+                .await
+                .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
             json_value(output)
         } else if resource == arns.assembler {
-            let action = input["action"].as_str().unwrap_or_default().to_owned();
             let started = Instant::now();
             let output = Box::pin(vidpipe_assembler::run(input, &self.assembler))
                 .await
-                .map_err(|e| task_error(e.into()))?;
+                .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
+            let action = match output {
+                AssemblerResponse::Mix(_) => "mix",
+                AssemblerResponse::Assemble(_) => "assemble",
+            };
             eprintln!(
                 "assembler {action} done in {:.1} s",
                 started.elapsed().as_secs_f64()
@@ -274,25 +282,22 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
     ]);
     let machine = StateMachine::from_json(&substitute(&read(&args.definition)?, &substitutions)?)?;
 
-    let force_path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
+    let force_path_style =
+        Vars::new(|name| std::env::var(name).ok()).flag("S3_FORCE_PATH_STYLE")?;
     let s3 = vidpipe_aws::s3::client(&sdk, force_path_style);
-    let config = vidpipe_notifier::config::Config::from_env(|name| std::env::var(name).ok())
-        .map_err(|e| RenderCommandError::Notifier(e.to_string()))?;
+    let config = vidpipe_notifier::config::Config::from_env(|name| std::env::var(name).ok())?;
     let mut publisher = Publisher::new(EventBus::new(
         aws_sdk_eventbridge::Client::new(&sdk),
         &config.event_bus,
     ));
     if let Some(webhook) = config.webhook {
-        publisher = publisher
-            .with_webhook(webhook, aws_sdk_sqs::Client::new(&sdk))
-            .map_err(|e| RenderCommandError::Notifier(e.to_string()))?;
+        publisher = publisher.with_webhook(webhook, aws_sdk_sqs::Client::new(&sdk))?;
     }
     let engine = Engine::new(Storage::with_s3(s3.clone())).with_identity(identity);
     let functions = LocalFunctions {
         arns,
-        chunker_store: vidpipe_chunker::S3RequestStore(s3.clone()),
-        chunker_prober: vidpipe_chunker::ProbeBackend::Engine(engine.clone()),
-        job_builder_store: vidpipe_job_builder::S3RequestStore(s3.clone()),
+        requests: S3RequestStore(s3.clone()),
+        prober: vidpipe_chunker::ProbeBackend::Engine(engine.clone()),
         job_context: JobContext {
             role: args.role,
             queue: None,

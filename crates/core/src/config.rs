@@ -1,4 +1,5 @@
-//! The error of the functions' `Config::from_env`: which environment variable is wrong, and why.
+//! What every function's `Config::from_env` shares: [`Vars`] to read variables (required, optional, parsed, flags),
+//! and [`ConfigError`], which variable is wrong and why.
 
 /// A configuration variable with a bad value.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -17,5 +18,120 @@ impl ConfigError {
             name,
             message: message.into(),
         }
+    }
+}
+
+/// The variables of one function's configuration, read through a lookup: `|name| std::env::var(name).ok()` in
+/// `main`, a list of pairs in tests. A blank value counts as unset.
+pub struct Vars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    /// Variables read through `lookup`.
+    pub fn new(lookup: F) -> Self {
+        Self(lookup)
+    }
+
+    /// The value of `name`, or `None` when it is unset or blank.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|value| !value.trim().is_empty())
+    }
+
+    /// The value of `name`, which must be set.
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.optional(name)
+            .ok_or_else(|| ConfigError::new(name, "must be set"))
+    }
+
+    /// `name` as a flag ([`parse_flag`]); unset is `false`.
+    pub fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        self.optional(name).map_or(Ok(false), |value| {
+            parse_flag(&value).ok_or_else(|| {
+                ConfigError::new(name, format!("must be true or false, not {value:?}"))
+            })
+        })
+    }
+
+    /// `name` parsed by its type's `FromStr` (whose error says what is accepted), or `default` when unset.
+    pub fn parsed<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        self.optional(name).map_or(Ok(default), |value| {
+            value
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::new(name, e.to_string()))
+        })
+    }
+}
+
+/// The one boolean parser of configuration: `true` or `false`, in any case, around spaces.
+pub fn parse_flag(value: &str) -> Option<bool> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> Vars<impl Fn(&str) -> Option<String>> {
+        Vars::new(move |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn blank_values_are_unset_and_required_ones_are_named() {
+        let vars = vars(&[("SET", "value"), ("BLANK", "  ")]);
+        assert_eq!(vars.optional("SET").as_deref(), Some("value"));
+        assert_eq!(vars.optional("BLANK"), None);
+        assert_eq!(
+            vars.required("BLANK"),
+            Err(ConfigError::new("BLANK", "must be set"))
+        );
+    }
+
+    #[test]
+    fn flags_are_true_or_false_and_anything_else_is_refused() {
+        let vars = vars(&[
+            ("ON", "true"),
+            ("UPPER", " TRUE "),
+            ("OFF", "false"),
+            ("ONE", "1"),
+        ]);
+        assert_eq!(vars.flag("ON"), Ok(true));
+        assert_eq!(vars.flag("UPPER"), Ok(true));
+        assert_eq!(vars.flag("OFF"), Ok(false));
+        assert_eq!(vars.flag("UNSET"), Ok(false));
+        assert_eq!(
+            vars.flag("ONE").unwrap_err().to_string(),
+            "ONE: must be true or false, not \"1\""
+        );
+    }
+
+    #[test]
+    fn parsed_values_fall_back_to_the_default_and_name_the_variable() {
+        let vars = vars(&[("N", "12"), ("BAD", "x")]);
+        assert_eq!(vars.parsed("N", 3u32), Ok(12));
+        assert_eq!(vars.parsed("UNSET", 3u32), Ok(3));
+        assert!(
+            vars.parsed("BAD", 3u32)
+                .unwrap_err()
+                .to_string()
+                .starts_with("BAD: ")
+        );
     }
 }

@@ -581,6 +581,7 @@ fn source_problem(uri: &str, extensions: &[&str]) -> Option<String> {
 }
 
 pub mod plan;
+pub mod ports;
 
 #[cfg(test)]
 mod tests;

@@ -187,85 +187,83 @@ impl ChoiceRule {
     }
 }
 
+/// The one field of a choice rule that says what it tests: a comparison operator, `And`, `Or` or `Not`.
+fn operator_field<'a>(
+    map: &'a Map<String, Value>,
+    location: &str,
+    top_level: bool,
+) -> Result<&'a str, DefinitionError> {
+    let mut operator_fields = Vec::new();
+    for key in map.keys() {
+        match key.as_str() {
+            "Comment" | "Variable" => {}
+            "Next" if top_level => {}
+            "And" | "Or" | "Not" => operator_fields.push(key.as_str()),
+            other
+                if OPERATORS.iter().any(|(name, _)| {
+                    other == *name || other.strip_suffix("Path") == Some(name)
+                }) =>
+            {
+                operator_fields.push(key.as_str())
+            }
+            "Next" => {
+                return Err(DefinitionError::invalid(
+                    location,
+                    "only top-level choice rules have Next",
+                ));
+            }
+            "Assign" | "Condition" => {
+                return Err(DefinitionError::unsupported(
+                    location,
+                    format!("{key} in a choice rule"),
+                ));
+            }
+            other => {
+                return Err(DefinitionError::invalid(
+                    location,
+                    format!("unknown field {other:?} in a choice rule"),
+                ));
+            }
+        }
+    }
+    let [field] = operator_fields.as_slice() else {
+        return Err(DefinitionError::invalid(
+            location,
+            format!(
+                "a choice rule needs exactly one comparison or And/Or/Not, found {operator_fields:?}"
+            ),
+        ));
+    };
+    Ok(field)
+}
+
 impl Condition {
     fn compile(
         map: &Map<String, Value>,
         location: &str,
         top_level: bool,
     ) -> Result<Condition, DefinitionError> {
-        let mut operator_fields = Vec::new();
-        for key in map.keys() {
-            match key.as_str() {
-                "Comment" | "Variable" => {}
-                "Next" if top_level => {}
-                "And" | "Or" | "Not" => operator_fields.push(key.as_str()),
-                other
-                    if OPERATORS.iter().any(|(name, _)| {
-                        other == *name || other.strip_suffix("Path") == Some(name)
-                    }) =>
-                {
-                    operator_fields.push(key.as_str())
-                }
-                "Next" => {
-                    return Err(DefinitionError::invalid(
-                        location,
-                        "only top-level choice rules have Next",
-                    ));
-                }
-                "Assign" | "Condition" => {
-                    return Err(DefinitionError::unsupported(
-                        location,
-                        format!("{key} in a choice rule"),
-                    ));
-                }
-                other => {
-                    return Err(DefinitionError::invalid(
-                        location,
-                        format!("unknown field {other:?} in a choice rule"),
-                    ));
-                }
-            }
-        }
-        let [field] = operator_fields.as_slice() else {
-            return Err(DefinitionError::invalid(
-                location,
-                format!(
-                    "a choice rule needs exactly one comparison or And/Or/Not, found {operator_fields:?}"
-                ),
-            ));
-        };
-        let field = *field;
+        let field = operator_field(map, location, top_level)?;
         let value = &map[field];
+        match field {
+            "And" | "Or" | "Not" => Self::compile_logical(map, field, value, location),
+            _ => Self::compile_comparison(map, field, value, location),
+        }
+    }
+
+    /// `And`, `Or` (of a non-empty array of rules) or `Not` (of one rule).
+    fn compile_logical(
+        map: &Map<String, Value>,
+        field: &str,
+        value: &Value,
+        location: &str,
+    ) -> Result<Condition, DefinitionError> {
         let nested = |value: &Value, here: &str| -> Result<Condition, DefinitionError> {
             let inner = value.as_object().ok_or_else(|| {
                 DefinitionError::invalid(here, "a nested choice rule must be an object")
             })?;
             Condition::compile(inner, here, false)
         };
-        if field == "And" || field == "Or" {
-            if map.contains_key("Variable") {
-                return Err(DefinitionError::invalid(
-                    location,
-                    format!("{field} takes no Variable"),
-                ));
-            }
-            let items = value
-                .as_array()
-                .filter(|items| !items.is_empty())
-                .ok_or_else(|| {
-                    DefinitionError::invalid(location, format!("{field} needs a non-empty array"))
-                })?;
-            let conditions = items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| nested(item, &format!("{location}.{field}[{i}]")))
-                .collect::<Result<Vec<_>, _>>()?;
-            return Ok(if field == "And" {
-                Condition::And(conditions)
-            } else {
-                Condition::Or(conditions)
-            });
-        }
         if field == "Not" {
             if map.contains_key("Variable") {
                 return Err(DefinitionError::invalid(location, "Not takes no Variable"));
@@ -275,9 +273,40 @@ impl Condition {
                 &format!("{location}.Not"),
             )?)));
         }
+        if map.contains_key("Variable") {
+            return Err(DefinitionError::invalid(
+                location,
+                format!("{field} takes no Variable"),
+            ));
+        }
+        let items = value
+            .as_array()
+            .filter(|items| !items.is_empty())
+            .ok_or_else(|| {
+                DefinitionError::invalid(location, format!("{field} needs a non-empty array"))
+            })?;
+        let conditions = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| nested(item, &format!("{location}.{field}[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(if field == "And" {
+            Condition::And(conditions)
+        } else {
+            Condition::Or(conditions)
+        })
+    }
+
+    /// A comparison of `Variable` with a literal or, for `...Path` operators, another path.
+    fn compile_comparison(
+        map: &Map<String, Value>,
+        field: &str,
+        value: &Value,
+        location: &str,
+    ) -> Result<Condition, DefinitionError> {
         let variable = match map.get("Variable") {
             Some(Value::String(text)) => {
-                Path::parse(text).map_err(|message| DefinitionError::invalid(location, message))?
+                Path::parse(text).map_err(|error| DefinitionError::invalid(location, error))?
             }
             _ => {
                 return Err(DefinitionError::invalid(
@@ -312,7 +341,7 @@ impl Condition {
                 DefinitionError::invalid(location, format!("{field} needs a path string"))
             })?;
             Operand::Path(
-                Path::parse(text).map_err(|message| DefinitionError::invalid(location, message))?,
+                Path::parse(text).map_err(|error| DefinitionError::invalid(location, error))?,
             )
         } else {
             let valid = match kind {

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::choice::{ChoiceRule, parse_timestamp};
-use crate::error::{DefinitionError, names};
+use crate::error::DefinitionError;
 use crate::intrinsic::Call;
 use crate::path::Path;
+use crate::retry::{Catcher, Retrier, catchers, retriers};
 use crate::template::Template;
 
 /// A loaded state machine (the top level, a Parallel branch or a Map's item processor).
@@ -107,23 +108,6 @@ pub(crate) enum Text {
     Literal(String),
     Path(Path),
     Intrinsic(Call),
-}
-
-#[derive(Debug)]
-pub(crate) struct Retrier {
-    pub(crate) error_equals: Vec<String>,
-    pub(crate) interval_seconds: f64,
-    pub(crate) max_attempts: u64,
-    pub(crate) backoff_rate: f64,
-    pub(crate) max_delay_seconds: Option<f64>,
-    pub(crate) full_jitter: bool,
-}
-
-#[derive(Debug)]
-pub(crate) struct Catcher {
-    pub(crate) error_equals: Vec<String>,
-    pub(crate) next: String,
-    pub(crate) result_path: Option<Path>,
 }
 
 /// Fields of the JSONata query language, variables, and other features this interpreter refuses.
@@ -258,224 +242,30 @@ impl State {
     fn load(name: &str, value: &Value, location: &str) -> Result<State, DefinitionError> {
         let map = object(value, location)?;
         let state_type = string(map.get("Type"), &format!("{location}.Type"))?;
-        let allowed: &[&str] = match state_type {
-            "Task" => &[
-                "Resource",
-                "Parameters",
-                "ResultSelector",
-                "ResultPath",
-                "Retry",
-                "Catch",
-                "TimeoutSeconds",
-                "TimeoutSecondsPath",
-                "Next",
-                "End",
-                "InputPath",
-                "OutputPath",
-            ],
-            "Pass" => &[
-                "Result",
-                "Parameters",
-                "ResultPath",
-                "Next",
-                "End",
-                "InputPath",
-                "OutputPath",
-            ],
-            "Choice" => &["Choices", "Default", "InputPath", "OutputPath"],
-            "Wait" => &[
-                "Seconds",
-                "SecondsPath",
-                "Timestamp",
-                "TimestampPath",
-                "Next",
-                "End",
-                "InputPath",
-                "OutputPath",
-            ],
-            "Succeed" => &["InputPath", "OutputPath"],
-            "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
-            "Parallel" => &[
-                "Branches",
-                "Parameters",
-                "ResultSelector",
-                "ResultPath",
-                "Retry",
-                "Catch",
-                "Next",
-                "End",
-                "InputPath",
-                "OutputPath",
-            ],
-            "Map" => &[
-                "ItemProcessor",
-                "Iterator",
-                "ItemsPath",
-                "ItemSelector",
-                "Parameters",
-                "MaxConcurrency",
-                "MaxConcurrencyPath",
-                "ResultSelector",
-                "ResultPath",
-                "Retry",
-                "Catch",
-                "Next",
-                "End",
-                "InputPath",
-                "OutputPath",
-            ],
-            other => {
-                return Err(DefinitionError::invalid(
-                    location,
-                    format!("unknown state type {other:?}"),
-                ));
-            }
-        };
         let mut all = vec!["Type", "Comment", "QueryLanguage"];
-        all.extend_from_slice(allowed);
+        all.extend_from_slice(allowed_fields(state_type, location)?);
         check_fields(map, location, &all)?;
-        let field = |key: &str| format!("{location}.{key}");
-        let optional_path = |key: &str| -> Result<Option<Path>, DefinitionError> {
-            match map.get(key) {
-                None => Ok(Some(Path::root())),
-                Some(Value::Null) => Ok(None),
-                Some(Value::String(text)) => Path::parse(text)
-                    .map(Some)
-                    .map_err(|message| DefinitionError::invalid(&field(key), message)),
-                Some(_) => Err(DefinitionError::invalid(
-                    &field(key),
-                    "must be a path string or null",
-                )),
-            }
-        };
-        let input_path = optional_path("InputPath")?;
-        let output_path = optional_path("OutputPath")?;
-        let transition = match (map.get("Next"), map.get("End")) {
-            (Some(_), Some(_)) => {
-                return Err(DefinitionError::invalid(
-                    location,
-                    "Next and End are exclusive",
-                ));
-            }
-            (Some(next), None) => Transition::Next(string(Some(next), &field("Next"))?.to_owned()),
-            (None, Some(Value::Bool(true))) => Transition::End,
-            (None, Some(_)) => {
-                return Err(DefinitionError::invalid(&field("End"), "End must be true"));
-            }
-            (None, None) if matches!(state_type, "Choice" | "Succeed" | "Fail") => Transition::None,
-            (None, None) => {
-                return Err(DefinitionError::invalid(
-                    location,
-                    "a Next or \"End\": true is required",
-                ));
-            }
-        };
-        let template = |key: &str| -> Result<Option<Template>, DefinitionError> {
-            map.get(key)
-                .map(|value| Template::compile(value, &field(key)))
-                .transpose()
-        };
-        let result_path = |key: &str| -> Result<Option<Path>, DefinitionError> {
-            match map.get(key) {
-                None => Ok(Some(Path::root())),
-                Some(value) => reference_path_or_null(value, &field(key)),
-            }
-        };
-        let result_handling = || -> Result<ResultHandling, DefinitionError> {
-            Ok(ResultHandling {
-                result_selector: template("ResultSelector")?,
-                result_path: result_path("ResultPath")?,
-                retry: retriers(map.get("Retry"), &field("Retry"))?,
-                catch: catchers(map.get("Catch"), &field("Catch"))?,
-            })
-        };
+        let fields = Fields { map, location };
+        let input_path = fields.optional_path("InputPath")?;
+        let output_path = fields.optional_path("OutputPath")?;
+        let transition = transition(&fields, state_type)?;
         let kind = match state_type {
-            "Task" => {
-                let resource = string(map.get("Resource"), &field("Resource"))?.to_owned();
-                if resource.ends_with(".waitForTaskToken") || resource.contains(":activity:") {
-                    return Err(DefinitionError::unsupported(
-                        &field("Resource"),
-                        format!("the callback or activity resource {resource:?}"),
-                    ));
-                }
-                let timeout = match (map.get("TimeoutSeconds"), map.get("TimeoutSecondsPath")) {
-                    (Some(_), Some(_)) => {
-                        return Err(DefinitionError::invalid(
-                            location,
-                            "TimeoutSeconds and TimeoutSecondsPath are exclusive",
-                        ));
-                    }
-                    (Some(value), None) => Some(IntegerSource::Literal(positive_integer(
-                        value,
-                        &field("TimeoutSeconds"),
-                    )?)),
-                    (None, Some(value)) => Some(IntegerSource::Path(reference_path(
-                        value,
-                        &field("TimeoutSecondsPath"),
-                    )?)),
-                    (None, None) => None,
-                };
-                Kind::Task {
-                    resource,
-                    parameters: template("Parameters")?,
-                    timeout,
-                    result: result_handling()?,
-                }
-            }
+            "Task" => load_task(&fields)?,
             "Pass" => Kind::Pass {
                 result_value: map.get("Result").cloned(),
-                parameters: template("Parameters")?,
-                result_path: result_path("ResultPath")?,
+                parameters: fields.template("Parameters")?,
+                result_path: fields.result_path("ResultPath")?,
             },
-            "Choice" => {
-                let choices = map
-                    .get("Choices")
-                    .and_then(Value::as_array)
-                    .filter(|choices| !choices.is_empty())
-                    .ok_or_else(|| {
-                        DefinitionError::invalid(location, "Choices must be a non-empty array")
-                    })?
-                    .iter()
-                    .enumerate()
-                    .map(|(i, rule)| ChoiceRule::compile(rule, &format!("{location}.Choices[{i}]")))
-                    .collect::<Result<_, _>>()?;
-                let default = map
-                    .get("Default")
-                    .map(|value| string(Some(value), &field("Default")).map(str::to_owned))
-                    .transpose()?;
-                Kind::Choice { choices, default }
-            }
+            "Choice" => load_choice(&fields)?,
             "Wait" => Kind::Wait(wait_for(map, location)?),
             "Succeed" => Kind::Succeed,
             "Fail" => Kind::Fail {
                 error: fail_text(map, "Error", location)?,
                 cause: fail_text(map, "Cause", location)?,
             },
-            "Parallel" => {
-                let branches = map
-                    .get("Branches")
-                    .and_then(Value::as_array)
-                    .filter(|branches| !branches.is_empty())
-                    .ok_or_else(|| {
-                        DefinitionError::invalid(location, "Branches must be a non-empty array")
-                    })?
-                    .iter()
-                    .enumerate()
-                    .map(|(i, branch)| {
-                        let here = format!("{location}.Branches[{i}]");
-                        let branch_map = object(branch, &here)?;
-                        check_fields(branch_map, &here, &["StartAt", "States", "Comment"])?;
-                        StateMachine::graph(branch_map, &here).map(Arc::new)
-                    })
-                    .collect::<Result<_, _>>()?;
-                Kind::Parallel {
-                    branches,
-                    parameters: template("Parameters")?,
-                    result: result_handling()?,
-                }
-            }
+            "Parallel" => load_parallel(&fields)?,
             // The field check above admits no other type.
-            _ => load_map(map, location, result_handling()?)?,
+            _ => load_map(map, location, fields.result_handling()?)?,
         };
         Ok(State {
             name: name.to_owned(),
@@ -485,6 +275,242 @@ impl State {
             kind,
         })
     }
+}
+
+/// The fields a state of `state_type` may have besides `Type`, `Comment` and `QueryLanguage`.
+fn allowed_fields(
+    state_type: &str,
+    location: &str,
+) -> Result<&'static [&'static str], DefinitionError> {
+    Ok(match state_type {
+        "Task" => &[
+            "Resource",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+        ],
+        "Pass" => &[
+            "Result",
+            "Parameters",
+            "ResultPath",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+        ],
+        "Choice" => &["Choices", "Default", "InputPath", "OutputPath"],
+        "Wait" => &[
+            "Seconds",
+            "SecondsPath",
+            "Timestamp",
+            "TimestampPath",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+        ],
+        "Succeed" => &["InputPath", "OutputPath"],
+        "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
+        "Parallel" => &[
+            "Branches",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+        ],
+        "Map" => &[
+            "ItemProcessor",
+            "Iterator",
+            "ItemsPath",
+            "ItemSelector",
+            "Parameters",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+        ],
+        other => {
+            return Err(DefinitionError::invalid(
+                location,
+                format!("unknown state type {other:?}"),
+            ));
+        }
+    })
+}
+
+/// One state's fields, with where they are for error messages.
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    location: &'a str,
+}
+
+impl Fields<'_> {
+    /// The location of the field `key`.
+    fn at(&self, key: &str) -> String {
+        format!("{}.{key}", self.location)
+    }
+
+    /// `InputPath` or `OutputPath`: `$` when absent, none when null.
+    fn optional_path(&self, key: &str) -> Result<Option<Path>, DefinitionError> {
+        match self.map.get(key) {
+            None => Ok(Some(Path::root())),
+            Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Path::parse(text)
+                .map(Some)
+                .map_err(|error| DefinitionError::invalid(&self.at(key), error)),
+            Some(_) => Err(DefinitionError::invalid(
+                &self.at(key),
+                "must be a path string or null",
+            )),
+        }
+    }
+
+    /// A payload template (`Parameters`, `ResultSelector`), if given.
+    fn template(&self, key: &str) -> Result<Option<Template>, DefinitionError> {
+        self.map
+            .get(key)
+            .map(|value| Template::compile(value, &self.at(key)))
+            .transpose()
+    }
+
+    /// `ResultPath`: `$` when absent, none (discard the result) when null.
+    fn result_path(&self, key: &str) -> Result<Option<Path>, DefinitionError> {
+        match self.map.get(key) {
+            None => Ok(Some(Path::root())),
+            Some(value) => reference_path_or_null(value, &self.at(key)),
+        }
+    }
+
+    /// What Task, Parallel and Map states do with their result and their errors.
+    fn result_handling(&self) -> Result<ResultHandling, DefinitionError> {
+        Ok(ResultHandling {
+            result_selector: self.template("ResultSelector")?,
+            result_path: self.result_path("ResultPath")?,
+            retry: retriers(self.map.get("Retry"), &self.at("Retry"))?,
+            catch: catchers(self.map.get("Catch"), &self.at("Catch"))?,
+        })
+    }
+}
+
+fn transition(fields: &Fields<'_>, state_type: &str) -> Result<Transition, DefinitionError> {
+    let location = fields.location;
+    Ok(match (fields.map.get("Next"), fields.map.get("End")) {
+        (Some(_), Some(_)) => {
+            return Err(DefinitionError::invalid(
+                location,
+                "Next and End are exclusive",
+            ));
+        }
+        (Some(next), None) => Transition::Next(string(Some(next), &fields.at("Next"))?.to_owned()),
+        (None, Some(Value::Bool(true))) => Transition::End,
+        (None, Some(_)) => {
+            return Err(DefinitionError::invalid(
+                &fields.at("End"),
+                "End must be true",
+            ));
+        }
+        (None, None) if matches!(state_type, "Choice" | "Succeed" | "Fail") => Transition::None,
+        (None, None) => {
+            return Err(DefinitionError::invalid(
+                location,
+                "a Next or \"End\": true is required",
+            ));
+        }
+    })
+}
+
+fn load_task(fields: &Fields<'_>) -> Result<Kind, DefinitionError> {
+    let (map, location) = (fields.map, fields.location);
+    let resource = string(map.get("Resource"), &fields.at("Resource"))?.to_owned();
+    if resource.ends_with(".waitForTaskToken") || resource.contains(":activity:") {
+        return Err(DefinitionError::unsupported(
+            &fields.at("Resource"),
+            format!("the callback or activity resource {resource:?}"),
+        ));
+    }
+    let timeout = match (map.get("TimeoutSeconds"), map.get("TimeoutSecondsPath")) {
+        (Some(_), Some(_)) => {
+            return Err(DefinitionError::invalid(
+                location,
+                "TimeoutSeconds and TimeoutSecondsPath are exclusive",
+            ));
+        }
+        (Some(value), None) => Some(IntegerSource::Literal(positive_integer(
+            value,
+            &fields.at("TimeoutSeconds"),
+        )?)),
+        (None, Some(value)) => Some(IntegerSource::Path(reference_path(
+            value,
+            &fields.at("TimeoutSecondsPath"),
+        )?)),
+        (None, None) => None,
+    };
+    Ok(Kind::Task {
+        resource,
+        parameters: fields.template("Parameters")?,
+        timeout,
+        result: fields.result_handling()?,
+    })
+}
+
+fn load_choice(fields: &Fields<'_>) -> Result<Kind, DefinitionError> {
+    let (map, location) = (fields.map, fields.location);
+    let choices = map
+        .get("Choices")
+        .and_then(Value::as_array)
+        .filter(|choices| !choices.is_empty())
+        .ok_or_else(|| DefinitionError::invalid(location, "Choices must be a non-empty array"))?
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| ChoiceRule::compile(rule, &format!("{location}.Choices[{i}]")))
+        .collect::<Result<_, _>>()?;
+    let default = map
+        .get("Default")
+        .map(|value| string(Some(value), &fields.at("Default")).map(str::to_owned))
+        .transpose()?;
+    Ok(Kind::Choice { choices, default })
+}
+
+fn load_parallel(fields: &Fields<'_>) -> Result<Kind, DefinitionError> {
+    let (map, location) = (fields.map, fields.location);
+    let branches = map
+        .get("Branches")
+        .and_then(Value::as_array)
+        .filter(|branches| !branches.is_empty())
+        .ok_or_else(|| DefinitionError::invalid(location, "Branches must be a non-empty array"))?
+        .iter()
+        .enumerate()
+        .map(|(i, branch)| {
+            let here = format!("{location}.Branches[{i}]");
+            let branch_map = object(branch, &here)?;
+            check_fields(branch_map, &here, &["StartAt", "States", "Comment"])?;
+            StateMachine::graph(branch_map, &here).map(Arc::new)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Kind::Parallel {
+        branches,
+        parameters: fields.template("Parameters")?,
+        result: fields.result_handling()?,
+    })
 }
 
 fn load_map(
@@ -636,7 +662,7 @@ fn fail_text(
             if text.starts_with("States.") {
                 Call::parse(text)
                     .map(|call| Some(Text::Intrinsic(call)))
-                    .map_err(|message| DefinitionError::invalid(&here, message))
+                    .map_err(|error| DefinitionError::invalid(&here, error))
             } else {
                 reference_path(value, &here).map(|path| Some(Text::Path(path)))
             }
@@ -645,140 +671,7 @@ fn fail_text(
     }
 }
 
-fn retriers(value: Option<&Value>, location: &str) -> Result<Vec<Retrier>, DefinitionError> {
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
-    let items = value
-        .as_array()
-        .ok_or_else(|| DefinitionError::invalid(location, "must be an array"))?;
-    let mut retriers = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let here = format!("{location}[{i}]");
-        let map = object(item, &here)?;
-        check_fields(
-            map,
-            &here,
-            &[
-                "ErrorEquals",
-                "IntervalSeconds",
-                "MaxAttempts",
-                "BackoffRate",
-                "MaxDelaySeconds",
-                "JitterStrategy",
-                "Comment",
-            ],
-        )?;
-        let error_equals = error_equals(map, &here, i + 1 == items.len())?;
-        let number = |key: &str, default: f64, minimum: f64| -> Result<f64, DefinitionError> {
-            match map.get(key) {
-                None => Ok(default),
-                Some(value) => value
-                    .as_f64()
-                    .filter(|number| *number >= minimum)
-                    .ok_or_else(|| {
-                        DefinitionError::invalid(
-                            &format!("{here}.{key}"),
-                            format!("must be a number >= {minimum}"),
-                        )
-                    }),
-            }
-        };
-        let full_jitter = match map.get("JitterStrategy").map(|value| value.as_str()) {
-            None | Some(Some("NONE")) => false,
-            Some(Some("FULL")) => true,
-            Some(_) => {
-                return Err(DefinitionError::invalid(
-                    &format!("{here}.JitterStrategy"),
-                    "must be FULL or NONE",
-                ));
-            }
-        };
-        retriers.push(Retrier {
-            error_equals,
-            interval_seconds: positive_integer_or(
-                map.get("IntervalSeconds"),
-                1,
-                &format!("{here}.IntervalSeconds"),
-            )? as f64,
-            max_attempts: match map.get("MaxAttempts") {
-                None => 3,
-                Some(value) => value.as_u64().ok_or_else(|| {
-                    DefinitionError::invalid(
-                        &format!("{here}.MaxAttempts"),
-                        "must be a non-negative integer",
-                    )
-                })?,
-            },
-            backoff_rate: number("BackoffRate", 2.0, 1.0)?,
-            max_delay_seconds: map
-                .get("MaxDelaySeconds")
-                .map(|value| {
-                    positive_integer(value, &format!("{here}.MaxDelaySeconds")).map(|v| v as f64)
-                })
-                .transpose()?,
-            full_jitter,
-        });
-    }
-    Ok(retriers)
-}
-
-fn catchers(value: Option<&Value>, location: &str) -> Result<Vec<Catcher>, DefinitionError> {
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
-    let items = value
-        .as_array()
-        .ok_or_else(|| DefinitionError::invalid(location, "must be an array"))?;
-    let mut catchers = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let here = format!("{location}[{i}]");
-        let map = object(item, &here)?;
-        check_fields(
-            map,
-            &here,
-            &["ErrorEquals", "Next", "ResultPath", "Comment"],
-        )?;
-        catchers.push(Catcher {
-            error_equals: error_equals(map, &here, i + 1 == items.len())?,
-            next: string(map.get("Next"), &format!("{here}.Next"))?.to_owned(),
-            result_path: match map.get("ResultPath") {
-                None => Some(Path::root()),
-                Some(value) => reference_path_or_null(value, &format!("{here}.ResultPath"))?,
-            },
-        });
-    }
-    Ok(catchers)
-}
-
-fn error_equals(
-    map: &Map<String, Value>,
-    location: &str,
-    last: bool,
-) -> Result<Vec<String>, DefinitionError> {
-    let names_list: Vec<String> = map
-        .get("ErrorEquals")
-        .and_then(Value::as_array)
-        .filter(|items| !items.is_empty())
-        .and_then(|items| {
-            items
-                .iter()
-                .map(|item| item.as_str().map(str::to_owned))
-                .collect()
-        })
-        .ok_or_else(|| {
-            DefinitionError::invalid(location, "ErrorEquals must be a non-empty array of strings")
-        })?;
-    if names_list.iter().any(|name| name == names::ALL) && (names_list.len() > 1 || !last) {
-        return Err(DefinitionError::invalid(
-            location,
-            "States.ALL must appear alone, in the last retrier or catcher",
-        ));
-    }
-    Ok(names_list)
-}
-
-fn check_fields(
+pub(crate) fn check_fields(
     map: &Map<String, Value>,
     location: &str,
     allowed: &[&str],
@@ -807,26 +700,32 @@ fn check_fields(
     Ok(())
 }
 
-fn object<'a>(value: &'a Value, location: &str) -> Result<&'a Map<String, Value>, DefinitionError> {
+pub(crate) fn object<'a>(
+    value: &'a Value,
+    location: &str,
+) -> Result<&'a Map<String, Value>, DefinitionError> {
     value
         .as_object()
         .ok_or_else(|| DefinitionError::invalid(location, "must be a JSON object"))
 }
 
-fn string<'a>(value: Option<&'a Value>, location: &str) -> Result<&'a str, DefinitionError> {
+pub(crate) fn string<'a>(
+    value: Option<&'a Value>,
+    location: &str,
+) -> Result<&'a str, DefinitionError> {
     value
         .and_then(Value::as_str)
         .ok_or_else(|| DefinitionError::invalid(location, "must be a string"))
 }
 
-fn positive_integer(value: &Value, location: &str) -> Result<u64, DefinitionError> {
+pub(crate) fn positive_integer(value: &Value, location: &str) -> Result<u64, DefinitionError> {
     value
         .as_u64()
         .filter(|number| *number > 0)
         .ok_or_else(|| DefinitionError::invalid(location, "must be a positive integer"))
 }
 
-fn positive_integer_or(
+pub(crate) fn positive_integer_or(
     value: Option<&Value>,
     default: u64,
     location: &str,
@@ -834,12 +733,15 @@ fn positive_integer_or(
     value.map_or(Ok(default), |value| positive_integer(value, location))
 }
 
-fn reference_path(value: &Value, location: &str) -> Result<Path, DefinitionError> {
+pub(crate) fn reference_path(value: &Value, location: &str) -> Result<Path, DefinitionError> {
     let text = string(Some(value), location)?;
-    Path::parse_reference(text).map_err(|message| DefinitionError::invalid(location, message))
+    Path::parse_reference(text).map_err(|error| DefinitionError::invalid(location, error))
 }
 
-fn reference_path_or_null(value: &Value, location: &str) -> Result<Option<Path>, DefinitionError> {
+pub(crate) fn reference_path_or_null(
+    value: &Value,
+    location: &str,
+) -> Result<Option<Path>, DefinitionError> {
     if value.is_null() {
         return Ok(None);
     }

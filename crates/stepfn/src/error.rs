@@ -2,6 +2,9 @@
 
 use serde_json::{Value, json};
 
+use crate::intrinsic::IntrinsicError;
+use crate::path::PathError;
+
 /// A definition the interpreter refuses to load: invalid, or using a feature it does not implement.
 #[derive(Debug, thiserror::Error)]
 pub enum DefinitionError {
@@ -9,18 +12,55 @@ pub enum DefinitionError {
     #[error("the definition is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
     /// The definition breaks a rule of the Amazon States Language.
-    #[error("{location}: {message}")]
-    Invalid { location: String, message: String },
+    #[error("{location}: {violation}")]
+    Invalid {
+        /// Where: `definition.States.Name.Field`.
+        location: String,
+        /// What breaks the rule.
+        #[source]
+        violation: Violation,
+    },
     /// The definition uses a feature this interpreter does not implement; it is refused, never skipped.
     #[error("{location}: {feature} is not supported by the local interpreter")]
-    Unsupported { location: String, feature: String },
+    Unsupported {
+        /// Where: `definition.States.Name.Field`.
+        location: String,
+        /// The feature.
+        feature: String,
+    },
+}
+
+/// What breaks a rule of the Amazon States Language.
+#[derive(Debug, thiserror::Error)]
+pub enum Violation {
+    /// A rule about the definition's structure or values, described.
+    #[error("{0}")]
+    Rule(String),
+    /// A path that does not parse.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// An intrinsic function call that does not parse.
+    #[error(transparent)]
+    Intrinsic(#[from] IntrinsicError),
+}
+
+impl From<String> for Violation {
+    fn from(rule: String) -> Self {
+        Self::Rule(rule)
+    }
+}
+
+impl From<&str> for Violation {
+    fn from(rule: &str) -> Self {
+        Self::Rule(rule.to_owned())
+    }
 }
 
 impl DefinitionError {
-    pub(crate) fn invalid(location: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(location: &str, violation: impl Into<Violation>) -> Self {
         Self::Invalid {
             location: location.to_owned(),
-            message: message.into(),
+            violation: violation.into(),
         }
     }
 

@@ -6,7 +6,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
@@ -14,10 +13,12 @@ use tokio::task::JoinSet;
 use crate::choice::parse_timestamp;
 use crate::context::Context;
 use crate::definition::{
-    IntegerSource, Kind, ResultHandling, Retrier, State, StateMachine, Text, Transition, WaitFor,
+    IntegerSource, Kind, ResultHandling, State, StateMachine, Text, Transition, WaitFor,
 };
 use crate::error::{TaskError, names};
+use crate::history::{EventKind, Execution, HistoryEvent, Outcome};
 use crate::path::Path;
+use crate::retry::Retrier;
 
 /// The optimised Lambda integration: `Parameters` carry `FunctionName` and `Payload`, and the result wraps the
 /// function's output as `{"Payload": ..., "StatusCode": 200, ...}`.
@@ -78,100 +79,6 @@ impl Clock for TokioClock {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
         tokio::time::sleep(duration)
     }
-}
-
-/// One entry of an execution's history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HistoryEvent {
-    /// Position in the history, from 1.
-    pub id: usize,
-    /// When it happened (RFC 3339, milliseconds, UTC).
-    pub timestamp: String,
-    /// What happened.
-    #[serde(flatten)]
-    pub kind: EventKind,
-}
-
-/// What happened, with the state it happened in.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type")]
-pub enum EventKind {
-    /// The execution began with this input.
-    ExecutionStarted { input: Value },
-    /// The execution ended with this output.
-    ExecutionSucceeded { output: Value },
-    /// The execution ended with this error.
-    ExecutionFailed { error: String, cause: String },
-    /// A state began with this raw input.
-    StateEntered { state: String, input: Value },
-    /// A state finished with this output.
-    StateExited { state: String, output: Value },
-    /// A Task state called its resource with this input.
-    TaskScheduled {
-        state: String,
-        resource: String,
-        input: Value,
-    },
-    /// The resource returned this result.
-    TaskSucceeded {
-        state: String,
-        resource: String,
-        output: Value,
-    },
-    /// The resource failed with this error.
-    TaskFailed {
-        state: String,
-        resource: String,
-        error: String,
-        cause: String,
-    },
-    /// The resource ran past the Task's timeout.
-    TaskTimedOut { state: String, resource: String },
-    /// A retrier matched: attempt `attempt` follows after `delay_seconds`.
-    RetryScheduled {
-        state: String,
-        error: String,
-        attempt: u64,
-        delay_seconds: f64,
-    },
-    /// A catcher matched and sends the error output to `next`.
-    ErrorCaught {
-        state: String,
-        error: String,
-        next: String,
-    },
-    /// A Map iteration began.
-    MapIterationStarted { state: String, index: usize },
-    /// A Map iteration finished.
-    MapIterationSucceeded { state: String, index: usize },
-    /// A Map iteration failed, failing its Map state.
-    MapIterationFailed {
-        state: String,
-        index: usize,
-        error: String,
-    },
-    /// A Wait state waits this long.
-    WaitStarted { state: String, seconds: f64 },
-}
-
-/// How an execution ended (serialized as `{"status": "SUCCEEDED", "output": ...}` or
-/// `{"status": "FAILED", "error": {"Error": ..., "Cause": ...}}`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Outcome {
-    /// The execution's output.
-    Succeeded { output: Value },
-    /// The error that ended it.
-    Failed { error: TaskError },
-}
-
-/// A finished execution: its outcome and its history.
-#[derive(Debug, Clone, Serialize)]
-pub struct Execution {
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Every event, in order.
-    pub history: Vec<HistoryEvent>,
 }
 
 /// Executes one state machine definition with the caller's tasks.
@@ -371,7 +278,7 @@ fn apply_result_path(
     };
     let mut output = raw.clone();
     path.set(&mut output, result)
-        .map_err(|message| TaskError::runtime(format!("Unable to apply ResultPath: {message}")))?;
+        .map_err(|error| TaskError::runtime(format!("Unable to apply ResultPath: {error}")))?;
     Ok(output)
 }
 
@@ -443,21 +350,7 @@ async fn run_state<T: TaskInvoker, C: Clock>(
             effective
         }
         Kind::Wait(wait) => {
-            let duration = match wait {
-                WaitFor::Seconds(value) => {
-                    Duration::from_secs(integer(value, &effective, &context, "SecondsPath")?)
-                }
-                WaitFor::Timestamp(target) => until(*target, clock.now()),
-                WaitFor::TimestampPath(path) => {
-                    let value = select(path, &effective, &context, "TimestampPath")?;
-                    let target = value.as_str().and_then(parse_timestamp).ok_or_else(|| {
-                        TaskError::runtime(format!(
-                            "TimestampPath {path} must give an RFC 3339 timestamp, got {value}"
-                        ))
-                    })?;
-                    until(target, clock.now())
-                }
-            };
+            let duration = wait_duration(wait, &effective, &context, clock.now())?;
             run.record(EventKind::WaitStarted {
                 state: name.clone(),
                 seconds: duration.as_secs_f64(),
@@ -467,22 +360,7 @@ async fn run_state<T: TaskInvoker, C: Clock>(
         }
         Kind::Succeed => effective,
         Kind::Fail { error, cause } => {
-            let text = |text: &Option<Text>| -> Result<String, TaskError> {
-                match text {
-                    None => Ok(String::new()),
-                    Some(Text::Literal(text)) => Ok(text.clone()),
-                    Some(Text::Path(path)) => match select(path, &raw, &context, "Fail")? {
-                        Value::String(text) => Ok(text),
-                        other => Err(TaskError::runtime(format!(
-                            "{path} must give a string, got {other}"
-                        ))),
-                    },
-                    Some(Text::Intrinsic(call)) => match call.evaluate(&raw, &context)? {
-                        Value::String(text) => Ok(text),
-                        other => Ok(other.to_string()),
-                    },
-                }
-            };
+            let text = |text| fail_text(text, &raw, &context);
             return Err(TaskError::new(text(error)?, text(cause)?));
         }
         Kind::Task { result, .. } | Kind::Parallel { result, .. } | Kind::Map { result, .. } => {
@@ -523,6 +401,48 @@ async fn run_state<T: TaskInvoker, C: Clock>(
         (None, Transition::End | Transition::None) => Step::End(output),
     };
     exit(run, state, step)
+}
+
+/// How long a Wait state waits, from now.
+fn wait_duration(
+    wait: &WaitFor,
+    effective: &Value,
+    context: &Context<'_>,
+    now: OffsetDateTime,
+) -> Result<Duration, TaskError> {
+    Ok(match wait {
+        WaitFor::Seconds(value) => {
+            Duration::from_secs(integer(value, effective, context, "SecondsPath")?)
+        }
+        WaitFor::Timestamp(target) => until(*target, now),
+        WaitFor::TimestampPath(path) => {
+            let value = select(path, effective, context, "TimestampPath")?;
+            let target = value.as_str().and_then(parse_timestamp).ok_or_else(|| {
+                TaskError::runtime(format!(
+                    "TimestampPath {path} must give an RFC 3339 timestamp, got {value}"
+                ))
+            })?;
+            until(target, now)
+        }
+    })
+}
+
+/// A Fail state's `Error` or `Cause`: literal, from a path of the raw input, or from an intrinsic function.
+fn fail_text(text: &Option<Text>, raw: &Value, context: &Context<'_>) -> Result<String, TaskError> {
+    match text {
+        None => Ok(String::new()),
+        Some(Text::Literal(text)) => Ok(text.clone()),
+        Some(Text::Path(path)) => match select(path, raw, context, "Fail")? {
+            Value::String(text) => Ok(text),
+            other => Err(TaskError::runtime(format!(
+                "{path} must give a string, got {other}"
+            ))),
+        },
+        Some(Text::Intrinsic(call)) => match call.evaluate(raw, context)? {
+            Value::String(text) => Ok(text),
+            other => Ok(other.to_string()),
+        },
+    }
 }
 
 fn exit<T: TaskInvoker, C: Clock>(

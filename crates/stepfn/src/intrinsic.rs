@@ -6,7 +6,68 @@ use sha2::Digest;
 
 use crate::context::Context;
 use crate::error::TaskError;
-use crate::path::Path;
+use crate::path::{Path, PathError};
+
+/// Why an intrinsic function call could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntrinsicError {
+    /// The call breaks the syntax, or names a function or an arity the interpreter does not implement.
+    #[error("invalid intrinsic function {call:?} at character {position}: {reason}")]
+    Syntax {
+        /// The call.
+        call: String,
+        /// Where it breaks.
+        position: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A path argument does not parse.
+    #[error(transparent)]
+    Path(#[from] PathError),
+}
+
+/// Why a call failed on its arguments at run time (`States.IntrinsicFailure`).
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("expected a string, got {0}")]
+    NotString(Value),
+    #[error("expected an array, got {0}")]
+    NotArray(Value),
+    #[error("expected a number, got {0}")]
+    NotNumber(Value),
+    #[error("{0} is out of range")]
+    OutOfRange(serde_json::Number),
+    #[error("the template has {placeholders} placeholders but {values} values were given")]
+    Placeholders { placeholders: usize, values: usize },
+    #[error("not valid JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error(transparent)]
+    Serialize(serde_json::Error),
+    #[error("the chunk size must be a positive integer")]
+    ChunkSize,
+    #[error("index {0} is out of bounds")]
+    IndexOutOfBounds(i64),
+    #[error("not valid Base64: {0}")]
+    NotBase64(#[source] base64::DecodeError),
+    #[error("the decoded data is not UTF-8 text")]
+    NotUtf8,
+    #[error("the first two arguments must be JSON objects")]
+    NotObjects,
+    #[error("only shallow merging is supported: the third argument must be false")]
+    DeepMerge,
+    #[error("the start must be less than the end")]
+    EmptyRange,
+    #[error("arguments must be between -2147483648 and 2147483647")]
+    NotInt32,
+    #[error("the step must not be zero")]
+    ZeroStep,
+    #[error("the range would have {0} items, more than {MAX_RANGE_ITEMS}")]
+    RangeTooLong(i128),
+    #[error("the range leaves the 64-bit integers")]
+    RangeOverflow,
+    #[error("unknown algorithm {0:?} (expected MD5, SHA-1, SHA-256, SHA-384 or SHA-512)")]
+    UnknownAlgorithm(String),
+}
 
 /// A parsed intrinsic function call.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +138,7 @@ functions! {
 
 impl Call {
     /// Parses an intrinsic function call such as `States.Format('{} of {}', $.a, States.ArrayLength($.b))`.
-    pub fn parse(text: &str) -> Result<Call, String> {
+    pub fn parse(text: &str) -> Result<Call, IntrinsicError> {
         let mut parser = Parser {
             text,
             chars: text.chars().collect(),
@@ -93,30 +154,32 @@ impl Call {
 
     /// Evaluates the call against the effective input and the context object.
     pub fn evaluate(&self, input: &Value, context: &Context<'_>) -> Result<Value, TaskError> {
-        let name = self.function.name();
         let values = self
             .arguments
             .iter()
             .map(|argument| argument.evaluate(input, context))
             .collect::<Result<Vec<_>, _>>()?;
-        let fail = |message: String| TaskError::intrinsic(format!("{name}: {message}"));
+        self.apply(values)
+            .map_err(|failure| TaskError::intrinsic(format!("{}: {failure}", self.function.name())))
+    }
+
+    /// The function's result on the argument values (as many as its arity allows, checked at load time).
+    fn apply(&self, values: Vec<Value>) -> Result<Value, Failure> {
         match self.function {
-            Function::Format => self.format(&values).map_err(fail),
+            Function::Format => self.format(&values),
             Function::StringToJson => {
-                let text = string(&values[0]).map_err(fail)?;
-                serde_json::from_str(text).map_err(|e| fail(format!("not valid JSON: {e}")))
+                serde_json::from_str(string(&values[0])?).map_err(Failure::NotJson)
             }
             Function::JsonToString => serde_json::to_string(&values[0])
                 .map(Value::String)
-                .map_err(|e| fail(e.to_string())),
+                .map_err(Failure::Serialize),
             Function::Array => Ok(Value::Array(values)),
             Function::ArrayPartition => {
-                let items = array(&values[0]).map_err(fail)?;
-                let size = integer(&values[1]).map_err(fail)?;
-                let size = usize::try_from(size)
+                let items = array(&values[0])?;
+                let size = usize::try_from(integer(&values[1])?)
                     .ok()
                     .filter(|size| *size > 0)
-                    .ok_or_else(|| fail("the chunk size must be a positive integer".into()))?;
+                    .ok_or(Failure::ChunkSize)?;
                 Ok(Value::Array(
                     items
                         .chunks(size)
@@ -124,86 +187,74 @@ impl Call {
                         .collect(),
                 ))
             }
-            Function::ArrayContains => {
-                let items = array(&values[0]).map_err(fail)?;
-                Ok(Value::Bool(items.contains(&values[1])))
-            }
-            Function::ArrayRange => array_range(&values).map_err(fail),
+            Function::ArrayContains => Ok(Value::Bool(array(&values[0])?.contains(&values[1]))),
+            Function::ArrayRange => array_range(&values),
             Function::ArrayGetItem => {
-                let items = array(&values[0]).map_err(fail)?;
-                let index = integer(&values[1]).map_err(fail)?;
+                let items = array(&values[0])?;
+                let index = integer(&values[1])?;
                 usize::try_from(index)
                     .ok()
                     .and_then(|index| items.get(index))
                     .cloned()
-                    .ok_or_else(|| fail(format!("index {index} is out of bounds")))
+                    .ok_or(Failure::IndexOutOfBounds(index))
             }
-            Function::ArrayLength => Ok(Value::from(array(&values[0]).map_err(fail)?.len())),
+            Function::ArrayLength => Ok(Value::from(array(&values[0])?.len())),
             Function::ArrayUnique => {
                 let mut unique: Vec<Value> = Vec::new();
-                for item in array(&values[0]).map_err(fail)? {
+                for item in array(&values[0])? {
                     if !unique.contains(item) {
                         unique.push(item.clone());
                     }
                 }
                 Ok(Value::Array(unique))
             }
-            Function::Base64Encode => {
-                let text = string(&values[0]).map_err(fail)?;
-                Ok(Value::String(
-                    base64::engine::general_purpose::STANDARD.encode(text),
-                ))
-            }
+            Function::Base64Encode => Ok(Value::String(
+                base64::engine::general_purpose::STANDARD.encode(string(&values[0])?),
+            )),
             Function::Base64Decode => {
-                let text = string(&values[0]).map_err(fail)?;
                 let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(text)
-                    .map_err(|e| fail(format!("not valid Base64: {e}")))?;
+                    .decode(string(&values[0])?)
+                    .map_err(Failure::NotBase64)?;
                 String::from_utf8(bytes)
                     .map(Value::String)
-                    .map_err(|_| fail("the decoded data is not UTF-8 text".into()))
+                    .map_err(|_| Failure::NotUtf8)
             }
-            Function::Hash => hash(&values).map_err(fail),
+            Function::Hash => hash(&values),
             Function::JsonMerge => {
                 let (Value::Object(first), Value::Object(second)) = (&values[0], &values[1]) else {
-                    return Err(fail("the first two arguments must be JSON objects".into()));
+                    return Err(Failure::NotObjects);
                 };
                 if values[2] != Value::Bool(false) {
-                    return Err(fail(
-                        "only shallow merging is supported: the third argument must be false"
-                            .into(),
-                    ));
+                    return Err(Failure::DeepMerge);
                 }
                 let mut merged: Map<String, Value> = first.clone();
                 merged.extend(second.clone());
                 Ok(Value::Object(merged))
             }
             Function::MathRandom => {
-                let start = integer(&values[0]).map_err(fail)?;
-                let end = integer(&values[1]).map_err(fail)?;
+                let start = integer(&values[0])?;
+                let end = integer(&values[1])?;
                 if start >= end {
-                    return Err(fail("the start must be less than the end".into()));
+                    return Err(Failure::EmptyRange);
                 }
                 let mut rng = match values.get(2) {
-                    Some(seed) => fastrand::Rng::with_seed(integer(seed).map_err(fail)? as u64),
+                    Some(seed) => fastrand::Rng::with_seed(integer(seed)? as u64),
                     None => fastrand::Rng::new(),
                 };
                 Ok(Value::from(rng.i64(start..end)))
             }
             Function::MathAdd => {
                 let bounds = i64::from(i32::MIN)..=i64::from(i32::MAX);
-                let a = integer(&values[0]).map_err(fail)?;
-                let b = integer(&values[1]).map_err(fail)?;
+                let a = integer(&values[0])?;
+                let b = integer(&values[1])?;
                 if !bounds.contains(&a) || !bounds.contains(&b) {
-                    return Err(fail(
-                        "arguments must be between -2147483648 and 2147483647".into(),
-                    ));
+                    return Err(Failure::NotInt32);
                 }
                 Ok(Value::from(a + b))
             }
             Function::StringSplit => {
-                let text = string(&values[0]).map_err(fail)?;
-                let delimiters = string(&values[1]).map_err(fail)?;
+                let text = string(&values[0])?;
+                let delimiters = string(&values[1])?;
                 Ok(Value::Array(
                     text.split(|c| delimiters.contains(c))
                         .filter(|part| !part.is_empty())
@@ -216,7 +267,7 @@ impl Call {
     }
 
     /// Fills the template's `{}` placeholders; a quoted template keeps its escaped braces literal.
-    fn format(&self, values: &[Value]) -> Result<Value, String> {
+    fn format(&self, values: &[Value]) -> Result<Value, Failure> {
         let pieces = match &self.arguments[0] {
             Argument::Text { pieces } => pieces.clone(),
             _ => split_placeholders(string(&values[0])?),
@@ -226,10 +277,10 @@ impl Call {
             .filter(|piece| **piece == TextPiece::Placeholder)
             .count();
         if placeholders != values.len() - 1 {
-            return Err(format!(
-                "the template has {placeholders} placeholders but {} values were given",
-                values.len() - 1
-            ));
+            return Err(Failure::Placeholders {
+                placeholders,
+                values: values.len() - 1,
+            });
         }
         let mut values = values[1..].iter();
         let mut text = String::new();
@@ -279,22 +330,22 @@ impl Argument {
     }
 }
 
-fn string(value: &Value) -> Result<&str, String> {
+fn string(value: &Value) -> Result<&str, Failure> {
     value
         .as_str()
-        .ok_or_else(|| format!("expected a string, got {value}"))
+        .ok_or_else(|| Failure::NotString(value.clone()))
 }
 
-fn array(value: &Value) -> Result<&Vec<Value>, String> {
+fn array(value: &Value) -> Result<&Vec<Value>, Failure> {
     value
         .as_array()
-        .ok_or_else(|| format!("expected an array, got {value}"))
+        .ok_or_else(|| Failure::NotArray(value.clone()))
 }
 
 /// An integer argument; Step Functions rounds non-integers to the nearest integer.
-fn integer(value: &Value) -> Result<i64, String> {
+fn integer(value: &Value) -> Result<i64, Failure> {
     let Value::Number(number) = value else {
-        return Err(format!("expected a number, got {value}"));
+        return Err(Failure::NotNumber(value.clone()));
     };
     number
         .as_i64()
@@ -305,18 +356,18 @@ fn integer(value: &Value) -> Result<i64, String> {
                 .filter(|v| v.abs() < 9.0e15)
                 .map(|v| v as i64)
         })
-        .ok_or_else(|| format!("{number} is out of range"))
+        .ok_or_else(|| Failure::OutOfRange(number.clone()))
 }
 
 /// Largest array `States.ArrayRange` may produce.
 const MAX_RANGE_ITEMS: i64 = 1000;
 
-fn array_range(values: &[Value]) -> Result<Value, String> {
+fn array_range(values: &[Value]) -> Result<Value, Failure> {
     let start = integer(&values[0])?;
     let end = integer(&values[1])?;
     let step = integer(&values[2])?;
     if step == 0 {
-        return Err("the step must not be zero".into());
+        return Err(Failure::ZeroStep);
     }
     let (start, end, step) = (i128::from(start), i128::from(end), i128::from(step));
     let count = if (end - start).signum() * step.signum() < 0 {
@@ -325,21 +376,19 @@ fn array_range(values: &[Value]) -> Result<Value, String> {
         (end - start) / step + 1
     };
     if count > i128::from(MAX_RANGE_ITEMS) {
-        return Err(format!(
-            "the range would have {count} items, more than {MAX_RANGE_ITEMS}"
-        ));
+        return Err(Failure::RangeTooLong(count));
     }
     (0..count)
         .map(|i| {
             i64::try_from(start + i * step)
                 .map(Value::from)
-                .map_err(|_| "the range leaves the 64-bit integers".to_owned())
+                .map_err(|_| Failure::RangeOverflow)
         })
         .collect::<Result<_, _>>()
         .map(Value::Array)
 }
 
-fn hash(values: &[Value]) -> Result<Value, String> {
+fn hash(values: &[Value]) -> Result<Value, Failure> {
     let data = string(&values[0])?;
     let algorithm = string(&values[1])?;
     let digest = match algorithm {
@@ -348,11 +397,7 @@ fn hash(values: &[Value]) -> Result<Value, String> {
         "SHA-256" => hex::encode(sha2::Sha256::digest(data)),
         "SHA-384" => hex::encode(sha2::Sha384::digest(data)),
         "SHA-512" => hex::encode(sha2::Sha512::digest(data)),
-        other => {
-            return Err(format!(
-                "unknown algorithm {other:?} (expected MD5, SHA-1, SHA-256, SHA-384 or SHA-512)"
-            ));
-        }
+        other => return Err(Failure::UnknownAlgorithm(other.to_owned())),
     };
     Ok(Value::String(digest))
 }
@@ -364,11 +409,12 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn error(&self, message: &str) -> String {
-        format!(
-            "invalid intrinsic function {:?} at character {}: {message}",
-            self.text, self.pos
-        )
+    fn error(&self, reason: &str) -> IntrinsicError {
+        IntrinsicError::Syntax {
+            call: self.text.to_owned(),
+            position: self.pos,
+            reason: reason.to_owned(),
+        }
     }
 
     fn peek(&self) -> Option<char> {
@@ -381,7 +427,7 @@ impl Parser<'_> {
         }
     }
 
-    fn call(&mut self, depth: usize) -> Result<Call, String> {
+    fn call(&mut self, depth: usize) -> Result<Call, IntrinsicError> {
         if depth > MAX_NESTING {
             return Err(self.error(&format!(
                 "intrinsic functions nest at most {MAX_NESTING} deep"
@@ -444,7 +490,7 @@ impl Parser<'_> {
         })
     }
 
-    fn argument(&mut self, depth: usize) -> Result<Argument, String> {
+    fn argument(&mut self, depth: usize) -> Result<Argument, IntrinsicError> {
         match self.peek() {
             Some('\'') => self.text_literal(),
             Some('$') => {
@@ -465,7 +511,7 @@ impl Parser<'_> {
                     self.pos += 1;
                 }
                 let text: String = self.chars[start..self.pos].iter().collect();
-                Path::parse(text.trim()).map(Argument::Path)
+                Ok(Argument::Path(Path::parse(text.trim())?))
             }
             Some('S') => Ok(Argument::Call(self.call(depth + 1)?)),
             _ => {
@@ -489,7 +535,7 @@ impl Parser<'_> {
         }
     }
 
-    fn text_literal(&mut self) -> Result<Argument, String> {
+    fn text_literal(&mut self) -> Result<Argument, IntrinsicError> {
         self.pos += 1;
         let mut pieces = Vec::new();
         let mut current = String::new();

@@ -50,15 +50,17 @@ mod context;
 mod definition;
 mod error;
 mod exec;
+mod history;
 mod intrinsic;
 mod path;
+mod retry;
 mod substitution;
 mod template;
 
 pub use definition::StateMachine;
-pub use error::{DefinitionError, TaskError, names};
-pub use exec::{
-    Clock, EventKind, Execution, HistoryEvent, Interpreter, LAMBDA_INVOKE, MAX_PAYLOAD_BYTES,
-    Outcome, TaskInvoker, TokioClock,
-};
+pub use error::{DefinitionError, TaskError, Violation, names};
+pub use exec::{Clock, Interpreter, LAMBDA_INVOKE, MAX_PAYLOAD_BYTES, TaskInvoker, TokioClock};
+pub use history::{EventKind, Execution, HistoryEvent, Outcome};
+pub use intrinsic::IntrinsicError;
+pub use path::PathError;
 pub use substitution::substitute;

@@ -9,6 +9,60 @@ use serde_json::{Map, Value};
 use crate::context::Context;
 use crate::error::TaskError;
 
+/// Why a path could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// The path does not start with `$`.
+    #[error("path {0:?} must start with '$'")]
+    NoRoot(String),
+    /// The path breaks JSONPath syntax, or uses syntax the interpreter does not implement.
+    #[error("invalid path {path:?}: {reason}")]
+    Syntax {
+        /// The path.
+        path: String,
+        /// What is wrong, and where.
+        reason: String,
+    },
+    /// A reference path (fields and single indexes, one node) was needed.
+    #[error("{0:?} is not a reference path (only fields and single indexes are allowed)")]
+    NotReference(String),
+}
+
+/// Why a value could not be written at a reference path (ResultPath).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SetError {
+    /// A field of something that is not an object.
+    #[error("cannot set field {field:?} of a non-object value {value} at {path}")]
+    NotAnObject {
+        /// The field.
+        field: String,
+        /// What is there instead.
+        value: Value,
+        /// The path.
+        path: String,
+    },
+    /// An index into something that is not an array.
+    #[error("cannot index a non-array value at {path}")]
+    NotAnArray {
+        /// The path.
+        path: String,
+    },
+    /// An index past the array's end.
+    #[error("index {index} is out of bounds at {path}")]
+    OutOfBounds {
+        /// The index.
+        index: i64,
+        /// The path.
+        path: String,
+    },
+    /// The path can match several nodes.
+    #[error("{path} is not a reference path")]
+    NotReference {
+        /// The path.
+        path: String,
+    },
+}
+
 /// A parsed path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Path {
@@ -56,13 +110,13 @@ impl fmt::Display for Path {
 
 impl Path {
     /// Parses a path; `$$...` addresses the context object.
-    pub fn parse(text: &str) -> Result<Path, String> {
+    pub fn parse(text: &str) -> Result<Path, PathError> {
         let (context, rest) = if let Some(rest) = text.strip_prefix("$$") {
             (true, rest)
         } else if let Some(rest) = text.strip_prefix('$') {
             (false, rest)
         } else {
-            return Err(format!("path {text:?} must start with '$'"));
+            return Err(PathError::NoRoot(text.to_owned()));
         };
         let segments = Parser {
             text,
@@ -78,14 +132,12 @@ impl Path {
     }
 
     /// Parses a reference path: one that can only identify a single node.
-    pub fn parse_reference(text: &str) -> Result<Path, String> {
+    pub fn parse_reference(text: &str) -> Result<Path, PathError> {
         let path = Self::parse(text)?;
         if path.is_reference() {
             Ok(path)
         } else {
-            Err(format!(
-                "{text:?} is not a reference path (only fields and single indexes are allowed)"
-            ))
+            Err(PathError::NotReference(text.to_owned()))
         }
     }
 
@@ -154,7 +206,7 @@ impl Path {
     }
 
     /// Writes `value` at this reference path inside `target`, creating missing objects on the way (ResultPath).
-    pub fn set(&self, target: &mut Value, value: Value) -> Result<(), String> {
+    pub fn set(&self, target: &mut Value, value: Value) -> Result<(), SetError> {
         let mut node = target;
         for segment in &self.segments {
             node = match segment {
@@ -163,21 +215,32 @@ impl Path {
                         .entry(name.clone())
                         .or_insert_with(|| Value::Object(Map::new())),
                     other => {
-                        return Err(format!(
-                            "cannot set field {name:?} of a non-object value {other} at {self}"
-                        ));
+                        return Err(SetError::NotAnObject {
+                            field: name.clone(),
+                            value: other.clone(),
+                            path: self.to_string(),
+                        });
                     }
                 },
                 Segment::Index(index) => {
                     let Value::Array(items) = node else {
-                        return Err(format!("cannot index a non-array value at {self}"));
+                        return Err(SetError::NotAnArray {
+                            path: self.to_string(),
+                        });
                     };
                     let len = items.len();
-                    let position = resolve_index(*index, len)
-                        .ok_or_else(|| format!("index {index} is out of bounds at {self}"))?;
+                    let position =
+                        resolve_index(*index, len).ok_or_else(|| SetError::OutOfBounds {
+                            index: *index,
+                            path: self.to_string(),
+                        })?;
                     &mut items[position]
                 }
-                _ => return Err(format!("{self} is not a reference path")),
+                _ => {
+                    return Err(SetError::NotReference {
+                        path: self.to_string(),
+                    });
+                }
             };
         }
         *node = value;
@@ -280,8 +343,11 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn error(&self, message: &str) -> String {
-        format!("invalid path {:?}: {message}", self.text)
+    fn error(&self, reason: &str) -> PathError {
+        PathError::Syntax {
+            path: self.text.to_owned(),
+            reason: reason.to_owned(),
+        }
     }
 
     fn peek(&self) -> Option<char> {
@@ -303,7 +369,7 @@ impl Parser<'_> {
         }
     }
 
-    fn segments(mut self) -> Result<Vec<Segment>, String> {
+    fn segments(mut self) -> Result<Vec<Segment>, PathError> {
         let mut segments = Vec::new();
         while let Some(c) = self.peek() {
             match c {
@@ -353,7 +419,7 @@ impl Parser<'_> {
         self.chars[start..self.pos].iter().collect()
     }
 
-    fn quoted(&mut self) -> Result<String, String> {
+    fn quoted(&mut self) -> Result<String, PathError> {
         let quote = self.peek().ok_or_else(|| self.error("unterminated"))?;
         self.pos += 1;
         let mut value = String::new();
@@ -380,7 +446,7 @@ impl Parser<'_> {
         }
     }
 
-    fn close(&mut self) -> Result<(), String> {
+    fn close(&mut self) -> Result<(), PathError> {
         self.skip_spaces();
         if self.eat(']') {
             Ok(())
@@ -406,7 +472,7 @@ impl Parser<'_> {
         value
     }
 
-    fn bracket(&mut self) -> Result<Segment, String> {
+    fn bracket(&mut self) -> Result<Segment, PathError> {
         self.skip_spaces();
         match self.peek() {
             Some('\'' | '"') => {
@@ -433,7 +499,7 @@ impl Parser<'_> {
         }
     }
 
-    fn index_or_slice(&mut self) -> Result<Segment, String> {
+    fn index_or_slice(&mut self) -> Result<Segment, PathError> {
         let first = self.integer();
         self.skip_spaces();
         if self.eat(':') {
@@ -475,7 +541,7 @@ impl Parser<'_> {
         })
     }
 
-    fn filter(&mut self) -> Result<Filter, String> {
+    fn filter(&mut self) -> Result<Filter, PathError> {
         if !self.eat('(') {
             return Err(self.error("expected '(' after '?'"));
         }
@@ -515,7 +581,7 @@ impl Parser<'_> {
         })
     }
 
-    fn comparator(&mut self) -> Result<Comparator, String> {
+    fn comparator(&mut self) -> Result<Comparator, PathError> {
         let two: String = self.chars[self.pos..].iter().take(2).collect();
         let (comparator, length) = match two.as_str() {
             "==" => (Comparator::Eq, 2),
@@ -530,7 +596,7 @@ impl Parser<'_> {
         Ok(comparator)
     }
 
-    fn literal(&mut self) -> Result<Value, String> {
+    fn literal(&mut self) -> Result<Value, PathError> {
         match self.peek() {
             Some('\'' | '"') => Ok(Value::String(self.quoted()?)),
             _ => {
@@ -609,16 +675,14 @@ mod tests {
 
     #[test]
     fn unsupported_syntax_is_refused() {
-        assert!(Path::parse("$..a").unwrap_err().contains("deep scan"));
-        assert!(
-            Path::parse("$.a.length()")
-                .unwrap_err()
-                .contains("functions")
-        );
-        assert!(Path::parse("a.b").unwrap_err().contains("must start"));
+        let error = |text: &str| Path::parse(text).unwrap_err().to_string();
+        assert!(error("$..a").contains("deep scan"));
+        assert!(error("$.a.length()").contains("functions"));
+        assert!(error("a.b").contains("must start"));
         assert!(
             Path::parse_reference("$.a[*]")
                 .unwrap_err()
+                .to_string()
                 .contains("not a reference path")
         );
     }

@@ -65,11 +65,11 @@ impl Template {
         if expression.starts_with('$') {
             Path::parse(expression)
                 .map(Template::Path)
-                .map_err(|message| DefinitionError::invalid(location, message))
+                .map_err(|error| DefinitionError::invalid(location, error))
         } else if expression.starts_with("States.") {
             Call::parse(expression)
                 .map(Template::Intrinsic)
-                .map_err(|message| DefinitionError::invalid(location, message))
+                .map_err(|error| DefinitionError::invalid(location, error))
         } else {
             Err(DefinitionError::invalid(
                 location,

@@ -5,6 +5,7 @@
 
 pub mod audio;
 pub mod browser;
+pub mod config;
 pub mod media;
 pub mod moto;
 pub mod webhook;

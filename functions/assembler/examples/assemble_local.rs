@@ -3,6 +3,7 @@
 //! `scripts/bench-assemble.sh` uses it to time the join of a long render.
 
 use vidpipe_engine::{Assembler, Storage};
+use vidpipe_lambda::ErrorType;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

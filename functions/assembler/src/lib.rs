@@ -13,12 +13,15 @@
 //! these shapes, or cannot be carried out), `ChunkMissing`, `ChunkMismatch`, `FrameCountMismatch`, `SourceMissing`,
 //! `MediaFailed`, `StorageFailed` (transient: worth a Retry).
 
+pub mod config;
+
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vidpipe_core::render::{Chunk, RenderOutput, Soundtrack};
 use vidpipe_engine::assemble::{ChunkFile, JoinSpec, MixSpec, frames_to_ms};
 use vidpipe_engine::{AssembleError, Assembler};
+use vidpipe_lambda::ErrorType;
 
 /// The task input, selected by `action`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,27 +114,20 @@ pub enum AssemblerResponse {
 pub enum AssemblerError {
     /// The event does not fit the input shapes (error type `InvalidInput`).
     #[error("invalid input: {0}")]
-    InvalidInput(String),
+    Input(#[source] serde_json::Error),
+    /// A mix without a soundtrack for a video of no frame rate (error type `InvalidInput`).
+    #[error("invalid input: fps must be at least 1")]
+    ZeroFps,
     /// The mix or the join failed (error type: the engine's name for the failure).
     #[error(transparent)]
     Assemble(#[from] AssembleError),
 }
 
-impl AssemblerError {
-    /// The error type a state machine matches.
-    pub fn error_type(&self) -> &'static str {
+impl ErrorType for AssemblerError {
+    fn error_type(&self) -> &'static str {
         match self {
-            Self::InvalidInput(_) => "InvalidInput",
+            Self::Input(_) | Self::ZeroFps => "InvalidInput",
             Self::Assemble(error) => error.error_type(),
-        }
-    }
-}
-
-impl From<AssemblerError> for Diagnostic {
-    fn from(error: AssemblerError) -> Self {
-        Diagnostic {
-            error_type: error.error_type().to_owned(),
-            error_message: error.to_string(),
         }
     }
 }
@@ -143,7 +139,7 @@ pub async fn handle(
 ) -> Result<AssemblerResponse, Diagnostic> {
     run(event.payload, assembler).await.map_err(|error| {
         tracing::warn!(error_type = error.error_type(), %error, "assembler task failed");
-        Diagnostic::from(error)
+        vidpipe_lambda::diagnostic(&error)
     })
 }
 
@@ -153,7 +149,7 @@ pub async fn run(
     assembler: &Assembler,
 ) -> Result<AssemblerResponse, AssemblerError> {
     let request: AssemblerRequest =
-        serde_json::from_value(payload).map_err(|e| AssemblerError::InvalidInput(e.to_string()))?;
+        serde_json::from_value(payload).map_err(AssemblerError::Input)?;
     // Boxed: the engine's futures are deep, and the Lambda runtime nests them further.
     match request {
         AssemblerRequest::Mix(request) => Box::pin(mix(request, assembler))
@@ -169,9 +165,7 @@ async fn mix(request: MixRequest, assembler: &Assembler) -> Result<MixResponse, 
     let Some(soundtrack) = request.soundtrack else {
         tracing::info!(render_id = %request.render_id, "no soundtrack to mix");
         if request.fps == 0 {
-            return Err(AssemblerError::InvalidInput(
-                "fps must be at least 1".into(),
-            ));
+            return Err(AssemblerError::ZeroFps);
         }
         return Ok(MixResponse {
             soundtrack_uri: None,

@@ -1,21 +1,20 @@
-//! `vidpipe-assembler` Lambda: builds the S3 client once, runs the handler.
-//!
-//! Environment: `FFMPEG_PATH` / `FFPROBE_PATH` (the ffmpeg layer's binaries; default `ffmpeg` / `ffprobe` on
-//! `PATH`), `S3_FORCE_PATH_STYLE` (`true` for endpoints such as moto). Work files go to the temporary folder
-//! (`/tmp` in Lambda: size its ephemeral storage for the chunks plus the joined video).
+//! `vidpipe-assembler` Lambda: reads its configuration, builds the S3 client and the assembler once, runs the
+//! handler.
 
 use lambda_runtime::{Error, service_fn};
-use vidpipe_engine::{Assembler, Storage};
+use vidpipe_assembler::config::Config;
+use vidpipe_engine::{Assembler, Storage, Tools};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let force_path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
-    let assembler = Assembler::new(Storage::with_s3(vidpipe_aws::s3::client(
-        &config,
-        force_path_style,
-    )));
+    let config = Config::from_env(|name| std::env::var(name).ok())?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let s3 = vidpipe_aws::s3::client(&sdk, config.s3_force_path_style);
+    let assembler = Assembler::new(Storage::with_s3(s3)).with_tools(Tools {
+        ffmpeg: config.ffmpeg,
+        ffprobe: config.ffprobe,
+    });
     let assembler = &assembler;
     lambda_runtime::run(service_fn(move |event| {
         vidpipe_assembler::handle(event, assembler)

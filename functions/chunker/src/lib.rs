@@ -14,32 +14,35 @@
 //! rule (every problem named), cannot be planned, or is missing, or whose source is missing or cannot be probed;
 //! `RequestUnavailable` when S3 or the probe service fails otherwise (worth a retry).
 
+pub mod config;
+mod error;
+mod prober;
 pub mod sources;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use vidpipe_aws::objects::ObjectError;
 use vidpipe_core::job::MediaInfo;
-use vidpipe_core::render::{RenderOutput, RenderRequest, Renderer, Soundtrack};
-use vidpipe_core::s3uri::S3Uri;
+use vidpipe_core::render::ports::{
+    HeaderReader, RequestReader, RequestWriter, VideoProber, read_document,
+};
+use vidpipe_core::render::{Chunk, RenderOutput, RenderRequest, Renderer, Soundtrack};
+use vidpipe_core::s3uri::{S3Uri, S3UriError};
 
-pub use sources::{ProbeBackend, ProbeError, VideoProber};
+pub use error::ChunkerError;
+pub use prober::ProbeBackend;
 
 /// Largest request passed inline in the plan; larger ones travel by `request_uri`.
 pub const INLINE_LIMIT_BYTES: usize = 200 * 1024;
-
-/// Largest render request read from S3 (10,000 scenes with long URIs stay well under it).
-pub const MAX_REQUEST_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The task input: the request inline, or where it is stored.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChunkerInput {
-    /// The request, inline.
+    /// The request, inline. Kept as JSON here: [`RenderRequest::from_json`] names every problem of a request by
+    /// its path, where deserializing it into the type would stop at the first.
     #[serde(default)]
     pub request: Option<Value>,
     /// The request, stored in S3.
@@ -89,153 +92,53 @@ pub struct RenderPlan {
     pub media_uri: Option<String>,
 }
 
-/// Why the task failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ChunkerError {
-    /// The request is malformed, invalid, cannot be planned, or missing (error type `InvalidRenderRequest`).
-    #[error("{0}")]
-    InvalidRenderRequest(String),
-    /// S3 failed reading or storing the request (error type `RequestUnavailable`).
-    #[error("{0}")]
-    RequestUnavailable(String),
-}
-
-impl From<ChunkerError> for Diagnostic {
-    fn from(error: ChunkerError) -> Self {
-        let error_type = match &error {
-            ChunkerError::InvalidRenderRequest(_) => "InvalidRenderRequest",
-            ChunkerError::RequestUnavailable(_) => "RequestUnavailable",
-        };
-        Diagnostic {
-            error_type: error_type.to_owned(),
-            error_message: error.to_string(),
-        }
-    }
-}
-
-/// Where render requests are read from and stored.
-pub trait RequestStore {
-    /// The bytes of the object at `uri`, at most `limit` of them.
-    fn fetch(
-        &self,
-        uri: &S3Uri,
-        limit: u64,
-    ) -> impl Future<Output = Result<Vec<u8>, ObjectError>> + Send;
-    /// The first `len` bytes of the object at `uri` (file headers).
-    fn fetch_prefix(
-        &self,
-        uri: &S3Uri,
-        len: u64,
-    ) -> impl Future<Output = Result<Vec<u8>, ObjectError>> + Send;
-    /// Stores `json` at `uri`.
-    fn store(&self, uri: &S3Uri, json: Vec<u8>) -> impl Future<Output = Result<(), String>> + Send;
-}
-
-/// Render requests in S3.
-#[derive(Debug, Clone)]
-pub struct S3RequestStore(pub aws_sdk_s3::Client);
-
-impl RequestStore for S3RequestStore {
-    async fn fetch(&self, uri: &S3Uri, limit: u64) -> Result<Vec<u8>, ObjectError> {
-        vidpipe_aws::objects::get_object_bytes(&self.0, uri, limit).await
-    }
-
-    async fn fetch_prefix(&self, uri: &S3Uri, len: u64) -> Result<Vec<u8>, ObjectError> {
-        vidpipe_aws::objects::get_object_prefix(&self.0, uri, len).await
-    }
-
-    async fn store(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), String> {
-        self.0
-            .put_object()
-            .bucket(uri.bucket())
-            .key(uri.key())
-            .content_type("application/json")
-            .body(json.into())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())
-    }
-}
-
 /// The Lambda handler.
 pub async fn handle(
     event: LambdaEvent<Value>,
-    store: &impl RequestStore,
+    store: &(impl RequestReader + RequestWriter + HeaderReader),
     prober: &impl VideoProber,
 ) -> Result<RenderPlan, Diagnostic> {
     plan(event.payload, store, prober).await.map_err(|error| {
         tracing::warn!(%error, "render request rejected");
-        Diagnostic::from(error)
+        vidpipe_lambda::diagnostic(&error)
     })
 }
 
 /// Validates, probes the sources of, and plans one task input.
 pub async fn plan(
     payload: Value,
-    store: &impl RequestStore,
+    store: &(impl RequestReader + RequestWriter + HeaderReader),
     prober: &impl VideoProber,
 ) -> Result<RenderPlan, ChunkerError> {
-    let invalid = |e: &dyn std::fmt::Display| ChunkerError::InvalidRenderRequest(e.to_string());
-    let input: ChunkerInput = serde_json::from_value(payload).map_err(|e| invalid(&e))?;
-    let (text, read_from) = match (input.request, input.request_uri) {
-        (Some(request), None) => (request.to_string(), None),
-        (None, Some(uri)) => (load(store, &uri).await?, Some(uri)),
-        _ => return Err(invalid(&"give exactly one of `request` and `request_uri`")),
+    let input: ChunkerInput = serde_json::from_value(payload).map_err(ChunkerError::Input)?;
+    let (request, read_from) = match (input.request, input.request_uri) {
+        (Some(request), None) => (RenderRequest::from_json(&request.to_string())?, None),
+        (None, Some(uri)) => {
+            let text = read_document(store, &uri).await?;
+            (RenderRequest::from_json(&text)?, Some(uri))
+        }
+        _ => return Err(ChunkerError::RequestOrUri),
     };
-    let request = RenderRequest::from_json(&text).map_err(|e| invalid(&e))?;
-    let chunks = request.plan().map_err(|e| invalid(&e))?;
-    let base = output_base(&request).map_err(|e| invalid(&e))?;
+    let chunks = request.plan()?;
+    let base = output_base(&request.output)?;
     let media = sources::probe_sources(&request, store, prober).await?;
     let short = vidpipe_core::job::short_video_scenes(&request, &media);
     if !short.is_empty() {
-        return Err(invalid(&short.join("; ")));
+        return Err(ChunkerError::ShortVideos(short));
     }
-
-    let planned = chunks
-        .iter()
-        .map(|chunk| {
-            Ok(PlannedChunk {
-                index: chunk.index,
-                start_frame: chunk.start_frame,
-                end_frame: chunk.end_frame,
-                output_uri: request.chunk_uri(chunk.index)?.to_string(),
-            })
-        })
-        .collect::<Result<Vec<_>, vidpipe_core::render::RenderError>>()
-        .map_err(|e| invalid(&e))?;
-    let mut plan = RenderPlan {
-        render_id: request.render_id.clone(),
-        request_uri: read_from.as_ref().map(S3Uri::to_string),
-        output: request.output.clone(),
-        total_frames: request.total_frames(),
-        max_concurrency: request.map_concurrency(),
-        renderer: request.renderer.clone(),
-        chunks: planned,
-        soundtrack: request.soundtrack.clone(),
-        soundtrack_uri: format!("s3://{}/{}/soundtrack.m4a", base.bucket(), base.key()),
-        media: Some(media),
-        media_uri: None,
-        request: read_from.is_none().then_some(request),
-    };
-    let size = |plan: &RenderPlan| serde_json::to_vec(plan).map_or(usize::MAX, |json| json.len());
+    let mut plan = RenderPlan::new(request, read_from, &chunks, &base, media)?;
     let by_reference = plan.request.is_none()
         || matches!(plan.renderer, Renderer::Lambda(_))
-        || size(&plan) > INLINE_LIMIT_BYTES;
+        || plan.size() > INLINE_LIMIT_BYTES;
     if by_reference {
-        if let Some(request) = plan.request.take() {
-            plan.request_uri = Some(store_json(store, &base, "request.json", &request).await?);
-        }
-        let media = plan.media.take().unwrap_or_default();
-        plan.media_uri = Some(store_json(store, &base, "media.json", &media).await?);
+        plan.pass_by_reference(store, &base).await?;
     }
-    let plan_size = size(&plan);
-    if plan_size > INLINE_LIMIT_BYTES {
-        return Err(invalid(&format!(
-            "the plan of {} chunks is {plan_size} bytes without the request, more than the {INLINE_LIMIT_BYTES} \
-             a Step Functions state may carry: use a shorter output key or longer chunks",
-            plan.chunks.len()
-        )));
+    let bytes = plan.size();
+    if bytes > INLINE_LIMIT_BYTES {
+        return Err(ChunkerError::PlanTooLarge {
+            chunks: plan.chunks.len(),
+            bytes,
+        });
     }
     tracing::info!(
         render_id = %plan.render_id,
@@ -247,41 +150,80 @@ pub async fn plan(
     Ok(plan)
 }
 
+impl RenderPlan {
+    /// The plan of a valid `request` (read from `read_from`, or inline) cut into `chunks`, with the request and the
+    /// probe results of its sources (`media`) inline; `base` is the output's location without `.mp4`.
+    fn new(
+        request: RenderRequest,
+        read_from: Option<S3Uri>,
+        chunks: &[Chunk],
+        base: &S3Uri,
+        media: BTreeMap<String, MediaInfo>,
+    ) -> Result<Self, ChunkerError> {
+        let chunks = chunks
+            .iter()
+            .map(|chunk| -> Result<PlannedChunk, ChunkerError> {
+                Ok(PlannedChunk {
+                    index: chunk.index,
+                    start_frame: chunk.start_frame,
+                    end_frame: chunk.end_frame,
+                    output_uri: request.chunk_uri(chunk.index)?.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            render_id: request.render_id.clone(),
+            request_uri: read_from.as_ref().map(S3Uri::to_string),
+            output: request.output.clone(),
+            total_frames: request.total_frames(),
+            max_concurrency: request.map_concurrency(),
+            renderer: request.renderer.clone(),
+            chunks,
+            soundtrack: request.soundtrack.clone(),
+            soundtrack_uri: format!("s3://{}/{}/soundtrack.m4a", base.bucket(), base.key()),
+            media: Some(media),
+            media_uri: None,
+            request: read_from.is_none().then_some(request),
+        })
+    }
+
+    /// The plan's size as JSON, in bytes.
+    fn size(&self) -> usize {
+        serde_json::to_vec(self).map_or(usize::MAX, |json| json.len())
+    }
+
+    /// Stores a request that came inline at `{output key without .mp4}/request.json`, and the probe results at
+    /// `media.json` beside it, and passes both by URI.
+    async fn pass_by_reference(
+        &mut self,
+        store: &impl RequestWriter,
+        base: &S3Uri,
+    ) -> Result<(), ChunkerError> {
+        if let Some(request) = self.request.take() {
+            self.request_uri = Some(store_json(store, base, "request.json", &request).await?);
+        }
+        let media = self.media.take().unwrap_or_default();
+        self.media_uri = Some(store_json(store, base, "media.json", &media).await?);
+        Ok(())
+    }
+}
+
 /// Stores `value` as JSON at `{base}/{name}` and returns its URI.
 async fn store_json(
-    store: &impl RequestStore,
+    store: &impl RequestWriter,
     base: &S3Uri,
     name: &str,
     value: &impl Serialize,
 ) -> Result<String, ChunkerError> {
-    let invalid = |e: &dyn std::fmt::Display| ChunkerError::InvalidRenderRequest(e.to_string());
-    let uri =
-        S3Uri::new(base.bucket(), format!("{}/{name}", base.key())).map_err(|e| invalid(&e))?;
-    let json = serde_json::to_vec(value).map_err(|e| invalid(&e))?;
-    store
-        .store(&uri, json)
-        .await
-        .map_err(|e| ChunkerError::RequestUnavailable(format!("storing {uri} failed: {e}")))?;
+    let uri = S3Uri::new(base.bucket(), format!("{}/{name}", base.key()))?;
+    let json = serde_json::to_vec(value).map_err(ChunkerError::Serialize)?;
+    store.put(&uri, json).await?;
     Ok(uri.to_string())
 }
 
 /// The output's location without `.mp4`: the folder of the chunks, the soundtrack and a stored request.
-fn output_base(request: &RenderRequest) -> Result<S3Uri, vidpipe_core::s3uri::S3UriError> {
-    let output = S3Uri::parse_str(&request.output.uri)?;
+fn output_base(output: &RenderOutput) -> Result<S3Uri, S3UriError> {
+    let output = S3Uri::parse_str(&output.uri)?;
     let key = output.key().strip_suffix(".mp4").unwrap_or(output.key());
     S3Uri::new(output.bucket(), key)
-}
-
-async fn load(store: &impl RequestStore, uri: &S3Uri) -> Result<String, ChunkerError> {
-    let bytes = store
-        .fetch(uri, MAX_REQUEST_BYTES)
-        .await
-        .map_err(|e| match e {
-            ObjectError::NotFound(_) | ObjectError::TooLarge { .. } => {
-                ChunkerError::InvalidRenderRequest(e.to_string())
-            }
-            ObjectError::S3 { .. } => ChunkerError::RequestUnavailable(e.to_string()),
-        })?;
-    String::from_utf8(bytes)
-        .map_err(|e| ChunkerError::InvalidRenderRequest(format!("{uri} is not UTF-8 JSON: {e}")))
 }

@@ -1,29 +1,30 @@
-//! `vidpipe-chunker` Lambda: builds the S3 client and the probe backend once, runs the handler.
-//!
-//! Environment: `S3_FORCE_PATH_STYLE` (`true` for endpoints such as moto); `MEDIACONVERT_BACKEND`
-//! (`mediaconvert`, the default: videos are probed with MediaConvert's `Probe`; `engine`: with ffprobe in this
-//! process, `FFPROBE_PATH` or `ffprobe` on `PATH`).
+//! `vidpipe-chunker` Lambda: reads its configuration, builds the S3 client and the probe backend once, runs the
+//! handler.
 
 use lambda_runtime::{Error, service_fn};
-use vidpipe_chunker::{ProbeBackend, S3RequestStore, handle};
-use vidpipe_engine::{Engine, Storage};
+use vidpipe_aws::prober::MediaConvertProber;
+use vidpipe_aws::requests::S3RequestStore;
+use vidpipe_chunker::config::{Config, ProbeBackendKind};
+use vidpipe_chunker::{ProbeBackend, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let force_path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
-    let s3 = vidpipe_aws::s3::client(&config, force_path_style);
-    let prober = match std::env::var("MEDIACONVERT_BACKEND").ok().as_deref() {
-        None | Some("mediaconvert") => {
-            ProbeBackend::MediaConvert(aws_sdk_mediaconvert::Client::new(&config))
+    let config = Config::from_env(|name| std::env::var(name).ok())?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let s3 = vidpipe_aws::s3::client(&sdk, config.s3_force_path_style);
+    let prober = match config.probe_backend {
+        ProbeBackendKind::MediaConvert => {
+            ProbeBackend::MediaConvert(MediaConvertProber(aws_sdk_mediaconvert::Client::new(&sdk)))
         }
-        Some("engine") => ProbeBackend::Engine(Engine::new(Storage::with_s3(s3.clone()))),
-        Some(other) => {
-            return Err(format!(
-                "MEDIACONVERT_BACKEND must be mediaconvert or engine, not {other:?}"
-            )
-            .into());
+        #[cfg(feature = "local")]
+        ProbeBackendKind::Engine => {
+            let storage = vidpipe_engine::Storage::with_s3(s3.clone());
+            let tools = vidpipe_engine::Tools {
+                ffmpeg: "ffmpeg".into(),
+                ffprobe: config.ffprobe,
+            };
+            ProbeBackend::Engine(vidpipe_engine::Engine::new(storage).with_tools(tools))
         }
     };
     let store = S3RequestStore(s3);

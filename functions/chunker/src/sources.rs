@@ -1,146 +1,193 @@
 //! Probing a render request's sources: every distinct overlay image and video, once.
 //!
 //! Videos go to a [`VideoProber`]: MediaConvert's `Probe` on AWS, or ffprobe through vidpipe-engine locally
-//! ([`ProbeBackend`], chosen by `MEDIACONVERT_BACKEND`). Overlay images (PNG, TGA, BMP) are not media MediaConvert
-//! probes: their size is read from the file header with one small ranged GET, on either backend.
+//! ([`crate::ProbeBackend`], chosen by `MEDIACONVERT_BACKEND`). Overlay images (PNG, TGA, BMP) are not media
+//! MediaConvert probes: their size is read from the file header with one small ranged GET, on either backend.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
-use vidpipe_aws::mediaconvert;
-use vidpipe_aws::objects::ObjectError;
 use vidpipe_core::job::MediaInfo;
 use vidpipe_core::render::RenderRequest;
-use vidpipe_core::s3uri::S3Uri;
-use vidpipe_engine::Engine;
-
-use crate::{ChunkerError, RequestStore};
+use vidpipe_core::render::ports::{FetchError, HeaderReader, VideoProbeError, VideoProber};
+use vidpipe_core::s3uri::{S3Uri, S3UriError};
 
 /// Bytes read from the start of an overlay image: enough for the PNG IHDR, the BMP info header and the TGA header.
 pub const IMAGE_HEADER_BYTES: u64 = 32;
 
-/// Why a video could not be probed.
+/// Why a source of the request cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
-    /// The file is missing, unreadable or not usable media: retrying cannot help.
-    #[error("{0}")]
-    Unusable(String),
-    /// The service failed: worth a retry.
-    #[error("{0}")]
-    Unavailable(String),
+pub enum SourceError {
+    /// A source is not an `s3://` URI.
+    #[error(transparent)]
+    Uri(#[from] S3UriError),
+    /// The video is missing or not usable media.
+    #[error("scene {scene:?}: the video {video} cannot be probed: {source}")]
+    VideoUnusable {
+        /// The first scene that uses it.
+        scene: String,
+        /// The video.
+        video: String,
+        /// The probe's answer.
+        #[source]
+        source: VideoProbeError,
+    },
+    /// The probe service failed (worth a retry).
+    #[error("probing {video} failed: {source}")]
+    ProbeUnavailable {
+        /// The video.
+        video: String,
+        /// The probe's answer.
+        #[source]
+        source: VideoProbeError,
+    },
+    /// The overlay image is missing or too large.
+    #[error("scene {scene:?}: the overlay image {source}")]
+    OverlayMissing {
+        /// The first scene that uses it.
+        scene: String,
+        /// Why.
+        #[source]
+        source: FetchError,
+    },
+    /// S3 failed reading the overlay image (worth a retry).
+    #[error(transparent)]
+    OverlayUnavailable(FetchError),
+    /// The overlay image's header is not one of a PNG, BMP or TGA, or holds no size.
+    #[error("scene {scene:?}: the overlay image {uri} {source}")]
+    OverlayHeader {
+        /// The first scene that uses it.
+        scene: String,
+        /// The image.
+        uri: S3Uri,
+        /// What is wrong with the header.
+        #[source]
+        source: ImageHeaderError,
+    },
 }
 
-/// Probes video sources.
-pub trait VideoProber {
-    /// Probe results of the video at `uri`.
-    fn probe(&self, uri: &S3Uri) -> impl Future<Output = Result<MediaInfo, ProbeError>> + Send;
-}
-
-/// The two probe backends.
-#[derive(Clone)]
-pub enum ProbeBackend {
-    /// AWS Elemental MediaConvert's `Probe`.
-    MediaConvert(aws_sdk_mediaconvert::Client),
-    /// ffprobe through vidpipe-engine, in this process (every failure counts as unusable input).
-    Engine(Engine),
-}
-
-impl VideoProber for ProbeBackend {
-    async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, ProbeError> {
+impl SourceError {
+    /// Whether a retry may succeed: a service failed, the sources themselves may be fine.
+    pub fn is_transient(&self) -> bool {
         match self {
-            Self::MediaConvert(client) => mediaconvert::probe(client, uri).await.map_err(|e| {
-                if e.is_unusable_input() {
-                    ProbeError::Unusable(e.to_string())
-                } else {
-                    ProbeError::Unavailable(e.to_string())
-                }
-            }),
-            Self::Engine(engine) => {
-                let response = engine
-                    .probe(&[uri.to_string()])
-                    .await
-                    .map_err(|e| ProbeError::Unusable(e.message))?;
-                let result = response
-                    .probe_results
-                    .first()
-                    .ok_or_else(|| ProbeError::Unusable(format!("no probe result for {uri}")))?;
-                result
-                    .media_info()
-                    .map_err(|why| ProbeError::Unusable(format!("{uri}: {why}")))
-            }
+            Self::ProbeUnavailable { .. } | Self::OverlayUnavailable(_) => true,
+            Self::Uri(_)
+            | Self::VideoUnusable { .. }
+            | Self::OverlayMissing { .. }
+            | Self::OverlayHeader { .. } => false,
         }
     }
+}
+
+/// What is wrong with an image file's header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageHeaderError {
+    /// A `.png` without the PNG signature and IHDR chunk.
+    #[error("is not a PNG (no signature and IHDR chunk)")]
+    NotPng,
+    /// A `.bmp` without the `BM` signature.
+    #[error("is not a BMP (no BM signature)")]
+    NotBmp,
+    /// A `.tga` of an image type TGA does not define.
+    #[error("is not a TGA (unknown image type)")]
+    NotTga,
+    /// Another extension.
+    #[error("is not a PNG, BMP or TGA file")]
+    UnknownType,
+    /// The header states a width or height of 0.
+    #[error("has an empty size {width}x{height} in its header")]
+    EmptySize {
+        /// The stated width.
+        width: u32,
+        /// The stated height.
+        height: u32,
+    },
+    /// The file ends before its header does.
+    #[error("is too short ({0} bytes) for its header")]
+    TooShort(usize),
 }
 
 /// Probe results of every distinct overlay image and video source of `request`, by URI.
 pub async fn probe_sources(
     request: &RenderRequest,
-    store: &impl RequestStore,
+    headers: &impl HeaderReader,
     prober: &impl VideoProber,
-) -> Result<BTreeMap<String, MediaInfo>, ChunkerError> {
+) -> Result<BTreeMap<String, MediaInfo>, SourceError> {
     let mut media = BTreeMap::new();
     for scene in &request.scenes {
         if let Some(video) = &scene.video
             && !media.contains_key(video)
         {
-            let uri = source_uri(video)?;
-            let info = prober.probe(&uri).await.map_err(|e| match e {
-                ProbeError::Unusable(why) => ChunkerError::InvalidRenderRequest(format!(
-                    "scene {:?}: the video {video} cannot be probed: {why}",
-                    scene.id
-                )),
-                ProbeError::Unavailable(why) => {
-                    ChunkerError::RequestUnavailable(format!("probing {video} failed: {why}"))
-                }
-            })?;
+            let info = probe_video(&scene.id, video, prober).await?;
             media.insert(video.clone(), info);
         }
         if let Some(overlay) = &scene.overlay
             && !media.contains_key(&overlay.image)
         {
-            let uri = source_uri(&overlay.image)?;
-            let header =
-                store
-                    .fetch_prefix(&uri, IMAGE_HEADER_BYTES)
-                    .await
-                    .map_err(|e| match e {
-                        ObjectError::S3 { .. } => ChunkerError::RequestUnavailable(e.to_string()),
-                        ObjectError::NotFound(_) | ObjectError::TooLarge { .. } => {
-                            ChunkerError::InvalidRenderRequest(format!(
-                                "scene {:?}: the overlay image {}",
-                                scene.id, e
-                            ))
-                        }
-                    })?;
-            let (width, height) = image_size(uri.key(), &header).map_err(|why| {
-                ChunkerError::InvalidRenderRequest(format!(
-                    "scene {:?}: the overlay image {uri} {why}",
-                    scene.id
-                ))
-            })?;
-            media.insert(
-                overlay.image.clone(),
-                MediaInfo {
-                    width,
-                    height,
-                    duration_ms: Some(0),
-                    frame_rate: None,
-                    has_audio: false,
-                    rotation: 0,
-                },
-            );
+            let info = read_image_size(&scene.id, &overlay.image, headers).await?;
+            media.insert(overlay.image.clone(), info);
         }
     }
     Ok(media)
 }
 
-fn source_uri(uri: &str) -> Result<S3Uri, ChunkerError> {
-    S3Uri::parse_str(uri).map_err(|e| ChunkerError::InvalidRenderRequest(e.to_string()))
+async fn probe_video(
+    scene: &str,
+    video: &str,
+    prober: &impl VideoProber,
+) -> Result<MediaInfo, SourceError> {
+    let uri = S3Uri::parse_str(video)?;
+    prober.probe(&uri).await.map_err(|source| match source {
+        VideoProbeError::Unusable(_) => SourceError::VideoUnusable {
+            scene: scene.to_owned(),
+            video: video.to_owned(),
+            source,
+        },
+        VideoProbeError::Unavailable(_) => SourceError::ProbeUnavailable {
+            video: video.to_owned(),
+            source,
+        },
+    })
+}
+
+/// An overlay image's size from its header, as the [`MediaInfo`] of a still.
+async fn read_image_size(
+    scene: &str,
+    image: &str,
+    headers: &impl HeaderReader,
+) -> Result<MediaInfo, SourceError> {
+    let uri = S3Uri::parse_str(image)?;
+    let header = headers
+        .fetch_header(&uri, IMAGE_HEADER_BYTES)
+        .await
+        .map_err(|source| {
+            if source.is_transient() {
+                SourceError::OverlayUnavailable(source)
+            } else {
+                SourceError::OverlayMissing {
+                    scene: scene.to_owned(),
+                    source,
+                }
+            }
+        })?;
+    let (width, height) =
+        image_size(uri.key(), &header).map_err(|source| SourceError::OverlayHeader {
+            scene: scene.to_owned(),
+            uri: uri.clone(),
+            source,
+        })?;
+    Ok(MediaInfo {
+        width,
+        height,
+        duration_ms: Some(0),
+        frame_rate: None,
+        has_audio: false,
+        rotation: 0,
+    })
 }
 
 /// The width and height in an image file's header, by the file's extension: PNG (IHDR), BMP (info header) or
 /// TGA (image specification).
-pub fn image_size(name: &str, header: &[u8]) -> Result<(u32, u32), String> {
+pub fn image_size(name: &str, header: &[u8]) -> Result<(u32, u32), ImageHeaderError> {
     let u16_le = |at: usize| {
         header
             .get(at..at + 2)
@@ -160,13 +207,13 @@ pub fn image_size(name: &str, header: &[u8]) -> Result<(u32, u32), String> {
     let size = match extension.as_deref() {
         Some("png") => {
             if !header.starts_with(b"\x89PNG\r\n\x1a\n") || header.get(12..16) != Some(b"IHDR") {
-                return Err("is not a PNG (no signature and IHDR chunk)".into());
+                return Err(ImageHeaderError::NotPng);
             }
             u32_be(16).zip(u32_be(20))
         }
         Some("bmp") => {
             if !header.starts_with(b"BM") {
-                return Err("is not a BMP (no BM signature)".into());
+                return Err(ImageHeaderError::NotBmp);
             }
             match header
                 .get(14..18)
@@ -182,21 +229,18 @@ pub fn image_size(name: &str, header: &[u8]) -> Result<(u32, u32), String> {
         }
         Some("tga") => {
             if !matches!(header.get(2), Some(1 | 2 | 3 | 9 | 10 | 11)) {
-                return Err("is not a TGA (unknown image type)".into());
+                return Err(ImageHeaderError::NotTga);
             }
             u16_le(12)
                 .zip(u16_le(14))
                 .map(|(w, h)| (w.into(), h.into()))
         }
-        _ => return Err("is not a PNG, BMP or TGA file".into()),
+        _ => return Err(ImageHeaderError::UnknownType),
     };
     match size {
         Some((width, height)) if width > 0 && height > 0 => Ok((width, height)),
-        Some((width, height)) => Err(format!("has an empty size {width}x{height} in its header")),
-        None => Err(format!(
-            "is too short ({} bytes) for its header",
-            header.len()
-        )),
+        Some((width, height)) => Err(ImageHeaderError::EmptySize { width, height }),
+        None => Err(ImageHeaderError::TooShort(header.len())),
     }
 }
 
@@ -230,16 +274,19 @@ mod tests {
         assert!(
             image_size("x.png", b"GIF89a")
                 .unwrap_err()
+                .to_string()
                 .contains("not a PNG")
         );
         assert!(
             image_size("x.bmp", b"BM")
                 .unwrap_err()
+                .to_string()
                 .contains("too short")
         );
         assert!(
             image_size("x.jpg", b"")
                 .unwrap_err()
+                .to_string()
                 .contains("not a PNG, BMP or TGA")
         );
     }

@@ -11,22 +11,23 @@
 //! Bad input fails the task with the error type `InvalidJobRequest`, which a state machine can Catch; a render
 //! request that cannot be read for another reason fails with `RequestUnavailable`, which it can Retry.
 
+pub mod config;
+mod error;
+
 use std::collections::BTreeMap;
-use std::future::Future;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use vidpipe_aws::objects::ObjectError;
 use vidpipe_core::job::{
     CompositeOptions, CompositeOutput, CreateJobRequest, JobContext, MediaInfo, PreviewOptions,
     Recording, SingleOptions, chunk_job, composite_job, preview_job, single_job,
 };
-use vidpipe_core::render::{Chunk, RenderError, RenderRequest};
+use vidpipe_core::render::ports::{RequestReader, read_document};
+use vidpipe_core::render::{Chunk, RenderRequest};
 use vidpipe_core::s3uri::S3Uri;
 
-/// Largest render request read from S3 (a request that big is already far past Step Functions' payload limit).
-pub const MAX_REQUEST_BYTES: u64 = 16 * 1024 * 1024;
+pub use error::JobBuilderError;
 
 /// The task input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,60 +94,15 @@ pub struct JobBuilderOutput {
     pub create_job: CreateJobRequest,
 }
 
-/// Why the task failed.
-#[derive(Debug, thiserror::Error)]
-pub enum JobBuilderError {
-    /// The input cannot make a valid job (error type `InvalidJobRequest`).
-    #[error("{0}")]
-    InvalidJobRequest(String),
-    /// The render request could not be read from S3 for a reason other than bad input (error type
-    /// `RequestUnavailable`).
-    #[error("{0}")]
-    RequestUnavailable(String),
-}
-
-impl From<JobBuilderError> for Diagnostic {
-    fn from(error: JobBuilderError) -> Self {
-        let error_type = match &error {
-            JobBuilderError::InvalidJobRequest(_) => "InvalidJobRequest",
-            JobBuilderError::RequestUnavailable(_) => "RequestUnavailable",
-        };
-        Diagnostic {
-            error_type: error_type.to_owned(),
-            error_message: error.to_string(),
-        }
-    }
-}
-
-/// Where stored render requests are read from.
-pub trait RequestStore {
-    /// The bytes of the object at `uri`, at most `limit` of them.
-    fn fetch(
-        &self,
-        uri: &S3Uri,
-        limit: u64,
-    ) -> impl Future<Output = Result<Vec<u8>, ObjectError>> + Send;
-}
-
-/// Render requests stored in S3.
-#[derive(Debug, Clone)]
-pub struct S3RequestStore(pub aws_sdk_s3::Client);
-
-impl RequestStore for S3RequestStore {
-    async fn fetch(&self, uri: &S3Uri, limit: u64) -> Result<Vec<u8>, ObjectError> {
-        vidpipe_aws::objects::get_object_bytes(&self.0, uri, limit).await
-    }
-}
-
 /// The Lambda handler.
 pub async fn handle(
     event: LambdaEvent<Value>,
     context: &JobContext,
-    store: &impl RequestStore,
+    store: &impl RequestReader,
 ) -> Result<JobBuilderOutput, Diagnostic> {
     build(event.payload, context, store).await.map_err(|error| {
         tracing::warn!(%error, "job request rejected");
-        Diagnostic::from(error)
+        vidpipe_lambda::diagnostic(&error)
     })
 }
 
@@ -154,28 +110,27 @@ pub async fn handle(
 pub async fn build(
     payload: Value,
     context: &JobContext,
-    store: &impl RequestStore,
+    store: &impl RequestReader,
 ) -> Result<JobBuilderOutput, JobBuilderError> {
-    let invalid = |e: &dyn std::fmt::Display| JobBuilderError::InvalidJobRequest(e.to_string());
-    let request: JobRequest = serde_json::from_value(payload).map_err(|e| invalid(&e))?;
+    let request: JobRequest = serde_json::from_value(payload).map_err(JobBuilderError::Input)?;
     let job = match request {
         JobRequest::Composite {
             output,
             screen,
             camera,
             options,
-        } => composite_job(context, &output, &screen, &camera, &options),
+        } => composite_job(context, &output, &screen, &camera, &options)?,
         JobRequest::Single {
             output,
             source,
             options,
-        } => single_job(context, &output, &source, &options),
+        } => single_job(context, &output, &source, &options)?,
         JobRequest::Preview {
             source,
             destination,
             preview_id,
             options,
-        } => preview_job(context, &source, &destination, &preview_id, &options),
+        } => preview_job(context, &source, &destination, &preview_id, &options)?,
         JobRequest::Chunk {
             request,
             request_uri,
@@ -186,28 +141,17 @@ pub async fn build(
             let request = match (request, request_uri) {
                 (Some(request), None) => request,
                 (None, Some(uri)) => load_request(store, &uri).await?,
-                _ => {
-                    return Err(invalid(
-                        &"a chunk needs exactly one of `request` and `request_uri`",
-                    ));
-                }
+                _ => return Err(JobBuilderError::RequestOrUri),
             };
             let media = match (media, media_uri) {
                 (Some(media), None) => media,
-                (None, Some(uri)) => {
-                    let text = load_text(store, &uri).await?;
-                    serde_json::from_str(&text)
-                        .map_err(|e| JobBuilderError::InvalidJobRequest(format!("{uri}: {e}")))?
-                }
+                (None, Some(uri)) => load_media(store, &uri).await?,
                 (None, None) => BTreeMap::new(),
-                (Some(_), Some(_)) => {
-                    return Err(invalid(&"give at most one of `media` and `media_uri`"));
-                }
+                (Some(_), Some(_)) => return Err(JobBuilderError::MediaOrUri),
             };
-            chunk_job(context, &request, &chunk, &media)
+            chunk_job(context, &request, &chunk, &media)?
         }
-    }
-    .map_err(|e| invalid(&e))?;
+    };
     tracing::info!(
         token = job.client_request_token.as_deref(),
         "built MediaConvert job"
@@ -215,26 +159,26 @@ pub async fn build(
     Ok(JobBuilderOutput { create_job: job })
 }
 
+/// A render request stored by the chunker.
 async fn load_request(
-    store: &impl RequestStore,
+    store: &impl RequestReader,
     uri: &S3Uri,
 ) -> Result<RenderRequest, JobBuilderError> {
-    let text = load_text(store, uri).await?;
-    RenderRequest::from_json(&text)
-        .map_err(|e: RenderError| JobBuilderError::InvalidJobRequest(format!("{uri}: {e}")))
+    let text = read_document(store, uri).await?;
+    RenderRequest::from_json(&text).map_err(|source| JobBuilderError::StoredRequest {
+        uri: uri.clone(),
+        source,
+    })
 }
 
-/// The UTF-8 text of a stored document: a render request or its probe results.
-async fn load_text(store: &impl RequestStore, uri: &S3Uri) -> Result<String, JobBuilderError> {
-    let bytes = store
-        .fetch(uri, MAX_REQUEST_BYTES)
-        .await
-        .map_err(|e| match e {
-            ObjectError::NotFound(_) | ObjectError::TooLarge { .. } => {
-                JobBuilderError::InvalidJobRequest(e.to_string())
-            }
-            ObjectError::S3 { .. } => JobBuilderError::RequestUnavailable(e.to_string()),
-        })?;
-    String::from_utf8(bytes)
-        .map_err(|e| JobBuilderError::InvalidJobRequest(format!("{uri} is not UTF-8 JSON: {e}")))
+/// Probe results stored by the chunker beside a request passed by URI.
+async fn load_media(
+    store: &impl RequestReader,
+    uri: &S3Uri,
+) -> Result<BTreeMap<String, MediaInfo>, JobBuilderError> {
+    let text = read_document(store, uri).await?;
+    serde_json::from_str(&text).map_err(|source| JobBuilderError::StoredMedia {
+        uri: uri.clone(),
+        source,
+    })
 }

@@ -10,8 +10,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::{Value, json};
-use vidpipe_aws::objects::ObjectError;
 use vidpipe_core::job::{FrameRate, JobContext, MediaInfo};
+use vidpipe_core::render::ports::{
+    FetchError, HeaderReader, PutError, RequestReader, RequestWriter, VideoProbeError, VideoProber,
+};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_stepfn::{
     Execution, Interpreter, Outcome, StateMachine, TaskError, TaskInvoker, substitute,
@@ -21,7 +23,7 @@ const CHUNKER: &str = "arn:aws:lambda:us-east-1:000000000000:function:vidpipe-ch
 const JOB_BUILDER: &str = "arn:aws:lambda:us-east-1:000000000000:function:vidpipe-job-builder";
 const ASSEMBLER: &str = "arn:aws:lambda:us-east-1:000000000000:function:vidpipe-assembler";
 const NOTIFIER: &str = "arn:aws:lambda:us-east-1:000000000000:function:vidpipe-notifier";
-const RENDERER: &str = "arn:aws:lambda:us-east-1:000000000000:function:seed-renderer";
+const RENDERER: &str = "arn:aws:lambda:us-east-1:000000000000:function:custom-renderer";
 const CREATE_JOB_SYNC: &str = "arn:aws:states:::mediaconvert:createJob.sync";
 const EXECUTION: &str = "arn:aws:states:local:000000000000:execution:render:promo-42-run";
 const QUEUE: &str = "arn:aws:mediaconvert:us-east-1:000000000000:queues/Default";
@@ -66,24 +68,30 @@ fn the_render_definition_passes_statelint() {
 #[derive(Default)]
 struct MemoryStore(Mutex<HashMap<String, Vec<u8>>>);
 
-impl vidpipe_chunker::RequestStore for MemoryStore {
-    async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, ObjectError> {
+impl RequestReader for MemoryStore {
+    async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, FetchError> {
         self.0
             .lock()
             .unwrap()
             .get(&uri.to_string())
             .cloned()
-            .ok_or_else(|| ObjectError::NotFound(uri.clone()))
+            .ok_or_else(|| FetchError::NotFound(uri.clone()))
     }
+}
+
+impl HeaderReader for MemoryStore {
     /// Every image's header is a 600x400 PNG's.
-    async fn fetch_prefix(&self, _uri: &S3Uri, len: u64) -> Result<Vec<u8>, ObjectError> {
+    async fn fetch_header(&self, _uri: &S3Uri, len: u64) -> Result<Vec<u8>, FetchError> {
         let mut header = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
         header.extend_from_slice(&600u32.to_be_bytes());
         header.extend_from_slice(&400u32.to_be_bytes());
         header.truncate(len as usize);
         Ok(header)
     }
-    async fn store(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), String> {
+}
+
+impl RequestWriter for MemoryStore {
+    async fn put(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), PutError> {
         self.0.lock().unwrap().insert(uri.to_string(), json);
         Ok(())
     }
@@ -92,8 +100,8 @@ impl vidpipe_chunker::RequestStore for MemoryStore {
 /// A video probe that finds every video 1280x720 at 24 fps, 200 s long.
 struct FixedProber;
 
-impl vidpipe_chunker::VideoProber for FixedProber {
-    async fn probe(&self, _uri: &S3Uri) -> Result<MediaInfo, vidpipe_chunker::ProbeError> {
+impl VideoProber for FixedProber {
+    async fn probe(&self, _uri: &S3Uri) -> Result<MediaInfo, VideoProbeError> {
         Ok(MediaInfo {
             width: 1280,
             height: 720,
@@ -102,12 +110,6 @@ impl vidpipe_chunker::VideoProber for FixedProber {
             has_audio: true,
             rotation: 0,
         })
-    }
-}
-
-impl vidpipe_job_builder::RequestStore for MemoryStore {
-    async fn fetch(&self, uri: &S3Uri, limit: u64) -> Result<Vec<u8>, ObjectError> {
-        vidpipe_chunker::RequestStore::fetch(self, uri, limit).await
     }
 }
 
@@ -135,8 +137,10 @@ impl Flow {
     }
 }
 
-fn diagnostic(error: lambda_runtime::Diagnostic) -> TaskError {
-    TaskError::new(error.error_type, error.error_message)
+/// A function's error as the task's named error.
+fn task_error(error: &(impl vidpipe_lambda::ErrorType + std::fmt::Display)) -> TaskError {
+    let diagnostic = vidpipe_lambda::diagnostic(error);
+    TaskError::new(diagnostic.error_type, diagnostic.error_message)
 }
 
 impl TaskInvoker for &'static Flow {
@@ -149,7 +153,7 @@ impl TaskInvoker for &'static Flow {
             CHUNKER => vidpipe_chunker::plan(input, &self.store, &FixedProber)
                 .await
                 .map(|plan| serde_json::to_value(plan).unwrap())
-                .map_err(|e| diagnostic(e.into())),
+                .map_err(|e| task_error(&e)),
             JOB_BUILDER => {
                 if self.throttles_left.load(Ordering::SeqCst) > 0 {
                     self.throttles_left.fetch_sub(1, Ordering::SeqCst);
@@ -165,7 +169,7 @@ impl TaskInvoker for &'static Flow {
                 vidpipe_job_builder::build(input, &context, &self.store)
                     .await
                     .map(|output| serde_json::to_value(output).unwrap())
-                    .map_err(|e| diagnostic(e.into()))
+                    .map_err(|e| task_error(&e))
             }
             CREATE_JOB_SYNC => {
                 let chunk = input["UserMetadata"]["chunk_index"]

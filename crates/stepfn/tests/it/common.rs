@@ -1,7 +1,5 @@
 //! Test support: a task invoker backed by closures, recording every call.
 
-#![allow(dead_code)] // each test binary uses a different part of this module
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

@@ -1,9 +1,7 @@
 //! Intrinsic functions, reproducing "Intrinsic functions for JSONPath states in Step Functions"
 //! (docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html).
 
-mod common;
-
-use common::{Tasks, failure, output, run};
+use crate::common::{Tasks, failure, output, run};
 use serde_json::{Value, json};
 use vidpipe_stepfn::{DefinitionError, StateMachine};
 

@@ -1,13 +1,11 @@
 //! Retry, Catch, timeouts, Wait states and the clock, with fake tasks on tokio's paused (virtual) clock.
 
-mod common;
-
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Tasks, failure, output, run};
+use crate::common::{Tasks, failure, output, run};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

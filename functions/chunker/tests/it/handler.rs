@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use aws_sdk_s3 as s3;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use vidpipe_aws::objects::ObjectError;
-use vidpipe_chunker::{
-    INLINE_LIMIT_BYTES, ProbeBackend, ProbeError, RenderPlan, RequestStore, S3RequestStore,
-    VideoProber, handle, plan,
-};
+use vidpipe_aws::requests::S3RequestStore;
+use vidpipe_chunker::{INLINE_LIMIT_BYTES, ProbeBackend, RenderPlan, handle, plan};
 use vidpipe_core::job::{FrameRate, MediaInfo};
+use vidpipe_core::render::ports::{
+    FetchError, HeaderReader, PutError, RequestReader, RequestWriter, VideoProbeError, VideoProber,
+};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_engine::{Engine, Storage};
 use vidpipe_testkit::media::{Picture, VideoSpec, write_mp4, write_png};
@@ -39,16 +39,22 @@ fn png_header() -> Vec<u8> {
     header
 }
 
-impl RequestStore for MemoryStore {
-    async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, ObjectError> {
-        Err(ObjectError::NotFound(uri.clone()))
+impl RequestReader for MemoryStore {
+    async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::NotFound(uri.clone()))
     }
-    async fn fetch_prefix(&self, _uri: &S3Uri, len: u64) -> Result<Vec<u8>, ObjectError> {
+}
+
+impl HeaderReader for MemoryStore {
+    async fn fetch_header(&self, _uri: &S3Uri, len: u64) -> Result<Vec<u8>, FetchError> {
         let mut header = png_header();
         header.truncate(len as usize);
         Ok(header)
     }
-    async fn store(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), String> {
+}
+
+impl RequestWriter for MemoryStore {
+    async fn put(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), PutError> {
         self.0.lock().unwrap().push((uri.clone(), json));
         Ok(())
     }
@@ -69,7 +75,7 @@ fn fixed_video() -> MediaInfo {
 }
 
 impl VideoProber for FixedProber {
-    async fn probe(&self, _uri: &S3Uri) -> Result<MediaInfo, ProbeError> {
+    async fn probe(&self, _uri: &S3Uri) -> Result<MediaInfo, VideoProbeError> {
         Ok(fixed_video())
     }
 }
@@ -365,7 +371,7 @@ async fn a_plan_too_large_even_without_the_request_is_refused_by_name() {
 struct CountingProber(ProbeBackend, AtomicUsize);
 
 impl VideoProber for CountingProber {
-    async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, ProbeError> {
+    async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, VideoProbeError> {
         self.1.fetch_add(1, Ordering::SeqCst);
         self.0.probe(uri).await
     }
@@ -375,7 +381,7 @@ impl VideoProber for CountingProber {
 /// the message.
 async fn not_retried(
     request: Value,
-    store: &impl RequestStore,
+    store: &(impl RequestReader + RequestWriter + HeaderReader),
     prober: &impl VideoProber,
 ) -> String {
     let error = handle(
@@ -487,5 +493,127 @@ async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
             message.contains("scenes[1] (\"b\")") && message.contains("the video has 50 frames"),
             "{message}"
         );
+    }
+}
+
+/// A store whose S3 is down, and a probe service that is down.
+struct Outage;
+
+impl RequestReader for Outage {
+    async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::Unavailable {
+            uri: uri.clone(),
+            source: "throttled".into(),
+        })
+    }
+}
+
+impl HeaderReader for Outage {
+    async fn fetch_header(&self, uri: &S3Uri, _len: u64) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::Unavailable {
+            uri: uri.clone(),
+            source: "throttled".into(),
+        })
+    }
+}
+
+impl RequestWriter for Outage {
+    async fn put(&self, uri: &S3Uri, _json: Vec<u8>) -> Result<(), PutError> {
+        Err(PutError {
+            uri: uri.clone(),
+            source: "throttled".into(),
+        })
+    }
+}
+
+impl VideoProber for Outage {
+    async fn probe(&self, _uri: &S3Uri) -> Result<MediaInfo, VideoProbeError> {
+        Err(VideoProbeError::Unavailable("service unavailable".into()))
+    }
+}
+
+#[tokio::test]
+async fn service_failures_are_worth_a_retry() {
+    let unavailable = |error: lambda_runtime::Diagnostic| {
+        assert_eq!(
+            error.error_type, "RequestUnavailable",
+            "{}",
+            error.error_message
+        );
+        error.error_message
+    };
+    let call = |payload: Value| LambdaEvent::new(payload, Context::default());
+
+    // Reading the request by URI, and reading the overlay image's header.
+    let message = unavailable(
+        handle(call(event("request-uri.json")), &Outage, &FixedProber)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        message.contains("promo-42.json") && message.contains("throttled"),
+        "{message}"
+    );
+    let message = unavailable(
+        handle(call(event("request.json")), &Outage, &FixedProber)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        message.contains("product.png") && message.contains("throttled"),
+        "{message}"
+    );
+
+    // Probing the video.
+    let message = unavailable(
+        handle(
+            call(event("request.json")),
+            &MemoryStore::default(),
+            &Outage,
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert!(
+        message.contains("probing s3://vidpipe-renders/assets/demo.mp4 failed"),
+        "{message}"
+    );
+
+    // Storing the request for a custom renderer.
+    let mut payload = event("request.json");
+    payload["request"]["renderer"] =
+        json!({"lambda": "arn:aws:lambda:us-east-1:123456789012:function:r"});
+    payload["request"]["scenes"][1]["overlay"] = Value::Null;
+    let message = unavailable(
+        handle(call(payload), &WriteOutage, &FixedProber)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        message.starts_with(
+            "storing s3://vidpipe-renders/renders/promo-42/request.json failed: throttled"
+        ),
+        "{message}"
+    );
+}
+
+/// An S3 that holds nothing and cannot write.
+struct WriteOutage;
+
+impl RequestReader for WriteOutage {
+    async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::NotFound(uri.clone()))
+    }
+}
+
+impl HeaderReader for WriteOutage {
+    async fn fetch_header(&self, uri: &S3Uri, _len: u64) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::NotFound(uri.clone()))
+    }
+}
+
+impl RequestWriter for WriteOutage {
+    async fn put(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), PutError> {
+        Outage.put(uri, json).await
     }
 }

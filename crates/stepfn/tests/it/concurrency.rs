@@ -1,13 +1,11 @@
 //! Map and Parallel run their branches concurrently, within MaxConcurrency, and keep results in order.
 
-mod common;
-
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{failure, output};
+use crate::common::{failure, output};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use vidpipe_stepfn::{EventKind, Interpreter, StateMachine, TaskError, TaskInvoker};

@@ -264,6 +264,56 @@ fn frame_rate(path: &Path) -> String {
     .to_owned()
 }
 
+/// Every frame of `output` shows what the plan of `layout` puts there, so nothing is dropped or repeated at a chunk
+/// boundary.
+fn assert_every_frame_follows_the_plan(output: &Path, layout: &[(f64, Source)]) {
+    let rows = middle_rows(output);
+    assert_eq!(rows.len(), 3000);
+    let mut scene_start = 0u32;
+    for &(seconds, source) in layout {
+        let frames = (seconds * f64::from(FPS)) as u32;
+        for offset in 0..frames {
+            let frame = scene_start + offset;
+            assert!(
+                shows(&rows[frame as usize], source, offset),
+                "frame {frame} (scene frame {offset} of {source:?}) shows counter {} / row start {:?}",
+                counter(&rows[frame as usize]),
+                &rows[frame as usize][..4]
+            );
+        }
+        scene_start += frames;
+    }
+}
+
+/// The overlay shows in scene 4 (frames 1600 to 2000), 10 frames in from its half-second fades, on both sides of
+/// the chunk boundary at frame 1800, over the still's gray beside it; the still scenes show no overlay.
+fn assert_the_overlay_shows_in_scene_4_only(output: &Path) {
+    let overlay_rows = rows_at(output, 150);
+    for (frame, row) in overlay_rows.iter().enumerate() {
+        let in_overlay = (1610..1990).contains(&frame);
+        if in_overlay {
+            assert!(
+                row[270] > 235 && row[100].abs_diff(48) <= 12,
+                "frame {frame}: overlay pixel {}, background {}",
+                row[270],
+                row[100]
+            );
+        } else if let Some(gray) = [(0..200, 96), (1300..1600, 160), (2600..3000, 208)]
+            .into_iter()
+            .find_map(|(range, gray)| range.contains(&frame).then_some(gray))
+        {
+            assert!(
+                row.iter().all(|p| p.abs_diff(gray) <= 12),
+                "frame {frame}: no overlay expected over gray {gray}"
+            );
+        }
+    }
+    assert!(
+        overlay_rows[1600][270] < overlay_rows[1610][270],
+        "the overlay fades in"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seven_scene_request_renders_in_chunks_joins_losslessly_and_notifies_ready() {
     let stack = Stack::new().await;
@@ -330,50 +380,8 @@ async fn a_seven_scene_request_renders_in_chunks_joins_losslessly_and_notifies_r
     assert_eq!((video.width, video.height), (WIDTH, HEIGHT));
     assert_eq!(frame_rate(&output), "10/1");
 
-    // Every frame shows what the plan puts there, so nothing is dropped or repeated at a chunk boundary.
-    let rows = middle_rows(&output);
-    assert_eq!(rows.len(), 3000);
-    let mut scene_start = 0u32;
-    for (seconds, source) in layout {
-        let frames = (seconds * f64::from(FPS)) as u32;
-        for offset in 0..frames {
-            let frame = scene_start + offset;
-            assert!(
-                shows(&rows[frame as usize], source, offset),
-                "frame {frame} (scene frame {offset} of {source:?}) shows counter {} / row start {:?}",
-                counter(&rows[frame as usize]),
-                &rows[frame as usize][..4]
-            );
-        }
-        scene_start += frames;
-    }
-
-    // The overlay shows in scene 4 (frames 1600 to 2000), 10 frames in from its half-second fades, on both sides of
-    // the chunk boundary at frame 1800, over the still's gray beside it; the still scenes show no overlay.
-    let overlay_rows = rows_at(&output, 150);
-    for (frame, row) in overlay_rows.iter().enumerate() {
-        let in_overlay = (1610..1990).contains(&frame);
-        if in_overlay {
-            assert!(
-                row[270] > 235 && row[100].abs_diff(48) <= 12,
-                "frame {frame}: overlay pixel {}, background {}",
-                row[270],
-                row[100]
-            );
-        } else if let Some(gray) = [(0..200, 96), (1300..1600, 160), (2600..3000, 208)]
-            .into_iter()
-            .find_map(|(range, gray)| range.contains(&frame).then_some(gray))
-        {
-            assert!(
-                row.iter().all(|p| p.abs_diff(gray) <= 12),
-                "frame {frame}: no overlay expected over gray {gray}"
-            );
-        }
-    }
-    assert!(
-        overlay_rows[1600][270] < overlay_rows[1610][270],
-        "the overlay fades in"
-    );
+    assert_every_frame_follows_the_plan(&output, &layout);
+    assert_the_overlay_shows_in_scene_4_only(&output);
 
     // The plan had 5 chunks; the output's video packets are theirs, byte for byte: the join did not re-encode.
     let mut chunk_packets = Vec::new();

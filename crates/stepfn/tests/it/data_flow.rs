@@ -1,8 +1,6 @@
 //! Input and output processing, reproducing the worked examples of the AWS Step Functions Developer Guide.
 
-mod common;
-
-use common::{Tasks, failure, output, run};
+use crate::common::{Tasks, failure, output, run};
 use serde_json::{Value, json};
 use vidpipe_stepfn::{EventKind, TaskError};
 
@@ -34,7 +32,7 @@ fn hello_machine(fields: Value) -> String {
 async fn input_path_result_path_and_output_path_example() {
     let tasks = hello_tasks();
     let execution = run(
-        include_str!("definitions/hello-input-output.asl.json"),
+        include_str!("../definitions/hello-input-output.asl.json"),
         &tasks,
         json!({
             "comment": "An input comment.",
@@ -348,7 +346,7 @@ async fn map_state_example() {
         Ok(json!({"prod": item["prod"], "valid": true}))
     });
     let execution = run(
-        include_str!("definitions/map-ship-val.asl.json"),
+        include_str!("../definitions/map-ship-val.asl.json"),
         &tasks,
         shipment(),
     )
@@ -424,7 +422,7 @@ async fn item_selector_example() {
         {"resize": "true", "format": "jpg"}
     ]);
     let execution = run(
-        include_str!("definitions/map-item-selector.asl.json"),
+        include_str!("../definitions/map-item-selector.asl.json"),
         &tasks,
         json!({"imageData": items}),
     )
@@ -440,7 +438,7 @@ async fn item_selector_example() {
 #[tokio::test]
 async fn map_context_object_example() {
     let execution = run(
-        include_str!("definitions/map-context.asl.json"),
+        include_str!("../definitions/map-context.asl.json"),
         &Tasks::new(),
         json!([{"who": "bob"}, {"who": "meg"}, {"who": "joe"}]),
     )
@@ -461,7 +459,7 @@ async fn map_context_object_example() {
 async fn items_path_example() {
     let pirates = json!([{"say": "Avast!"}, {"say": "Yar!"}, {"say": "Walk the Plank!"}]);
     let execution = run(
-        include_str!("definitions/map-pirates.asl.json"),
+        include_str!("../definitions/map-pirates.asl.json"),
         &Tasks::new(),
         json!({
             "ThingsPiratesSay": pirates,
@@ -482,7 +480,7 @@ async fn choice_state_example() {
         .on(&function("Foo"), |_| Ok(json!("Foo")))
         .on(&function("Zero"), |_| Ok(json!("Zero")))
         .on(&function("Bar"), |_| Ok(json!("Bar")));
-    let definition = include_str!("definitions/choice.asl.json");
+    let definition = include_str!("../definitions/choice.asl.json");
     for (input, expected) in [
         (json!({"type": "Private", "value": 22}), "Bar"),
         (json!({"type": "Private", "value": 0}), "Zero"),
@@ -512,7 +510,7 @@ async fn parallel_lambda_invoke_example() {
             Ok(json!({"approved": input["zip"] == "43219"}))
         });
     let execution = run(
-        include_str!("definitions/verify-info.asl.json"),
+        include_str!("../definitions/verify-info.asl.json"),
         &tasks,
         json!({"data": {
             "firstname": "Jane",

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use aws_sdk_s3 as s3;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use vidpipe_aws::objects::ObjectError;
+use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_core::job::{JobContext, chunk_job};
+use vidpipe_core::render::ports::{FetchError, RequestReader};
 use vidpipe_core::render::{Chunk, RenderRequest};
 use vidpipe_core::s3uri::S3Uri;
-use vidpipe_job_builder::{JobBuilderOutput, RequestStore, S3RequestStore, build, handle};
+use vidpipe_job_builder::{JobBuilderOutput, build, handle};
 use vidpipe_testkit::{moto::MotoServer, unique_name};
 
 fn context() -> JobContext {
@@ -32,14 +33,14 @@ enum FakeStore {
     Broken,
 }
 
-impl RequestStore for FakeStore {
-    async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, ObjectError> {
+impl RequestReader for FakeStore {
+    async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, FetchError> {
         match self {
             FakeStore::Holds(held, bytes) if held == uri => Ok(bytes.clone()),
-            FakeStore::Holds(..) => Err(ObjectError::NotFound(uri.clone())),
-            FakeStore::Broken => Err(ObjectError::S3 {
+            FakeStore::Holds(..) => Err(FetchError::NotFound(uri.clone())),
+            FakeStore::Broken => Err(FetchError::Unavailable {
                 uri: uri.clone(),
-                message: "throttled".into(),
+                source: "throttled".into(),
             }),
         }
     }
@@ -49,7 +50,7 @@ fn empty_store() -> FakeStore {
     FakeStore::Holds("s3://none/none".parse().unwrap(), Vec::new())
 }
 
-async fn invalid_message(payload: Value, store: &impl RequestStore) -> String {
+async fn invalid_message(payload: Value, store: &impl RequestReader) -> String {
     let err = handle(
         LambdaEvent::new(payload, Context::default()),
         &context(),
@@ -216,22 +217,13 @@ async fn an_unreadable_store_fails_with_request_unavailable() {
     assert!(err.error_message.contains("throttled"));
 }
 
-fn s3_client() -> s3::Client {
-    let config = s3::Config::builder()
-        .behavior_version(s3::config::BehaviorVersion::latest())
-        .region(s3::config::Region::new("us-east-1"))
-        .credentials_provider(s3::config::Credentials::new(
-            "AKIDTEST", "secret", None, None, "test",
-        ))
-        .endpoint_url(MotoServer::shared().endpoint())
-        .force_path_style(true)
-        .build();
-    s3::Client::from_conf(config)
+async fn s3_client() -> s3::Client {
+    vidpipe_aws::s3::client(&MotoServer::shared().sdk_config().await, true)
 }
 
 #[tokio::test]
 async fn requests_stored_in_s3_are_read_and_missing_ones_rejected() {
-    let client = s3_client();
+    let client = s3_client().await;
     let bucket = unique_name("job-builder");
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     let request = serde_json::to_vec(&event("chunk.json")["request"]).unwrap();

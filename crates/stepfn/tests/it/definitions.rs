@@ -1,13 +1,11 @@
 //! Loading definitions: what is refused, with which error; the Choice operators; statelint on the test files.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Tasks, failure, output, run};
+use crate::common::{Tasks, failure, output, run};
 use serde_json::{Value, json};
-use vidpipe_stepfn::{DefinitionError, StateMachine};
+use vidpipe_stepfn::{DefinitionError, IntrinsicError, PathError, StateMachine, Violation};
 
 fn load(definition: Value) -> Result<StateMachine, DefinitionError> {
     StateMachine::from_value(&definition)
@@ -364,4 +362,35 @@ async fn succeed_applies_input_and_output_paths() {
     assert_eq!(output(&execution), &json!(3));
     let execution = run(&definition.to_string(), &Tasks::new(), json!({"a": {}})).await;
     assert_eq!(failure(&execution).error, "States.Runtime");
+}
+
+#[test]
+fn a_path_or_call_that_does_not_parse_is_kept_as_the_cause() {
+    let definition = json!({"StartAt": "P", "States": {"P": {
+        "Type": "Pass", "InputPath": "$..a", "End": true}}});
+    let error = StateMachine::from_value(&definition).unwrap_err();
+    let DefinitionError::Invalid {
+        location,
+        violation: Violation::Path(PathError::Syntax { path, .. }),
+    } = &error
+    else {
+        panic!("not a path error: {error:?}");
+    };
+    assert_eq!(location, "definition.States.P.InputPath");
+    assert_eq!(path, "$..a");
+    assert!(std::error::Error::source(&error).is_some());
+
+    let definition = json!({"StartAt": "P", "States": {"P": {
+        "Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($..a)"}, "End": true}}});
+    let error = StateMachine::from_value(&definition).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            DefinitionError::Invalid {
+                violation: Violation::Intrinsic(IntrinsicError::Path(PathError::Syntax { .. })),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }

@@ -1,0 +1,76 @@
+//! Why the chunker failed, and the error type a state machine matches for each reason.
+
+use vidpipe_core::render::RenderError;
+use vidpipe_core::render::ports::{DocumentError, PutError};
+use vidpipe_core::s3uri::S3UriError;
+use vidpipe_lambda::ErrorType;
+
+use crate::INLINE_LIMIT_BYTES;
+use crate::sources::SourceError;
+
+/// Why the task failed: the request is malformed, breaks a rule, cannot be planned, or is missing, or a source is
+/// missing or cannot be probed (error type `InvalidRenderRequest`, not worth a retry); or S3 or the probe service
+/// failed (`RequestUnavailable`, worth a retry).
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkerError {
+    /// The task input is not `{"request": ...}` or `{"request_uri": ...}`.
+    #[error(transparent)]
+    Input(serde_json::Error),
+    /// The input gives both or neither of `request` and `request_uri`.
+    #[error("give exactly one of `request` and `request_uri`")]
+    RequestOrUri,
+    /// The stored request could not be read.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    /// The request is malformed, breaks a rule, or cannot be cut into chunks.
+    #[error(transparent)]
+    Request(#[from] RenderError),
+    /// A location derived from the output URI is not a valid S3 URI (a key too long for the chunks' suffixes).
+    #[error(transparent)]
+    Uri(#[from] S3UriError),
+    /// A source is missing, unusable, or could not be probed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Video scenes need frames past their video's end: one description per scene.
+    #[error("{}", .0.join("; "))]
+    ShortVideos(Vec<String>),
+    /// The plan is too large for a Step Functions state even without the request.
+    #[error(
+        "the plan of {chunks} chunks is {bytes} bytes without the request, more than the {INLINE_LIMIT_BYTES} a \
+         Step Functions state may carry: use a shorter output key or longer chunks"
+    )]
+    PlanTooLarge {
+        /// Chunks in the plan.
+        chunks: usize,
+        /// Its size in bytes.
+        bytes: usize,
+    },
+    /// The request or probe results could not be written as JSON.
+    #[error(transparent)]
+    Serialize(serde_json::Error),
+    /// Storing the request or probe results failed.
+    #[error(transparent)]
+    Put(#[from] PutError),
+}
+
+impl ErrorType for ChunkerError {
+    fn error_type(&self) -> &'static str {
+        let transient = match self {
+            Self::Document(e) => e.is_transient(),
+            Self::Source(e) => e.is_transient(),
+            Self::Put(_) => true,
+            Self::Input(_)
+            | Self::RequestOrUri
+            | Self::Request(_)
+            | Self::Uri(_)
+            | Self::ShortVideos(_)
+            | Self::PlanTooLarge { .. }
+            | Self::Serialize(_) => false,
+        };
+        if transient {
+            "RequestUnavailable"
+        } else {
+            "InvalidRenderRequest"
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The chunker's integration tests, in one binary so that the AWS SDK is linked once.
+
+mod handler;
