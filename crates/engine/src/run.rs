@@ -152,6 +152,13 @@ impl Engine {
             }
         }
         let plan = plan::plan(&request, &media, &work.path().join("out"))?;
+        for group in &plan.groups {
+            tokio::fs::create_dir_all(&group.local_dir)
+                .await
+                .map_err(|e| {
+                    JobError::transcode(format!("cannot create {}: {e}", group.local_dir.display()))
+                })?;
+        }
 
         job.current_phase = Some(JobPhase::Transcoding);
         observer.job_changed(job);
