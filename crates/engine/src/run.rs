@@ -13,7 +13,7 @@ use crate::lifecycle::{
     Identity, Job, JobError, JobPhase, JobStatus, OutputDetail, OutputGroupDetail, VideoDetails,
 };
 use crate::mp4;
-use crate::plan::{self, GroupKind, GroupPlan, Media, MediaMap, OutputKind};
+use crate::plan::{self, GroupKind, GroupPlan, Media, MediaMap, OutputKind, OutputPlan};
 use crate::probe::{self, ProbeResponse};
 use crate::storage::{Location, Storage, StorageError};
 use crate::tools::Tools;
@@ -235,87 +235,96 @@ impl Engine {
         Ok(codecs.join(","))
     }
 
+    /// Measures one rendered output for the COMPLETE event, collecting what the group's manifests list.
+    async fn output_detail(
+        &self,
+        group: &GroupPlan,
+        output: &OutputPlan,
+        renditions: &mut Renditions,
+    ) -> Result<OutputDetail, JobError> {
+        let local = group.local_dir.join(&output.file_name);
+        let (paths, duration_ms, size) = match output.kind {
+            OutputKind::File | OutputKind::HlsVariant => {
+                if let Some(include) = output.free_space_box {
+                    set_free_space_box(&local, include).map_err(JobError::transcode)?;
+                }
+                let facts =
+                    probe::probe_file(&self.tools, &local, &Default::default(), &output.file_name)
+                        .await
+                        .map_err(JobError::transcode)?;
+                let size = facts.video.map(|(w, h, _)| (w, h));
+                if output.kind == OutputKind::HlsVariant {
+                    renditions.variants.push(Variant {
+                        playlist: output.file_name.clone(),
+                        bandwidth: facts.probe.container.bit_rate,
+                        size,
+                        codecs: self.codecs_attribute(&local).await?,
+                    });
+                }
+                (
+                    vec![format!("{}{}", group.folder, output.file_name)],
+                    (facts.duration * 1000.0).round() as u64,
+                    size,
+                )
+            }
+            OutputKind::CmafTrack => {
+                let track = self.cmaf_track(&group.local_dir, output).await?;
+                let duration_ms = track
+                    .segments
+                    .segments
+                    .iter()
+                    .map(|(_, seconds)| seconds)
+                    .sum::<f64>();
+                renditions.cmaf_tracks.push(track);
+                // CMAF outputs are listed by their manifests only (playlistFilePaths).
+                (
+                    Vec::new(),
+                    (duration_ms * 1000.0).round() as u64,
+                    output.size,
+                )
+            }
+            OutputKind::FrameCapture => {
+                let prefix = output
+                    .file_name
+                    .rsplit_once('.')
+                    .map_or(output.file_name.as_str(), |(p, _)| p);
+                let mut names = local_files(&group.local_dir).await?;
+                names.retain(|n| n.starts_with(prefix));
+                let frames = names.len() as u64;
+                let ms = frames * 1000 * output.rate.denominator.max(1) as u64
+                    / output.rate.numerator.max(1) as u64;
+                (
+                    names
+                        .iter()
+                        .map(|n| format!("{}{n}", group.folder))
+                        .collect(),
+                    ms,
+                    output.size,
+                )
+            }
+        };
+        Ok(OutputDetail {
+            output_file_paths: paths,
+            duration_in_ms: duration_ms,
+            video_details: size.map(|(w, h)| VideoDetails {
+                width_in_px: w,
+                height_in_px: h,
+                average_bitrate: None,
+            }),
+        })
+    }
+
     /// Writes HLS main playlists, measures the outputs, and stores every file of the group.
     async fn finish_group(&self, group: &GroupPlan) -> Result<OutputGroupDetail, JobError> {
         let mut output_details = Vec::new();
-        let mut variants = Vec::new();
-        let mut cmaf_tracks = Vec::new();
+        let mut renditions = Renditions::default();
         for output in &group.outputs {
-            let local = group.local_dir.join(&output.file_name);
-            let (paths, duration_ms, size) = match output.kind {
-                OutputKind::File | OutputKind::HlsVariant => {
-                    if let Some(include) = output.free_space_box {
-                        set_free_space_box(&local, include).map_err(JobError::transcode)?;
-                    }
-                    let facts = probe::probe_file(
-                        &self.tools,
-                        &local,
-                        &Default::default(),
-                        &output.file_name,
-                    )
-                    .await
-                    .map_err(JobError::transcode)?;
-                    let size = facts.video.map(|(w, h, _)| (w, h));
-                    if output.kind == OutputKind::HlsVariant {
-                        variants.push(Variant {
-                            playlist: output.file_name.clone(),
-                            bandwidth: facts.probe.container.bit_rate,
-                            size,
-                            codecs: self.codecs_attribute(&local).await?,
-                        });
-                    }
-                    (
-                        vec![format!("{}{}", group.folder, output.file_name)],
-                        (facts.duration * 1000.0).round() as u64,
-                        size,
-                    )
-                }
-                OutputKind::CmafTrack => {
-                    let track = self.cmaf_track(&group.local_dir, output).await?;
-                    let duration_ms = track
-                        .segments
-                        .segments
-                        .iter()
-                        .map(|(_, seconds)| seconds)
-                        .sum::<f64>();
-                    cmaf_tracks.push(track);
-                    // CMAF outputs are listed by their manifests only (playlistFilePaths).
-                    (
-                        Vec::new(),
-                        (duration_ms * 1000.0).round() as u64,
-                        output.size,
-                    )
-                }
-                OutputKind::FrameCapture => {
-                    let prefix = output
-                        .file_name
-                        .rsplit_once('.')
-                        .map_or(output.file_name.as_str(), |(p, _)| p);
-                    let mut names = local_files(&group.local_dir).await?;
-                    names.retain(|n| n.starts_with(prefix));
-                    let frames = names.len() as u64;
-                    let ms = frames * 1000 * output.rate.denominator.max(1) as u64
-                        / output.rate.numerator.max(1) as u64;
-                    (
-                        names
-                            .iter()
-                            .map(|n| format!("{}{n}", group.folder))
-                            .collect(),
-                        ms,
-                        output.size,
-                    )
-                }
-            };
-            output_details.push(OutputDetail {
-                output_file_paths: paths,
-                duration_in_ms: duration_ms,
-                video_details: size.map(|(w, h)| VideoDetails {
-                    width_in_px: w,
-                    height_in_px: h,
-                    average_bitrate: None,
-                }),
-            });
+            output_details.push(self.output_detail(group, output, &mut renditions).await?);
         }
+        let Renditions {
+            variants,
+            cmaf_tracks,
+        } = renditions;
         let mut playlist_file_paths = Vec::new();
         if group.kind == GroupKind::Cmaf {
             let main = group
@@ -382,11 +391,7 @@ impl Engine {
 impl Engine {
     /// Reads a CMAF track back: its segments from the child playlist, its codec, size and bandwidth from its init
     /// and media segments joined into one fragmented MP4.
-    async fn cmaf_track(
-        &self,
-        dir: &Path,
-        output: &plan::OutputPlan,
-    ) -> Result<CmafTrack, JobError> {
+    async fn cmaf_track(&self, dir: &Path, output: &OutputPlan) -> Result<CmafTrack, JobError> {
         let playlist = tokio::fs::read_to_string(dir.join(&output.file_name))
             .await
             .map_err(JobError::transcode)?;
@@ -540,6 +545,13 @@ async fn integer_playlist_durations(path: &Path) -> Result<(), JobError> {
     tokio::fs::write(path, rewritten.join("\n") + "\n")
         .await
         .map_err(JobError::transcode)
+}
+
+/// What a group's outputs give its manifests: HLS variants, CMAF tracks.
+#[derive(Default)]
+struct Renditions {
+    variants: Vec<Variant>,
+    cmaf_tracks: Vec<CmafTrack>,
 }
 
 /// One HLS variant as the main playlist lists it.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use vidpipe_core::job as m;
 
 use super::frames::frames_to_seconds;
-use super::inputs::Timeline;
+use super::inputs::Kept;
 use super::{Media, MediaMap, media_for, required, unsupported};
 use crate::graph::Graph;
 use crate::lifecycle::JobError;
@@ -38,19 +38,16 @@ pub(super) fn source_name(description: &m::AudioDescription) -> String {
 
 /// One audio source for one input: the named selector, else the input's DEFAULT selector, else silence; clipped
 /// like the video and padded or cut to exactly the segment's length.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn segment_audio(
     graph: &mut Graph,
     name: &str,
     selectors: &Option<BTreeMap<String, m::AudioSelector>>,
     file: Option<&Media>,
     media: &MediaMap,
-    timeline: &Timeline,
-    ranges: &[(u64, u64)],
-    seconds: f64,
+    kept: &Kept,
     at: &str,
 ) -> Result<String, JobError> {
-    let samples = (seconds * f64::from(MIX_RATE)).round() as u64;
+    let samples = (kept.seconds * f64::from(MIX_RATE)).round() as u64;
     let layout = "aformat=sample_fmts=fltp:channel_layouts=stereo";
     let selectors = selectors.as_ref();
     let chosen = selectors.and_then(|s| s.get_key_value(name)).or_else(|| {
@@ -125,34 +122,37 @@ pub(super) fn segment_audio(
     }
     let mut audio = graph.chain(&format!("[{k}:a:{}]", track - 1), &filters.join(","));
     // External audio is not clipped with the video: it starts with the input.
-    let whole = ranges.len() == 1 && ranges[0] == (0, timeline.frames.saturating_sub(1));
-    if !external && !whole {
-        let sample = |frame: u64| {
-            (frames_to_seconds(frame, timeline.rate) * f64::from(MIX_RATE)).round() as u64
-        };
-        let trim = |a: u64, b: u64| {
-            format!(
-                "atrim=start_sample={}:end_sample={},asetpts=PTS-STARTPTS",
-                sample(a),
-                sample(b + 1)
-            )
-        };
-        audio = if let [(a, b)] = ranges {
-            graph.chain(&audio, &trim(*a, *b))
-        } else {
-            let parts = graph.fan_out(&audio, "asplit", ranges.len());
-            let clips: Vec<String> = parts
-                .iter()
-                .zip(ranges)
-                .map(|(p, (a, b))| graph.chain(p, &trim(*a, *b)))
-                .collect();
-            graph.chain(
-                &clips.concat(),
-                &format!("concat=n={}:v=0:a=1", ranges.len()),
-            )
-        };
+    if !external && !kept.is_whole() {
+        audio = clip_audio(graph, &audio, kept);
     }
     Ok(graph.chain(&audio, &format!("apad,atrim=end_sample={samples}")))
+}
+
+/// Keeps the clipped ranges of an input's audio, as `clip_video` keeps its frames.
+fn clip_audio(graph: &mut Graph, audio: &str, kept: &Kept) -> String {
+    let (timeline, ranges) = (&kept.timeline, kept.ranges.as_slice());
+    let sample =
+        |frame: u64| (frames_to_seconds(frame, timeline.rate) * f64::from(MIX_RATE)).round() as u64;
+    let trim = |a: u64, b: u64| {
+        format!(
+            "atrim=start_sample={}:end_sample={},asetpts=PTS-STARTPTS",
+            sample(a),
+            sample(b + 1)
+        )
+    };
+    if let [(a, b)] = ranges {
+        return graph.chain(audio, &trim(*a, *b));
+    }
+    let parts = graph.fan_out(audio, "asplit", ranges.len());
+    let clips: Vec<String> = parts
+        .iter()
+        .zip(ranges)
+        .map(|(p, (a, b))| graph.chain(p, &trim(*a, *b)))
+        .collect();
+    graph.chain(
+        &clips.concat(),
+        &format!("concat=n={}:v=0:a=1", ranges.len()),
+    )
 }
 
 /// Audio filters and AAC encoder arguments for the `index`-th audio stream of an output.

@@ -25,6 +25,8 @@ fn balanced_lookahead(rate: FrameRate) -> u32 {
     rate.fps().round().clamp(10.0, 60.0) as u32
 }
 
+/// The x264 encoder arguments for `settings`, and the output's frame rate (`canvas_rate` unless SPECIFIED).
+/// Segmented outputs (`hls`) get a keyframe at every segment boundary.
 pub(super) fn h264_args(
     settings: &m::H264Settings,
     at: &str,
@@ -32,32 +34,35 @@ pub(super) fn h264_args(
     hls: Option<&HlsOptions>,
 ) -> Result<(Vec<String>, FrameRate), JobError> {
     let m::H264Settings {
-        rate_control_mode,
-        bitrate,
-        max_bitrate,
-        qvbr_settings,
+        // Rate control: rate_control_args.
+        rate_control_mode: _,
+        bitrate: _,
+        max_bitrate: _,
+        qvbr_settings: _,
+        hrd_buffer_size: _,
         codec_profile,
         codec_level,
         interlace_mode,
-        gop_size,
-        gop_size_units,
-        gop_closed_cadence,
-        gop_b_reference,
-        number_b_frames_between_reference_frames,
-        number_reference_frames,
-        min_i_interval,
-        scene_change_detect,
+        // GOP structure: gop_args.
+        gop_size: _,
+        gop_size_units: _,
+        gop_closed_cadence: _,
+        gop_b_reference: _,
+        number_b_frames_between_reference_frames: _,
+        number_reference_frames: _,
+        min_i_interval: _,
+        scene_change_detect: _,
         quality_tuning_level,
-        framerate_control,
-        framerate_conversion_algorithm,
-        framerate_numerator,
-        framerate_denominator,
+        // Frame rate: output_rate.
+        framerate_control: _,
+        framerate_conversion_algorithm: _,
+        framerate_numerator: _,
+        framerate_denominator: _,
         par_control,
         par_numerator,
         par_denominator,
         entropy_encoding,
         adaptive_quantization,
-        hrd_buffer_size,
     } = settings;
     let tuning = quality_tuning_level.unwrap_or(m::H264QualityTuningLevel::SinglePassHq);
     let preset = match tuning {
@@ -69,6 +74,76 @@ pub(super) fn h264_args(
         .map(String::from)
         .to_vec();
     let mut x264 = Vec::new();
+    rate_control_args(settings, at, &mut args, &mut x264)?;
+    if let Some(profile) = codec_profile {
+        let name = match profile {
+            m::H264CodecProfile::Baseline => "baseline",
+            m::H264CodecProfile::Main => "main",
+            m::H264CodecProfile::High => "high",
+            other => return Err(unsupported(&format!("{at}.CodecProfile"), other)),
+        };
+        args.extend(["-profile:v".to_string(), name.to_string()]);
+    }
+    if let Some(level) = codec_level.filter(|l| *l != m::H264CodecLevel::Auto) {
+        let level = level
+            .as_str()
+            .trim_start_matches("LEVEL_")
+            .replace('_', ".");
+        args.extend(["-level:v".to_string(), level]);
+    }
+    if let Some(mode) = interlace_mode.filter(|m| *m != m::H264InterlaceMode::Progressive) {
+        return Err(unsupported(&format!("{at}.InterlaceMode"), mode));
+    }
+    let output_rate = output_rate(settings, at, canvas_rate)?;
+    if tuning == m::H264QualityTuningLevel::SinglePassHq {
+        x264.push(format!("rc-lookahead={}", balanced_lookahead(output_rate)));
+    }
+    gop_args(settings, at, output_rate, hls, &mut args, &mut x264)?;
+    match par_control.unwrap_or(m::H264ParControl::InitializeFromSource) {
+        m::H264ParControl::InitializeFromSource => {}
+        m::H264ParControl::Specified => {
+            let n = required(&format!("{at}.ParNumerator"), par_numerator)?;
+            let d = required(&format!("{at}.ParDenominator"), par_denominator)?;
+            x264.push(format!("sar={n}/{d}"));
+        }
+    }
+    if *entropy_encoding == Some(m::H264EntropyEncoding::Cavlc) {
+        x264.push("cabac=0".into());
+    }
+    if let Some(aq) = adaptive_quantization {
+        let setting = match aq {
+            m::H264AdaptiveQuantization::Off => "aq-mode=0",
+            m::H264AdaptiveQuantization::Auto | m::H264AdaptiveQuantization::Medium => {
+                "aq-strength=1.0"
+            }
+            m::H264AdaptiveQuantization::Low => "aq-strength=0.6",
+            m::H264AdaptiveQuantization::High => "aq-strength=1.3",
+            m::H264AdaptiveQuantization::Higher => "aq-strength=1.6",
+            m::H264AdaptiveQuantization::Max => "aq-strength=2.0",
+        };
+        x264.push(setting.into());
+    }
+    if !x264.is_empty() {
+        args.extend(["-x264-params".to_string(), x264.join(":")]);
+    }
+    Ok((args, output_rate))
+}
+
+/// Rate control (CBR by default, VBR, QVBR as a capped CRF) as encoder arguments and x264 options.
+fn rate_control_args(
+    settings: &m::H264Settings,
+    at: &str,
+    args: &mut Vec<String>,
+    x264: &mut Vec<String>,
+) -> Result<(), JobError> {
+    let m::H264Settings {
+        rate_control_mode,
+        bitrate,
+        max_bitrate,
+        qvbr_settings,
+        hrd_buffer_size,
+        ..
+    } = settings;
     let bufsize = |peak: i32| {
         hrd_buffer_size
             .filter(|b| *b > 0)
@@ -135,25 +210,23 @@ pub(super) fn h264_args(
             x264.push("nal-hrd=cbr".to_string());
         }
     }
-    if let Some(profile) = codec_profile {
-        let name = match profile {
-            m::H264CodecProfile::Baseline => "baseline",
-            m::H264CodecProfile::Main => "main",
-            m::H264CodecProfile::High => "high",
-            other => return Err(unsupported(&format!("{at}.CodecProfile"), other)),
-        };
-        args.extend(["-profile:v".to_string(), name.to_string()]);
-    }
-    if let Some(level) = codec_level.filter(|l| *l != m::H264CodecLevel::Auto) {
-        let level = level
-            .as_str()
-            .trim_start_matches("LEVEL_")
-            .replace('_', ".");
-        args.extend(["-level:v".to_string(), level]);
-    }
-    if let Some(mode) = interlace_mode.filter(|m| *m != m::H264InterlaceMode::Progressive) {
-        return Err(unsupported(&format!("{at}.InterlaceMode"), mode));
-    }
+    Ok(())
+}
+
+/// The output's frame rate: the canvas's (INITIALIZE_FROM_SOURCE) or the SPECIFIED one, converted by dropping and
+/// duplicating frames.
+fn output_rate(
+    settings: &m::H264Settings,
+    at: &str,
+    canvas_rate: FrameRate,
+) -> Result<FrameRate, JobError> {
+    let m::H264Settings {
+        framerate_control,
+        framerate_conversion_algorithm,
+        framerate_numerator,
+        framerate_denominator,
+        ..
+    } = settings;
     let output_rate =
         match framerate_control.unwrap_or(m::H264FramerateControl::InitializeFromSource) {
             m::H264FramerateControl::InitializeFromSource => canvas_rate,
@@ -180,9 +253,30 @@ pub(super) fn h264_args(
             algorithm,
         ));
     }
-    if tuning == m::H264QualityTuningLevel::SinglePassHq {
-        x264.push(format!("rc-lookahead={}", balanced_lookahead(output_rate)));
-    }
+    Ok(output_rate)
+}
+
+/// The GOP structure: size (frames or seconds), keyframes at segment boundaries, closed GOPs, B-frames, reference
+/// frames, minimum keyframe interval and scene change detection.
+fn gop_args(
+    settings: &m::H264Settings,
+    at: &str,
+    output_rate: FrameRate,
+    hls: Option<&HlsOptions>,
+    args: &mut Vec<String>,
+    x264: &mut Vec<String>,
+) -> Result<(), JobError> {
+    let m::H264Settings {
+        gop_size,
+        gop_size_units,
+        gop_closed_cadence,
+        gop_b_reference,
+        number_b_frames_between_reference_frames,
+        number_reference_frames,
+        min_i_interval,
+        scene_change_detect,
+        ..
+    } = settings;
     // GOP: AUTO (or blank) gives a keyframe at every HLS segment boundary, or x264's default elsewhere.
     match (
         gop_size_units.unwrap_or(m::H264GopSizeUnits::Frames),
@@ -244,34 +338,7 @@ pub(super) fn h264_args(
     if *scene_change_detect == Some(m::H264SceneChangeDetect::Disabled) {
         args.extend(["-sc_threshold".to_string(), "0".to_string()]);
     }
-    match par_control.unwrap_or(m::H264ParControl::InitializeFromSource) {
-        m::H264ParControl::InitializeFromSource => {}
-        m::H264ParControl::Specified => {
-            let n = required(&format!("{at}.ParNumerator"), par_numerator)?;
-            let d = required(&format!("{at}.ParDenominator"), par_denominator)?;
-            x264.push(format!("sar={n}/{d}"));
-        }
-    }
-    if *entropy_encoding == Some(m::H264EntropyEncoding::Cavlc) {
-        x264.push("cabac=0".into());
-    }
-    if let Some(aq) = adaptive_quantization {
-        let setting = match aq {
-            m::H264AdaptiveQuantization::Off => "aq-mode=0",
-            m::H264AdaptiveQuantization::Auto | m::H264AdaptiveQuantization::Medium => {
-                "aq-strength=1.0"
-            }
-            m::H264AdaptiveQuantization::Low => "aq-strength=0.6",
-            m::H264AdaptiveQuantization::High => "aq-strength=1.3",
-            m::H264AdaptiveQuantization::Higher => "aq-strength=1.6",
-            m::H264AdaptiveQuantization::Max => "aq-strength=2.0",
-        };
-        x264.push(setting.into());
-    }
-    if !x264.is_empty() {
-        args.extend(["-x264-params".to_string(), x264.join(":")]);
-    }
-    Ok((args, output_rate))
+    Ok(())
 }
 
 #[cfg(test)]

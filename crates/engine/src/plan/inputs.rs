@@ -29,6 +29,11 @@ pub(super) struct Timeline {
 }
 
 impl Timeline {
+    /// Whether the inclusive frame `ranges` are the whole timeline.
+    pub(super) fn keeps_all(&self, ranges: &[(u64, u64)]) -> bool {
+        ranges.len() == 1 && ranges[0] == (0, self.frames.saturating_sub(1))
+    }
+
     /// The frame (from this timeline's start) that `tc` names; `field` names the setting in errors.
     pub(super) fn frame(&self, tc: &str, field: &str) -> Result<u64, JobError> {
         let absolute =
@@ -153,6 +158,20 @@ pub(super) struct Segment {
     pub(super) rate: FrameRate,
 }
 
+/// An input's base picture (before overlays, image inserter and clipping): its pad at the input's own rate,
+/// timestamps counting frames from 0.
+struct BasePicture<'a> {
+    video: String,
+    size: (u32, u32),
+    timeline: Timeline,
+    /// The input's file (none for a generator).
+    file: Option<&'a Media>,
+    /// The file's start timecode.
+    embedded: Option<String>,
+}
+
+/// The `index`-th input, overlaid, clipped and conformed to the job's canvas, with one audio pad per source name.
+/// The first input sets the canvas: its size, and the outputs' common rate or its own.
 pub(super) fn input_segment(
     graph: &mut Graph,
     input: &m::Input,
@@ -163,89 +182,23 @@ pub(super) fn input_segment(
 ) -> Result<Segment, JobError> {
     let at = format!("Settings.Inputs[{index}]");
     let m::Input {
-        file_input,
-        video_generator,
+        file_input: _,
+        video_generator: _,
         input_clippings,
-        timecode_source,
-        timecode_start,
+        timecode_source: _,
+        timecode_start: _,
         audio_selectors,
-        video_selector,
+        video_selector: _,
         image_inserter,
         video_overlays,
     } = input;
-
-    // The base picture, at the input's own rate, timestamps counting frames from 0.
-    let (mut video, width, height, timeline, file, embedded) = match (file_input, video_generator) {
-        (Some(_), Some(_)) => {
-            return Err(JobError::invalid_setting(
-                &at,
-                "FileInput and VideoGenerator are mutually exclusive",
-            ));
-        }
-        (None, None) => {
-            return Err(JobError::invalid_setting(
-                &at,
-                "an input needs FileInput or VideoGenerator",
-            ));
-        }
-        (Some(uri), None) => {
-            let source = media_for(media, uri, &format!("{at}.FileInput"))?;
-            let (w, h, rate) = source
-                .facts
-                .video
-                .ok_or_else(|| JobError::input_access(uri, "the file has no video track"))?;
-            let (rotation, swaps) = rotation(video_selector, &at)?;
-            let options: &[&str] = if rotation.is_some_and(|r| r.is_empty()) {
-                &[]
-            } else {
-                &["-noautorotate"]
-            };
-            let rotate = rotation
-                .filter(|r| !r.is_empty())
-                .map(|r| format!("{r},"))
-                .unwrap_or_default();
-            let pad = file_video(graph, source, options, (w, h), &rotate, rate);
-            let (w, h) = if swaps { (h, w) } else { (w, h) };
-            let embedded = source.facts.start_timecode.clone();
-            let origin = origin(
-                *timecode_source,
-                timecode_start,
-                embedded.as_deref(),
-                rate,
-                &at,
-            )?;
-            let frames = seconds_to_frames(source.facts.duration, rate);
-            (
-                pad,
-                w,
-                h,
-                Timeline {
-                    rate,
-                    origin,
-                    frames,
-                },
-                Some(source),
-                embedded,
-            )
-        }
-        (None, Some(generator)) => {
-            reject(&format!("{at}.VideoSelector"), video_selector)?;
-            let (pad, w, h, rate, frames) = generated_video(graph, generator, media, &at)?;
-            let origin = origin(*timecode_source, timecode_start, None, rate, &at)?;
-            (
-                pad,
-                w,
-                h,
-                Timeline {
-                    rate,
-                    origin,
-                    frames,
-                },
-                None,
-                None,
-            )
-        }
-    };
+    let BasePicture {
+        mut video,
+        size: (width, height),
+        timeline,
+        file,
+        embedded,
+    } = base_picture(graph, input, media, &at)?;
     if width % 2 == 1 || height % 2 == 1 {
         return Err(JobError::invalid_setting(
             &at,
@@ -274,11 +227,9 @@ pub(super) fn input_segment(
     )?;
 
     let ranges = clip_ranges(input_clippings, &timeline, &at)?;
-    let kept: u64 = ranges.iter().map(|(a, b)| b - a + 1).sum();
-    let seconds = frames_to_seconds(kept, timeline.rate);
-    let whole = ranges.len() == 1 && ranges[0] == (0, timeline.frames.saturating_sub(1));
-    if !whole {
-        video = clip_video(graph, &video, &ranges);
+    let kept = Kept::new(timeline, ranges);
+    if !kept.is_whole() {
+        video = clip_video(graph, &video, &kept.ranges);
     }
 
     // Conform to the job's canvas: the first input's size, and the outputs' common rate or the first input's.
@@ -291,7 +242,7 @@ pub(super) fn input_segment(
         ));
     }
     if crate_ != timeline.rate {
-        conform.push(rate_conversion(seconds, crate_));
+        conform.push(rate_conversion(kept.seconds, crate_));
     }
     conform.push("setsar=1,format=yuv420p".into());
     video = graph.chain(&video, &conform.join(","));
@@ -304,19 +255,131 @@ pub(super) fn input_segment(
             audio_selectors,
             file,
             media,
-            &timeline,
-            &ranges,
-            seconds,
+            &kept,
             &at,
         )?);
     }
     Ok(Segment {
         video,
         audio,
-        seconds,
+        seconds: kept.seconds,
         embedded_timecode: embedded,
         rate: timeline.rate,
     })
+}
+
+/// The input's base picture: its file (rotated as its VideoSelector says) or its generator.
+fn base_picture<'a>(
+    graph: &mut Graph,
+    input: &m::Input,
+    media: &'a MediaMap,
+    at: &str,
+) -> Result<BasePicture<'a>, JobError> {
+    let m::Input {
+        file_input,
+        video_generator,
+        timecode_source,
+        timecode_start,
+        video_selector,
+        ..
+    } = input;
+    match (file_input, video_generator) {
+        (Some(_), Some(_)) => Err(JobError::invalid_setting(
+            at,
+            "FileInput and VideoGenerator are mutually exclusive",
+        )),
+        (None, None) => Err(JobError::invalid_setting(
+            at,
+            "an input needs FileInput or VideoGenerator",
+        )),
+        (Some(uri), None) => file_picture(graph, input, uri, media, at),
+        (None, Some(generator)) => {
+            reject(&format!("{at}.VideoSelector"), video_selector)?;
+            let (video, w, h, rate, frames) = generated_video(graph, generator, media, at)?;
+            let origin = origin(*timecode_source, timecode_start, None, rate, at)?;
+            Ok(BasePicture {
+                video,
+                size: (w, h),
+                timeline: Timeline {
+                    rate,
+                    origin,
+                    frames,
+                },
+                file: None,
+                embedded: None,
+            })
+        }
+    }
+}
+
+/// The picture of the input's file `uri`, rotated as its VideoSelector says.
+fn file_picture<'a>(
+    graph: &mut Graph,
+    input: &m::Input,
+    uri: &str,
+    media: &'a MediaMap,
+    at: &str,
+) -> Result<BasePicture<'a>, JobError> {
+    let source = media_for(media, uri, &format!("{at}.FileInput"))?;
+    let (w, h, rate) = source
+        .facts
+        .video
+        .ok_or_else(|| JobError::input_access(uri, "the file has no video track"))?;
+    let (rotation, swaps) = rotation(&input.video_selector, at)?;
+    let options: &[&str] = if rotation.is_some_and(|r| r.is_empty()) {
+        &[]
+    } else {
+        &["-noautorotate"]
+    };
+    let rotate = rotation
+        .filter(|r| !r.is_empty())
+        .map(|r| format!("{r},"))
+        .unwrap_or_default();
+    let video = file_video(graph, source, options, (w, h), &rotate, rate);
+    let embedded = source.facts.start_timecode.clone();
+    let origin = origin(
+        input.timecode_source,
+        &input.timecode_start,
+        embedded.as_deref(),
+        rate,
+        at,
+    )?;
+    Ok(BasePicture {
+        video,
+        size: if swaps { (h, w) } else { (w, h) },
+        timeline: Timeline {
+            rate,
+            origin,
+            frames: seconds_to_frames(source.facts.duration, rate),
+        },
+        file: Some(source),
+        embedded,
+    })
+}
+
+/// The part of an input's timeline its clippings keep.
+pub(super) struct Kept {
+    pub(super) timeline: Timeline,
+    /// Inclusive frame ranges on the timeline, in order.
+    pub(super) ranges: Vec<(u64, u64)>,
+    /// Their length in seconds.
+    pub(super) seconds: f64,
+}
+
+impl Kept {
+    fn new(timeline: Timeline, ranges: Vec<(u64, u64)>) -> Self {
+        let frames: u64 = ranges.iter().map(|(a, b)| b - a + 1).sum();
+        Self {
+            seconds: frames_to_seconds(frames, timeline.rate),
+            timeline,
+            ranges,
+        }
+    }
+
+    /// Whether the ranges keep the whole timeline (no clipping).
+    pub(super) fn is_whole(&self) -> bool {
+        self.timeline.keeps_all(&self.ranges)
+    }
 }
 
 /// A recording's picture as a stream of frames at `rate`, numbered from 0 at the file's own time zero.

@@ -24,8 +24,8 @@ use crate::probe::{FrameRate, MediaFacts};
 
 use audio::{audio_source_names, source_name};
 use frames::{frames_to_seconds, seconds_to_frames};
-use inputs::{input_segment, output_origin};
-use outputs::{OutputContext, output_group};
+use inputs::{Segment, input_segment, output_origin};
+use outputs::{OutputContext, Pads, output_group};
 use overlays::images;
 
 /// A fetched and probed media file.
@@ -259,29 +259,7 @@ pub fn plan(
     let (canvas_w, canvas_h, canvas_rate) = canvas.expect("the first input sets the canvas");
     let (first_embedded, first_rate) = (segments[0].embedded_timecode.clone(), segments[0].rate);
     let duration: f64 = segments.iter().map(|s| s.seconds).sum();
-
-    // Concatenate the segments (video then each audio source, per segment).
-    let (video, audio): (String, Vec<String>) = if segments.len() == 1 {
-        let only = segments.pop().expect("one segment");
-        (only.video, only.audio)
-    } else {
-        let mut pads = String::new();
-        for s in &segments {
-            pads.push_str(&s.video);
-            for a in &s.audio {
-                pads.push_str(a);
-            }
-        }
-        let labels: Vec<String> = (0..=audio_names.len()).map(|_| graph.label()).collect();
-        let filter = format!(
-            "{pads}concat=n={}:v=1:a={}{}",
-            segments.len(),
-            audio_names.len(),
-            labels.concat()
-        );
-        graph.push_raw(filter);
-        (labels[0].clone(), labels[1..].to_vec())
-    };
+    let (video, audio) = concatenate(&mut graph, segments, audio_names.len());
 
     // The output timecode counts in the first input's frames; the canvas may run at another rate.
     let output_origin = seconds_to_frames(
@@ -291,24 +269,77 @@ pub fn plan(
         ),
         canvas_rate,
     );
-    let first_input = inputs[0].file_input.as_deref();
+    let mut pads = split_for_outputs(&mut graph, groups, &video, &audio, &audio_names);
+    let context = OutputContext {
+        canvas: (canvas_w, canvas_h, canvas_rate),
+        origin: output_origin,
+        first_input: inputs[0].file_input.as_deref(),
+        media,
+        duration,
+    };
     let mut plans = Vec::new();
-    let mut video_uses = Vec::new();
-    let mut audio_uses: BTreeMap<String, usize> = BTreeMap::new();
     for (g, group) in groups.iter().enumerate() {
-        for output in group.outputs.iter().flatten() {
-            if output.video_description.is_some() {
-                video_uses.push(g);
-            }
-            for description in output.audio_descriptions.iter().flatten() {
-                *audio_uses.entry(source_name(description)).or_default() += 1;
-            }
+        let local_dir = work.join(format!("group{g}"));
+        plans.push(output_group(
+            &mut graph, group, g, &context, &local_dir, &mut pads,
+        )?);
+    }
+    Ok(Plan {
+        args: graph.into_args(),
+        duration,
+        groups: plans,
+    })
+}
+
+/// Concatenates the segments (video then each of the `audio_sources`, per segment): the timeline's video pad and
+/// one audio pad per source.
+fn concatenate(
+    graph: &mut Graph,
+    mut segments: Vec<Segment>,
+    audio_sources: usize,
+) -> (String, Vec<String>) {
+    if segments.len() == 1 {
+        let only = segments.pop().expect("one segment");
+        return (only.video, only.audio);
+    }
+    let mut pads = String::new();
+    for s in &segments {
+        pads.push_str(&s.video);
+        for a in &s.audio {
+            pads.push_str(a);
         }
     }
-    let mut video_pads = graph
-        .fan_out(&video, "split", video_uses.len().max(1))
-        .into_iter();
-    let mut audio_pads: BTreeMap<String, std::vec::IntoIter<String>> = BTreeMap::new();
+    let labels: Vec<String> = (0..=audio_sources).map(|_| graph.label()).collect();
+    let filter = format!(
+        "{pads}concat=n={}:v=1:a={audio_sources}{}",
+        segments.len(),
+        labels.concat()
+    );
+    graph.push_raw(filter);
+    (labels[0].clone(), labels[1..].to_vec())
+}
+
+/// Splits the timeline's video once per output with video and each audio source once per audio description that
+/// reads it.
+fn split_for_outputs(
+    graph: &mut Graph,
+    groups: &[m::OutputGroup],
+    video: &str,
+    audio: &[String],
+    audio_names: &[String],
+) -> Pads {
+    let mut video_uses = 0;
+    let mut audio_uses: BTreeMap<String, usize> = BTreeMap::new();
+    for output in groups.iter().flat_map(|g| g.outputs.iter().flatten()) {
+        if output.video_description.is_some() {
+            video_uses += 1;
+        }
+        for description in output.audio_descriptions.iter().flatten() {
+            *audio_uses.entry(source_name(description)).or_default() += 1;
+        }
+    }
+    let mut video_pads = graph.fan_out(video, "split", video_uses.max(1)).into_iter();
+    let mut audio_pads = BTreeMap::new();
     for (name, uses) in &audio_uses {
         let index = audio_names
             .iter()
@@ -319,35 +350,15 @@ pub fn plan(
             graph.fan_out(&audio[index], "asplit", *uses).into_iter(),
         );
     }
-    if video_uses.is_empty() {
+    if video_uses == 0 {
         // The split output nobody reads still needs a sink.
         let unused = video_pads.next().expect("split has one output");
         graph.push_raw(format!("{unused}nullsink"));
     }
-    for (g, group) in groups.iter().enumerate() {
-        let context = OutputContext {
-            canvas: (canvas_w, canvas_h, canvas_rate),
-            origin: output_origin,
-            first_input,
-            media,
-            duration,
-        };
-        let local_dir = work.join(format!("group{g}"));
-        plans.push(output_group(
-            &mut graph,
-            group,
-            g,
-            &context,
-            &local_dir,
-            &mut video_pads,
-            &mut audio_pads,
-        )?);
+    Pads {
+        video: video_pads,
+        audio: audio_pads,
     }
-    Ok(Plan {
-        args: graph.into_args(),
-        duration,
-        groups: plans,
-    })
 }
 
 /// The frame rate every video output specifies, when they all specify the same one. The canvas then runs at that

@@ -27,6 +27,24 @@ pub(super) struct OutputContext<'a> {
     pub(super) duration: f64,
 }
 
+/// The assembled timeline split once per use: each output with video takes the next video pad, each audio
+/// description the next pad of its source name.
+pub(super) struct Pads {
+    pub(super) video: std::vec::IntoIter<String>,
+    pub(super) audio: BTreeMap<String, std::vec::IntoIter<String>>,
+}
+
+/// What the outputs of one group share.
+struct GroupContext<'a> {
+    kind: GroupKind,
+    /// Segmenting options (HLS, CMAF).
+    hls: Option<&'a HlsOptions>,
+    /// The destination's file name part, which every output's name starts with.
+    base_name: &'a str,
+    /// The local folder the group renders into.
+    local_dir: &'a Path,
+}
+
 fn split_destination(base: &str) -> (String, String) {
     match base.rfind('/') {
         Some(i) => (base[..=i].to_string(), base[i + 1..].to_string()),
@@ -34,14 +52,14 @@ fn split_destination(base: &str) -> (String, String) {
     }
 }
 
+/// Plans the `g`-th output group, rendering into `local_dir`.
 pub(super) fn output_group(
     graph: &mut Graph,
     group: &m::OutputGroup,
     g: usize,
     context: &OutputContext<'_>,
     local_dir: &Path,
-    video_pads: &mut impl Iterator<Item = String>,
-    audio_pads: &mut BTreeMap<String, std::vec::IntoIter<String>>,
+    pads: &mut Pads,
 ) -> Result<GroupPlan, JobError> {
     let at = format!("Settings.OutputGroups[{g}]");
     let m::OutputGroup {
@@ -51,12 +69,6 @@ pub(super) fn output_group(
         outputs,
     } = group;
     let settings = required(&format!("{at}.OutputGroupSettings"), output_group_settings)?;
-    let m::OutputGroupSettings {
-        group_type,
-        file_group_settings,
-        hls_group_settings,
-        cmaf_group_settings,
-    } = settings;
     let at_settings = format!("{at}.OutputGroupSettings");
     let outputs = outputs.as_ref().filter(|o| !o.is_empty()).ok_or_else(|| {
         JobError::invalid_setting(
@@ -64,71 +76,7 @@ pub(super) fn output_group(
             "an output group needs at least one output",
         )
     })?;
-    let (kind, destination, hls) = match required(&format!("{at_settings}.Type"), group_type)? {
-        m::OutputGroupType::FileGroupSettings => {
-            let m::FileGroupSettings { destination } = required(
-                &format!("{at_settings}.FileGroupSettings"),
-                file_group_settings,
-            )?;
-            (
-                GroupKind::File,
-                required(
-                    &format!("{at_settings}.FileGroupSettings.Destination"),
-                    destination,
-                )?,
-                None,
-            )
-        }
-        m::OutputGroupType::HlsGroupSettings => {
-            let hls = required(
-                &format!("{at_settings}.HlsGroupSettings"),
-                hls_group_settings,
-            )?;
-            let destination = required(
-                &format!("{at_settings}.HlsGroupSettings.Destination"),
-                &hls.destination,
-            )?;
-            (
-                GroupKind::Hls,
-                destination,
-                Some(hls_options(
-                    hls,
-                    &format!("{at_settings}.HlsGroupSettings"),
-                )?),
-            )
-        }
-        m::OutputGroupType::CmafGroupSettings => {
-            let cmaf = required(
-                &format!("{at_settings}.CmafGroupSettings"),
-                cmaf_group_settings,
-            )?;
-            let destination = required(
-                &format!("{at_settings}.CmafGroupSettings.Destination"),
-                &cmaf.destination,
-            )?;
-            (
-                GroupKind::Cmaf,
-                destination,
-                Some(cmaf_options(
-                    cmaf,
-                    &format!("{at_settings}.CmafGroupSettings"),
-                )?),
-            )
-        }
-        other => return Err(unsupported(&format!("{at_settings}.Type"), other)),
-    };
-    if kind != GroupKind::Hls {
-        reject(
-            &format!("{at_settings}.HlsGroupSettings"),
-            hls_group_settings,
-        )?;
-    }
-    if kind != GroupKind::Cmaf {
-        reject(
-            &format!("{at_settings}.CmafGroupSettings"),
-            cmaf_group_settings,
-        )?;
-    }
+    let (kind, destination, hls) = group_settings(settings, &at_settings)?;
     if outputs.len() > 1 && outputs.iter().any(|o| o.name_modifier.is_none()) {
         return Err(JobError::invalid_setting(
             &format!("{at}.Outputs"),
@@ -138,21 +86,16 @@ pub(super) fn output_group(
     let base = naming::output_base(destination, context.first_input)
         .map_err(|e| JobError::invalid_setting(&format!("{at_settings}.Destination"), e))?;
     let (folder, base_name) = split_destination(&base);
+    let shared = GroupContext {
+        kind,
+        hls: hls.as_ref(),
+        base_name: &base_name,
+        local_dir,
+    };
     let mut plans = Vec::new();
     for (o, output) in outputs.iter().enumerate() {
         let at = format!("{at}.Outputs[{o}]");
-        plans.push(output_plan(
-            graph,
-            output,
-            &at,
-            kind,
-            hls.as_ref(),
-            &base_name,
-            context,
-            local_dir,
-            video_pads,
-            audio_pads,
-        )?);
+        plans.push(output_plan(graph, output, &at, &shared, context, pads)?);
     }
     let (write_manifests, integer_durations) = hls
         .as_ref()
@@ -171,6 +114,46 @@ pub(super) fn output_group(
         local_dir: local_dir.to_path_buf(),
         outputs: plans,
     })
+}
+
+/// The group's kind, destination and segmenting options: the settings member its Type names; the other segmented
+/// members must be blank.
+fn group_settings<'a>(
+    settings: &'a m::OutputGroupSettings,
+    at: &str,
+) -> Result<(GroupKind, &'a String, Option<HlsOptions>), JobError> {
+    let m::OutputGroupSettings {
+        group_type,
+        file_group_settings,
+        hls_group_settings,
+        cmaf_group_settings,
+    } = settings;
+    let (kind, destination, hls) = match required(&format!("{at}.Type"), group_type)? {
+        m::OutputGroupType::FileGroupSettings => {
+            let at = format!("{at}.FileGroupSettings");
+            let m::FileGroupSettings { destination } = required(&at, file_group_settings)?;
+            let destination = required(&format!("{at}.Destination"), destination)?;
+            (GroupKind::File, destination, None)
+        }
+        m::OutputGroupType::HlsGroupSettings => {
+            let at = format!("{at}.HlsGroupSettings");
+            let (destination, hls) = hls_group(required(&at, hls_group_settings)?, &at)?;
+            (GroupKind::Hls, destination, Some(hls))
+        }
+        m::OutputGroupType::CmafGroupSettings => {
+            let at = format!("{at}.CmafGroupSettings");
+            let (destination, cmaf) = cmaf_group(required(&at, cmaf_group_settings)?, &at)?;
+            (GroupKind::Cmaf, destination, Some(cmaf))
+        }
+        other => return Err(unsupported(&format!("{at}.Type"), other)),
+    };
+    if kind != GroupKind::Hls {
+        reject(&format!("{at}.HlsGroupSettings"), hls_group_settings)?;
+    }
+    if kind != GroupKind::Cmaf {
+        reject(&format!("{at}.CmafGroupSettings"), cmaf_group_settings)?;
+    }
+    Ok((kind, destination, hls))
 }
 
 /// Segmented group settings (HLS, CMAF) the engine implements.
@@ -203,9 +186,13 @@ fn checked_segment_length(
     Ok(length as u32)
 }
 
-fn cmaf_options(cmaf: &m::CmafGroupSettings, at: &str) -> Result<HlsOptions, JobError> {
+/// A CMAF group's destination and the options the engine implements.
+fn cmaf_group<'a>(
+    cmaf: &'a m::CmafGroupSettings,
+    at: &str,
+) -> Result<(&'a String, HlsOptions), JobError> {
     let m::CmafGroupSettings {
-        destination: _,
+        destination,
         segment_length: length,
         fragment_length,
         segment_length_control,
@@ -216,6 +203,7 @@ fn cmaf_options(cmaf: &m::CmafGroupSettings, at: &str) -> Result<HlsOptions, Job
         // For H.264 and AAC, RFC 6381 and RFC 4281 give the same CODECS strings (avc1.PPCCLL, mp4a.40.2).
         codec_specification: _,
     } = cmaf;
+    let destination = required(&format!("{at}.Destination"), destination)?;
     let segment_length = checked_segment_length(length, segment_length_control, at)?;
     if let Some(fragment) = fragment_length {
         if *fragment < 1 {
@@ -235,18 +223,23 @@ fn cmaf_options(cmaf: &m::CmafGroupSettings, at: &str) -> Result<HlsOptions, Job
     if let Some(control) = segment_control.filter(|c| *c == m::SegmentControl::SingleFile) {
         return Err(unsupported(&format!("{at}.SegmentControl"), control));
     }
-    Ok(HlsOptions {
+    let options = HlsOptions {
         segment_length,
         single_file: false,
         write_manifests: *write_hls_manifest != Some(m::EnabledDisabled::Disabled),
         integer_durations: *manifest_duration_format == Some(m::ManifestDurationFormat::Integer),
         write_dash_manifest: *write_dash_manifest != Some(m::EnabledDisabled::Disabled),
-    })
+    };
+    Ok((destination, options))
 }
 
-fn hls_options(hls: &m::HlsGroupSettings, at: &str) -> Result<HlsOptions, JobError> {
+/// An HLS group's destination and the options the engine implements.
+fn hls_group<'a>(
+    hls: &'a m::HlsGroupSettings,
+    at: &str,
+) -> Result<(&'a String, HlsOptions), JobError> {
     let m::HlsGroupSettings {
-        destination: _,
+        destination,
         segment_length,
         min_segment_length,
         segment_length_control,
@@ -257,6 +250,7 @@ fn hls_options(hls: &m::HlsGroupSettings, at: &str) -> Result<HlsOptions, JobErr
         // For H.264 and AAC, RFC 6381 and RFC 4281 give the same CODECS strings (avc1.PPCCLL, mp4a.40.2).
         codec_specification: _,
     } = hls;
+    let destination = required(&format!("{at}.Destination"), destination)?;
     let segment_length = checked_segment_length(segment_length, segment_length_control, at)?;
     if let Some(min) = min_segment_length.filter(|m| *m != 0) {
         return Err(unsupported(&format!("{at}.MinSegmentLength"), min));
@@ -266,27 +260,24 @@ fn hls_options(hls: &m::HlsGroupSettings, at: &str) -> Result<HlsOptions, JobErr
     {
         return Err(unsupported(&format!("{at}.DirectoryStructure"), structure));
     }
-    Ok(HlsOptions {
+    let options = HlsOptions {
         segment_length,
         single_file: *segment_control == Some(m::SegmentControl::SingleFile),
         write_manifests: *output_selection != Some(m::HlsOutputSelection::SegmentsOnly),
         integer_durations: *manifest_duration_format == Some(m::ManifestDurationFormat::Integer),
         write_dash_manifest: false,
-    })
+    };
+    Ok((destination, options))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One output: its picture, its audio, then its container and files.
 fn output_plan(
     graph: &mut Graph,
     output: &m::Output,
     at: &str,
-    kind: GroupKind,
-    hls: Option<&HlsOptions>,
-    base_name: &str,
+    group: &GroupContext<'_>,
     context: &OutputContext<'_>,
-    local_dir: &Path,
-    video_pads: &mut impl Iterator<Item = String>,
-    audio_pads: &mut BTreeMap<String, std::vec::IntoIter<String>>,
+    pads: &mut Pads,
 ) -> Result<OutputPlan, JobError> {
     let m::Output {
         name_modifier,
@@ -296,7 +287,7 @@ fn output_plan(
         audio_descriptions,
     } = output;
     // A CMAF output holds one kind of track: video, or audio only (no VideoDescription).
-    let description = match kind {
+    let description = match group.kind {
         GroupKind::Cmaf => video_description.as_ref(),
         _ => Some(required(
             &format!("{at}.VideoDescription"),
@@ -304,7 +295,7 @@ fn output_plan(
         )?),
     };
     let descriptions = audio_descriptions.clone().unwrap_or_default();
-    if kind == GroupKind::Cmaf && description.is_some() != descriptions.is_empty() {
+    if group.kind == GroupKind::Cmaf && description.is_some() != descriptions.is_empty() {
         return Err(JobError::invalid_setting(
             at,
             "a CMAF output holds either a VideoDescription or AudioDescriptions",
@@ -317,37 +308,12 @@ fn output_plan(
         Some(m::VideoCodec::FrameCapture)
     );
     let mut args = Vec::new();
-    let (mut size, mut rate) = ((context.canvas.0, context.canvas.1), context.canvas.2);
-    if let Some(description) = description {
-        let VideoOutput {
-            size: video_size,
-            rate: video_rate,
-            filters: video_filters,
-            args: codec_args,
-        } = video_output(description, &format!("{at}.VideoDescription"), context, hls)?;
-        (size, rate) = (video_size, video_rate);
-        let mut video = video_pads
-            .next()
-            .expect("one split output per output with video");
-        if let Some(preprocessors) = &description.video_preprocessors {
-            let m::VideoPreprocessors { image_inserter } = preprocessors;
-            let timeline = Timeline {
-                rate: context.canvas.2,
-                origin: context.origin,
-                frames: seconds_to_frames(context.duration, context.canvas.2),
-            };
-            video = insert_images(
-                graph,
-                &video,
-                image_inserter,
-                &timeline,
-                context.media,
-                &format!("{at}.VideoDescription.VideoPreprocessors.ImageInserter"),
-            )?;
+    let (size, rate) = match description {
+        Some(description) => {
+            output_video(graph, description, at, context, group.hls, pads, &mut args)?
         }
-        args.extend(["-map".to_string(), graph.chain(&video, &video_filters)]);
-        args.extend(codec_args);
-    }
+        None => ((context.canvas.0, context.canvas.1), context.canvas.2),
+    };
 
     let modifier = naming::expand_modifier(
         name_modifier.as_deref().unwrap_or(""),
@@ -356,7 +322,7 @@ fn output_plan(
         size.1,
     )
     .map_err(|e| JobError::invalid_setting(&format!("{at}.NameModifier"), e))?;
-    let name = format!("{base_name}{modifier}");
+    let name = format!("{}{modifier}", group.base_name);
 
     if frame_capture && !descriptions.is_empty() {
         return Err(JobError::invalid_setting(
@@ -365,62 +331,27 @@ fn output_plan(
         ));
     }
     for (a, description) in descriptions.iter().enumerate() {
-        let name = source_name(description);
-        let pad = audio_pads
-            .get_mut(&name)
+        let pad = pads
+            .audio
+            .get_mut(&source_name(description))
             .and_then(|p| p.next())
             .expect("one asplit output per audio description");
         let (filters, codec) =
             audio_output(description, &format!("{at}.AudioDescriptions[{a}]"), a)?;
-        let pad = graph.chain(&pad, &filters);
-        args.extend(["-map".to_string(), pad]);
+        args.extend(["-map".to_string(), graph.chain(&pad, &filters)]);
         args.extend(codec);
     }
 
-    let container = container_settings.as_ref();
-    let container_type = container.and_then(|c| c.container);
-    let at_container = format!("{at}.ContainerSettings");
-    let mut free_space_box = None;
-    let (kind, file_name) = match (kind, frame_capture) {
-        (GroupKind::File, true) => {
-            if let Some(c) = container_type.filter(|c| *c != m::ContainerType::Raw) {
-                return Err(unsupported(&format!("{at_container}.Container"), c));
-            }
-            reject_container_members(container, &at_container, None)?;
-            let extension = extension.clone().unwrap_or_else(|| "jpg".into());
-            args.extend(["-f", "image2", "-start_number", "0"].map(String::from));
-            args.push(
-                local_dir
-                    .join(format!("{name}.%07d.{extension}"))
-                    .display()
-                    .to_string(),
-            );
-            (OutputKind::FrameCapture, format!("{name}.{extension}"))
-        }
-        (GroupKind::File, false) => {
-            let container_type = *required(&format!("{at_container}.Container"), &container_type)?;
-            let FileContainer {
-                format,
-                extension: default_extension,
-                muxer,
-                include_free_box,
-            } = file_container(
-                container.expect("container is set"),
-                container_type,
-                &at_container,
-            )?;
-            free_space_box = include_free_box;
-            let file_name = format!(
-                "{name}.{}",
-                extension
-                    .clone()
-                    .unwrap_or_else(|| default_extension.into())
-            );
-            args.extend(["-f".to_string(), format.to_string()]);
-            args.extend(muxer);
-            args.push(local_dir.join(&file_name).display().to_string());
-            (OutputKind::File, file_name)
-        }
+    let files = OutputFiles {
+        container: container_settings.as_ref(),
+        extension,
+        name: &name,
+        local_dir: group.local_dir,
+        at: format!("{at}.ContainerSettings"),
+    };
+    let written = match (group.kind, frame_capture) {
+        (GroupKind::File, true) => frame_capture_output(&files, &mut args)?,
+        (GroupKind::File, false) => file_output(&files, &mut args)?,
         (GroupKind::Hls, true) => {
             return Err(unsupported(
                 &format!("{at}.VideoDescription.CodecSettings.Codec"),
@@ -428,52 +359,8 @@ fn output_plan(
             ));
         }
         (GroupKind::Hls, false) => {
-            let hls = hls.expect("HLS groups have options");
-            if let Some(c) = container_type.filter(|c| *c != m::ContainerType::M3u8) {
-                return Err(unsupported(&format!("{at_container}.Container"), c));
-            }
-            reject(&format!("{at}.Extension"), extension)?;
-            if let Some(m::ContainerSettings {
-                m3u8_settings: Some(settings),
-                ..
-            }) = container
-            {
-                let m::M3u8Settings {
-                    audio_duration: _,
-                    pat_interval,
-                    pmt_interval,
-                } = settings;
-                reject(
-                    &format!("{at_container}.M3u8Settings.PmtInterval"),
-                    pmt_interval,
-                )?;
-                if let Some(ms) = pat_interval {
-                    args.extend([
-                        "-pat_period".to_string(),
-                        format!("{}", f64::from(*ms) / 1000.0),
-                    ]);
-                }
-            }
-            reject_container_members(container, &at_container, Some(m::ContainerType::M3u8))?;
-            args.extend(hls_muxer_args(hls));
-            if hls.single_file {
-                args.extend([
-                    "-hls_flags".to_string(),
-                    "single_file+independent_segments".to_string(),
-                ]);
-            } else {
-                args.extend(["-hls_flags".to_string(), "independent_segments".to_string()]);
-                args.extend([
-                    "-hls_segment_filename".to_string(),
-                    local_dir
-                        .join(format!("{name}_%05d.ts"))
-                        .display()
-                        .to_string(),
-                ]);
-            }
-            let file_name = format!("{name}.m3u8");
-            args.push(local_dir.join(&file_name).display().to_string());
-            (OutputKind::HlsVariant, file_name)
+            let hls = group.hls.expect("HLS groups have options");
+            hls_variant_output(&files, hls, at, &mut args)?
         }
         (GroupKind::Cmaf, true) => {
             return Err(unsupported(
@@ -482,63 +369,261 @@ fn output_plan(
             ));
         }
         (GroupKind::Cmaf, false) => {
-            let hls = hls.expect("CMAF groups have options");
-            if let Some(c) = container_type.filter(|c| *c != m::ContainerType::Cmfc) {
-                return Err(unsupported(&format!("{at_container}.Container"), c));
-            }
-            reject(&format!("{at}.Extension"), extension)?;
-            if let Some(m::ContainerSettings {
-                cmfc_settings: Some(settings),
-                ..
-            }) = container
-            {
-                // AudioDuration: audio always matches the video's length here (see the module documentation).
-                let m::CmfcSettings {
-                    audio_duration: _,
-                    i_frame_only_manifest,
-                } = settings;
-                if let Some(include) =
-                    i_frame_only_manifest.filter(|i| *i == m::IncludeExclude::Include)
-                {
-                    return Err(unsupported(
-                        &format!("{at_container}.CmfcSettings.IFrameOnlyManifest"),
-                        include,
-                    ));
-                }
-            }
-            reject_container_members(container, &at_container, Some(m::ContainerType::Cmfc))?;
-            let extension = if description.is_some() {
+            let hls = group.hls.expect("CMAF groups have options");
+            let track = if description.is_some() {
                 "cmfv"
             } else {
                 "cmfa"
             };
-            args.extend(hls_muxer_args(hls));
-            args.extend([
-                "-hls_flags".to_string(),
-                "independent_segments".to_string(),
-                "-hls_segment_type".to_string(),
-                "fmp4".to_string(),
-                "-hls_fmp4_init_filename".to_string(),
-                format!("{name}_init.{extension}"),
-                "-hls_segment_filename".to_string(),
-                local_dir
-                    .join(format!("{name}_%05d.{extension}"))
-                    .display()
-                    .to_string(),
-            ]);
-            let file_name = format!("{name}.m3u8");
-            args.push(local_dir.join(&file_name).display().to_string());
-            (OutputKind::CmafTrack, file_name)
+            cmaf_track_output(&files, hls, track, at, &mut args)?
         }
     };
     graph.output(args);
     Ok(OutputPlan {
-        kind,
-        file_name,
+        kind: written.kind,
+        file_name: written.file_name,
         size: description.is_some().then_some(size),
         rate,
-        free_space_box,
+        free_space_box: written.free_space_box,
     })
+}
+
+/// An output's picture: the encoder's arguments and the mapped, filtered pad (with the output's image inserter)
+/// appended to `args`; returns the picture's size and rate.
+fn output_video(
+    graph: &mut Graph,
+    description: &m::VideoDescription,
+    at: &str,
+    context: &OutputContext<'_>,
+    hls: Option<&HlsOptions>,
+    pads: &mut Pads,
+    args: &mut Vec<String>,
+) -> Result<((u32, u32), FrameRate), JobError> {
+    let VideoOutput {
+        size,
+        rate,
+        filters,
+        args: codec_args,
+    } = video_output(description, &format!("{at}.VideoDescription"), context, hls)?;
+    let mut video = pads
+        .video
+        .next()
+        .expect("one split output per output with video");
+    if let Some(preprocessors) = &description.video_preprocessors {
+        let m::VideoPreprocessors { image_inserter } = preprocessors;
+        let timeline = Timeline {
+            rate: context.canvas.2,
+            origin: context.origin,
+            frames: seconds_to_frames(context.duration, context.canvas.2),
+        };
+        video = insert_images(
+            graph,
+            &video,
+            image_inserter,
+            &timeline,
+            context.media,
+            &format!("{at}.VideoDescription.VideoPreprocessors.ImageInserter"),
+        )?;
+    }
+    args.extend(["-map".to_string(), graph.chain(&video, &filters)]);
+    args.extend(codec_args);
+    Ok((size, rate))
+}
+
+/// Where an output's files go, and the container settings that say how they are written.
+struct OutputFiles<'a> {
+    container: Option<&'a m::ContainerSettings>,
+    /// The output's Extension.
+    extension: &'a Option<String>,
+    /// The output's name: the destination's base name with the NameModifier.
+    name: &'a str,
+    local_dir: &'a Path,
+    /// The ContainerSettings field, for errors.
+    at: String,
+}
+
+impl OutputFiles<'_> {
+    fn container_type(&self) -> Option<m::ContainerType> {
+        self.container.and_then(|c| c.container)
+    }
+
+    /// The local path of `file_name`, as ffmpeg's argument.
+    fn path(&self, file_name: &str) -> String {
+        self.local_dir.join(file_name).display().to_string()
+    }
+}
+
+/// What an output writes.
+struct Written {
+    kind: OutputKind,
+    file_name: String,
+    free_space_box: Option<bool>,
+}
+
+impl Written {
+    fn new(kind: OutputKind, file_name: String) -> Self {
+        Self {
+            kind,
+            file_name,
+            free_space_box: None,
+        }
+    }
+}
+
+/// FRAME_CAPTURE in a file group: numbered JPEG stills, RAW container (or none).
+fn frame_capture_output(
+    files: &OutputFiles<'_>,
+    args: &mut Vec<String>,
+) -> Result<Written, JobError> {
+    if let Some(c) = files
+        .container_type()
+        .filter(|c| *c != m::ContainerType::Raw)
+    {
+        return Err(unsupported(&format!("{}.Container", files.at), c));
+    }
+    reject_container_members(files.container, &files.at, None)?;
+    let name = files.name;
+    let extension = files.extension.clone().unwrap_or_else(|| "jpg".into());
+    args.extend(["-f", "image2", "-start_number", "0"].map(String::from));
+    args.push(files.path(&format!("{name}.%07d.{extension}")));
+    Ok(Written::new(
+        OutputKind::FrameCapture,
+        format!("{name}.{extension}"),
+    ))
+}
+
+/// One media file in a file group (MP4, MPEG-TS).
+fn file_output(files: &OutputFiles<'_>, args: &mut Vec<String>) -> Result<Written, JobError> {
+    let at = &files.at;
+    let container_type = *required(&format!("{at}.Container"), &files.container_type())?;
+    let FileContainer {
+        format,
+        extension: default_extension,
+        muxer,
+        include_free_box,
+    } = file_container(
+        files.container.expect("container is set"),
+        container_type,
+        at,
+    )?;
+    let extension = files
+        .extension
+        .clone()
+        .unwrap_or_else(|| default_extension.into());
+    let file_name = format!("{}.{extension}", files.name);
+    args.extend(["-f".to_string(), format.to_string()]);
+    args.extend(muxer);
+    args.push(files.path(&file_name));
+    Ok(Written {
+        free_space_box: include_free_box,
+        ..Written::new(OutputKind::File, file_name)
+    })
+}
+
+/// Checks a segmented output's container type (HLS: M3U8, CMAF: CMFC) and its Extension: segmented outputs name
+/// their files themselves.
+fn check_segmented_container(
+    files: &OutputFiles<'_>,
+    expected: m::ContainerType,
+    at: &str,
+) -> Result<(), JobError> {
+    if let Some(c) = files.container_type().filter(|c| *c != expected) {
+        return Err(unsupported(&format!("{}.Container", files.at), c));
+    }
+    reject(&format!("{at}.Extension"), files.extension)
+}
+
+/// An HLS variant: a child playlist and its MPEG-TS segments (or one file with byte ranges).
+fn hls_variant_output(
+    files: &OutputFiles<'_>,
+    hls: &HlsOptions,
+    at: &str,
+    args: &mut Vec<String>,
+) -> Result<Written, JobError> {
+    check_segmented_container(files, m::ContainerType::M3u8, at)?;
+    if let Some(m::ContainerSettings {
+        m3u8_settings: Some(settings),
+        ..
+    }) = files.container
+    {
+        let m::M3u8Settings {
+            audio_duration: _,
+            pat_interval,
+            pmt_interval,
+        } = settings;
+        reject(
+            &format!("{}.M3u8Settings.PmtInterval", files.at),
+            pmt_interval,
+        )?;
+        if let Some(ms) = pat_interval {
+            args.extend([
+                "-pat_period".to_string(),
+                format!("{}", f64::from(*ms) / 1000.0),
+            ]);
+        }
+    }
+    reject_container_members(files.container, &files.at, Some(m::ContainerType::M3u8))?;
+    args.extend(hls_muxer_args(hls));
+    if hls.single_file {
+        args.extend([
+            "-hls_flags".to_string(),
+            "single_file+independent_segments".to_string(),
+        ]);
+    } else {
+        args.extend(["-hls_flags".to_string(), "independent_segments".to_string()]);
+        args.extend([
+            "-hls_segment_filename".to_string(),
+            files.path(&format!("{}_%05d.ts", files.name)),
+        ]);
+    }
+    let file_name = format!("{}.m3u8", files.name);
+    args.push(files.path(&file_name));
+    Ok(Written::new(OutputKind::HlsVariant, file_name))
+}
+
+/// A CMAF track: a child playlist, an init segment and fragmented MP4 segments with the extension `track`
+/// (`cmfv` for video, `cmfa` for audio).
+fn cmaf_track_output(
+    files: &OutputFiles<'_>,
+    hls: &HlsOptions,
+    track: &str,
+    at: &str,
+    args: &mut Vec<String>,
+) -> Result<Written, JobError> {
+    check_segmented_container(files, m::ContainerType::Cmfc, at)?;
+    if let Some(m::ContainerSettings {
+        cmfc_settings: Some(settings),
+        ..
+    }) = files.container
+    {
+        // AudioDuration: audio always matches the video's length here (see the module documentation).
+        let m::CmfcSettings {
+            audio_duration: _,
+            i_frame_only_manifest,
+        } = settings;
+        if let Some(include) = i_frame_only_manifest.filter(|i| *i == m::IncludeExclude::Include) {
+            return Err(unsupported(
+                &format!("{}.CmfcSettings.IFrameOnlyManifest", files.at),
+                include,
+            ));
+        }
+    }
+    reject_container_members(files.container, &files.at, Some(m::ContainerType::Cmfc))?;
+    let name = files.name;
+    args.extend(hls_muxer_args(hls));
+    args.extend([
+        "-hls_flags".to_string(),
+        "independent_segments".to_string(),
+        "-hls_segment_type".to_string(),
+        "fmp4".to_string(),
+        "-hls_fmp4_init_filename".to_string(),
+        format!("{name}_init.{track}"),
+        "-hls_segment_filename".to_string(),
+        files.path(&format!("{name}_%05d.{track}")),
+    ]);
+    let file_name = format!("{name}.m3u8");
+    args.push(files.path(&file_name));
+    Ok(Written::new(OutputKind::CmafTrack, file_name))
 }
 
 /// The HLS muxer writing a VOD playlist of segments of `hls.segment_length` seconds, numbered from 1.

@@ -6,9 +6,10 @@ use super::frames::{
     frame_index_pts, frames_to_seconds, ms_to_frames, rate_expr, seconds_to_frames,
 };
 use super::inputs::{Timeline, clip_ranges, clip_video, file_video, origin};
-use super::{MediaMap, media_for, required, unsupported};
+use super::{Media, MediaMap, media_for, required, unsupported};
 use crate::graph::Graph;
 use crate::lifecycle::JobError;
+use crate::probe::FrameRate;
 
 pub(super) fn images(inserter: &Option<m::ImageInserter>) -> Vec<m::InsertableImage> {
     inserter
@@ -91,15 +92,9 @@ pub(super) fn video_overlay(
         crop,
     } = overlay;
     let source = required(&format!("{at}.Input"), input)?;
-    let m::VideoOverlayInput {
-        file_input,
-        input_clippings,
-        timecode_source,
-        timecode_start,
-    } = source;
-    let uri = required(&format!("{at}.Input.FileInput"), file_input)?;
+    let uri = required(&format!("{at}.Input.FileInput"), &source.file_input)?;
     let source_media = media_for(media, uri, &format!("{at}.Input.FileInput"))?;
-    let (sw, sh, source_rate) = source_media
+    let (sw, sh, _) = source_media
         .facts
         .video
         .ok_or_else(|| JobError::input_access(uri, "the overlay file has no video track"))?;
@@ -123,77 +118,19 @@ pub(super) fn video_overlay(
     let repeat =
         playback.unwrap_or(m::VideoOverlayPlayback::Repeat) == m::VideoOverlayPlayback::Repeat;
 
-    // The overlay's own timeline and clippings.
-    let source_embedded = source_media.facts.start_timecode.as_deref();
-    let source_origin = origin(
-        *timecode_source,
-        timecode_start,
-        source_embedded,
-        source_rate,
-        &format!("{at}.Input"),
-    )?;
-    let source_timeline = Timeline {
-        rate: source_rate,
-        origin: source_origin,
-        frames: seconds_to_frames(source_media.facts.duration, source_rate),
-    };
-    let ranges = clip_ranges(input_clippings, &source_timeline, &format!("{at}.Input"))?;
-    let whole = ranges.len() == 1 && ranges[0] == (0, source_timeline.frames.saturating_sub(1));
-    let loop_input = repeat && whole;
-    let options: &[&str] = if loop_input {
-        &["-stream_loop", "-1"]
-    } else {
-        &[]
-    };
-    let mut pad = file_video(graph, source_media, options, (sw, sh), "", source_rate);
-    if !whole {
-        pad = clip_video(graph, &pad, &ranges);
-    }
-    let base_rate = rate_expr(timeline.rate);
-    let mut filters = vec![format!("fps={base_rate}")];
-    if repeat && !whole {
-        let kept: u64 = ranges.iter().map(|(a, b)| b - a + 1).sum();
-        let kept_at_base =
-            seconds_to_frames(frames_to_seconds(kept, source_rate), timeline.rate).max(1);
-        filters.push(format!("loop=loop=-1:size={kept_at_base}"));
-    }
+    // The overlay's own timeline and clippings, at the base rate.
+    let (pad, mut filters) =
+        overlay_source(graph, source, source_media, repeat, timeline.rate, at)?;
     // One frame more than shown, cut by `enable`: ffmpeg's overlay drops the secondary's last frame when the
     // secondary ends at that very frame.
     filters.push(format!("trim=end_frame={}", window + 1));
 
     // Crop, then size and opacity.
     let mut cropped = (sw, sh);
-    if let Some(m::VideoOverlayCrop {
-        x,
-        y,
-        width,
-        height,
-        unit,
-    }) = crop
-    {
-        let percent = *unit == Some(m::VideoOverlayUnit::Percentage);
-        let px = |v: Option<i32>, of: u32| -> u32 {
-            let v = v.unwrap_or(0).max(0) as u32;
-            if percent {
-                (f64::from(v) * f64::from(of) / 100.0).round() as u32
-            } else {
-                v
-            }
-        };
-        let (cx, cy) = (
-            px(*x, sw).min(sw.saturating_sub(2)),
-            px(*y, sh).min(sh.saturating_sub(2)),
-        );
-        let cw = Some(px(*width, sw))
-            .filter(|w| *w > 0)
-            .unwrap_or(sw - cx)
-            .min(sw - cx);
-        let ch = Some(px(*height, sh))
-            .filter(|h| *h > 0)
-            .unwrap_or(sh - cy)
-            .min(sh - cy);
-        filters.push(format!("crop={cw}:{ch}:{cx}:{cy}"));
-        cropped = (cw, ch);
+    if let Some(crop) = crop {
+        let (filter, size) = crop_filter(crop, (sw, sh));
+        filters.push(filter);
+        cropped = size;
     }
     let position = initial_position.clone().unwrap_or_default();
     let (w, h) = overlay_size(&position, base_size, cropped);
@@ -235,6 +172,90 @@ pub(super) fn video_overlay(
             start + window - 1
         ),
     ))
+}
+
+/// The overlay source's picture (`media`, a file with video): its own timeline clipped, converted to the base
+/// `rate`, looped when `repeat`. Returns its pad and the filters so far.
+fn overlay_source(
+    graph: &mut Graph,
+    source: &m::VideoOverlayInput,
+    media: &Media,
+    repeat: bool,
+    rate: FrameRate,
+    at: &str,
+) -> Result<(String, Vec<String>), JobError> {
+    let m::VideoOverlayInput {
+        file_input: _,
+        input_clippings,
+        timecode_source,
+        timecode_start,
+    } = source;
+    let (sw, sh, source_rate) = media.facts.video.expect("the overlay file has video");
+    let source_origin = origin(
+        *timecode_source,
+        timecode_start,
+        media.facts.start_timecode.as_deref(),
+        source_rate,
+        &format!("{at}.Input"),
+    )?;
+    let source_timeline = Timeline {
+        rate: source_rate,
+        origin: source_origin,
+        frames: seconds_to_frames(media.facts.duration, source_rate),
+    };
+    let ranges = clip_ranges(input_clippings, &source_timeline, &format!("{at}.Input"))?;
+    let whole = source_timeline.keeps_all(&ranges);
+    let loop_input = repeat && whole;
+    let options: &[&str] = if loop_input {
+        &["-stream_loop", "-1"]
+    } else {
+        &[]
+    };
+    let mut pad = file_video(graph, media, options, (sw, sh), "", source_rate);
+    if !whole {
+        pad = clip_video(graph, &pad, &ranges);
+    }
+    let mut filters = vec![format!("fps={}", rate_expr(rate))];
+    if repeat && !whole {
+        let kept: u64 = ranges.iter().map(|(a, b)| b - a + 1).sum();
+        let kept_at_base = seconds_to_frames(frames_to_seconds(kept, source_rate), rate).max(1);
+        filters.push(format!("loop=loop=-1:size={kept_at_base}"));
+    }
+    Ok((pad, filters))
+}
+
+/// The crop filter for an overlay's Crop (PERCENTAGE relative to the overlay source), and the cropped size. The
+/// crop stays inside the source and keeps at least 2x2 pixels.
+fn crop_filter(crop: &m::VideoOverlayCrop, (sw, sh): (u32, u32)) -> (String, (u32, u32)) {
+    let m::VideoOverlayCrop {
+        x,
+        y,
+        width,
+        height,
+        unit,
+    } = crop;
+    let percent = *unit == Some(m::VideoOverlayUnit::Percentage);
+    let px = |v: Option<i32>, of: u32| -> u32 {
+        let v = v.unwrap_or(0).max(0) as u32;
+        if percent {
+            (f64::from(v) * f64::from(of) / 100.0).round() as u32
+        } else {
+            v
+        }
+    };
+    let (cx, cy) = (
+        px(*x, sw).min(sw.saturating_sub(2)),
+        px(*y, sh).min(sh.saturating_sub(2)),
+    );
+    let cw = Some(px(*width, sw))
+        .filter(|w| *w > 0)
+        .unwrap_or(sw - cx)
+        .min(sw - cx);
+    let ch = Some(px(*height, sh))
+        .filter(|h| *h > 0)
+        .unwrap_or(sh - cy)
+        .min(sh - cy);
+    (format!("crop={cw}:{ch}:{cx}:{cy}"), (cw, ch))
 }
 
 /// Overlay position expressions in `t` (seconds on the base timeline): the initial position, moved linearly by
