@@ -11,6 +11,8 @@ mod h264;
 mod inputs;
 mod outputs;
 mod overlays;
+#[cfg(test)]
+mod refusals;
 mod video;
 
 use std::collections::{BTreeMap, HashMap};
