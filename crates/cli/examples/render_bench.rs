@@ -160,7 +160,9 @@ async fn main() {
         &BTreeMap::new(),
     )
     .expect("one job");
-    let engine = Engine::new(Storage::with_s3(s3.clone()));
+    let engine = Engine::from_env(Storage::with_s3(s3.clone()), |name| {
+        std::env::var(name).ok()
+    });
     let started = Instant::now();
     let finished = engine
         .run(

@@ -226,13 +226,13 @@ pub struct TrackMapping {
 
 /// A file ffprobe could not read.
 #[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
+pub enum FfprobeError {
     /// ffprobe failed (not a media file, or ffprobe missing).
     #[error(transparent)]
     Tool(#[from] ToolError),
     /// ffprobe printed something that is not its JSON.
     #[error("ffprobe output is not JSON: {0}")]
-    Output(String),
+    Output(#[source] serde_json::Error),
 }
 
 /// Probes a local file with ffprobe. `info` supplies size and identity; `name` the name for MIME type and format.
@@ -243,7 +243,7 @@ pub async fn probe_file(
     path: &Path,
     info: &ObjectInfo,
     name: &str,
-) -> Result<MediaFacts, ProbeError> {
+) -> Result<MediaFacts, FfprobeError> {
     let path = path.display().to_string();
     let args = [
         "-print_format",
@@ -254,7 +254,7 @@ pub async fn probe_file(
     ]
     .map(String::from);
     let out = tools.ffprobe(&args).await?;
-    let json: Value = serde_json::from_str(&out).map_err(|e| ProbeError::Output(e.to_string()))?;
+    let json: Value = serde_json::from_str(&out).map_err(FfprobeError::Output)?;
     let timing = if needs_packet_timing(&json) {
         Some(PacketTiming::parse(
             &tools.ffprobe(&timing::packet_args(&path)).await?,

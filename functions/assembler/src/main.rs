@@ -12,10 +12,10 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let force_path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
-    let assembler = Assembler::new(Storage::with_s3(vidpipe_aws::s3::client(
-        &config,
-        force_path_style,
-    )));
+    let assembler = Assembler::from_env(
+        Storage::with_s3(vidpipe_aws::s3::client(&config, force_path_style)),
+        |name| std::env::var(name).ok(),
+    );
     let assembler = &assembler;
     lambda_runtime::run(service_fn(move |event| {
         vidpipe_assembler::handle(event, assembler)

@@ -18,7 +18,11 @@ async fn main() -> Result<(), Error> {
         None | Some("mediaconvert") => {
             ProbeBackend::MediaConvert(aws_sdk_mediaconvert::Client::new(&config))
         }
-        Some("engine") => ProbeBackend::Engine(Engine::new(Storage::with_s3(s3.clone()))),
+        Some("engine") => {
+            ProbeBackend::Engine(Engine::from_env(Storage::with_s3(s3.clone()), |name| {
+                std::env::var(name).ok()
+            }))
+        }
         Some(other) => {
             return Err(format!(
                 "MEDIACONVERT_BACKEND must be mediaconvert or engine, not {other:?}"

@@ -8,7 +8,7 @@ use super::frames::frames_to_seconds;
 use super::inputs::Kept;
 use super::{Media, MediaMap, media_for, required, unsupported};
 use crate::graph::Graph;
-use crate::lifecycle::JobError;
+use crate::lifecycle::JobFailure;
 
 /// Sample rate of the assembled audio timeline (outputs resample to their own rate).
 const MIX_RATE: u32 = 48_000;
@@ -46,7 +46,7 @@ pub(super) fn segment_audio(
     media: &MediaMap,
     kept: &Kept,
     at: &str,
-) -> Result<String, JobError> {
+) -> Result<String, JobFailure> {
     let samples = (kept.seconds * f64::from(MIX_RATE)).round() as u64;
     let layout = "aformat=sample_fmts=fltp:channel_layouts=stereo";
     let selectors = selectors.as_ref();
@@ -100,7 +100,7 @@ pub(super) fn segment_audio(
         .map_or(0, |t| t.audio_track_indexes.len());
     if audio_tracks < track {
         return if external {
-            Err(JobError::input_access(
+            Err(JobFailure::input_access(
                 &format!("{at}.ExternalAudioFileInput"),
                 "the file has no such audio track",
             ))
@@ -160,7 +160,7 @@ pub(super) fn audio_output(
     description: &m::AudioDescription,
     at: &str,
     index: usize,
-) -> Result<(String, Vec<String>), JobError> {
+) -> Result<(String, Vec<String>), JobFailure> {
     let m::AudioDescription {
         audio_source_name: _,
         codec_settings,
@@ -201,7 +201,7 @@ pub(super) fn audio_output(
     };
     let sample_rate = sample_rate.unwrap_or(48_000);
     if !(8_000..=96_000).contains(&sample_rate) {
-        return Err(JobError::invalid_setting(
+        return Err(JobFailure::invalid_setting(
             &format!("{at}.SampleRate"),
             "must be 8000..96000",
         ));

@@ -4,7 +4,7 @@ use vidpipe_core::job as m;
 
 use super::outputs::HlsOptions;
 use super::{reject, required, unsupported};
-use crate::lifecycle::JobError;
+use crate::lifecycle::JobFailure;
 use crate::probe::FrameRate;
 
 /// The QVBR quality level (1..10, with its fine tune) as an x264 CRF: `CRF = 33 - 2 * (level - 1) - 2 * fine_tune`,
@@ -32,7 +32,7 @@ pub(super) fn h264_args(
     at: &str,
     canvas_rate: FrameRate,
     hls: Option<&HlsOptions>,
-) -> Result<(Vec<String>, FrameRate), JobError> {
+) -> Result<(Vec<String>, FrameRate), JobFailure> {
     let m::H264Settings {
         // Rate control: rate_control_args.
         rate_control_mode: _,
@@ -135,7 +135,7 @@ fn rate_control_args(
     at: &str,
     args: &mut Vec<String>,
     x264: &mut Vec<String>,
-) -> Result<(), JobError> {
+) -> Result<(), JobFailure> {
     let m::H264Settings {
         rate_control_mode,
         bitrate,
@@ -219,7 +219,7 @@ fn output_rate(
     settings: &m::H264Settings,
     at: &str,
     canvas_rate: FrameRate,
-) -> Result<FrameRate, JobError> {
+) -> Result<FrameRate, JobFailure> {
     let m::H264Settings {
         framerate_control,
         framerate_conversion_algorithm,
@@ -234,7 +234,7 @@ fn output_rate(
                 let n = *required(&format!("{at}.FramerateNumerator"), framerate_numerator)?;
                 let d = *required(&format!("{at}.FramerateDenominator"), framerate_denominator)?;
                 if n < 1 || d < 1 {
-                    return Err(JobError::invalid_setting(
+                    return Err(JobFailure::invalid_setting(
                         &format!("{at}.FramerateNumerator"),
                         "must be positive",
                     ));
@@ -265,7 +265,7 @@ fn gop_args(
     hls: Option<&HlsOptions>,
     args: &mut Vec<String>,
     x264: &mut Vec<String>,
-) -> Result<(), JobError> {
+) -> Result<(), JobFailure> {
     let m::H264Settings {
         gop_size,
         gop_size_units,
@@ -316,7 +316,7 @@ fn gop_args(
     }
     if let Some(b) = number_b_frames_between_reference_frames {
         if !(0..=7).contains(b) {
-            return Err(JobError::invalid_setting(
+            return Err(JobFailure::invalid_setting(
                 &format!("{at}.NumberBFramesBetweenReferenceFrames"),
                 "must be 0..7",
             ));
@@ -325,7 +325,7 @@ fn gop_args(
     }
     if let Some(refs) = number_reference_frames {
         if !(1..=6).contains(refs) {
-            return Err(JobError::invalid_setting(
+            return Err(JobFailure::invalid_setting(
                 &format!("{at}.NumberReferenceFrames"),
                 "must be 1..6",
             ));

@@ -10,7 +10,7 @@ use super::frames::{
 use super::overlays::{insert_images, video_overlay};
 use super::{Media, MediaMap, media_for, reject, required, unsupported};
 use crate::graph::Graph;
-use crate::lifecycle::JobError;
+use crate::lifecycle::JobFailure;
 use crate::probe::FrameRate;
 use crate::timecode;
 
@@ -35,11 +35,11 @@ impl Timeline {
     }
 
     /// The frame (from this timeline's start) that `tc` names; `field` names the setting in errors.
-    pub(super) fn frame(&self, tc: &str, field: &str) -> Result<u64, JobError> {
-        let absolute =
-            timecode::to_frames(tc, self.rate).map_err(|e| JobError::invalid_setting(field, e))?;
+    pub(super) fn frame(&self, tc: &str, field: &str) -> Result<u64, JobFailure> {
+        let absolute = timecode::to_frames(tc, self.rate)
+            .map_err(|e| JobFailure::invalid_setting(field, e))?;
         absolute.checked_sub(self.origin).ok_or_else(|| {
-            JobError::invalid_setting(
+            JobFailure::invalid_setting(
                 field,
                 format!(
                     "timecode {tc} is before the start of the timeline ({})",
@@ -58,7 +58,7 @@ pub(super) fn origin(
     embedded: Option<&str>,
     rate: FrameRate,
     field: &str,
-) -> Result<u64, JobError> {
+) -> Result<u64, JobFailure> {
     let tc = match source.unwrap_or(m::InputTimecodeSource::Embedded) {
         m::InputTimecodeSource::Embedded => embedded.unwrap_or("00:00:00:00").to_string(),
         m::InputTimecodeSource::Zerobased => "00:00:00:00".to_string(),
@@ -67,7 +67,7 @@ pub(super) fn origin(
         }
     };
     timecode::to_frames(&tc, rate)
-        .map_err(|e| JobError::invalid_setting(&format!("{field}.TimecodeStart"), e))
+        .map_err(|e| JobFailure::invalid_setting(&format!("{field}.TimecodeStart"), e))
 }
 
 /// Inclusive frame ranges selected by clippings (the whole timeline without clippings).
@@ -75,7 +75,7 @@ pub(super) fn clip_ranges(
     clippings: &Option<Vec<m::InputClipping>>,
     timeline: &Timeline,
     field: &str,
-) -> Result<Vec<(u64, u64)>, JobError> {
+) -> Result<Vec<(u64, u64)>, JobFailure> {
     let last = timeline.frames.saturating_sub(1);
     let Some(clips) = clippings.as_ref().filter(|c| !c.is_empty()) else {
         return Ok(vec![(0, last)]);
@@ -88,7 +88,7 @@ pub(super) fn clip_ranges(
         } = clip;
         let at = format!("{field}.InputClippings[{i}]");
         if start_timecode.is_none() && end_timecode.is_none() {
-            return Err(JobError::invalid_setting(
+            return Err(JobFailure::invalid_setting(
                 &at,
                 "a clipping needs a StartTimecode or an EndTimecode",
             ));
@@ -102,7 +102,7 @@ pub(super) fn clip_ranges(
             None => last,
         };
         if start > end {
-            return Err(JobError::invalid_setting(
+            return Err(JobFailure::invalid_setting(
                 &at,
                 format!("clip starts at frame {start} after its end {end}"),
             ));
@@ -111,7 +111,7 @@ pub(super) fn clip_ranges(
             .last()
             .is_some_and(|&(_, previous_end)| start <= previous_end)
         {
-            return Err(JobError::invalid_setting(
+            return Err(JobFailure::invalid_setting(
                 &at,
                 "clippings must be in order and must not overlap",
             ));
@@ -126,7 +126,7 @@ pub(super) fn output_origin(
     config: &Option<m::TimecodeConfig>,
     embedded: Option<&str>,
     rate: FrameRate,
-) -> Result<u64, JobError> {
+) -> Result<u64, JobFailure> {
     let Some(m::TimecodeConfig {
         source,
         start,
@@ -134,7 +134,7 @@ pub(super) fn output_origin(
     }) = config
     else {
         return timecode::to_frames(embedded.unwrap_or("00:00:00:00"), rate)
-            .map_err(|e| JobError::invalid_setting("Settings.TimecodeConfig", e));
+            .map_err(|e| JobFailure::invalid_setting("Settings.TimecodeConfig", e));
     };
     reject("Settings.TimecodeConfig.Anchor", anchor)?;
     let tc = match source.unwrap_or(m::TimecodeSource::Embedded) {
@@ -145,7 +145,7 @@ pub(super) fn output_origin(
         }
     };
     timecode::to_frames(&tc, rate)
-        .map_err(|e| JobError::invalid_setting("Settings.TimecodeConfig.Start", e))
+        .map_err(|e| JobFailure::invalid_setting("Settings.TimecodeConfig.Start", e))
 }
 
 /// One input, ready to concatenate: its video pad, one audio pad per source name, and its length.
@@ -179,7 +179,7 @@ pub(super) fn input_segment(
     media: &MediaMap,
     audio_names: &[String],
     (canvas, outputs_rate): (&mut Option<(u32, u32, FrameRate)>, Option<FrameRate>),
-) -> Result<Segment, JobError> {
+) -> Result<Segment, JobFailure> {
     let at = format!("Settings.Inputs[{index}]");
     let m::Input {
         file_input: _,
@@ -200,7 +200,7 @@ pub(super) fn input_segment(
         embedded,
     } = base_picture(graph, input, media, &at)?;
     if width % 2 == 1 || height % 2 == 1 {
-        return Err(JobError::invalid_setting(
+        return Err(JobFailure::invalid_setting(
             &at,
             format!("input frame {width}x{height} must have even dimensions"),
         ));
@@ -274,7 +274,7 @@ fn base_picture<'a>(
     input: &m::Input,
     media: &'a MediaMap,
     at: &str,
-) -> Result<BasePicture<'a>, JobError> {
+) -> Result<BasePicture<'a>, JobFailure> {
     let m::Input {
         file_input,
         video_generator,
@@ -284,11 +284,11 @@ fn base_picture<'a>(
         ..
     } = input;
     match (file_input, video_generator) {
-        (Some(_), Some(_)) => Err(JobError::invalid_setting(
+        (Some(_), Some(_)) => Err(JobFailure::invalid_setting(
             at,
             "FileInput and VideoGenerator are mutually exclusive",
         )),
-        (None, None) => Err(JobError::invalid_setting(
+        (None, None) => Err(JobFailure::invalid_setting(
             at,
             "an input needs FileInput or VideoGenerator",
         )),
@@ -319,12 +319,12 @@ fn file_picture<'a>(
     uri: &str,
     media: &'a MediaMap,
     at: &str,
-) -> Result<BasePicture<'a>, JobError> {
+) -> Result<BasePicture<'a>, JobFailure> {
     let source = media_for(media, uri, &format!("{at}.FileInput"))?;
     let (w, h, rate) = source
         .facts
         .video
-        .ok_or_else(|| JobError::input_access(uri, "the file has no video track"))?;
+        .ok_or_else(|| JobFailure::input_access(uri, "the file has no video track"))?;
     let (rotation, swaps) = rotation(&input.video_selector, at)?;
     let options: &[&str] = if rotation.is_some_and(|r| r.is_empty()) {
         &[]
@@ -418,7 +418,7 @@ pub(super) fn file_video(
 fn rotation(
     selector: &Option<m::VideoSelector>,
     at: &str,
-) -> Result<(Option<&'static str>, bool), JobError> {
+) -> Result<(Option<&'static str>, bool), JobFailure> {
     let Some(m::VideoSelector { rotate, pad_video }) = selector else {
         return Ok((None, false));
     };
@@ -439,7 +439,7 @@ fn generated_video(
     generator: &m::InputVideoGenerator,
     media: &MediaMap,
     at: &str,
-) -> Result<(String, u32, u32, FrameRate, u64), JobError> {
+) -> Result<(String, u32, u32, FrameRate, u64), JobFailure> {
     let at = format!("{at}.VideoGenerator");
     let m::InputVideoGenerator {
         duration,
@@ -454,7 +454,7 @@ fn generated_video(
     } = generator;
     let duration = *required(&format!("{at}.Duration"), duration)?;
     if duration < 1 {
-        return Err(JobError::invalid_setting(
+        return Err(JobFailure::invalid_setting(
             &format!("{at}.Duration"),
             "must be at least 1 ms",
         ));
@@ -466,7 +466,7 @@ fn generated_video(
         },
         (None, None) => GENERATOR_DEFAULT_RATE,
         _ => {
-            return Err(JobError::invalid_setting(
+            return Err(JobFailure::invalid_setting(
                 &format!("{at}.FramerateNumerator"),
                 "FramerateNumerator and FramerateDenominator go together and must be positive",
             ));
@@ -477,17 +477,19 @@ fn generated_video(
         .map(|uri| media_for(media, uri, &format!("{at}.ImageInput")))
         .transpose()?;
     let native = image.and_then(|i| i.facts.video).map(|(w, h, _)| (w, h));
-    let size = |value: &Option<i32>, name: &str, fallback: Option<u32>| -> Result<u32, JobError> {
-        match value {
-            Some(v) if (32..=8192).contains(v) => Ok(*v as u32),
-            Some(v) => Err(JobError::invalid_setting(
-                &format!("{at}.{name}"),
-                format!("{v} is outside 32..8192"),
-            )),
-            None => fallback
-                .ok_or_else(|| JobError::invalid_setting(&format!("{at}.{name}"), "is required")),
-        }
-    };
+    let size =
+        |value: &Option<i32>, name: &str, fallback: Option<u32>| -> Result<u32, JobFailure> {
+            match value {
+                Some(v) if (32..=8192).contains(v) => Ok(*v as u32),
+                Some(v) => Err(JobFailure::invalid_setting(
+                    &format!("{at}.{name}"),
+                    format!("{v} is outside 32..8192"),
+                )),
+                None => fallback.ok_or_else(|| {
+                    JobFailure::invalid_setting(&format!("{at}.{name}"), "is required")
+                }),
+            }
+        };
     let w = size(width, "Width", native.map(|n| n.0))?;
     let h = size(height, "Height", native.map(|n| n.1))?;
     let seconds = f64::from(duration) / 1000.0;

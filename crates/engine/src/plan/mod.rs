@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use vidpipe_core::job as m;
 
 use crate::graph::Graph;
-use crate::lifecycle::JobError;
+use crate::lifecycle::JobFailure;
 use crate::probe::{FrameRate, MediaFacts};
 
 use audio::{audio_source_names, source_name};
@@ -66,7 +66,7 @@ impl GroupKind {
 
 /// What one output produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputKind {
+pub enum RenditionKind {
     /// One media file (MP4, MPEG-TS).
     File,
     /// JPEG stills named `{name}.NNNNNNN.jpg`.
@@ -81,7 +81,7 @@ pub enum OutputKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputPlan {
     /// What it produces.
-    pub kind: OutputKind,
+    pub kind: RenditionKind,
     /// The main file name in the group's folder (media file, child playlist, or frame capture prefix).
     pub file_name: String,
     /// Picture size, if the output has video.
@@ -126,24 +126,24 @@ pub struct Plan {
     pub groups: Vec<GroupPlan>,
 }
 
-fn unsupported(field: &str, value: impl std::fmt::Debug) -> JobError {
-    JobError::invalid_setting(
+fn unsupported(field: &str, value: impl std::fmt::Debug) -> JobFailure {
+    JobFailure::invalid_setting(
         field,
         format!("value {value:?} is not supported by the engine"),
     )
 }
 
-fn reject<T: std::fmt::Debug>(field: &str, value: &Option<T>) -> Result<(), JobError> {
+fn reject<T: std::fmt::Debug>(field: &str, value: &Option<T>) -> Result<(), JobFailure> {
     match value {
         Some(v) => Err(unsupported(field, v)),
         None => Ok(()),
     }
 }
 
-fn required<'a, T>(field: &str, value: &'a Option<T>) -> Result<&'a T, JobError> {
+fn required<'a, T>(field: &str, value: &'a Option<T>) -> Result<&'a T, JobFailure> {
     value
         .as_ref()
-        .ok_or_else(|| JobError::invalid_setting(field, "is required"))
+        .ok_or_else(|| JobFailure::invalid_setting(field, "is required"))
 }
 
 /// Every URI the job reads, with the field naming it, in job order.
@@ -213,7 +213,7 @@ pub fn plan(
     request: &m::CreateJobRequest,
     media: &MediaMap,
     work: &Path,
-) -> Result<Plan, JobError> {
+) -> Result<Plan, JobFailure> {
     let m::CreateJobRequest {
         role: _,
         settings,
@@ -231,13 +231,13 @@ pub fn plan(
         output_groups,
     } = settings;
     let inputs = inputs.as_ref().filter(|i| !i.is_empty()).ok_or_else(|| {
-        JobError::invalid_setting("Settings.Inputs", "a job needs at least one input")
+        JobFailure::invalid_setting("Settings.Inputs", "a job needs at least one input")
     })?;
     let groups = output_groups
         .as_ref()
         .filter(|g| !g.is_empty())
         .ok_or_else(|| {
-            JobError::invalid_setting(
+            JobFailure::invalid_setting(
                 "Settings.OutputGroups",
                 "a job needs at least one output group",
             )
@@ -396,14 +396,14 @@ fn common_specified_rate(groups: &[m::OutputGroup]) -> Option<FrameRate> {
 
 /// The fetched file `field` names. A video stream ffprobe could not size (a corrupt image reads as 0x0) is refused
 /// here: looped with `-loop 1`, such an image never yields a frame and ffmpeg would spin forever.
-fn media_for<'a>(media: &'a MediaMap, uri: &str, field: &str) -> Result<&'a Media, JobError> {
+fn media_for<'a>(media: &'a MediaMap, uri: &str, field: &str) -> Result<&'a Media, JobFailure> {
     let source = media
         .get(uri)
-        .ok_or_else(|| JobError::input_access(uri, format!("{field} was not fetched")))?;
+        .ok_or_else(|| JobFailure::input_access(uri, format!("{field} was not fetched")))?;
     if let Some((width, height, _)) = source.facts.video
         && (width == 0 || height == 0)
     {
-        return Err(JobError::input_access(
+        return Err(JobFailure::input_access(
             uri,
             format!("{field}: the picture cannot be decoded (it reads as {width}x{height})"),
         ));

@@ -11,10 +11,10 @@ use super::inputs::Timeline;
 use super::overlays::insert_images;
 use super::video::{VideoOutput, video_output};
 use super::{
-    GroupKind, GroupPlan, MediaMap, OutputKind, OutputPlan, reject, required, unsupported,
+    GroupKind, GroupPlan, MediaMap, OutputPlan, RenditionKind, reject, required, unsupported,
 };
 use crate::graph::Graph;
-use crate::lifecycle::JobError;
+use crate::lifecycle::JobFailure;
 use crate::naming;
 use crate::probe::FrameRate;
 
@@ -60,7 +60,7 @@ pub(super) fn output_group(
     context: &OutputContext<'_>,
     local_dir: &Path,
     pads: &mut Pads,
-) -> Result<GroupPlan, JobError> {
+) -> Result<GroupPlan, JobFailure> {
     let at = format!("Settings.OutputGroups[{g}]");
     let m::OutputGroup {
         name: _,
@@ -71,20 +71,20 @@ pub(super) fn output_group(
     let settings = required(&format!("{at}.OutputGroupSettings"), output_group_settings)?;
     let at_settings = format!("{at}.OutputGroupSettings");
     let outputs = outputs.as_ref().filter(|o| !o.is_empty()).ok_or_else(|| {
-        JobError::invalid_setting(
+        JobFailure::invalid_setting(
             &format!("{at}.Outputs"),
             "an output group needs at least one output",
         )
     })?;
     let (kind, destination, hls) = group_settings(settings, &at_settings)?;
     if outputs.len() > 1 && outputs.iter().any(|o| o.name_modifier.is_none()) {
-        return Err(JobError::invalid_setting(
+        return Err(JobFailure::invalid_setting(
             &format!("{at}.Outputs"),
             "NameModifier is required when a group has more than one output",
         ));
     }
     let base = naming::output_base(destination, context.first_input)
-        .map_err(|e| JobError::invalid_setting(&format!("{at_settings}.Destination"), e))?;
+        .map_err(|e| JobFailure::invalid_setting(&format!("{at_settings}.Destination"), e))?;
     let (folder, base_name) = split_destination(&base);
     let shared = GroupContext {
         kind,
@@ -121,7 +121,7 @@ pub(super) fn output_group(
 fn group_settings<'a>(
     settings: &'a m::OutputGroupSettings,
     at: &str,
-) -> Result<(GroupKind, &'a String, Option<HlsOptions>), JobError> {
+) -> Result<(GroupKind, &'a String, Option<HlsOptions>), JobFailure> {
     let m::OutputGroupSettings {
         group_type,
         file_group_settings,
@@ -172,10 +172,10 @@ fn checked_segment_length(
     length: &Option<i32>,
     control: &Option<m::SegmentLengthControl>,
     at: &str,
-) -> Result<u32, JobError> {
+) -> Result<u32, JobFailure> {
     let length = length.unwrap_or(10);
     if length < 1 {
-        return Err(JobError::invalid_setting(
+        return Err(JobFailure::invalid_setting(
             &format!("{at}.SegmentLength"),
             "must be at least 1",
         ));
@@ -190,7 +190,7 @@ fn checked_segment_length(
 fn cmaf_group<'a>(
     cmaf: &'a m::CmafGroupSettings,
     at: &str,
-) -> Result<(&'a String, HlsOptions), JobError> {
+) -> Result<(&'a String, HlsOptions), JobFailure> {
     let m::CmafGroupSettings {
         destination,
         segment_length: length,
@@ -207,7 +207,7 @@ fn cmaf_group<'a>(
     let segment_length = checked_segment_length(length, segment_length_control, at)?;
     if let Some(fragment) = fragment_length {
         if *fragment < 1 {
-            return Err(JobError::invalid_setting(
+            return Err(JobFailure::invalid_setting(
                 &format!("{at}.FragmentLength"),
                 "must be at least 1",
             ));
@@ -237,7 +237,7 @@ fn cmaf_group<'a>(
 fn hls_group<'a>(
     hls: &'a m::HlsGroupSettings,
     at: &str,
-) -> Result<(&'a String, HlsOptions), JobError> {
+) -> Result<(&'a String, HlsOptions), JobFailure> {
     let m::HlsGroupSettings {
         destination,
         segment_length,
@@ -278,7 +278,7 @@ fn output_plan(
     group: &GroupContext<'_>,
     context: &OutputContext<'_>,
     pads: &mut Pads,
-) -> Result<OutputPlan, JobError> {
+) -> Result<OutputPlan, JobFailure> {
     let m::Output {
         name_modifier,
         extension,
@@ -296,7 +296,7 @@ fn output_plan(
     };
     let descriptions = audio_descriptions.clone().unwrap_or_default();
     if group.kind == GroupKind::Cmaf && description.is_some() != descriptions.is_empty() {
-        return Err(JobError::invalid_setting(
+        return Err(JobFailure::invalid_setting(
             at,
             "a CMAF output holds either a VideoDescription or AudioDescriptions",
         ));
@@ -321,11 +321,11 @@ fn output_plan(
         size.0,
         size.1,
     )
-    .map_err(|e| JobError::invalid_setting(&format!("{at}.NameModifier"), e))?;
+    .map_err(|e| JobFailure::invalid_setting(&format!("{at}.NameModifier"), e))?;
     let name = format!("{}{modifier}", group.base_name);
 
     if frame_capture && !descriptions.is_empty() {
-        return Err(JobError::invalid_setting(
+        return Err(JobFailure::invalid_setting(
             &format!("{at}.AudioDescriptions"),
             "a FRAME_CAPTURE output has no audio",
         ));
@@ -398,7 +398,7 @@ fn output_video(
     hls: Option<&HlsOptions>,
     pads: &mut Pads,
     args: &mut Vec<String>,
-) -> Result<((u32, u32), FrameRate), JobError> {
+) -> Result<((u32, u32), FrameRate), JobFailure> {
     let VideoOutput {
         size,
         rate,
@@ -455,13 +455,13 @@ impl OutputFiles<'_> {
 
 /// What an output writes.
 struct Written {
-    kind: OutputKind,
+    kind: RenditionKind,
     file_name: String,
     free_space_box: Option<bool>,
 }
 
 impl Written {
-    fn new(kind: OutputKind, file_name: String) -> Self {
+    fn new(kind: RenditionKind, file_name: String) -> Self {
         Self {
             kind,
             file_name,
@@ -474,7 +474,7 @@ impl Written {
 fn frame_capture_output(
     files: &OutputFiles<'_>,
     args: &mut Vec<String>,
-) -> Result<Written, JobError> {
+) -> Result<Written, JobFailure> {
     if let Some(c) = files
         .container_type()
         .filter(|c| *c != m::ContainerType::Raw)
@@ -487,13 +487,13 @@ fn frame_capture_output(
     args.extend(["-f", "image2", "-start_number", "0"].map(String::from));
     args.push(files.path(&format!("{name}.%07d.{extension}")));
     Ok(Written::new(
-        OutputKind::FrameCapture,
+        RenditionKind::FrameCapture,
         format!("{name}.{extension}"),
     ))
 }
 
 /// One media file in a file group (MP4, MPEG-TS).
-fn file_output(files: &OutputFiles<'_>, args: &mut Vec<String>) -> Result<Written, JobError> {
+fn file_output(files: &OutputFiles<'_>, args: &mut Vec<String>) -> Result<Written, JobFailure> {
     let at = &files.at;
     let container_type = *required(&format!("{at}.Container"), &files.container_type())?;
     let FileContainer {
@@ -516,7 +516,7 @@ fn file_output(files: &OutputFiles<'_>, args: &mut Vec<String>) -> Result<Writte
     args.push(files.path(&file_name));
     Ok(Written {
         free_space_box: include_free_box,
-        ..Written::new(OutputKind::File, file_name)
+        ..Written::new(RenditionKind::File, file_name)
     })
 }
 
@@ -526,7 +526,7 @@ fn check_segmented_container(
     files: &OutputFiles<'_>,
     expected: m::ContainerType,
     at: &str,
-) -> Result<(), JobError> {
+) -> Result<(), JobFailure> {
     if let Some(c) = files.container_type().filter(|c| *c != expected) {
         return Err(unsupported(&format!("{}.Container", files.at), c));
     }
@@ -539,7 +539,7 @@ fn hls_variant_output(
     hls: &HlsOptions,
     at: &str,
     args: &mut Vec<String>,
-) -> Result<Written, JobError> {
+) -> Result<Written, JobFailure> {
     check_segmented_container(files, m::ContainerType::M3u8, at)?;
     if let Some(m::ContainerSettings {
         m3u8_settings: Some(settings),
@@ -578,7 +578,7 @@ fn hls_variant_output(
     }
     let file_name = format!("{}.m3u8", files.name);
     args.push(files.path(&file_name));
-    Ok(Written::new(OutputKind::HlsVariant, file_name))
+    Ok(Written::new(RenditionKind::HlsVariant, file_name))
 }
 
 /// A CMAF track: a child playlist, an init segment and fragmented MP4 segments with the extension `track`
@@ -589,7 +589,7 @@ fn cmaf_track_output(
     track: &str,
     at: &str,
     args: &mut Vec<String>,
-) -> Result<Written, JobError> {
+) -> Result<Written, JobFailure> {
     check_segmented_container(files, m::ContainerType::Cmfc, at)?;
     if let Some(m::ContainerSettings {
         cmfc_settings: Some(settings),
@@ -623,7 +623,7 @@ fn cmaf_track_output(
     ]);
     let file_name = format!("{name}.m3u8");
     args.push(files.path(&file_name));
-    Ok(Written::new(OutputKind::CmafTrack, file_name))
+    Ok(Written::new(RenditionKind::CmafTrack, file_name))
 }
 
 /// The HLS muxer writing a VOD playlist of segments of `hls.segment_length` seconds, numbered from 1.
@@ -649,7 +649,7 @@ fn reject_container_members(
     container: Option<&m::ContainerSettings>,
     at: &str,
     allowed: Option<m::ContainerType>,
-) -> Result<(), JobError> {
+) -> Result<(), JobFailure> {
     let Some(m::ContainerSettings {
         container: _,
         mp4_settings,
@@ -692,7 +692,7 @@ fn file_container(
     container: &m::ContainerSettings,
     container_type: m::ContainerType,
     at: &str,
-) -> Result<FileContainer, JobError> {
+) -> Result<FileContainer, JobFailure> {
     reject_container_members(Some(container), at, Some(container_type))?;
     match container_type {
         m::ContainerType::Mp4 => {

@@ -8,7 +8,7 @@ use super::frames::{
 use super::inputs::{Timeline, clip_ranges, clip_video, file_video, origin};
 use super::{Media, MediaMap, media_for, required, unsupported};
 use crate::graph::Graph;
-use crate::lifecycle::JobError;
+use crate::lifecycle::JobFailure;
 use crate::probe::FrameRate;
 
 pub(super) fn images(inserter: &Option<m::ImageInserter>) -> Vec<m::InsertableImage> {
@@ -81,7 +81,7 @@ pub(super) fn video_overlay(
     timeline: &Timeline,
     media: &MediaMap,
     at: &str,
-) -> Result<String, JobError> {
+) -> Result<String, JobFailure> {
     let m::VideoOverlay {
         input,
         start_timecode,
@@ -97,7 +97,7 @@ pub(super) fn video_overlay(
     let (sw, sh, _) = source_media
         .facts
         .video
-        .ok_or_else(|| JobError::input_access(uri, "the overlay file has no video track"))?;
+        .ok_or_else(|| JobFailure::input_access(uri, "the overlay file has no video track"))?;
 
     let start = match start_timecode {
         Some(tc) => timeline.frame(tc, &format!("{at}.StartTimecode"))?,
@@ -109,7 +109,7 @@ pub(super) fn video_overlay(
         None => last,
     };
     if start > end {
-        return Err(JobError::invalid_setting(
+        return Err(JobFailure::invalid_setting(
             &format!("{at}.StartTimecode"),
             "the overlay starts after it ends",
         ));
@@ -139,7 +139,7 @@ pub(super) fn video_overlay(
     }
     match position.opacity {
         Some(o) if !(0..=100).contains(&o) => {
-            return Err(JobError::invalid_setting(
+            return Err(JobFailure::invalid_setting(
                 &format!("{at}.InitialPosition.Opacity"),
                 "must be 0..100",
             ));
@@ -183,7 +183,7 @@ fn overlay_source(
     repeat: bool,
     rate: FrameRate,
     at: &str,
-) -> Result<(String, Vec<String>), JobError> {
+) -> Result<(String, Vec<String>), JobFailure> {
     let m::VideoOverlayInput {
         file_input: _,
         input_clippings,
@@ -268,7 +268,7 @@ fn transition_expressions(
     base: (u32, u32),
     timeline: &Timeline,
     at: &str,
-) -> Result<(String, String), JobError> {
+) -> Result<(String, String), JobFailure> {
     let (mut x, mut y) = (start_xy.0.to_string(), start_xy.1.to_string());
     let mut current = start_xy;
     for (i, transition) in transitions.iter().flatten().enumerate() {
@@ -287,7 +287,7 @@ fn transition_expressions(
             &format!("{at}.EndTimecode"),
         )?;
         if e <= s {
-            return Err(JobError::invalid_setting(
+            return Err(JobFailure::invalid_setting(
                 &at,
                 "EndTimecode must be after StartTimecode",
             ));
@@ -334,14 +334,14 @@ pub(super) fn insert_images(
     timeline: &Timeline,
     media: &MediaMap,
     at: &str,
-) -> Result<String, JobError> {
+) -> Result<String, JobFailure> {
     let mut list: Vec<(usize, m::InsertableImage)> =
         images(inserter).into_iter().enumerate().collect();
     let mut layers = std::collections::HashSet::new();
     for (j, image) in &list {
         let layer = image.layer.unwrap_or(0);
         if !(0..=99).contains(&layer) || !layers.insert(layer) {
-            return Err(JobError::invalid_setting(
+            return Err(JobFailure::invalid_setting(
                 &format!("{at}.InsertableImages[{j}].Layer"),
                 format!("{layer} must be 0..99 and unique within the inserter"),
             ));
@@ -371,7 +371,7 @@ pub(super) fn insert_images(
         let y = *required(&format!("{at}.ImageY"), image_y)?;
         let opacity = opacity.unwrap_or(50);
         if !(0..=100).contains(&opacity) {
-            return Err(JobError::invalid_setting(
+            return Err(JobFailure::invalid_setting(
                 &format!("{at}.Opacity"),
                 "must be 0..100",
             ));

@@ -6,7 +6,7 @@ use super::frames::rate_conversion;
 use super::h264::h264_args;
 use super::outputs::{HlsOptions, OutputContext};
 use super::{reject, required, unsupported};
-use crate::lifecycle::JobError;
+use crate::lifecycle::JobFailure;
 use crate::probe::FrameRate;
 
 /// Output picture size from VideoDescription Width/Height and the canvas: both blank follows the source, one
@@ -16,11 +16,11 @@ fn requested_size(
     height: &Option<i32>,
     canvas: (u32, u32),
     at: &str,
-) -> Result<(u32, u32), JobError> {
-    let check = |v: &Option<i32>, name: &str| -> Result<Option<u32>, JobError> {
+) -> Result<(u32, u32), JobFailure> {
+    let check = |v: &Option<i32>, name: &str| -> Result<Option<u32>, JobFailure> {
         match v {
             Some(v) if (32..=8192).contains(v) && v % 2 == 0 => Ok(Some(*v as u32)),
-            Some(v) => Err(JobError::invalid_setting(
+            Some(v) => Err(JobFailure::invalid_setting(
                 &format!("{at}.{name}"),
                 format!("{v} must be even and 32..8192"),
             )),
@@ -103,7 +103,7 @@ pub(super) fn video_output(
     at: &str,
     context: &OutputContext<'_>,
     hls: Option<&HlsOptions>,
-) -> Result<VideoOutput, JobError> {
+) -> Result<VideoOutput, JobFailure> {
     let m::VideoDescription {
         width,
         height,
@@ -179,7 +179,7 @@ pub(super) fn video_output(
                 framerate_denominator.unwrap_or(1),
             );
             if n < 1 || d < 1 {
-                return Err(JobError::invalid_setting(
+                return Err(JobFailure::invalid_setting(
                     &format!("{at_codec}.FrameCaptureSettings"),
                     "capture rate must be positive",
                 ));

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::{Media, MediaMap, plan};
-use crate::lifecycle::{ERROR_INPUT_ACCESS, ERROR_INVALID_SETTINGS, JobError};
+use crate::lifecycle::{ERROR_INPUT_ACCESS, ERROR_INVALID_SETTINGS, JobFailure};
 use crate::probe::{Container, FrameRate, MediaFacts, Metadata, ProbeResult, TrackMapping};
 
 const INVALID: i32 = ERROR_INVALID_SETTINGS;
@@ -238,7 +238,7 @@ fn image(job: &mut Value, member: &str, value: Value) {
     );
 }
 
-fn planned(job: &Value) -> Result<super::Plan, JobError> {
+fn planned(job: &Value) -> Result<super::Plan, JobFailure> {
     let request = serde_json::from_value(job.clone()).expect("the request deserializes");
     plan(&request, &media(), Path::new("/nonexistent/work"))
 }
