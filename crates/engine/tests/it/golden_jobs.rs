@@ -1,11 +1,9 @@
 //! The jobs vidpipe's builders produce (vidpipe-core's golden files) run in the engine, with their S3 locations
 //! pointed at local files.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{assert_complete, first_output, run_local};
+use crate::common::{assert_complete, first_output, run_local};
 use serde_json::Value;
 use vidpipe_engine::box_types;
 use vidpipe_testkit::media::{self, Frame, Picture, VideoSpec, colour_close};
