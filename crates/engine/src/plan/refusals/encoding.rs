@@ -95,7 +95,7 @@ fn video_descriptions_the_engine_cannot_encode_are_refused() {
 }
 
 #[test]
-fn h264_settings_the_engine_does_not_implement_are_refused() {
+fn h264_rate_control_the_engine_does_not_implement_is_refused() {
     check(&[
         (
             "QVBR without a maximum",
@@ -163,6 +163,12 @@ fn h264_settings_the_engine_does_not_implement_are_refused() {
             INVALID,
             format!("{AT_H264}.Bitrate"),
         ),
+    ]);
+}
+
+#[test]
+fn h264_settings_the_engine_does_not_implement_are_refused() {
+    check(&[
         (
             "a 10-bit profile",
             |j| set(j, &format!("{H264}/CodecProfile"), json!("HIGH_10BIT")),

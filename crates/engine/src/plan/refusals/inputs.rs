@@ -173,6 +173,12 @@ fn timecodes_and_clippings_must_be_on_the_timeline_and_in_order() {
             INVALID,
             "Settings.Inputs[0].InputClippings[1]".into(),
         ),
+    ]);
+}
+
+#[test]
+fn the_output_timecode_must_be_readable() {
+    check(&[
         (
             "a timecode anchor",
             |j| {
@@ -459,6 +465,13 @@ fn overlays_need_a_source_a_window_and_fixed_sizes() {
             INVALID,
             format!("{AT}.Input.TimecodeStart"),
         ),
+    ]);
+}
+
+#[test]
+fn overlay_transitions_only_move_the_overlay() {
+    const AT: &str = "Settings.Inputs[0].VideoOverlays[0]";
+    check(&[
         (
             "a transition without a start",
             |j| {

@@ -112,6 +112,12 @@ fn output_groups_need_settings_of_their_type_and_named_outputs() {
             INVALID,
             format!("{AT_SETTINGS}.CmafGroupSettings"),
         ),
+    ]);
+}
+
+#[test]
+fn the_outputs_of_a_group_need_names_that_expand() {
+    check(&[
         (
             "two outputs without name modifiers",
             |j| {
@@ -224,6 +230,12 @@ fn segmented_groups_refuse_what_the_engine_does_not_segment() {
             INVALID,
             format!("{AT_SETTINGS}.CmafGroupSettings.SegmentControl"),
         ),
+    ]);
+}
+
+#[test]
+fn segmented_groups_refuse_outputs_they_cannot_hold() {
+    check(&[
         (
             "a CMAF output with video and audio",
             |j| {
@@ -373,6 +385,13 @@ fn containers_must_fit_their_group_and_output() {
             INVALID,
             format!("{AT}.Mp4Settings"),
         ),
+    ]);
+}
+
+#[test]
+fn segmented_containers_must_fit_their_group() {
+    const AT: &str = "Settings.OutputGroups[0].Outputs[0].ContainerSettings";
+    check(&[
         (
             "an HLS variant in MP4",
             |j| {
