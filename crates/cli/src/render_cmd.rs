@@ -265,7 +265,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
         .collect::<Result<HashMap<_, _>, _>>()?;
 
     let sdk = aws_config::load_from_env().await;
-    let identity = vidpipe_engine::Identity::default();
+    let identity = vidpipe_engine::Identity::from_env(|name| std::env::var(name).ok());
     let arns = FunctionArns::local(&identity.region, &identity.account_id);
     let substitutions = HashMap::from([
         ("ChunkerFunctionArn".to_owned(), arns.chunker.clone()),
@@ -293,7 +293,9 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
     if let Some(webhook) = config.webhook {
         publisher = publisher.with_webhook(webhook, aws_sdk_sqs::Client::new(&sdk))?;
     }
-    let engine = Engine::new(Storage::with_s3(s3.clone())).with_identity(identity);
+    let engine = Engine::from_env(Storage::with_s3(s3.clone()), |name| {
+        std::env::var(name).ok()
+    });
     let functions = LocalFunctions {
         arns,
         requests: S3RequestStore(s3.clone()),
@@ -303,7 +305,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
             queue: None,
         },
         engine,
-        assembler: Assembler::new(Storage::with_s3(s3)),
+        assembler: Assembler::from_env(Storage::with_s3(s3), |name| std::env::var(name).ok()),
         notifier: Notifier {
             store: StatusTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table),
             publisher,

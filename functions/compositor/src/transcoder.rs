@@ -16,8 +16,8 @@ use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::mediaconvert::{self, CancelOutcome};
 use vidpipe_core::job::{CreateJobRequest, MediaInfo};
 use vidpipe_core::s3uri::S3Uri;
-use vidpipe_engine::lifecycle::{Job, JobStatus};
 use vidpipe_engine::{Engine, JobObserver};
+use vidpipe_engine::{Job, JobStatus};
 
 use crate::ports::{BoxFuture, TranscodeError, Transcoder};
 

@@ -28,7 +28,9 @@ pub fn compositor(
             aws_sdk_mediaconvert::Client::new(sdk),
         )),
         TranscoderBackend::Engine => Arc::new(EngineTranscoder::new(
-            Engine::new(Storage::with_s3(s3.clone())),
+            Engine::from_env(Storage::with_s3(s3.clone()), |name| {
+                std::env::var(name).ok()
+            }),
             bus.clone(),
         )),
     };

@@ -6,14 +6,12 @@
 //! do locally), the job comes from `vidpipe_core`'s builders, the engine runs it on moto's S3, and the output is
 //! measured: size, frames, the picture's colour where it must be, and the sound.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::common::{Recorder, assert_complete, run_with};
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
-use common::{Recorder, assert_complete, run_with};
 use vidpipe_core::job::{
     self, CompositeOptions, CompositeOutput, JobContext, MediaInfo, PreviewFormat, PreviewOptions,
     Recording, SingleOptions, Size, pip,
