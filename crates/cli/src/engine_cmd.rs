@@ -74,7 +74,9 @@ async fn s3_client() -> Result<aws_sdk_s3::Client, ConfigError> {
 
 /// Runs an `engine` subcommand; returns the process exit code.
 pub async fn run(command: EngineCommand) -> Result<i32, Box<dyn std::error::Error>> {
-    let engine = Engine::new(Storage::with_s3(s3_client().await?));
+    let engine = Engine::from_env(Storage::with_s3(s3_client().await?), |name| {
+        std::env::var(name).ok()
+    });
     match command {
         EngineCommand::Run { job, events } => {
             let request: Value = serde_json::from_slice(&std::fs::read(&job)?)?;

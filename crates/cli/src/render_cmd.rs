@@ -263,7 +263,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
         .collect::<Result<HashMap<_, _>, _>>()?;
 
     let sdk = aws_config::load_from_env().await;
-    let identity = vidpipe_engine::Identity::default();
+    let identity = vidpipe_engine::Identity::from_env(|name| std::env::var(name).ok());
     let arns = FunctionArns::local(&identity.region, &identity.account_id);
     let substitutions = HashMap::from([
         ("ChunkerFunctionArn".to_owned(), arns.chunker.clone()),
@@ -285,7 +285,9 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
     let s3 = vidpipe_aws::s3::client(&sdk, force_path_style);
     let config = vidpipe_notifier::config::Config::from_env(|name| std::env::var(name).ok())?;
     let notifier = vidpipe_notifier::wiring::notifier(config, &sdk)?;
-    let engine = Engine::new(Storage::with_s3(s3.clone())).with_identity(identity);
+    let engine = Engine::from_env(Storage::with_s3(s3.clone()), |name| {
+        std::env::var(name).ok()
+    });
     let functions = LocalFunctions {
         arns,
         requests: S3RequestStore(s3.clone()),
@@ -295,7 +297,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
             queue: None,
         },
         engine,
-        assembler: Assembler::new(Storage::with_s3(s3)),
+        assembler: Assembler::from_env(Storage::with_s3(s3), |name| std::env::var(name).ok()),
         notifier,
         renderers,
     };

@@ -1,21 +1,35 @@
 //! vidpipe-engine: runs MediaConvert jobs on one machine with ffmpeg and ffprobe.
+//!
+//! The surface: [`Engine`] runs CreateJob requests (reporting to a [`JobObserver`]) and answers Probe;
+//! [`Assembler`] joins and mixes a render's chunks; [`Storage`] reads and writes the media at [`Location`]s. The
+//! planner, the ffmpeg filter graph, the prober and the packagers are the engine's own.
 
-pub mod assemble;
-pub mod cmaf;
-pub mod graph;
-pub mod lifecycle;
-pub mod mp4;
-pub mod naming;
-pub mod plan;
-pub mod probe;
-pub mod run;
-pub mod storage;
-pub mod timecode;
-pub mod tools;
-pub mod wire;
+mod assemble;
+mod cmaf;
+mod graph;
+mod lifecycle;
+mod mp4;
+mod naming;
+mod plan;
+mod probe;
+mod run;
+mod storage;
+mod timecode;
+mod tools;
+mod wire;
 
-pub use assemble::{AssembleError, Assembler};
-pub use lifecycle::{Identity, Job, JobError, JobStatus};
+pub use assemble::{
+    AssembleError, Assembler, ChunkFile, JoinSpec, Joined, MUSIC_FADE_OUT_SECONDS, MixSpec, Mixed,
+    SAMPLE_RATE, frames_to_ms,
+};
+pub use lifecycle::{
+    Identity, Job, JobFailure, JobPhase, JobStatus, OutputDetail, OutputGroupDetail, VideoDetails,
+};
+pub use mp4::box_types;
+pub use probe::{
+    AudioProperties, Container, FrameRate, Metadata, ProbeResponse, ProbeResult, Track,
+    TrackMapping, VideoProperties,
+};
 pub use run::{Engine, IgnoreUpdates, JobObserver};
-pub use storage::{Location, Storage};
+pub use storage::{Location, Storage, StorageError};
 pub use tools::Tools;

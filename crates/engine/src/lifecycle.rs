@@ -44,14 +44,14 @@ pub const ERROR_TRANSCODE: i32 = 1999;
 /// Why a job ended in ERROR: a MediaConvert-style numeric code and message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("error {code}: {message}")]
-pub struct JobError {
+pub struct JobFailure {
     /// The numeric error code (see the `ERROR_*` constants).
     pub code: i32,
     /// The message.
     pub message: String,
 }
 
-impl JobError {
+impl JobFailure {
     /// An input file that cannot be opened, worded like MediaConvert's 1010.
     pub fn input_access(uri: &str, reason: impl std::fmt::Display) -> Self {
         Self {
@@ -136,13 +136,23 @@ pub struct Identity {
 }
 
 impl Default for Identity {
-    /// `AWS_ACCOUNT_ID` (default `000000000000`, moto's) and `AWS_REGION` (default `us-east-1`).
+    /// moto's account (`000000000000`) in `us-east-1`.
     fn default() -> Self {
-        let var =
-            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
         Self {
-            account_id: var("AWS_ACCOUNT_ID", "000000000000"),
-            region: var("AWS_REGION", "us-east-1"),
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+        }
+    }
+}
+
+impl Identity {
+    /// `AWS_ACCOUNT_ID` and `AWS_REGION` in `var` (a variable lookup such as `|name| std::env::var(name).ok()`),
+    /// each defaulting to [`Identity::default`]'s.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Self {
+        let default = Self::default();
+        Self {
+            account_id: var("AWS_ACCOUNT_ID").unwrap_or(default.account_id),
+            region: var("AWS_REGION").unwrap_or(default.region),
         }
     }
 }
@@ -389,7 +399,7 @@ mod tests {
             42
         );
         assert_eq!(job.event(false).unwrap()["detail"]["status"], "PROGRESSING");
-        let error = JobError::input_access("s3://b/missing.mp4", "NoSuchKey");
+        let error = JobFailure::input_access("s3://b/missing.mp4", "NoSuchKey");
         job.status = JobStatus::Error;
         job.error_code = Some(error.code);
         job.error_message = Some(error.message);

@@ -91,8 +91,10 @@ mod tests {
         );
     }
 
+    /// The compositing plan the survey client started from wrote its output to a folder destination with the whole
+    /// `{stream}_composited.mp4` name as modifier, which MediaConvert prefixes with the input's name once more.
     #[test]
-    fn the_seed_000_mistake_doubles_the_stream_name() {
+    fn a_folder_destination_doubles_a_modifier_that_repeats_the_stream_name() {
         let base = output_base("s3://bucket/", Some("s3://bucket/abc.mp4")).unwrap();
         assert_eq!(
             format!("{base}abc_composited.mp4"),

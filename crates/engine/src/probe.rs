@@ -14,7 +14,7 @@ use vidpipe_core::job::MediaInfo;
 
 use crate::storage::ObjectInfo;
 use crate::tools::{ToolError, Tools};
-use timing::PacketTiming;
+use timing::{PacketTiming, StreamTiming};
 
 /// A frame rate as a fraction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -226,13 +226,13 @@ pub struct TrackMapping {
 
 /// A file ffprobe could not read.
 #[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
+pub enum FfprobeError {
     /// ffprobe failed (not a media file, or ffprobe missing).
     #[error(transparent)]
     Tool(#[from] ToolError),
     /// ffprobe printed something that is not its JSON.
     #[error("ffprobe output is not JSON: {0}")]
-    Output(String),
+    Output(#[source] serde_json::Error),
 }
 
 /// Probes a local file with ffprobe. `info` supplies size and identity; `name` the name for MIME type and format.
@@ -243,7 +243,7 @@ pub async fn probe_file(
     path: &Path,
     info: &ObjectInfo,
     name: &str,
-) -> Result<MediaFacts, ProbeError> {
+) -> Result<MediaFacts, FfprobeError> {
     let path = path.display().to_string();
     let args = [
         "-print_format",
@@ -254,7 +254,7 @@ pub async fn probe_file(
     ]
     .map(String::from);
     let out = tools.ffprobe(&args).await?;
-    let json: Value = serde_json::from_str(&out).map_err(|e| ProbeError::Output(e.to_string()))?;
+    let json: Value = serde_json::from_str(&out).map_err(FfprobeError::Output)?;
     let timing = if needs_packet_timing(&json) {
         Some(PacketTiming::parse(
             &tools.ffprobe(&timing::packet_args(&path)).await?,
@@ -380,6 +380,34 @@ fn mime_type(format: Option<&str>) -> Option<String> {
     Some(mime.to_string())
 }
 
+/// A video stream's properties; its rate is its constant rate, else the rate its `packets` were recorded at, else
+/// the rate ffprobe guessed.
+fn video_properties(stream: &Value, packets: Option<&StreamTiming>) -> VideoProperties {
+    let rate = constant_rate(stream)
+        .or_else(|| packets.and_then(|p| p.nominal_rate()))
+        .or_else(|| frame_rate(&stream["avg_frame_rate"]))
+        .or_else(|| frame_rate(&stream["r_frame_rate"]));
+    VideoProperties {
+        width: number::<u32>(&stream["width"]).unwrap_or(0) as i32,
+        height: number::<u32>(&stream["height"]).unwrap_or(0) as i32,
+        frame_rate: rate,
+        bit_depth: number(&stream["bits_per_raw_sample"]),
+        bit_rate: number(&stream["bit_rate"]),
+        rotation: number(&stream["tags"]["rotate"]),
+    }
+}
+
+/// An audio stream's properties.
+fn audio_properties(stream: &Value) -> AudioProperties {
+    AudioProperties {
+        channels: number(&stream["channels"]).unwrap_or(0),
+        sample_rate: number(&stream["sample_rate"]).unwrap_or(0),
+        bit_rate: number(&stream["bit_rate"]),
+        channel_layout: stream["channel_layout"].as_str().map(String::from),
+        language_code: stream["tags"]["language"].as_str().map(String::from),
+    }
+}
+
 /// Turns ffprobe's `-show_format -show_streams` JSON, and the packets' timing where it was read, into the engine's
 /// facts and the Probe result.
 ///
@@ -420,19 +448,12 @@ fn facts_from_ffprobe(
         }
         let track = match kind {
             "video" => {
-                let (width, height) = (
-                    number(&stream["width"]).unwrap_or(0),
-                    number(&stream["height"]).unwrap_or(0),
-                );
-                let rate = constant_rate(stream)
-                    .or_else(|| packets.and_then(|p| p.nominal_rate()))
-                    .or_else(|| frame_rate(&stream["avg_frame_rate"]))
-                    .or_else(|| frame_rate(&stream["r_frame_rate"]));
+                let properties = video_properties(stream, packets);
                 if video.is_none() {
                     video = Some((
-                        width,
-                        height,
-                        rate.unwrap_or(FrameRate {
+                        properties.width as u32,
+                        properties.height as u32,
+                        properties.frame_rate.unwrap_or(FrameRate {
                             numerator: 30,
                             denominator: 1,
                         }),
@@ -444,14 +465,7 @@ fn facts_from_ffprobe(
                     track_type: "video".into(),
                     codec: codec(codec_name).into(),
                     duration: track_duration,
-                    video_properties: Some(VideoProperties {
-                        width: width as i32,
-                        height: height as i32,
-                        frame_rate: rate,
-                        bit_depth: number(&stream["bits_per_raw_sample"]),
-                        bit_rate: number(&stream["bit_rate"]),
-                        rotation: number(&stream["tags"]["rotate"]),
-                    }),
+                    video_properties: Some(properties),
                     audio_properties: None,
                 }
             }
@@ -464,13 +478,7 @@ fn facts_from_ffprobe(
                     codec: codec(codec_name).into(),
                     duration: track_duration,
                     video_properties: None,
-                    audio_properties: Some(AudioProperties {
-                        channels: number(&stream["channels"]).unwrap_or(0),
-                        sample_rate: number(&stream["sample_rate"]).unwrap_or(0),
-                        bit_rate: number(&stream["bit_rate"]),
-                        channel_layout: stream["channel_layout"].as_str().map(String::from),
-                        language_code: stream["tags"]["language"].as_str().map(String::from),
-                    }),
+                    audio_properties: Some(audio_properties(stream)),
                 }
             }
             _ => {

@@ -10,10 +10,10 @@ use vidpipe_core::job::CreateJobRequest;
 
 use crate::cmaf::{self, CmafTrack, TrackMedia};
 use crate::lifecycle::{
-    Identity, Job, JobError, JobPhase, JobStatus, OutputDetail, OutputGroupDetail, VideoDetails,
+    Identity, Job, JobFailure, JobPhase, JobStatus, OutputDetail, OutputGroupDetail, VideoDetails,
 };
 use crate::mp4;
-use crate::plan::{self, GroupKind, GroupPlan, Media, MediaMap, OutputKind};
+use crate::plan::{self, GroupKind, GroupPlan, Media, MediaMap, OutputPlan, RenditionKind};
 use crate::probe::{self, ProbeResponse};
 use crate::storage::{Location, Storage, StorageError};
 use crate::tools::Tools;
@@ -49,12 +49,21 @@ pub struct Engine {
 const DEFAULT_STATUS_UPDATE_INTERVAL: Duration = Duration::from_secs(60);
 
 impl Engine {
-    /// An engine reading and writing through `storage`, with ffmpeg/ffprobe from the environment.
+    /// An engine reading and writing through `storage`, with ffmpeg and ffprobe on `PATH`, saying it runs in moto's
+    /// account in `us-east-1` ([`Tools::default`], [`Identity::default`]).
     pub fn new(storage: Storage) -> Self {
         Self {
             storage,
             ..Self::default()
         }
+    }
+
+    /// An engine reading and writing through `storage`, with its tools ([`Tools::from_env`]) and identity
+    /// ([`Identity::from_env`]) from the variables in `var`.
+    pub fn from_env(storage: Storage, var: impl Fn(&str) -> Option<String>) -> Self {
+        Self::new(storage)
+            .with_tools(Tools::from_env(&var))
+            .with_identity(Identity::from_env(&var))
     }
 
     /// The same engine with other tool paths.
@@ -78,8 +87,8 @@ impl Engine {
 
     /// Answers a Probe request for `uris` in MediaConvert's response shape. A file that cannot be read fails the
     /// whole request with a 1010-style error.
-    pub async fn probe(&self, uris: &[String]) -> Result<ProbeResponse, JobError> {
-        let work = tempfile::tempdir().map_err(JobError::transcode)?;
+    pub async fn probe(&self, uris: &[String]) -> Result<ProbeResponse, JobFailure> {
+        let work = tempfile::tempdir().map_err(JobFailure::transcode)?;
         let mut probe_results = Vec::new();
         for uri in uris {
             probe_results.push(self.fetch_and_probe(uri, work.path()).await?.facts.probe);
@@ -87,14 +96,14 @@ impl Engine {
         Ok(ProbeResponse { probe_results })
     }
 
-    async fn fetch_and_probe(&self, uri: &str, work: &Path) -> Result<Media, JobError> {
-        let access = |e: StorageError| JobError::input_access(uri, e);
+    async fn fetch_and_probe(&self, uri: &str, work: &Path) -> Result<Media, JobFailure> {
+        let access = |e: StorageError| JobFailure::input_access(uri, e);
         let location = Location::parse(uri).map_err(access)?;
         let info = self.storage.head(&location).await.map_err(access)?;
         let path = self.storage.fetch(&location, work).await.map_err(access)?;
         let facts = probe::probe_file(&self.tools, &path, &info, uri)
             .await
-            .map_err(|e| JobError::input_access(uri, e))?;
+            .map_err(|e| JobFailure::input_access(uri, e))?;
         Ok(Media { path, facts })
     }
 
@@ -139,10 +148,10 @@ impl Engine {
         request: &Value,
         job: &mut Job,
         observer: &mut dyn JobObserver,
-    ) -> Result<Vec<OutputGroupDetail>, JobError> {
+    ) -> Result<Vec<OutputGroupDetail>, JobFailure> {
         let request: CreateJobRequest = serde_json::from_value(request.clone())
-            .map_err(|e| JobError::invalid_setting("CreateJobRequest", e))?;
-        let work = tempfile::tempdir().map_err(JobError::transcode)?;
+            .map_err(|e| JobFailure::invalid_setting("CreateJobRequest", e))?;
+        let work = tempfile::tempdir().map_err(JobFailure::transcode)?;
         let mut media = MediaMap::new();
         for (uri, field) in plan::media_uris(&request) {
             tracing::debug!(%uri, %field, "reading input");
@@ -152,6 +161,16 @@ impl Engine {
             }
         }
         let plan = plan::plan(&request, &media, &work.path().join("out"))?;
+        for group in &plan.groups {
+            tokio::fs::create_dir_all(&group.local_dir)
+                .await
+                .map_err(|e| {
+                    JobFailure::transcode(format!(
+                        "cannot create {}: {e}",
+                        group.local_dir.display()
+                    ))
+                })?;
+        }
 
         job.current_phase = Some(JobPhase::Transcoding);
         observer.job_changed(job);
@@ -179,7 +198,7 @@ impl Engine {
         self.tools
             .ffmpeg(&plan.args, &mut on_progress)
             .await
-            .map_err(JobError::transcode)?;
+            .map_err(JobFailure::transcode)?;
 
         job.current_phase = Some(JobPhase::Uploading);
         observer.job_changed(job);
@@ -191,7 +210,7 @@ impl Engine {
     }
 
     /// The RFC 6381 CODECS attribute of a rendition (`avc1.PPCCLL`, `mp4a.40.2`), from ffprobe.
-    async fn codecs_attribute(&self, path: &Path) -> Result<String, JobError> {
+    async fn codecs_attribute(&self, path: &Path) -> Result<String, JobFailure> {
         let args = [
             "-show_entries",
             "stream=codec_name,profile,level",
@@ -205,8 +224,8 @@ impl Engine {
             .tools
             .ffprobe(&args)
             .await
-            .map_err(JobError::transcode)?;
-        let json: Value = serde_json::from_str(&out).map_err(JobError::transcode)?;
+            .map_err(JobFailure::transcode)?;
+        let json: Value = serde_json::from_str(&out).map_err(JobFailure::transcode)?;
         let mut codecs = Vec::new();
         for stream in json["streams"].as_array().into_iter().flatten() {
             match stream["codec_name"].as_str() {
@@ -228,87 +247,96 @@ impl Engine {
         Ok(codecs.join(","))
     }
 
-    /// Writes HLS main playlists, measures the outputs, and stores every file of the group.
-    async fn finish_group(&self, group: &GroupPlan) -> Result<OutputGroupDetail, JobError> {
-        let mut output_details = Vec::new();
-        let mut variants = Vec::new();
-        let mut cmaf_tracks = Vec::new();
-        for output in &group.outputs {
-            let local = group.local_dir.join(&output.file_name);
-            let (paths, duration_ms, size) = match output.kind {
-                OutputKind::File | OutputKind::HlsVariant => {
-                    if let Some(include) = output.free_space_box {
-                        set_free_space_box(&local, include).map_err(JobError::transcode)?;
-                    }
-                    let facts = probe::probe_file(
-                        &self.tools,
-                        &local,
-                        &Default::default(),
-                        &output.file_name,
-                    )
-                    .await
-                    .map_err(JobError::transcode)?;
-                    let size = facts.video.map(|(w, h, _)| (w, h));
-                    if output.kind == OutputKind::HlsVariant {
-                        variants.push(Variant {
-                            playlist: output.file_name.clone(),
-                            bandwidth: facts.probe.container.bit_rate,
-                            size,
-                            codecs: self.codecs_attribute(&local).await?,
-                        });
-                    }
-                    (
-                        vec![format!("{}{}", group.folder, output.file_name)],
-                        (facts.duration * 1000.0).round() as u64,
+    /// Measures one rendered output for the COMPLETE event, collecting what the group's manifests list.
+    async fn output_detail(
+        &self,
+        group: &GroupPlan,
+        output: &OutputPlan,
+        renditions: &mut Renditions,
+    ) -> Result<OutputDetail, JobFailure> {
+        let local = group.local_dir.join(&output.file_name);
+        let (paths, duration_ms, size) = match output.kind {
+            RenditionKind::File | RenditionKind::HlsVariant => {
+                if let Some(include) = output.free_space_box {
+                    set_free_space_box(&local, include).map_err(JobFailure::transcode)?;
+                }
+                let facts =
+                    probe::probe_file(&self.tools, &local, &Default::default(), &output.file_name)
+                        .await
+                        .map_err(JobFailure::transcode)?;
+                let size = facts.video.map(|(w, h, _)| (w, h));
+                if output.kind == RenditionKind::HlsVariant {
+                    renditions.variants.push(Variant {
+                        playlist: output.file_name.clone(),
+                        bandwidth: facts.probe.container.bit_rate,
                         size,
-                    )
+                        codecs: self.codecs_attribute(&local).await?,
+                    });
                 }
-                OutputKind::CmafTrack => {
-                    let track = self.cmaf_track(&group.local_dir, output).await?;
-                    let duration_ms = track
-                        .segments
-                        .segments
+                (
+                    vec![format!("{}{}", group.folder, output.file_name)],
+                    (facts.duration * 1000.0).round() as u64,
+                    size,
+                )
+            }
+            RenditionKind::CmafTrack => {
+                let track = self.cmaf_track(&group.local_dir, output).await?;
+                let duration_ms = track
+                    .segments
+                    .segments
+                    .iter()
+                    .map(|(_, seconds)| seconds)
+                    .sum::<f64>();
+                renditions.cmaf_tracks.push(track);
+                // CMAF outputs are listed by their manifests only (playlistFilePaths).
+                (
+                    Vec::new(),
+                    (duration_ms * 1000.0).round() as u64,
+                    output.size,
+                )
+            }
+            RenditionKind::FrameCapture => {
+                let prefix = output
+                    .file_name
+                    .rsplit_once('.')
+                    .map_or(output.file_name.as_str(), |(p, _)| p);
+                let mut names = local_files(&group.local_dir).await?;
+                names.retain(|n| n.starts_with(prefix));
+                let frames = names.len() as u64;
+                let ms = frames * 1000 * output.rate.denominator.max(1) as u64
+                    / output.rate.numerator.max(1) as u64;
+                (
+                    names
                         .iter()
-                        .map(|(_, seconds)| seconds)
-                        .sum::<f64>();
-                    cmaf_tracks.push(track);
-                    // CMAF outputs are listed by their manifests only (playlistFilePaths).
-                    (
-                        Vec::new(),
-                        (duration_ms * 1000.0).round() as u64,
-                        output.size,
-                    )
-                }
-                OutputKind::FrameCapture => {
-                    let prefix = output
-                        .file_name
-                        .rsplit_once('.')
-                        .map_or(output.file_name.as_str(), |(p, _)| p);
-                    let mut names = local_files(&group.local_dir).await?;
-                    names.retain(|n| n.starts_with(prefix));
-                    let frames = names.len() as u64;
-                    let ms = frames * 1000 * output.rate.denominator.max(1) as u64
-                        / output.rate.numerator.max(1) as u64;
-                    (
-                        names
-                            .iter()
-                            .map(|n| format!("{}{n}", group.folder))
-                            .collect(),
-                        ms,
-                        output.size,
-                    )
-                }
-            };
-            output_details.push(OutputDetail {
-                output_file_paths: paths,
-                duration_in_ms: duration_ms,
-                video_details: size.map(|(w, h)| VideoDetails {
-                    width_in_px: w,
-                    height_in_px: h,
-                    average_bitrate: None,
-                }),
-            });
+                        .map(|n| format!("{}{n}", group.folder))
+                        .collect(),
+                    ms,
+                    output.size,
+                )
+            }
+        };
+        Ok(OutputDetail {
+            output_file_paths: paths,
+            duration_in_ms: duration_ms,
+            video_details: size.map(|(w, h)| VideoDetails {
+                width_in_px: w,
+                height_in_px: h,
+                average_bitrate: None,
+            }),
+        })
+    }
+
+    /// Writes HLS main playlists, measures the outputs, and stores every file of the group.
+    async fn finish_group(&self, group: &GroupPlan) -> Result<OutputGroupDetail, JobFailure> {
+        let mut output_details = Vec::new();
+        let mut renditions = Renditions::default();
+        for output in &group.outputs {
+            output_details.push(self.output_detail(group, output, &mut renditions).await?);
         }
+        let Renditions {
+            variants,
+            cmaf_tracks,
+        } = renditions;
         let mut playlist_file_paths = Vec::new();
         if group.kind == GroupKind::Cmaf {
             let main = group
@@ -349,7 +377,7 @@ impl Engine {
                 {
                     tokio::fs::remove_file(group.local_dir.join(name))
                         .await
-                        .map_err(JobError::transcode)?;
+                        .map_err(JobFailure::transcode)?;
                 }
                 for detail in &mut output_details {
                     detail.output_file_paths.clear();
@@ -358,11 +386,11 @@ impl Engine {
         }
         for name in local_files(&group.local_dir).await? {
             let uri = format!("{}{name}", group.folder);
-            let location = Location::parse(&uri).map_err(|e| JobError::output_write(&uri, e))?;
+            let location = Location::parse(&uri).map_err(|e| JobFailure::output_write(&uri, e))?;
             self.storage
                 .store(&group.local_dir.join(&name), &location)
                 .await
-                .map_err(|e| JobError::output_write(&uri, e))?;
+                .map_err(|e| JobFailure::output_write(&uri, e))?;
         }
         Ok(OutputGroupDetail {
             group_type: group.kind.event_type().to_string(),
@@ -375,37 +403,33 @@ impl Engine {
 impl Engine {
     /// Reads a CMAF track back: its segments from the child playlist, its codec, size and bandwidth from its init
     /// and media segments joined into one fragmented MP4.
-    async fn cmaf_track(
-        &self,
-        dir: &Path,
-        output: &plan::OutputPlan,
-    ) -> Result<CmafTrack, JobError> {
+    async fn cmaf_track(&self, dir: &Path, output: &OutputPlan) -> Result<CmafTrack, JobFailure> {
         let playlist = tokio::fs::read_to_string(dir.join(&output.file_name))
             .await
-            .map_err(JobError::transcode)?;
+            .map_err(JobFailure::transcode)?;
         let segments = cmaf::read_child_playlist(&playlist).ok_or_else(|| {
-            JobError::transcode(format!("{} lists no init segment", output.file_name))
+            JobFailure::transcode(format!("{} lists no init segment", output.file_name))
         })?;
         let joined = tempfile::Builder::new()
             .suffix(".mp4")
             .tempfile()
-            .map_err(JobError::transcode)?;
+            .map_err(JobFailure::transcode)?;
         let mut bytes = tokio::fs::read(dir.join(&segments.init))
             .await
-            .map_err(JobError::transcode)?;
+            .map_err(JobFailure::transcode)?;
         for (segment, _) in &segments.segments {
             bytes.extend(
                 tokio::fs::read(dir.join(segment))
                     .await
-                    .map_err(JobError::transcode)?,
+                    .map_err(JobFailure::transcode)?,
             );
         }
         tokio::fs::write(joined.path(), &bytes)
             .await
-            .map_err(JobError::transcode)?;
+            .map_err(JobFailure::transcode)?;
         let facts = probe::probe_file(&self.tools, joined.path(), &Default::default(), "track.mp4")
             .await
-            .map_err(JobError::transcode)?;
+            .map_err(JobFailure::transcode)?;
         let media = match output.size {
             Some(size) => TrackMedia::Video {
                 size,
@@ -447,13 +471,13 @@ impl Engine {
         main: &str,
         tracks: &[CmafTrack],
         details: &[OutputDetail],
-    ) -> Result<(), JobError> {
+    ) -> Result<(), JobFailure> {
         // The presentation lasts as long as the video (AAC frames may run a little past it).
         let has_video = details.iter().any(|d| d.video_details.is_some());
         let write = |name: String, text: String| async move {
             tokio::fs::write(group.local_dir.join(name), text)
                 .await
-                .map_err(JobError::transcode)
+                .map_err(JobFailure::transcode)
         };
         if let Some(mpd) = &group.dash_manifest {
             let duration = details
@@ -477,7 +501,7 @@ impl Engine {
             for track in tracks {
                 tokio::fs::remove_file(group.local_dir.join(&track.playlist))
                     .await
-                    .map_err(JobError::transcode)?;
+                    .map_err(JobFailure::transcode)?;
             }
             Ok(())
         }
@@ -498,12 +522,12 @@ fn set_free_space_box(path: &Path, include: bool) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn local_files(dir: &Path) -> Result<Vec<String>, JobError> {
+async fn local_files(dir: &Path) -> Result<Vec<String>, JobFailure> {
     let mut names = Vec::new();
     let mut entries = tokio::fs::read_dir(dir)
         .await
-        .map_err(JobError::transcode)?;
-    while let Some(entry) = entries.next_entry().await.map_err(JobError::transcode)? {
+        .map_err(JobFailure::transcode)?;
+    while let Some(entry) = entries.next_entry().await.map_err(JobFailure::transcode)? {
         names.push(entry.file_name().to_string_lossy().into_owned());
     }
     names.sort();
@@ -511,10 +535,10 @@ async fn local_files(dir: &Path) -> Result<Vec<String>, JobError> {
 }
 
 /// Rewrites `#EXTINF:` durations as whole seconds (ManifestDurationFormat INTEGER).
-async fn integer_playlist_durations(path: &Path) -> Result<(), JobError> {
+async fn integer_playlist_durations(path: &Path) -> Result<(), JobFailure> {
     let text = tokio::fs::read_to_string(path)
         .await
-        .map_err(JobError::transcode)?;
+        .map_err(JobFailure::transcode)?;
     let rewritten: Vec<String> = text
         .lines()
         .map(|line| {
@@ -532,7 +556,14 @@ async fn integer_playlist_durations(path: &Path) -> Result<(), JobError> {
         .collect();
     tokio::fs::write(path, rewritten.join("\n") + "\n")
         .await
-        .map_err(JobError::transcode)
+        .map_err(JobFailure::transcode)
+}
+
+/// What a group's outputs give its manifests: HLS variants, CMAF tracks.
+#[derive(Default)]
+struct Renditions {
+    variants: Vec<Variant>,
+    cmaf_tracks: Vec<CmafTrack>,
 }
 
 /// One HLS variant as the main playlist lists it.
@@ -548,7 +579,7 @@ struct Variant {
 }
 
 /// Writes the HLS main playlist listing every variant with its bandwidth and resolution.
-async fn write_main_playlist(path: &Path, variants: &[Variant]) -> Result<(), JobError> {
+async fn write_main_playlist(path: &Path, variants: &[Variant]) -> Result<(), JobFailure> {
     let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
     for Variant {
         playlist: name,
@@ -569,5 +600,5 @@ async fn write_main_playlist(path: &Path, variants: &[Variant]) -> Result<(), Jo
     }
     tokio::fs::write(path, text)
         .await
-        .map_err(JobError::transcode)
+        .map_err(JobFailure::transcode)
 }

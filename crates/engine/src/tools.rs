@@ -32,27 +32,30 @@ pub enum ToolError {
 /// The ffmpeg and ffprobe binaries the engine runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tools {
-    /// ffmpeg: `$FFMPEG_PATH`, else `ffmpeg` on `PATH`.
+    /// The ffmpeg binary.
     pub ffmpeg: PathBuf,
-    /// ffprobe: `$FFPROBE_PATH`, else `ffprobe` on `PATH`.
+    /// The ffprobe binary.
     pub ffprobe: PathBuf,
 }
 
 impl Default for Tools {
+    /// `ffmpeg` and `ffprobe` on `PATH`.
     fn default() -> Self {
-        Self::from_env()
+        Self {
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+        }
     }
 }
 
 impl Tools {
-    /// The binaries named by `FFMPEG_PATH` and `FFPROBE_PATH`, defaulting to `ffmpeg` and `ffprobe` on `PATH`.
-    pub fn from_env() -> Self {
-        let var = |name: &str, default: &str| {
-            std::env::var_os(name).map_or_else(|| default.into(), PathBuf::from)
-        };
+    /// The binaries named by `FFMPEG_PATH` and `FFPROBE_PATH` in `var` (a variable lookup such as
+    /// `|name| std::env::var(name).ok()`), each defaulting to the one on `PATH`.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Self {
+        let default = Self::default();
         Self {
-            ffmpeg: var("FFMPEG_PATH", "ffmpeg"),
-            ffprobe: var("FFPROBE_PATH", "ffprobe"),
+            ffmpeg: var("FFMPEG_PATH").map_or(default.ffmpeg, PathBuf::from),
+            ffprobe: var("FFPROBE_PATH").map_or(default.ffprobe, PathBuf::from),
         }
     }
 

@@ -11,9 +11,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .ok_or("usage: assemble_local <event.json> (local paths only)")?;
     let payload = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
-    let output = vidpipe_assembler::run(payload, &Assembler::new(Storage::local()))
-        .await
-        .map_err(|e| format!("{}: {e}", e.error_type()))?;
+    let output = vidpipe_assembler::run(
+        payload,
+        &Assembler::from_env(Storage::local(), |name| std::env::var(name).ok()),
+    )
+    .await
+    .map_err(|e| format!("{}: {e}", e.error_type()))?;
     println!("{}", serde_json::to_string(&output)?);
     Ok(())
 }

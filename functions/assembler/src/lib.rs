@@ -19,8 +19,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vidpipe_core::render::{Chunk, RenderOutput, Soundtrack};
-use vidpipe_engine::assemble::{ChunkFile, JoinSpec, MixSpec, frames_to_ms};
-use vidpipe_engine::{AssembleError, Assembler};
+use vidpipe_engine::{AssembleError, Assembler, ChunkFile, JoinSpec, MixSpec, frames_to_ms};
 use vidpipe_lambda::ErrorType;
 
 /// The task input, selected by `action`.

@@ -88,6 +88,12 @@ pub struct Config {
     pub claim_lease: Duration,
     /// `S3_FORCE_PATH_STYLE` (`false`): path-style S3 addressing, for endpoints such as moto.
     pub s3_force_path_style: bool,
+    /// The engine backend's `FFMPEG_PATH` and `FFPROBE_PATH` (the binaries on `PATH` by default).
+    #[cfg(feature = "local")]
+    pub engine_tools: vidpipe_engine::Tools,
+    /// The engine backend's `AWS_ACCOUNT_ID` and `AWS_REGION`, for its job ARNs and events.
+    #[cfg(feature = "local")]
+    pub engine_identity: vidpipe_engine::Identity,
 }
 
 impl Config {
@@ -131,6 +137,10 @@ impl Config {
                 1..=u64::MAX,
             )?),
             s3_force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
+            #[cfg(feature = "local")]
+            engine_tools: vidpipe_engine::Tools::from_env(|name| vars.optional(name)),
+            #[cfg(feature = "local")]
+            engine_identity: vidpipe_engine::Identity::from_env(|name| vars.optional(name)),
         })
     }
 }

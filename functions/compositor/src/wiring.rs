@@ -110,7 +110,9 @@ pub fn compositor(
         ),
         #[cfg(feature = "local")]
         TranscoderBackendKind::Engine => TranscoderBackend::Engine(EngineTranscoder::new(
-            vidpipe_engine::Engine::new(vidpipe_engine::Storage::with_s3(s3.clone())),
+            vidpipe_engine::Engine::new(vidpipe_engine::Storage::with_s3(s3.clone()))
+                .with_tools(config.engine_tools.clone())
+                .with_identity(config.engine_identity.clone()),
             bus.clone(),
         )),
     };

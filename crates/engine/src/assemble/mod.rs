@@ -100,12 +100,17 @@ pub struct Assembler {
 }
 
 impl Assembler {
-    /// An assembler over `storage`, with ffmpeg and ffprobe from `FFMPEG_PATH` / `FFPROBE_PATH` or `PATH`.
+    /// An assembler over `storage`, with ffmpeg and ffprobe on `PATH`.
     pub fn new(storage: Storage) -> Self {
         Self {
             storage,
-            tools: Tools::from_env(),
+            tools: Tools::default(),
         }
+    }
+
+    /// An assembler over `storage`, with its tools from the variables in `var` ([`Tools::from_env`]).
+    pub fn from_env(storage: Storage, var: impl Fn(&str) -> Option<String>) -> Self {
+        Self::new(storage).with_tools(Tools::from_env(var))
     }
 
     /// The same assembler with other tool paths.

@@ -70,46 +70,28 @@ impl StreamTiming {
         Some(self.stated_end.map_or(implied, |end| end.max(last)))
     }
 
-    /// The rate the stream was recorded at: the typical gap between frames, as a rate, snapped to the nearest
-    /// common rate when within 10 % of it, else rounded to whole frames per second; 1 to 120 fps. `None` for
-    /// fewer than two frames.
+    /// The rate the stream was recorded at: the typical gap between frames, as a rate, taken to the nearest
+    /// capture rate (5, 10, 12, 15, 20, 24, 25, 30, 50, 60 or 120 fps). `None` for fewer than two frames.
     ///
     /// Not the mean over the whole file: a variable-rate recording (a browser's screen capture sends frames only
-    /// when the picture changes, a camera drops frames under load) runs at its capture rate most of the time.
+    /// when the picture changes, a camera drops frames under load) runs at its capture rate most of the time. And
+    /// always a capture rate: a browser stamps frames with the wall clock, so the measured rate wanders with the
+    /// load (18 fps in one recording, 17 in the next of the same 15-to-60 fps canvas), and a rate such as 17 fps
+    /// makes no whole number of frames of most scene lengths, so a render's chunk of it came out a frame long.
     pub(crate) fn nominal_rate(&self) -> Option<FrameRate> {
         let fps = 1.0 / self.typical_interval()?;
-        let snapped = COMMON_RATES
+        CAPTURE_RATES
             .iter()
-            .map(|&(numerator, denominator)| FrameRate {
+            .map(|&numerator| FrameRate {
                 numerator,
-                denominator,
+                denominator: 1,
             })
             .min_by(|a, b| (a.fps() - fps).abs().total_cmp(&(b.fps() - fps).abs()))
-            .filter(|r| (r.fps() - fps).abs() <= r.fps() * 0.1);
-        Some(snapped.unwrap_or(FrameRate {
-            numerator: fps.round().clamp(1.0, 120.0) as i32,
-            denominator: 1,
-        }))
     }
 }
 
-/// Rates capture devices and browsers record at.
-const COMMON_RATES: [(i32, i32); 14] = [
-    (5, 1),
-    (10, 1),
-    (12, 1),
-    (15, 1),
-    (20, 1),
-    (24000, 1001),
-    (24, 1),
-    (25, 1),
-    (30000, 1001),
-    (30, 1),
-    (50, 1),
-    (60000, 1001),
-    (60, 1),
-    (120, 1),
-];
+/// Rates capture devices and browsers record at (browsers stamp frames with the wall clock, so never 29.97).
+const CAPTURE_RATES: [i32; 11] = [5, 10, 12, 15, 20, 24, 25, 30, 50, 60, 120];
 
 impl PacketTiming {
     /// Parses `packet_args`' output: `stream_index,pts_time,dts_time,duration_time` per line (`N/A` where unknown;
@@ -214,7 +196,7 @@ mod tests {
     }
 
     #[test]
-    fn an_uncommon_rate_is_rounded_and_bounded() {
+    fn a_wandering_rate_is_taken_to_the_nearest_capture_rate() {
         let at = |gap: f64| {
             let lines: Vec<String> = (0..10)
                 .map(|i| format!("0,{:.6},N/A,N/A", i as f64 * gap))
@@ -225,10 +207,12 @@ mod tests {
                 .nominal_rate()
                 .unwrap()
         };
-        assert_eq!(at(1.0 / 37.0).numerator, 37);
-        assert_eq!(at(1.0 / 37.0).denominator, 1);
+        assert_eq!(at(1.0 / 17.0).numerator, 15);
+        assert_eq!(at(1.0 / 18.0).numerator, 20);
+        assert_eq!(at(1.0 / 37.0).numerator, 30);
         assert_eq!(at(0.001).numerator, 120);
-        assert_eq!(at(4.0).numerator, 1);
+        assert_eq!(at(4.0).numerator, 5);
+        assert!((0..10).all(|i| at(1.0 / (10.0 + i as f64 * 5.0)).denominator == 1));
     }
 
     #[test]

@@ -685,3 +685,80 @@ async fn stream_status_and_ownership_on_moto() {
     assert_eq!(downloaded.status(), 200);
     assert_eq!(downloaded.bytes().await.unwrap().to_vec(), output);
 }
+
+/// What `cargo lambda watch` 1.9 passed the function for `POST /lambda-url/vidpipe-presign/presigned-url` (captured;
+/// the headers are a browser's).
+fn function_url_event() -> Event {
+    Event(serde_json::from_str(include_str!("../fixtures/function-url-presigned-url.json")).unwrap())
+}
+
+/// A function URL's path is the path after the host. `cargo lambda watch` serves function URLs at
+/// `/lambda-url/{function}/...` and passes the function the rest (`rawPath` `/presigned-url`, stage `$default`, and
+/// a top-level `httpMethod` of GET whatever the method); on AWS the URL's host names the function. The survey client
+/// signs its camera file there in anonymous mode and PUTs it with only `Content-Type: video/webm`, which a
+/// signature-checking S3 takes.
+#[tokio::test]
+async fn the_survey_client_signs_and_uploads_through_the_function_url() {
+    let (stack, _root) = sigv4_stack(&[
+        ("AUTH_MODE", "anonymous"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+    ])
+    .await;
+    let (status, body) = stack.call(function_url_event()).await;
+    assert_eq!(status, 200, "{body}");
+    let put = reqwest::Client::new()
+        .put(body["url"].as_str().unwrap())
+        .header("content-type", "video/webm")
+        .body(media_bytes(4096, 7))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    let head = stack
+        .s3
+        .head_object()
+        .bucket(&stack.bucket)
+        .key("videos/session-44_camera.webm")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(4096));
+
+    // As Lambda sends it: no API Gateway leftovers, the URL id as API id and domain prefix.
+    let mut on_aws = function_url_event().body(r#"{"filename":"session-45_camera.webm"}"#);
+    let event = on_aws.0.as_object_mut().unwrap();
+    for leftover in [
+        "type",
+        "methodArn",
+        "httpMethod",
+        "identitySource",
+        "authorizationToken",
+        "resource",
+    ] {
+        event.remove(leftover);
+    }
+    let host = "abcdefghij.lambda-url.us-east-1.on.aws";
+    on_aws.0["headers"]["host"] = host.into();
+    on_aws.0["requestContext"]["domainName"] = host.into();
+    on_aws.0["requestContext"]["domainPrefix"] = "abcdefghij".into();
+    on_aws.0["requestContext"]["apiId"] = "abcdefghij".into();
+    on_aws.0["requestContext"]["accountId"] = "123456789012".into();
+    let (status, body) = stack.call(on_aws).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The preflight reaches the function (run the watch with --disable-cors) and its own policy answers it.
+    let preflight = function_url_event()
+        .method("OPTIONS")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type");
+    let response = stack.app.handle(preflight.request()).await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let elsewhere = function_url_event()
+        .method("OPTIONS")
+        .header("origin", "http://127.0.0.1:8123");
+    assert_eq!(stack.app.handle(elsewhere.request()).await.status(), 403);
+}

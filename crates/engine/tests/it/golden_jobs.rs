@@ -1,13 +1,11 @@
 //! The jobs vidpipe's builders produce (vidpipe-core's golden files) run in the engine, with their S3 locations
 //! pointed at local files.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{assert_complete, first_output, run_local};
+use crate::common::{assert_complete, first_output, run_local};
 use serde_json::Value;
-use vidpipe_engine::mp4;
+use vidpipe_engine::box_types;
 use vidpipe_testkit::media::{self, Frame, Picture, VideoSpec, colour_close};
 
 fn golden(name: &str, replacements: &[(&str, String)]) -> Value {
@@ -63,7 +61,7 @@ async fn the_composite_job_puts_the_camera_where_the_builder_says() {
     }
     assert!(media::mean_volume_db(output, 0.0, 1.0) > -30.0);
     assert_eq!(
-        mp4::box_types(output).unwrap(),
+        box_types(output).unwrap(),
         ["ftyp", "moov", "mdat"],
         "FreeSpaceBox EXCLUDE, moov first"
     );

@@ -1,7 +1,5 @@
 //! Helpers shared by the engine's integration tests.
 
-#![allow(dead_code)]
-
 use serde_json::{Value, json};
 use vidpipe_engine::{Engine, Job, JobObserver, Storage};
 

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use vidpipe_core::render::Chunk;
-use vidpipe_engine::assemble::{ChunkFile, JoinSpec, MixSpec};
 use vidpipe_engine::{AssembleError, Assembler, Storage};
+use vidpipe_engine::{ChunkFile, JoinSpec, MixSpec};
 use vidpipe_testkit::audio::{self, RATE, fit_tone, tone_continuity};
 use vidpipe_testkit::media::{
     self, COUNTER_BIT_WIDTH, COUNTER_BITS, Picture, VideoSpec, write_mp4, write_tone_wav,
@@ -208,7 +208,7 @@ async fn join_keeps_every_frame_and_packet_with_the_soundtrack_and_the_index_fir
     assert_eq!(video_packets(&output), chunk_packets);
 
     // The index is at the front.
-    let boxes = vidpipe_engine::mp4::box_types(&output).unwrap();
+    let boxes = vidpipe_engine::box_types(&output).unwrap();
     let moov = boxes.iter().position(|b| b == "moov").expect("a moov box");
     let mdat = boxes.iter().position(|b| b == "mdat").expect("an mdat box");
     assert!(moov < mdat, "box order {boxes:?}");

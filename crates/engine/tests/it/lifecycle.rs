@@ -1,13 +1,13 @@
 //! Lifecycle, errors, the wire form, S3 I/O against moto, and Probe.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::common::{
+    Recorder, assert_complete, file_job, first_output, mp4_output, run_local, run_with,
+};
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
-use common::{Recorder, assert_complete, file_job, first_output, mp4_output, run_local, run_with};
 use serde_json::json;
 use vidpipe_engine::{Engine, JobStatus, Storage};
 use vidpipe_testkit::media::{self, Picture, VideoSpec};

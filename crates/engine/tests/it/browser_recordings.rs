@@ -6,14 +6,12 @@
 //! do locally), the job comes from `vidpipe_core`'s builders, the engine runs it on moto's S3, and the output is
 //! measured: size, frames, the picture's colour where it must be, and the sound.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::common::{Recorder, assert_complete, run_with};
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
-use common::{Recorder, assert_complete, run_with};
 use vidpipe_core::job::{
     self, CompositeOptions, CompositeOutput, JobContext, MediaInfo, PreviewFormat, PreviewOptions,
     Recording, SingleOptions, Size, pip,
@@ -469,18 +467,19 @@ async fn a_render_chunk_takes_a_scene_from_every_browser_recording_frame_exactly
         let source = stack
             .recording(&recording.path, &format!("in/browser/{}", recording.name))
             .await;
-        // Seconds 0.5 to 3.0 of the recording as a 2.5 s scene: 75 frames at 30 fps.
+        // Seconds 0.5 to 2.5 of the recording as a 2 s scene: 60 frames at 30 fps, a whole number of frames at
+        // every capture rate.
         let request: RenderRequest = serde_json::from_value(serde_json::json!({
             "render_id": id,
             "output": {"uri": stack.uri(&format!("renders/{id}.mp4")).to_string(),
                        "width": 640, "height": 360, "fps": fps},
-            "scenes": [{"id": "clip", "duration_s": 2.5, "video": source.uri.to_string(), "start_s": 0.5}]
+            "scenes": [{"id": "clip", "duration_s": 2.0, "video": source.uri.to_string(), "start_s": 0.5}]
         }))
         .unwrap();
         let chunk = Chunk {
             index: 0,
             start_frame: 0,
-            end_frame: 75,
+            end_frame: 60,
         };
         let media = BTreeMap::from([(source.uri.to_string(), source.media.clone())]);
         assert!(
@@ -497,12 +496,12 @@ async fn a_render_chunk_takes_a_scene_from_every_browser_recording_frame_exactly
                 .strip_prefix(&format!("renders/{id}/"))
                 .unwrap(),
         );
-        assert_eq!(media::video_frame_count(&file), 75, "{id}: frames");
+        assert_eq!(media::video_frame_count(&file), 60, "{id}: frames");
         let video = media::probe(&file).video().cloned().expect("video");
         assert_eq!((video.width, video.height), (640, 360), "{id}");
         for t in sample_times(recording)
             .into_iter()
-            .filter(|t| (0.6..2.9).contains(t))
+            .filter(|t| (0.6..2.4).contains(t))
         {
             let frame = Frame::at_time(&file, t - 0.5);
             if let Some(colour) = colour_at(recording, t) {

@@ -1,8 +1,12 @@
-// The survey client's own recorder code, copied unchanged from the survey backend's plan ("Step 1.2: Add
-// MediaRecorder for Camera": `CameraRecorder`, and "Step 1.4": `getPresignedUrl`). Nothing here is edited: the end-to-end
-// test (tools/test_survey_client.py) serves this file with the API's base URL
-// (https://your-api.execute-api.us-east-1.amazonaws.com/prod) pointed at the local stack, as the client's
-// deployment would point it at API Gateway. The page defines `S3_BASE_URL`, which uploadToS3 uses.
+// The AddPipe survey client's camera recorder: `public/camera-recorder.js` from the survey backend's plan (the
+// user's seed 000, "Step 1.2: Add MediaRecorder for Camera"), copied verbatim. Everything below this header is byte
+// for byte the seed's code; do not edit it (tools/test_survey_client.py runs it as the client ships it).
+// uploadToS3 reads the global `S3_BASE_URL`, which the survey page defines (here: survey_client/index.html).
+
+/**
+ * Camera Recorder Module
+ * Records camera separately from screen using MediaRecorder API
+ */
 
 var CameraRecorder = (function() {
     var mediaRecorder = null;
@@ -162,13 +166,3 @@ var CameraRecorder = (function() {
         isRecording: getIsRecording
     };
 })();
-
-async function getPresignedUrl(filename) {
-    const response = await fetch('https://your-api.execute-api.us-east-1.amazonaws.com/prod/presigned-url', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ filename })
-    });
-    const data = await response.json();
-    return data.url;
-}
