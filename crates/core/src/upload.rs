@@ -255,7 +255,7 @@ mod tests {
     }
 
     #[test]
-    fn camera_request_gets_the_seed_key() {
+    fn camera_request_gets_the_survey_clients_key() {
         let r = parse(r#"{"kind":"camera","content_type":"video/webm;codecs=vp8","size":10,"stream_name":"s1","started_at":1700000000000}"#).unwrap();
         assert_eq!(r.key("p/", "id"), "p/s1_camera.webm");
         assert_eq!(r.started_at, Some(1_700_000_000_000));

@@ -1,5 +1,5 @@
-//! The EventBridge publisher against moto (bus, rule to SQS, dead-letter queue) and a loopback webhook receiver that checks
-//! signatures and fails on demand.
+//! The EventBridge publisher against moto (bus, rule to SQS, dead-letter queue) and a loopback webhook receiver that
+//! checks signatures and fails on demand.
 
 use std::time::Duration;
 use vidpipe_aws::eventbridge::EventBus;

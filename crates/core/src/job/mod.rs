@@ -1,10 +1,10 @@
 //! MediaConvert jobs: the `CreateJob` model and the builders that produce vidpipe's jobs.
 //!
 //! Builders are pure functions of explicit inputs: probe results ([`MediaInfo`]) are passed in, never fetched.
-//! - [`composite_job`]: screen plus camera picture-in-picture (seed 000),
+//! - [`composite_job`]: screen plus camera picture-in-picture (the AddPipe survey client's recordings),
 //! - [`single_job`]: one recording to the same output key, when the partner never arrives,
-//! - [`chunk_job`]: one chunk of a render request (seed 003),
-//! - [`preview_job`]: an HLS or CMAF preview with a poster image (seeds 002 and 004).
+//! - [`chunk_job`]: one chunk of a render request (the chunked render),
+//! - [`preview_job`]: an HLS or CMAF preview with a poster image (for call compositions and playback).
 
 mod chunk;
 mod composite;

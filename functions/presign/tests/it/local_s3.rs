@@ -689,7 +689,9 @@ async fn stream_status_and_ownership_on_moto() {
 /// What `cargo lambda watch` 1.9 passed the function for `POST /lambda-url/vidpipe-presign/presigned-url` (captured;
 /// the headers are a browser's).
 fn function_url_event() -> Event {
-    Event(serde_json::from_str(include_str!("../fixtures/function-url-presigned-url.json")).unwrap())
+    Event(
+        serde_json::from_str(include_str!("../fixtures/function-url-presigned-url.json")).unwrap(),
+    )
 }
 
 /// A function URL's path is the path after the host. `cargo lambda watch` serves function URLs at

@@ -2,10 +2,10 @@
 
 use super::*;
 
-/// Seed 000 mistake: `NameModifier: {stream}_composited` with `Destination: s3://bucket/` gives
-/// `{stream}{stream}_composited.mp4`. Ours: the Destination is the output's base name and there is no modifier.
+/// A mistake of the original compositing plan: `NameModifier: {stream}_composited` with `Destination: s3://bucket/`
+/// gives `{stream}{stream}_composited.mp4`. Ours: the Destination is the output's base name and there is no modifier.
 #[test]
-fn seed_mistake_output_name_is_exactly_the_promised_key() {
+fn compositing_plan_mistake_output_name_is_exactly_the_promised_key() {
     for job in [
         composite(CompositeOptions::default()).unwrap(),
         single_job(&ctx(), &out(), &camera(), &SingleOptions::default()).unwrap(),
@@ -25,10 +25,10 @@ fn seed_mistake_output_name_is_exactly_the_promised_key() {
     }
 }
 
-/// Seed 000 mistake: PERCENTAGE sizes the overlay relative to its own source, not the frame. Ours: PIXELS computed
-/// from both probed sizes.
+/// A mistake of the original compositing plan: PERCENTAGE sizes the overlay relative to its own source, not the frame.
+/// Ours: PIXELS computed from both probed sizes.
 #[test]
-fn seed_mistake_units_overlay_is_placed_in_pixels_from_both_sizes() {
+fn compositing_plan_mistake_units_overlay_is_placed_in_pixels_from_both_sizes() {
     let job = composite(CompositeOptions::default()).unwrap();
     let position = overlay(&job).initial_position.as_ref().unwrap();
     assert_eq!(position.unit, Some(VideoOverlayUnit::Pixels));
@@ -52,9 +52,10 @@ fn seed_mistake_units_overlay_is_placed_in_pixels_from_both_sizes() {
     assert_eq!((position.width, position.height), (Some(288), Some(512)));
 }
 
-/// Seed 000 mistake: without `Playback: ONCE` a shorter camera loops. Ours: ONCE, on ZEROBASED timecodes.
+/// A mistake of the original compositing plan: without `Playback: ONCE` a shorter camera loops. Ours: ONCE, on
+/// ZEROBASED timecodes.
 #[test]
-fn seed_mistake_playback_overlay_plays_once_on_zerobased_timecodes() {
+fn compositing_plan_mistake_playback_overlay_plays_once_on_zerobased_timecodes() {
     let job = composite(CompositeOptions::default()).unwrap();
     assert_eq!(overlay(&job).playback, Some(VideoOverlayPlayback::Once));
     assert_eq!(
@@ -71,9 +72,10 @@ fn seed_mistake_playback_overlay_plays_once_on_zerobased_timecodes() {
     );
 }
 
-/// Seed 000 mistake: QVBR needs `MaxBitrate`. Ours: every QVBR output of every builder has one, scaled to its size.
+/// A mistake of the original compositing plan: QVBR needs `MaxBitrate`. Ours: every QVBR output of every builder has
+/// one, scaled to its size.
 #[test]
-fn seed_mistake_max_bitrate_every_qvbr_output_has_a_scaled_max_bitrate() {
+fn compositing_plan_mistake_max_bitrate_every_qvbr_output_has_a_scaled_max_bitrate() {
     let request = RenderRequest::from_json(RENDER).unwrap();
     let jobs = [
         composite(CompositeOptions::default()).unwrap(),
@@ -125,10 +127,10 @@ fn seed_mistake_max_bitrate_every_qvbr_output_has_a_scaled_max_bitrate() {
     assert_eq!(seen, vec![6_221_000, 1_230_000, 2_765_000, 2_765_000]);
 }
 
-/// Seed 000 mistake: the `.mp4` trigger also matched `_composited.mp4` and re-triggered on its own output. Ours:
-/// output keys are recognisable, and no valid stream's screen key can equal any output key.
+/// A mistake of the original compositing plan: the `.mp4` trigger also matched `_composited.mp4` and re-triggered on
+/// its own output. Ours: output keys are recognisable, and no valid stream's screen key can equal any output key.
 #[test]
-fn seed_mistake_recursion_output_key_is_never_an_input_key() {
+fn compositing_plan_mistake_recursion_output_key_is_never_an_input_key() {
     assert!(is_composite_output_key("streams/s1_composited.mp4"));
     assert!(!is_composite_output_key("streams/s1.mp4"));
     assert!(!is_composite_output_key("streams/s1_camera.webm"));

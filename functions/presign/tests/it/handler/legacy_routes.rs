@@ -75,7 +75,7 @@ async fn the_call_recorders_route_keeps_its_shapes() {
     );
     let (_, _, len, _, _) = app.objects.signed_puts.lock().unwrap()[0].clone();
     assert_eq!(len, Some(12_345_678));
-    // Optional fields default as the seed documents.
+    // Optional fields default as the call recorder's documentation says.
     let (status, body) = call(
         &app,
         Event::fixture("post-recordings-upload-url.json").body(r#"{"room_id":"abc123"}"#),
