@@ -280,7 +280,8 @@ class LocalStack:
         # --ignore-changes: an edit made while the test runs must not restart a function mid-composite.
         # --disable-cors: the functions answer CORS themselves (ALLOWED_ORIGINS), as behind API Gateway; the watch's
         # own layer would answer every preflight itself and allow any origin.
-        self.start("watch", ["cargo", "lambda", "watch", "--ignore-changes", "--disable-cors",
+        # --features local: the compositor's engine and in-process timer (events/local.env), as in scripts/dev.sh.
+        self.start("watch", ["cargo", "lambda", "watch", "--ignore-changes", "--disable-cors", "--features", "local",
                              "-A", "127.0.0.1", "-P", str(self.invoke_port),
                              "--env-file", "events/local.env",
                              "--env-var", f"AWS_ENDPOINT_URL={self.endpoint}",
