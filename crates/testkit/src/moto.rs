@@ -93,29 +93,29 @@ fn start() -> MotoServer {
     );
 }
 
-/// Spawns moto from a thread that never ends, so that `PR_SET_PDEATHSIG` kills moto when the test process exits
-/// (the signal follows the spawning thread, not the process).
+/// Spawns moto behind a `sh` that waits for its stdin to close and then kills it. The write end of that pipe is
+/// held for the life of the test process, so the kernel closes it (and moto goes) however the process ends,
+/// without `unsafe` code.
 fn spawn_and_wait(binary: &Path, port: u16) -> Option<MotoServer> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let binary = binary.to_path_buf();
-    std::thread::spawn(move || {
-        let mut command = Command::new(&binary);
-        command
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        set_parent_death_signal(&mut command);
-        let child = command.spawn();
-        let ok = child.is_ok();
-        tx.send(child.map(|c| c.id())).ok();
-        if ok {
-            loop {
-                std::thread::park();
-            }
-        }
-    });
-    rx.recv().ok()?.ok()?;
+    // A background job of a non-interactive shell reads /dev/null, so only `cat` sees the pipe.
+    const WATCHDOG: &str =
+        r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & cat >/dev/null; kill "$!""#;
+    let mut child = Command::new("sh")
+        .args(["-c", WATCHDOG])
+        .arg(binary)
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let stdin = child.stdin.take()?;
+    static WATCHDOG_PIPES: std::sync::Mutex<Vec<std::process::ChildStdin>> =
+        std::sync::Mutex::new(Vec::new());
+    WATCHDOG_PIPES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(stdin);
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
@@ -140,34 +140,6 @@ fn answers_http(addr: SocketAddr) -> bool {
     }
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
-}
-
-#[cfg(target_os = "linux")]
-fn set_parent_death_signal(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: prctl is async-signal-safe and touches only the child's own state.
-    unsafe {
-        command.pre_exec(|| {
-            if libc_prctl_pdeathsig() != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn set_parent_death_signal(_command: &mut Command) {}
-
-#[cfg(target_os = "linux")]
-fn libc_prctl_pdeathsig() -> i32 {
-    const PR_SET_PDEATHSIG: i32 = 1;
-    const SIGKILL: u64 = 9;
-    unsafe extern "C" {
-        fn prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> i32;
-    }
-    // SAFETY: plain syscall wrapper with integer arguments.
-    unsafe { prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) }
 }
 
 /// A fresh EventBridge bus with a rule sending every event with `source` to a fresh SQS queue, on moto: what a
