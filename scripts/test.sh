@@ -9,9 +9,11 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== code shape: files within 900 lines, functions within 120"
+python3 tools/code_shape.py
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 echo "== cargo test"
-cargo test --workspace
+cargo test --workspace --locked
 echo "== Python tests: MediaConvert jobs against botocore's model, the SAM template (cfn-lint, statelint), the survey client in Chromium against the local stack"
 PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m unittest discover -s tools -p 'test_*.py'

@@ -114,104 +114,135 @@ pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>>
                 table: table.clone(),
                 queue: Some(queue.clone()),
             };
-            let sdk = aws_config::load_from_env().await;
-            let s3 = vidpipe_aws::s3::client(&sdk, *force_path_style);
-            let provisioned = provision(&sdk, &s3, &resources).await?;
-            let job_events_queue_url =
-                provision_job_events(&sdk, event_bus, job_events_queue).await?;
-            Ok(serde_json::json!({"bucket": bucket, "table": table, "queue_url": provisioned.queue_url,
-                                  "job_events_queue_url": job_events_queue_url})
-            .to_string())
+            init(&resources, event_bus, job_events_queue, *force_path_style).await
         }
         LocalCommand::Pump {
             queue,
             job_events_queue,
             invoke_url,
             once,
-        } => {
-            let sdk = aws_config::load_from_env().await;
-            let sqs = aws_sdk_sqs::Client::new(&sdk);
-            let mut routes = Vec::new();
-            for (queue, function, delivery) in [
-                (queue, "vidpipe-compositor", Delivery::SqsBatch),
-                (job_events_queue, "vidpipe-notifier", Delivery::EventBridge),
-            ] {
-                let queue_url = sqs
-                    .get_queue_url()
-                    .queue_name(queue)
-                    .send()
-                    .await
-                    .map_err(|e| format!("queue {queue}: {}", vidpipe_aws::error_message(&e)))?
-                    .queue_url
-                    .unwrap_or_default();
-                let queue_arn = vidpipe_aws::provision::queue_arn(&sqs, &queue_url)
-                    .await
-                    .map_err(|e| format!("queue {queue}: {}", vidpipe_aws::error_message(&e)))?;
-                routes.push(Route {
-                    queue_url,
-                    queue_arn,
-                    function: function.to_owned(),
-                    delivery,
-                });
-            }
-            let pump = Pump::new(&sdk, invoke_url);
-            if !*once {
-                eprintln!(
-                    "pump: feeding {} queue(s) to {invoke_url} (Ctrl-C stops)",
-                    routes.len()
-                );
-                let mut tasks = tokio::task::JoinSet::new();
-                for route in routes {
-                    let pump = pump.clone();
-                    tasks.spawn(async move {
-                        loop {
-                            if let Err(e) = pump.pump_once(&route, 10).await {
-                                return e;
-                            }
-                        }
-                    });
-                }
-                return match tasks.join_next().await {
-                    Some(Ok(stopped)) => Err(stopped.into()),
-                    Some(Err(panicked)) => Err(panicked.into()),
-                    None => Ok(String::new()),
-                };
-            }
-            let mut delivered = 0;
-            loop {
-                let mut received = 0;
-                for route in &routes {
-                    received += pump.pump_once(route, 1).await?;
-                }
-                delivered += received;
-                if received == 0 {
-                    break;
-                }
-            }
-            Ok(serde_json::json!({"received": delivered}).to_string())
-        }
+        } => pump(queue, job_events_queue, invoke_url, *once).await,
         LocalCommand::Token {
             sub,
             ttl,
             secret,
             audience,
             issuer,
-        } => {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-            let claims = serde_json::json!({"sub": sub, "iat": now, "exp": now + ttl, "aud": audience, "iss": issuer});
-            let claims: serde_json::Map<_, _> = claims
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
-            Ok(jsonwebtoken::encode(
-                &jsonwebtoken::Header::default(),
-                &claims,
-                &key,
-            )?)
+        } => token(sub, *ttl, secret, audience.as_deref(), issuer.as_deref()),
+    }
+}
+
+/// `vidpipe local init`: creates the bucket, table and queues and routes MediaConvert job events to the
+/// notifier's queue; prints what it made.
+async fn init(
+    resources: &Resources,
+    event_bus: &str,
+    job_events_queue: &str,
+    force_path_style: bool,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let sdk = aws_config::load_from_env().await;
+    let s3 = vidpipe_aws::s3::client(&sdk, force_path_style);
+    let provisioned = provision(&sdk, &s3, resources).await?;
+    let job_events_queue_url = provision_job_events(&sdk, event_bus, job_events_queue).await?;
+    Ok(
+        serde_json::json!({"bucket": resources.bucket, "table": resources.table,
+                          "queue_url": provisioned.queue_url,
+                          "job_events_queue_url": job_events_queue_url})
+        .to_string(),
+    )
+}
+
+/// `vidpipe local pump`: delivers the compositor's and the notifier's queues to the functions at `invoke_url`,
+/// until interrupted or, with `once`, until both queues are empty.
+async fn pump(
+    queue: &str,
+    job_events_queue: &str,
+    invoke_url: &str,
+    once: bool,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let sdk = aws_config::load_from_env().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let mut routes = Vec::new();
+    for (queue, function, delivery) in [
+        (queue, "vidpipe-compositor", Delivery::SqsBatch),
+        (job_events_queue, "vidpipe-notifier", Delivery::EventBridge),
+    ] {
+        let queue_url = sqs
+            .get_queue_url()
+            .queue_name(queue)
+            .send()
+            .await
+            .map_err(|e| format!("queue {queue}: {}", vidpipe_aws::error_message(&e)))?
+            .queue_url
+            .unwrap_or_default();
+        let queue_arn = vidpipe_aws::provision::queue_arn(&sqs, &queue_url)
+            .await
+            .map_err(|e| format!("queue {queue}: {}", vidpipe_aws::error_message(&e)))?;
+        routes.push(Route {
+            queue_url,
+            queue_arn,
+            function: function.to_owned(),
+            delivery,
+        });
+    }
+    let pump = Pump::new(&sdk, invoke_url);
+    if !once {
+        eprintln!(
+            "pump: feeding {} queue(s) to {invoke_url} (Ctrl-C stops)",
+            routes.len()
+        );
+        let mut tasks = tokio::task::JoinSet::new();
+        for route in routes {
+            let pump = pump.clone();
+            tasks.spawn(async move {
+                loop {
+                    if let Err(e) = pump.pump_once(&route, 10).await {
+                        return e;
+                    }
+                }
+            });
+        }
+        return match tasks.join_next().await {
+            Some(Ok(stopped)) => Err(stopped.into()),
+            Some(Err(panicked)) => Err(panicked.into()),
+            None => Ok(String::new()),
+        };
+    }
+    let mut delivered = 0;
+    loop {
+        let mut received = 0;
+        for route in &routes {
+            received += pump.pump_once(route, 1).await?;
+        }
+        delivered += received;
+        if received == 0 {
+            break;
         }
     }
+    Ok(serde_json::json!({"received": delivered}).to_string())
+}
+
+/// `vidpipe local token`: an HS256 token for `sub`, valid for `ttl` seconds.
+fn token(
+    sub: &str,
+    ttl: u64,
+    secret: &str,
+    audience: Option<&str>,
+    issuer: Option<&str>,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let claims = serde_json::json!({"sub": sub, "iat": now, "exp": now + ttl, "aud": audience, "iss": issuer});
+    let claims: serde_json::Map<_, _> = claims
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    Ok(jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &key,
+    )?)
 }
