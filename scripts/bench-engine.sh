@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks the engine's screen + camera composite (vidpipe engine run, release build) at 1080p and 720p against
-# seed 000's "Lambda + FFmpeg" command, on the same generated inputs: a 1920x1080 H.264/AAC screen and a 640x360
+# the "Lambda + FFmpeg" command the survey client's compositing plan proposed, on the same generated inputs: a 1920x1080 H.264/AAC screen and a 640x360
 # VP8/Opus WebM camera. Prints each run's wall speed (times real time), its CPU seconds (user + sys, which a loaded
 # machine inflates less than wall time), the speed those CPU seconds give on idle cores, and its SSIM against the
 # exact composite of the decoded inputs (the best any encode can reach).
@@ -52,7 +52,7 @@ if [ ! -s "$work/camera.webm" ]; then
     -t "$seconds" -c:v libvpx -deadline realtime -cpu-used 8 -b:v 1M -c:a libopus "$work/camera.webm"
 fi
 
-# The engine job: the camera at its own size, 20 px from the right and bottom edges (the seed's geometry),
+# The engine job: the camera at its own size, 20 px from the right and bottom edges (the compositing plan's geometry),
 # QVBR level 7 (x264 CRF 21, preset veryfast), AAC 128 kb/s.
 job() { # $1 = output name, $2 = width, $3 = height
   cat <<EOF
@@ -98,18 +98,18 @@ for size in 1080 720; do
   echo "== engine ${size}p"
   measure "engine_$size" "$vidpipe" engine run "$work/job_$size.json" > "$work/engine_$size.event.json" 2>/dev/null
 done
-echo "== seed 000 command (1080p)"
-measure seed ffmpeg "${q[@]}" -i "$screen" -i "$work/camera.webm" \
+echo "== compositing plan's ffmpeg command (1080p)"
+measure plan ffmpeg "${q[@]}" -i "$screen" -i "$work/camera.webm" \
     -filter_complex "[0:v][1:v]overlay=W-w-20:H-h-20:shortest=1[outv]" \
     -map "[outv]" -map 0:a \
     -c:v libx264 -crf 23 -preset fast \
     -c:a aac -b:a 128k \
-    "$work/seed.mp4"
+    "$work/plan.mp4"
 
 echo "== SSIM against the exact composite"
 quality[engine_1080]=$(ssim "$work/engine_1080.mp4" null)
 quality[engine_720]=$(ssim "$work/engine_720.mp4" "scale=1280:720")
-quality[seed]=$(ssim "$work/seed.mp4" null)
+quality[plan]=$(ssim "$work/plan.mp4" null)
 
 size() { stat -c %s "$1" | awk '{printf "%.1f MB", $1 / 1e6}'; }
 echo
@@ -120,7 +120,7 @@ row() { # $1 = run name, $2 = label, $3 = output size
 }
 row engine_1080 engine 1920x1080
 row engine_720 engine 1280x720
-row seed "seed 000 ffmpeg command" 1920x1080
+row plan "compositing plan's ffmpeg command" 1920x1080
 echo
 echo "inputs: ${seconds}s $content screen, work dir: $work, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
   "$(ffmpeg -version | head -1 | cut -d' ' -f1-3)"

@@ -2,7 +2,7 @@
 local stack.
 
 Chromium (Debian's, driven by Playwright through executable_path) runs the survey client's `CameraRecorder` and
-`getPresignedUrl` unchanged (tools/browser/survey_client/: byte for byte the seed's code; only the API's base URL is
+`getPresignedUrl` unchanged (tools/browser/survey_client/: byte for byte the AddPipe survey client's code; only the API's base URL is
 replaced when the file is served): it records 4 s from a fake camera (solid red), signs `{stream}_camera.webm` with
 `POST /presigned-url` on the presign function's URL, and uploads the WebM straight to the bucket. The screen
 recording then lands as AddPipe's recording service writes it (an H.264/AAC MP4, blue, with a 440 Hz tone). The
@@ -44,7 +44,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 SURVEY_CLIENT = ROOT / "tools" / "browser" / "survey_client"
 ARTIFACTS = ROOT / "target" / "test-artifacts" / "survey-client"
 # The survey client's hard-coded API URL (survey_client/presigned-url.js), which a deployment points at its API.
-SEED_API_URL = "https://your-api.execute-api.us-east-1.amazonaws.com/prod/presigned-url"
+CLIENT_API_URL = "https://your-api.execute-api.us-east-1.amazonaws.com/prod/presigned-url"
 FUNCTIONS = ("vidpipe-presign", "vidpipe-compositor", "vidpipe-notifier")
 SCREEN_SIZE = (1280, 720)
 SCREEN_FPS = 30
@@ -175,7 +175,7 @@ def mean_volume_db(path, start, seconds, filters=""):
 
 def serve_survey_client(api_url):
     """Serves tools/browser/survey_client on a loopback port, with the client's placeholder API URL replaced by
-    `api_url` in presigned-url.js (the only byte that differs from the seed's code)."""
+    `api_url` in presigned-url.js (the only byte that differs from the survey client's code)."""
 
     class Handler(record_fixtures.QuietHandler):
         def __init__(self, *args, **kwargs):
@@ -185,10 +185,10 @@ def serve_survey_client(api_url):
             if self.path.split("?")[0] != "/presigned-url.js":
                 return super().do_GET()
             source = (SURVEY_CLIENT / "presigned-url.js").read_text()
-            if source.count(SEED_API_URL) != 1:
-                self.send_error(500, "presigned-url.js does not hold the seed's API URL once")
+            if source.count(CLIENT_API_URL) != 1:
+                self.send_error(500, "presigned-url.js does not hold the survey client's API URL once")
                 return
-            data = source.replace(SEED_API_URL, api_url).encode()
+            data = source.replace(CLIENT_API_URL, api_url).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/javascript")
             self.send_header("Content-Length", str(len(data)))

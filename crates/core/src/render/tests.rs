@@ -45,11 +45,11 @@ fn the_issue_example_is_valid_and_round_trips() {
 #[test]
 fn a_lambda_renderer_and_defaults_are_accepted() {
     let mut value = example();
-    value["renderer"] = serde_json::json!({"lambda": "arn:aws:lambda:us-east-1:123456789012:function:seed-renderer"});
+    value["renderer"] = serde_json::json!({"lambda": "arn:aws:lambda:us-east-1:123456789012:function:custom-renderer"});
     value.as_object_mut().unwrap().remove("chunking");
     let request = RenderRequest::from_json(&value.to_string()).unwrap();
     assert!(
-        matches!(request.renderer, Renderer::Lambda(ref arn) if arn.ends_with(":seed-renderer"))
+        matches!(request.renderer, Renderer::Lambda(ref arn) if arn.ends_with(":custom-renderer"))
     );
     assert_eq!(request.chunking, Chunking::default());
 }
