@@ -2,6 +2,7 @@
 //! [`ObjectStore`] (presigned uploads and downloads, existence checks, multipart uploads), and whole objects or
 //! their first bytes (render requests, image headers) for the render flow's adapters (`crate::requests`).
 
+use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
@@ -9,7 +10,9 @@ use aws_sdk_s3::config::RequestChecksumCalculation;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::presigning::{PresignedRequest as SdkPresignedRequest, PresigningConfig};
+use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use tokio::io::AsyncWriteExt;
 use vidpipe_core::error::Cause;
 use vidpipe_core::ports::{
     ObjectHead, ObjectStore, ObjectStoreError, PresignedRequest, PutSpec, StoredPart,
@@ -180,6 +183,54 @@ impl S3Objects {
     }
 }
 
+impl S3Objects {
+    /// Writes the object at `uri` (in this bucket) into `file`, streaming: media objects can be larger than memory.
+    pub async fn download(&self, uri: &S3Uri, file: &Path) -> Result<(), FetchError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.key_of(uri)?)
+            .send()
+            .await
+            .map_err(|e| fetch_error(uri, e))?;
+        let io = |e| unavailable(uri, e);
+        let mut out = tokio::fs::File::create(file).await.map_err(io)?;
+        let mut body = output.body.into_async_read();
+        tokio::io::copy_buf(&mut body, &mut out).await.map_err(io)?;
+        out.flush().await.map_err(io)
+    }
+
+    /// Stores the local `file` at `uri` (in this bucket) with `content_type`, streaming it from disk.
+    pub async fn upload(
+        &self,
+        file: &Path,
+        uri: &S3Uri,
+        content_type: &str,
+    ) -> Result<(), PutError> {
+        let put_error = |source: Cause| PutError {
+            uri: uri.clone(),
+            source,
+        };
+        if uri.bucket() != self.bucket {
+            return Err(put_error("the object is in another bucket".into()));
+        }
+        let body = ByteStream::from_path(file)
+            .await
+            .map_err(|e| put_error(Box::new(e)))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(uri.key())
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| put_error(Box::new(e)))?;
+        Ok(())
+    }
+}
+
 /// A failed read of `uri` that may succeed on retry.
 fn unavailable(uri: &S3Uri, error: impl std::error::Error + Send + Sync + 'static) -> FetchError {
     FetchError::Unavailable {
@@ -224,6 +275,7 @@ impl ObjectStore for S3Objects {
                     .and_then(|l| u64::try_from(l).ok())
                     .unwrap_or(0),
                 etag: out.e_tag().unwrap_or_default().trim_matches('"').to_owned(),
+                last_modified: out.last_modified().map(|t| t.secs()),
                 metadata: out
                     .metadata()
                     .map(|m| {

@@ -1,20 +1,19 @@
-//! Where media lives: `s3://bucket/key` objects (through `aws-sdk-s3`, so moto or real S3) and local files.
+//! Where media lives: `s3://bucket/key` objects (through `vidpipe-aws`'s [`S3Objects`], so moto or real S3) and
+//! local files.
 
 use std::path::{Path, PathBuf};
 
-use aws_sdk_s3::primitives::ByteStream;
-use tokio::io::AsyncWriteExt;
+use vidpipe_aws::s3::S3Objects;
+use vidpipe_core::error::{Cause, Chain};
+use vidpipe_core::ports::{ObjectStore, ObjectStoreError};
+use vidpipe_core::render::ports::{FetchError, PutError};
+use vidpipe_core::s3uri::{S3Uri, S3UriError};
 
 /// A media location: an S3 object or a local file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     /// `s3://bucket/key`.
-    S3 {
-        /// The bucket name.
-        bucket: String,
-        /// The object key.
-        key: String,
-    },
+    S3(S3Uri),
     /// A local file path (`file://` URLs and plain paths).
     Local(PathBuf),
 }
@@ -23,21 +22,29 @@ pub enum Location {
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// The URI is not `s3://bucket/key`, `file://path` or a path.
-    #[error("invalid location [{0}]: expected s3://bucket/key or a local path")]
-    InvalidUri(String),
+    #[error("invalid location [{uri}]: expected s3://bucket/key or a local path")]
+    InvalidUri {
+        /// The URI as given.
+        uri: String,
+        /// Why an `s3://` URI is not one.
+        #[source]
+        source: Option<S3UriError>,
+    },
     /// The object or file does not exist.
     #[error("[{0}] does not exist")]
     NotFound(String),
     /// An `s3://` location was used but the engine has no S3 client.
     #[error("[{0}] is in S3 but the engine has no S3 client")]
     NoS3Client(String),
-    /// S3 answered with an error.
-    #[error("S3 request for [{uri}] failed: {message}")]
+    /// S3 answered with an error. The message spells out the SDK's chain (its own message says only "service
+    /// error"), because it becomes the job's error message.
+    #[error("S3 request for [{uri}] failed: {}", Chain(.source.as_ref()))]
     S3 {
         /// The location.
         uri: String,
-        /// The SDK's error, with its service message.
-        message: String,
+        /// The SDK's error.
+        #[source]
+        source: Cause,
     },
     /// A local file operation failed.
     #[error("file operation on [{uri}] failed: {source}")]
@@ -49,24 +56,43 @@ pub enum StorageError {
     },
 }
 
-impl Location {
-    /// Parses `s3://bucket/key`, `file:///path` or a plain local path.
-    pub fn parse(uri: &str) -> Result<Self, StorageError> {
-        if let Some(rest) = uri.strip_prefix("s3://") {
-            let (bucket, key) = rest
-                .split_once('/')
-                .ok_or_else(|| StorageError::InvalidUri(uri.into()))?;
-            if bucket.is_empty() {
-                return Err(StorageError::InvalidUri(uri.into()));
+impl StorageError {
+    fn s3(uri: &S3Uri, source: Cause) -> Self {
+        Self::S3 {
+            uri: uri.to_string(),
+            source,
+        }
+    }
+
+    fn fetch(error: FetchError) -> Self {
+        match error {
+            FetchError::NotFound(uri) => Self::NotFound(uri.to_string()),
+            FetchError::Unavailable { uri, source } => Self::s3(&uri, source),
+            // Only a caller's limit makes this, and downloads set none.
+            FetchError::TooLarge { uri, size, limit } => {
+                Self::s3(&uri, format!("{size} bytes, over {limit}").into())
             }
-            return Ok(Self::S3 {
-                bucket: bucket.into(),
-                key: key.into(),
-            });
+        }
+    }
+
+    fn put(error: PutError) -> Self {
+        Self::s3(&error.uri, error.source)
+    }
+}
+
+impl Location {
+    /// Parses `s3://bucket/key` (as [`S3Uri`] does), `file:///path` or a plain local path.
+    pub fn parse(uri: &str) -> Result<Self, StorageError> {
+        let invalid = |source| StorageError::InvalidUri {
+            uri: uri.into(),
+            source,
+        };
+        if uri.starts_with("s3://") {
+            return uri.parse().map(Self::S3).map_err(|e| invalid(Some(e)));
         }
         let path = uri.strip_prefix("file://").unwrap_or(uri);
         if path.is_empty() || uri.contains("://") && !uri.starts_with("file://") {
-            return Err(StorageError::InvalidUri(uri.into()));
+            return Err(invalid(None));
         }
         Ok(Self::Local(PathBuf::from(path)))
     }
@@ -74,7 +100,7 @@ impl Location {
     /// The location written back as a URI (`s3://bucket/key` or the path).
     pub fn uri(&self) -> String {
         match self {
-            Self::S3 { bucket, key } => format!("s3://{bucket}/{key}"),
+            Self::S3(uri) => uri.to_string(),
             Self::Local(path) => path.display().to_string(),
         }
     }
@@ -97,46 +123,33 @@ pub struct Storage {
     s3: Option<aws_sdk_s3::Client>,
 }
 
-fn s3_error<E: std::error::Error>(uri: &str, error: E) -> StorageError {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        message = format!("{message}: {inner}");
-        source = inner.source();
-    }
-    StorageError::S3 {
-        uri: uri.into(),
-        message,
-    }
-}
-
 impl Storage {
     /// Storage for local files only.
     pub fn local() -> Self {
         Self { s3: None }
     }
 
-    /// Storage for local files and S3 objects through `client`.
+    /// Storage for local files and S3 objects through `client` (see `vidpipe_aws::s3::client`).
     pub fn with_s3(client: aws_sdk_s3::Client) -> Self {
         Self { s3: Some(client) }
     }
 
-    fn client(&self, uri: &str) -> Result<&aws_sdk_s3::Client, StorageError> {
+    /// The objects of `uri`'s bucket.
+    fn objects(&self, uri: &S3Uri) -> Result<S3Objects, StorageError> {
         self.s3
             .as_ref()
-            .ok_or_else(|| StorageError::NoS3Client(uri.into()))
+            .map(|client| S3Objects::new(client.clone(), uri.bucket()))
+            .ok_or_else(|| StorageError::NoS3Client(uri.to_string()))
     }
 
     /// Size and identity of the object or file, or [`StorageError::NotFound`].
     pub async fn head(&self, location: &Location) -> Result<ObjectInfo, StorageError> {
-        let uri = location.uri();
         match location {
             Location::Local(path) => {
-                let meta = tokio::fs::metadata(path)
-                    .await
-                    .map_err(|_| StorageError::NotFound(uri.clone()))?;
+                let not_found = || StorageError::NotFound(location.uri());
+                let meta = tokio::fs::metadata(path).await.map_err(|_| not_found())?;
                 if !meta.is_file() {
-                    return Err(StorageError::NotFound(uri));
+                    return Err(not_found());
                 }
                 let last_modified = meta
                     .modified()
@@ -149,26 +162,16 @@ impl Storage {
                     last_modified,
                 })
             }
-            Location::S3 { bucket, key } => {
-                let head = self
-                    .client(&uri)?
-                    .head_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .send()
-                    .await;
-                match head {
-                    Ok(out) => Ok(ObjectInfo {
-                        size: out.content_length().unwrap_or(0).max(0) as u64,
-                        etag: out.e_tag().map(|e| e.trim_matches('"').to_string()),
-                        last_modified: out.last_modified().map(|t| t.secs()),
-                    }),
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
-                        Err(StorageError::NotFound(uri))
-                    }
-                    Err(e) => Err(s3_error(&uri, e)),
-                }
-            }
+            Location::S3(uri) => match self.objects(uri)?.head(uri.key()).await {
+                Ok(Some(head)) => Ok(ObjectInfo {
+                    size: head.size,
+                    etag: Some(head.etag).filter(|e| !e.is_empty()),
+                    last_modified: head.last_modified,
+                }),
+                Ok(None) => Err(StorageError::NotFound(uri.to_string())),
+                Err(ObjectStoreError::Unavailable(source)) => Err(StorageError::s3(uri, source)),
+                Err(other) => Err(StorageError::s3(uri, Box::new(other))),
+            },
         }
     }
 
@@ -178,43 +181,23 @@ impl Storage {
         location: &Location,
         work_dir: &Path,
     ) -> Result<PathBuf, StorageError> {
-        let uri = location.uri();
         match location {
             Location::Local(path) => {
                 self.head(location).await?;
                 Ok(path.clone())
             }
-            Location::S3 { bucket, key } => {
-                let response = self
-                    .client(&uri)?
-                    .get_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .send()
-                    .await;
-                let object = match response {
-                    Ok(object) => object,
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                        return Err(StorageError::NotFound(uri));
-                    }
-                    Err(e) => return Err(s3_error(&uri, e)),
-                };
-                let name = key
+            Location::S3(uri) => {
+                let name = uri
+                    .key()
                     .rsplit('/')
                     .next()
                     .filter(|n| !n.is_empty())
                     .unwrap_or("object");
                 let local = work_dir.join(format!("{}-{name}", uuid::Uuid::new_v4().simple()));
-                let io = |source| StorageError::Io {
-                    uri: uri.clone(),
-                    source,
-                };
-                let mut file = tokio::fs::File::create(&local).await.map_err(io)?;
-                let mut body = object.body.into_async_read();
-                tokio::io::copy_buf(&mut body, &mut file)
+                self.objects(uri)?
+                    .download(uri, &local)
                     .await
-                    .map_err(io)?;
-                file.flush().await.map_err(io)?;
+                    .map_err(StorageError::fetch)?;
                 Ok(local)
             }
         }
@@ -223,13 +206,12 @@ impl Storage {
     /// Stores the finished local file `file` at `location`. Local destinations are written to a temporary name in
     /// the destination folder and renamed, so a reader never sees a partial file.
     pub async fn store(&self, file: &Path, location: &Location) -> Result<(), StorageError> {
-        let uri = location.uri();
-        let io = |source| StorageError::Io {
-            uri: uri.clone(),
-            source,
-        };
         match location {
             Location::Local(path) => {
+                let io = |source| StorageError::Io {
+                    uri: location.uri(),
+                    source,
+                };
                 let folder = path
                     .parent()
                     .filter(|p| !p.as_os_str().is_empty())
@@ -239,21 +221,11 @@ impl Storage {
                 tokio::fs::copy(file, &partial).await.map_err(io)?;
                 tokio::fs::rename(&partial, path).await.map_err(io)
             }
-            Location::S3 { bucket, key } => {
-                let body = ByteStream::from_path(file)
-                    .await
-                    .map_err(|e| s3_error(&uri, e))?;
-                self.client(&uri)?
-                    .put_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .body(body)
-                    .content_type(content_type(key))
-                    .send()
-                    .await
-                    .map_err(|e| s3_error(&uri, e))?;
-                Ok(())
-            }
+            Location::S3(uri) => self
+                .objects(uri)?
+                .upload(file, uri, content_type(uri.key()))
+                .await
+                .map_err(StorageError::put),
         }
     }
 }
@@ -287,11 +259,8 @@ mod tests {
     #[test]
     fn parses_s3_local_and_file_uris() {
         assert_eq!(
-            Location::parse("s3://b/a/k.mp4").unwrap(),
-            Location::S3 {
-                bucket: "b".into(),
-                key: "a/k.mp4".into()
-            }
+            Location::parse("s3://bkt/a/k.mp4").unwrap(),
+            Location::S3("s3://bkt/a/k.mp4".parse().unwrap())
         );
         assert_eq!(
             Location::parse("/tmp/x.mp4").unwrap(),
@@ -303,11 +272,14 @@ mod tests {
         );
         assert!(matches!(
             Location::parse("s3://bucket-only"),
-            Err(StorageError::InvalidUri(_))
+            Err(StorageError::InvalidUri {
+                source: Some(_),
+                ..
+            })
         ));
         assert!(matches!(
             Location::parse("https://host/x.mp4"),
-            Err(StorageError::InvalidUri(_))
+            Err(StorageError::InvalidUri { source: None, .. })
         ));
     }
 }

@@ -41,6 +41,8 @@ pub struct ObjectHead {
     pub size: u64,
     /// The ETag, without quotes.
     pub etag: String,
+    /// Last modification, in seconds since the Unix epoch, when the store says.
+    pub last_modified: Option<i64>,
     /// User metadata (`x-amz-meta-*`), names in lowercase without the prefix (for example `started-at`).
     pub metadata: BTreeMap<String, String>,
 }

@@ -84,7 +84,7 @@ impl AssembleError {
 
     fn storage(error: StorageError) -> Self {
         match error {
-            StorageError::InvalidUri(_) | StorageError::NoS3Client(_) => {
+            StorageError::InvalidUri { .. } | StorageError::NoS3Client(_) => {
                 Self::InvalidInput(error.to_string())
             }
             other => Self::StorageFailed(other),

@@ -61,6 +61,7 @@ impl Setup {
             ObjectHead {
                 size: 1234,
                 etag: etag.to_owned(),
+                last_modified: None,
                 metadata,
             },
         );

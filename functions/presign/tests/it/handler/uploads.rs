@@ -203,6 +203,7 @@ async fn an_existing_object_is_never_overwritten() {
         ObjectHead {
             size: 0,
             etag: String::new(),
+            last_modified: None,
             metadata: Default::default(),
         },
     );
