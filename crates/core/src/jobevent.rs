@@ -14,21 +14,14 @@ pub const MEDIACONVERT_SOURCE: &str = "aws.mediaconvert";
 /// `detail-type` of MediaConvert job state changes.
 pub const JOB_STATE_CHANGE: &str = "MediaConvert Job State Change";
 
-/// One EventBridge "MediaConvert Job State Change" event.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One EventBridge "MediaConvert Job State Change" event: the parts the notifier reads. The envelope is read by
+/// the function that receives it (`aws_lambda_events`' `EventBridgeEvent`), then checked here.
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobStateChange {
     /// EventBridge's event id (stable across redeliveries of this event).
     pub id: String,
-    /// `MediaConvert Job State Change`.
-    #[serde(rename = "detail-type")]
-    pub detail_type: String,
-    /// `aws.mediaconvert`.
-    pub source: String,
     /// When the event happened, RFC 3339.
     pub time: String,
-    /// The job's ARN.
-    #[serde(default)]
-    pub resources: Vec<String>,
     /// The job and its state.
     pub detail: JobStateDetail,
 }
@@ -184,23 +177,28 @@ pub enum JobEventError {
 }
 
 impl JobStateChange {
-    /// Reads an EventBridge event, refusing foreign and malformed ones.
-    pub fn parse(event: &serde_json::Value) -> Result<Self, JobEventError> {
-        let field = |name: &str| {
-            event
-                .get(name)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let (source, detail_type) = (field("source"), field("detail-type"));
+    /// Checks an EventBridge event's `source`, `detail-type` and `id` and reads its `detail`, refusing foreign and
+    /// malformed events.
+    pub fn from_event(
+        id: Option<String>,
+        time: Option<String>,
+        source: &str,
+        detail_type: &str,
+        detail: serde_json::Value,
+    ) -> Result<Self, JobEventError> {
         if source != MEDIACONVERT_SOURCE || detail_type != JOB_STATE_CHANGE {
             return Err(JobEventError::Foreign {
-                event_source: source,
-                detail_type,
+                event_source: source.to_owned(),
+                detail_type: detail_type.to_owned(),
             });
         }
-        serde_json::from_value(event.clone()).map_err(|e| JobEventError::Malformed(e.to_string()))
+        let id = id
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| JobEventError::Malformed("the event has no id".into()))?;
+        let time = time.ok_or_else(|| JobEventError::Malformed("the event has no time".into()))?;
+        let detail =
+            serde_json::from_value(detail).map_err(|e| JobEventError::Malformed(e.to_string()))?;
+        Ok(Self { id, time, detail })
     }
 }
 
@@ -400,13 +398,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn event(detail: serde_json::Value) -> serde_json::Value {
-        json!({
-            "version": "0", "id": "a0b1", "detail-type": JOB_STATE_CHANGE, "source": MEDIACONVERT_SOURCE,
-            "account": "123456789012", "time": "2026-11-21T10:00:00Z", "region": "us-east-1",
-            "resources": ["arn:aws:mediaconvert:us-east-1:123456789012:jobs/1700000000000-abc123"],
-            "detail": detail
-        })
+    fn parse(detail: serde_json::Value) -> Result<JobStateChange, JobEventError> {
+        JobStateChange::from_event(
+            Some("a0b1".into()),
+            Some("2026-11-21T10:00:00Z".into()),
+            MEDIACONVERT_SOURCE,
+            JOB_STATE_CHANGE,
+            detail,
+        )
     }
 
     fn metadata(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -418,11 +417,11 @@ mod tests {
 
     #[test]
     fn an_error_event_shaped_as_in_the_docs_fails_with_its_code_and_message() {
-        let e = JobStateChange::parse(&event(json!({
+        let e = parse(json!({
             "timestamp": 1_795_000_000_000_u64, "accountId": "123456789012",
             "queue": "arn:aws:mediaconvert:us-east-1:123456789012:queues/Default", "jobId": "1700000000000-abc123",
             "status": "ERROR", "errorCode": 1040, "errorMessage": "Bad input", "userMetadata": {}
-        })))
+        }))
         .unwrap();
         assert_eq!(
             e.detail.state.stream_update(),
@@ -435,9 +434,9 @@ mod tests {
 
     #[test]
     fn an_error_without_code_or_message_still_fails() {
-        let e = JobStateChange::parse(&event(json!({
+        let e = parse(json!({
             "timestamp": 1, "jobId": "j", "status": "ERROR", "errorCode": null, "userMetadata": {}
-        })))
+        }))
         .unwrap();
         assert_eq!(
             e.detail.state.stream_update(),
@@ -450,13 +449,13 @@ mod tests {
 
     #[test]
     fn complete_gives_the_key_of_the_file_output() {
-        let e = JobStateChange::parse(&event(json!({
+        let e = parse(json!({
             "timestamp": 1, "jobId": "j", "status": "COMPLETE", "userMetadata": {},
             "outputGroupDetails": [{"type": "FILE_GROUP", "outputDetails": [{
                 "outputFilePaths": ["s3://bucket/videos/s1_composited.mp4"], "durationInMs": 30041,
                 "videoDetails": {"widthInPx": 1920, "heightInPx": 1080}}]}],
             "warnings": [{"code": 230001, "count": 1}]
-        })))
+        }))
         .unwrap();
         assert_eq!(
             e.detail.state.stream_update(),
@@ -469,11 +468,11 @@ mod tests {
     #[test]
     fn progress_comes_from_status_update_and_is_clamped() {
         let update = |percent: serde_json::Value| {
-            JobStateChange::parse(&event(json!({
+            parse(json!({
                 "timestamp": 1, "jobId": "j", "status": "STATUS_UPDATE", "framesDecoded": 10,
                 "jobProgress": {"jobPercentComplete": percent, "currentPhase": "TRANSCODING", "retryCount": 0},
                 "userMetadata": {}
-            })))
+            }))
             .unwrap()
             .detail
             .state
@@ -493,7 +492,7 @@ mod tests {
             let mut d = detail;
             d["timestamp"] = json!(1);
             d["jobId"] = json!("j");
-            let e = JobStateChange::parse(&event(d)).unwrap();
+            let e = parse(d).unwrap();
             assert_eq!(
                 e.detail.state.stream_update(),
                 None,
@@ -505,22 +504,25 @@ mod tests {
 
     #[test]
     fn foreign_and_malformed_events_are_named() {
-        let mut other = event(json!({}));
-        other["source"] = json!("aws.s3");
+        let detail = json!({"timestamp": 1, "jobId": "j", "status": "PROGRESSING"});
         assert!(matches!(
-            JobStateChange::parse(&other),
+            JobStateChange::from_event(
+                Some("a".into()),
+                None,
+                "aws.s3",
+                JOB_STATE_CHANGE,
+                detail.clone()
+            ),
             Err(JobEventError::Foreign { .. })
         ));
-        let unknown = event(json!({"timestamp": 1, "jobId": "j", "status": "SUBMITTED"}));
         assert!(matches!(
-            JobStateChange::parse(&unknown),
+            JobStateChange::from_event(None, None, MEDIACONVERT_SOURCE, JOB_STATE_CHANGE, detail),
             Err(JobEventError::Malformed(_))
         ));
-        let no_job = event(json!({"timestamp": 1, "status": "PROGRESSING"}));
-        assert!(matches!(
-            JobStateChange::parse(&no_job),
-            Err(JobEventError::Malformed(_))
-        ));
+        let unknown = json!({"timestamp": 1, "jobId": "j", "status": "SUBMITTED"});
+        assert!(matches!(parse(unknown), Err(JobEventError::Malformed(_))));
+        let no_job = json!({"timestamp": 1, "status": "PROGRESSING"});
+        assert!(matches!(parse(no_job), Err(JobEventError::Malformed(_))));
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The handler: one invocation is either an EventBridge MediaConvert "Job State Change" event or a
 //! `{"render_result": {...}}` from the render state machine.
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
-use vidpipe_core::jobevent::{JobRoute, JobStateChange, RouteError, StreamUpdate, route};
+use vidpipe_core::jobevent::{
+    JobEventError, JobRoute, JobStateChange, RouteError, StreamUpdate, route,
+};
 use vidpipe_core::ports::{
     EventPublisher, JobEventOutcome, ProcessedEventStore, PublishError, RenderOutcome, RenderStore,
     StoreError, StreamStatusStore,
@@ -71,6 +74,23 @@ impl ErrorType for NotifierError {
     }
 }
 
+/// Reads a MediaConvert job state change from an EventBridge event: the envelope as `aws_lambda_events` types it
+/// (a `time` that is not RFC 3339 makes the event malformed), the rest as `vidpipe-core` reads it.
+fn job_state_change(payload: Value) -> Result<JobStateChange, JobEventError> {
+    let event: EventBridgeEvent =
+        serde_json::from_value(payload).map_err(|e| JobEventError::Malformed(e.to_string()))?;
+    let time = event
+        .time
+        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+    JobStateChange::from_event(
+        event.id,
+        time,
+        &event.source,
+        &event.detail_type,
+        event.detail,
+    )
+}
+
 /// What became of a MediaConvert event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -134,14 +154,14 @@ where
     pub async fn handle(&self, payload: Value) -> Result<Value, NotifierError> {
         let answer = match payload.get("render_result") {
             Some(result) => serde_json::to_value(self.render_result(result).await?),
-            None => serde_json::to_value(self.job_event(&payload).await?),
+            None => serde_json::to_value(self.job_event(payload).await?),
         };
         Ok(answer.unwrap_or_default())
     }
 
     /// Handles a MediaConvert job state change.
-    pub async fn job_event(&self, payload: &Value) -> Result<JobEventHandled, NotifierError> {
-        let event = match JobStateChange::parse(payload) {
+    pub async fn job_event(&self, payload: Value) -> Result<JobEventHandled, NotifierError> {
+        let event = match job_state_change(payload) {
             Ok(event) => event,
             Err(e) => {
                 tracing::warn!(error = %e, "event rejected");
