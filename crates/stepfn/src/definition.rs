@@ -472,13 +472,24 @@ fn load_task(fields: &Fields<'_>) -> Result<Kind, DefinitionError> {
     })
 }
 
+/// The non-empty array `map[key]`.
+fn non_empty_array<'a>(
+    map: &'a Map<String, Value>,
+    key: &str,
+    location: &str,
+) -> Result<&'a [Value], DefinitionError> {
+    map.get(key)
+        .and_then(Value::as_array)
+        .filter(|items| !items.is_empty())
+        .map(Vec::as_slice)
+        .ok_or_else(|| {
+            DefinitionError::invalid(location, format!("{key} must be a non-empty array"))
+        })
+}
+
 fn load_choice(fields: &Fields<'_>) -> Result<Kind, DefinitionError> {
     let (map, location) = (fields.map, fields.location);
-    let choices = map
-        .get("Choices")
-        .and_then(Value::as_array)
-        .filter(|choices| !choices.is_empty())
-        .ok_or_else(|| DefinitionError::invalid(location, "Choices must be a non-empty array"))?
+    let choices = non_empty_array(map, "Choices", location)?
         .iter()
         .enumerate()
         .map(|(i, rule)| ChoiceRule::compile(rule, &format!("{location}.Choices[{i}]")))
@@ -492,11 +503,7 @@ fn load_choice(fields: &Fields<'_>) -> Result<Kind, DefinitionError> {
 
 fn load_parallel(fields: &Fields<'_>) -> Result<Kind, DefinitionError> {
     let (map, location) = (fields.map, fields.location);
-    let branches = map
-        .get("Branches")
-        .and_then(Value::as_array)
-        .filter(|branches| !branches.is_empty())
-        .ok_or_else(|| DefinitionError::invalid(location, "Branches must be a non-empty array"))?
+    let branches = non_empty_array(map, "Branches", location)?
         .iter()
         .enumerate()
         .map(|(i, branch)| {

@@ -27,34 +27,46 @@ pub(crate) struct Catcher {
     pub(crate) result_path: Option<Path>,
 }
 
-pub(crate) fn retriers(
+/// Reads a `Retry` or `Catch` array: each entry an object with only `fields`, and an `ErrorEquals` where
+/// `States.ALL` may stand only alone and last; `read` reads the rest of an entry from its fields and location.
+fn entries<T>(
     value: Option<&Value>,
     location: &str,
-) -> Result<Vec<Retrier>, DefinitionError> {
+    fields: &[&str],
+    read: impl Fn(&Map<String, Value>, &str, Vec<String>) -> Result<T, DefinitionError>,
+) -> Result<Vec<T>, DefinitionError> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
     let items = value
         .as_array()
         .ok_or_else(|| DefinitionError::invalid(location, "must be an array"))?;
-    let mut retriers = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let here = format!("{location}[{i}]");
-        let map = object(item, &here)?;
-        check_fields(
-            map,
-            &here,
-            &[
-                "ErrorEquals",
-                "IntervalSeconds",
-                "MaxAttempts",
-                "BackoffRate",
-                "MaxDelaySeconds",
-                "JitterStrategy",
-                "Comment",
-            ],
-        )?;
-        let error_equals = error_equals(map, &here, i + 1 == items.len())?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let here = format!("{location}[{i}]");
+            let map = object(item, &here)?;
+            check_fields(map, &here, fields)?;
+            read(map, &here, error_equals(map, &here, i + 1 == items.len())?)
+        })
+        .collect()
+}
+
+pub(crate) fn retriers(
+    value: Option<&Value>,
+    location: &str,
+) -> Result<Vec<Retrier>, DefinitionError> {
+    const FIELDS: &[&str] = &[
+        "ErrorEquals",
+        "IntervalSeconds",
+        "MaxAttempts",
+        "BackoffRate",
+        "MaxDelaySeconds",
+        "JitterStrategy",
+        "Comment",
+    ];
+    entries(value, location, FIELDS, |map, here, error_equals| {
         let number = |key: &str, default: f64, minimum: f64| -> Result<f64, DefinitionError> {
             match map.get(key) {
                 None => Ok(default),
@@ -79,7 +91,7 @@ pub(crate) fn retriers(
                 ));
             }
         };
-        retriers.push(Retrier {
+        Ok(Retrier {
             error_equals,
             interval_seconds: positive_integer_or(
                 map.get("IntervalSeconds"),
@@ -103,40 +115,25 @@ pub(crate) fn retriers(
                 })
                 .transpose()?,
             full_jitter,
-        });
-    }
-    Ok(retriers)
+        })
+    })
 }
 
 pub(crate) fn catchers(
     value: Option<&Value>,
     location: &str,
 ) -> Result<Vec<Catcher>, DefinitionError> {
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
-    let items = value
-        .as_array()
-        .ok_or_else(|| DefinitionError::invalid(location, "must be an array"))?;
-    let mut catchers = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let here = format!("{location}[{i}]");
-        let map = object(item, &here)?;
-        check_fields(
-            map,
-            &here,
-            &["ErrorEquals", "Next", "ResultPath", "Comment"],
-        )?;
-        catchers.push(Catcher {
-            error_equals: error_equals(map, &here, i + 1 == items.len())?,
+    const FIELDS: &[&str] = &["ErrorEquals", "Next", "ResultPath", "Comment"];
+    entries(value, location, FIELDS, |map, here, error_equals| {
+        Ok(Catcher {
+            error_equals,
             next: string(map.get("Next"), &format!("{here}.Next"))?.to_owned(),
             result_path: match map.get("ResultPath") {
                 None => Some(Path::root()),
                 Some(value) => reference_path_or_null(value, &format!("{here}.ResultPath"))?,
             },
-        });
-    }
-    Ok(catchers)
+        })
+    })
 }
 
 fn error_equals(
