@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every vidpipe test on a fresh machine: installs what it needs (scripts/setup.sh), then format, code-shape and lint
-# checks (tools/code_shape.py; clippy with the workspace lints), builds with --locked, the Rust tests (unit, handler, and integration tests against a moto server each test binary starts on a
-# free loopback port, and media tests on real ffmpeg output), then the offline validators.
+# Runs every vidpipe test on a fresh machine: installs what it needs (scripts/setup.sh), then format, code-shape and
+# lint checks (tools/code_shape.py; clippy with the workspace lints), builds with --locked, the Rust tests (unit,
+# handler, and integration tests against a moto server each test binary starts on a free loopback port, and media
+# tests on real ffmpeg output), then the offline validators.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
