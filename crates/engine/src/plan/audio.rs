@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use vidpipe_core::job as m;
 
 use super::frames::frames_to_seconds;
-use super::inputs::Kept;
+use super::inputs::{Kept, TrackKind, keep_ranges};
 use super::{Media, MediaMap, media_for, required, unsupported};
 use crate::graph::Graph;
 use crate::lifecycle::JobFailure;
@@ -133,26 +133,13 @@ fn clip_audio(graph: &mut Graph, audio: &str, kept: &Kept) -> String {
     let (timeline, ranges) = (&kept.timeline, kept.ranges.as_slice());
     let sample =
         |frame: u64| (frames_to_seconds(frame, timeline.rate) * f64::from(MIX_RATE)).round() as u64;
-    let trim = |a: u64, b: u64| {
+    keep_ranges(graph, audio, ranges, TrackKind::Audio, |a, b| {
         format!(
             "atrim=start_sample={}:end_sample={},asetpts=PTS-STARTPTS",
             sample(a),
             sample(b + 1)
         )
-    };
-    if let [(a, b)] = ranges {
-        return graph.chain(audio, &trim(*a, *b));
-    }
-    let parts = graph.fan_out(audio, "asplit", ranges.len());
-    let clips: Vec<String> = parts
-        .iter()
-        .zip(ranges)
-        .map(|(p, (a, b))| graph.chain(p, &trim(*a, *b)))
-        .collect();
-    graph.chain(
-        &clips.concat(),
-        &format!("concat=n={}:v=0:a=1", ranges.len()),
-    )
+    })
 }
 
 /// Audio filters and AAC encoder arguments for the `index`-th audio stream of an output.

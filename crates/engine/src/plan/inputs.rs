@@ -532,16 +532,37 @@ fn generated_video(
 }
 
 pub(super) fn clip_video(graph: &mut Graph, video: &str, ranges: &[(u64, u64)]) -> String {
-    let trim = |a: u64, b: u64| {
+    keep_ranges(graph, video, ranges, TrackKind::Video, |a, b| {
         format!(
             "trim=start_frame={a}:end_frame={},setpts=PTS-STARTPTS",
             b + 1
         )
-    };
+    })
+}
+
+/// Whether a stream is pictures or sound: which filters split and join it.
+#[derive(Clone, Copy)]
+pub(super) enum TrackKind {
+    Video,
+    Audio,
+}
+
+/// Keeps the inclusive frame `ranges` of `stream`, each cut by the filter `trim(first, last)` makes, joined in order.
+pub(super) fn keep_ranges(
+    graph: &mut Graph,
+    stream: &str,
+    ranges: &[(u64, u64)],
+    kind: TrackKind,
+    trim: impl Fn(u64, u64) -> String,
+) -> String {
     if let [(a, b)] = ranges {
-        return graph.chain(video, &trim(*a, *b));
+        return graph.chain(stream, &trim(*a, *b));
     }
-    let parts = graph.fan_out(video, "split", ranges.len());
+    let (split, streams) = match kind {
+        TrackKind::Video => ("split", "v=1:a=0"),
+        TrackKind::Audio => ("asplit", "v=0:a=1"),
+    };
+    let parts = graph.fan_out(stream, split, ranges.len());
     let clips: Vec<String> = parts
         .iter()
         .zip(ranges)
@@ -549,6 +570,6 @@ pub(super) fn clip_video(graph: &mut Graph, video: &str, ranges: &[(u64, u64)]) 
         .collect();
     graph.chain(
         &clips.concat(),
-        &format!("concat=n={}:v=1:a=0", ranges.len()),
+        &format!("concat=n={}:{streams}", ranges.len()),
     )
 }
