@@ -4,12 +4,13 @@
 //! The same [`CreateJobRequest`] is what Step Functions' `mediaconvert:createJob` takes as PascalCase JSON and
 //! what [`create_job`] turns into an `aws-sdk-mediaconvert` request, so a job can be submitted either way.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_mediaconvert as sdk;
 use sdk::types as t;
 use vidpipe_core::error::{Cause, Chain};
 use vidpipe_core::job::{self as m, CreateJobRequest, FrameRate, MediaInfo};
+use vidpipe_core::jobevent::is_stream_job;
 use vidpipe_core::ports::{CancelOutcome, TranscodeError, Transcoder};
 use vidpipe_core::s3uri::S3Uri;
 
@@ -57,6 +58,9 @@ pub enum MediaConvertError {
         #[source]
         source: Cause,
     },
+    /// The `ListJobs` call failed.
+    #[error("MediaConvert ListJobs failed: {}", Chain(.0.as_ref()))]
+    ListJobs(#[source] Cause),
 }
 
 impl MediaConvertError {
@@ -91,6 +95,47 @@ pub async fn cancel_job(
             job_id: job_id.to_owned(),
             source: Box::new(e),
         }),
+    }
+}
+
+/// The id of the job whose `UserMetadata` makes it `stream`'s `generation`, among the jobs created at or after
+/// `created_after_ms`: `ListJobs` newest first, page by page, until the jobs are older than that.
+pub async fn find_stream_job(
+    client: &sdk::Client,
+    stream: &str,
+    generation: u64,
+    created_after_ms: u64,
+) -> Result<Option<String>, MediaConvertError> {
+    let mut next_token = None;
+    loop {
+        let page = client
+            .list_jobs()
+            .order(t::Order::Descending)
+            .max_results(20)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| MediaConvertError::ListJobs(Box::new(e)))?;
+        for job in page.jobs() {
+            let created_ms = job
+                .created_at()
+                .and_then(|t| t.to_millis().ok())
+                .unwrap_or(i64::MAX);
+            if created_ms < i64::try_from(created_after_ms).unwrap_or(i64::MAX) {
+                return Ok(None);
+            }
+            let metadata: BTreeMap<String, String> = job
+                .user_metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            if is_stream_job(&metadata, stream, generation) {
+                return Ok(job.id().map(str::to_owned));
+            }
+        }
+        match page.next_token() {
+            Some(token) => next_token = Some(token.to_owned()),
+            None => return Ok(None),
+        }
     }
 }
 
@@ -153,6 +198,17 @@ impl Transcoder for MediaConvertTranscoder {
 
     async fn create_job(&self, job: &CreateJobRequest) -> Result<String, TranscodeError> {
         submit_job(&self.0, job).await.map_err(transcode_error)
+    }
+
+    async fn find_job(
+        &self,
+        stream: &str,
+        generation: u64,
+        created_after_ms: u64,
+    ) -> Result<Option<String>, TranscodeError> {
+        find_stream_job(&self.0, stream, generation, created_after_ms)
+            .await
+            .map_err(transcode_error)
     }
 
     async fn cancel_job(&self, job_id: &str) -> Result<CancelOutcome, TranscodeError> {

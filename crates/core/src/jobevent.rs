@@ -9,6 +9,9 @@ use crate::s3uri::S3Uri;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// The failure code of a `CANCELED` job.
+pub const CANCELED_CODE: &str = "canceled";
+
 /// `source` of MediaConvert events.
 pub const MEDIACONVERT_SOURCE: &str = "aws.mediaconvert";
 /// `detail-type` of MediaConvert job state changes.
@@ -221,6 +224,16 @@ impl StreamJobKind {
     }
 }
 
+/// Whether a job's `UserMetadata` makes it the job of `stream`'s `generation`.
+pub fn is_stream_job(
+    user_metadata: &BTreeMap<String, String>,
+    stream: &str,
+    generation: u64,
+) -> bool {
+    matches!(route(user_metadata), Ok(JobRoute::Stream { stream: ref s, generation: g, .. })
+        if s.as_str() == stream && g == generation)
+}
+
 /// Where a job's events go, by its `UserMetadata`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobRoute {
@@ -327,6 +340,11 @@ impl StreamUpdate {
     pub fn is_terminal(&self) -> bool {
         !matches!(self, Self::Progress(_))
     }
+
+    /// True for a `CANCELED` job: a failure unless the compositor canceled the job itself to replace it.
+    pub fn is_cancellation(&self) -> bool {
+        matches!(self, Self::Failed { code, .. } if code == CANCELED_CODE)
+    }
 }
 
 impl JobState {
@@ -348,7 +366,7 @@ impl JobState {
                 output_key: media_output_key(output_group_details),
             }),
             Self::Canceled => Some(StreamUpdate::Failed {
-                code: "canceled".to_owned(),
+                code: CANCELED_CODE.to_owned(),
                 message: "the job was canceled".to_owned(),
             }),
             Self::Error {

@@ -97,13 +97,38 @@ impl OutputKind {
     }
 }
 
-/// A claim on the stream: whoever holds it may submit a job until `expires_at_ms`.
+/// A claim on the stream: whoever holds it may submit a job until `expires_at_ms`. The claim is the job's intent,
+/// written before the job is created: a handler that takes over an expired claim of the same generation looks for
+/// the job its holder may have created before it stopped, instead of creating a second one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     /// The holder's random token.
     pub token: String,
+    /// When it was taken (epoch ms): a job its holder created is no older.
+    pub claimed_at_ms: u64,
     /// End of the lease (epoch ms); after it, anyone may take the claim over.
     pub expires_at_ms: u64,
+    /// The generation the holder is submitting.
+    pub generation: u64,
+}
+
+/// What became of an attempt to claim a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The claim is ours. `taken_over` is the expired claim of an earlier handler for the same generation: it may
+    /// have created the job before it stopped.
+    Taken {
+        /// The expired claim this one replaced, when it was for the same generation.
+        taken_over: Option<Claim>,
+    },
+    /// Another handler's claim is live until `until_ms`: it may still submit, or it may have crashed, so the
+    /// caller retries after the lease rather than counting the event as handled.
+    HeldElsewhere {
+        /// End of that claim's lease (epoch ms).
+        until_ms: u64,
+    },
+    /// The stored generation is no longer the one the decision was made on: another handler submitted.
+    GenerationMoved,
 }
 
 impl Claim {

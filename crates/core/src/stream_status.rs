@@ -61,13 +61,18 @@ pub struct JobProgressState {
     pub status: StreamStatus,
     /// Percent complete (0 when absent).
     pub progress: u8,
+    /// The last generation whose job the compositor canceled itself, to replace it (0: none): that job's
+    /// cancellation fails nothing.
+    pub superseded_generation: u64,
 }
 
 impl JobProgressState {
     /// Whether an event of job `generation` asking for `update` moves this state forward. The DynamoDB adapter
     /// enforces the same rule in its condition expression.
     pub fn admits(&self, generation: u64, update: &StreamUpdate) -> bool {
-        if generation != self.generation {
+        if generation != self.generation
+            || update.is_cancellation() && generation <= self.superseded_generation
+        {
             return false;
         }
         match (self.status, update) {
@@ -124,6 +129,8 @@ pub struct StreamRecord {
     pub error_code: Option<String>,
     /// The error message, once failed.
     pub error_message: Option<String>,
+    /// The last generation the compositor canceled itself to replace it (0: none).
+    pub superseded_generation: u64,
 }
 
 impl StreamRecord {
@@ -141,6 +148,7 @@ impl StreamRecord {
             output_key: None,
             error_code: None,
             error_message: None,
+            superseded_generation: 0,
         }
     }
 
@@ -150,6 +158,7 @@ impl StreamRecord {
             generation: self.generation,
             status: self.status,
             progress: self.progress,
+            superseded_generation: self.superseded_generation,
         }
     }
 }
@@ -352,7 +361,34 @@ mod tests {
             generation,
             status,
             progress,
+            superseded_generation: 0,
         }
+    }
+
+    #[test]
+    fn a_cancellation_the_compositor_made_to_replace_a_job_fails_nothing() {
+        let canceled = StreamUpdate::Failed {
+            code: crate::jobevent::CANCELED_CODE.into(),
+            message: "the job was canceled".into(),
+        };
+        let error = StreamUpdate::Failed {
+            code: "1040".into(),
+            message: "bad input".into(),
+        };
+        let superseded = JobProgressState {
+            superseded_generation: 1,
+            ..state(1, StreamStatus::Processing, 40)
+        };
+        assert!(!superseded.admits(1, &canceled));
+        // Anything else of that generation still counts, and so does someone else's cancellation of a later job.
+        assert!(superseded.admits(1, &error));
+        assert!(superseded.admits(1, &StreamUpdate::Progress(50)));
+        let later = JobProgressState {
+            superseded_generation: 1,
+            ..state(2, StreamStatus::Processing, 0)
+        };
+        assert!(later.admits(2, &canceled));
+        assert!(state(1, StreamStatus::Processing, 40).admits(1, &canceled));
     }
 
     fn ready() -> StreamUpdate {

@@ -83,8 +83,12 @@ pub struct Config {
     pub timer_state_machine_arn: Option<String>,
     /// `COMPOSITE_WAIT_SECONDS` (900): how long to wait for the partner recording.
     pub composite_wait: Duration,
-    /// `CLAIM_LEASE_SECONDS` (300): how long a claim holds before another handler may take it over; longer than
-    /// the function's timeout.
+    /// `FUNCTION_TIMEOUT_SECONDS` (60): the function's timeout, as deployed; the longest a handler can run.
+    pub function_timeout: Duration,
+    /// `CLAIM_LEASE_SECONDS` (the timeout + 30): how long a claim holds before another handler may take it over.
+    /// Longer than the timeout, so a running handler never loses its claim; the shorter it is, the sooner a retry
+    /// takes over from a handler that stopped (Lambda retries an event that failed twice, about 1 and 3 minutes
+    /// later).
     pub claim_lease: Duration,
     /// `S3_FORCE_PATH_STYLE` (`false`): path-style S3 addressing, for endpoints such as moto.
     pub s3_force_path_style: bool,
@@ -111,6 +115,18 @@ impl Config {
             ));
         }
         let retention_days = vars.whole_number("RETENTION_DAYS", 30, 1..=u64::from(u32::MAX))?;
+        let timeout = vars.whole_number("FUNCTION_TIMEOUT_SECONDS", 60, 1..=900)?;
+        // A claim that could end while its holder still runs would let a second handler submit beside it.
+        let claim_lease = vars.whole_number("CLAIM_LEASE_SECONDS", timeout + 30, 1..=u64::MAX)?;
+        if claim_lease <= timeout {
+            return Err(ConfigError::new(
+                "CLAIM_LEASE_SECONDS",
+                format!(
+                    "must be longer than FUNCTION_TIMEOUT_SECONDS ({timeout}): a handler still running could lose \
+                     its claim"
+                ),
+            ));
+        }
         Ok(Self {
             bucket: vars.required("BUCKET")?,
             table: vars.required("TABLE_NAME")?,
@@ -131,11 +147,8 @@ impl Config {
                 900,
                 0..=u64::MAX,
             )?),
-            claim_lease: Duration::from_secs(vars.whole_number(
-                "CLAIM_LEASE_SECONDS",
-                300,
-                1..=u64::MAX,
-            )?),
+            function_timeout: Duration::from_secs(timeout),
+            claim_lease: Duration::from_secs(claim_lease),
             s3_force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
             #[cfg(feature = "local")]
             engine_tools: vidpipe_engine::Tools::from_env(|name| vars.optional(name)),
@@ -169,14 +182,24 @@ mod tests {
         assert_eq!(config.transcoder, TranscoderBackendKind::MediaConvert);
         assert_eq!(config.timer, TimerBackendKind::StepFunctions);
         assert_eq!(config.composite_wait, Duration::from_secs(900));
-        assert_eq!(config.claim_lease, Duration::from_secs(300));
+        assert_eq!(config.function_timeout, Duration::from_secs(60));
+        assert_eq!(config.claim_lease, Duration::from_secs(90));
         assert_eq!(config.job_context.queue, None);
         assert!(!config.s3_force_path_style);
     }
 
     #[test]
     fn bad_values_are_named() {
-        let cases: [(&[(&str, &str)], &str); 6] = [
+        let cases: [(&[(&str, &str)], &str); 8] = [
+            // The lease must outlast a running handler.
+            (&[("CLAIM_LEASE_SECONDS", "60")], "CLAIM_LEASE_SECONDS"),
+            (
+                &[
+                    ("FUNCTION_TIMEOUT_SECONDS", "120"),
+                    ("CLAIM_LEASE_SECONDS", "90"),
+                ],
+                "CLAIM_LEASE_SECONDS",
+            ),
             (
                 &[("MEDIACONVERT_BACKEND", "ffmpeg")],
                 "MEDIACONVERT_BACKEND",

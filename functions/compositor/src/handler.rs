@@ -12,8 +12,8 @@ use vidpipe_core::job::{
 use vidpipe_core::keys::{KeyKind, StreamName, classify_key};
 use vidpipe_core::notify::{DomainEvent, DomainEventType};
 use vidpipe_core::pairing::{
-    Action, Arrival, Idle, OutputKind, Source, StreamFailure, StreamState, Submission,
-    after_arrival, after_partner_timeout,
+    Action, Arrival, Claim, ClaimOutcome, Idle, OutputKind, Source, StreamFailure, StreamState,
+    Submission, after_arrival, after_partner_timeout,
 };
 use vidpipe_core::ports::{
     EventPublisher, ObjectStore, ObjectStoreError, PartnerTimer, PublishError, RecordingStore,
@@ -51,6 +51,15 @@ pub enum TransientError {
     /// The partner timer did not start.
     #[error("transient failure: {0}")]
     Timer(#[from] TimerError),
+    /// Another handler holds a live claim on the stream. It may be submitting, or it may have stopped (a crash, a
+    /// timeout): the event is retried, and after the lease a retry takes the claim over.
+    #[error("stream {stream} is claimed by another handler until {until_ms} (epoch ms)")]
+    ClaimHeld {
+        /// The stream.
+        stream: String,
+        /// End of that claim's lease.
+        until_ms: u64,
+    },
 }
 
 impl ErrorType for TransientError {
@@ -408,6 +417,16 @@ where
         let mut outcome = Outcome::Nothing("no_action".into());
         for _ in 0..MAX_ROUNDS {
             match action {
+                // Until this event submitted something, a live claim elsewhere is no answer: its holder may have
+                // stopped, so the event is retried. After a submission, the holder's own event covers its work.
+                Action::Nothing(Idle::ClaimedElsewhere)
+                    if !matches!(outcome, Outcome::Submitted { .. }) =>
+                {
+                    return Err(TransientError::ClaimHeld {
+                        until_ms: state.claim.as_ref().map_or(0, |c| c.expires_at_ms),
+                        stream: state.stream,
+                    });
+                }
                 Action::Nothing(why) => {
                     tracing::info!(stream = %state.stream, why = why.as_str(), "nothing to do");
                     if matches!(outcome, Outcome::Nothing(_)) {
@@ -428,7 +447,14 @@ where
                     return Ok(Outcome::TimerStarted);
                 }
                 Action::Submit(submission) => {
-                    outcome = self.submit(&state, &submission).await?;
+                    outcome = match self.submit(&state, &submission).await {
+                        Err(TransientError::ClaimHeld { .. })
+                            if matches!(outcome, Outcome::Submitted { .. }) =>
+                        {
+                            return Ok(outcome);
+                        }
+                        next => next?,
+                    };
                     if !matches!(outcome, Outcome::Submitted { .. }) {
                         return Ok(outcome);
                     }
@@ -457,15 +483,37 @@ where
         let token = uuid::Uuid::new_v4().to_string();
         let now = (self.now_ms)();
         let lease = self.config.claim_lease.as_millis() as u64;
-        if !self
+        let taken_over = match self
             .streams
             .claim(stream, submission, &token, now, lease)
             .await?
         {
-            tracing::info!(stream, "another handler holds the claim");
-            return Ok(Outcome::Nothing(Idle::ClaimedElsewhere.as_str().to_owned()));
-        }
-        match self.build_and_create(state, submission).await {
+            ClaimOutcome::Taken { taken_over } => taken_over,
+            ClaimOutcome::HeldElsewhere { until_ms } => {
+                tracing::info!(stream, until_ms, "another handler holds the claim");
+                return Err(TransientError::ClaimHeld {
+                    stream: stream.to_owned(),
+                    until_ms,
+                });
+            }
+            ClaimOutcome::GenerationMoved => {
+                tracing::info!(stream, "another handler submitted first");
+                return Ok(Outcome::Nothing("generation_moved".into()));
+            }
+        };
+        let created = match taken_over {
+            Some(stopped) => {
+                self.job_of_stopped_holder(stream, submission, &stopped)
+                    .await
+            }
+            None => Ok(None),
+        };
+        let created = match created {
+            Ok(Some(job_id)) => Ok(job_id),
+            Ok(None) => self.build_and_create(state, submission).await,
+            Err(e) => Err(SubmitFailure::Transient(TransientError::Transcoder(e))),
+        };
+        match created {
             Ok(job_id) => {
                 match self
                     .streams
@@ -504,6 +552,34 @@ where
                 Ok(Outcome::Failed(failure.message))
             }
         }
+    }
+
+    /// The job a handler that stopped while holding `stopped` (a claim for the same generation) created before it
+    /// stopped, if it got that far: the claim is written before `CreateJob`, so a job is no older than it.
+    async fn job_of_stopped_holder(
+        &self,
+        stream: &str,
+        submission: &Submission,
+        stopped: &Claim,
+    ) -> Result<Option<String>, TranscodeError> {
+        let found = self
+            .transcoder
+            .find_job(stream, submission.generation, stopped.claimed_at_ms)
+            .await?;
+        match &found {
+            Some(job_id) => {
+                tracing::warn!(stream, %job_id, generation = submission.generation,
+                    "took over an expired claim whose holder had created the job; recording it");
+            }
+            None => {
+                tracing::warn!(
+                    stream,
+                    generation = submission.generation,
+                    "took over an expired claim whose holder created no job"
+                );
+            }
+        }
+        Ok(found)
     }
 
     async fn release(&self, stream: &str, token: &str) {

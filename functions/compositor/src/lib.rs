@@ -18,4 +18,4 @@ pub mod handler;
 pub mod local;
 pub mod wiring;
 
-pub use handler::Compositor;
+pub use handler::{Compositor, TransientError};

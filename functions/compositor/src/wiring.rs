@@ -61,6 +61,23 @@ impl Transcoder for TranscoderBackend {
         }
     }
 
+    async fn find_job(
+        &self,
+        stream: &str,
+        generation: u64,
+        created_after_ms: u64,
+    ) -> Result<Option<String>, TranscodeError> {
+        match self {
+            Self::MediaConvert(mediaconvert) => {
+                mediaconvert
+                    .find_job(stream, generation, created_after_ms)
+                    .await
+            }
+            #[cfg(feature = "local")]
+            Self::Engine(engine) => engine.find_job(stream, generation, created_after_ms).await,
+        }
+    }
+
     async fn cancel_job(&self, job_id: &str) -> Result<CancelOutcome, TranscodeError> {
         match self {
             Self::MediaConvert(mediaconvert) => mediaconvert.cancel_job(job_id).await,

@@ -8,7 +8,9 @@ use std::sync::mpsc;
 
 use aws_sdk_mediaconvert as sdk;
 use serde_json::Value;
-use vidpipe_aws::mediaconvert::{MediaConvertError, cancel_job, create_job, probe, submit_job};
+use vidpipe_aws::mediaconvert::{
+    MediaConvertError, cancel_job, create_job, find_stream_job, probe, submit_job,
+};
 use vidpipe_core::job::{CreateJobRequest, FrameRate, MediaInfo};
 use vidpipe_core::ports::CancelOutcome;
 use vidpipe_testkit::moto::sdk_config_at;
@@ -312,4 +314,41 @@ async fn cancel_job_cancels_and_treats_a_finished_job_as_nothing_to_do() {
         .await
         .unwrap();
     assert_eq!(outcome, CancelOutcome::AlreadyFinished);
+}
+
+#[tokio::test]
+async fn find_stream_job_reads_list_jobs_newest_first_and_stops_at_older_jobs() {
+    // Newest first: generation 2 of s1, generation 1 of s1, another app's job, then a job older than the cut-off.
+    let body = r#"{"jobs": [
+        {"id": "j-new", "createdAt": 1795194300, "role": "r", "settings": {},
+         "userMetadata": {"app": "vidpipe", "kind": "composite", "stream": "s1", "generation": "2"}},
+        {"id": "j-s1-1", "createdAt": 1795194200, "role": "r", "settings": {},
+         "userMetadata": {"app": "vidpipe", "kind": "single", "stream": "s1", "generation": "1"}},
+        {"id": "j-other", "createdAt": 1795194150, "role": "r", "settings": {},
+         "userMetadata": {"app": "someone-else", "stream": "s9", "generation": "1"}},
+        {"id": "j-old", "createdAt": 1795190000, "role": "r", "settings": {},
+         "userMetadata": {"app": "vidpipe", "kind": "composite", "stream": "s9", "generation": "1"}}
+    ]}"#;
+    let (endpoint, requests) = capture_server("200 OK", body);
+    let client = client(&endpoint).await;
+    let since = 1_795_194_000_000;
+    let found = find_stream_job(&client, "s1", 1, since).await.unwrap();
+    assert_eq!(found.as_deref(), Some("j-s1-1"));
+    let captured = requests.recv().unwrap();
+    assert_eq!(captured.method, "GET");
+    assert!(
+        captured.path.starts_with("/2017-08-29/jobs?")
+            && captured.path.contains("order=DESCENDING"),
+        "{}",
+        captured.path
+    );
+    // s9's vidpipe job is older than the claim it would belong to: not the one.
+    assert_eq!(
+        find_stream_job(&client, "s9", 1, since).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        find_stream_job(&client, "s1", 3, since).await.unwrap(),
+        None
+    );
 }

@@ -5,8 +5,13 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use vidpipe_aws::dynamo::{DynamoRecordings, DynamoStreams};
 use vidpipe_aws::s3::{self, S3Objects};
-use vidpipe_core::pairing::{Arrival, OutputKind, Source, StreamFailure, StreamState, Submission};
-use vidpipe_core::ports::{ObjectStore, RecordingStore, StoreError, StreamStore};
+use vidpipe_core::jobevent::{CANCELED_CODE, StreamUpdate};
+use vidpipe_core::pairing::{
+    Arrival, Claim, ClaimOutcome, OutputKind, Source, StreamFailure, StreamState, Submission,
+};
+use vidpipe_core::ports::{
+    JobEventOutcome, ObjectStore, RecordingStore, StoreError, StreamStatusStore, StreamStore,
+};
 use vidpipe_core::recording::{Recording, RecordingStatus};
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_core::upload::UploadKind;
@@ -142,21 +147,28 @@ async fn an_arrival_keeps_an_owner_and_a_status_already_there() {
     assert_eq!(item["owner"].as_s().unwrap(), "user-1");
 }
 
+fn taken(outcome: ClaimOutcome) -> bool {
+    matches!(outcome, ClaimOutcome::Taken { .. })
+}
+
 #[tokio::test]
 async fn one_claim_wins_and_an_expired_claim_can_be_taken_over() {
     let (table, _, _) = streams().await;
     both_arrived(&table, "s3").await;
-    assert!(
+    assert!(taken(
         table
             .claim("s3", &composite(1), "a", NOW, LEASE)
             .await
             .unwrap()
-    );
-    assert!(
-        !table
+    ));
+    assert_eq!(
+        table
             .claim("s3", &composite(1), "b", NOW + 1, LEASE)
             .await
-            .unwrap()
+            .unwrap(),
+        ClaimOutcome::HeldElsewhere {
+            until_ms: NOW + LEASE
+        }
     );
     let state = table.get("s3").await.unwrap().unwrap();
     let claim = state.claim.unwrap();
@@ -164,12 +176,21 @@ async fn one_claim_wins_and_an_expired_claim_can_be_taken_over() {
         (claim.token.as_str(), claim.expires_at_ms),
         ("a", NOW + LEASE)
     );
-    // After the lease, another handler takes it over; the first one can no longer record its job.
-    assert!(
+    // After the lease, another handler takes it over, told of the claim it replaced (the job's intent: who, when,
+    // which generation); the first one can no longer record its job.
+    assert_eq!(
         table
             .claim("s3", &composite(1), "b", NOW + LEASE, LEASE)
             .await
-            .unwrap()
+            .unwrap(),
+        ClaimOutcome::Taken {
+            taken_over: Some(Claim {
+                token: "a".into(),
+                claimed_at_ms: NOW,
+                expires_at_ms: NOW + LEASE,
+                generation: 1,
+            })
+        }
     );
     let err = table
         .record_submitted("s3", "a", &composite(1), "job-a", NOW + LEASE)
@@ -204,7 +225,7 @@ async fn concurrent_claims_leave_exactly_one_holder_who_alone_records_the_job() 
     // can record the job.
     let winners: Vec<String> = results
         .into_iter()
-        .filter_map(|(token, won)| won.then_some(token))
+        .filter_map(|(token, won)| matches!(won, ClaimOutcome::Taken { .. }).then_some(token))
         .collect();
     assert!(!winners.is_empty());
     let holder = table.get("s4").await.unwrap().unwrap().claim.unwrap().token;
@@ -227,29 +248,30 @@ async fn concurrent_claims_leave_exactly_one_holder_who_alone_records_the_job() 
 async fn a_claim_made_on_a_stale_generation_is_refused() {
     let (table, _, _) = streams().await;
     both_arrived(&table, "s5").await;
-    assert!(
+    assert!(taken(
         table
             .claim("s5", &composite(1), "a", NOW, LEASE)
             .await
             .unwrap()
-    );
+    ));
     table
         .record_submitted("s5", "a", &composite(1), "job-1", NOW)
         .await
         .unwrap();
-    assert!(
-        !table
+    assert_eq!(
+        table
             .claim("s5", &composite(1), "late", NOW, LEASE)
             .await
             .unwrap(),
+        ClaimOutcome::GenerationMoved,
         "generation 1 exists: a decision made on generation 0 is stale"
     );
-    assert!(
+    assert!(taken(
         table
             .claim("s5", &composite(2), "next", NOW, LEASE)
             .await
             .unwrap()
-    );
+    ));
 }
 
 #[tokio::test]
@@ -265,7 +287,9 @@ async fn a_submitted_job_starts_a_new_generation_and_clears_the_previous_outcome
         generation: 1,
         cancel_job_id: None,
     };
-    assert!(table.claim("s6", &single, "a", NOW, LEASE).await.unwrap());
+    assert!(taken(
+        table.claim("s6", &single, "a", NOW, LEASE).await.unwrap()
+    ));
     table
         .record_submitted("s6", "a", &single, "job-1", NOW)
         .await
@@ -298,12 +322,12 @@ async fn a_submitted_job_starts_a_new_generation_and_clears_the_previous_outcome
         .unwrap()
         .0;
     assert_eq!(state.status, Some(StreamStatus::Ready));
-    assert!(
+    assert!(taken(
         table
             .claim("s6", &composite(2), "b", NOW + 1, LEASE)
             .await
             .unwrap()
-    );
+    ));
     table
         .record_submitted("s6", "b", &composite(2), "job-2", NOW + 2)
         .await
@@ -334,20 +358,20 @@ async fn a_submitted_job_starts_a_new_generation_and_clears_the_previous_outcome
 async fn a_released_claim_can_be_taken_at_once_and_a_failure_is_recorded_by_the_holder() {
     let (table, ddb, name) = streams().await;
     both_arrived(&table, "s7").await;
-    assert!(
+    assert!(taken(
         table
             .claim("s7", &composite(1), "a", NOW, LEASE)
             .await
             .unwrap()
-    );
+    ));
     assert!(table.release("s7", "a").await.unwrap());
     assert!(!table.release("s7", "a").await.unwrap(), "already released");
-    assert!(
+    assert!(taken(
         table
             .claim("s7", &composite(1), "b", NOW + 1, LEASE)
             .await
             .unwrap()
-    );
+    ));
     let failure = StreamFailure {
         code: "recording_unusable".into(),
         message: "camera: not a video".into(),
@@ -425,4 +449,70 @@ async fn head_reads_size_etag_and_user_metadata() {
     assert_eq!(head.etag, "5d41402abc4b2a76b9719d911017c592");
     assert_eq!(head.metadata["started-at"], "1800000000123");
     assert!(objects.head("v/none.mp4").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_claim_that_replaces_a_fallback_marks_its_generation_superseded_so_its_cancellation_fails_nothing()
+ {
+    let (table, _, _) = streams().await;
+    table
+        .record_arrival("s8", Source::Screen, &arrival("s8.mp4", "e1"), NOW)
+        .await
+        .unwrap();
+    let single = Submission {
+        kind: OutputKind::Single,
+        source: Some(Source::Screen),
+        generation: 1,
+        cancel_job_id: None,
+    };
+    assert!(taken(
+        table.claim("s8", &single, "a", NOW, LEASE).await.unwrap()
+    ));
+    table
+        .record_submitted("s8", "a", &single, "job-1", NOW)
+        .await
+        .unwrap();
+    table
+        .record_arrival(
+            "s8",
+            Source::Camera,
+            &arrival("s8_camera.webm", "e2"),
+            NOW + 1,
+        )
+        .await
+        .unwrap();
+    let replacing = Submission {
+        cancel_job_id: Some("job-1".into()),
+        ..composite(2)
+    };
+    assert!(taken(
+        table
+            .claim("s8", &replacing, "b", NOW + 1, LEASE)
+            .await
+            .unwrap()
+    ));
+    // The fallback's CANCELED event, arriving before the composite is recorded, is stale, not a failure.
+    let canceled = StreamUpdate::Failed {
+        code: CANCELED_CODE.into(),
+        message: "the job was canceled".into(),
+    };
+    let outcome = table
+        .apply_job_event("s8", 1, &canceled, "ev-canceled", NOW + 2)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, JobEventOutcome::Stale(_)), "{outcome:?}");
+    let record = table.get_status("s8").await.unwrap().unwrap();
+    assert_eq!(
+        (record.status, record.superseded_generation),
+        (StreamStatus::Processing, 1)
+    );
+    // The fallback's other events still count until the composite is recorded.
+    let progress = table
+        .apply_job_event("s8", 1, &StreamUpdate::Progress(40), "ev-progress", NOW + 3)
+        .await
+        .unwrap();
+    assert!(
+        matches!(progress, JobEventOutcome::Applied(_)),
+        "{progress:?}"
+    );
 }

@@ -75,7 +75,9 @@ fn a_live_claim_leaves_the_work_to_its_holder() {
     let mut s = state(true, true);
     s.claim = Some(Claim {
         token: "t".into(),
+        claimed_at_ms: 0,
         expires_at_ms: NOW + 1,
+        generation: 1,
     });
     assert_eq!(
         after_arrival(&s, false, NOW),
@@ -95,7 +97,9 @@ fn an_expired_claim_can_be_taken_over() {
     let mut s = state(true, true);
     s.claim = Some(Claim {
         token: "t".into(),
+        claimed_at_ms: 0,
         expires_at_ms: NOW,
+        generation: 1,
     });
     let action = after_arrival(&s, false, NOW);
     assert_eq!(action, composite_gen(1, None));
@@ -174,7 +178,9 @@ fn the_partner_timeout_does_nothing_when_claimed_failed_submitted_or_empty() {
     let mut claimed = state(true, false);
     claimed.claim = Some(Claim {
         token: "t".into(),
+        claimed_at_ms: 0,
         expires_at_ms: NOW + 5,
+        generation: 1,
     });
     assert_eq!(
         after_partner_timeout(&claimed, NOW),

@@ -35,6 +35,16 @@ pub trait Transcoder: Send + Sync {
         &self,
         job: &CreateJobRequest,
     ) -> impl Future<Output = Result<String, TranscodeError>> + Send;
+    /// The id of the job submitted for `stream`'s `generation` (by its `UserMetadata`) and created at or after
+    /// `created_after_ms`, if there is one: a handler that takes over an expired claim looks for the job the claim's
+    /// holder may have created before it stopped, instead of creating a second one after MediaConvert's
+    /// `ClientRequestToken` window has passed.
+    fn find_job(
+        &self,
+        stream: &str,
+        generation: u64,
+        created_after_ms: u64,
+    ) -> impl Future<Output = Result<Option<String>, TranscodeError>> + Send;
     /// Cancels a job; a job that already finished is not an error.
     fn cancel_job(
         &self,

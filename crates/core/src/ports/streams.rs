@@ -5,7 +5,7 @@ use std::future::Future;
 
 use super::StoreError;
 use crate::jobevent::StreamUpdate;
-use crate::pairing::{Arrival, Source, StreamFailure, StreamState, Submission};
+use crate::pairing::{Arrival, ClaimOutcome, Source, StreamFailure, StreamState, Submission};
 use crate::stream_status::StreamRecord;
 
 /// The compositor's side of a stream item. Every write that decides something is conditional: an arrival is
@@ -27,8 +27,10 @@ pub trait StreamStore: Send + Sync {
         arrival: &Arrival,
         now_ms: u64,
     ) -> impl Future<Output = Result<(StreamState, bool), StoreError>> + Send;
-    /// Takes the claim for `submission` with `token` until `now_ms + lease_ms`: `false` when another handler holds
-    /// a live claim or the stored generation moved.
+    /// Takes the claim for `submission` with `token` until `now_ms + lease_ms`, recording the generation it is for
+    /// (the job's intent) and, when the submission replaces a fallback, that generation as superseded (its
+    /// cancellation must not fail the stream). Refused while another handler's claim is live or when the stored
+    /// generation moved; [`ClaimOutcome::Taken`] names an expired claim for the same generation that it replaced.
     fn claim(
         &self,
         stream: &str,
@@ -36,7 +38,7 @@ pub trait StreamStore: Send + Sync {
         token: &str,
         now_ms: u64,
         lease_ms: u64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send;
     /// Records the job submitted under the claim `token` (its generation, id and kind; `processing` at 0 %) and
     /// clears the claim; a [`StoreError::Conflict`] if the claim was lost.
     fn record_submitted(

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vidpipe_core::jobevent::StreamUpdate;
 use vidpipe_core::pairing::{
-    Arrival, Claim, OutputKind, Source, StreamFailure, StreamState, Submission,
+    Arrival, Claim, ClaimOutcome, OutputKind, Source, StreamFailure, StreamState, Submission,
 };
 use vidpipe_core::ports::{JobEventOutcome, StoreError, StreamStatusStore, StreamStore};
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
@@ -28,6 +28,7 @@ struct Item {
     screen: Option<Arrival>,
     camera: Option<Arrival>,
     claim: Option<Claim>,
+    superseded_generation: u64,
     last_event_id: Option<String>,
 }
 
@@ -58,6 +59,7 @@ impl Item {
             output_key: self.output_key.clone(),
             error_code: self.error.as_ref().map(|(code, _)| code.clone()),
             error_message: self.error.as_ref().map(|(_, message)| message.clone()),
+            superseded_generation: self.superseded_generation,
         }
     }
 
@@ -87,6 +89,7 @@ impl InMemoryStreams {
             fallback_reason: record.fallback_reason,
             output_key: record.output_key,
             error: record.error_code.zip(record.error_message),
+            superseded_generation: record.superseded_generation,
             ..Item::default()
         };
         self.lock().insert(record.stream, item);
@@ -146,21 +149,34 @@ impl StreamStore for InMemoryStreams {
         token: &str,
         now_ms: u64,
         lease_ms: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<ClaimOutcome, StoreError> {
         let mut items = self.lock();
         let Some(item) = items.get_mut(stream) else {
-            return Ok(false);
+            return Ok(ClaimOutcome::GenerationMoved);
         };
-        let free = item.claim.as_ref().is_none_or(|c| !c.is_live(now_ms));
-        if !free || item.generation != submission.expected_generation() {
-            return Ok(false);
+        if let Some(live) = item.claim.as_ref().filter(|c| c.is_live(now_ms)) {
+            return Ok(ClaimOutcome::HeldElsewhere {
+                until_ms: live.expires_at_ms,
+            });
         }
+        if item.generation != submission.expected_generation() {
+            return Ok(ClaimOutcome::GenerationMoved);
+        }
+        let taken_over = item
+            .claim
+            .take()
+            .filter(|c| c.generation == submission.generation);
         item.claim = Some(Claim {
             token: token.to_owned(),
+            claimed_at_ms: now_ms,
             expires_at_ms: now_ms + lease_ms,
+            generation: submission.generation,
         });
+        if submission.cancel_job_id.is_some() {
+            item.superseded_generation = submission.expected_generation();
+        }
         self.wrote();
-        Ok(true)
+        Ok(ClaimOutcome::Taken { taken_over })
     }
 
     async fn record_submitted(

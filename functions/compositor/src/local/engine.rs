@@ -7,14 +7,14 @@
 //! notifier exactly as on AWS. It needs a process that outlives the invocation (`cargo lambda watch`, the local
 //! stack); on AWS, use MediaConvert.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_core::job::{CreateJobRequest, MediaInfo};
-use vidpipe_core::jobevent::{JOB_STATE_CHANGE, MEDIACONVERT_SOURCE};
+use vidpipe_core::jobevent::{JOB_STATE_CHANGE, MEDIACONVERT_SOURCE, is_stream_job};
 use vidpipe_core::ports::{CancelOutcome, TranscodeError, Transcoder};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_engine::{Engine, Job, JobObserver, JobStatus};
@@ -29,6 +29,9 @@ struct RunningJob {
     events: mpsc::UnboundedSender<Value>,
 }
 
+/// A job's `UserMetadata` and id.
+type CreatedJob = (BTreeMap<String, String>, String);
+
 /// vidpipe-engine standing in for MediaConvert.
 #[derive(Clone)]
 pub struct EngineTranscoder {
@@ -36,6 +39,8 @@ pub struct EngineTranscoder {
     bus: EventBus,
     by_token: Arc<Mutex<HashMap<String, String>>>,
     running: Arc<Mutex<HashMap<String, RunningJob>>>,
+    /// Every job created, for `find_job`.
+    created: Arc<Mutex<Vec<CreatedJob>>>,
 }
 
 impl EngineTranscoder {
@@ -46,6 +51,7 @@ impl EngineTranscoder {
             bus,
             by_token: Arc::default(),
             running: Arc::default(),
+            created: Arc::default(),
         }
     }
 }
@@ -162,8 +168,29 @@ impl Transcoder for EngineTranscoder {
         if let (Some(token), Ok(mut tokens)) = (&job.client_request_token, self.by_token.lock()) {
             tokens.insert(token.clone(), submitted.id.clone());
         }
+        if let (Some(metadata), Ok(mut created)) = (&job.user_metadata, self.created.lock()) {
+            created.push((metadata.clone(), submitted.id.clone()));
+        }
         tracing::info!(job_id = %submitted.id, "engine job started");
         Ok(submitted.id)
+    }
+
+    /// Jobs this process created (the engine runs them in this process: a job of a process that stopped stopped
+    /// with it).
+    async fn find_job(
+        &self,
+        stream: &str,
+        generation: u64,
+        _created_after_ms: u64,
+    ) -> Result<Option<String>, TranscodeError> {
+        let created = self
+            .created
+            .lock()
+            .map_err(|_| TranscodeError::Unavailable("job list lock poisoned".into()))?;
+        Ok(created
+            .iter()
+            .find(|(metadata, _)| is_stream_job(metadata, stream, generation))
+            .map(|(_, id)| id.clone()))
     }
 
     async fn cancel_job(&self, job_id: &str) -> Result<CancelOutcome, TranscodeError> {

@@ -14,6 +14,7 @@ use vidpipe_aws::s3::S3Objects;
 use vidpipe_compositor::Compositor;
 use vidpipe_compositor::config::Config;
 use vidpipe_core::job::{CreateJobRequest, FrameRate, MediaInfo};
+use vidpipe_core::jobevent::is_stream_job;
 use vidpipe_core::pairing::StreamState;
 use vidpipe_core::ports::{
     CancelOutcome, PartnerTimer, StreamStore, TimerError, TranscodeError, Transcoder,
@@ -53,9 +54,17 @@ pub struct CountingTranscoder {
     pub unavailable_probes: AtomicUsize,
     /// Runs once, inside the next `create_job`: something that happens while a job is being submitted.
     pub during_next_create: Mutex<Option<Meanwhile>>,
+    /// Runs once, inside the next `create_job` after the job exists: a handler that stops there (a never-ending
+    /// future, its task aborted) crashed after `CreateJob` and before recording the job.
+    pub after_next_create: Mutex<Option<Meanwhile>>,
 }
 
 impl CountingTranscoder {
+    /// MediaConvert keeps a `ClientRequestToken` for about a minute: after that, the same token makes a new job.
+    pub fn forget_tokens(&self) {
+        self.tokens.lock().unwrap().clear();
+    }
+
     pub fn jobs(&self) -> Vec<CreateJobRequest> {
         self.jobs.lock().unwrap().clone()
     }
@@ -112,15 +121,35 @@ impl Transcoder for CountingTranscoder {
             .client_request_token
             .clone()
             .expect("a deterministic token");
-        let mut tokens = self.tokens.lock().unwrap();
-        if let Some(id) = tokens.get(&token) {
-            return Ok(id.clone());
+        let id = {
+            let mut tokens = self.tokens.lock().unwrap();
+            if let Some(id) = tokens.get(&token) {
+                return Ok(id.clone());
+            }
+            let mut jobs = self.jobs.lock().unwrap();
+            jobs.push(job.clone());
+            let id = format!("job-{}", jobs.len());
+            tokens.insert(token, id.clone());
+            id
+        };
+        let after = self.after_next_create.lock().unwrap().take();
+        if let Some(after) = after {
+            after.await;
         }
-        let mut jobs = self.jobs.lock().unwrap();
-        jobs.push(job.clone());
-        let id = format!("job-{}", jobs.len());
-        tokens.insert(token, id.clone());
         Ok(id)
+    }
+
+    async fn find_job(
+        &self,
+        stream: &str,
+        generation: u64,
+        _created_after_ms: u64,
+    ) -> Result<Option<String>, TranscodeError> {
+        let jobs = self.jobs.lock().unwrap();
+        Ok(jobs
+            .iter()
+            .position(|j| is_stream_job(j.user_metadata.as_ref().unwrap(), stream, generation))
+            .map(|i| format!("job-{}", i + 1)))
     }
 
     async fn cancel_job(&self, job_id: &str) -> Result<CancelOutcome, TranscodeError> {

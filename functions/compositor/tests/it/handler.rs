@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use crate::common::{PREFIX, Stack, s3_event};
 use serde_json::{Value, json};
+use vidpipe_compositor::TransientError;
 use vidpipe_core::notify::DomainEventType;
-use vidpipe_core::pairing::{OutputKind, Source, Submission};
+use vidpipe_core::pairing::{ClaimOutcome, OutputKind, Source, Submission};
 use vidpipe_core::ports::{RecordingStore, StreamStore};
 use vidpipe_core::stream_status::StreamStatus;
 
@@ -230,28 +231,79 @@ async fn an_expired_claim_of_a_crashed_handler_is_taken_over() {
         cancel_job_id: None,
     };
     let now = stack.now.load(Ordering::SeqCst);
-    assert!(
+    let lease = stack.compositor.config.claim_lease.as_millis() as u64;
+    assert!(matches!(
         stack
             .streams
-            .claim("s4", &submission, "crashed", now, 300_000)
+            .claim("s4", &submission, "crashed", now, lease)
             .await
-            .unwrap()
-    );
+            .unwrap(),
+        ClaimOutcome::Taken { taken_over: None }
+    ));
     assert_eq!(state.generation, 0);
 
-    let during = stack.compositor.handle(camera_event.clone()).await.unwrap();
+    // While the lease holds, the event is not done with: it fails, to be retried.
+    let during = stack.compositor.handle(camera_event.clone()).await;
+    let Err(error @ TransientError::ClaimHeld { .. }) = during else {
+        panic!("a live claim elsewhere must fail the event: {during:?}");
+    };
     assert_eq!(
-        during["records"][0]["outcome"], "nothing",
-        "the lease still holds"
+        vidpipe_lambda::diagnostic(&error).error_type,
+        "Compositor.Transient"
     );
     assert!(stack.transcoder.jobs().is_empty());
+    // So does the partner timer's run.
+    assert!(
+        stack
+            .compositor
+            .handle(json!({"partner_timeout": {"stream": "s4"}}))
+            .await
+            .is_err()
+    );
 
-    stack.advance(300_001);
+    stack.advance(lease + 1);
     let after = stack.compositor.handle(camera_event).await.unwrap();
     assert_eq!(after["records"][0]["outcome"], "submitted", "{after}");
     assert_eq!(stack.transcoder.jobs().len(), 1);
     let state = stack.state("s4").await;
     assert_eq!(state.generation, 1);
+    assert!(state.claim.is_none());
+}
+
+#[tokio::test]
+async fn a_handler_that_stopped_after_create_job_leaves_its_job_to_be_recorded_not_made_again() {
+    let stack = Stack::new().await;
+    let (screen_event, camera_event) = both(&stack, "s4b").await;
+    stack.compositor.handle(screen_event).await.unwrap();
+    // The camera's handler claims, creates the job, and stops before recording it.
+    *stack.transcoder.after_next_create.lock().unwrap() = Some(Box::pin(std::future::pending()));
+    let compositor = stack.compositor.clone();
+    let first = camera_event.clone();
+    let crashed = tokio::spawn(async move { compositor.handle(first).await });
+    while stack.transcoder.jobs().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    crashed.abort();
+    let state = stack.state("s4b").await;
+    assert_eq!((state.generation, state.claim.is_some()), (0, true));
+
+    // Lambda retries after the lease, when MediaConvert no longer knows the ClientRequestToken.
+    let lease = stack.compositor.config.claim_lease.as_millis() as u64;
+    stack.advance(lease + 1);
+    stack.transcoder.forget_tokens();
+    let retry = stack.compositor.handle(camera_event).await.unwrap();
+    assert_eq!(retry["records"][0]["outcome"], "submitted", "{retry}");
+    assert_eq!(retry["records"][0]["job_id"], "job-1");
+    assert_eq!(
+        stack.transcoder.jobs_for("s4b").len(),
+        1,
+        "one job, not two"
+    );
+    let state = stack.state("s4b").await;
+    assert_eq!(
+        (state.generation, state.job_id.as_deref()),
+        (1, Some("job-1"))
+    );
     assert!(state.claim.is_none());
 }
 
@@ -456,20 +508,23 @@ async fn a_partner_arriving_while_the_fallback_is_claimed_still_gets_its_composi
         cancel_job_id: None,
     };
     let now = stack.now.load(Ordering::SeqCst);
-    assert!(
+    assert!(matches!(
         stack
             .streams
             .claim("s9", &single, "timer", now, 60_000)
             .await
-            .unwrap()
-    );
-    // ...the camera arrives and sees the claim...
+            .unwrap(),
+        ClaimOutcome::Taken { .. }
+    ));
+    // ...the camera arrives and sees the claim: its event is retried later...
     let during = stack
         .compositor
         .handle(stack.event(&camera("s9"), &c))
-        .await
-        .unwrap();
-    assert_eq!(during["records"][0]["reason"], "claimed_elsewhere");
+        .await;
+    assert!(
+        matches!(during, Err(TransientError::ClaimHeld { .. })),
+        "{during:?}"
+    );
     // ...the timer's handler gives up its claim (as after a transient failure) and fires again: it finds both
     // recordings and submits the composite directly.
     stack.streams.release("s9", "timer").await.unwrap();
@@ -494,12 +549,15 @@ async fn a_partner_arriving_while_the_fallback_is_submitted_is_composited_by_the
         .await
         .unwrap();
     // While the timer's handler submits the fallback, the camera's handler records the arrival, sees the claim
-    // and leaves.
+    // and fails, to be retried.
     let compositor = stack.compositor.clone();
     let camera_event = stack.event(&camera("s10"), &c);
     *stack.transcoder.during_next_create.lock().unwrap() = Some(Box::pin(async move {
-        let answer = compositor.handle(camera_event).await.unwrap();
-        assert_eq!(answer["records"][0]["outcome"], "nothing", "{answer}");
+        let answer = compositor.handle(camera_event).await;
+        assert!(
+            matches!(answer, Err(TransientError::ClaimHeld { .. })),
+            "{answer:?}"
+        );
     }));
     let answer = stack
         .compositor

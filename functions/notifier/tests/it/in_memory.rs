@@ -103,3 +103,26 @@ async fn the_first_render_result_wins() {
     notifier.handle(ready).await.unwrap();
     assert_eq!(published(&notifier), [DomainEventType::RenderReady]);
 }
+
+#[tokio::test]
+async fn the_cancellation_of_a_job_the_compositor_replaced_fails_nothing() {
+    let notifier = notifier();
+    let canceled = fixture("canceled.json");
+    // Without a replacement, a cancellation fails the stream (someone canceled the job)...
+    let answer = notifier.handle(canceled.clone()).await.unwrap();
+    assert_eq!(answer["outcome"], "applied", "{answer}");
+    assert_eq!(published(&notifier), [DomainEventType::CompositeFailed]);
+
+    // ...but the compositor, replacing the fallback of generation 1, recorded it as superseded before canceling it.
+    let notifier = self::notifier();
+    let mut record = notifier.streams.record("session-42").unwrap();
+    record.superseded_generation = 1;
+    notifier.streams.insert(record);
+    let answer = notifier.handle(canceled).await.unwrap();
+    assert_eq!(answer["outcome"], "stale", "{answer}");
+    assert_eq!(
+        notifier.streams.record("session-42").unwrap().status,
+        StreamStatus::Processing
+    );
+    assert!(published(&notifier).is_empty());
+}

@@ -74,6 +74,17 @@ fn arrival(item: &Item, source: Source) -> Option<Arrival> {
     })
 }
 
+/// The claim on a stream item, if any. Items claimed before claims recorded their generation and time read as
+/// generation 0 claimed at 0: never a takeover of the same generation.
+fn claim_from_item(item: &Item) -> Option<Claim> {
+    Some(Claim {
+        token: get_s(item, "claim_token")?,
+        claimed_at_ms: get_n(item, "claimed_at").unwrap_or(0),
+        expires_at_ms: get_n(item, "claim_expires_at")?,
+        generation: get_n(item, "claim_generation").unwrap_or(0),
+    })
+}
+
 /// Decodes a stream item as the pairing rules see it; attributes the compositor does not use are ignored.
 fn state_from_item(item: &Item) -> Result<StreamState, StoreError> {
     let stream = get_s(item, "stream")
@@ -92,13 +103,7 @@ fn state_from_item(item: &Item) -> Result<StreamState, StoreError> {
         ),
         None => None,
     };
-    let claim = match (get_s(item, "claim_token"), get_n(item, "claim_expires_at")) {
-        (Some(token), Some(expires_at_ms)) => Some(Claim {
-            token,
-            expires_at_ms,
-        }),
-        _ => None,
-    };
+    let claim = claim_from_item(item);
     Ok(StreamState {
         screen: arrival(item, Source::Screen),
         camera: arrival(item, Source::Camera),
@@ -131,6 +136,7 @@ fn record_from_item(item: &Item) -> Result<StreamRecord, StoreError> {
         output_key: get_s(item, "output_key"),
         error_code: get_s(item, "error_code"),
         error_message: get_s(item, "error_message"),
+        superseded_generation: get_n(item, "superseded_generation").unwrap_or(0),
         stream,
     })
 }

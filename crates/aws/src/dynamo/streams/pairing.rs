@@ -3,12 +3,14 @@
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::ReturnValue;
-use vidpipe_core::pairing::{Arrival, Source, StreamFailure, StreamState, Submission};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use vidpipe_core::pairing::{
+    Arrival, ClaimOutcome, Source, StreamFailure, StreamState, Submission,
+};
 use vidpipe_core::ports::{StoreError, StreamStore};
 use vidpipe_core::stream_status::StreamStatus;
 
-use super::{DynamoStreams, state_from_item};
+use super::{DynamoStreams, claim_from_item, state_from_item};
 use crate::dynamo::TTL_ATTRIBUTE;
 use crate::dynamo::conditional::{applied, conditional, unavailable};
 use crate::dynamo::item::{n, s};
@@ -76,8 +78,9 @@ impl StreamStore for DynamoStreams {
         Ok((state_from_item(item)?, true))
     }
 
-    /// Takes the claim for `submission` with `token` until `now_ms + lease_ms`: only if no live claim exists and
-    /// the stored generation is still the one the decision was made on. `false` when another handler won.
+    /// Takes the claim for `submission` with `token` until `now_ms + lease_ms`, in one conditional write: only if no
+    /// live claim exists and the stored generation is still the one the decision was made on. The item as it was
+    /// tells a takeover (the old claim), a live claim (its lease) and a moved generation apart.
     async fn claim(
         &self,
         stream: &str,
@@ -85,16 +88,23 @@ impl StreamStore for DynamoStreams {
         token: &str,
         now_ms: u64,
         lease_ms: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<ClaimOutcome, StoreError> {
         let expected = submission.expected_generation();
         let generation = if expected == 0 {
             "(attribute_not_exists(generation) OR generation = :generation)"
         } else {
             "generation = :generation"
         };
+        let mut set = String::from(
+            "SET claim_token = :token, claimed_at = :now, claim_expires_at = :until, \
+             claim_generation = :next, updated_at = :now",
+        );
+        if submission.cancel_job_id.is_some() {
+            set.push_str(", superseded_generation = :generation");
+        }
         let result = self
             .update(stream)
-            .update_expression("SET claim_token = :token, claim_expires_at = :until, updated_at = :now")
+            .update_expression(set)
             .condition_expression(format!(
                 "attribute_exists(pk) AND (attribute_not_exists(claim_token) OR claim_expires_at <= :now) \
                  AND {generation}"
@@ -103,9 +113,34 @@ impl StreamStore for DynamoStreams {
             .expression_attribute_values(":until", n(now_ms + lease_ms))
             .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_values(":generation", n(expected))
+            .expression_attribute_values(":next", n(submission.generation))
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        applied(result)
+        match result {
+            Ok(out) => {
+                let before = out.attributes().and_then(claim_from_item);
+                Ok(ClaimOutcome::Taken {
+                    taken_over: before.filter(|c| c.generation == submission.generation),
+                })
+            }
+            Err(e) => {
+                let Some(UpdateItemError::ConditionalCheckFailedException(failed)) =
+                    e.as_service_error()
+                else {
+                    return Err(unavailable(e));
+                };
+                let item = failed.item();
+                let live = item.and_then(claim_from_item).filter(|c| c.is_live(now_ms));
+                Ok(match live {
+                    Some(claim) => ClaimOutcome::HeldElsewhere {
+                        until_ms: claim.expires_at_ms,
+                    },
+                    None => ClaimOutcome::GenerationMoved,
+                })
+            }
+        }
     }
 
     /// Records the job submitted under the claim `token`: `generation`, `status = processing`, `progress = 0`,
@@ -124,7 +159,8 @@ impl StreamStore for DynamoStreams {
              job_kind = :kind, updated_at = :now",
         );
         let mut remove = String::from(
-            " REMOVE claim_token, claim_expires_at, output_key, error_code, error_message",
+            " REMOVE claim_token, claimed_at, claim_expires_at, claim_generation, output_key, error_code, \
+             error_message",
         );
         let mut update = self.update(stream);
         match submission.fallback_reason() {
@@ -155,7 +191,7 @@ impl StreamStore for DynamoStreams {
     async fn release(&self, stream: &str, token: &str) -> Result<bool, StoreError> {
         let result = self
             .update(stream)
-            .update_expression("REMOVE claim_token, claim_expires_at")
+            .update_expression("REMOVE claim_token, claimed_at, claim_expires_at, claim_generation")
             .condition_expression("claim_token = :token")
             .expression_attribute_values(":token", s(token))
             .send()
@@ -176,7 +212,7 @@ impl StreamStore for DynamoStreams {
             .update(stream)
             .update_expression(
                 "SET #status = :failed, error_code = :code, error_message = :message, updated_at = :now \
-                 REMOVE claim_token, claim_expires_at",
+                 REMOVE claim_token, claimed_at, claim_expires_at, claim_generation",
             )
             .condition_expression("claim_token = :token")
             .expression_attribute_names("#status", "status")

@@ -119,7 +119,15 @@ fn forward_only(
             }
         }
         StreamUpdate::Failed { code, message } => request
-            .condition_expression(format!("#generation = :g AND {not_terminal}"))
+            .condition_expression(if update.is_cancellation() {
+                // The compositor records the generation it cancels to replace before it cancels.
+                format!(
+                    "#generation = :g AND {not_terminal} AND \
+                     (attribute_not_exists(superseded_generation) OR superseded_generation < :g)"
+                )
+            } else {
+                format!("#generation = :g AND {not_terminal}")
+            })
             .update_expression(format!(
                 "SET #status = :failed, error_code = :code, error_message = :message, {common}"
             ))
