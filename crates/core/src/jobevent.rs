@@ -224,6 +224,18 @@ impl StreamJobKind {
     }
 }
 
+/// The plain message clients see for a failed job with MediaConvert error `code`. MediaConvert's own message (and
+/// the local engine's) names objects and quotes the tools; it goes to the log only.
+pub fn failure_message(code: &str) -> &'static str {
+    match code.parse::<u32>() {
+        Ok(1000..=1099) => "a recording could not be read or decoded",
+        Ok(1400..=1499) => "the transcoder could not read or write the stream's files",
+        Ok(1500..=1999) => "the transcoder refused the job's settings",
+        Ok(3000..=3999) => "the transcoder failed; trying again may work",
+        _ => "the transcoder failed",
+    }
+}
+
 /// Whether a job's `UserMetadata` makes it the job of `stream`'s `generation`.
 pub fn is_stream_job(
     user_metadata: &BTreeMap<String, String>,
@@ -369,15 +381,15 @@ impl JobState {
                 code: CANCELED_CODE.to_owned(),
                 message: "the job was canceled".to_owned(),
             }),
-            Self::Error {
-                error_code,
-                error_message,
-            } => Some(StreamUpdate::Failed {
-                code: error_code
+            Self::Error { error_code, .. } => {
+                let code = error_code
                     .as_ref()
-                    .map_or_else(|| "unknown".to_owned(), Code::to_string),
-                message: error_message.clone().unwrap_or_default(),
-            }),
+                    .map_or_else(|| "unknown".to_owned(), Code::to_string);
+                Some(StreamUpdate::Failed {
+                    message: failure_message(&code).to_owned(),
+                    code,
+                })
+            }
             Self::InputInformation { .. } | Self::NewWarning { .. } | Self::QueueHop { .. } => None,
         }
     }
@@ -434,20 +446,35 @@ mod tests {
     }
 
     #[test]
-    fn an_error_event_shaped_as_in_the_docs_fails_with_its_code_and_message() {
+    fn an_error_event_shaped_as_in_the_docs_fails_with_its_code_and_a_plain_message() {
+        let raw = "Failed probe/open: [Can't read s3://bucket/videos/s1_camera.webm: /tmp/x: invalid data]";
         let e = parse(json!({
             "timestamp": 1_795_000_000_000_u64, "accountId": "123456789012",
             "queue": "arn:aws:mediaconvert:us-east-1:123456789012:queues/Default", "jobId": "1700000000000-abc123",
-            "status": "ERROR", "errorCode": 1040, "errorMessage": "Bad input", "userMetadata": {}
+            "status": "ERROR", "errorCode": 1040, "errorMessage": raw, "userMetadata": {}
         }))
         .unwrap();
+        // The service's words (object names, machine paths, the tool's output) are not for clients.
         assert_eq!(
             e.detail.state.stream_update(),
             Some(StreamUpdate::Failed {
                 code: "1040".into(),
-                message: "Bad input".into()
+                message: "a recording could not be read or decoded".into()
             })
         );
+        assert_eq!(
+            failure_message("1432"),
+            "the transcoder could not read or write the stream's files"
+        );
+        assert_eq!(
+            failure_message("1550"),
+            "the transcoder refused the job's settings"
+        );
+        assert_eq!(
+            failure_message("3450"),
+            "the transcoder failed; trying again may work"
+        );
+        assert_eq!(failure_message("unknown"), "the transcoder failed");
     }
 
     #[test]
@@ -460,7 +487,7 @@ mod tests {
             e.detail.state.stream_update(),
             Some(StreamUpdate::Failed {
                 code: "unknown".into(),
-                message: String::new()
+                message: "the transcoder failed".into()
             })
         );
     }

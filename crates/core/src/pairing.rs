@@ -37,6 +37,14 @@ impl Source {
         }
     }
 
+    /// The `fallback_reason` of a single-source job made because this recording cannot be used.
+    pub const fn unusable_reason(self) -> &'static str {
+        match self {
+            Self::Screen => "screen_unusable",
+            Self::Camera => "camera_unusable",
+        }
+    }
+
     /// The `fallback_reason` of a single-source job made from this recording alone.
     pub const fn fallback_reason(self) -> &'static str {
         match self {
@@ -157,6 +165,8 @@ pub struct StreamState {
     pub job_id: Option<String>,
     /// The current claim, if any (it may have expired).
     pub claim: Option<Claim>,
+    /// Why the current generation's job is single-source (`camera_missing`, `camera_unusable`, ...), if it is.
+    pub fallback_reason: Option<String>,
 }
 
 impl StreamState {
@@ -166,6 +176,13 @@ impl StreamState {
             Source::Screen => self.screen.as_ref(),
             Source::Camera => self.camera.as_ref(),
         }
+    }
+
+    /// Whether the current job is a fallback made because the late partner could not be used.
+    fn partner_unusable(&self) -> bool {
+        self.fallback_reason
+            .as_deref()
+            .is_some_and(|reason| reason.ends_with("_unusable"))
     }
 
     fn live_claim(&self, now_ms: u64) -> bool {
@@ -193,6 +210,8 @@ pub struct Submission {
     pub generation: u64,
     /// A job of the previous generation to cancel before submitting.
     pub cancel_job_id: Option<String>,
+    /// For a single-source job: the other recording arrived but cannot be used (rather than never arriving).
+    pub partner_unusable: bool,
 }
 
 impl Submission {
@@ -203,7 +222,13 @@ impl Submission {
 
     /// The `fallback_reason` of a single-source job.
     pub fn fallback_reason(&self) -> Option<&'static str> {
-        self.source.map(Source::fallback_reason)
+        self.source.map(|source| {
+            if self.partner_unusable {
+                source.partner().unusable_reason()
+            } else {
+                source.fallback_reason()
+            }
+        })
     }
 }
 
@@ -251,10 +276,15 @@ pub enum Action {
 /// - both recordings and no composite yet: submit the composite (the next generation, replacing a fallback),
 ///   unless another handler's claim is live;
 /// - one recording and no job: start the partner timer;
-/// - a failed stream acts again only on a new arrival (a re-upload).
+/// - a failed stream, or a fallback made because the partner could not be used, acts again only on a new arrival
+///   (a re-upload).
 pub fn after_arrival(state: &StreamState, new_arrival: bool, now_ms: u64) -> Action {
     if state.status == Some(StreamStatus::Failed) && state.generation == 0 && !new_arrival {
         return Action::Nothing(Idle::Failed);
+    }
+    // The same unusable partner again: only a new upload of it is worth another probe.
+    if state.partner_unusable() && !new_arrival {
+        return Action::Nothing(Idle::FallbackSubmitted);
     }
     match (&state.screen, &state.camera) {
         (Some(_), Some(_)) => composite(state, now_ms),
@@ -290,6 +320,7 @@ pub fn after_partner_timeout(state: &StreamState, now_ms: u64) -> Action {
         source: Some(source),
         generation: 1,
         cancel_job_id: None,
+        partner_unusable: false,
     })
 }
 
@@ -305,6 +336,7 @@ fn composite(state: &StreamState, now_ms: u64) -> Action {
         source: None,
         generation: state.generation + 1,
         cancel_job_id: state.running_fallback(),
+        partner_unusable: false,
     })
 }
 

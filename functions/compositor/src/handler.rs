@@ -5,21 +5,15 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use serde_json::{Value, json};
 use vidpipe_core::clock::rfc3339_ms;
-use vidpipe_core::job::{
-    CompositeOptions, CompositeOutput, CreateJobRequest, JobKind, Recording, SingleOptions,
-    composite_job, single_job,
-};
 use vidpipe_core::keys::{KeyKind, StreamName, classify_key};
 use vidpipe_core::notify::{DomainEvent, DomainEventType};
 use vidpipe_core::pairing::{
-    Action, Arrival, Claim, ClaimOutcome, Idle, OutputKind, Source, StreamFailure, StreamState,
-    Submission, after_arrival, after_partner_timeout,
+    Action, Arrival, Idle, OutputKind, Source, StreamState, after_arrival, after_partner_timeout,
 };
 use vidpipe_core::ports::{
     EventPublisher, ObjectStore, ObjectStoreError, PartnerTimer, PublishError, RecordingStore,
     StoreError, StreamStore, TimerError, TranscodeError, Transcoder,
 };
-use vidpipe_core::s3uri::S3Uri;
 use vidpipe_lambda::ErrorType;
 
 use crate::config::Config;
@@ -167,30 +161,6 @@ impl Outcome {
                 "generation": generation}),
             Self::Failed(why) => json!({"outcome": "failed", "reason": why}),
             Self::Nothing(why) => json!({"outcome": "nothing", "reason": why}),
-        }
-    }
-}
-
-/// Why a claimed submission did not happen.
-enum SubmitFailure {
-    /// The recording cannot be processed: the stream fails.
-    Permanent(StreamFailure),
-    /// Retry later.
-    Transient(TransientError),
-}
-
-fn unusable(message: impl Into<String>) -> SubmitFailure {
-    SubmitFailure::Permanent(StreamFailure {
-        code: "recording_unusable".to_owned(),
-        message: message.into(),
-    })
-}
-
-impl From<TranscodeError> for SubmitFailure {
-    fn from(e: TranscodeError) -> Self {
-        match e {
-            TranscodeError::Unusable(_) => unusable(e.to_string()),
-            TranscodeError::Unavailable(_) => Self::Transient(TransientError::Transcoder(e)),
         }
     }
 }
@@ -352,7 +322,7 @@ where
     }
 
     /// Publishes an event of `event_type` now, its id derived from `name` so a redelivery publishes the same id.
-    async fn publish(
+    pub(crate) async fn publish(
         &self,
         name: &str,
         event_type: DomainEventType,
@@ -415,6 +385,7 @@ where
         mut action: Action,
     ) -> Result<Outcome, TransientError> {
         let mut outcome = Outcome::Nothing("no_action".into());
+        let mut submitted = None;
         for _ in 0..MAX_ROUNDS {
             match action {
                 // Until this event submitted something, a live claim elsewhere is no answer: its holder may have
@@ -456,8 +427,10 @@ where
                         next => next?,
                     };
                     if !matches!(outcome, Outcome::Submitted { .. }) {
-                        return Ok(outcome);
+                        // A later round that submits nothing leaves this event's answer as the earlier job.
+                        return Ok(submitted.unwrap_or(outcome));
                     }
+                    submitted = Some(outcome.clone());
                     // Look again: a partner that arrived while a fallback was being submitted saw the claim
                     // and left the composite to us.
                     let Some(next) = self.streams.get(&state.stream).await? else {
@@ -472,226 +445,5 @@ where
             }
         }
         Ok(outcome)
-    }
-
-    async fn submit(
-        &self,
-        state: &StreamState,
-        submission: &Submission,
-    ) -> Result<Outcome, TransientError> {
-        let stream = state.stream.as_str();
-        let token = uuid::Uuid::new_v4().to_string();
-        let now = (self.now_ms)();
-        let lease = self.config.claim_lease.as_millis() as u64;
-        let taken_over = match self
-            .streams
-            .claim(stream, submission, &token, now, lease)
-            .await?
-        {
-            ClaimOutcome::Taken { taken_over } => taken_over,
-            ClaimOutcome::HeldElsewhere { until_ms } => {
-                tracing::info!(stream, until_ms, "another handler holds the claim");
-                return Err(TransientError::ClaimHeld {
-                    stream: stream.to_owned(),
-                    until_ms,
-                });
-            }
-            ClaimOutcome::GenerationMoved => {
-                tracing::info!(stream, "another handler submitted first");
-                return Ok(Outcome::Nothing("generation_moved".into()));
-            }
-        };
-        let created = match taken_over {
-            Some(stopped) => {
-                self.job_of_stopped_holder(stream, submission, &stopped)
-                    .await
-            }
-            None => Ok(None),
-        };
-        let created = match created {
-            Ok(Some(job_id)) => Ok(job_id),
-            Ok(None) => self.build_and_create(state, submission).await,
-            Err(e) => Err(SubmitFailure::Transient(TransientError::Transcoder(e))),
-        };
-        match created {
-            Ok(job_id) => {
-                match self
-                    .streams
-                    .record_submitted(stream, &token, submission, &job_id, (self.now_ms)())
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(StoreError::Conflict(why)) => {
-                        // The lease ran out and another handler took over; it submits the same job (same token).
-                        tracing::warn!(stream, %job_id, why, "claim lost after submitting");
-                        return Ok(Outcome::Nothing("claim_lost_after_submitting".into()));
-                    }
-                    Err(e) => {
-                        self.release(stream, &token).await;
-                        return Err(e.into());
-                    }
-                }
-                tracing::info!(stream, %job_id, kind = submission.kind.as_str(), generation = submission.generation,
-                    "job submitted");
-                Ok(Outcome::Submitted {
-                    job_id,
-                    kind: submission.kind,
-                    generation: submission.generation,
-                })
-            }
-            Err(SubmitFailure::Transient(error)) => {
-                self.release(stream, &token).await;
-                Err(error)
-            }
-            Err(SubmitFailure::Permanent(failure)) => {
-                tracing::warn!(stream, code = %failure.code, message = %failure.message, "stream failed");
-                self.streams
-                    .mark_failed(stream, &token, &failure, (self.now_ms)())
-                    .await?;
-                self.publish_failed(state, submission, &failure).await?;
-                Ok(Outcome::Failed(failure.message))
-            }
-        }
-    }
-
-    /// The job a handler that stopped while holding `stopped` (a claim for the same generation) created before it
-    /// stopped, if it got that far: the claim is written before `CreateJob`, so a job is no older than it.
-    async fn job_of_stopped_holder(
-        &self,
-        stream: &str,
-        submission: &Submission,
-        stopped: &Claim,
-    ) -> Result<Option<String>, TranscodeError> {
-        let found = self
-            .transcoder
-            .find_job(stream, submission.generation, stopped.claimed_at_ms)
-            .await?;
-        match &found {
-            Some(job_id) => {
-                tracing::warn!(stream, %job_id, generation = submission.generation,
-                    "took over an expired claim whose holder had created the job; recording it");
-            }
-            None => {
-                tracing::warn!(
-                    stream,
-                    generation = submission.generation,
-                    "took over an expired claim whose holder created no job"
-                );
-            }
-        }
-        Ok(found)
-    }
-
-    async fn release(&self, stream: &str, token: &str) {
-        if let Err(e) = self.streams.release(stream, token).await {
-            tracing::warn!(stream, error = %e, "could not release the claim; it expires with its lease");
-        }
-    }
-
-    async fn publish_failed(
-        &self,
-        state: &StreamState,
-        submission: &Submission,
-        failure: &StreamFailure,
-    ) -> Result<(), TransientError> {
-        let mut data = json!({
-            "stream": state.stream, "status": "failed", "generation": state.generation,
-            "job_id": Value::Null, "job_kind": submission.kind.as_str(),
-            "error": {"code": failure.code, "message": failure.message},
-        });
-        if let Some(reason) = submission.fallback_reason() {
-            data["fallback_reason"] = json!(reason);
-        }
-        self.publish(
-            &format!(
-                "{}/failed/{}/{}",
-                state.stream, submission.generation, failure.message
-            ),
-            DomainEventType::CompositeFailed,
-            data,
-        )
-        .await
-    }
-
-    /// Reads and probes the sources, builds the job, cancels a running fallback if asked, and creates the job.
-    async fn build_and_create(
-        &self,
-        state: &StreamState,
-        submission: &Submission,
-    ) -> Result<String, SubmitFailure> {
-        let output =
-            CompositeOutput::new(&self.config.bucket, &self.config.key_prefix, &state.stream)
-                .map_err(|e| unusable(e.to_string()))?;
-        let context = &self.config.job_context;
-        let (job, kind) = match submission.source {
-            None => {
-                let (screen, screen_start) = self.recording(state, Source::Screen).await?;
-                let (camera, camera_start) = self.recording(state, Source::Camera).await?;
-                let options = CompositeOptions {
-                    camera_offset_ms: match (screen_start, camera_start) {
-                        (Some(screen), Some(camera)) => camera - screen,
-                        _ => 0,
-                    },
-                    ..CompositeOptions::default()
-                };
-                let job = composite_job(context, &output, &screen, &camera, &options)
-                    .map_err(|e| unusable(e.to_string()))?;
-                (job, JobKind::Composite)
-            }
-            Some(source) => {
-                let (recording, _) = self.recording(state, source).await?;
-                let job = single_job(context, &output, &recording, &SingleOptions::default())
-                    .map_err(|e| unusable(e.to_string()))?;
-                (job, JobKind::Single)
-            }
-        };
-        let job: CreateJobRequest = job.with_user_metadata(
-            kind,
-            &[(METADATA_GENERATION, submission.generation.to_string())],
-        );
-        // Only a job that is ready to go replaces the fallback: cancel it now, so it can never overwrite the
-        // composite.
-        if let Some(job_id) = &submission.cancel_job_id {
-            let outcome = self.transcoder.cancel_job(job_id).await?;
-            tracing::info!(stream = %state.stream, %job_id, ?outcome, "cancelled the fallback job");
-        }
-        Ok(self.transcoder.create_job(&job).await?)
-    }
-
-    /// A source recording, probed, and its `started-at` metadata (epoch ms), if set.
-    async fn recording(
-        &self,
-        state: &StreamState,
-        source: Source,
-    ) -> Result<(Recording, Option<i64>), SubmitFailure> {
-        let arrival = state.arrival(source).ok_or_else(|| {
-            unusable(format!("the {} recording has not arrived", source.as_str()))
-        })?;
-        let head = self
-            .objects
-            .head(&arrival.key)
-            .await
-            .map_err(|e| SubmitFailure::Transient(e.into()))?
-            .ok_or_else(|| {
-                SubmitFailure::Permanent(StreamFailure {
-                    code: "recording_missing".to_owned(),
-                    message: format!(
-                        "{} recording {} no longer exists",
-                        source.as_str(),
-                        arrival.key
-                    ),
-                })
-            })?;
-        let started_at = head
-            .metadata
-            .get("started-at")
-            .and_then(|v| v.trim().parse::<i64>().ok());
-        let uri = S3Uri::new(&self.config.bucket, arrival.key.clone())
-            .map_err(|e| unusable(e.to_string()))?;
-        let media = self.transcoder.probe(&uri).await.map_err(|e| match e {
-            TranscodeError::Unusable(_) => unusable(format!("{} recording: {e}", source.as_str())),
-            other => other.into(),
-        })?;
-        Ok((Recording { uri, media }, started_at))
     }
 }

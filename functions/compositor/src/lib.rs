@@ -16,6 +16,7 @@ pub mod event;
 pub mod handler;
 #[cfg(feature = "local")]
 pub mod local;
+mod submit;
 pub mod wiring;
 
 pub use handler::{Compositor, TransientError};

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::jobevent::{
-    JobEventError, JobRoute, JobStateChange, RouteError, StreamUpdate, route,
+    JobEventError, JobRoute, JobState, JobStateChange, RouteError, StreamUpdate, route,
 };
 use vidpipe_core::ports::{
     EventPublisher, JobEventOutcome, ProcessedEventStore, PublishError, RenderOutcome, RenderStore,
@@ -172,6 +172,14 @@ where
         };
         let detail = &event.detail;
         let job_status = detail.state.name();
+        if let JobState::Error {
+            error_code,
+            error_message,
+        } = &detail.state
+        {
+            // Clients get the code and a plain message; what the service said goes here only.
+            tracing::warn!(job_id = %detail.job_id, code = ?error_code, message = ?error_message, "job failed");
+        }
         let (stream, generation, kind) = match route(&detail.user_metadata) {
             Ok(JobRoute::Stream {
                 stream,

@@ -67,6 +67,7 @@ fn composite(generation: u64) -> Submission {
         source: None,
         generation,
         cancel_job_id: None,
+        partner_unusable: false,
     }
 }
 
@@ -286,6 +287,7 @@ async fn a_submitted_job_starts_a_new_generation_and_clears_the_previous_outcome
         source: Some(Source::Screen),
         generation: 1,
         cancel_job_id: None,
+        partner_unusable: false,
     };
     assert!(taken(
         table.claim("s6", &single, "a", NOW, LEASE).await.unwrap()
@@ -452,8 +454,8 @@ async fn head_reads_size_etag_and_user_metadata() {
 }
 
 #[tokio::test]
-async fn a_claim_that_replaces_a_fallback_marks_its_generation_superseded_so_its_cancellation_fails_nothing()
- {
+async fn a_superseded_generation_recorded_by_the_claims_holder_makes_its_cancellation_fail_nothing()
+{
     let (table, _, _) = streams().await;
     table
         .record_arrival("s8", Source::Screen, &arrival("s8.mp4", "e1"), NOW)
@@ -464,6 +466,7 @@ async fn a_claim_that_replaces_a_fallback_marks_its_generation_superseded_so_its
         source: Some(Source::Screen),
         generation: 1,
         cancel_job_id: None,
+        partner_unusable: false,
     };
     assert!(taken(
         table.claim("s8", &single, "a", NOW, LEASE).await.unwrap()
@@ -491,6 +494,10 @@ async fn a_claim_that_replaces_a_fallback_marks_its_generation_superseded_so_its
             .await
             .unwrap()
     ));
+    // Only the holder of the claim records the generation it is about to cancel.
+    let err = table.supersede("s8", "a", 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    table.supersede("s8", "b", 1).await.unwrap();
     // The fallback's CANCELED event, arriving before the composite is recorded, is stale, not a failure.
     let canceled = StreamUpdate::Failed {
         code: CANCELED_CODE.into(),

@@ -29,6 +29,7 @@ fn composite_gen(generation: u64, cancel: Option<&str>) -> Action {
         source: None,
         generation,
         cancel_job_id: cancel.map(str::to_owned),
+        partner_unusable: false,
     })
 }
 
@@ -88,6 +89,7 @@ fn a_live_claim_leaves_the_work_to_its_holder() {
         source: None,
         generation: 1,
         cancel_job_id: None,
+        partner_unusable: false,
     };
     assert!(!may_claim(&s, &submission, NOW));
 }
@@ -121,6 +123,7 @@ fn a_claim_on_a_decision_made_on_an_older_generation_is_refused() {
         source: None,
         generation: 1,
         cancel_job_id: None,
+        partner_unusable: false,
     };
     assert!(!may_claim(&s, &stale, NOW));
 }
@@ -155,6 +158,7 @@ fn the_partner_timeout_submits_a_single_source_fallback_from_what_exists() {
             source: Some(Source::Screen),
             generation: 1,
             cancel_job_id: None,
+            partner_unusable: false,
         })
     );
     let Action::Submit(camera_only) = after_partner_timeout(&state(false, true), NOW) else {
@@ -348,4 +352,51 @@ proptest! {
         let generations: Vec<u64> = model.submitted.iter().map(|s| s.generation).collect();
         prop_assert_eq!(generations, (1..=kinds.len() as u64).collect::<Vec<_>>());
     }
+}
+
+#[test]
+fn a_fallback_made_because_the_partner_was_unusable_acts_again_only_on_a_new_upload_of_it() {
+    let mut s = with_job(
+        state(true, true),
+        OutputKind::Single,
+        StreamStatus::Processing,
+    );
+    s.fallback_reason = Some("camera_unusable".into());
+    assert_eq!(
+        after_arrival(&s, false, NOW),
+        Action::Nothing(Idle::FallbackSubmitted)
+    );
+    assert_eq!(
+        after_arrival(&s, true, NOW),
+        composite_gen(2, Some("job-1"))
+    );
+    // A fallback made because the partner never came is replaced by the composite as soon as it is here.
+    s.fallback_reason = Some("camera_missing".into());
+    assert_eq!(
+        after_arrival(&s, false, NOW),
+        composite_gen(2, Some("job-1"))
+    );
+}
+
+#[test]
+fn a_single_source_job_says_why_it_is_single() {
+    let single = |source, partner_unusable| Submission {
+        kind: OutputKind::Single,
+        source: Some(source),
+        generation: 1,
+        cancel_job_id: None,
+        partner_unusable,
+    };
+    assert_eq!(
+        single(Source::Screen, false).fallback_reason(),
+        Some("camera_missing")
+    );
+    assert_eq!(
+        single(Source::Screen, true).fallback_reason(),
+        Some("camera_unusable")
+    );
+    assert_eq!(
+        single(Source::Camera, true).fallback_reason(),
+        Some("screen_unusable")
+    );
 }

@@ -28,9 +28,8 @@ pub trait StreamStore: Send + Sync {
         now_ms: u64,
     ) -> impl Future<Output = Result<(StreamState, bool), StoreError>> + Send;
     /// Takes the claim for `submission` with `token` until `now_ms + lease_ms`, recording the generation it is for
-    /// (the job's intent) and, when the submission replaces a fallback, that generation as superseded (its
-    /// cancellation must not fail the stream). Refused while another handler's claim is live or when the stored
-    /// generation moved; [`ClaimOutcome::Taken`] names an expired claim for the same generation that it replaced.
+    /// (the job's intent). Refused while another handler's claim is live or when the stored generation moved;
+    /// [`ClaimOutcome::Taken`] names an expired claim for the same generation that it replaced.
     fn claim(
         &self,
         stream: &str,
@@ -48,6 +47,14 @@ pub trait StreamStore: Send + Sync {
         submission: &Submission,
         job_id: &str,
         now_ms: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records, under the claim `token`, that the job of `generation` is being canceled to be replaced: its
+    /// cancellation then fails nothing. A [`StoreError::Conflict`] if the claim was lost.
+    fn supersede(
+        &self,
+        stream: &str,
+        token: &str,
+        generation: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Gives the claim `token` back (after a transient failure); `false` if it was no longer held.
     fn release(

@@ -43,6 +43,7 @@ impl Item {
             job_kind: self.job_kind,
             job_id: self.job_id.clone(),
             claim: self.claim.clone(),
+            fallback_reason: self.fallback_reason.clone(),
         }
     }
 
@@ -172,9 +173,6 @@ impl StreamStore for InMemoryStreams {
             expires_at_ms: now_ms + lease_ms,
             generation: submission.generation,
         });
-        if submission.cancel_job_id.is_some() {
-            item.superseded_generation = submission.expected_generation();
-        }
         self.wrote();
         Ok(ClaimOutcome::Taken { taken_over })
     }
@@ -203,6 +201,24 @@ impl StreamStore for InMemoryStreams {
         item.claim = None;
         item.output_key = None;
         item.error = None;
+        self.wrote();
+        Ok(())
+    }
+
+    async fn supersede(
+        &self,
+        stream: &str,
+        token: &str,
+        generation: u64,
+    ) -> Result<(), StoreError> {
+        let mut items = self.lock();
+        let item = items
+            .get_mut(stream)
+            .filter(|item| item.holds(token))
+            .ok_or(StoreError::Conflict(
+                "the claim was lost before the fallback was superseded",
+            ))?;
+        item.superseded_generation = generation;
         self.wrote();
         Ok(())
     }

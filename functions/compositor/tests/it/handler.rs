@@ -229,6 +229,7 @@ async fn an_expired_claim_of_a_crashed_handler_is_taken_over() {
         source: None,
         generation: 1,
         cancel_job_id: None,
+        partner_unusable: false,
     };
     let now = stack.now.load(Ordering::SeqCst);
     let lease = stack.compositor.config.claim_lease.as_millis() as u64;
@@ -333,8 +334,21 @@ async fn a_transient_failure_releases_the_claim_and_the_retry_completes() {
     assert_eq!(stack.transcoder.jobs().len(), 1);
 }
 
+/// The `composite.failed` events published so far.
+fn failed_events(stack: &Stack) -> Vec<vidpipe_core::notify::DomainEvent> {
+    stack
+        .publisher
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == DomainEventType::CompositeFailed)
+        .cloned()
+        .collect()
+}
+
 #[tokio::test]
-async fn an_unusable_recording_fails_the_stream_once_and_is_not_retried() {
+async fn an_unusable_camera_leaves_the_output_to_the_screen_and_says_why() {
     let stack = Stack::new().await;
     let (screen_event, camera_event) = both(&stack, "s6").await;
     stack
@@ -345,36 +359,71 @@ async fn an_unusable_recording_fails_the_stream_once_and_is_not_retried() {
         .insert(camera("s6"));
     stack.compositor.handle(screen_event).await.unwrap();
     let answer = stack.compositor.handle(camera_event.clone()).await.unwrap();
+    assert_eq!(answer["records"][0]["outcome"], "submitted", "{answer}");
+    assert_eq!(answer["records"][0]["job_kind"], "single");
+    let jobs = stack.transcoder.jobs_for("s6");
+    assert_eq!(jobs.len(), 1);
+    let inputs = jobs[0].settings.inputs.as_deref().unwrap();
+    assert_eq!(inputs.len(), 1);
+    assert!(
+        inputs[0]
+            .file_input
+            .as_deref()
+            .unwrap()
+            .ends_with("/s6.mp4"),
+        "made from the screen: {:?}",
+        inputs[0].file_input
+    );
+    let item = stack.item("s6").await;
+    assert_eq!(item["fallback_reason"].as_s().unwrap(), "camera_unusable");
+    assert_eq!(item["status"].as_s().unwrap(), "processing");
+    assert!(failed_events(&stack).is_empty());
+
+    // A redelivery of the same event changes nothing.
+    let again = stack.compositor.handle(camera_event).await.unwrap();
+    assert_eq!(again["records"][0]["outcome"], "nothing", "{again}");
+    assert_eq!(stack.transcoder.jobs_for("s6").len(), 1);
+}
+
+#[tokio::test]
+async fn a_pair_of_unusable_recordings_fails_once_with_a_code_and_a_plain_message() {
+    let stack = Stack::new().await;
+    let (screen_event, camera_event) = both(&stack, "s6b").await;
+    {
+        let mut unusable = stack.transcoder.unusable.lock().unwrap();
+        unusable.insert(camera("s6b"));
+        unusable.insert(screen("s6b"));
+    }
+    stack.compositor.handle(screen_event).await.unwrap();
+    let answer = stack.compositor.handle(camera_event.clone()).await.unwrap();
     assert_eq!(answer["records"][0]["outcome"], "failed", "{answer}");
-    let state = stack.state("s6").await;
+    let state = stack.state("s6b").await;
     assert_eq!(state.status, Some(StreamStatus::Failed));
     assert!(state.claim.is_none());
-    let item = stack.item("s6").await;
-    assert_eq!(item["error_code"].as_s().unwrap(), "recording_unusable");
-    assert!(
-        item["error_message"]
-            .as_s()
-            .unwrap()
-            .contains("camera recording")
+    let item = stack.item("s6b").await;
+    assert_eq!(item["error_code"].as_s().unwrap(), "recordings_unusable");
+    let message = item["error_message"].as_s().unwrap().clone();
+    assert_eq!(
+        message,
+        "neither the screen nor the camera recording could be read as video"
     );
-    let failed: Vec<_> = stack
-        .publisher
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e.event_type == DomainEventType::CompositeFailed)
-        .cloned()
-        .collect();
+    let failed = failed_events(&stack);
     assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].data["stream"], "s6");
-    assert_eq!(failed[0].data["error"]["code"], "recording_unusable");
+    assert_eq!(failed[0].data["error"]["code"], "recordings_unusable");
+    // What the probe said (the object's location, the tool's words) stays in the log.
+    for shown in [message.as_str(), &failed[0].data.to_string()] {
+        assert!(
+            !shown.contains("s3://") && !shown.contains("no video track"),
+            "{shown}"
+        );
+    }
 
     // A redelivery of the same event changes nothing; no job was ever submitted.
     let again = stack.compositor.handle(camera_event).await.unwrap();
     assert_eq!(again["records"][0]["outcome"], "nothing");
     assert_eq!(again["records"][0]["reason"], "failed");
     assert!(stack.transcoder.jobs().is_empty());
+    assert_eq!(failed_events(&stack).len(), 1);
 }
 
 #[tokio::test]
@@ -506,6 +555,7 @@ async fn a_partner_arriving_while_the_fallback_is_claimed_still_gets_its_composi
         source: Some(Source::Screen),
         generation: 1,
         cancel_job_id: None,
+        partner_unusable: false,
     };
     let now = stack.now.load(Ordering::SeqCst);
     assert!(matches!(
@@ -605,10 +655,19 @@ async fn an_unusable_late_partner_leaves_the_fallback_alone() {
         .handle(stack.event(&camera("s11"), &c))
         .await
         .unwrap();
-    assert_eq!(answer["records"][0]["outcome"], "failed", "{answer}");
+    assert_eq!(answer["records"][0]["outcome"], "nothing", "{answer}");
+    assert_eq!(answer["records"][0]["reason"], "camera_unusable");
     assert!(
         stack.transcoder.cancelled.lock().unwrap().is_empty(),
-        "the fallback is only cancelled for a composite that is ready to go"
+        "the fallback is only cancelled for a job that is ready to go"
     );
     assert_eq!(stack.transcoder.jobs_for("s11").len(), 1);
+    // The stream keeps its fallback's outcome: the screen recording is not dropped.
+    let state = stack.state("s11").await;
+    assert_eq!(
+        (state.status, state.generation, state.job_kind),
+        (Some(StreamStatus::Processing), 1, Some(OutputKind::Single))
+    );
+    assert!(state.claim.is_none());
+    assert!(failed_events(&stack).is_empty());
 }

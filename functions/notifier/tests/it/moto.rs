@@ -219,10 +219,10 @@ async fn every_job_status_fixture_goes_through_the_handler() {
             }
             "error.json" => {
                 assert_eq!(r.error_code.as_deref(), Some("1040"));
-                assert!(
-                    r.error_message
-                        .unwrap()
-                        .starts_with("Unable to open input file")
+                // MediaConvert's message names the object and quotes its probe: clients get a plain one.
+                assert_eq!(
+                    r.error_message.as_deref(),
+                    Some("a recording could not be read or decoded")
                 );
                 assert_eq!(events[0]["detail"]["data"]["error"]["code"], "1040");
             }

@@ -112,6 +112,7 @@ fn state_from_item(item: &Item) -> Result<StreamState, StoreError> {
         job_kind,
         job_id: get_s(item, "job_id"),
         claim,
+        fallback_reason: get_s(item, "fallback_reason"),
         stream,
     })
 }

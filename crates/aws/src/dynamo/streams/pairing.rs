@@ -95,16 +95,12 @@ impl StreamStore for DynamoStreams {
         } else {
             "generation = :generation"
         };
-        let mut set = String::from(
-            "SET claim_token = :token, claimed_at = :now, claim_expires_at = :until, \
-             claim_generation = :next, updated_at = :now",
-        );
-        if submission.cancel_job_id.is_some() {
-            set.push_str(", superseded_generation = :generation");
-        }
         let result = self
             .update(stream)
-            .update_expression(set)
+            .update_expression(
+                "SET claim_token = :token, claimed_at = :now, claim_expires_at = :until, \
+                 claim_generation = :next, updated_at = :now",
+            )
             .condition_expression(format!(
                 "attribute_exists(pk) AND (attribute_not_exists(claim_token) OR claim_expires_at <= :now) \
                  AND {generation}"
@@ -184,6 +180,28 @@ impl StreamStore for DynamoStreams {
             .send()
             .await;
         conditional(result, "the claim was lost before the job was recorded")
+    }
+
+    /// Records `generation` as superseded under the claim `token` (the notifier then refuses its job's
+    /// cancellation). A conflict if the claim was lost.
+    async fn supersede(
+        &self,
+        stream: &str,
+        token: &str,
+        generation: u64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .update(stream)
+            .update_expression("SET superseded_generation = :generation")
+            .condition_expression("claim_token = :token")
+            .expression_attribute_values(":generation", n(generation))
+            .expression_attribute_values(":token", s(token))
+            .send()
+            .await;
+        conditional(
+            result,
+            "the claim was lost before the fallback was superseded",
+        )
     }
 
     /// Gives the claim `token` back (after a transient failure), so a retry can take it at once. Returns `false`
