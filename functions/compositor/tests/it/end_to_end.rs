@@ -378,3 +378,30 @@ async fn a_camera_that_never_arrives_ends_ready_with_the_screen_alone() {
         .await;
     check_output(&output, false);
 }
+
+/// Tried as a new user would: a screen recording with a corrupt camera recording. The stream used to end `failed`
+/// (the URL the client stored stayed 404, and the error held a temporary path and ffprobe's words); the screen
+/// recording is made into the output instead, and the stream says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_camera_recording_ends_ready_with_the_screen_alone_and_says_why() {
+    let media = media();
+    let junk = media.dir.path().join("junk.webm");
+    std::fs::write(&junk, b"\x1a\x45\xdf\xa3 this is not a video at all").unwrap();
+    let mut stack = Stack::new(900).await;
+    stack
+        .upload("e2e-corrupt-camera", "screen", "video/mp4", &media.screen)
+        .await;
+    stack.pump().await;
+    stack
+        .upload("e2e-corrupt-camera", "camera", "video/webm", &junk)
+        .await;
+    stack.pump().await;
+    let answer = stack.until_final("e2e-corrupt-camera").await;
+    assert_eq!(answer["status"], "ready", "{answer}");
+    assert_eq!(answer["fallback_reason"], "camera_unusable", "{answer}");
+    let output = media.dir.path().join("screen-alone.mp4");
+    stack
+        .download(answer["output_url"].as_str().unwrap(), &output)
+        .await;
+    check_output(&output, false);
+}
