@@ -201,7 +201,9 @@ impl S3Objects {
         out.flush().await.map_err(io)
     }
 
-    /// Stores the local `file` at `uri` (in this bucket) with `content_type`, streaming it from disk.
+    /// Stores the local `file` at `uri` (in this bucket) with `content_type`, streaming it from disk: one PUT up to
+    /// [`MULTIPART_THRESHOLD`], parts of [`PART_SIZE`] above it (one PUT stops at 5 GiB; a long render's join can
+    /// pass that).
     pub async fn upload(
         &self,
         file: &Path,
@@ -214,6 +216,15 @@ impl S3Objects {
         };
         if uri.bucket() != self.bucket {
             return Err(put_error("the object is in another bucket".into()));
+        }
+        let size = tokio::fs::metadata(file)
+            .await
+            .map_err(|e| put_error(Box::new(e)))?
+            .len();
+        if size > MULTIPART_THRESHOLD {
+            return self
+                .upload_in_parts(file, uri, content_type, PART_SIZE)
+                .await;
         }
         let body = ByteStream::from_path(file)
             .await
@@ -230,6 +241,127 @@ impl S3Objects {
         Ok(())
     }
 }
+
+impl S3Objects {
+    /// Stores the local `file` at `uri` (in this bucket) as a multipart upload of `part_size` parts (at least
+    /// 5 MiB, S3's smallest part but the last), each streamed from its place in the file. A failed upload is
+    /// aborted, so no parts are left behind.
+    pub async fn upload_in_parts(
+        &self,
+        file: &Path,
+        uri: &S3Uri,
+        content_type: &str,
+        part_size: u64,
+    ) -> Result<(), PutError> {
+        let put_error = |source: Cause| PutError {
+            uri: uri.clone(),
+            source,
+        };
+        let size = tokio::fs::metadata(file)
+            .await
+            .map_err(|e| put_error(Box::new(e)))?
+            .len();
+        let upload_id = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(uri.key())
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(|e| put_error(Box::new(e)))?
+            .upload_id
+            .ok_or_else(|| put_error("CreateMultipartUpload returned no upload id".into()))?;
+        let completed = match self
+            .upload_parts(file, uri, &upload_id, size, part_size)
+            .await
+        {
+            Ok(parts) => self
+                .client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(uri.key())
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| put_error(Box::new(e))),
+            Err(e) => Err(e),
+        };
+        if completed.is_err() {
+            let aborted = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(uri.key())
+                .upload_id(&upload_id)
+                .send()
+                .await;
+            if let Err(e) = aborted {
+                tracing::warn!(%uri, error = %e, "could not abort a failed multipart upload; the bucket's lifecycle rule removes it");
+            }
+        }
+        completed
+    }
+
+    /// Uploads `file` (`size` bytes) as the parts of `upload_id`, in order.
+    async fn upload_parts(
+        &self,
+        file: &Path,
+        uri: &S3Uri,
+        upload_id: &str,
+        size: u64,
+        part_size: u64,
+    ) -> Result<Vec<CompletedPart>, PutError> {
+        let put_error = |source: Cause| PutError {
+            uri: uri.clone(),
+            source,
+        };
+        let mut parts = Vec::new();
+        let mut offset = 0;
+        while offset < size || parts.is_empty() {
+            let length = part_size.min(size - offset);
+            let body = ByteStream::read_from()
+                .path(file)
+                .offset(offset)
+                .length(aws_sdk_s3::primitives::Length::Exact(length))
+                .build()
+                .await
+                .map_err(|e| put_error(Box::new(e)))?;
+            let number = part_number(parts.len() as u32 + 1);
+            let out = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(uri.key())
+                .upload_id(upload_id)
+                .part_number(number)
+                .content_length(len_i64(length))
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| put_error(Box::new(e)))?;
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(out.e_tag)
+                    .build(),
+            );
+            offset += length;
+        }
+        Ok(parts)
+    }
+}
+
+/// Files larger than this are uploaded in parts.
+pub const MULTIPART_THRESHOLD: u64 = 256 * 1024 * 1024;
+/// The part size of large uploads: 10,000 parts (S3's most) of it reach 640 GiB.
+pub const PART_SIZE: u64 = 64 * 1024 * 1024;
 
 /// A failed read of `uri` that may succeed on retry.
 fn unavailable(uri: &S3Uri, error: impl std::error::Error + Send + Sync + 'static) -> FetchError {

@@ -186,9 +186,14 @@ impl TaskInvoker for LocalFunctions {
     async fn invoke(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
         let arns = &self.arns;
         if resource == arns.chunker {
-            let plan = vidpipe_chunker::plan(input, &self.requests, &self.prober)
-                .await
-                .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
+            let plan = vidpipe_chunker::plan(
+                input,
+                &self.requests,
+                &self.prober,
+                &vidpipe_chunker::RenderLimits::default(),
+            )
+            .await
+            .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
             eprintln!(
                 "planned {}: {} frames in {} chunks",
                 plan.render_id,

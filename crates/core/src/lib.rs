@@ -6,6 +6,7 @@ pub mod error;
 pub mod job;
 pub mod jobevent;
 pub mod keys;
+pub mod limits;
 pub mod notify;
 pub mod pairing;
 pub mod ports;

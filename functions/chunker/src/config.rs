@@ -5,6 +5,9 @@ use std::str::FromStr;
 
 pub use vidpipe_core::config::ConfigError;
 use vidpipe_core::config::Vars;
+use vidpipe_core::limits::SourceLimits;
+
+use crate::RenderLimits;
 
 /// How videos are probed (`MEDIACONVERT_BACKEND`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +43,8 @@ pub struct Config {
     pub ffprobe: PathBuf,
     /// `S3_FORCE_PATH_STYLE` (`false`): path-style S3 addressing, for endpoints such as moto.
     pub s3_force_path_style: bool,
+    /// `MAX_SOURCE_*` and `ASSEMBLER_EPHEMERAL_MB`: what one render may ask for.
+    pub limits: RenderLimits,
 }
 
 impl Config {
@@ -52,6 +57,15 @@ impl Config {
                 .optional("FFPROBE_PATH")
                 .map_or_else(|| "ffprobe".into(), PathBuf::from),
             s3_force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
+            limits: RenderLimits {
+                sources: SourceLimits::from_vars(&vars)?,
+                assembler_disk_bytes: vars.whole_number(
+                    "ASSEMBLER_EPHEMERAL_MB",
+                    10_240,
+                    512..=10_240,
+                )? * 1024
+                    * 1024,
+            },
         })
     }
 }
@@ -72,6 +86,7 @@ mod tests {
                 probe_backend: ProbeBackendKind::MediaConvert,
                 ffprobe: "ffprobe".into(),
                 s3_force_path_style: false,
+                limits: RenderLimits::default(),
             })
         );
     }

@@ -1,5 +1,6 @@
 //! Why the chunker failed, and the error type a state machine matches for each reason.
 
+use vidpipe_core::limits::LimitError;
 use vidpipe_core::render::RenderError;
 use vidpipe_core::render::ports::{DocumentError, PutError};
 use vidpipe_core::s3uri::S3UriError;
@@ -45,6 +46,26 @@ pub enum ChunkerError {
         /// Its size in bytes.
         bytes: usize,
     },
+    /// A source is longer, larger or faster than the configured limits.
+    #[error("source {uri}: {source}")]
+    SourceTooLarge {
+        /// The source.
+        uri: String,
+        /// The limit it breaks.
+        #[source]
+        source: LimitError,
+    },
+    /// The assembler's `/tmp` cannot hold the chunks and the joined output: refused before any chunk is paid for.
+    #[error(
+        "the render needs up to {needed} bytes of the assembler's /tmp, which has {available}: make it shorter or \
+         smaller"
+    )]
+    TooLargeForAssembler {
+        /// Bytes the chunks and the output may take.
+        needed: u64,
+        /// `ASSEMBLER_EPHEMERAL_MB` in bytes.
+        available: u64,
+    },
     /// The request or probe results could not be written as JSON.
     #[error(transparent)]
     Serialize(serde_json::Error),
@@ -65,6 +86,8 @@ impl ErrorType for ChunkerError {
             | Self::Uri(_)
             | Self::ShortVideos(_)
             | Self::PlanTooLarge { .. }
+            | Self::SourceTooLarge { .. }
+            | Self::TooLargeForAssembler { .. }
             | Self::Serialize(_) => false,
         };
         if transient {

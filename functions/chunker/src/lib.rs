@@ -24,7 +24,8 @@ use std::collections::BTreeMap;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use vidpipe_core::job::MediaInfo;
+use vidpipe_core::job::{MediaInfo, Size, max_bitrate};
+use vidpipe_core::limits::SourceLimits;
 use vidpipe_core::render::ports::{
     HeaderReader, RequestReader, RequestWriter, VideoProber, read_document,
 };
@@ -92,16 +93,48 @@ pub struct RenderPlan {
     pub media_uri: Option<String>,
 }
 
+/// What one render may ask for, checked before any chunk is bought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderLimits {
+    /// Each probed source's limits.
+    pub sources: SourceLimits,
+    /// `ASSEMBLER_EPHEMERAL_MB` (10240, the template's): the assembler's `/tmp`, which holds every chunk and the
+    /// joined output at once.
+    pub assembler_disk_bytes: u64,
+}
+
+impl Default for RenderLimits {
+    fn default() -> Self {
+        Self {
+            sources: SourceLimits::default(),
+            assembler_disk_bytes: 10_240 * 1024 * 1024,
+        }
+    }
+}
+
+/// The most the assembler's `/tmp` holds for a render of `request`: the chunks and the joined file (each at most
+/// the video's peak bitrate plus the AAC track over the whole length), and 64 MiB for the soundtrack and headers.
+pub fn assembler_disk_bytes(request: &RenderRequest, total_frames: u64) -> u64 {
+    const AAC_BITS_PER_SECOND: u64 = 128_000;
+    let size = Size::new(request.output.width, request.output.height);
+    let bits_per_second = u64::try_from(max_bitrate(size)).unwrap_or(0) + AAC_BITS_PER_SECOND;
+    let seconds = total_frames.div_ceil(u64::from(request.output.fps.max(1)));
+    2 * bits_per_second * seconds / 8 + 64 * 1024 * 1024
+}
+
 /// The Lambda handler.
 pub async fn handle(
     event: LambdaEvent<Value>,
     store: &(impl RequestReader + RequestWriter + HeaderReader),
     prober: &impl VideoProber,
+    limits: &RenderLimits,
 ) -> Result<RenderPlan, Diagnostic> {
-    plan(event.payload, store, prober).await.map_err(|error| {
-        tracing::warn!(%error, "render request rejected");
-        vidpipe_lambda::diagnostic(&error)
-    })
+    plan(event.payload, store, prober, limits)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "render request rejected");
+            vidpipe_lambda::diagnostic(&error)
+        })
 }
 
 /// Validates, probes the sources of, and plans one task input.
@@ -109,6 +142,7 @@ pub async fn plan(
     payload: Value,
     store: &(impl RequestReader + RequestWriter + HeaderReader),
     prober: &impl VideoProber,
+    limits: &RenderLimits,
 ) -> Result<RenderPlan, ChunkerError> {
     let input: ChunkerInput = serde_json::from_value(payload).map_err(ChunkerError::Input)?;
     let (request, read_from) = match (input.request, input.request_uri) {
@@ -121,7 +155,24 @@ pub async fn plan(
     };
     let chunks = request.plan()?;
     let base = output_base(&request.output)?;
+    let total_frames = chunks.last().map_or(0, |c| c.end_frame);
+    let needed = assembler_disk_bytes(&request, total_frames);
+    if needed > limits.assembler_disk_bytes {
+        return Err(ChunkerError::TooLargeForAssembler {
+            needed,
+            available: limits.assembler_disk_bytes,
+        });
+    }
     let media = sources::probe_sources(&request, store, prober).await?;
+    for (uri, info) in &media {
+        limits
+            .sources
+            .check_media(info)
+            .map_err(|source| ChunkerError::SourceTooLarge {
+                uri: uri.clone(),
+                source,
+            })?;
+    }
     let short = vidpipe_core::job::short_video_scenes(&request, &media);
     if !short.is_empty() {
         return Err(ChunkerError::ShortVideos(short));

@@ -28,5 +28,6 @@ async fn main() -> Result<(), Error> {
         }
     };
     let store = S3RequestStore(s3);
-    lambda_runtime::run(service_fn(|event| handle(event, &store, &prober))).await
+    let limits = config.limits;
+    lambda_runtime::run(service_fn(|event| handle(event, &store, &prober, &limits))).await
 }

@@ -8,6 +8,7 @@ pub use vidpipe_core::config::ConfigError;
 use vidpipe_core::config::Vars;
 use vidpipe_core::job::JobContext;
 use vidpipe_core::keys::check_prefix;
+use vidpipe_core::limits::SourceLimits;
 
 /// Which service runs MediaConvert jobs (`MEDIACONVERT_BACKEND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +93,9 @@ pub struct Config {
     pub claim_lease: Duration,
     /// `S3_FORCE_PATH_STYLE` (`false`): path-style S3 addressing, for endpoints such as moto.
     pub s3_force_path_style: bool,
+    /// `MAX_SOURCE_BYTES`, `MAX_SOURCE_SECONDS`, `MAX_SOURCE_PIXELS`, `MAX_SOURCE_FPS`: a recording over them is
+    /// not used.
+    pub limits: SourceLimits,
     /// The engine backend's `FFMPEG_PATH` and `FFPROBE_PATH` (the binaries on `PATH` by default).
     #[cfg(feature = "local")]
     pub engine_tools: vidpipe_engine::Tools,
@@ -150,6 +154,7 @@ impl Config {
             function_timeout: Duration::from_secs(timeout),
             claim_lease: Duration::from_secs(claim_lease),
             s3_force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
+            limits: SourceLimits::from_vars(&vars)?,
             #[cfg(feature = "local")]
             engine_tools: vidpipe_engine::Tools::from_env(|name| vars.optional(name)),
             #[cfg(feature = "local")]

@@ -6,6 +6,7 @@ use vidpipe_core::job::{
     CompositeOptions, CompositeOutput, CreateJobRequest, JobKind, Recording, SingleOptions,
     composite_job, single_job,
 };
+use vidpipe_core::limits::LimitError;
 use vidpipe_core::notify::DomainEventType;
 use vidpipe_core::pairing::{
     Claim, ClaimOutcome, OutputKind, Source, StreamFailure, StreamState, Submission,
@@ -340,6 +341,17 @@ where
                     &arrival.key,
                 )
             })?;
+        let too_large = |e: LimitError| {
+            failure(
+                "recording_too_large",
+                format!("the {name} recording is too large: {e}"),
+                &arrival.key,
+            )
+        };
+        self.config
+            .limits
+            .check_size(head.size)
+            .map_err(too_large)?;
         let started_at = head
             .metadata
             .get("started-at")
@@ -361,6 +373,7 @@ where
                 SubmitFailure::Transient(TransientError::Transcoder(e))
             }
         })?;
+        self.config.limits.check_media(&media).map_err(too_large)?;
         Ok((Recording { uri, media }, started_at))
     }
 

@@ -73,3 +73,47 @@ async fn an_object_over_the_limit_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_large_file_is_uploaded_in_parts_and_downloaded_whole() {
+    let client = client().await;
+    let bucket = bucket_with(&client, "a.json", b"{}").await;
+    let objects = S3Objects::new(client.clone(), &bucket);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("render.mp4");
+    // Three parts of 5 MiB (S3's smallest) and a short last one.
+    let body: Vec<u8> = (0..(15 * 1024 * 1024 + 12_345))
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(&file, &body).unwrap();
+    let uri = S3Uri::new(&bucket, "renders/r1.mp4").unwrap();
+    objects
+        .upload_in_parts(&file, &uri, "video/mp4", 5 * 1024 * 1024)
+        .await
+        .unwrap();
+    let head = client
+        .head_object()
+        .bucket(&bucket)
+        .key("renders/r1.mp4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(body.len() as i64));
+    assert_eq!(head.content_type(), Some("video/mp4"));
+    assert!(
+        head.e_tag().unwrap().ends_with("-4\""),
+        "a multipart ETag: {:?}",
+        head.e_tag()
+    );
+    let back = dir.path().join("back.mp4");
+    objects.download(&uri, &back).await.unwrap();
+    assert!(std::fs::read(&back).unwrap() == body, "the same bytes");
+    // Nothing is left in progress.
+    let uploads = client
+        .list_multipart_uploads()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(uploads.uploads().is_empty());
+}

@@ -150,10 +150,15 @@ impl TaskInvoker for &'static Flow {
             .unwrap()
             .push((resource.to_owned(), input.clone()));
         match resource {
-            CHUNKER => vidpipe_chunker::plan(input, &self.store, &FixedProber)
-                .await
-                .map(|plan| serde_json::to_value(plan).unwrap())
-                .map_err(|e| task_error(&e)),
+            CHUNKER => vidpipe_chunker::plan(
+                input,
+                &self.store,
+                &FixedProber,
+                &vidpipe_chunker::RenderLimits::default(),
+            )
+            .await
+            .map(|plan| serde_json::to_value(plan).unwrap())
+            .map_err(|e| task_error(&e)),
             JOB_BUILDER => {
                 if self.throttles_left.load(Ordering::SeqCst) > 0 {
                     self.throttles_left.fetch_sub(1, Ordering::SeqCst);

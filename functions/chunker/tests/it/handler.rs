@@ -9,7 +9,7 @@ use aws_sdk_s3 as s3;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use vidpipe_aws::requests::S3RequestStore;
-use vidpipe_chunker::{INLINE_LIMIT_BYTES, ProbeBackend, RenderPlan, handle, plan};
+use vidpipe_chunker::{INLINE_LIMIT_BYTES, ProbeBackend, RenderLimits, RenderPlan, handle, plan};
 use vidpipe_core::job::{FrameRate, MediaInfo};
 use vidpipe_core::render::ports::{
     FetchError, HeaderReader, PutError, RequestReader, RequestWriter, VideoProbeError, VideoProber,
@@ -85,6 +85,7 @@ async fn rejected(payload: Value) -> (String, String) {
         LambdaEvent::new(payload, Context::default()),
         &MemoryStore::default(),
         &FixedProber,
+        &RenderLimits::default(),
     )
     .await
     .unwrap_err();
@@ -94,9 +95,14 @@ async fn rejected(payload: Value) -> (String, String) {
 #[tokio::test]
 async fn the_inline_sample_plans_two_chunks_and_passes_the_request_inline() {
     let store = MemoryStore::default();
-    let plan = plan(event("request.json"), &store, &FixedProber)
-        .await
-        .unwrap();
+    let plan = plan(
+        event("request.json"),
+        &store,
+        &FixedProber,
+        &RenderLimits::default(),
+    )
+    .await
+    .unwrap();
     assert!(
         store.0.lock().unwrap().is_empty(),
         "a small request is not stored"
@@ -180,7 +186,9 @@ async fn a_custom_renderer_gets_the_request_by_uri() {
     let mut payload = event("request.json");
     payload["request"]["renderer"] =
         json!({"lambda": "arn:aws:lambda:us-east-1:123456789012:function:renderer"});
-    let plan = plan(payload, &store, &FixedProber).await.unwrap();
+    let plan = plan(payload, &store, &FixedProber, &RenderLimits::default())
+        .await
+        .unwrap();
     assert_eq!(
         plan.request_uri.as_deref(),
         Some("s3://vidpipe-renders/renders/promo-42/request.json")
@@ -257,9 +265,14 @@ async fn a_large_request_is_stored_in_s3_and_passed_by_uri() {
     let (store, bucket) = moto_store().await;
     let request = large_request(&bucket);
     assert!(request.to_string().len() > INLINE_LIMIT_BYTES);
-    let plan = plan(json!({"request": request}), &store, &FixedProber)
-        .await
-        .unwrap();
+    let plan = plan(
+        json!({"request": request}),
+        &store,
+        &FixedProber,
+        &RenderLimits::default(),
+    )
+    .await
+    .unwrap();
     let uri = format!("s3://{bucket}/renders/big-1/request.json");
     assert_eq!(plan.request_uri.as_deref(), Some(uri.as_str()));
     assert!(plan.request.is_none());
@@ -278,9 +291,14 @@ async fn a_large_request_is_stored_in_s3_and_passed_by_uri() {
 }
 
 async fn plan_by_uri(store: &S3RequestStore, uri: &str) -> RenderPlan {
-    plan(json!({"request_uri": uri}), store, &FixedProber)
-        .await
-        .unwrap()
+    plan(
+        json!({"request_uri": uri}),
+        store,
+        &FixedProber,
+        &RenderLimits::default(),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -305,7 +323,14 @@ async fn the_request_uri_sample_is_read_from_s3_and_a_missing_object_is_named() 
         .unwrap()
         .replace("vidpipe-renders", &bucket);
     payload["request_uri"] = json!(uri);
-    let plan = plan(payload.clone(), &store, &FixedProber).await.unwrap();
+    let plan = plan(
+        payload.clone(),
+        &store,
+        &FixedProber,
+        &RenderLimits::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(plan.request_uri.as_deref(), Some(uri.as_str()));
     assert!(
         plan.request.is_none(),
@@ -318,6 +343,7 @@ async fn the_request_uri_sample_is_read_from_s3_and_a_missing_object_is_named() 
         LambdaEvent::new(payload, Context::default()),
         &store,
         &FixedProber,
+        &RenderLimits::default(),
     )
     .await
     .unwrap_err();
@@ -338,9 +364,14 @@ async fn a_request_whose_plan_would_be_too_large_inline_is_passed_by_uri() {
     request["scenes"] = json!(request["scenes"].as_array().unwrap()[..900]);
     request["chunking"] = json!({"max_chunk_s": 1, "min_chunk_s": 0.5});
     assert!(request.to_string().len() < INLINE_LIMIT_BYTES);
-    let plan = plan(json!({"request": request}), &store, &FixedProber)
-        .await
-        .unwrap();
+    let plan = plan(
+        json!({"request": request}),
+        &store,
+        &FixedProber,
+        &RenderLimits::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(plan.chunks.len(), 900);
     assert!(plan.request.is_none());
     assert_eq!(
@@ -388,6 +419,7 @@ async fn not_retried(
         LambdaEvent::new(json!({"request": request}), Context::default()),
         store,
         prober,
+        &RenderLimits::default(),
     )
     .await
     .unwrap_err();
@@ -436,9 +468,14 @@ async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
         ProbeBackend::Engine(Engine::new(Storage::with_s3(store.0.clone()))),
         AtomicUsize::new(0),
     );
-    let plan = plan(json!({"request": request.clone()}), &store, &prober)
-        .await
-        .unwrap();
+    let plan = plan(
+        json!({"request": request.clone()}),
+        &store,
+        &prober,
+        &RenderLimits::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         prober.1.load(Ordering::SeqCst),
         1,
@@ -481,9 +518,14 @@ async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
     // scene rather than a chunk job failing later.
     let mut fits = request.clone();
     fits["scenes"][1]["duration_s"] = json!(1.0);
-    vidpipe_chunker::plan(json!({"request": fits.clone()}), &store, &prober)
-        .await
-        .unwrap();
+    vidpipe_chunker::plan(
+        json!({"request": fits.clone()}),
+        &store,
+        &prober,
+        &RenderLimits::default(),
+    )
+    .await
+    .unwrap();
     for (start_s, duration_s) in [(1.0, 1.0 + 1.0 / 30.0), (30.0, 0.5)] {
         let mut short = fits.clone();
         short["scenes"][1]["start_s"] = json!(start_s);
@@ -546,18 +588,28 @@ async fn service_failures_are_worth_a_retry() {
 
     // Reading the request by URI, and reading the overlay image's header.
     let message = unavailable(
-        handle(call(event("request-uri.json")), &Outage, &FixedProber)
-            .await
-            .unwrap_err(),
+        handle(
+            call(event("request-uri.json")),
+            &Outage,
+            &FixedProber,
+            &RenderLimits::default(),
+        )
+        .await
+        .unwrap_err(),
     );
     assert!(
         message.contains("promo-42.json") && message.contains("throttled"),
         "{message}"
     );
     let message = unavailable(
-        handle(call(event("request.json")), &Outage, &FixedProber)
-            .await
-            .unwrap_err(),
+        handle(
+            call(event("request.json")),
+            &Outage,
+            &FixedProber,
+            &RenderLimits::default(),
+        )
+        .await
+        .unwrap_err(),
     );
     assert!(
         message.contains("product.png") && message.contains("throttled"),
@@ -570,6 +622,7 @@ async fn service_failures_are_worth_a_retry() {
             call(event("request.json")),
             &MemoryStore::default(),
             &Outage,
+            &RenderLimits::default(),
         )
         .await
         .unwrap_err(),
@@ -585,9 +638,14 @@ async fn service_failures_are_worth_a_retry() {
         json!({"lambda": "arn:aws:lambda:us-east-1:123456789012:function:r"});
     payload["request"]["scenes"][1]["overlay"] = Value::Null;
     let message = unavailable(
-        handle(call(payload), &WriteOutage, &FixedProber)
-            .await
-            .unwrap_err(),
+        handle(
+            call(payload),
+            &WriteOutage,
+            &FixedProber,
+            &RenderLimits::default(),
+        )
+        .await
+        .unwrap_err(),
     );
     assert!(
         message.starts_with(
@@ -616,4 +674,68 @@ impl RequestWriter for WriteOutage {
     async fn put(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), PutError> {
         Outage.put(uri, json).await
     }
+}
+
+/// Probes nothing: a test that a refusal came before any source was probed.
+struct NoProbe;
+
+impl VideoProber for NoProbe {
+    async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, VideoProbeError> {
+        panic!("{uri} was probed before the render was refused")
+    }
+}
+
+#[tokio::test]
+async fn a_render_the_assemblers_tmp_cannot_hold_is_refused_at_planning() {
+    let store = MemoryStore::default();
+    let limits = RenderLimits {
+        assembler_disk_bytes: 64 * 1024 * 1024,
+        ..RenderLimits::default()
+    };
+    let error = handle(
+        LambdaEvent::new(event("request.json"), Context::default()),
+        &store,
+        &NoProbe,
+        &limits,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.error_type, "InvalidRenderRequest");
+    assert!(
+        error.error_message.contains("assembler's /tmp"),
+        "{}",
+        error.error_message
+    );
+    assert!(store.0.lock().unwrap().is_empty(), "nothing written");
+    // The default (the template's 10 GiB) holds the sample.
+    plan(
+        event("request.json"),
+        &store,
+        &FixedProber,
+        &RenderLimits::default(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_source_over_the_limits_is_refused_before_any_chunk_is_rendered() {
+    let store = MemoryStore::default();
+    let mut limits = RenderLimits::default();
+    limits.sources.max_fps = 20;
+    let error = handle(
+        LambdaEvent::new(event("request.json"), Context::default()),
+        &store,
+        &FixedProber,
+        &limits,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.error_type, "InvalidRenderRequest");
+    assert!(
+        error.error_message.contains("over the 20 fps limit"),
+        "{}",
+        error.error_message
+    );
+    assert!(store.0.lock().unwrap().is_empty(), "nothing written");
 }

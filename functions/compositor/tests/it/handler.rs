@@ -671,3 +671,44 @@ async fn an_unusable_late_partner_leaves_the_fallback_alone() {
     assert!(state.claim.is_none());
     assert!(failed_events(&stack).is_empty());
 }
+
+#[tokio::test]
+async fn a_recording_over_the_limits_is_not_used_and_no_job_is_bought_for_it() {
+    let mut stack = Stack::new().await;
+    // The legacy routes sign no length: an upload is bounded after it arrives. The camera's test body is longer than
+    // this cap, the screen's is not.
+    let camera_bytes = format!("body of {}", camera("s12")).len() as u64;
+    stack.compositor.config.limits.max_bytes = camera_bytes - 1;
+    let (screen_event, camera_event) = both(&stack, "s12").await;
+    stack.compositor.handle(screen_event).await.unwrap();
+    let answer = stack.compositor.handle(camera_event).await.unwrap();
+    assert_eq!(answer["records"][0]["job_kind"], "single", "{answer}");
+    let item = stack.item("s12").await;
+    assert_eq!(item["fallback_reason"].as_s().unwrap(), "camera_unusable");
+
+    // Alone, a recording over the limits fails its stream with a plain reason.
+    let mut stack = Stack::new().await;
+    stack.compositor.config.limits.max_bytes = 1;
+    let s = stack.put(&screen("s13"), None).await;
+    stack
+        .compositor
+        .handle(stack.event(&screen("s13"), &s))
+        .await
+        .unwrap();
+    let answer = stack
+        .compositor
+        .handle(json!({"partner_timeout": {"stream": "s13"}}))
+        .await
+        .unwrap();
+    assert_eq!(answer["outcome"], "failed", "{answer}");
+    let item = stack.item("s13").await;
+    assert_eq!(item["error_code"].as_s().unwrap(), "recording_too_large");
+    assert!(
+        item["error_message"]
+            .as_s()
+            .unwrap()
+            .starts_with("the screen recording is too large: it is "),
+        "{item:?}"
+    );
+    assert!(stack.transcoder.jobs().is_empty());
+}
