@@ -131,6 +131,10 @@ pub struct StreamRecord {
     pub error_message: Option<String>,
     /// The last generation the compositor canceled itself to replace it (0: none).
     pub superseded_generation: u64,
+    /// How many different objects arrived as the screen recording (more than one: it was overwritten).
+    pub screen_uploads: u32,
+    /// How many different objects arrived as the camera recording.
+    pub camera_uploads: u32,
 }
 
 impl StreamRecord {
@@ -149,6 +153,8 @@ impl StreamRecord {
             error_code: None,
             error_message: None,
             superseded_generation: 0,
+            screen_uploads: 0,
+            camera_uploads: 0,
         }
     }
 

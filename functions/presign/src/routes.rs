@@ -551,6 +551,7 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
                 "stream": record.stream, "status": record.status.as_str(), "progress": record.progress,
                 "output_url": output_url, "error": error, "job_kind": record.job_kind,
                 "fallback_reason": record.fallback_reason,
+                "uploads": {"screen": record.screen_uploads, "camera": record.camera_uploads},
             }),
         ))
     }

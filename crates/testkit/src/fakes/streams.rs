@@ -29,6 +29,8 @@ struct Item {
     camera: Option<Arrival>,
     claim: Option<Claim>,
     superseded_generation: u64,
+    screen_uploads: u32,
+    camera_uploads: u32,
     last_event_id: Option<String>,
 }
 
@@ -61,6 +63,8 @@ impl Item {
             error_code: self.error.as_ref().map(|(code, _)| code.clone()),
             error_message: self.error.as_ref().map(|(_, message)| message.clone()),
             superseded_generation: self.superseded_generation,
+            screen_uploads: self.screen_uploads,
+            camera_uploads: self.camera_uploads,
         }
     }
 
@@ -91,6 +95,8 @@ impl InMemoryStreams {
             output_key: record.output_key,
             error: record.error_code.zip(record.error_message),
             superseded_generation: record.superseded_generation,
+            screen_uploads: record.screen_uploads,
+            camera_uploads: record.camera_uploads,
             ..Item::default()
         };
         self.lock().insert(record.stream, item);
@@ -129,14 +135,15 @@ impl StreamStore for InMemoryStreams {
     ) -> Result<(StreamState, bool), StoreError> {
         let mut items = self.lock();
         let item = items.entry(stream.to_owned()).or_default();
-        let side = match source {
-            Source::Screen => &mut item.screen,
-            Source::Camera => &mut item.camera,
+        let (side, uploads) = match source {
+            Source::Screen => (&mut item.screen, &mut item.screen_uploads),
+            Source::Camera => (&mut item.camera, &mut item.camera_uploads),
         };
         if side.as_ref().is_some_and(|a| a.etag == arrival.etag) {
             return Ok((item.state(), false));
         }
         *side = Some(arrival.clone());
+        *uploads += 1;
         item.stream = stream.to_owned();
         item.status.get_or_insert(StreamStatus::Queued);
         self.wrote();

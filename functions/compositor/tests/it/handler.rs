@@ -712,3 +712,38 @@ async fn a_recording_over_the_limits_is_not_used_and_no_job_is_bought_for_it() {
     );
     assert!(stack.transcoder.jobs().is_empty());
 }
+
+#[tokio::test]
+async fn an_overwritten_recording_after_the_composite_buys_no_second_job_and_the_stream_shows_it() {
+    let stack = Stack::new().await;
+    let (screen_event, camera_event) = both(&stack, "s14").await;
+    stack.compositor.handle(screen_event).await.unwrap();
+    stack.compositor.handle(camera_event).await.unwrap();
+    assert_eq!(stack.transcoder.jobs_for("s14").len(), 1);
+    // A replayed legacy URL (or a late retry of the client) writes the camera again: a new object, a new etag.
+    let again = stack
+        .s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key(camera("s14"))
+        .body(b"another camera recording".to_vec().into())
+        .send()
+        .await
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let answer = stack
+        .compositor
+        .handle(stack.event(&camera("s14"), &again))
+        .await
+        .unwrap();
+    assert_eq!(answer["records"][0]["outcome"], "nothing", "{answer}");
+    assert_eq!(answer["records"][0]["reason"], "already_submitted");
+    assert_eq!(stack.transcoder.jobs_for("s14").len(), 1, "no second job");
+    let item = stack.item("s14").await;
+    assert_eq!(item["camera_uploads"].as_n().unwrap(), "2");
+    assert_eq!(item["screen_uploads"].as_n().unwrap(), "1");
+    assert_eq!(item["camera_etag"].as_s().unwrap(), &again);
+}

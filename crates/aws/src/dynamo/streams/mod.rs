@@ -138,6 +138,8 @@ fn record_from_item(item: &Item) -> Result<StreamRecord, StoreError> {
         error_code: get_s(item, "error_code"),
         error_message: get_s(item, "error_message"),
         superseded_generation: get_n(item, "superseded_generation").unwrap_or(0),
+        screen_uploads: get_n(item, "screen_uploads").unwrap_or(0),
+        camera_uploads: get_n(item, "camera_uploads").unwrap_or(0),
         stream,
     })
 }

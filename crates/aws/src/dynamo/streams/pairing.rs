@@ -46,7 +46,7 @@ impl StreamStore for DynamoStreams {
             .update_expression(format!(
                 "SET #stream = :stream, #ttl = :ttl, #status = if_not_exists(#status, :queued), \
                  {side}_key = :key, {side}_size = :size, {side}_etag = :etag, {side}_arrived_at = :arrived, \
-                 updated_at = :now"
+                 {side}_uploads = if_not_exists({side}_uploads, :zero) + :one, updated_at = :now"
             ))
             .condition_expression(format!(
                 "attribute_not_exists({side}_etag) OR {side}_etag <> :etag"
@@ -62,6 +62,8 @@ impl StreamStore for DynamoStreams {
             .expression_attribute_values(":etag", s(&arrival.etag))
             .expression_attribute_values(":arrived", n(arrival.arrived_at_ms))
             .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;

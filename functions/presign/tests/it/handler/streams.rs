@@ -43,6 +43,7 @@ async fn stream_status_is_served_to_its_owner_only() {
     ready.generation = 1;
     ready.job_kind = Some("single".into());
     ready.fallback_reason = Some("camera_missing".into());
+    ready.screen_uploads = 2;
     ready.output_key = Some("videos/session-42_composited.mp4".into());
     let mut failed = stream_record("s-failed", Some("user-123"), StreamStatus::Failed);
     failed.error_code = Some("1040".into());
@@ -60,7 +61,8 @@ async fn stream_status_is_served_to_its_owner_only() {
         body,
         serde_json::json!({"stream": "session-42", "status": "ready", "progress": 100,
             "output_url": "https://s3.test/videos/session-42_composited.mp4?get", "error": null,
-            "job_kind": "single", "fallback_reason": "camera_missing"})
+            "job_kind": "single", "fallback_reason": "camera_missing",
+            "uploads": {"screen": 2, "camera": 0}})
     );
     let get = |stream: &str| Event::fixture("get-stream.json").path(&format!("/streams/{stream}"));
     let (_, running) = call(&app, get("s-running")).await;
