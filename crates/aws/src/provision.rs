@@ -7,9 +7,10 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule,
-    Event, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
-    NotificationConfiguration, QueueConfiguration,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketVersioningStatus,
+    CorsConfiguration, CorsRule, Event, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, NotificationConfiguration,
+    QueueConfiguration, VersioningConfiguration,
 };
 use vidpipe_core::error::{Cause, Chain};
 
@@ -55,7 +56,11 @@ fn failed<E: std::error::Error + Send + Sync + 'static>(
     }
 }
 
-/// Creates (or confirms) every resource.
+/// Days an overwritten object's earlier version is kept (the template's `NoncurrentVersionDays` default).
+const NONCURRENT_VERSION_DAYS: i32 = 7;
+
+/// Creates (or confirms) every resource: the bucket (versioned, with the retention rule and CORS), the table and
+/// the queue of `r`.
 pub async fn provision(
     sdk_config: &aws_config::SdkConfig,
     s3: &aws_sdk_s3::Client,
@@ -93,8 +98,24 @@ async fn create_bucket(s3: &aws_sdk_s3::Client, r: &Resources) -> Result<(), Pro
                 .days_after_initiation(1)
                 .build(),
         )
+        .noncurrent_version_expiration(
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(NONCURRENT_VERSION_DAYS)
+                .build(),
+        )
         .build()
         .map_err(failed("lifecycle rule"))?;
+    // As the template: an overwritten recording (a replayed upload URL) keeps its earlier version for a while.
+    s3.put_bucket_versioning()
+        .bucket(&r.bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(failed("put versioning"))?;
     s3.put_bucket_lifecycle_configuration()
         .bucket(&r.bucket)
         .lifecycle_configuration(

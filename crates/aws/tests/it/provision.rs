@@ -31,6 +31,12 @@ async fn provisioning_twice_is_harmless_and_wires_object_created_events_to_the_q
         .unwrap();
     let rule = &lifecycle.rules()[0];
     assert_eq!(rule.expiration().and_then(|e| e.days()), Some(30));
+    // As the template: versioned, an overwritten object's earlier version kept for 7 days.
+    assert_eq!(
+        rule.noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days()),
+        Some(7)
+    );
     // Records expire too: TTL on expires_at, and the owner index exists.
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let ttl = ddb
@@ -86,4 +92,26 @@ async fn provisioning_twice_is_harmless_and_wires_object_created_events_to_the_q
         .find(|b| b.contains("ObjectCreated"))
         .expect("an ObjectCreated event on the queue");
     assert!(event.contains("s1_camera.webm"), "{event}");
+    // (moto's GetBucketVersioning answer does not parse in the SDK, so the versions themselves are looked at.)
+    for body in ["first", "second"] {
+        s3.put_object()
+            .bucket(&resources.bucket)
+            .key("videos/twice_camera.webm")
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let versions = s3
+        .list_object_versions()
+        .bucket(&resources.bucket)
+        .prefix("videos/twice_camera.webm")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        versions.versions().len(),
+        2,
+        "the overwritten version is kept"
+    );
 }
