@@ -7,6 +7,7 @@ mod common;
 mod end_to_end;
 mod engine_backend;
 mod events;
+mod faults;
 mod handler;
 mod in_memory;
 mod moto_flow;
