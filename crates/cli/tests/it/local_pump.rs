@@ -3,6 +3,8 @@
 //! Invoke API (served here by a loopback stand-in for `cargo lambda watch` that records what it is sent).
 
 use serde_json::{Value, json};
+use std::future::Future;
+use std::pin::Pin;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,8 +14,22 @@ use vidpipe_testkit::{moto::MotoServer, unique_name};
 /// What the stand-in received: (function, payload).
 type Invocations = Arc<Mutex<Vec<(String, Value)>>>;
 
+/// A function's answer to an invocation: (HTTP status, body).
+pub(crate) type Answer = Pin<Box<dyn Future<Output = (u16, Value)> + Send>>;
+
 /// Serves `POST /2015-03-31/functions/{name}/invocations`; `answer` gives each function's reply.
 async fn invoke_endpoint(answer: fn(&str, &Value) -> (u16, Value)) -> (String, Invocations) {
+    invoke_endpoint_with(Arc::new(move |function: String, payload: Value| {
+        let reply = answer(&function, &payload);
+        Box::pin(async move { reply }) as Answer
+    }))
+    .await
+}
+
+/// [`invoke_endpoint`] with an answer that runs a handler: what `cargo lambda watch` does for the real functions.
+pub(crate) async fn invoke_endpoint_with(
+    answer: Arc<dyn Fn(String, Value) -> Answer + Send + Sync>,
+) -> (String, Invocations) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let received: Invocations = Arc::default();
@@ -21,6 +37,7 @@ async fn invoke_endpoint(answer: fn(&str, &Value) -> (u16, Value)) -> (String, I
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             let log = log.clone();
+            let answer = answer.clone();
             tokio::spawn(async move {
                 let mut data = Vec::new();
                 let mut buf = [0u8; 8192];
@@ -56,8 +73,10 @@ async fn invoke_endpoint(answer: fn(&str, &Value) -> (u16, Value)) -> (String, I
                     .to_owned();
                 let payload: Value = serde_json::from_slice(&data[head_end..head_end + length])
                     .unwrap_or(Value::Null);
-                let (status, reply) = answer(&function, &payload);
-                log.lock().unwrap().push((function, payload));
+                log.lock()
+                    .unwrap()
+                    .push((function.clone(), payload.clone()));
+                let (status, reply) = answer(function, payload).await;
                 let body = reply.to_string();
                 let response = format!(
                     "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -70,19 +89,24 @@ async fn invoke_endpoint(answer: fn(&str, &Value) -> (u16, Value)) -> (String, I
     (url, received)
 }
 
-struct LocalStack {
-    env: Vec<(&'static str, String)>,
-    sdk: aws_config::SdkConfig,
-    bucket: String,
+pub(crate) struct LocalStack {
+    pub(crate) env: Vec<(&'static str, String)>,
+    pub(crate) sdk: aws_config::SdkConfig,
+    pub(crate) bucket: String,
     bus: String,
-    objects_queue: String,
+    pub(crate) objects_queue: String,
     job_events_queue: String,
 }
 
 fn vidpipe(stack: &LocalStack, args: &[&str]) -> String {
+    vidpipe_env(&stack.env, args)
+}
+
+/// Runs `vidpipe args` with the variables `env`, and returns what it printed; a failure fails the test.
+pub(crate) fn vidpipe_env(env: &[(&'static str, String)], args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_vidpipe"))
         .args(args)
-        .envs(stack.env.iter().map(|(k, v)| (*k, v.as_str())))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("run vidpipe");
     assert!(
@@ -93,7 +117,7 @@ fn vidpipe(stack: &LocalStack, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-async fn local_stack() -> LocalStack {
+pub(crate) async fn local_stack() -> LocalStack {
     let moto = MotoServer::shared();
     let sdk = moto.sdk_config().await;
     let bus = unique_name("bus");

@@ -2,6 +2,7 @@
 //! binary of its own for now).
 
 mod engine_cli;
+mod load;
 mod local_pump;
 mod render_definition;
 mod render_e2e;
