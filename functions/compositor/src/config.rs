@@ -93,6 +93,9 @@ pub struct Config {
     pub claim_lease: Duration,
     /// `S3_FORCE_PATH_STYLE` (`false`): path-style S3 addressing, for endpoints such as moto.
     pub s3_force_path_style: bool,
+    /// `JOB_STALL_SECONDS` (21600: six hours): a `processing` stream whose job has not reported for this long is
+    /// failed by the sweeper (MediaConvert reports a running job every minute).
+    pub job_stall: Duration,
     /// `MAX_SOURCE_BYTES`, `MAX_SOURCE_SECONDS`, `MAX_SOURCE_PIXELS`, `MAX_SOURCE_FPS`: a recording over them is
     /// not used.
     pub limits: SourceLimits,
@@ -155,6 +158,11 @@ impl Config {
             claim_lease: Duration::from_secs(claim_lease),
             s3_force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
             limits: SourceLimits::from_vars(&vars)?,
+            job_stall: Duration::from_secs(vars.whole_number(
+                "JOB_STALL_SECONDS",
+                21_600,
+                60..=u64::MAX,
+            )?),
             #[cfg(feature = "local")]
             engine_tools: vidpipe_engine::Tools::from_env(|name| vars.optional(name)),
             #[cfg(feature = "local")]

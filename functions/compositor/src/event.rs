@@ -4,7 +4,8 @@
 //! - an EventBridge "Object Created" event ([`EventBridgeEvent`], `source: aws.s3`);
 //! - an SQS event ([`SqsEvent`]) whose message bodies are either of the above, or S3's `s3:TestEvent`;
 //! - S3's `s3:TestEvent` itself;
-//! - the partner timer's `{"partner_timeout": {"stream": "..."}}`.
+//! - the partner timer's `{"partner_timeout": {"stream": "..."}}`;
+//! - the sweeper's schedule, `{"sweep": {}}`.
 //!
 //! S3 notification keys are form-urlencoded, and `aws_lambda_events` does not decode them (`url_decoded_key` is
 //! only filled when the JSON carries it): AWS writes `+` for a space and `%XX` for the rest, and moto also encodes
@@ -59,6 +60,8 @@ pub enum Invocation {
     Queue(Vec<QueueMessage>),
     /// S3's `s3:TestEvent`, sent when notifications are configured: nothing to do.
     TestEvent,
+    /// The scheduled sweep for streams left waiting.
+    Sweep,
     /// The partner timer fired for a stream.
     PartnerTimeout {
         /// The stream name, as the timer was started with.
@@ -247,6 +250,9 @@ fn queue(event: &Value) -> Result<Invocation, Malformed> {
 }
 
 fn read(event: &Value, nested: bool) -> Result<Invocation, Malformed> {
+    if event.get("sweep").is_some_and(Value::is_object) {
+        return Ok(Invocation::Sweep);
+    }
     if let Some(timeout) = event.get("partner_timeout") {
         let timeout = PartnerTimeout::deserialize(timeout)
             .map_err(|_| Malformed("partner_timeout without a string stream".into()))?;
@@ -311,6 +317,15 @@ mod tests {
         };
         assert_eq!(records.len(), 1);
         assert!(records[0].as_ref().unwrap_err().0.contains("s3.object.key"));
+    }
+
+    #[test]
+    fn the_sweepers_schedule_reads_as_a_sweep() {
+        assert_eq!(
+            Invocation::from_json(&json!({"sweep": {}})),
+            Ok(Invocation::Sweep)
+        );
+        assert!(Invocation::from_json(&json!({"sweep": "now"})).is_err());
     }
 
     #[test]

@@ -148,7 +148,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         match self {
             Self::Ignored(why) => json!({"outcome": "ignored", "reason": why}),
             Self::RecordingUploaded => json!({"outcome": "recording_uploaded"}),
@@ -215,6 +215,7 @@ where
                 tracing::info!("ignored s3:TestEvent");
                 Ok(json!({"ignored": "s3:TestEvent"}))
             }
+            Invocation::Sweep => self.sweep().await,
             Invocation::PartnerTimeout { stream } => {
                 let outcome = match StreamName::parse("stream", &stream) {
                     Ok(name) => self.partner_timeout(&name).await?,

@@ -17,6 +17,7 @@ pub mod handler;
 #[cfg(feature = "local")]
 pub mod local;
 mod submit;
+mod sweep;
 pub mod wiring;
 
 pub use handler::{Compositor, TransientError};

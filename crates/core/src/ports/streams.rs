@@ -6,7 +6,7 @@ use std::future::Future;
 use super::StoreError;
 use crate::jobevent::StreamUpdate;
 use crate::pairing::{Arrival, ClaimOutcome, Source, StreamFailure, StreamState, Submission};
-use crate::stream_status::StreamRecord;
+use crate::stream_status::{StreamRecord, StreamStatus};
 
 /// The compositor's side of a stream item. Every write that decides something is conditional: an arrival is
 /// idempotent on the object's etag, a claim is taken only if no live claim exists and the stored generation is the
@@ -56,6 +56,22 @@ pub trait StreamStore: Send + Sync {
         token: &str,
         generation: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Streams `queued` and unchanged since `queued_before_ms`, or `processing` and unchanged since
+    /// `processing_before_ms`: at most `limit`, for the sweeper.
+    fn stalled(
+        &self,
+        queued_before_ms: u64,
+        processing_before_ms: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StalledStream>, StoreError>> + Send;
+    /// Marks `stalled` failed with `failure` if it is still as the sweeper found it (`processing`, same generation,
+    /// unchanged since); `false` if it moved meanwhile.
+    fn fail_stalled(
+        &self,
+        stalled: &StalledStream,
+        failure: &StreamFailure,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Gives the claim `token` back (after a transient failure); `false` if it was no longer held.
     fn release(
         &self,
@@ -71,6 +87,19 @@ pub trait StreamStore: Send + Sync {
         failure: &StreamFailure,
         now_ms: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A stream left waiting, as the sweeper finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StalledStream {
+    /// The stream name.
+    pub stream: String,
+    /// `queued` (no job: its events and timer did not finish) or `processing` (its job stopped reporting).
+    pub status: StreamStatus,
+    /// The current generation.
+    pub generation: u64,
+    /// When the item last changed (epoch ms).
+    pub updated_at_ms: u64,
 }
 
 /// What applying a job event did.

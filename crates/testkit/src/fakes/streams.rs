@@ -9,7 +9,9 @@ use vidpipe_core::jobevent::StreamUpdate;
 use vidpipe_core::pairing::{
     Arrival, Claim, ClaimOutcome, OutputKind, Source, StreamFailure, StreamState, Submission,
 };
-use vidpipe_core::ports::{JobEventOutcome, StoreError, StreamStatusStore, StreamStore};
+use vidpipe_core::ports::{
+    JobEventOutcome, StalledStream, StoreError, StreamStatusStore, StreamStore,
+};
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 
 /// One stream item: what either side reads or writes.
@@ -29,6 +31,7 @@ struct Item {
     camera: Option<Arrival>,
     claim: Option<Claim>,
     superseded_generation: u64,
+    updated_at: u64,
     screen_uploads: u32,
     camera_uploads: u32,
     last_event_id: Option<String>,
@@ -131,7 +134,7 @@ impl StreamStore for InMemoryStreams {
         stream: &str,
         source: Source,
         arrival: &Arrival,
-        _now_ms: u64,
+        now_ms: u64,
     ) -> Result<(StreamState, bool), StoreError> {
         let mut items = self.lock();
         let item = items.entry(stream.to_owned()).or_default();
@@ -146,6 +149,7 @@ impl StreamStore for InMemoryStreams {
         *uploads += 1;
         item.stream = stream.to_owned();
         item.status.get_or_insert(StreamStatus::Queued);
+        item.updated_at = now_ms;
         self.wrote();
         Ok((item.state(), true))
     }
@@ -180,6 +184,7 @@ impl StreamStore for InMemoryStreams {
             expires_at_ms: now_ms + lease_ms,
             generation: submission.generation,
         });
+        item.updated_at = now_ms;
         self.wrote();
         Ok(ClaimOutcome::Taken { taken_over })
     }
@@ -190,7 +195,7 @@ impl StreamStore for InMemoryStreams {
         token: &str,
         submission: &Submission,
         job_id: &str,
-        _now_ms: u64,
+        now_ms: u64,
     ) -> Result<(), StoreError> {
         let mut items = self.lock();
         let item = items
@@ -208,6 +213,7 @@ impl StreamStore for InMemoryStreams {
         item.claim = None;
         item.output_key = None;
         item.error = None;
+        item.updated_at = now_ms;
         self.wrote();
         Ok(())
     }
@@ -230,6 +236,51 @@ impl StreamStore for InMemoryStreams {
         Ok(())
     }
 
+    async fn stalled(
+        &self,
+        queued_before_ms: u64,
+        processing_before_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<StalledStream>, StoreError> {
+        Ok(self
+            .lock()
+            .values()
+            .filter(|item| match item.status {
+                Some(StreamStatus::Queued) => item.updated_at < queued_before_ms,
+                Some(StreamStatus::Processing) => item.updated_at < processing_before_ms,
+                _ => false,
+            })
+            .take(limit)
+            .map(|item| StalledStream {
+                stream: item.stream.clone(),
+                status: item.status.unwrap_or(StreamStatus::Queued),
+                generation: item.generation,
+                updated_at_ms: item.updated_at,
+            })
+            .collect())
+    }
+
+    async fn fail_stalled(
+        &self,
+        stalled: &StalledStream,
+        failure: &StreamFailure,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let mut items = self.lock();
+        let Some(item) = items.get_mut(&stalled.stream).filter(|item| {
+            item.status == Some(StreamStatus::Processing)
+                && item.generation == stalled.generation
+                && item.updated_at == stalled.updated_at_ms
+        }) else {
+            return Ok(false);
+        };
+        item.status = Some(StreamStatus::Failed);
+        item.error = Some((failure.code.clone(), failure.message.clone()));
+        item.updated_at = now_ms;
+        self.wrote();
+        Ok(true)
+    }
+
     async fn release(&self, stream: &str, token: &str) -> Result<bool, StoreError> {
         let mut items = self.lock();
         match items.get_mut(stream).filter(|item| item.holds(token)) {
@@ -247,7 +298,7 @@ impl StreamStore for InMemoryStreams {
         stream: &str,
         token: &str,
         failure: &StreamFailure,
-        _now_ms: u64,
+        now_ms: u64,
     ) -> Result<(), StoreError> {
         let mut items = self.lock();
         let item = items
@@ -259,6 +310,7 @@ impl StreamStore for InMemoryStreams {
         item.status = Some(StreamStatus::Failed);
         item.error = Some((failure.code.clone(), failure.message.clone()));
         item.claim = None;
+        item.updated_at = now_ms;
         self.wrote();
         Ok(())
     }
@@ -292,7 +344,7 @@ impl StreamStatusStore for InMemoryStreams {
         generation: u64,
         update: &StreamUpdate,
         event_id: &str,
-        _now_ms: u64,
+        now_ms: u64,
     ) -> Result<JobEventOutcome, StoreError> {
         let mut items = self.lock();
         let Some(item) = items.get_mut(stream).filter(|item| !item.stream.is_empty()) else {
@@ -322,6 +374,7 @@ impl StreamStatusStore for InMemoryStreams {
             _ => {}
         }
         item.last_event_id = Some(event_id.to_owned());
+        item.updated_at = now_ms;
         self.wrote();
         Ok(JobEventOutcome::Applied(item.record()))
     }

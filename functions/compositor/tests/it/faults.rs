@@ -15,7 +15,7 @@ use vidpipe_core::jobevent::StreamUpdate;
 use vidpipe_core::pairing::{
     Arrival, ClaimOutcome, Source, StreamFailure, StreamState, Submission,
 };
-use vidpipe_core::ports::{StoreError, StreamStatusStore, StreamStore};
+use vidpipe_core::ports::{StalledStream, StoreError, StreamStatusStore, StreamStore};
 use vidpipe_core::stream_status::StreamStatus;
 
 use crate::common::{PREFIX, Stack};
@@ -121,6 +121,26 @@ impl StreamStore for FaultyStreams {
         generation: u64,
     ) -> Result<(), StoreError> {
         self.inner.supersede(stream, token, generation).await
+    }
+
+    async fn stalled(
+        &self,
+        queued_before_ms: u64,
+        processing_before_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<StalledStream>, StoreError> {
+        self.inner
+            .stalled(queued_before_ms, processing_before_ms, limit)
+            .await
+    }
+
+    async fn fail_stalled(
+        &self,
+        stalled: &StalledStream,
+        failure: &StreamFailure,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        self.inner.fail_stalled(stalled, failure, now_ms).await
     }
 
     async fn release(&self, stream: &str, token: &str) -> Result<bool, StoreError> {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use vidpipe_compositor::TransientError;
 use vidpipe_core::notify::DomainEventType;
 use vidpipe_core::pairing::{ClaimOutcome, OutputKind, Source, Submission};
-use vidpipe_core::ports::{RecordingStore, StreamStore};
+use vidpipe_core::ports::{RecordingStore, StreamStatusStore, StreamStore};
 use vidpipe_core::stream_status::StreamStatus;
 
 fn screen(stream: &str) -> String {
@@ -746,4 +746,70 @@ async fn an_overwritten_recording_after_the_composite_buys_no_second_job_and_the
     assert_eq!(item["camera_uploads"].as_n().unwrap(), "2");
     assert_eq!(item["screen_uploads"].as_n().unwrap(), "1");
     assert_eq!(item["camera_etag"].as_s().unwrap(), &again);
+}
+
+#[tokio::test]
+async fn the_sweeper_repairs_a_stream_left_queued_and_fails_a_job_that_stopped_reporting() {
+    let stack = Stack::new().await;
+    let config = &stack.compositor.config;
+    let (wait, lease) = (
+        config.composite_wait.as_millis() as u64,
+        config.claim_lease.as_millis() as u64,
+    );
+    let stall = config.job_stall.as_millis() as u64;
+    // s15: one recording, and its partner timer lost (its deliveries went to a dead-letter queue).
+    let s = stack.put(&screen("s15"), None).await;
+    stack
+        .compositor
+        .handle(stack.event(&screen("s15"), &s))
+        .await
+        .unwrap();
+    // s16: both recordings, the composite submitted; its job will stop reporting.
+    let (screen_event, camera_event) = both(&stack, "s16").await;
+    stack.compositor.handle(screen_event).await.unwrap();
+    stack.compositor.handle(camera_event).await.unwrap();
+    let sweep = json!({"sweep": {}});
+    let early = stack.compositor.handle(sweep.clone()).await.unwrap();
+    assert_eq!(early["swept"], json!([]), "nothing waits too long yet");
+
+    stack.advance(wait + lease + 1);
+    let answer = stack.compositor.handle(sweep.clone()).await.unwrap();
+    let swept = answer["swept"].as_array().unwrap();
+    assert_eq!(swept.len(), 1, "{answer}");
+    assert_eq!(
+        (&swept[0]["stream"], &swept[0]["outcome"], &swept[0]["job_kind"]),
+        (&json!("s15"), &json!("submitted"), &json!("single"))
+    );
+    assert_eq!(
+        stack.item("s15").await["fallback_reason"].as_s().unwrap(),
+        "camera_missing"
+    );
+
+    // s15's fallback reports progress; s16's job never does again.
+    let now = stack.now.load(Ordering::SeqCst);
+    stack.advance(stall);
+    stack
+        .streams
+        .apply_job_event(
+            "s15",
+            1,
+            &vidpipe_core::jobevent::StreamUpdate::Progress(50),
+            "p",
+            now + stall,
+        )
+        .await
+        .unwrap();
+    let answer = stack.compositor.handle(sweep).await.unwrap();
+    let swept = answer["swept"].as_array().unwrap();
+    assert_eq!(swept.len(), 1, "{answer}");
+    assert_eq!(
+        (&swept[0]["stream"], &swept[0]["outcome"]),
+        (&json!("s16"), &json!("failed"))
+    );
+    let item = stack.item("s16").await;
+    assert_eq!(item["status"].as_s().unwrap(), "failed");
+    assert_eq!(item["error_code"].as_s().unwrap(), "job_stalled");
+    let failed = failed_events(&stack);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].data["stream"], "s16");
 }

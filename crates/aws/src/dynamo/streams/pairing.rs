@@ -7,13 +7,13 @@ use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use vidpipe_core::pairing::{
     Arrival, ClaimOutcome, Source, StreamFailure, StreamState, Submission,
 };
-use vidpipe_core::ports::{StoreError, StreamStore};
+use vidpipe_core::ports::{StalledStream, StoreError, StreamStore};
 use vidpipe_core::stream_status::StreamStatus;
 
-use super::{DynamoStreams, claim_from_item, state_from_item};
+use super::{DynamoStreams, STREAM_SK, claim_from_item, state_from_item};
 use crate::dynamo::TTL_ATTRIBUTE;
 use crate::dynamo::conditional::{applied, conditional, unavailable};
-use crate::dynamo::item::{n, s};
+use crate::dynamo::item::{get_n, get_s, n, s};
 
 /// Whether a write's condition failed (the caller lost a race, which is not an error).
 fn lost_race<T, R>(result: &Result<T, SdkError<UpdateItemError, R>>) -> bool {
@@ -204,6 +204,80 @@ impl StreamStore for DynamoStreams {
             result,
             "the claim was lost before the fallback was superseded",
         )
+    }
+
+    /// Scans the table for stalled stream items, page by page, until `limit` are found. A scan reads every item;
+    /// the sweeper runs every few minutes, and a stalled stream is rare, so no index is kept for it.
+    async fn stalled(
+        &self,
+        queued_before_ms: u64,
+        processing_before_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<StalledStream>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(
+                    "sk = :sk AND ((#status = :queued AND updated_at < :q) OR \
+                     (#status = :processing AND updated_at < :p))",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":sk", s(STREAM_SK))
+                .expression_attribute_values(":queued", s(StreamStatus::Queued.as_str()))
+                .expression_attribute_values(":processing", s(StreamStatus::Processing.as_str()))
+                .expression_attribute_values(":q", n(queued_before_ms))
+                .expression_attribute_values(":p", n(processing_before_ms))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                let status = get_s(item, "status").and_then(|v| StreamStatus::parse(&v));
+                if let (Some(stream), Some(status)) = (get_s(item, "stream"), status) {
+                    found.push(StalledStream {
+                        stream,
+                        status,
+                        generation: get_n(item, "generation").unwrap_or(0),
+                        updated_at_ms: get_n(item, "updated_at").unwrap_or(0),
+                    });
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() || found.len() >= limit {
+                found.truncate(limit);
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Marks a stalled stream failed, if it is still `processing` with the same generation and `updated_at`.
+    async fn fail_stalled(
+        &self,
+        stalled: &StalledStream,
+        failure: &StreamFailure,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .update(&stalled.stream)
+            .update_expression(
+                "SET #status = :failed, error_code = :code, error_message = :message, updated_at = :now",
+            )
+            .condition_expression("#status = :processing AND generation = :g AND updated_at = :seen")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":failed", s(StreamStatus::Failed.as_str()))
+            .expression_attribute_values(":processing", s(StreamStatus::Processing.as_str()))
+            .expression_attribute_values(":code", s(&failure.code))
+            .expression_attribute_values(":message", s(&failure.message))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":g", n(stalled.generation))
+            .expression_attribute_values(":seen", n(stalled.updated_at_ms))
+            .send()
+            .await;
+        applied(result)
     }
 
     /// Gives the claim `token` back (after a transient failure), so a retry can take it at once. Returns `false`
