@@ -4,7 +4,8 @@ Every function crate has a resource built from it with cargo-lambda on arm64; ev
 definition has a DefinitionSubstitution; every definition passes statelint; every environment variable the
 template sets is documented in the README. Nothing is silently dropped (docs/reliability.md): every event
 EventBridge delivers to a function has a dead-letter queue that only its rule may write to, every function invoked
-asynchronously has an on-failure destination, and a function may send only to its own such queues.
+asynchronously has an on-failure destination, a function may send only to its own such queues, and every queue
+that holds what failed has an alarm and its URL and ARN in the outputs.
 """
 
 import json
@@ -290,6 +291,42 @@ class TemplateTest(unittest.TestCase):
             self.assertEqual(granted, {("sqs:SendMessage", q) for q in own_queues(function)}, name)
         for name in asynchronously_invoked(template):
             self.assertIsNotNone(on_failure_queue(functions[name]), f"{name} has no on-failure destination")
+
+    def test_every_failure_queue_has_an_alarm(self):
+        """A message in a dead-letter or on-failure queue is something that did not happen: each such queue has an
+        alarm on ApproximateNumberOfMessagesVisible above 0 in one 5-minute period (an idle queue, which reports no
+        data, is fine), notifying the optional AlarmTopicArn (empty by default: no action)."""
+        template = load_template()
+        alarms = resources_of(template, "AWS::CloudWatch::Alarm").values()
+        notify = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+        queues = failure_queues(template)
+        self.assertLessEqual({"WebhookDeadLetterQueue"}, queues)
+        for queue in sorted(queues):
+            watching = [
+                a["Properties"] for a in alarms
+                if [d["Name"] for d in a["Properties"].get("Dimensions", [])] == ["QueueName"]
+                and get_att(a["Properties"]["Dimensions"][0]["Value"], "QueueName") == queue
+            ]
+            self.assertEqual(len(watching), 1, f"one alarm on {queue}")
+            alarm = watching[0]
+            expected = {
+                "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "Statistic": "Maximum",
+                "Period": 300, "EvaluationPeriods": 1, "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching", "AlarmActions": notify, "OKActions": notify,
+            }
+            self.assertEqual({k: alarm.get(k) for k in expected}, expected, queue)
+            self.assertEqual(alarm.get("DatapointsToAlarm", 1), 1, queue)
+        self.assertEqual(template["Parameters"]["AlarmTopicArn"]["Default"], "")
+        self.assertEqual(template["Conditions"]["HasAlarmTopic"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]})
+
+    def test_every_failure_queue_has_its_url_and_arn_in_the_outputs(self):
+        """Replaying a queue starts from its URL (docs/reliability.md); its ARN is for policies elsewhere."""
+        template = load_template()
+        values = [output["Value"] for output in template["Outputs"].values()]
+        for queue in sorted(failure_queues(template)):
+            self.assertIn({"Ref": queue}, values, f"{queue}'s URL")
+            self.assertIn(queue, [get_att(v, "Arn") for v in values], f"{queue}'s ARN")
 
     def test_every_environment_variable_is_documented_in_the_readme(self):
         template = load_template()
