@@ -217,6 +217,15 @@ class TemplateTest(unittest.TestCase):
             lint = subprocess.run([BIN / "statelint", str(path)], capture_output=True, text=True)
             self.assertEqual(lint.returncode, 0, lint.stdout + lint.stderr)
 
+    def test_every_environment_variable_is_documented_in_the_readme(self):
+        template = load_template()
+        readme = (ROOT / "README.md").read_text()
+        names = set(template["Globals"]["Function"]["Environment"]["Variables"])
+        for function in resources_of(template, "AWS::Serverless::Function").values():
+            names |= set(function["Properties"].get("Environment", {}).get("Variables", {}))
+        missing = sorted(n for n in names if f"`{n}`" not in readme)
+        self.assertEqual(missing, [])
+
     def assert_keeps_messages(self, template, queue):
         """A queue that holds what failed keeps it as long as SQS can (14 days), encrypted."""
         properties = template["Resources"][queue]["Properties"]
@@ -327,16 +336,6 @@ class TemplateTest(unittest.TestCase):
         for queue in sorted(failure_queues(template)):
             self.assertIn({"Ref": queue}, values, f"{queue}'s URL")
             self.assertIn(queue, [get_att(v, "Arn") for v in values], f"{queue}'s ARN")
-
-    def test_every_environment_variable_is_documented_in_the_readme(self):
-        template = load_template()
-        readme = (ROOT / "README.md").read_text()
-        names = set(template["Globals"]["Function"]["Environment"]["Variables"])
-        for function in resources_of(template, "AWS::Serverless::Function").values():
-            names |= set(function["Properties"].get("Environment", {}).get("Variables", {}))
-        missing = sorted(n for n in names if f"`{n}`" not in readme)
-        self.assertEqual(missing, [])
-
 
 if __name__ == "__main__":
     unittest.main()
