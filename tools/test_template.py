@@ -2,7 +2,10 @@
 
 Every function crate has a resource built from it with cargo-lambda on arm64; every `${Name}` in a state machine
 definition has a DefinitionSubstitution; every definition passes statelint; every environment variable the
-template sets is documented in the README.
+template sets is documented in the README. Nothing is silently dropped (docs/reliability.md): every event
+EventBridge delivers to a function has a dead-letter queue that only its rule may write to, every function invoked
+asynchronously has an on-failure destination, a function may send only to its own such queues, and every queue
+that holds what failed has an alarm and its URL and ARN in the outputs.
 """
 
 import json
@@ -28,6 +31,153 @@ def load_template():
 
 def resources_of(template, kind):
     return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+# SAM event types that EventBridge (rules, or Scheduler for ScheduleV2) delivers to a function.
+EVENTBRIDGE_EVENTS = {"EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2"}
+# Event types that invoke a function asynchronously: Lambda queues the event, retries a failure itself
+# (EventInvokeConfig), then drops the event unless the function has an on-failure destination.
+ASYNC_EVENTS = EVENTBRIDGE_EVENTS | {"S3", "SNS", "CloudWatchLogs", "IoTRule"}
+# The others: the caller gets the answer (and its error), or Lambda polls the source (an event source mapping).
+SYNC_EVENTS = {"Api", "HttpApi", "AlexaSkill", "Cognito"}
+POLLED_EVENTS = {"SQS", "Kinesis", "DynamoDB", "MSK", "MQ", "SelfManagedKafka", "DocumentDB"}
+# SAM's policy templates that reach an SQS queue (by QueueName), and the actions they allow.
+SQS_POLICY_TEMPLATES = {
+    "SQSSendMessagePolicy": ["sqs:SendMessage*"],
+    "SQSPollerPolicy": ["sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch", "sqs:DeleteMessage",
+                        "sqs:DeleteMessageBatch", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+}
+FOURTEEN_DAYS = 14 * 24 * 3600
+
+
+def function_events(template):
+    """(function, event name, event) for every event of every function."""
+    for name, function in resources_of(template, "AWS::Serverless::Function").items():
+        for event_name, event in function["Properties"].get("Events", {}).items():
+            yield name, event_name, event
+
+
+def get_att(value, attribute):
+    """The logical id that `value` names as `!GetAtt <id>.<attribute>`, else None."""
+    if isinstance(value, dict) and list(value) == ["Fn::GetAtt"]:
+        target = value["Fn::GetAtt"]
+        target = target.split(".", 1) if isinstance(target, str) else target
+        if len(target) == 2 and target[1] == attribute:
+            return target[0]
+    return None
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def walk(node):
+    """Every dict inside a JSON value."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def asynchronously_invoked(template):
+    """Functions that something invokes asynchronously: an event source of ASYNC_EVENTS, or a state machine's
+    lambda:invoke with InvocationType Event (its FunctionName a substitution of !GetAtt <function>.Arn or !Ref)."""
+    invoked = {function for function, _, event in function_events(template) if event["Type"] in ASYNC_EVENTS}
+    for machine in resources_of(template, "AWS::Serverless::StateMachine").values():
+        definition = json.loads((TEMPLATE.parent / machine["Properties"]["DefinitionUri"]).read_text())
+        substitutions = machine["Properties"].get("DefinitionSubstitutions", {})
+        for node in walk(definition):
+            if node.get("InvocationType") == "Event":
+                name = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", str(node.get("FunctionName")))
+                value = substitutions.get(name.group(1)) if name else None
+                function = get_att(value, "Arn") or (value or {}).get("Ref")
+                assert function, f"an asynchronous lambda:invoke of {node.get('FunctionName')}: which function?"
+                invoked.add(function)
+    return invoked
+
+
+def on_failure_queue(function):
+    """The queue a function's EventInvokeConfig sends failed asynchronous invocations to, else None."""
+    config = function["Properties"].get("EventInvokeConfig", {})
+    on_failure = config.get("DestinationConfig", {}).get("OnFailure", {})
+    return get_att(on_failure.get("Destination"), "Arn") if on_failure.get("Type") == "SQS" else None
+
+
+def own_queues(function):
+    """The failure queues that are a function's own: its on-failure destination, and the queue its code sends
+    what failed to (named by an environment variable *_DLQ_URL, as the notifier's WEBHOOK_DLQ_URL)."""
+    own = {on_failure_queue(function)} - {None}
+    for name, value in function["Properties"].get("Environment", {}).get("Variables", {}).items():
+        if name.endswith("_DLQ_URL") and isinstance(value, dict) and "Ref" in value:
+            own.add(value["Ref"])
+    return own
+
+
+def event_dead_letter_queues(template):
+    """The queues that EventBridge events of functions name as dead-letter queues."""
+    for _, _, event in function_events(template):
+        queue = get_att(event["Properties"].get("DeadLetterConfig", {}).get("Arn"), "Arn")
+        if queue:
+            yield queue
+
+
+def failure_queues(template):
+    """Every queue that holds what failed: EventBridge dead-letter queues, on-failure destinations, and the
+    queues functions send what failed to."""
+    queues = set(event_dead_letter_queues(template))
+    for function in resources_of(template, "AWS::Serverless::Function").values():
+        queues |= own_queues(function)
+    return queues
+
+
+def queues_in(resource, queues):
+    """The queues among `queues` that a policy statement's Resource reaches."""
+    if resource == "*":
+        return set(queues)
+    arn = get_att(resource, "Arn")
+    if arn:
+        return {arn} & queues
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        text = json.dumps(resource["Fn::Sub"])
+        named = {q for q in queues if "${" + q + ".Arn}" in text}
+        return named if named or ":sqs:" not in text else set(queues)
+    return set(queues) if ":sqs:" in str(resource) else set()
+
+
+def queue_grants(function, queues):
+    """(action, queue) for every permission the function's role gets on one of `queues`: its Policies (inline
+    statements, SAM policy templates, managed policies) and the sqs:SendMessage SAM adds on an SQS destination
+    of EventInvokeConfig (samtranslator's _add_event_invoke_managed_policy)."""
+    for policy in as_list(function["Properties"].get("Policies", [])):
+        if isinstance(policy, str):
+            if "sqs" in policy.lower():
+                yield from ((policy, q) for q in queues)
+            continue
+        for template_name, actions in SQS_POLICY_TEMPLATES.items():
+            if template_name in policy:
+                name = get_att(policy[template_name]["QueueName"], "QueueName")
+                yield from ((a, q) for a in actions for q in ({name} & queues if name else queues))
+        for statement in as_list(policy.get("Statement", [])):
+            if statement.get("Effect") != "Allow":
+                continue
+            for action in as_list(statement["Action"]):
+                if action == "*" or action.lower().startswith("sqs:"):
+                    for resource in as_list(statement["Resource"]):
+                        yield from ((action, q) for q in queues_in(resource, queues))
+    destinations = function["Properties"].get("EventInvokeConfig", {}).get("DestinationConfig", {})
+    for destination in destinations.values():
+        if destination.get("Type") == "SQS":
+            yield from (("sqs:SendMessage", q) for q in {get_att(destination.get("Destination"), "Arn")} & queues)
+
+
+def queue_policy_statements(template, queue):
+    """The statements of every AWS::SQS::QueuePolicy that applies to `queue`."""
+    for policy in resources_of(template, "AWS::SQS::QueuePolicy").values():
+        if {"Ref": queue} in policy["Properties"]["Queues"]:
+            yield from policy["Properties"]["PolicyDocument"]["Statement"]
 
 
 class TemplateTest(unittest.TestCase):
@@ -76,6 +226,116 @@ class TemplateTest(unittest.TestCase):
         missing = sorted(n for n in names if f"`{n}`" not in readme)
         self.assertEqual(missing, [])
 
+    def assert_keeps_messages(self, template, queue):
+        """A queue that holds what failed keeps it as long as SQS can (14 days), encrypted."""
+        properties = template["Resources"][queue]["Properties"]
+        self.assertEqual(properties.get("MessageRetentionPeriod"), FOURTEEN_DAYS, queue)
+        self.assertIs(properties.get("SqsManagedSseEnabled"), True, queue)
+
+    def test_every_eventbridge_invoked_function_event_has_a_dead_letter_queue(self):
+        """EventBridge drops an event it could not deliver to a function (after the rule's RetryPolicy) unless the
+        target has a dead-letter queue. Each such event names a queue of this template (not one SAM makes, which
+        would keep messages 4 days), with a RetryPolicy, and a queue policy lets exactly that rule send to it:
+        SAM writes none for a queue given by Arn. The rule's logical id is <function><event>, as SAM names it.
+        (Scheduler, for ScheduleV2, sends with the schedule's role, to which SAM adds sqs:SendMessage.)"""
+        template = load_template()
+        queues = resources_of(template, "AWS::SQS::Queue")
+        checked = []
+        for function, event_name, event in function_events(template):
+            if event["Type"] not in EVENTBRIDGE_EVENTS:
+                continue
+            where = f"{function}.Events.{event_name}"
+            properties = event["Properties"]
+            self.assertIn("RetryPolicy", properties, where)
+            queue = get_att(properties.get("DeadLetterConfig", {}).get("Arn"), "Arn")
+            self.assertIn(queue, queues, f"{where}: DeadLetterConfig.Arn must be !GetAtt <a queue here>.Arn")
+            self.assert_keeps_messages(template, queue)
+            if event["Type"] != "ScheduleV2":
+                rule = function + event_name
+                allows = [s for s in queue_policy_statements(template, queue) if s["Effect"] == "Allow"]
+                self.assertTrue(allows, f"{where}: no queue policy lets EventBridge send to {queue}")
+                for statement in allows:
+                    self.assertEqual(statement["Principal"], {"Service": "events.amazonaws.com"}, queue)
+                    self.assertEqual(as_list(statement["Action"]), ["sqs:SendMessage"], queue)
+                    self.assertEqual(get_att(statement["Resource"], "Arn"), queue, queue)
+                    source = statement.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn")
+                    self.assertEqual(get_att(source, "Arn"), rule, f"{queue}: only rule {rule} may send")
+            checked.append(where)
+        self.assertTrue(checked, "no function is invoked by EventBridge")
+
+    def test_every_asynchronously_invoked_function_has_an_on_failure_destination(self):
+        """Lambda retries a failed asynchronous invocation at most twice and keeps an event at most 6 hours, then
+        drops it unless the function has an on-failure destination. Every function invoked asynchronously has an
+        SQS queue of its own (not shared with another function or an EventBridge rule: the messages differ and are
+        replayed differently), and its retry attempts and event age are set, within Lambda's limits. Every event
+        type of a function is known to be asynchronous, synchronous or polled, so a new one is decided here."""
+        template = load_template()
+        functions = resources_of(template, "AWS::Serverless::Function")
+        queues = resources_of(template, "AWS::SQS::Queue")
+        for function, event_name, event in function_events(template):
+            self.assertIn(event["Type"], ASYNC_EVENTS | SYNC_EVENTS | POLLED_EVENTS, f"{function}.Events.{event_name}")
+        invoked = asynchronously_invoked(template)
+        self.assertLessEqual({"CompositorFunction", "NotifierFunction"}, invoked)
+        owners = {}
+        for function in sorted(invoked):
+            config = functions[function]["Properties"].get("EventInvokeConfig", {})
+            self.assertIn(config.get("MaximumRetryAttempts"), range(0, 3), function)
+            self.assertIn(config.get("MaximumEventAgeInSeconds"), range(60, 21601), function)
+            queue = on_failure_queue(functions[function])
+            self.assertIn(queue, queues, f"{function}: EventInvokeConfig OnFailure must be a queue of this template")
+            self.assert_keeps_messages(template, queue)
+            owners.setdefault(queue, []).append(function)
+        self.assertEqual({q: f for q, f in owners.items() if len(f) > 1}, {}, "a queue per function")
+        self.assertEqual(set(owners) & set(event_dead_letter_queues(template)), set())
+
+    def test_a_function_may_only_send_to_its_own_failure_queues(self):
+        """On the queues that hold what failed, a function's role gets sqs:SendMessage and nothing else, and only
+        on its own queues (its on-failure destination, the queue of its *_DLQ_URL). EventBridge's dead-letter
+        queues are written by EventBridge, under their queue policies, never by a function."""
+        template = load_template()
+        queues = failure_queues(template)
+        functions = resources_of(template, "AWS::Serverless::Function")
+        for name, function in functions.items():
+            granted = set(queue_grants(function, queues))
+            self.assertEqual(granted, {("sqs:SendMessage", q) for q in own_queues(function)}, name)
+        for name in asynchronously_invoked(template):
+            self.assertIsNotNone(on_failure_queue(functions[name]), f"{name} has no on-failure destination")
+
+    def test_every_failure_queue_has_an_alarm(self):
+        """A message in a dead-letter or on-failure queue is something that did not happen: each such queue has an
+        alarm on ApproximateNumberOfMessagesVisible above 0 in one 5-minute period (an idle queue, which reports no
+        data, is fine), notifying the optional AlarmTopicArn (empty by default: no action)."""
+        template = load_template()
+        alarms = resources_of(template, "AWS::CloudWatch::Alarm").values()
+        notify = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+        queues = failure_queues(template)
+        self.assertLessEqual({"WebhookDeadLetterQueue"}, queues)
+        for queue in sorted(queues):
+            watching = [
+                a["Properties"] for a in alarms
+                if [d["Name"] for d in a["Properties"].get("Dimensions", [])] == ["QueueName"]
+                and get_att(a["Properties"]["Dimensions"][0]["Value"], "QueueName") == queue
+            ]
+            self.assertEqual(len(watching), 1, f"one alarm on {queue}")
+            alarm = watching[0]
+            expected = {
+                "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "Statistic": "Maximum",
+                "Period": 300, "EvaluationPeriods": 1, "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching", "AlarmActions": notify, "OKActions": notify,
+            }
+            self.assertEqual({k: alarm.get(k) for k in expected}, expected, queue)
+            self.assertEqual(alarm.get("DatapointsToAlarm", 1), 1, queue)
+        self.assertEqual(template["Parameters"]["AlarmTopicArn"]["Default"], "")
+        self.assertEqual(template["Conditions"]["HasAlarmTopic"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]})
+
+    def test_every_failure_queue_has_its_url_and_arn_in_the_outputs(self):
+        """Replaying a queue starts from its URL (docs/reliability.md); its ARN is for policies elsewhere."""
+        template = load_template()
+        values = [output["Value"] for output in template["Outputs"].values()]
+        for queue in sorted(failure_queues(template)):
+            self.assertIn({"Ref": queue}, values, f"{queue}'s URL")
+            self.assertIn(queue, [get_att(v, "Arn") for v in values], f"{queue}'s ARN")
 
 if __name__ == "__main__":
     unittest.main()
