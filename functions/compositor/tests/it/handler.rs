@@ -777,7 +777,11 @@ async fn the_sweeper_repairs_a_stream_left_queued_and_fails_a_job_that_stopped_r
     let swept = answer["swept"].as_array().unwrap();
     assert_eq!(swept.len(), 1, "{answer}");
     assert_eq!(
-        (&swept[0]["stream"], &swept[0]["outcome"], &swept[0]["job_kind"]),
+        (
+            &swept[0]["stream"],
+            &swept[0]["outcome"],
+            &swept[0]["job_kind"]
+        ),
         (&json!("s15"), &json!("submitted"), &json!("single"))
     );
     assert_eq!(
