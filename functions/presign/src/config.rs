@@ -17,19 +17,37 @@ pub enum AuthMode {
     /// Identity from the API Gateway JWT authorizer's claims (`sub`).
     Jwt,
     /// `Authorization: Bearer` validated here against a shared HS256 secret.
-    Hs256 {
-        /// The shared secret.
-        secret: Vec<u8>,
-        /// Required `aud`, if set.
-        audience: Option<String>,
-        /// Required `iss`, if set.
-        issuer: Option<String>,
-    },
+    Hs256(Hs256),
     /// No identity (survey pages): only some kinds may be uploaded, nothing may be listed or read.
     Anonymous {
         /// Kinds an anonymous caller may upload.
         kinds: Vec<UploadKind>,
     },
+}
+
+/// What HS256 tokens must be: signed with the secret, within their lifetime, for this audience and issuer.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hs256 {
+    /// `JWT_SECRET`: the shared secret.
+    pub secret: Vec<u8>,
+    /// `JWT_AUDIENCE`: the `aud` every token must carry, if set.
+    pub audience: Option<String>,
+    /// `JWT_ISSUER`: the `iss` every token must carry, if set.
+    pub issuer: Option<String>,
+    /// `JWT_MAX_LIFETIME_SECONDS` (3600): the longest a token may live, from its `iat` (or from now) to its `exp`.
+    pub max_lifetime: Duration,
+}
+
+/// The secret stays out of any `Debug` output, so a logged configuration never leaks it.
+impl std::fmt::Debug for Hs256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hs256")
+            .field("secret", &"<redacted>")
+            .field("audience", &self.audience)
+            .field("issuer", &self.issuer)
+            .field("max_lifetime", &self.max_lifetime)
+            .finish()
+    }
 }
 
 /// Everything the HTTP API needs to know.
@@ -57,7 +75,8 @@ pub struct Config {
     pub limits: UploadLimits,
     /// `ALLOWED_ORIGINS`: comma-separated origins allowed by CORS (default none; `*` only if configured).
     pub allowed_origins: Vec<String>,
-    /// `AUTH_MODE` (`jwt`), with `JWT_SECRET`, `JWT_AUDIENCE`, `JWT_ISSUER`, `ANONYMOUS_KINDS`.
+    /// `AUTH_MODE` (`jwt`), with `JWT_SECRET`, `JWT_AUDIENCE`, `JWT_ISSUER`, `JWT_MAX_LIFETIME_SECONDS`,
+    /// `ANONYMOUS_KINDS`.
     pub auth: AuthMode,
     /// `LIST_PAGE_SIZE` (50): recordings per page.
     pub list_page_size: usize,
@@ -109,7 +128,7 @@ impl Config {
 fn auth_mode<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<AuthMode, ConfigError> {
     match vars.optional("AUTH_MODE").as_deref().unwrap_or("jwt") {
         "jwt" => Ok(AuthMode::Jwt),
-        "hs256" => Ok(AuthMode::Hs256 {
+        "hs256" => Ok(AuthMode::Hs256(Hs256 {
             secret: vars
                 .optional("JWT_SECRET")
                 .filter(|s| s.len() >= 32)
@@ -122,7 +141,12 @@ fn auth_mode<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<AuthMode, 
                 .into_bytes(),
             audience: vars.optional("JWT_AUDIENCE"),
             issuer: vars.optional("JWT_ISSUER"),
-        }),
+            max_lifetime: Duration::from_secs(vars.whole_number(
+                "JWT_MAX_LIFETIME_SECONDS",
+                3600,
+                1..=u64::MAX,
+            )?),
+        })),
         "anonymous" => Ok(AuthMode::Anonymous {
             kinds: vars
                 .optional("ANONYMOUS_KINDS")
@@ -170,6 +194,42 @@ mod tests {
         assert_eq!(c.limits.max_upload_bytes, 5 * 1024 * MIB);
         assert_eq!(c.auth, AuthMode::Jwt);
         assert!(c.allowed_origins.is_empty());
+        let secret = "0123456789abcdef0123456789abcdef";
+        let c = config(&[("AUTH_MODE", "hs256"), ("JWT_SECRET", secret)]).unwrap();
+        assert_eq!(
+            c.auth,
+            AuthMode::Hs256(Hs256 {
+                secret: secret.as_bytes().to_vec(),
+                audience: None,
+                issuer: None,
+                max_lifetime: Duration::from_secs(3600),
+            })
+        );
+        assert!(
+            !format!("{c:?}").contains(secret),
+            "the secret is never shown"
+        );
+    }
+
+    #[test]
+    fn the_token_lifetime_is_configurable() {
+        let c = config(&[
+            ("AUTH_MODE", "hs256"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("JWT_MAX_LIFETIME_SECONDS", "900"),
+        ])
+        .unwrap();
+        let AuthMode::Hs256(hs256) = c.auth else {
+            panic!("hs256 mode")
+        };
+        assert_eq!(hs256.max_lifetime, Duration::from_secs(900));
+        let err = config(&[
+            ("AUTH_MODE", "hs256"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("JWT_MAX_LIFETIME_SECONDS", "0"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "JWT_MAX_LIFETIME_SECONDS");
     }
 
     #[test]

@@ -480,7 +480,7 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
         caller: &Caller,
         request: &Request,
     ) -> Result<Response<Body>, ApiError> {
-        let owner = caller.subject()?;
+        let owner = caller.user_owner()?;
         let query = request.query_string_parameters();
         let room = query
             .first("room_id")
@@ -510,7 +510,7 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
     }
 
     async fn get_recording(&self, caller: &Caller, id: &str) -> Result<Response<Body>, ApiError> {
-        caller.subject()?;
+        caller.user_owner()?;
         let recording = self.own_recording(caller, id).await?;
         Ok(json_response(
             StatusCode::OK,
@@ -520,7 +520,7 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
 
     /// `GET /streams/{stream}`: the caller's own stream's status, with a presigned `output_url` once ready.
     async fn get_stream(&self, caller: &Caller, stream: &str) -> Result<Response<Body>, ApiError> {
-        let owner = caller.subject()?;
+        let owner = caller.user_owner()?;
         let Ok(name) = StreamName::parse("stream", stream) else {
             return Err(ApiError::not_found("stream"));
         };

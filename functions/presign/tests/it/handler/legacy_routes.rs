@@ -112,8 +112,11 @@ async fn the_call_recorders_route_keeps_its_shapes() {
 #[tokio::test]
 async fn the_legacy_stream_route_claims_the_stream_too() {
     let app = app(&[]);
-    app.streams
-        .insert(stream_record("abc123", Some("bob"), StreamStatus::Queued));
+    app.streams.insert(stream_record(
+        "abc123",
+        Some("jwt:bob"),
+        StreamStatus::Queued,
+    ));
     let (status, err) = call(
         &app,
         Event::fixture("post-presigned-url.json").body(r#"{"filename":"abc123_camera.webm"}"#),

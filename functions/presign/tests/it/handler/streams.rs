@@ -11,7 +11,7 @@ async fn a_stream_upload_claims_the_stream_and_someone_else_is_refused_before_an
     let (status, body) = call(&app, Event::fixture("post-uploads-camera.json")).await;
     assert_eq!(status, 201, "{body}");
     let owner = app.streams.record("session-42").unwrap().owner;
-    assert_eq!(owner.as_deref(), Some("user-123"));
+    assert_eq!(owner.as_deref(), Some("jwt:user-123"));
 
     // The same owner may sign the partner recording.
     let (status, body) = call(&app, Event::fixture("post-uploads-screen.json")).await;
@@ -38,22 +38,22 @@ async fn a_stream_upload_claims_the_stream_and_someone_else_is_refused_before_an
 #[tokio::test]
 async fn stream_status_is_served_to_its_owner_only() {
     let app = app(&[]);
-    let mut ready = stream_record("session-42", Some("user-123"), StreamStatus::Ready);
+    let mut ready = stream_record("session-42", Some("jwt:user-123"), StreamStatus::Ready);
     ready.progress = 100;
     ready.generation = 1;
     ready.job_kind = Some("single".into());
     ready.fallback_reason = Some("camera_missing".into());
     ready.output_key = Some("videos/session-42_composited.mp4".into());
-    let mut failed = stream_record("s-failed", Some("user-123"), StreamStatus::Failed);
+    let mut failed = stream_record("s-failed", Some("jwt:user-123"), StreamStatus::Failed);
     failed.error_code = Some("1040".into());
     failed.error_message = Some("bad input".into());
-    let mut processing = stream_record("s-running", Some("user-123"), StreamStatus::Processing);
+    let mut processing = stream_record("s-running", Some("jwt:user-123"), StreamStatus::Processing);
     processing.progress = 46;
     app.streams.insert(ready);
     app.streams.insert(failed);
     app.streams.insert(processing);
     app.streams
-        .insert(stream_record("s-bob", Some("bob"), StreamStatus::Ready));
+        .insert(stream_record("s-bob", Some("jwt:bob"), StreamStatus::Ready));
     let (status, body) = call(&app, Event::fixture("get-stream.json")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
