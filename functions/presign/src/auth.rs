@@ -2,7 +2,11 @@
 //!
 //! Owners are namespaced by the auth mode that identified them: `jwt:{sub}`, `hs256:{sub}`. The anonymous owner,
 //! [`ANONYMOUS_OWNER`], has no colon, so no token makes its holder the anonymous owner (a `sub` of `anonymous` is
-//! `jwt:anonymous`), and tokens of one mode never own what another mode's tokens did.
+//! `jwt:anonymous`), and tokens of one mode never own what another mode's tokens did. Every anonymous caller is
+//! the same owner, so an anonymous caller shows that a stream is its own with the stream's capability
+//! ([`vidpipe_core::capability`]), sent in the [`CAPABILITY_HEADER`] header: a header rather than a body field, so
+//! the same way works on every route, `GET` included, and the capability never travels in a URL (which access logs
+//! keep).
 
 use std::time::Duration;
 
@@ -11,7 +15,11 @@ use crate::http::ApiError;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
+use vidpipe_core::capability::{CapabilityDigest, StreamCapability};
 use vidpipe_core::upload::UploadKind;
+
+/// The request header that carries a stream capability.
+pub const CAPABILITY_HEADER: &str = "x-stream-capability";
 
 /// The owner recorded for anonymous uploads. Unlike every identified owner, it has no `:`.
 pub const ANONYMOUS_OWNER: &str = "anonymous";
@@ -25,10 +33,12 @@ pub enum Caller {
     /// An identified caller, by its owner: its `sub` namespaced by the mode that identified it
     /// ([`Caller::user`]). It lists and reads its own recordings and streams.
     User(String),
-    /// Nobody in particular: may upload only some kinds, and never list or read.
+    /// Nobody in particular: may upload only some kinds, never list, and read a stream only with its capability.
     Anonymous {
         /// Kinds it may upload.
         kinds: Vec<UploadKind>,
+        /// The stream capability it presented, if any.
+        capability: Option<StreamCapability>,
     },
 }
 
@@ -49,7 +59,7 @@ impl Caller {
     /// Refuses an upload of `kind` the caller may not make.
     pub fn may_upload(&self, kind: UploadKind) -> Result<(), ApiError> {
         match self {
-            Self::Anonymous { kinds } if !kinds.contains(&kind) => Err(ApiError::new(
+            Self::Anonymous { kinds, .. } if !kinds.contains(&kind) => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 format!("anonymous callers may not upload kind {}", kind.as_str()),
@@ -68,6 +78,24 @@ impl Caller {
                 "forbidden",
                 "anonymous callers may not list or read",
             )),
+        }
+    }
+
+    /// Whether the caller may sign or read again a stream that `owner` holds, claimed with `capability`: only its
+    /// owner may; and since every anonymous caller is the same owner, an anonymous one only with the capability
+    /// the stream was claimed with (a stream of the anonymous owner without one admits nobody).
+    pub fn holds(&self, owner: &str, capability: Option<&CapabilityDigest>) -> bool {
+        match self {
+            Self::User(me) => me == owner,
+            Self::Anonymous {
+                capability: presented,
+                ..
+            } => {
+                owner == ANONYMOUS_OWNER
+                    && capability
+                        .zip(presented.as_ref())
+                        .is_some_and(|(digest, presented)| digest.matches(presented))
+            }
         }
     }
 }
@@ -115,6 +143,13 @@ pub fn authenticate(mode: &AuthMode, request: &Request) -> Result<Caller, ApiErr
         }
         AuthMode::Anonymous { kinds } => Ok(Caller::Anonymous {
             kinds: kinds.clone(),
+            capability: request
+                .headers()
+                .get(CAPABILITY_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(StreamCapability::presented),
         }),
     }
 }
@@ -343,5 +378,6 @@ mod tests {
             Caller::user("hs256", "alice").owner(),
             Caller::user("jwt", "alice").owner()
         );
+        assert!(!jwt.holds(ANONYMOUS_OWNER, None));
     }
 }

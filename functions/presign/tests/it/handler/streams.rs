@@ -95,3 +95,60 @@ async fn stream_status_is_served_to_its_owner_only() {
     assert_eq!(status, 403);
     assert_eq!(writes(&app), 0);
 }
+
+#[tokio::test]
+async fn an_anonymous_caller_reads_a_stream_with_its_capability_only() {
+    let app = app(&[("AUTH_MODE", "anonymous")]);
+    let (status, first) = call(
+        &app,
+        Event::fixture("post-presigned-url.json").subject(None),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let capability = first["stream_capability"].as_str().unwrap();
+    let (_, other) = call(
+        &app,
+        Event::fixture("post-presigned-url.json")
+            .subject(None)
+            .body(r#"{"filename":"session-44_camera.webm"}"#),
+    )
+    .await;
+    let before = writes(&app);
+    let get = |stream: &str| {
+        Event::fixture("get-stream.json")
+            .subject(None)
+            .path(&format!("/streams/{stream}"))
+    };
+    let (status, body) = call(
+        &app,
+        get("session-43").header("x-stream-capability", capability),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["stream"].as_str(), body["status"].as_str()),
+        (Some("session-43"), Some("queued"))
+    );
+    let (status, err) = call(&app, get("session-43")).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    for (stream, presented) in [
+        ("session-43", "0".repeat(64)),
+        (
+            "session-43",
+            other["stream_capability"].as_str().unwrap().to_owned(),
+        ),
+        ("session-44", capability.to_owned()),
+        ("nobody", capability.to_owned()),
+    ] {
+        let (status, err) = call(&app, get(stream).header("x-stream-capability", &presented)).await;
+        assert_eq!(
+            (status, err["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{stream}: {err}"
+        );
+    }
+    assert_eq!(writes(&app), before);
+}
