@@ -10,6 +10,8 @@ use vidpipe_core::upload::{UploadKind, UploadLimits};
 const MIB: u64 = 1024 * 1024;
 /// S3's smallest part (all but the last).
 pub const MIN_PART_SIZE: u64 = 5 * MIB;
+/// The longest a SigV4 presigned URL may live (7 days).
+const MAX_PRESIGN_SECONDS: u64 = 7 * 24 * 3600;
 
 /// How callers are identified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +67,9 @@ pub struct Config {
     pub retention_days: u32,
     /// `UPLOAD_URL_TTL_SECONDS` (1800).
     pub upload_url_ttl: Duration,
+    /// `LEGACY_UPLOAD_URL_TTL_SECONDS` (300, at most 7 days): lifetime of the legacy routes' URLs, which S3 takes
+    /// again and again until they expire (no `If-None-Match`, and often no signed length), so it is kept short.
+    pub legacy_upload_url_ttl: Duration,
     /// `DOWNLOAD_URL_TTL_SECONDS` (3600).
     pub download_url_ttl: Duration,
     /// `MULTIPART_THRESHOLD` bytes (100 MiB): larger uploads get a multipart plan.
@@ -101,6 +106,13 @@ impl Config {
             retention_days: vars.whole_number("RETENTION_DAYS", 30, 1..=u64::from(u32::MAX))?
                 as u32,
             upload_url_ttl: seconds("UPLOAD_URL_TTL_SECONDS", 1800)?,
+            legacy_upload_url_ttl: vars
+                .whole_number(
+                    "LEGACY_UPLOAD_URL_TTL_SECONDS",
+                    300,
+                    1..=MAX_PRESIGN_SECONDS,
+                )
+                .map(Duration::from_secs)?,
             download_url_ttl: seconds("DOWNLOAD_URL_TTL_SECONDS", 3600)?,
             multipart_threshold: part_size("MULTIPART_THRESHOLD", 100 * MIB)?,
             multipart_part_size: part_size("MULTIPART_PART_SIZE", 8 * MIB)?,
@@ -189,6 +201,7 @@ mod tests {
         assert_eq!(c.key_prefix, "");
         assert_eq!(c.retention_days, 30);
         assert_eq!(c.upload_url_ttl, Duration::from_secs(1800));
+        assert_eq!(c.legacy_upload_url_ttl, Duration::from_secs(300));
         assert_eq!(c.download_url_ttl, Duration::from_secs(3600));
         assert_eq!(c.multipart_threshold, 100 * MIB);
         assert_eq!(c.limits.max_upload_bytes, 5 * 1024 * MIB);
@@ -212,17 +225,25 @@ mod tests {
     }
 
     #[test]
-    fn the_token_lifetime_is_configurable() {
+    fn lifetimes_are_configurable() {
         let c = config(&[
+            ("LEGACY_UPLOAD_URL_TTL_SECONDS", "60"),
             ("AUTH_MODE", "hs256"),
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("JWT_MAX_LIFETIME_SECONDS", "900"),
         ])
         .unwrap();
+        assert_eq!(c.legacy_upload_url_ttl, Duration::from_secs(60));
         let AuthMode::Hs256(hs256) = c.auth else {
             panic!("hs256 mode")
         };
         assert_eq!(hs256.max_lifetime, Duration::from_secs(900));
+        for (name, value) in [
+            ("LEGACY_UPLOAD_URL_TTL_SECONDS", "0"),
+            ("LEGACY_UPLOAD_URL_TTL_SECONDS", "604801"),
+        ] {
+            assert_eq!(config(&[(name, value)]).unwrap_err().name, name);
+        }
         let err = config(&[
             ("AUTH_MODE", "hs256"),
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),

@@ -521,13 +521,14 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
         Ok(json_response(
             StatusCode::OK,
             &json!({"upload_url": url, "recording_id": recording.recording_id, "s3_key": recording.key,
-                    "expires_in": self.config.upload_url_ttl.as_secs()}),
+                    "expires_in": self.config.legacy_upload_url_ttl.as_secs()}),
         ))
     }
 
     /// Signs a PUT for the legacy routes: Content-Type always, Content-Length when known, no If-None-Match (their
     /// clients would not send it), after reserving the key; then records the recording. Returns the URL and the
-    /// stream capability issued, if any.
+    /// stream capability issued, if any. S3 takes such a URL again until it expires, so it lives only
+    /// `LEGACY_UPLOAD_URL_TTL_SECONDS`.
     async fn sign_legacy_put(
         &self,
         caller: &Caller,
@@ -543,7 +544,7 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
                     content_length: (recording.size > 0).then_some(recording.size),
                     metadata: &[],
                     if_none_match: false,
-                    expires_in: self.config.upload_url_ttl,
+                    expires_in: self.config.legacy_upload_url_ttl,
                 })
                 .await?;
             self.recordings.put_new(recording).await?;

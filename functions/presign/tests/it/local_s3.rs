@@ -737,6 +737,11 @@ async fn the_survey_client_signs_and_uploads_through_the_function_url() {
     let (status, body) = stack.call(function_url_event()).await;
     assert_eq!(status, 200, "{body}");
     let url = body["url"].as_str().unwrap();
+    assert_eq!(
+        url_query(url)["X-Amz-Expires"],
+        "300",
+        "LEGACY_UPLOAD_URL_TTL_SECONDS"
+    );
     let put = reqwest::Client::new()
         .put(url)
         .header("content-type", "video/webm")

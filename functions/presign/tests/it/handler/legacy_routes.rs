@@ -67,7 +67,7 @@ async fn the_call_recorders_route_keeps_its_shapes() {
         keys,
         HashSet::from(["upload_url", "recording_id", "s3_key", "expires_in"])
     );
-    assert_eq!(body["expires_in"], 1800);
+    assert_eq!(body["expires_in"], 300, "LEGACY_UPLOAD_URL_TTL_SECONDS");
     assert!(
         body["s3_key"]
             .as_str()
@@ -236,4 +236,12 @@ async fn a_stream_of_the_anonymous_owner_without_a_capability_admits_no_anonymou
         "{err}"
     );
     assert_eq!(writes(&app), 0);
+}
+
+#[tokio::test]
+async fn legacy_urls_are_short_lived_by_default_and_configurable() {
+    let app = app(&[("LEGACY_UPLOAD_URL_TTL_SECONDS", "120")]);
+    let (status, body) = call(&app, Event::fixture("post-recordings-upload-url.json")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["expires_in"], 120);
 }
