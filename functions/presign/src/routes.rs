@@ -528,7 +528,7 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
     /// Signs a PUT for the legacy routes: Content-Type always, Content-Length when known, no If-None-Match (their
     /// clients would not send it), after reserving the key; then records the recording. Returns the URL and the
     /// stream capability issued, if any. S3 takes such a URL again until it expires, so it lives only
-    /// `LEGACY_UPLOAD_URL_TTL_SECONDS`.
+    /// `LEGACY_UPLOAD_URL_TTL_SECONDS`; bucket versioning keeps what a replay would overwrite.
     async fn sign_legacy_put(
         &self,
         caller: &Caller,
