@@ -389,8 +389,20 @@ impl RenderRequest {
         if scene.start_s.is_some() && scene.video.is_none() {
             problems.add(at("start_s"), "applies to video scenes only".into());
         }
-        if let Some(start) = scene.start_s.filter(|s| !(s.is_finite() && *s >= 0.0)) {
-            problems.add(at("start_s"), format!("{start} must be a number >= 0"));
+        match scene.start_s {
+            Some(start) if !(start.is_finite() && start >= 0.0) => {
+                problems.add(at("start_s"), format!("{start} must be a number >= 0"));
+            }
+            // A chunk job names its source frames by timecode, and MediaConvert's timecodes stop at 24 hours: a
+            // scene that ends later in its video could never be clipped (and its frame numbers overflow).
+            Some(start) if start + scene.duration_s > MAX_TOTAL_SECONDS => problems.add(
+                at("start_s"),
+                format!(
+                    "the scene would end {} s into its video, past the 24 hours of MediaConvert's timecodes",
+                    start + scene.duration_s
+                ),
+            ),
+            _ => {}
         }
         if let Some(overlay) = &scene.overlay {
             if let Some(message) = source_problem(&overlay.image, &IMAGE_EXTENSIONS) {
