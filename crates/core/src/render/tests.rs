@@ -140,6 +140,31 @@ fn a_scene_ending_past_24_hours_into_its_video_is_rejected() {
     }
 }
 
+/// Found by fuzzing (fuzz/corpus/render_request/regression-nul-in-source.json): a source URI holding NUL passed
+/// validation, and its chunk jobs named a file no engine can open.
+#[test]
+fn uris_holding_control_characters_are_rejected() {
+    let found = problems(example_with(|v| {
+        v["output"]["uri"] = "s3://bucket/renders/promo\u{1}.mp4".into();
+        v["scenes"][0]["image"] = "s3://bucket/assets/ti\0tle.png".into();
+        v["scenes"][1]["overlay"]["image"] = "s3://bucket/assets/product\n.png".into();
+        v["soundtrack"]["music"] = "s3://bucket/assets/bed\t.mp3".into();
+    }));
+    for field in [
+        "output.uri",
+        "scenes[0].image",
+        "scenes[1].overlay.image",
+        "soundtrack.music",
+    ] {
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with(&format!("{field}: ")) && p.contains("control character")),
+            "{field}: {found:?}"
+        );
+    }
+}
+
 #[test]
 fn more_than_ten_thousand_scenes_is_rejected() {
     let mut value = example();
