@@ -42,7 +42,7 @@ pub fn dry_plan(
 ) -> Result<DryPlan, JobFailure> {
     let request = read_request(&wire::to_pascal_case(request))?;
     let mut media = MediaMap::new();
-    for (uri, field) in plan::media_uris(&request) {
+    for (uri, field) in plan::media_uris(&request)? {
         if media.contains_key(&uri) {
             continue;
         }
@@ -117,5 +117,20 @@ mod tests {
         assert!(unreadable.message.contains("Settings.Inputs[0].FileInput"));
         let malformed = dry_plan(&json!({"Settings": {"Inputs": 5}}), camera).unwrap_err();
         assert_eq!(malformed.code, ERROR_INVALID_SETTINGS);
+    }
+
+    /// Found by fuzzing (fuzz/corpus/engine_plan/regression-nul-in-input.json): an input URI holding NUL reached
+    /// ffmpeg's arguments in a dry plan; a run refused it only when the fetch failed.
+    #[test]
+    fn an_input_uri_holding_nul_is_unreadable() {
+        let readable = |_: &str| camera("s3://in/camera.mp4");
+        let refused = dry_plan(&job("s3://in/cam\0era.mp4"), readable).unwrap_err();
+        assert_eq!(refused.code, ERROR_INPUT_ACCESS);
+        assert!(
+            refused
+                .message
+                .contains("Settings.Inputs[0].FileInput holds a NUL"),
+            "{refused}"
+        );
     }
 }

@@ -152,7 +152,7 @@ impl Engine {
         let request = read_request(request)?;
         let work = tempfile::tempdir().map_err(JobFailure::transcode)?;
         let mut media = MediaMap::new();
-        for (uri, field) in plan::media_uris(&request) {
+        for (uri, field) in plan::media_uris(&request)? {
             tracing::debug!(%uri, %field, "reading input");
             if let std::collections::hash_map::Entry::Vacant(slot) = media.entry(uri) {
                 let fetched = self.fetch_and_probe(slot.key(), work.path()).await?;
