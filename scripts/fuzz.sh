@@ -93,7 +93,7 @@ for target in "${targets[@]}"; do
     2>&1 | tee "$log" | grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|==[0-9]+== ERROR|panicked at|^SUMMARY|Test unit written"
   status="${PIPESTATUS[0]}"
   set -e
-  summary+=("$(printf '%-18s %12s execs %8s execs/s %6s new inputs  %s' "$target" "$(stat number_of_executed_units "$log")" \
+  summary+=("$(printf '%-18s %12s execs %8s execs/s %6s new units  %s' "$target" "$(stat number_of_executed_units "$log")" \
     "$(stat average_exec_per_sec "$log")" "$(stat new_units_added "$log")" "$([ "$status" = 0 ] && echo ok || echo "CRASH (see $log)")")")
   [ "$status" = 0 ] || failed+=("$target")
 done

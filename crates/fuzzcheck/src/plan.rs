@@ -14,19 +14,15 @@ const IMAGES: [&str; 4] = ["png", "tga", "bmp", "jpg"];
 const AUDIO: [&str; 5] = ["wav", "m4a", "mp3", "aac", "ogg"];
 
 /// What a file is taken to be, by its URI: a 640x360 still for an image, `seconds` of stereo audio for an audio
-/// file, none at all when the URI says `missing` (an unreadable input), else a 1280x720 video at `fps` with audio,
-/// `seconds` long.
-pub(crate) fn assumed(uri: &str, fps: i32, seconds: f64) -> Option<AssumedMedia> {
-    if uri.contains("missing") {
-        return None;
-    }
+/// file, else a 1280x720 video at `fps` with audio, `seconds` long.
+pub(crate) fn assumed(uri: &str, fps: i32, seconds: f64) -> AssumedMedia {
     let extension = uri.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
     let is = |list: &[&str]| extension.as_deref().is_some_and(|e| list.contains(&e));
     let rate = |numerator| FrameRate {
         numerator,
         denominator: 1,
     };
-    Some(if is(&IMAGES) {
+    if is(&IMAGES) {
         AssumedMedia {
             video: Some((640, 360, rate(25))),
             seconds: 0.04,
@@ -44,17 +40,20 @@ pub(crate) fn assumed(uri: &str, fps: i32, seconds: f64) -> Option<AssumedMedia>
             seconds,
             has_audio: true,
         }
-    })
+    }
 }
 
-/// Checks the planner on a CreateJob request: it never panics, and either plans an ffmpeg run (arguments without
+/// Checks the planner on a CreateJob request, over [`assumed`] media (videos at 30 fps, 10 minutes long), except that
+/// a URI saying `missing` cannot be read: it never panics, and either plans an ffmpeg run (arguments without
 /// NUL, which no process argument can hold, over a finite, non-negative timeline) or refuses with a job error
 /// (invalid settings, 1030, or an unreadable input, 1010); and a request the model reads, serialised and read
 /// again, is the same request.
 pub fn engine_plan(data: &[u8]) {
     let Some(request) = json(data) else { return };
     // The result is checked inside; a refusal is a valid outcome here.
-    let _ = check_planned(&request, |uri| assumed(uri, 30, 600.0));
+    let _ = check_planned(&request, |uri| {
+        (!uri.contains("missing")).then(|| assumed(uri, 30, 600.0))
+    });
     if let Ok(model) = serde_json::from_value::<CreateJobRequest>(request) {
         let again = serde_json::to_value(&model).expect("a CreateJob request serialises");
         let again: CreateJobRequest =

@@ -41,7 +41,8 @@ pub fn render_request(data: &[u8]) {
         };
         let job = serde_json::to_value(&job).expect("a job serialises");
         let fps = i32::try_from(request.output.fps).expect("fps is at most 120");
-        if let Err(failure) = check_planned(&job, |uri| assumed(uri, fps, longest(&request))) {
+        let readable = |uri: &str| Some(assumed(uri, fps, longest(&request)));
+        if let Err(failure) = check_planned(&job, readable) {
             panic!(
                 "the engine refuses chunk {} of a valid request: {failure}\n{job}",
                 chunk.index
