@@ -217,6 +217,24 @@ class TemplateTest(unittest.TestCase):
             lint = subprocess.run([BIN / "statelint", str(path)], capture_output=True, text=True)
             self.assertEqual(lint.returncode, 0, lint.stdout + lint.stderr)
 
+    def test_the_bucket_keeps_overwritten_versions_for_a_while(self):
+        """A replayed legacy upload URL (no If-None-Match) must not destroy a recording: the bucket is versioned,
+        and its lifecycle removes noncurrent versions and the delete markers left alone, so nothing is kept for
+        ever."""
+        template = load_template()
+        bucket = template["Resources"]["Bucket"]["Properties"]
+        self.assertEqual(bucket["VersioningConfiguration"], {"Status": "Enabled"})
+        rules = bucket["LifecycleConfiguration"]["Rules"]
+        noncurrent = [r for r in rules if "NoncurrentVersionExpiration" in r]
+        self.assertEqual(len(noncurrent), 1, rules)
+        self.assertEqual(noncurrent[0]["Status"], "Enabled")
+        self.assertEqual(noncurrent[0]["NoncurrentVersionExpiration"]["NoncurrentDays"],
+                         {"Ref": "NoncurrentVersionDays"})
+        self.assertIn("ExpirationInDays", noncurrent[0], "current versions still expire after the retention")
+        self.assertTrue(any(r.get("ExpiredObjectDeleteMarker") is True and r["Status"] == "Enabled" for r in rules))
+        presign = template["Resources"]["PresignFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(presign["LEGACY_UPLOAD_URL_TTL_SECONDS"], {"Ref": "LegacyUploadUrlTtlSeconds"})
+
     def test_every_environment_variable_is_documented_in_the_readme(self):
         template = load_template()
         readme = (ROOT / "README.md").read_text()

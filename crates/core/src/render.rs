@@ -284,10 +284,10 @@ impl RenderRequest {
                 "must be 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-'".into(),
             );
         }
-        match S3Uri::parse_str(&self.output.uri) {
+        match render_uri(&self.output.uri) {
             Ok(uri) if uri.extension().as_deref() == Some("mp4") => {}
             Ok(_) => problems.add("output.uri".into(), "must name an .mp4 object".into()),
-            Err(e) => problems.add("output.uri".into(), e.to_string()),
+            Err(e) => problems.add("output.uri".into(), e),
         }
         for (name, value) in [("width", self.output.width), ("height", self.output.height)] {
             if !SIZE_RANGE.contains(&value) || value % 2 != 0 {
@@ -389,8 +389,20 @@ impl RenderRequest {
         if scene.start_s.is_some() && scene.video.is_none() {
             problems.add(at("start_s"), "applies to video scenes only".into());
         }
-        if let Some(start) = scene.start_s.filter(|s| !(s.is_finite() && *s >= 0.0)) {
-            problems.add(at("start_s"), format!("{start} must be a number >= 0"));
+        match scene.start_s {
+            Some(start) if !(start.is_finite() && start >= 0.0) => {
+                problems.add(at("start_s"), format!("{start} must be a number >= 0"));
+            }
+            // A chunk job names its source frames by timecode, and MediaConvert's timecodes stop at 24 hours: a
+            // scene that ends later in its video could never be clipped (and its frame numbers overflow).
+            Some(start) if start + scene.duration_s > MAX_TOTAL_SECONDS => problems.add(
+                at("start_s"),
+                format!(
+                    "the scene would end {} s into its video, past the 24 hours of MediaConvert's timecodes",
+                    start + scene.duration_s
+                ),
+            ),
+            _ => {}
         }
         if let Some(overlay) = &scene.overlay {
             if let Some(message) = source_problem(&overlay.image, &IMAGE_EXTENSIONS) {
@@ -427,8 +439,8 @@ impl RenderRequest {
                 ("voiceover", &soundtrack.voiceover),
                 ("music", &soundtrack.music),
             ] {
-                if let Some(message) = uri.as_deref().and_then(|u| S3Uri::parse_str(u).err()) {
-                    problems.add(format!("soundtrack.{name}"), message.to_string());
+                if let Some(message) = uri.as_deref().and_then(|u| render_uri(u).err()) {
+                    problems.add(format!("soundtrack.{name}"), message);
                 }
             }
             if let Some(volume) = soundtrack.music_volume.filter(|v| !(0.0..=1.0).contains(v)) {
@@ -566,9 +578,23 @@ fn frames_of(duration_s: f64, fps: u32) -> u64 {
     }
 }
 
+/// `uri` as an object a render reads or writes: an `s3://` URI without control characters. A key may hold them in
+/// S3, but no job could name such a file to the engine (a NUL is in no file name or process argument), so the
+/// request is refused here, with its other problems, rather than by its first chunk's job.
+fn render_uri(uri: &str) -> Result<S3Uri, String> {
+    let parsed = S3Uri::parse_str(uri).map_err(|e| e.to_string())?;
+    if uri.chars().any(char::is_control) {
+        return Err(format!(
+            "`{}` holds a control character",
+            uri.escape_debug()
+        ));
+    }
+    Ok(parsed)
+}
+
 /// Why a source URI is not usable, if it is not.
 fn source_problem(uri: &str, extensions: &[&str]) -> Option<String> {
-    match S3Uri::parse_str(uri) {
+    match render_uri(uri) {
         Err(e) => Some(format!("unsupported source: {e}")),
         Ok(parsed) => match parsed.extension() {
             Some(ext) if extensions.contains(&ext.as_str()) => None,

@@ -5,6 +5,7 @@
 //! apply only to the stream's current `generation`; a new generation (a job the compositor submits later) starts
 //! again at `processing`, so events of older generations change nothing.
 
+use crate::capability::CapabilityDigest;
 use crate::jobevent::StreamUpdate;
 use crate::notify::{DomainEvent, DomainEventType};
 use serde::{Deserialize, Serialize};
@@ -111,6 +112,8 @@ pub struct StreamRecord {
     pub stream: String,
     /// Who signed its uploads.
     pub owner: Option<String>,
+    /// The digest of the capability an anonymous owner must present to sign or read it again.
+    pub capability: Option<CapabilityDigest>,
     /// The status (`queued` while the item carries none).
     pub status: StreamStatus,
     /// Percent complete of the current job.
@@ -143,6 +146,7 @@ impl StreamRecord {
         Self {
             stream: stream.into(),
             owner,
+            capability: None,
             status: StreamStatus::Queued,
             progress: 0,
             generation: 0,

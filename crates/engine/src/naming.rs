@@ -16,6 +16,21 @@ pub enum NamingError {
         "Destination [{0}] ends with / but the job's first input has no file name to name the output after"
     )]
     NoInputName(String),
+    /// A part of the output's file name holds a control character (no file name or process argument holds NUL)
+    /// or a `/` (the engine renders a group's files into one folder).
+    #[error("{0:?} holds a control character or a /: the engine writes no such output file name")]
+    UnwritableName(String),
+}
+
+/// Refuses a part of an output's file name (its base name, NameModifier or Extension) that cannot be part of one
+/// name in the group's folder, before it reaches ffmpeg's arguments: a control character would fail the run when
+/// ffmpeg is started, a `/` would write into a subfolder or, with `..`, outside the job's work folder.
+pub fn check_file_name(name: &str) -> Result<(), NamingError> {
+    if name.chars().any(|c| c.is_control() || c == '/') {
+        Err(NamingError::UnwritableName(name.to_owned()))
+    } else {
+        Ok(())
+    }
 }
 
 /// The file name of `uri` without folders and without its last extension (`s3://b/in/movie.mov` gives `movie`).
@@ -100,6 +115,20 @@ mod tests {
             format!("{base}abc_composited.mp4"),
             "s3://bucket/abcabc_composited.mp4"
         );
+    }
+
+    /// Found by fuzzing (fuzz/corpus/engine_plan/regression-nul-in-name-modifier.json): a NUL in a NameModifier
+    /// reached ffmpeg's arguments.
+    #[test]
+    fn a_file_name_with_a_control_character_or_a_slash_is_refused() {
+        assert_eq!(check_file_name("clip_720p"), Ok(()));
+        assert_eq!(check_file_name("caf\u{e9} $ .. name"), Ok(()));
+        for name in ["clip\0", "clip\n", "clip/../../etc/x", "/clip"] {
+            assert_eq!(
+                check_file_name(name),
+                Err(NamingError::UnwritableName(name.into()))
+            );
+        }
     }
 
     #[test]

@@ -48,6 +48,44 @@ pub struct MediaFacts {
     pub probe: ProbeResult,
 }
 
+impl MediaFacts {
+    /// The facts of a file that was not probed: a picture of `video` (width, height, rate) if any, `seconds` long,
+    /// with `audio_tracks` audio tracks, in an MP4 container. What the planner's tests and [`crate::dry_plan`] plan
+    /// with instead of ffprobe's answer.
+    pub(crate) fn assumed(
+        video: Option<(u32, u32, FrameRate)>,
+        seconds: f64,
+        audio_tracks: i32,
+    ) -> Self {
+        MediaFacts {
+            duration: seconds,
+            video,
+            has_audio: audio_tracks > 0,
+            start_timecode: None,
+            probe: ProbeResult {
+                container: Container {
+                    format: Some("mp4".into()),
+                    duration: seconds,
+                    bit_rate: None,
+                    start_timecode: None,
+                    tracks: Vec::new(),
+                },
+                metadata: Metadata {
+                    file_size: 1,
+                    etag: None,
+                    last_modified: None,
+                    mime_type: None,
+                },
+                track_mappings: vec![TrackMapping {
+                    video_track_indexes: video.map_or(vec![], |_| vec![1]),
+                    audio_track_indexes: (2..2 + audio_tracks).collect(),
+                    data_track_indexes: vec![],
+                }],
+            },
+        }
+    }
+}
+
 /// The Probe response: one result per input file, in request order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]

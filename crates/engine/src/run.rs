@@ -149,11 +149,10 @@ impl Engine {
         job: &mut Job,
         observer: &mut dyn JobObserver,
     ) -> Result<Vec<OutputGroupDetail>, JobFailure> {
-        let request: CreateJobRequest = serde_json::from_value(request.clone())
-            .map_err(|e| JobFailure::invalid_setting("CreateJobRequest", e))?;
+        let request = read_request(request)?;
         let work = tempfile::tempdir().map_err(JobFailure::transcode)?;
         let mut media = MediaMap::new();
-        for (uri, field) in plan::media_uris(&request) {
+        for (uri, field) in plan::media_uris(&request)? {
             tracing::debug!(%uri, %field, "reading input");
             if let std::collections::hash_map::Entry::Vacant(slot) = media.entry(uri) {
                 let fetched = self.fetch_and_probe(slot.key(), work.path()).await?;
@@ -506,6 +505,13 @@ impl Engine {
             Ok(())
         }
     }
+}
+
+/// The CreateJob request that `normalized` (the PascalCase form) holds, or the invalid-settings failure a job that
+/// does not fit the model ends with.
+pub(crate) fn read_request(normalized: &Value) -> Result<CreateJobRequest, JobFailure> {
+    serde_json::from_value(normalized.clone())
+        .map_err(|e| JobFailure::invalid_setting("CreateJobRequest", e))
 }
 
 /// Leaves exactly one `free` box right after `moov` (INCLUDE) or none (EXCLUDE).

@@ -8,10 +8,11 @@ use aws_sdk_s3::config::Credentials;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
 use vidpipe_aws::s3::S3Objects;
+use vidpipe_core::capability::CapabilityDigest;
 use vidpipe_core::jobevent::StreamUpdate;
 use vidpipe_core::ports::{
-    JobEventOutcome, ObjectHead, ObjectStore, ObjectStoreError, PresignedRequest, PutSpec,
-    RecordingPage, RecordingStore, StoreError, StoredPart, StreamStatusStore,
+    JobEventOutcome, ObjectHead, ObjectStore, ObjectStoreError, OwnerClaim, PresignedRequest,
+    PutSpec, RecordingPage, RecordingStore, StoreError, StoredPart, StreamStatusStore,
 };
 use vidpipe_core::recording::{Recording, RecordingStatus};
 use vidpipe_core::stream_status::StreamRecord;
@@ -111,8 +112,17 @@ impl StreamStatusStore for DiscardingTable {
     async fn get_status(&self, _stream: &str) -> Result<Option<StreamRecord>, StoreError> {
         Ok(None)
     }
-    async fn claim_owner(&self, _: &str, _: &str, _: u64) -> Result<(), StoreError> {
-        Ok(())
+    async fn claim_owner(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<&CapabilityDigest>,
+        _: u64,
+    ) -> Result<OwnerClaim, StoreError> {
+        Ok(OwnerClaim::Claimed)
+    }
+    async fn release_owner(&self, _: &str, _: &CapabilityDigest) -> Result<bool, StoreError> {
+        Ok(true)
     }
     async fn apply_job_event(
         &self,

@@ -10,6 +10,8 @@ use vidpipe_core::upload::{UploadKind, UploadLimits};
 const MIB: u64 = 1024 * 1024;
 /// S3's smallest part (all but the last).
 pub const MIN_PART_SIZE: u64 = 5 * MIB;
+/// The longest a SigV4 presigned URL may live (7 days).
+const MAX_PRESIGN_SECONDS: u64 = 7 * 24 * 3600;
 
 /// How callers are identified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,19 +19,37 @@ pub enum AuthMode {
     /// Identity from the API Gateway JWT authorizer's claims (`sub`).
     Jwt,
     /// `Authorization: Bearer` validated here against a shared HS256 secret.
-    Hs256 {
-        /// The shared secret.
-        secret: Vec<u8>,
-        /// Required `aud`, if set.
-        audience: Option<String>,
-        /// Required `iss`, if set.
-        issuer: Option<String>,
-    },
+    Hs256(Hs256),
     /// No identity (survey pages): only some kinds may be uploaded, nothing may be listed or read.
     Anonymous {
         /// Kinds an anonymous caller may upload.
         kinds: Vec<UploadKind>,
     },
+}
+
+/// What HS256 tokens must be: signed with the secret, within their lifetime, for this audience and issuer.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hs256 {
+    /// `JWT_SECRET`: the shared secret.
+    pub secret: Vec<u8>,
+    /// `JWT_AUDIENCE`: the `aud` every token must carry, if set.
+    pub audience: Option<String>,
+    /// `JWT_ISSUER`: the `iss` every token must carry, if set.
+    pub issuer: Option<String>,
+    /// `JWT_MAX_LIFETIME_SECONDS` (3600): the longest a token may live, from its `iat` (or from now) to its `exp`.
+    pub max_lifetime: Duration,
+}
+
+/// The secret stays out of any `Debug` output, so a logged configuration never leaks it.
+impl std::fmt::Debug for Hs256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hs256")
+            .field("secret", &"<redacted>")
+            .field("audience", &self.audience)
+            .field("issuer", &self.issuer)
+            .field("max_lifetime", &self.max_lifetime)
+            .finish()
+    }
 }
 
 /// Everything the HTTP API needs to know.
@@ -47,6 +67,9 @@ pub struct Config {
     pub retention_days: u32,
     /// `UPLOAD_URL_TTL_SECONDS` (1800).
     pub upload_url_ttl: Duration,
+    /// `LEGACY_UPLOAD_URL_TTL_SECONDS` (300, at most 7 days): lifetime of the legacy routes' URLs, which S3 takes
+    /// again and again until they expire (no `If-None-Match`, and often no signed length), so it is kept short.
+    pub legacy_upload_url_ttl: Duration,
     /// `DOWNLOAD_URL_TTL_SECONDS` (3600).
     pub download_url_ttl: Duration,
     /// `MULTIPART_THRESHOLD` bytes (100 MiB): larger uploads get a multipart plan.
@@ -57,7 +80,8 @@ pub struct Config {
     pub limits: UploadLimits,
     /// `ALLOWED_ORIGINS`: comma-separated origins allowed by CORS (default none; `*` only if configured).
     pub allowed_origins: Vec<String>,
-    /// `AUTH_MODE` (`jwt`), with `JWT_SECRET`, `JWT_AUDIENCE`, `JWT_ISSUER`, `ANONYMOUS_KINDS`.
+    /// `AUTH_MODE` (`jwt`), with `JWT_SECRET`, `JWT_AUDIENCE`, `JWT_ISSUER`, `JWT_MAX_LIFETIME_SECONDS`,
+    /// `ANONYMOUS_KINDS`.
     pub auth: AuthMode,
     /// `LIST_PAGE_SIZE` (50): recordings per page.
     pub list_page_size: usize,
@@ -82,6 +106,13 @@ impl Config {
             retention_days: vars.whole_number("RETENTION_DAYS", 30, 1..=u64::from(u32::MAX))?
                 as u32,
             upload_url_ttl: seconds("UPLOAD_URL_TTL_SECONDS", 1800)?,
+            legacy_upload_url_ttl: vars
+                .whole_number(
+                    "LEGACY_UPLOAD_URL_TTL_SECONDS",
+                    300,
+                    1..=MAX_PRESIGN_SECONDS,
+                )
+                .map(Duration::from_secs)?,
             download_url_ttl: seconds("DOWNLOAD_URL_TTL_SECONDS", 3600)?,
             multipart_threshold: part_size("MULTIPART_THRESHOLD", 100 * MIB)?,
             multipart_part_size: part_size("MULTIPART_PART_SIZE", 8 * MIB)?,
@@ -109,7 +140,7 @@ impl Config {
 fn auth_mode<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<AuthMode, ConfigError> {
     match vars.optional("AUTH_MODE").as_deref().unwrap_or("jwt") {
         "jwt" => Ok(AuthMode::Jwt),
-        "hs256" => Ok(AuthMode::Hs256 {
+        "hs256" => Ok(AuthMode::Hs256(Hs256 {
             secret: vars
                 .optional("JWT_SECRET")
                 .filter(|s| s.len() >= 32)
@@ -122,7 +153,12 @@ fn auth_mode<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<AuthMode, 
                 .into_bytes(),
             audience: vars.optional("JWT_AUDIENCE"),
             issuer: vars.optional("JWT_ISSUER"),
-        }),
+            max_lifetime: Duration::from_secs(vars.whole_number(
+                "JWT_MAX_LIFETIME_SECONDS",
+                3600,
+                1..=u64::MAX,
+            )?),
+        })),
         "anonymous" => Ok(AuthMode::Anonymous {
             kinds: vars
                 .optional("ANONYMOUS_KINDS")
@@ -165,11 +201,56 @@ mod tests {
         assert_eq!(c.key_prefix, "");
         assert_eq!(c.retention_days, 30);
         assert_eq!(c.upload_url_ttl, Duration::from_secs(1800));
+        assert_eq!(c.legacy_upload_url_ttl, Duration::from_secs(300));
         assert_eq!(c.download_url_ttl, Duration::from_secs(3600));
         assert_eq!(c.multipart_threshold, 100 * MIB);
         assert_eq!(c.limits.max_upload_bytes, 5 * 1024 * MIB);
         assert_eq!(c.auth, AuthMode::Jwt);
         assert!(c.allowed_origins.is_empty());
+        let secret = "0123456789abcdef0123456789abcdef";
+        let c = config(&[("AUTH_MODE", "hs256"), ("JWT_SECRET", secret)]).unwrap();
+        assert_eq!(
+            c.auth,
+            AuthMode::Hs256(Hs256 {
+                secret: secret.as_bytes().to_vec(),
+                audience: None,
+                issuer: None,
+                max_lifetime: Duration::from_secs(3600),
+            })
+        );
+        assert!(
+            !format!("{c:?}").contains(secret),
+            "the secret is never shown"
+        );
+    }
+
+    #[test]
+    fn lifetimes_are_configurable() {
+        let c = config(&[
+            ("LEGACY_UPLOAD_URL_TTL_SECONDS", "60"),
+            ("AUTH_MODE", "hs256"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("JWT_MAX_LIFETIME_SECONDS", "900"),
+        ])
+        .unwrap();
+        assert_eq!(c.legacy_upload_url_ttl, Duration::from_secs(60));
+        let AuthMode::Hs256(hs256) = c.auth else {
+            panic!("hs256 mode")
+        };
+        assert_eq!(hs256.max_lifetime, Duration::from_secs(900));
+        for (name, value) in [
+            ("LEGACY_UPLOAD_URL_TTL_SECONDS", "0"),
+            ("LEGACY_UPLOAD_URL_TTL_SECONDS", "604801"),
+        ] {
+            assert_eq!(config(&[(name, value)]).unwrap_err().name, name);
+        }
+        let err = config(&[
+            ("AUTH_MODE", "hs256"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("JWT_MAX_LIFETIME_SECONDS", "0"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "JWT_MAX_LIFETIME_SECONDS");
     }
 
     #[test]

@@ -91,6 +91,12 @@ impl From<ObjectStoreError> for ApiError {
     }
 }
 
+impl From<getrandom::Error> for ApiError {
+    fn from(e: getrandom::Error) -> Self {
+        Self::internal(&e)
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -169,7 +175,7 @@ impl Cors<'_> {
         insert(
             h,
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            "authorization, content-type",
+            "authorization, content-type, x-stream-capability",
         );
         insert(h, header::ACCESS_CONTROL_MAX_AGE, "600");
         insert(h, header::VARY, "Origin");

@@ -1,17 +1,18 @@
 //! The routes. Every rejection happens before the first write, and a write that fails part-way is undone.
 
-use crate::auth::{Caller, authenticate};
+use crate::auth::{CAPABILITY_HEADER, Caller, authenticate};
 use crate::config::Config;
 use crate::http::{ApiError, Cors, error_response, is_preflight, json_response};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
+use vidpipe_core::capability::{CAPABILITY_BYTES, StreamCapability};
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::keys::{
     KeyKind, RoomId, StreamName, classify_key, composited_key, sanitize_filename,
 };
-use vidpipe_core::ports::{ObjectStore, PutSpec, RecordingStore, StoreError, StreamStatusStore};
+use vidpipe_core::ports::{ObjectStore, OwnerClaim, PutSpec, RecordingStore, StreamStatusStore};
 use vidpipe_core::recording::{MultipartUpload, Recording, RecordingStatus, expiry};
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_core::upload::{self, UploadKind, UploadRequest, part_len, plan_parts};
@@ -150,31 +151,78 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
         }
     }
 
-    /// Refuses a key that is taken, then, for a stream's screen or camera, claims the stream for the caller
-    /// (the first write of the request): a stream owned by someone else is refused with 409 `stream_taken`.
-    async fn reserve_key(&self, caller: &Caller, recording: &Recording) -> Result<(), ApiError> {
+    /// Refuses a key that is taken, then, for a stream's screen or camera, claims the stream for the caller (the
+    /// first write of the request). A stream owned by someone else is refused with 409 `stream_taken`; a stream of
+    /// the anonymous owner, to an anonymous caller without its capability, with 403 `capability_required`. The
+    /// first claim of a stream by an anonymous caller issues the stream's capability, returned here.
+    async fn reserve_key(
+        &self,
+        caller: &Caller,
+        recording: &Recording,
+    ) -> Result<Option<StreamCapability>, ApiError> {
         if self.objects.exists(&recording.key).await? {
             return Err(ApiError::conflict(
                 "already_exists",
                 "an object with this key already exists",
             ));
         }
-        if matches!(recording.kind, UploadKind::Camera | UploadKind::Screen)
-            && let Some(stream) = &recording.stream_name
-        {
-            let claimed = self
-                .streams
-                .claim_owner(stream, caller.owner(), recording.expires_at)
-                .await;
-            if let Err(StoreError::Conflict(_)) = claimed {
-                return Err(ApiError::conflict(
-                    "stream_taken",
-                    "this stream belongs to someone else",
-                ));
+        let stream = match (&recording.kind, &recording.stream_name) {
+            (UploadKind::Camera | UploadKind::Screen, Some(stream)) => stream,
+            _ => return Ok(None),
+        };
+        let issued = match caller {
+            Caller::Anonymous { .. } => Some(issue_capability()?),
+            Caller::User(_) => None,
+        };
+        let digest = issued.as_ref().map(StreamCapability::digest);
+        let claim = self
+            .streams
+            .claim_owner(
+                stream,
+                caller.owner(),
+                digest.as_ref(),
+                recording.expires_at,
+            )
+            .await?;
+        match claim {
+            OwnerClaim::Claimed => Ok(issued),
+            OwnerClaim::Owned { owner, capability }
+                if caller.holds(&owner, capability.as_ref()) =>
+            {
+                Ok(None)
             }
-            claimed?;
+            OwnerClaim::Owned { owner, .. } if owner == caller.owner() => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "capability_required",
+                format!(
+                    "this stream was signed before: send the stream_capability its first signing returned, in \
+                     the {CAPABILITY_HEADER} header"
+                ),
+            )),
+            OwnerClaim::Owned { .. } => Err(ApiError::conflict(
+                "stream_taken",
+                "this stream belongs to someone else",
+            )),
         }
-        Ok(())
+    }
+
+    /// Gives back the stream a request claimed with `issued` when a later step of it fails: the capability never
+    /// reaches the client, and without it no one could sign or read the stream again.
+    async fn undo_claim(
+        &self,
+        recording: &Recording,
+        issued: Option<&StreamCapability>,
+        cause: ApiError,
+    ) -> ApiError {
+        if let (Some(capability), Some(stream)) = (issued, &recording.stream_name)
+            && let Err(e) = self
+                .streams
+                .release_owner(stream, &capability.digest())
+                .await
+        {
+            tracing::error!(error = %e, stream = %stream, "could not release a stream claim after a failure");
+        }
+        cause
     }
 
     async fn create_upload(
@@ -196,15 +244,36 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
         recording.stream_name = req.stream_name.as_ref().map(|s| s.as_str().to_owned());
         recording.filename = req.filename.clone();
         recording.started_at = req.started_at;
-        self.reserve_key(caller, &recording).await?;
+        let issued = self.reserve_key(caller, &recording).await?;
+        let upload = match self.sign_upload(&mut recording, &req).await {
+            Ok(upload) => upload,
+            Err(e) => return Err(self.undo_claim(&recording, issued.as_ref(), e).await),
+        };
+        tracing::info!(recording_id = %recording.recording_id, key = %recording.key, size = req.size, "upload signed");
+        Ok(json_response(
+            StatusCode::CREATED,
+            &with_capability(
+                json!({"recording_id": recording.recording_id, "key": recording.key, "status": "uploading",
+                       "upload": upload}),
+                issued.as_ref(),
+            ),
+        ))
+    }
+
+    /// Signs the upload of a reserved `recording` (a PUT, or a multipart plan above the threshold) and records it;
+    /// returns the `upload` clients follow.
+    async fn sign_upload(
+        &self,
+        recording: &mut Recording,
+        req: &UploadRequest,
+    ) -> Result<Value, ApiError> {
         let metadata: Vec<(&str, String)> = req
             .started_at
             .map(|t| ("started-at", t.to_string()))
             .into_iter()
             .collect();
         let url_expires_at = rfc3339_ms(now_ms() + self.config.upload_url_ttl.as_millis() as u64);
-
-        let upload = if req.size > self.config.multipart_threshold {
+        if req.size > self.config.multipart_threshold {
             let (part_size, part_count) = plan_parts(req.size, self.config.multipart_part_size);
             let upload_id = self
                 .objects
@@ -215,15 +284,17 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
                 part_size,
                 part_count,
             });
-            let parts = match self.sign_parts(&recording, 1..=part_count).await {
+            let parts = match self.sign_parts(recording, 1..=part_count).await {
                 Ok(parts) => parts,
-                Err(e) => return Err(self.undo_multipart(&recording, e).await),
+                Err(e) => return Err(self.undo_multipart(recording, e).await),
             };
-            if let Err(e) = self.recordings.put_new(&recording).await {
-                return Err(self.undo_multipart(&recording, e.into()).await);
+            if let Err(e) = self.recordings.put_new(recording).await {
+                return Err(self.undo_multipart(recording, e.into()).await);
             }
-            json!({"method": "MULTIPART", "upload_id": upload_id, "part_size": part_size, "parts": parts,
-                   "expires_at": url_expires_at})
+            Ok(
+                json!({"method": "MULTIPART", "upload_id": upload_id, "part_size": part_size, "parts": parts,
+                       "expires_at": url_expires_at}),
+            )
         } else {
             let signed = self
                 .objects
@@ -236,14 +307,12 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
                     expires_in: self.config.upload_url_ttl,
                 })
                 .await?;
-            self.recordings.put_new(&recording).await?;
-            json!({"method": signed.method, "url": signed.url, "headers": signed.headers, "expires_at": url_expires_at})
-        };
-        tracing::info!(recording_id = %recording.recording_id, key = %recording.key, size = req.size, "upload signed");
-        Ok(json_response(
-            StatusCode::CREATED,
-            &json!({"recording_id": recording.recording_id, "key": recording.key, "status": "uploading", "upload": upload}),
-        ))
+            self.recordings.put_new(recording).await?;
+            Ok(
+                json!({"method": signed.method, "url": signed.url, "headers": signed.headers,
+                       "expires_at": url_expires_at}),
+            )
+        }
     }
 
     /// Aborts the multipart upload of a request that failed after creating it, so the failure writes nothing.
@@ -370,8 +439,9 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
         ))
     }
 
-    /// The AddPipe survey client's route: `{filename}` -> `{url}`. The filename names a stream's camera or screen
-    /// file. Its client sends only Content-Type, so only that is signed.
+    /// The AddPipe survey client's route: `{filename}` -> `{url, stream_capability?}`. The filename names a
+    /// stream's camera or screen file. Its client sends only Content-Type, so only that is signed; it reads only
+    /// `url`, and signs one file per stream, so the capability an anonymous first sign returns asks nothing of it.
     async fn legacy_presigned_url(
         &self,
         caller: &Caller,
@@ -392,8 +462,11 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
         let key = format!("{}{filename}", self.config.key_prefix);
         let mut recording = self.new_recording(caller, kind, key, content_type, 0);
         recording.stream_name = Some(stream.as_str().to_owned());
-        let url = self.sign_legacy_put(caller, &recording).await?;
-        Ok(json_response(StatusCode::OK, &json!({ "url": url })))
+        let (url, issued) = self.sign_legacy_put(caller, &recording).await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &with_capability(json!({ "url": url }), issued.as_ref()),
+        ))
     }
 
     /// The video-call recorder's route: `{room_id, filename?, contentType?, size?}` ->
@@ -443,36 +516,47 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
         );
         recording.room_id = Some(room.as_str().to_owned());
         recording.filename = Some(filename);
-        let url = self.sign_legacy_put(caller, &recording).await?;
+        // A recording's key is new (its id), so no stream is claimed and no capability issued.
+        let (url, _) = self.sign_legacy_put(caller, &recording).await?;
         Ok(json_response(
             StatusCode::OK,
             &json!({"upload_url": url, "recording_id": recording.recording_id, "s3_key": recording.key,
-                    "expires_in": self.config.upload_url_ttl.as_secs()}),
+                    "expires_in": self.config.legacy_upload_url_ttl.as_secs()}),
         ))
     }
 
     /// Signs a PUT for the legacy routes: Content-Type always, Content-Length when known, no If-None-Match (their
-    /// clients would not send it), after checking the key is free; then records the recording.
+    /// clients would not send it), after reserving the key; then records the recording. Returns the URL and the
+    /// stream capability issued, if any. S3 takes such a URL again until it expires, so it lives only
+    /// `LEGACY_UPLOAD_URL_TTL_SECONDS`; bucket versioning keeps what a replay would overwrite.
     async fn sign_legacy_put(
         &self,
         caller: &Caller,
         recording: &Recording,
-    ) -> Result<String, ApiError> {
-        self.reserve_key(caller, recording).await?;
-        let signed = self
-            .objects
-            .presign_put(&PutSpec {
-                key: &recording.key,
-                content_type: &recording.content_type,
-                content_length: (recording.size > 0).then_some(recording.size),
-                metadata: &[],
-                if_none_match: false,
-                expires_in: self.config.upload_url_ttl,
-            })
-            .await?;
-        self.recordings.put_new(recording).await?;
-        tracing::info!(recording_id = %recording.recording_id, key = %recording.key, "legacy upload signed");
-        Ok(signed.url)
+    ) -> Result<(String, Option<StreamCapability>), ApiError> {
+        let issued = self.reserve_key(caller, recording).await?;
+        let signed = async {
+            let signed = self
+                .objects
+                .presign_put(&PutSpec {
+                    key: &recording.key,
+                    content_type: &recording.content_type,
+                    content_length: (recording.size > 0).then_some(recording.size),
+                    metadata: &[],
+                    if_none_match: false,
+                    expires_in: self.config.legacy_upload_url_ttl,
+                })
+                .await?;
+            self.recordings.put_new(recording).await?;
+            Ok(signed)
+        };
+        match signed.await {
+            Ok(signed) => {
+                tracing::info!(recording_id = %recording.recording_id, key = %recording.key, "legacy upload signed");
+                Ok((signed.url, issued))
+            }
+            Err(e) => Err(self.undo_claim(recording, issued.as_ref(), e).await),
+        }
     }
 
     async fn list_recordings(
@@ -480,7 +564,7 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
         caller: &Caller,
         request: &Request,
     ) -> Result<Response<Body>, ApiError> {
-        let owner = caller.subject()?;
+        let owner = caller.user_owner()?;
         let query = request.query_string_parameters();
         let room = query
             .first("room_id")
@@ -510,7 +594,7 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
     }
 
     async fn get_recording(&self, caller: &Caller, id: &str) -> Result<Response<Body>, ApiError> {
-        caller.subject()?;
+        caller.user_owner()?;
         let recording = self.own_recording(caller, id).await?;
         Ok(json_response(
             StatusCode::OK,
@@ -518,14 +602,32 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
         ))
     }
 
-    /// `GET /streams/{stream}`: the caller's own stream's status, with a presigned `output_url` once ready.
+    /// `GET /streams/{stream}`: the caller's own stream's status, with a presigned `output_url` once ready. An
+    /// anonymous caller reads a stream with its capability only.
     async fn get_stream(&self, caller: &Caller, stream: &str) -> Result<Response<Body>, ApiError> {
-        let owner = caller.subject()?;
+        if let Caller::Anonymous {
+            capability: None, ..
+        } = caller
+        {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "anonymous callers may read a stream only with its capability ({CAPABILITY_HEADER})"
+                ),
+            ));
+        }
         let Ok(name) = StreamName::parse("stream", stream) else {
             return Err(ApiError::not_found("stream"));
         };
         let record = match self.streams.get_status(name.as_str()).await? {
-            Some(r) if r.owner.as_deref() == Some(owner) => r,
+            Some(r)
+                if r.owner
+                    .as_deref()
+                    .is_some_and(|owner| caller.holds(owner, r.capability.as_ref())) =>
+            {
+                r
+            }
             _ => return Err(ApiError::not_found("stream")),
         };
         let output_url = match record.status {
@@ -574,6 +676,21 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
             "expires_at": rfc3339_ms(r.expires_at * 1000), "download_url": download_url,
         }))
     }
+}
+
+/// A new stream capability, from the operating system's CSPRNG.
+fn issue_capability() -> Result<StreamCapability, ApiError> {
+    let mut entropy = [0; CAPABILITY_BYTES];
+    getrandom::fill(&mut entropy)?;
+    Ok(StreamCapability::issue(entropy))
+}
+
+/// `body` with the `stream_capability` issued to this caller, if any: the one time the client sees it.
+fn with_capability(mut body: Value, issued: Option<&StreamCapability>) -> Value {
+    if let Some(capability) = issued {
+        body["stream_capability"] = json!(capability.reveal());
+    }
+    body
 }
 
 fn not_multipart() -> ApiError {

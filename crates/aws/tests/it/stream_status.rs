@@ -2,9 +2,10 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use vidpipe_aws::dynamo::{DynamoProcessedEvents, DynamoRenders, DynamoStreams};
+use vidpipe_core::capability::{CAPABILITY_BYTES, StreamCapability};
 use vidpipe_core::jobevent::StreamUpdate;
 use vidpipe_core::ports::{
-    JobEventOutcome, ProcessedEventStore, RenderOutcome, RenderStore, StoreError, StreamStatusStore,
+    JobEventOutcome, OwnerClaim, ProcessedEventStore, RenderOutcome, RenderStore, StreamStatusStore,
 };
 use vidpipe_core::stream_status::{RenderResult, StreamStatus};
 use vidpipe_testkit::{moto::MotoServer, unique_name};
@@ -206,22 +207,18 @@ async fn events_of_one_job_out_of_order_end_ready_at_100() {
 #[tokio::test]
 async fn the_first_signer_owns_a_stream() {
     let f = fixture().await;
-    f.streams
-        .claim_owner("s4", "alice", 1_900_000_000)
-        .await
-        .unwrap();
-    f.streams
-        .claim_owner("s4", "alice", 1_900_000_001)
-        .await
-        .unwrap();
-    let err = f
-        .streams
-        .claim_owner("s4", "bob", 1_900_000_000)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    let claim = |stream: &'static str, owner: &'static str| {
+        f.streams.claim_owner(stream, owner, None, 1_900_000_000)
+    };
+    assert_eq!(claim("s4", "jwt:alice").await.unwrap(), OwnerClaim::Claimed);
+    let owned = OwnerClaim::Owned {
+        owner: "jwt:alice".into(),
+        capability: None,
+    };
+    assert_eq!(claim("s4", "jwt:alice").await.unwrap(), owned);
+    assert_eq!(claim("s4", "jwt:bob").await.unwrap(), owned);
     let r = f.streams.get_status("s4").await.unwrap().unwrap();
-    assert_eq!(r.owner.as_deref(), Some("alice"));
+    assert_eq!(r.owner.as_deref(), Some("jwt:alice"));
     assert_eq!(r.status, StreamStatus::Queued);
     // A stream the compositor created first (no owner yet) is claimed by the first signer.
     f.submitted("s5", 1).await;
@@ -235,12 +232,72 @@ async fn the_first_signer_owns_a_stream() {
         .send()
         .await
         .unwrap();
-    f.streams.claim_owner("s5", "bob", 1).await.unwrap();
+    assert_eq!(claim("s5", "jwt:bob").await.unwrap(), OwnerClaim::Claimed);
     let r = f.streams.get_status("s5").await.unwrap().unwrap();
     assert_eq!(
         (r.owner.as_deref(), r.status, r.generation),
-        (Some("bob"), StreamStatus::Processing, 1)
+        (Some("jwt:bob"), StreamStatus::Processing, 1)
     );
+}
+
+#[tokio::test]
+async fn an_anonymous_claim_stores_the_capabilitys_digest_and_can_be_undone() {
+    let f = fixture().await;
+    let capability = StreamCapability::issue([42; CAPABILITY_BYTES]);
+    let digest = capability.digest();
+    let claimed = f
+        .streams
+        .claim_owner("s6", "anonymous", Some(&digest), 1_900_000_000)
+        .await
+        .unwrap();
+    assert_eq!(claimed, OwnerClaim::Claimed);
+    // A second claim, with another capability, finds the first one's digest and changes nothing.
+    let other = StreamCapability::issue([43; CAPABILITY_BYTES]).digest();
+    let again = f
+        .streams
+        .claim_owner("s6", "anonymous", Some(&other), 1_900_000_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        OwnerClaim::Owned {
+            owner: "anonymous".into(),
+            capability: Some(digest.clone()),
+        }
+    );
+    let r = f.streams.get_status("s6").await.unwrap().unwrap();
+    assert_eq!(r.capability.as_ref(), Some(&digest));
+    // The table holds the digest, never the capability.
+    let item = f
+        .ddb
+        .get_item()
+        .table_name(&f.name)
+        .key("pk", AttributeValue::S("STREAM#s6".into()))
+        .key("sk", AttributeValue::S("STREAM".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(
+        item["capability_sha256"],
+        AttributeValue::S(digest.to_stored())
+    );
+    assert!(!format!("{item:?}").contains(capability.reveal()));
+
+    // Only the capability the claim stored releases it; then the next signer claims the stream afresh.
+    assert!(!f.streams.release_owner("s6", &other).await.unwrap());
+    assert!(f.streams.release_owner("s6", &digest).await.unwrap());
+    let r = f.streams.get_status("s6").await.unwrap().unwrap();
+    assert_eq!((r.owner, r.capability), (None, None));
+    assert!(!f.streams.release_owner("s6", &digest).await.unwrap());
+    let reclaimed = f
+        .streams
+        .claim_owner("s6", "anonymous", Some(&other), 1_900_000_000)
+        .await
+        .unwrap();
+    assert_eq!(reclaimed, OwnerClaim::Claimed);
+    assert!(!f.streams.release_owner("nowhere", &other).await.unwrap());
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ use vidpipe_core::ports::{
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_testkit::fakes::RecordingPublisher;
 
-use crate::local_pump::{Answer, invoke_endpoint_with, local_stack, vidpipe_env};
+use crate::local_pump::{Answer, LocalStack, invoke_endpoint_with, local_stack, vidpipe_env};
 
 /// MediaConvert as far as the compositor sees it: probes answer by key, `CreateJob` is idempotent on its token
 /// (the token is never forgotten here: the run is shorter than MediaConvert's window), and every job is kept.
@@ -120,6 +120,46 @@ async fn duplicated_reordered_concurrent_events_through_the_queue_and_pump_make_
         .send()
         .await
         .unwrap();
+    let (compositor, mediaconvert, invoke_url) = compositor_behind_invoke_api(&stack).await;
+    let started = Instant::now();
+    let events = put_every_recording(&stack, streams).await;
+    pump_until_empty(&stack, &sqs, &invoke_url).await;
+    let took = started.elapsed();
+
+    let jobs = mediaconvert.jobs.lock().unwrap().clone();
+    let mut per_stream: HashMap<String, usize> = HashMap::new();
+    for (_, metadata) in &jobs {
+        assert_eq!(metadata["kind"], "composite");
+        *per_stream.entry(metadata["stream"].clone()).or_default() += 1;
+    }
+    let mut lost = 0;
+    for i in 0..streams {
+        let state = compositor
+            .streams
+            .get(&format!("load-{i}"))
+            .await
+            .unwrap()
+            .unwrap();
+        if state.generation != 1 || state.job_id.is_none() {
+            lost += 1;
+        }
+    }
+    let doubled = per_stream.values().filter(|n| **n > 1).count();
+    println!(
+        "load: {streams} streams, {events} ObjectCreated events, {} composites, {lost} lost, {doubled} doubled, \
+         {:.1} s, {:.1} events/s",
+        jobs.len(),
+        took.as_secs_f64(),
+        events as f64 / took.as_secs_f64()
+    );
+    assert_eq!((jobs.len(), lost, doubled), (streams, 0, 0));
+}
+
+/// The compositor's real handler on the stack's table and bucket, served through a stand-in for the Invoke API:
+/// the handler, the MediaConvert stand-in it uses, and the invoke URL.
+async fn compositor_behind_invoke_api(
+    stack: &LocalStack,
+) -> (Arc<LoadCompositor>, Arc<CountingMediaConvert>, String) {
     let env: HashMap<&str, String> = stack.env.iter().cloned().collect();
     let config = Config::from_env(|name| match name {
         "MEDIACONVERT_ROLE_ARN" => Some("arn:aws:iam::123456789012:role/mediaconvert".into()),
@@ -134,7 +174,7 @@ async fn duplicated_reordered_concurrent_events_through_the_queue_and_pump_make_
     let compositor: Arc<LoadCompositor> = Arc::new(Compositor {
         streams: Arc::new(DynamoStreams::new(ddb.clone(), &table, 30)),
         recordings: Arc::new(DynamoRecordings::new(ddb.clone(), &table)),
-        objects: Arc::new(S3Objects::new(s3.clone(), &stack.bucket)),
+        objects: Arc::new(S3Objects::new(s3, &stack.bucket)),
         transcoder: Arc::clone(&mediaconvert),
         publisher: Arc::new(RecordingPublisher::default()),
         timer: Arc::new(NoTimer),
@@ -157,9 +197,13 @@ async fn duplicated_reordered_concurrent_events_through_the_queue_and_pump_make_
             }) as Answer
         }))
         .await;
+    (compositor, mediaconvert, invoke_url)
+}
 
-    // Every stream's screen and camera, each put once or twice (a second put of the same bytes is S3 sending the
-    // same event again), in a shuffled order, eight at a time.
+/// Puts every stream's screen and camera once or twice (a second put of the same bytes is S3 sending the same
+/// event again), in a shuffled order, eight at a time; returns the number of puts (the events).
+async fn put_every_recording(stack: &LocalStack, streams: usize) -> usize {
+    let s3 = vidpipe_aws::s3::client(&stack.sdk, true);
     let mut rng = fastrand::Rng::with_seed(7);
     let mut puts = Vec::new();
     for i in 0..streams {
@@ -173,8 +217,6 @@ async fn duplicated_reordered_concurrent_events_through_the_queue_and_pump_make_
         }
     }
     rng.shuffle(&mut puts);
-    let events = puts.len();
-    let started = Instant::now();
     for batch in puts.chunks(8) {
         let mut tasks = tokio::task::JoinSet::new();
         for key in batch {
@@ -191,20 +233,16 @@ async fn duplicated_reordered_concurrent_events_through_the_queue_and_pump_make_
         }
         tasks.join_all().await;
     }
+    puts.len()
+}
 
-    // Three pumps at once, again until the queue is empty (a message refused for a live claim comes back).
+/// Three pumps at once, again until the queue is empty (a message refused for a live claim comes back).
+async fn pump_until_empty(stack: &LocalStack, sqs: &aws_sdk_sqs::Client, invoke_url: &str) {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let mut pumps = tokio::task::JoinSet::new();
         for _ in 0..3 {
-            let args = [
-                "local",
-                "pump",
-                "--once",
-                "--invoke-url",
-                invoke_url.as_str(),
-            ]
-            .map(str::to_owned);
+            let args = ["local", "pump", "--once", "--invoke-url", invoke_url].map(str::to_owned);
             let env = stack.env.clone();
             pumps.spawn_blocking(move || {
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -212,8 +250,8 @@ async fn duplicated_reordered_concurrent_events_through_the_queue_and_pump_make_
             });
         }
         pumps.join_all().await;
-        if queue_is_empty(&sqs, &stack.objects_queue).await {
-            break;
+        if queue_is_empty(sqs, &stack.objects_queue).await {
+            return;
         }
         assert!(
             Instant::now() < deadline,
@@ -221,31 +259,6 @@ async fn duplicated_reordered_concurrent_events_through_the_queue_and_pump_make_
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let took = started.elapsed();
-
-    let jobs = mediaconvert.jobs.lock().unwrap().clone();
-    let mut per_stream: HashMap<String, usize> = HashMap::new();
-    for (_, metadata) in &jobs {
-        assert_eq!(metadata["kind"], "composite");
-        *per_stream.entry(metadata["stream"].clone()).or_default() += 1;
-    }
-    let mut lost = 0;
-    for i in 0..streams {
-        let stream = format!("load-{i}");
-        let state = compositor.streams.get(&stream).await.unwrap().unwrap();
-        if state.generation != 1 || state.job_id.is_none() {
-            lost += 1;
-        }
-    }
-    let doubled = per_stream.values().filter(|n| **n > 1).count();
-    println!(
-        "load: {streams} streams, {events} ObjectCreated events, {} composites, {lost} lost, {doubled} doubled, \
-         {:.1} s, {:.1} events/s",
-        jobs.len(),
-        took.as_secs_f64(),
-        events as f64 / took.as_secs_f64()
-    );
-    assert_eq!((jobs.len(), lost, doubled), (streams, 0, 0));
 }
 
 /// Whether the queue holds no message, visible or in flight.

@@ -36,7 +36,7 @@ pub use objects::{
 };
 pub use recordings::{RecordingPage, RecordingStore};
 pub use renders::{ProcessedEventStore, RenderOutcome, RenderStore};
-pub use streams::{JobEventOutcome, StalledStream, StreamStatusStore, StreamStore};
+pub use streams::{JobEventOutcome, OwnerClaim, StalledStream, StreamStatusStore, StreamStore};
 pub use timer::{PartnerTimer, TimerError, execution_input, execution_name};
 
 use crate::error::{Cause, Chain};

@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use super::StoreError;
+use crate::capability::CapabilityDigest;
 use crate::jobevent::StreamUpdate;
 use crate::pairing::{Arrival, ClaimOutcome, Source, StreamFailure, StreamState, Submission};
 use crate::stream_status::{StreamRecord, StreamStatus};
@@ -102,6 +103,20 @@ pub struct StalledStream {
     pub updated_at_ms: u64,
 }
 
+/// What [`StreamStatusStore::claim_owner`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnerClaim {
+    /// The stream had no owner; now it is the caller's, with the capability given.
+    Claimed,
+    /// The stream already had an owner; nothing was written.
+    Owned {
+        /// Its owner.
+        owner: String,
+        /// The digest of the capability it was claimed with, if any.
+        capability: Option<CapabilityDigest>,
+    },
+}
+
 /// What applying a job event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobEventOutcome {
@@ -126,14 +141,25 @@ pub trait StreamStatusStore: Send + Sync {
         &self,
         stream: &str,
     ) -> impl Future<Output = Result<Option<StreamRecord>, StoreError>> + Send;
-    /// Records `owner` on the stream (creating the item, expiring at `expires_at`, if needed); a
-    /// [`StoreError::Conflict`] if someone else owns it. Nothing is written on a conflict.
+    /// Makes `owner` the stream's owner if it has none, with `capability` (an anonymous owner's) stored beside it,
+    /// creating the item (expiring at `expires_at`) if needed: one conditional write, so of concurrent first
+    /// claims exactly one is [`OwnerClaim::Claimed`]. A stream that has an owner is left as it is and answered with
+    /// [`OwnerClaim::Owned`]: whether the caller may use it is the caller's decision.
     fn claim_owner(
         &self,
         stream: &str,
         owner: &str,
+        capability: Option<&CapabilityDigest>,
         expires_at: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<OwnerClaim, StoreError>> + Send;
+    /// Undoes a claim made with `capability` whose request then failed (its capability never reached the client,
+    /// so no one could use the stream again): removes the owner and the capability if the item still holds that
+    /// capability. `false` if it did not.
+    fn release_owner(
+        &self,
+        stream: &str,
+        capability: &CapabilityDigest,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Applies an event of job `generation` to `stream` if it moves the stream forward, recording `event_id` with
     /// the change (so a redelivery after a crash is told from a stale event).
     fn apply_job_event(

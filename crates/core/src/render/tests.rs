@@ -121,6 +121,50 @@ fn sources_must_be_one_of_image_or_video() {
     );
 }
 
+/// Found by fuzzing (fuzz/corpus/render_request/regression-start-beyond-timecodes.json): a `start_s` of 2^64
+/// passed validation, then overflowed the chunk job's source frame numbers.
+#[test]
+fn a_scene_ending_past_24_hours_into_its_video_is_rejected() {
+    let at_the_limit =
+        example_with(|v| v["scenes"][1]["start_s"] = (MAX_TOTAL_SECONDS - 95.5).into());
+    assert!(RenderRequest::from_json(&at_the_limit.to_string()).is_ok());
+    for start in [MAX_TOTAL_SECONDS - 95.0, 18_446_744_073_709_551_615.0] {
+        let found = problems(example_with(|v| v["scenes"][1]["start_s"] = start.into()));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("scenes[1].start_s: the scene would end")
+                    && p.contains("past the 24 hours")),
+            "{found:?}"
+        );
+    }
+}
+
+/// Found by fuzzing (fuzz/corpus/render_request/regression-nul-in-source.json): a source URI holding NUL passed
+/// validation, and its chunk jobs named a file no engine can open.
+#[test]
+fn uris_holding_control_characters_are_rejected() {
+    let found = problems(example_with(|v| {
+        v["output"]["uri"] = "s3://bucket/renders/promo\u{1}.mp4".into();
+        v["scenes"][0]["image"] = "s3://bucket/assets/ti\0tle.png".into();
+        v["scenes"][1]["overlay"]["image"] = "s3://bucket/assets/product\n.png".into();
+        v["soundtrack"]["music"] = "s3://bucket/assets/bed\t.mp3".into();
+    }));
+    for field in [
+        "output.uri",
+        "scenes[0].image",
+        "scenes[1].overlay.image",
+        "soundtrack.music",
+    ] {
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with(&format!("{field}: ")) && p.contains("control character")),
+            "{field}: {found:?}"
+        );
+    }
+}
+
 #[test]
 fn more_than_ten_thousand_scenes_is_rejected() {
     let mut value = example();

@@ -146,8 +146,9 @@ fn required<'a, T>(field: &str, value: &'a Option<T>) -> Result<&'a T, JobFailur
         .ok_or_else(|| JobFailure::invalid_setting(field, "is required"))
 }
 
-/// Every URI the job reads, with the field naming it, in job order.
-pub fn media_uris(request: &m::CreateJobRequest) -> Vec<(String, String)> {
+/// Every URI the job reads, with the field naming it, in job order. A URI holding NUL is refused as unreadable
+/// (1010): no file name holds one, so no fetch could write it and no ffmpeg argument could name it.
+pub fn media_uris(request: &m::CreateJobRequest) -> Result<Vec<(String, String)>, JobFailure> {
     let mut uris = Vec::new();
     let mut push = |uri: &Option<String>, field: &str| {
         if let Some(uri) = uri {
@@ -204,7 +205,13 @@ pub fn media_uris(request: &m::CreateJobRequest) -> Vec<(String, String)> {
             }
         }
     }
-    uris
+    if let Some((uri, field)) = uris.iter().find(|(uri, _)| uri.contains('\0')) {
+        return Err(JobFailure::input_access(
+            uri,
+            format!("{field} holds a NUL, which no file name holds"),
+        ));
+    }
+    Ok(uris)
 }
 
 /// Builds the ffmpeg run for `request` from the fetched `media`; outputs render under the local folder `work`, one

@@ -86,6 +86,8 @@ pub(super) fn output_group(
     let base = naming::output_base(destination, context.first_input)
         .map_err(|e| JobFailure::invalid_setting(&format!("{at_settings}.Destination"), e))?;
     let (folder, base_name) = split_destination(&base);
+    naming::check_file_name(&base_name)
+        .map_err(|e| JobFailure::invalid_setting(&format!("{at_settings}.Destination"), e))?;
     let shared = GroupContext {
         kind,
         hls: hls.as_ref(),
@@ -315,15 +317,7 @@ fn output_plan(
         None => ((context.canvas.0, context.canvas.1), context.canvas.2),
     };
 
-    let modifier = naming::expand_modifier(
-        name_modifier.as_deref().unwrap_or(""),
-        context.first_input,
-        size.0,
-        size.1,
-    )
-    .map_err(|e| JobFailure::invalid_setting(&format!("{at}.NameModifier"), e))?;
-    let name = format!("{}{modifier}", group.base_name);
-
+    let name = output_name(group.base_name, name_modifier, extension, at, context, size)?;
     if frame_capture && !descriptions.is_empty() {
         return Err(JobFailure::invalid_setting(
             &format!("{at}.AudioDescriptions"),
@@ -386,6 +380,31 @@ fn output_plan(
         rate,
         free_space_box: written.free_space_box,
     })
+}
+
+/// An output's file name without extension: the group's base name and the expanded NameModifier, each part (and
+/// the Extension) checked to fit in one file name.
+fn output_name(
+    base_name: &str,
+    name_modifier: &Option<String>,
+    extension: &Option<String>,
+    at: &str,
+    context: &OutputContext<'_>,
+    (width, height): (u32, u32),
+) -> Result<String, JobFailure> {
+    let invalid = |field: &str, e| JobFailure::invalid_setting(&format!("{at}.{field}"), e);
+    let modifier = naming::expand_modifier(
+        name_modifier.as_deref().unwrap_or(""),
+        context.first_input,
+        width,
+        height,
+    )
+    .map_err(|e| invalid("NameModifier", e))?;
+    naming::check_file_name(&modifier).map_err(|e| invalid("NameModifier", e))?;
+    if let Some(extension) = extension {
+        naming::check_file_name(extension).map_err(|e| invalid("Extension", e))?;
+    }
+    Ok(format!("{base_name}{modifier}"))
 }
 
 /// An output's picture: the encoder's arguments and the mapped, filtered pad (with the output's image inserter)

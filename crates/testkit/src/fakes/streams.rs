@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use vidpipe_core::capability::CapabilityDigest;
 use vidpipe_core::jobevent::StreamUpdate;
 use vidpipe_core::pairing::{
     Arrival, Claim, ClaimOutcome, OutputKind, Source, StreamFailure, StreamState, Submission,
 };
 use vidpipe_core::ports::{
-    JobEventOutcome, StalledStream, StoreError, StreamStatusStore, StreamStore,
+    JobEventOutcome, OwnerClaim, StalledStream, StoreError, StreamStatusStore, StreamStore,
 };
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 
@@ -19,6 +20,7 @@ use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 struct Item {
     stream: String,
     owner: Option<String>,
+    capability: Option<CapabilityDigest>,
     status: Option<StreamStatus>,
     progress: u8,
     generation: u64,
@@ -56,6 +58,7 @@ impl Item {
         StreamRecord {
             stream: self.stream.clone(),
             owner: self.owner.clone(),
+            capability: self.capability.clone(),
             status: self.status.unwrap_or(StreamStatus::Queued),
             progress: self.progress,
             generation: self.generation,
@@ -89,6 +92,7 @@ impl InMemoryStreams {
         let item = Item {
             stream: record.stream.clone(),
             owner: record.owner,
+            capability: record.capability,
             status: Some(record.status),
             progress: record.progress,
             generation: record.generation,
@@ -325,17 +329,42 @@ impl StreamStatusStore for InMemoryStreams {
         &self,
         stream: &str,
         owner: &str,
+        capability: Option<&CapabilityDigest>,
         _expires_at: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<OwnerClaim, StoreError> {
         let mut items = self.lock();
         let item = items.entry(stream.to_owned()).or_default();
-        if item.owner.as_deref().is_some_and(|o| o != owner) {
-            return Err(StoreError::Conflict("the stream belongs to someone else"));
+        if let Some(owner) = &item.owner {
+            return Ok(OwnerClaim::Owned {
+                owner: owner.clone(),
+                capability: item.capability.clone(),
+            });
         }
         item.stream = stream.to_owned();
         item.owner = Some(owner.to_owned());
+        item.capability = capability.cloned();
         self.wrote();
-        Ok(())
+        Ok(OwnerClaim::Claimed)
+    }
+
+    async fn release_owner(
+        &self,
+        stream: &str,
+        capability: &CapabilityDigest,
+    ) -> Result<bool, StoreError> {
+        let mut items = self.lock();
+        match items
+            .get_mut(stream)
+            .filter(|item| item.capability.as_ref() == Some(capability))
+        {
+            Some(item) => {
+                item.owner = None;
+                item.capability = None;
+                self.wrote();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn apply_job_event(

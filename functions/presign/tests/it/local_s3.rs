@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use vidpipe_aws::dynamo::{DynamoRecordings, DynamoStreams};
 use vidpipe_aws::provision::{Resources, provision};
 use vidpipe_aws::s3::{self, S3Objects};
-use vidpipe_core::ports::ObjectStore;
+use vidpipe_core::ports::{ObjectStore, StreamStatusStore};
 use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
 use vidpipe_testkit::config::vars;
@@ -686,6 +686,34 @@ async fn stream_status_and_ownership_on_moto() {
     assert_eq!(downloaded.bytes().await.unwrap().to_vec(), output);
 }
 
+#[tokio::test]
+async fn a_first_sign_that_fails_gives_the_stream_back_on_moto() {
+    let stack = moto_stack(&[("AUTH_MODE", "anonymous")]).await;
+    // The recordings store fails (its table does not exist) after the stream was claimed with a new capability,
+    // which then never reaches the client: the claim is undone, so the respondent's retry claims the stream.
+    let broken = App {
+        config: stack.app.config.clone(),
+        objects: S3Objects::new(stack.s3.clone(), stack.bucket.clone()),
+        recordings: DynamoRecordings::new(stack.ddb.clone(), unique_name("missing")),
+        streams: DynamoStreams::new(stack.ddb.clone(), stack.table.clone(), 30),
+    };
+    let survey = || Event::fixture("post-presigned-url.json").subject(None);
+    let (status, err) = parts(broken.handle(survey().request()).await);
+    assert_eq!(status, 500, "{err}");
+    assert!(err.get("stream_capability").is_none());
+    let record = stack
+        .app
+        .streams
+        .get_status("session-43")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((record.owner, record.capability), (None, None));
+    let (status, body) = stack.call(survey()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["stream_capability"].is_string(), "{body}");
+}
+
 /// What `cargo lambda watch` 1.9 passed the function for `POST /lambda-url/vidpipe-presign/presigned-url` (captured;
 /// the headers are a browser's).
 fn function_url_event() -> Event {
@@ -708,14 +736,33 @@ async fn the_survey_client_signs_and_uploads_through_the_function_url() {
     .await;
     let (status, body) = stack.call(function_url_event()).await;
     assert_eq!(status, 200, "{body}");
+    let url = body["url"].as_str().unwrap();
+    assert_eq!(
+        url_query(url)["X-Amz-Expires"],
+        "300",
+        "LEGACY_UPLOAD_URL_TTL_SECONDS"
+    );
     let put = reqwest::Client::new()
-        .put(body["url"].as_str().unwrap())
+        .put(url)
         .header("content-type", "video/webm")
         .body(media_bytes(4096, 7))
         .send()
         .await
         .unwrap();
     assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    // The first sign of the stream returned its capability: the stream's screen file needs it.
+    let capability = body["stream_capability"].as_str().unwrap();
+    let screen = || function_url_event().body(r#"{"filename":"session-44.mp4"}"#);
+    let (status, err) = stack.call(screen()).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (403, Some("capability_required")),
+        "{err}"
+    );
+    let (status, body) = stack
+        .call(screen().header("x-stream-capability", capability))
+        .await;
+    assert_eq!(status, 200, "{body}");
     let head = stack
         .s3
         .head_object()

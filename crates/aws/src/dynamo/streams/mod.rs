@@ -7,6 +7,7 @@ mod status;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use vidpipe_core::capability::CapabilityDigest;
 use vidpipe_core::pairing::{Arrival, Claim, OutputKind, Source, StreamState};
 use vidpipe_core::ports::StoreError;
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
@@ -15,6 +16,8 @@ use super::conditional::unavailable;
 use super::item::{Item, get_n, get_s, s};
 
 const STREAM_SK: &str = "STREAM";
+/// The attribute holding the digest of an anonymous owner's capability (never the capability itself).
+const CAPABILITY_ATTRIBUTE: &str = "capability_sha256";
 
 fn stream_pk(stream: &str) -> String {
     format!("STREAM#{stream}")
@@ -117,6 +120,17 @@ fn state_from_item(item: &Item) -> Result<StreamState, StoreError> {
     })
 }
 
+/// The capability digest a stream item holds, if any.
+fn capability_from_item(item: &Item) -> Result<Option<CapabilityDigest>, StoreError> {
+    get_s(item, CAPABILITY_ATTRIBUTE)
+        .map(|v| {
+            CapabilityDigest::from_stored(&v).ok_or_else(|| {
+                StoreError::Corrupt(format!("{CAPABILITY_ATTRIBUTE} is not a digest"))
+            })
+        })
+        .transpose()
+}
+
 /// Decodes a stream item as clients see it.
 fn record_from_item(item: &Item) -> Result<StreamRecord, StoreError> {
     let stream =
@@ -128,6 +142,7 @@ fn record_from_item(item: &Item) -> Result<StreamRecord, StoreError> {
     };
     Ok(StreamRecord {
         owner: get_s(item, "owner"),
+        capability: capability_from_item(item)?,
         status,
         progress: get_n::<u8>(item, "progress").unwrap_or(0).min(100),
         generation: get_n(item, "generation").unwrap_or(0),

@@ -3,18 +3,21 @@
 //! itself ([`vidpipe_core::stream_status::JobProgressState::admits`] is the same rule), so concurrent, repeated
 //! and stale events never move a status backwards. The update that applies an event also records its id
 //! (`last_event_id`), so a redelivery after a crash can tell "already applied by this very event" from "stale".
+//! The owner is set once, by a conditional write that also stores an anonymous owner's capability digest
+//! (`capability_sha256`), so of concurrent first signers exactly one owns the stream and holds its capability.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use vidpipe_core::capability::CapabilityDigest;
 use vidpipe_core::jobevent::StreamUpdate;
-use vidpipe_core::ports::{JobEventOutcome, StoreError, StreamStatusStore};
+use vidpipe_core::ports::{JobEventOutcome, OwnerClaim, StoreError, StreamStatusStore};
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 
-use super::{DynamoStreams, record_from_item};
+use super::{CAPABILITY_ATTRIBUTE, DynamoStreams, capability_from_item, record_from_item};
 use crate::dynamo::TTL_ATTRIBUTE;
-use crate::dynamo::conditional::{conditional, unavailable};
+use crate::dynamo::conditional::{applied, unavailable};
 use crate::dynamo::item::{Item, get_s, n, s};
 
 impl StreamStatusStore for DynamoStreams {
@@ -30,24 +33,61 @@ impl StreamStatusStore for DynamoStreams {
         &self,
         stream: &str,
         owner: &str,
+        capability: Option<&CapabilityDigest>,
         expires_at: u64,
-    ) -> Result<(), StoreError> {
-        let result = self
+    ) -> Result<OwnerClaim, StoreError> {
+        let set = "SET #owner = :owner, #stream = :stream, #ttl = if_not_exists(#ttl, :ttl)";
+        let request = self
             .update(stream)
-            .update_expression(
-                "SET #owner = if_not_exists(#owner, :owner), #stream = :stream, \
-                 #ttl = if_not_exists(#ttl, :ttl)",
-            )
-            .condition_expression("attribute_not_exists(#owner) OR #owner = :owner")
+            .condition_expression("attribute_not_exists(#owner)")
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_names("#stream", "stream")
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
             .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":stream", s(stream))
             .expression_attribute_values(":ttl", n(expires_at))
+            // The item as it was, when the condition fails: its owner and capability, without a second read.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let request = match capability {
+            Some(digest) => request
+                .update_expression(format!("{set}, #capability = :capability"))
+                .expression_attribute_names("#capability", CAPABILITY_ATTRIBUTE)
+                .expression_attribute_values(":capability", s(digest.to_stored())),
+            None => request.update_expression(set),
+        };
+        let error = match request.send().await {
+            Ok(_) => return Ok(OwnerClaim::Claimed),
+            Err(e) => e,
+        };
+        match error.as_service_error() {
+            Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                let old = c.item().ok_or_else(|| {
+                    StoreError::Corrupt(format!("stream {stream}: owned, but no item"))
+                })?;
+                Ok(OwnerClaim::Owned {
+                    owner: get_s(old, "owner").unwrap_or_default(),
+                    capability: capability_from_item(old)?,
+                })
+            }
+            _ => Err(unavailable(error)),
+        }
+    }
+
+    async fn release_owner(
+        &self,
+        stream: &str,
+        capability: &CapabilityDigest,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .update(stream)
+            .update_expression("REMOVE #owner, #capability")
+            .condition_expression("#capability = :capability")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#capability", CAPABILITY_ATTRIBUTE)
+            .expression_attribute_values(":capability", s(capability.to_stored()))
             .send()
             .await;
-        conditional(result, "the stream belongs to someone else")
+        applied(result)
     }
 
     async fn apply_job_event(

@@ -11,43 +11,18 @@ use serde_json::{Value, json};
 
 use super::{Media, MediaMap, plan};
 use crate::lifecycle::{ERROR_INPUT_ACCESS, ERROR_INVALID_SETTINGS, JobFailure};
-use crate::probe::{Container, FrameRate, MediaFacts, Metadata, ProbeResult, TrackMapping};
+use crate::probe::{FrameRate, MediaFacts};
 
 const INVALID: i32 = ERROR_INVALID_SETTINGS;
 const ACCESS: i32 = ERROR_INPUT_ACCESS;
 
-/// What ffprobe would say about a file: its picture (if any), length and number of audio tracks.
+/// What ffprobe would say about a file: its picture (if any, at 30 fps), length and number of audio tracks.
 fn facts(video: Option<(u32, u32)>, seconds: f64, audio_tracks: i32) -> MediaFacts {
     let rate = FrameRate {
         numerator: 30,
         denominator: 1,
     };
-    MediaFacts {
-        duration: seconds,
-        video: video.map(|(w, h)| (w, h, rate)),
-        has_audio: audio_tracks > 0,
-        start_timecode: None,
-        probe: ProbeResult {
-            container: Container {
-                format: Some("mp4".into()),
-                duration: seconds,
-                bit_rate: None,
-                start_timecode: None,
-                tracks: Vec::new(),
-            },
-            metadata: Metadata {
-                file_size: 1,
-                etag: None,
-                last_modified: None,
-                mime_type: None,
-            },
-            track_mappings: vec![TrackMapping {
-                video_track_indexes: video.map_or(vec![], |_| vec![1]),
-                audio_track_indexes: (2..2 + audio_tracks).collect(),
-                data_track_indexes: vec![],
-            }],
-        },
-    }
+    MediaFacts::assumed(video.map(|(w, h)| (w, h, rate)), seconds, audio_tracks)
 }
 
 /// The fetched files the jobs below name.

@@ -133,6 +133,34 @@ fn the_outputs_of_a_group_need_names_that_expand() {
             INVALID,
             format!("{AT_OUTPUT}.NameModifier"),
         ),
+        // Found by fuzzing: names that are not one file name in the group's folder reached ffmpeg's arguments.
+        (
+            "a NUL in the name modifier",
+            |j| set(j, &format!("{OUTPUT}/NameModifier"), json!("_a\u{0}")),
+            INVALID,
+            format!("{AT_OUTPUT}.NameModifier"),
+        ),
+        (
+            "a name modifier leaving the group's folder",
+            |j| set(j, &format!("{OUTPUT}/NameModifier"), json!("/../../x")),
+            INVALID,
+            format!("{AT_OUTPUT}.NameModifier"),
+        ),
+        (
+            "a control character in the destination's base name",
+            |j| {
+                let destination = format!("{GROUP_SETTINGS}/FileGroupSettings/Destination");
+                set(j, &destination, json!("s3://out/clip\n"));
+            },
+            INVALID,
+            format!("{AT_SETTINGS}.Destination"),
+        ),
+        (
+            "a NUL in the extension",
+            |j| set(j, &format!("{OUTPUT}/Extension"), json!("mp\u{0}4")),
+            INVALID,
+            format!("{AT_OUTPUT}.Extension"),
+        ),
     ]);
 }
 

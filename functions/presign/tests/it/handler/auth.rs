@@ -1,5 +1,7 @@
 //! The three ways of identifying callers: the API Gateway JWT authorizer, HS256 tokens, anonymous survey pages.
 
+use vidpipe_presign::auth::ANONYMOUS_OWNER;
+
 use super::{app, call, writes};
 use crate::common::Event;
 
@@ -52,7 +54,27 @@ async fn hs256_mode_checks_signature_expiry_audience_and_issuer() {
     .await;
     assert_eq!(status, 201, "{body}");
     let id = body["recording_id"].as_str().unwrap();
-    assert_eq!(app.recordings.items.lock().unwrap()[id].owner, "carol");
+    assert_eq!(
+        app.recordings.items.lock().unwrap()[id].owner,
+        "hs256:carol"
+    );
+
+    // As `vidpipe local token` makes them: iat now, exp an hour later; an nbf that has passed is fine.
+    let mut cli = good.clone();
+    cli["iat"] = now.into();
+    cli["exp"] = (now + 3600).into();
+    cli["nbf"] = (now - 10).into();
+    let (status, body) = call(
+        &app,
+        Event::fixture("post-uploads-screen.json")
+            .subject(None)
+            .header(
+                "authorization",
+                &format!("Bearer {}", hs256_token(secret, cli)),
+            ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
 
     let mut expired = good.clone();
     expired["exp"] = (now - 3600).into();
@@ -60,15 +82,36 @@ async fn hs256_mode_checks_signature_expiry_audience_and_issuer() {
     wrong_aud["aud"] = "other".into();
     let mut wrong_iss = good.clone();
     wrong_iss["iss"] = "https://evil.example.com".into();
+    let without = |claim: &str| {
+        let mut token = good.clone();
+        token.as_object_mut().unwrap().remove(claim);
+        hs256_token(secret, token)
+    };
+    let with = |claim: &str, value: serde_json::Value| {
+        let mut token = good.clone();
+        token[claim] = value;
+        hs256_token(secret, token)
+    };
     let bad_tokens = [
         hs256_token("another-secret-another-secret-xx", good.clone()),
         hs256_token(secret, expired),
         hs256_token(secret, wrong_aud),
         hs256_token(secret, wrong_iss),
-        hs256_token(
-            secret,
-            serde_json::json!({"sub": "carol", "aud": "vidpipe", "iss": "https://id.example.com"}),
-        ),
+        without("exp"),
+        // aud and iss are configured, so required.
+        without("aud"),
+        without("iss"),
+        // Not valid yet.
+        with("nbf", (now + 600).into()),
+        // Longer-lived than JWT_MAX_LIFETIME_SECONDS (3600): from now, from its iat, or from a future iat.
+        with("exp", (now + 7200).into()),
+        with("iat", (now - 86_400).into()),
+        {
+            let mut token = good.clone();
+            token["iat"] = (now + 86_400).into();
+            token["exp"] = (now + 86_400 + 600).into();
+            hs256_token(secret, token)
+        },
         "not.a.jwt".to_owned(),
     ];
     let before = writes(&app);
@@ -81,9 +124,13 @@ async fn hs256_mode_checks_signature_expiry_audience_and_issuer() {
         )
         .await;
         assert_eq!(
-            (status, err["error"]["code"].as_str()),
-            (401, Some("unauthorized")),
-            "{err}"
+            (
+                status,
+                err["error"]["code"].as_str(),
+                err["error"]["message"].as_str()
+            ),
+            (401, Some("unauthorized"), Some("invalid token")),
+            "the reason is not told: {err}"
         );
     }
     let (status, _) = call(
@@ -137,4 +184,67 @@ async fn anonymous_mode_allows_only_configured_kinds_and_no_reading() {
     .await;
     assert_eq!(status, 403);
     assert_eq!(writes(&app), before);
+}
+
+#[tokio::test]
+async fn owners_are_namespaced_by_auth_mode() {
+    // A JWT whose sub is "anonymous" is not the anonymous owner: anonymous callers cannot sign its stream...
+    let jwt = app(&[]);
+    let (status, body) = call(
+        &jwt,
+        Event::fixture("post-uploads-camera.json").subject(Some(ANONYMOUS_OWNER)),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let anonymous = app(&[("AUTH_MODE", "anonymous")]);
+    anonymous
+        .streams
+        .insert(jwt.streams.record("session-42").unwrap());
+    let (status, err) = call(
+        &anonymous,
+        Event::fixture("post-uploads-screen.json").subject(None),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("stream_taken")),
+        "{err}"
+    );
+
+    // ...and it reads neither the streams nor the recordings of anonymous callers.
+    let (status, body) = call(
+        &anonymous,
+        Event::fixture("post-presigned-url.json").subject(None),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let anonymous_recordings = anonymous.recordings.items.lock().unwrap().clone();
+    assert!(!anonymous_recordings.is_empty());
+    let reader = app(&[]);
+    reader
+        .streams
+        .insert(anonymous.streams.record("session-43").unwrap());
+    reader
+        .recordings
+        .items
+        .lock()
+        .unwrap()
+        .extend(anonymous_recordings);
+    let (status, err) = call(
+        &reader,
+        Event::fixture("get-stream.json")
+            .subject(Some(ANONYMOUS_OWNER))
+            .path("/streams/session-43"),
+    )
+    .await;
+    assert_eq!(status, 404, "{err}");
+    let (status, page) = call(
+        &reader,
+        Event::fixture("get-recordings.json")
+            .subject(Some(ANONYMOUS_OWNER))
+            .query(&[]),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["recordings"], serde_json::json!([]));
 }

@@ -20,6 +20,13 @@ async fn cors_allows_configured_origins_only() {
             .unwrap()
             .contains("authorization")
     );
+    assert!(
+        response.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("x-stream-capability"),
+        "a page may send a stream capability"
+    );
     let response = app
         .handle(
             Event::fixture("options-preflight.json")

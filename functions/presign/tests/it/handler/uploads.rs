@@ -40,7 +40,7 @@ async fn camera_upload_is_signed_with_a_server_chosen_key() {
         .cloned()
         .unwrap();
     assert_eq!(stored.status, RecordingStatus::Uploading);
-    assert_eq!(stored.owner, "user-123");
+    assert_eq!(stored.owner, "jwt:user-123");
     assert_eq!(stored.stream_name.as_deref(), Some("session-42"));
     let retention = stored.expires_at * 1000 - stored.created_at_ms;
     assert!(

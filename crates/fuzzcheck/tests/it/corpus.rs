@@ -1,0 +1,53 @@
+//! Every seed through every check: a target's own seeds, and every other target's (an S3 event is also garbage to
+//! the HTTP API, an ASL definition garbage to the planner).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use vidpipe_fuzzcheck::TARGETS;
+
+use crate::common::{corpus_dir, seeds};
+
+/// Largest seed: seeds stay small, so libFuzzer mutates them quickly and the repository stays light.
+const MAX_SEED_BYTES: usize = 20 * 1024;
+
+#[test]
+fn every_target_has_small_seeds_and_every_corpus_folder_is_a_target() {
+    for target in TARGETS {
+        let seeds = seeds(target.name);
+        assert!(!seeds.is_empty(), "{} has no seeds", target.name);
+        for seed in seeds {
+            assert!(
+                seed.data.len() <= MAX_SEED_BYTES,
+                "{} is too large",
+                seed.name
+            );
+        }
+    }
+    for entry in std::fs::read_dir(corpus_dir()).expect("fuzz/corpus") {
+        let name = entry.expect("a corpus folder").file_name();
+        let name = name.to_string_lossy();
+        assert!(
+            TARGETS.iter().any(|t| t.name == name),
+            "fuzz/corpus/{name} belongs to no target"
+        );
+    }
+}
+
+#[test]
+fn every_seed_keeps_every_invariant() {
+    let all: Vec<_> = TARGETS.iter().flat_map(|t| seeds(t.name)).collect();
+    let mut failures = Vec::new();
+    for target in TARGETS {
+        for seed in &all {
+            // Each failure is collected, so one run names every seed that breaks an invariant.
+            if catch_unwind(AssertUnwindSafe(|| (target.check)(&seed.data))).is_err() {
+                failures.push(format!("{} on {}", target.name, seed.name));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "invariants broken:\n{}",
+        failures.join("\n")
+    );
+}
