@@ -78,16 +78,21 @@ impl Transcoder for CountingMediaConvert {
     }
 }
 
-/// Both recordings of every stream arrive: the partner timer has nothing to do.
-struct NoTimer;
+/// The partner timers started, by stream: the test fires them once the queue is drained, as Step Functions would
+/// after the wait. A timer finds the composite submitted and does nothing, unless the pair's handlers each saw
+/// only their own arrival: moto, unlike DynamoDB, does not serialize concurrent writes to one item, so two
+/// concurrent arrivals may each read the item without the other.
+#[derive(Default)]
+struct StartedTimers(Mutex<Vec<String>>);
 
-impl PartnerTimer for NoTimer {
+impl PartnerTimer for StartedTimers {
     async fn start(
         &self,
-        _stream: &str,
+        stream: &str,
         _instance: &str,
         _wait: Duration,
     ) -> Result<(), TimerError> {
+        self.0.lock().unwrap().push(stream.to_owned());
         Ok(())
     }
 }
@@ -98,7 +103,7 @@ type LoadCompositor = Compositor<
     S3Objects,
     CountingMediaConvert,
     RecordingPublisher,
-    NoTimer,
+    StartedTimers,
 >;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,6 +129,17 @@ async fn duplicated_reordered_concurrent_events_through_the_queue_and_pump_make_
     let started = Instant::now();
     let events = put_every_recording(&stack, streams).await;
     pump_until_empty(&stack, &sqs, &invoke_url).await;
+    let mut timers = compositor.timer.0.lock().unwrap().clone();
+    timers.sort();
+    timers.dedup();
+    let mut composited_by_timer = 0;
+    for stream in &timers {
+        let answer = compositor
+            .handle(json!({"partner_timeout": {"stream": stream}}))
+            .await
+            .unwrap();
+        composited_by_timer += usize::from(answer["outcome"] == "submitted");
+    }
     let took = started.elapsed();
 
     let jobs = mediaconvert.jobs.lock().unwrap().clone();
@@ -146,8 +162,8 @@ async fn duplicated_reordered_concurrent_events_through_the_queue_and_pump_make_
     }
     let doubled = per_stream.values().filter(|n| **n > 1).count();
     println!(
-        "load: {streams} streams, {events} ObjectCreated events, {} composites, {lost} lost, {doubled} doubled, \
-         {:.1} s, {:.1} events/s",
+        "load: {streams} streams, {events} ObjectCreated events, {} composites ({composited_by_timer} by a \
+         partner timer), {lost} lost, {doubled} doubled, {:.1} s, {:.1} events/s",
         jobs.len(),
         took.as_secs_f64(),
         events as f64 / took.as_secs_f64()
@@ -177,7 +193,7 @@ async fn compositor_behind_invoke_api(
         objects: Arc::new(S3Objects::new(s3, &stack.bucket)),
         transcoder: Arc::clone(&mediaconvert),
         publisher: Arc::new(RecordingPublisher::default()),
-        timer: Arc::new(NoTimer),
+        timer: Arc::new(StartedTimers::default()),
         now_ms: system_now(),
         config,
     });
