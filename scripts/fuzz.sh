@@ -45,6 +45,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "== Falling back to the stable runner: proptest mutations of the seeds, ${seconds} s per target."
   cases="${VIDPIPE_FUZZ_CASES:-2000}"
   cargo test -p vidpipe-fuzzcheck --locked --test it --no-run
+  log="$(mktemp)"
+  trap 'rm -f "$log"' EXIT
   failed=()
   i=0
   for target in "${targets[@]}"; do
@@ -54,7 +56,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     rounds=0
     while [ $SECONDS -lt $end ]; do
       if ! VIDPIPE_FUZZ_CASES="$cases" VIDPIPE_FUZZ_SEED=random \
-        cargo test -q -p vidpipe-fuzzcheck --locked --test it -- --exact "mutations::$target"; then
+        cargo test -q -p vidpipe-fuzzcheck --locked --test it -- --exact "mutations::$target" >"$log" 2>&1; then
+        cat "$log"
         failed+=("$target")
         break
       fi

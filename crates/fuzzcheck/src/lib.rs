@@ -38,7 +38,7 @@ pub struct Target {
     pub check: fn(&[u8]),
 }
 
-/// Every fuzz target, in the order `scripts/fuzz.sh` runs them.
+/// Every fuzz target (fuzz/fuzz_targets/ holds one file for each).
 pub const TARGETS: [Target; 8] = [
     Target {
         name: "compositor_event",
