@@ -141,22 +141,15 @@ impl S3Objects {
 
     /// Stores the JSON document `json` at `uri` (in this bucket).
     pub async fn put_json(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), PutError> {
-        let put_error = |source: Cause| PutError {
-            uri: uri.clone(),
-            source,
-        };
-        if uri.bucket() != self.bucket {
-            return Err(put_error("the object is in another bucket".into()));
-        }
         self.client
             .put_object()
             .bucket(&self.bucket)
-            .key(uri.key())
+            .key(self.key_for_put(uri)?)
             .content_type("application/json")
             .body(json.into())
             .send()
             .await
-            .map_err(|e| put_error(Box::new(e)))?;
+            .map_err(|e| put_error(uri, e))?;
         Ok(())
     }
 
@@ -210,34 +203,25 @@ impl S3Objects {
         uri: &S3Uri,
         content_type: &str,
     ) -> Result<(), PutError> {
-        let put_error = |source: Cause| PutError {
-            uri: uri.clone(),
-            source,
-        };
-        if uri.bucket() != self.bucket {
-            return Err(put_error("the object is in another bucket".into()));
-        }
-        let size = tokio::fs::metadata(file)
-            .await
-            .map_err(|e| put_error(Box::new(e)))?
-            .len();
+        let key = self.key_for_put(uri)?;
+        let size = file_size(file, uri).await?;
         if size > MULTIPART_THRESHOLD {
             return self
-                .upload_in_parts(file, uri, content_type, PART_SIZE)
+                .put_in_parts(file, uri, content_type, size, PART_SIZE)
                 .await;
         }
         let body = ByteStream::from_path(file)
             .await
-            .map_err(|e| put_error(Box::new(e)))?;
+            .map_err(|e| put_error(uri, e))?;
         self.client
             .put_object()
             .bucket(&self.bucket)
-            .key(uri.key())
+            .key(key)
             .content_type(content_type)
             .body(body)
             .send()
             .await
-            .map_err(|e| put_error(Box::new(e)))?;
+            .map_err(|e| put_error(uri, e))?;
         Ok(())
     }
 }
@@ -253,14 +237,21 @@ impl S3Objects {
         content_type: &str,
         part_size: u64,
     ) -> Result<(), PutError> {
-        let put_error = |source: Cause| PutError {
-            uri: uri.clone(),
-            source,
-        };
-        let size = tokio::fs::metadata(file)
+        self.key_for_put(uri)?;
+        let size = file_size(file, uri).await?;
+        self.put_in_parts(file, uri, content_type, size, part_size)
             .await
-            .map_err(|e| put_error(Box::new(e)))?
-            .len();
+    }
+
+    /// [`S3Objects::upload_in_parts`] of a `file` of `size` bytes, its destination checked.
+    async fn put_in_parts(
+        &self,
+        file: &Path,
+        uri: &S3Uri,
+        content_type: &str,
+        size: u64,
+        part_size: u64,
+    ) -> Result<(), PutError> {
         let upload_id = self
             .client
             .create_multipart_upload()
@@ -269,9 +260,9 @@ impl S3Objects {
             .content_type(content_type)
             .send()
             .await
-            .map_err(|e| put_error(Box::new(e)))?
+            .map_err(|e| put_error(uri, e))?
             .upload_id
-            .ok_or_else(|| put_error("CreateMultipartUpload returned no upload id".into()))?;
+            .ok_or_else(|| put_error(uri, "CreateMultipartUpload returned no upload id"))?;
         let completed = match self
             .upload_parts(file, uri, &upload_id, size, part_size)
             .await
@@ -290,7 +281,7 @@ impl S3Objects {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| put_error(Box::new(e))),
+                .map_err(|e| put_error(uri, e)),
             Err(e) => Err(e),
         };
         if completed.is_err() {
@@ -318,10 +309,6 @@ impl S3Objects {
         size: u64,
         part_size: u64,
     ) -> Result<Vec<CompletedPart>, PutError> {
-        let put_error = |source: Cause| PutError {
-            uri: uri.clone(),
-            source,
-        };
         let mut parts = Vec::new();
         let mut offset = 0;
         while offset < size || parts.is_empty() {
@@ -332,7 +319,7 @@ impl S3Objects {
                 .length(aws_sdk_s3::primitives::Length::Exact(length))
                 .build()
                 .await
-                .map_err(|e| put_error(Box::new(e)))?;
+                .map_err(|e| put_error(uri, e))?;
             let number = part_number(parts.len() as u32 + 1);
             let out = self
                 .client
@@ -345,7 +332,7 @@ impl S3Objects {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| put_error(Box::new(e)))?;
+                .map_err(|e| put_error(uri, e))?;
             parts.push(
                 CompletedPart::builder()
                     .part_number(number)
@@ -356,6 +343,33 @@ impl S3Objects {
         }
         Ok(parts)
     }
+}
+
+impl S3Objects {
+    /// The key of `uri` for a write: a URI in another bucket is refused.
+    fn key_for_put<'a>(&self, uri: &'a S3Uri) -> Result<&'a str, PutError> {
+        if uri.bucket() == self.bucket {
+            Ok(uri.key())
+        } else {
+            Err(put_error(uri, "the object is in another bucket"))
+        }
+    }
+}
+
+/// A failed write of `uri`.
+fn put_error(uri: &S3Uri, source: impl Into<Cause>) -> PutError {
+    PutError {
+        uri: uri.clone(),
+        source: source.into(),
+    }
+}
+
+/// The size of the local `file` written to `uri`.
+async fn file_size(file: &Path, uri: &S3Uri) -> Result<u64, PutError> {
+    Ok(tokio::fs::metadata(file)
+        .await
+        .map_err(|e| put_error(uri, e))?
+        .len())
 }
 
 /// Files larger than this are uploaded in parts.
