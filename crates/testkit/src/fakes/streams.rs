@@ -79,6 +79,20 @@ impl Item {
     }
 }
 
+/// `stream`'s item, if the claim `token` holds it; otherwise the conflict `lost` says, as the adapter's condition
+/// on `claim_token` answers.
+fn held<'a>(
+    items: &'a mut HashMap<String, Item>,
+    stream: &str,
+    token: &str,
+    lost: &'static str,
+) -> Result<&'a mut Item, StoreError> {
+    items
+        .get_mut(stream)
+        .filter(|item| item.holds(token))
+        .ok_or(StoreError::Conflict(lost))
+}
+
 /// Stream items in memory. Every write that applies is counted ([`InMemoryStreams::writes`]).
 #[derive(Debug, Default)]
 pub struct InMemoryStreams {
@@ -202,12 +216,12 @@ impl StreamStore for InMemoryStreams {
         now_ms: u64,
     ) -> Result<(), StoreError> {
         let mut items = self.lock();
-        let item = items
-            .get_mut(stream)
-            .filter(|item| item.holds(token))
-            .ok_or(StoreError::Conflict(
-                "the claim was lost before the job was recorded",
-            ))?;
+        let item = held(
+            &mut items,
+            stream,
+            token,
+            "the claim was lost before the job was recorded",
+        )?;
         item.generation = submission.generation;
         item.status = Some(StreamStatus::Processing);
         item.progress = 0;
@@ -229,12 +243,12 @@ impl StreamStore for InMemoryStreams {
         generation: u64,
     ) -> Result<(), StoreError> {
         let mut items = self.lock();
-        let item = items
-            .get_mut(stream)
-            .filter(|item| item.holds(token))
-            .ok_or(StoreError::Conflict(
-                "the claim was lost before the fallback was superseded",
-            ))?;
+        let item = held(
+            &mut items,
+            stream,
+            token,
+            "the claim was lost before the fallback was superseded",
+        )?;
         item.superseded_generation = generation;
         self.wrote();
         Ok(())
@@ -305,12 +319,12 @@ impl StreamStore for InMemoryStreams {
         now_ms: u64,
     ) -> Result<(), StoreError> {
         let mut items = self.lock();
-        let item = items
-            .get_mut(stream)
-            .filter(|item| item.holds(token))
-            .ok_or(StoreError::Conflict(
-                "the claim was lost before the failure was recorded",
-            ))?;
+        let item = held(
+            &mut items,
+            stream,
+            token,
+            "the claim was lost before the failure was recorded",
+        )?;
         item.status = Some(StreamStatus::Failed);
         item.error = Some((failure.code.clone(), failure.message.clone()));
         item.claim = None;
