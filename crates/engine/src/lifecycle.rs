@@ -76,6 +76,27 @@ impl JobFailure {
         }
     }
 
+    /// A failed ffmpeg run: an input it could not decode is an input error, worded like MediaConvert's 1010 (which
+    /// covers corrupt files), so the job's ERROR event lets the compositor make the output from the other recording;
+    /// anything else is a failure while transcoding.
+    pub fn ffmpeg(error: impl std::fmt::Display) -> Self {
+        // ffmpeg's own words for an input it cannot decode: packets that do not decode, a stream whose format is
+        // still unknown when the input ends (no frame decoded at all).
+        const UNDECODABLE: [&str; 3] = [
+            "Error while decoding stream",
+            "Invalid data found when processing input",
+            "Cannot determine format of input stream",
+        ];
+        let text = error.to_string();
+        if UNDECODABLE.iter().any(|marker| text.contains(marker)) {
+            return Self {
+                code: ERROR_INPUT_ACCESS,
+                message: format!("Unable to decode input: [{text}]"),
+            };
+        }
+        Self::transcode(text)
+    }
+
     /// A failure while transcoding.
     pub fn transcode(reason: impl std::fmt::Display) -> Self {
         Self {

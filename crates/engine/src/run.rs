@@ -197,7 +197,7 @@ impl Engine {
         self.tools
             .ffmpeg(&plan.args, &mut on_progress)
             .await
-            .map_err(JobFailure::transcode)?;
+            .map_err(JobFailure::ffmpeg)?;
 
         job.current_phase = Some(JobPhase::Uploading);
         observer.job_changed(job);

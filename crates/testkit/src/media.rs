@@ -228,6 +228,33 @@ pub fn write_png_with_corrupt_pixels(path: &Path, width: u32, height: u32) {
     std::fs::write(path, bytes).expect("the PNG can be rewritten");
 }
 
+/// Writes a Matroska file whose container is valid (a prober reads its H.264 track, size and duration) but whose
+/// decoder setup (the track's `CodecPrivate`, the SPS and PPS) is garbage, so no frame decodes: ffmpeg fails with
+/// "Cannot determine format of input stream" at the end of the input. A recording that passes a probe and fails
+/// the job.
+pub fn write_undecodable_mkv(path: &Path, spec: &VideoSpec) {
+    let mut args = spec.lavfi_args();
+    args.extend(strings(&[
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-f",
+        "matroska",
+    ]));
+    args.push(path.display().to_string());
+    ffmpeg(&args);
+    let mut bytes = std::fs::read(path).expect("the MKV was written");
+    // Matroska's CodecPrivate element: ID 0x63A2, then its size as a one-byte EBML number (libx264's avcC is short).
+    let at = bytes
+        .windows(2)
+        .position(|w| w == [0x63, 0xA2])
+        .expect("the H.264 track has a CodecPrivate");
+    let size = usize::from(bytes[at + 2] & 0x7F);
+    bytes[at + 3..at + 3 + size].fill(0xFF);
+    std::fs::write(path, bytes).expect("the MKV can be rewritten");
+}
+
 /// One decoded video frame in RGB (8 bits per channel).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {

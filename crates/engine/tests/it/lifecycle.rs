@@ -187,6 +187,40 @@ async fn an_input_that_is_not_media_fails_with_1010_and_writes_nothing() {
     assert!(!out.exists());
 }
 
+/// A recording that passes the probe (a valid container, an H.264 track of a known size and length) but whose frames
+/// cannot be decoded: the job fails with an input error (1010), as MediaConvert's does for a corrupt input, not as an
+/// unknown transcoding failure, so the compositor can make the output from the other recording.
+#[tokio::test]
+async fn an_input_that_probes_but_does_not_decode_fails_with_1010_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let camera = dir.path().join("camera.webm");
+    media::write_undecodable_mkv(
+        &camera,
+        &VideoSpec::new(Picture::Solid("red".into()), 160, 90, 10, 1.0),
+    );
+    let engine = Engine::new(Storage::local());
+    let probe = engine
+        .probe(&[camera.display().to_string()])
+        .await
+        .expect("the probe reads it");
+    let probed = serde_json::to_value(&probe).unwrap();
+    let track = &probed["ProbeResults"][0]["Container"]["Tracks"][0];
+    assert_eq!(track["Codec"], "AVC");
+    assert_eq!(track["VideoProperties"]["Width"], 160);
+    let out = dir.path().join("out");
+    let request = file_job(
+        json!([{"FileInput": camera.display().to_string()}]),
+        &format!("{}/x", out.display()),
+        json!([mp4_output(None, false)]),
+    );
+    let (job, _) = run_local(&request).await;
+    assert_eq!(job.status, JobStatus::Error);
+    assert_eq!(job.error_code, Some(1010), "{:?}", job.error_message);
+    let message = job.error_message.unwrap_or_default();
+    assert!(message.starts_with("Unable to decode input"), "{message}");
+    assert!(!out.join("x.mp4").exists());
+}
+
 #[tokio::test]
 async fn an_image_with_a_valid_header_and_corrupt_pixels_fails_with_1010_instead_of_hanging() {
     // A looped image that never decodes would keep ffmpeg spinning: the job must end, with the image named.
