@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs vidpipe locally against moto: installs what it needs, starts moto on 127.0.0.1:$MOTO_PORT (5000), creates the
-# bucket, table, event queues and the job-events rule, serves every function with `cargo lambda watch` on port 9000,
+# bucket, table, event queues and the job-events rules, serves every function with `cargo lambda watch` on port 9000,
 # and feeds the queues to them (`vidpipe local pump`): an upload to the bucket reaches the compositor, which runs the
 # composite on vidpipe-engine; its job events reach the notifier, which marks the stream ready.
 # In another terminal: cargo lambda invoke vidpipe-presign --data-file events/presign/post-uploads-camera.json

@@ -253,12 +253,18 @@ class TemplateTest(unittest.TestCase):
     def test_every_eventbridge_invoked_function_event_has_a_dead_letter_queue(self):
         """EventBridge drops an event it could not deliver to a function (after the rule's RetryPolicy) unless the
         target has a dead-letter queue. Each such event names a queue of this template (not one SAM makes, which
-        would keep messages 4 days), with a RetryPolicy, and a queue policy lets exactly that rule send to it:
-        SAM writes none for a queue given by Arn. The rule's logical id is <function><event>, as SAM names it.
+        would keep messages 4 days), with a RetryPolicy, and a queue policy lets exactly the rules that dead-letter
+        to it send to it: SAM writes none for a queue given by Arn. The rule's logical id is <function><event>, as
+        SAM names it.
         (Scheduler, for ScheduleV2, sends with the schedule's role, to which SAM adds sqs:SendMessage.)"""
         template = load_template()
         queues = resources_of(template, "AWS::SQS::Queue")
         checked = []
+        rules_of = {}
+        for function, event_name, event in function_events(template):
+            if event["Type"] in EVENTBRIDGE_EVENTS and event["Type"] != "ScheduleV2":
+                queue = get_att(event["Properties"].get("DeadLetterConfig", {}).get("Arn"), "Arn")
+                rules_of.setdefault(queue, set()).add(function + event_name)
         for function, event_name, event in function_events(template):
             if event["Type"] not in EVENTBRIDGE_EVENTS:
                 continue
@@ -272,12 +278,15 @@ class TemplateTest(unittest.TestCase):
                 rule = function + event_name
                 allows = [s for s in queue_policy_statements(template, queue) if s["Effect"] == "Allow"]
                 self.assertTrue(allows, f"{where}: no queue policy lets EventBridge send to {queue}")
+                sources = set()
                 for statement in allows:
                     self.assertEqual(statement["Principal"], {"Service": "events.amazonaws.com"}, queue)
                     self.assertEqual(as_list(statement["Action"]), ["sqs:SendMessage"], queue)
                     self.assertEqual(get_att(statement["Resource"], "Arn"), queue, queue)
                     source = statement.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn")
-                    self.assertEqual(get_att(source, "Arn"), rule, f"{queue}: only rule {rule} may send")
+                    sources.add(get_att(source, "Arn"))
+                self.assertIn(rule, sources, f"{where}: no statement lets rule {rule} send to {queue}")
+                self.assertEqual(sources, rules_of[queue], f"{queue}: only the rules that dead-letter to it may send")
             checked.append(where)
         self.assertTrue(checked, "no function is invoked by EventBridge")
 

@@ -300,6 +300,8 @@ pub async fn queue_arn(
 
 /// Name of the rule [`provision_job_events`] puts on the bus.
 pub const JOB_EVENTS_RULE: &str = "vidpipe-mediaconvert-job-events";
+/// Name of the rule [`provision_input_failure_events`] puts on the bus.
+pub const INPUT_FAILURE_RULE: &str = "vidpipe-mediaconvert-input-failures";
 
 /// Routes MediaConvert "Job State Change" events of vidpipe's jobs on `bus` to the queue `queue` (created if
 /// missing), as the SAM template routes them to the notifier; returns the queue's URL. Running it twice is harmless.
@@ -308,28 +310,56 @@ pub async fn provision_job_events(
     bus: &str,
     queue: &str,
 ) -> Result<String, ProvisionError> {
-    let (url, arn) = create_queue(sdk_config, queue).await?;
-    let events = aws_sdk_eventbridge::Client::new(sdk_config);
     let pattern = serde_json::json!({
         "source": ["aws.mediaconvert"],
         "detail-type": ["MediaConvert Job State Change"],
     });
+    route_events(sdk_config, bus, JOB_EVENTS_RULE, &pattern, queue).await
+}
+
+/// Routes the ERROR events of stream jobs that name a recording to make the output from alone
+/// (`userMetadata.input_fallback`) on `bus` to the queue `queue`, as the SAM template routes them to the
+/// compositor; returns the queue's URL. Running it twice is harmless.
+pub async fn provision_input_failure_events(
+    sdk_config: &aws_config::SdkConfig,
+    bus: &str,
+    queue: &str,
+) -> Result<String, ProvisionError> {
+    let pattern = serde_json::json!({
+        "source": ["aws.mediaconvert"],
+        "detail-type": ["MediaConvert Job State Change"],
+        "detail": {"status": ["ERROR"], "userMetadata": {"input_fallback": [{"exists": true}]}},
+    });
+    route_events(sdk_config, bus, INPUT_FAILURE_RULE, &pattern, queue).await
+}
+
+/// Puts the rule `rule` with `pattern` on `bus`, targeting the queue `queue` (created if missing); returns the
+/// queue's URL.
+async fn route_events(
+    sdk_config: &aws_config::SdkConfig,
+    bus: &str,
+    rule: &str,
+    pattern: &serde_json::Value,
+    queue: &str,
+) -> Result<String, ProvisionError> {
+    let (url, arn) = create_queue(sdk_config, queue).await?;
+    let events = aws_sdk_eventbridge::Client::new(sdk_config);
     events
         .put_rule()
-        .name(JOB_EVENTS_RULE)
+        .name(rule)
         .event_bus_name(bus)
         .event_pattern(pattern.to_string())
         .send()
         .await
         .map_err(failed("job events rule"))?;
     let target = aws_sdk_eventbridge::types::Target::builder()
-        .id("job-events-queue")
+        .id(format!("{rule}-queue"))
         .arn(arn)
         .build()
         .map_err(failed("job events target"))?;
     events
         .put_targets()
-        .rule(JOB_EVENTS_RULE)
+        .rule(rule)
         .event_bus_name(bus)
         .targets(target)
         .send()

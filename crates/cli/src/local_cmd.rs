@@ -4,7 +4,9 @@
 use crate::pump::{Delivery, Pump, Route};
 use clap::{Args, Subcommand};
 use std::time::{SystemTime, UNIX_EPOCH};
-use vidpipe_aws::provision::{Resources, provision, provision_job_events};
+use vidpipe_aws::provision::{
+    Resources, provision, provision_input_failure_events, provision_job_events,
+};
 
 /// `vidpipe local`.
 #[derive(Debug, Args)]
@@ -16,8 +18,9 @@ pub struct LocalArgs {
 #[derive(Debug, Subcommand)]
 enum LocalCommand {
     /// Create the bucket (retention lifecycle, CORS), the table (owner index, TTL), the event queue with the
-    /// bucket's ObjectCreated notification, and the job-events queue behind a rule for MediaConvert job events on
-    /// the bus, on the endpoint `AWS_ENDPOINT_URL` points to. Running it twice is harmless.
+    /// bucket's ObjectCreated notification, the job-events queue behind a rule for MediaConvert job events on the
+    /// bus, and the input-failures queue behind a rule for the ERROR events of jobs that name a fallback recording,
+    /// on the endpoint `AWS_ENDPOINT_URL` points to. Running it twice is harmless.
     Init {
         /// Bucket name.
         #[arg(long, env = "BUCKET")]
@@ -40,6 +43,13 @@ enum LocalCommand {
         /// SQS queue for MediaConvert job events (a rule on the bus routes them there).
         #[arg(long, env = "JOB_EVENTS_QUEUE", default_value = "vidpipe-job-events")]
         job_events_queue: String,
+        /// SQS queue for the ERROR events of jobs that failed on an input and name a fallback recording.
+        #[arg(
+            long,
+            env = "INPUT_FAILURES_QUEUE",
+            default_value = "vidpipe-input-failures"
+        )]
+        input_failures_queue: String,
         /// The EventBridge bus the engine puts job events on.
         #[arg(long, env = "EVENT_BUS_NAME", default_value = "default")]
         event_bus: String,
@@ -48,7 +58,8 @@ enum LocalCommand {
         force_path_style: bool,
     },
     /// Feed the local queues to the functions `cargo lambda watch` serves, as Lambda's event sources do on AWS:
-    /// ObjectCreated events to `vidpipe-compositor` (SQS batches), MediaConvert job events to `vidpipe-notifier`.
+    /// ObjectCreated events to `vidpipe-compositor` (SQS batches), MediaConvert job events to `vidpipe-notifier`, and
+    /// the input failures that name a fallback recording to `vidpipe-compositor`.
     Pump {
         /// SQS queue of the bucket's ObjectCreated events.
         #[arg(long, env = "EVENTS_QUEUE", default_value = "vidpipe-object-created")]
@@ -56,6 +67,13 @@ enum LocalCommand {
         /// SQS queue of MediaConvert job events.
         #[arg(long, env = "JOB_EVENTS_QUEUE", default_value = "vidpipe-job-events")]
         job_events_queue: String,
+        /// SQS queue of the ERROR events of jobs that name a fallback recording.
+        #[arg(
+            long,
+            env = "INPUT_FAILURES_QUEUE",
+            default_value = "vidpipe-input-failures"
+        )]
+        input_failures_queue: String,
         /// Where the Lambda Invoke API is served (`cargo lambda watch`).
         #[arg(
             long,
@@ -98,6 +116,7 @@ pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>>
             allowed_origins,
             queue,
             job_events_queue,
+            input_failures_queue,
             event_bus,
             force_path_style,
         } => {
@@ -114,14 +133,25 @@ pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>>
                 table: table.clone(),
                 queue: Some(queue.clone()),
             };
-            init(&resources, event_bus, job_events_queue, *force_path_style).await
+            let queues = EventQueues {
+                job_events: job_events_queue,
+                input_failures: input_failures_queue,
+            };
+            init(&resources, event_bus, &queues, *force_path_style).await
         }
         LocalCommand::Pump {
             queue,
             job_events_queue,
+            input_failures_queue,
             invoke_url,
             once,
-        } => pump(queue, job_events_queue, invoke_url, *once).await,
+        } => {
+            let queues = EventQueues {
+                job_events: job_events_queue,
+                input_failures: input_failures_queue,
+            };
+            pump(queue, &queues, invoke_url, *once).await
+        }
         LocalCommand::Token {
             sub,
             ttl,
@@ -132,31 +162,42 @@ pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>>
     }
 }
 
+/// The queues MediaConvert job events are routed to.
+struct EventQueues<'a> {
+    /// Every job event, for the notifier.
+    job_events: &'a str,
+    /// The input failures that name a fallback recording, for the compositor.
+    input_failures: &'a str,
+}
+
 /// `vidpipe local init`: creates the bucket, table and queues and routes MediaConvert job events to the
-/// notifier's queue; prints what it made.
+/// notifier's queue and input failures to the compositor's; prints what it made.
 async fn init(
     resources: &Resources,
     event_bus: &str,
-    job_events_queue: &str,
+    queues: &EventQueues<'_>,
     force_path_style: bool,
 ) -> Result<String, Box<dyn std::error::Error>> {
     let sdk = aws_config::load_from_env().await;
     let s3 = vidpipe_aws::s3::client(&sdk, force_path_style);
     let provisioned = provision(&sdk, &s3, resources).await?;
-    let job_events_queue_url = provision_job_events(&sdk, event_bus, job_events_queue).await?;
+    let job_events_queue_url = provision_job_events(&sdk, event_bus, queues.job_events).await?;
+    let input_failures_queue_url =
+        provision_input_failure_events(&sdk, event_bus, queues.input_failures).await?;
     Ok(
         serde_json::json!({"bucket": resources.bucket, "table": resources.table,
                           "queue_url": provisioned.queue_url,
-                          "job_events_queue_url": job_events_queue_url})
+                          "job_events_queue_url": job_events_queue_url,
+                          "input_failures_queue_url": input_failures_queue_url})
         .to_string(),
     )
 }
 
 /// `vidpipe local pump`: delivers the compositor's and the notifier's queues to the functions at `invoke_url`,
-/// until interrupted or, with `once`, until both queues are empty.
+/// until interrupted or, with `once`, until the queues are empty.
 async fn pump(
     queue: &str,
-    job_events_queue: &str,
+    queues: &EventQueues<'_>,
     invoke_url: &str,
     once: bool,
 ) -> Result<String, Box<dyn std::error::Error>> {
@@ -165,7 +206,12 @@ async fn pump(
     let mut routes = Vec::new();
     for (queue, function, delivery) in [
         (queue, "vidpipe-compositor", Delivery::SqsBatch),
-        (job_events_queue, "vidpipe-notifier", Delivery::EventBridge),
+        (queues.job_events, "vidpipe-notifier", Delivery::EventBridge),
+        (
+            queues.input_failures,
+            "vidpipe-compositor",
+            Delivery::EventBridge,
+        ),
     ] {
         let queue_url = sqs
             .get_queue_url()

@@ -4,7 +4,10 @@
 //! carries the job id, its `userMetadata` and a `status` with per-status fields. MediaConvert never sends a
 //! `SUBMITTED` event.
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+
 use crate::keys::StreamName;
+use crate::pairing::Source;
 use crate::s3uri::S3Uri;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -180,6 +183,23 @@ pub enum JobEventError {
 }
 
 impl JobStateChange {
+    /// Reads a job state change from an EventBridge event: the envelope as `aws_lambda_events` types it (a `time`
+    /// that is not RFC 3339 makes the event malformed), then [`Self::from_event`].
+    pub fn from_eventbridge(payload: serde_json::Value) -> Result<Self, JobEventError> {
+        let event: EventBridgeEvent =
+            serde_json::from_value(payload).map_err(|e| JobEventError::Malformed(e.to_string()))?;
+        let time = event
+            .time
+            .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+        Self::from_event(
+            event.id,
+            time,
+            &event.source,
+            &event.detail_type,
+            event.detail,
+        )
+    }
+
     /// Checks an EventBridge event's `source`, `detail-type` and `id` and reads its `detail`, refusing foreign and
     /// malformed events.
     pub fn from_event(
@@ -205,6 +225,27 @@ impl JobStateChange {
     }
 }
 
+impl JobStateDetail {
+    /// The recording to make the output from alone, when this is the ERROR of a job that failed on its inputs and
+    /// named one (`input_fallback`); `None` otherwise.
+    pub fn input_fallback(&self) -> Option<Source> {
+        let JobState::Error { error_code, .. } = &self.state else {
+            return None;
+        };
+        if !error_code
+            .as_ref()
+            .is_some_and(|code| is_input_failure(&code.to_string()))
+        {
+            return None;
+        }
+        match self.user_metadata.get(METADATA_INPUT_FALLBACK)?.as_str() {
+            "screen" => Some(Source::Screen),
+            "camera" => Some(Source::Camera),
+            _ => None,
+        }
+    }
+}
+
 /// Which kind of stream job a `kind` metadata names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamJobKind {
@@ -224,11 +265,26 @@ impl StreamJobKind {
     }
 }
 
+/// `UserMetadata` key of a stream job that names the recording to make the output from alone if the job fails on
+/// its inputs (`screen` or `camera`; see [`crate::pairing::Submission::input_fallback`]).
+pub const METADATA_INPUT_FALLBACK: &str = "input_fallback";
+
+/// MediaConvert's code for invalid job settings: in the 10xx range, but not about the inputs.
+const INVALID_SETTINGS_CODE: u32 = 1030;
+
+/// Whether MediaConvert error `code` says an input could not be read or decoded (10xx, but for invalid settings).
+pub fn is_input_failure(code: &str) -> bool {
+    matches!(code.parse::<u32>(), Ok(c @ 1000..=1099) if c != INVALID_SETTINGS_CODE)
+}
+
 /// The plain message clients see for a failed job with MediaConvert error `code`. MediaConvert's own message (and
 /// the local engine's) names objects and quotes the tools; it goes to the log only.
 pub fn failure_message(code: &str) -> &'static str {
+    if is_input_failure(code) {
+        return "a recording could not be read or decoded";
+    }
     match code.parse::<u32>() {
-        Ok(1000..=1099) => "a recording could not be read or decoded",
+        Ok(INVALID_SETTINGS_CODE) => "the transcoder refused the job's settings",
         Ok(1400..=1499) => "the transcoder could not read or write the stream's files",
         Ok(1500..=1999) => "the transcoder refused the job's settings",
         Ok(3000..=3999) => "the transcoder failed; trying again may work",
@@ -426,7 +482,7 @@ fn media_output_key(groups: &[OutputGroupDetail]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn parse(detail: serde_json::Value) -> Result<JobStateChange, JobEventError> {
         JobStateChange::from_event(
@@ -475,6 +531,58 @@ mod tests {
             "the transcoder failed; trying again may work"
         );
         assert_eq!(failure_message("unknown"), "the transcoder failed");
+    }
+
+    #[test]
+    fn only_an_input_failure_of_a_job_that_names_a_fallback_asks_for_one() {
+        let detail = |status: &str, code: Value, fallback: Option<&str>| {
+            let mut metadata =
+                json!({"app": "vidpipe", "kind": "composite", "stream": "s1", "generation": "1"});
+            if let Some(fallback) = fallback {
+                metadata["input_fallback"] = json!(fallback);
+            }
+            parse(
+                json!({"timestamp": 1, "jobId": "j", "status": status, "errorCode": code,
+                "userMetadata": metadata}),
+            )
+            .unwrap()
+            .detail
+        };
+        assert_eq!(
+            detail("ERROR", json!(1010), Some("screen")).input_fallback(),
+            Some(Source::Screen)
+        );
+        assert_eq!(
+            detail("ERROR", json!(1040), Some("camera")).input_fallback(),
+            Some(Source::Camera)
+        );
+        // Not about the inputs: invalid settings, output, service failures, no code.
+        for code in [
+            json!(1030),
+            json!(1401),
+            json!(1999),
+            json!(3450),
+            Value::Null,
+        ] {
+            assert_eq!(
+                detail("ERROR", code.clone(), Some("screen")).input_fallback(),
+                None,
+                "{code}"
+            );
+        }
+        assert_eq!(detail("ERROR", json!(1010), None).input_fallback(), None);
+        assert_eq!(
+            detail("ERROR", json!(1010), Some("both")).input_fallback(),
+            None
+        );
+        assert_eq!(
+            detail("CANCELED", Value::Null, Some("screen")).input_fallback(),
+            None
+        );
+        assert_eq!(
+            failure_message("1030"),
+            "the transcoder refused the job's settings"
+        );
     }
 
     #[test]

@@ -212,6 +212,10 @@ pub struct Submission {
     pub cancel_job_id: Option<String>,
     /// For a single-source job: the other recording arrived but cannot be used (rather than never arriving).
     pub partner_unusable: bool,
+    /// The recording to make the output from alone if this job fails on its inputs (a recording that passed the
+    /// probe but cannot be decoded): the screen for a composite, the camera for a screen that replaced a failed
+    /// composite. Carried in the job's `UserMetadata` (`input_fallback`), so the job's ERROR event says what to do.
+    pub input_fallback: Option<Source>,
 }
 
 impl Submission {
@@ -321,6 +325,7 @@ pub fn after_partner_timeout(state: &StreamState, now_ms: u64) -> Action {
         generation: 1,
         cancel_job_id: None,
         partner_unusable: false,
+        input_fallback: None,
     })
 }
 
@@ -337,6 +342,31 @@ fn composite(state: &StreamState, now_ms: u64) -> Action {
         generation: state.generation + 1,
         cancel_job_id: state.running_fallback(),
         partner_unusable: false,
+        input_fallback: Some(Source::Screen),
+    })
+}
+
+/// The action when the job of `generation` failed on its inputs and named `fallback` to make the output from
+/// alone (its `input_fallback`): a single-source job from it, as for a partner that cannot be used, unless a newer
+/// job was submitted meanwhile. The screen is tried first (a composite's likelier culprit is the browser-made camera
+/// file); a screen that fails too leaves the camera, and a camera that fails names no fallback, so the stream fails.
+/// MediaConvert charges nothing for a job that ends in ERROR, so a wrong guess costs only time.
+pub fn after_input_failure(state: &StreamState, generation: u64, fallback: Source) -> Action {
+    if state.generation != generation {
+        return Action::Nothing(Idle::AlreadySubmitted);
+    }
+    if state.arrival(fallback).is_none() {
+        return Action::Nothing(Idle::NothingArrived);
+    }
+    let partner = fallback.partner();
+    Action::Submit(Submission {
+        kind: OutputKind::Single,
+        source: Some(fallback),
+        generation: generation + 1,
+        cancel_job_id: None,
+        partner_unusable: true,
+        input_fallback: (fallback == Source::Screen && state.arrival(partner).is_some())
+            .then_some(partner),
     })
 }
 

@@ -5,7 +5,9 @@
 //! - an SQS event ([`SqsEvent`]) whose message bodies are either of the above, or S3's `s3:TestEvent`;
 //! - S3's `s3:TestEvent` itself;
 //! - the partner timer's `{"partner_timeout": {"stream": "..."}}`;
-//! - the sweeper's schedule, `{"sweep": {}}`.
+//! - the sweeper's schedule, `{"sweep": {}}`;
+//! - an EventBridge "MediaConvert Job State Change" event (`source: aws.mediaconvert`), for the ERROR of a stream job
+//!   that failed on its inputs and names the recording to make the output from alone.
 //!
 //! S3 notification keys are form-urlencoded, and `aws_lambda_events` does not decode them (`url_decoded_key` is
 //! only filled when the JSON carries it): AWS writes `+` for a space and `%XX` for the rest, and moto also encodes
@@ -22,6 +24,7 @@ use aws_lambda_events::event::s3::{S3Bucket, S3Event, S3EventRecord, S3Object};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use serde::Deserialize;
 use serde_json::Value;
+use vidpipe_core::jobevent::{JobStateChange, MEDIACONVERT_SOURCE};
 
 /// An object that was created, with its key decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +45,7 @@ pub struct ObjectCreated {
 pub struct Malformed(pub String);
 
 /// One SQS message: its id (for `batchItemFailures`) and what its body holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QueueMessage {
     /// The SQS `messageId`.
     pub message_id: String,
@@ -51,7 +54,7 @@ pub struct QueueMessage {
 }
 
 /// One invocation, by shape.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Invocation {
     /// Objects created (S3 notification records or one EventBridge event). Each record is read on its own, so one
     /// bad record does not hide the others; records of other event types (`ObjectRemoved:*`) are left out.
@@ -62,6 +65,8 @@ pub enum Invocation {
     TestEvent,
     /// The scheduled sweep for streams left waiting.
     Sweep,
+    /// A MediaConvert job changed state (the compositor acts only on an input failure that names a fallback).
+    JobStateChange(Box<JobStateChange>),
     /// The partner timer fired for a stream.
     PartnerTimeout {
         /// The stream name, as the timer was started with.
@@ -225,6 +230,12 @@ fn eventbridge_object(event: &Value) -> Result<Invocation, Malformed> {
     })]))
 }
 
+fn job_state_change(event: &Value) -> Result<Invocation, Malformed> {
+    JobStateChange::from_eventbridge(event.clone())
+        .map(|change| Invocation::JobStateChange(Box::new(change)))
+        .map_err(|e| Malformed(e.to_string()))
+}
+
 fn queue_message(message: &SqsMessage) -> QueueMessage {
     let body = message
         .body
@@ -263,8 +274,10 @@ fn read(event: &Value, nested: bool) -> Result<Invocation, Malformed> {
     if event.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok(Invocation::TestEvent);
     }
-    if event.get("source").and_then(Value::as_str) == Some("aws.s3") {
-        return eventbridge_object(event);
+    match event.get("source").and_then(Value::as_str) {
+        Some("aws.s3") => return eventbridge_object(event),
+        Some(MEDIACONVERT_SOURCE) => return job_state_change(event),
+        _ => {}
     }
     let Some(records) = event.get("Records").and_then(Value::as_array) else {
         return Err(Malformed(

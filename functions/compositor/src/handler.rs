@@ -5,10 +5,12 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use serde_json::{Value, json};
 use vidpipe_core::clock::rfc3339_ms;
+use vidpipe_core::jobevent::{JobRoute, JobStateChange, route};
 use vidpipe_core::keys::{KeyKind, StreamName, classify_key};
 use vidpipe_core::notify::{DomainEvent, DomainEventType};
 use vidpipe_core::pairing::{
-    Action, Arrival, Idle, OutputKind, Source, StreamState, after_arrival, after_partner_timeout,
+    Action, Arrival, Idle, OutputKind, Source, StreamState, after_arrival, after_input_failure,
+    after_partner_timeout,
 };
 use vidpipe_core::ports::{
     EventPublisher, ObjectStore, ObjectStoreError, PartnerTimer, PublishError, RecordingStore,
@@ -216,6 +218,11 @@ where
                 Ok(json!({"ignored": "s3:TestEvent"}))
             }
             Invocation::Sweep => self.sweep().await,
+            Invocation::JobStateChange(change) => {
+                let mut answer = self.job_state_change(&change).await?.to_json();
+                answer["job_id"] = json!(change.detail.job_id);
+                Ok(answer)
+            }
             Invocation::PartnerTimeout { stream } => {
                 let outcome = match StreamName::parse("stream", &stream) {
                     Ok(name) => self.partner_timeout(&name).await?,
@@ -377,6 +384,41 @@ where
             return Ok(Outcome::Nothing("no_such_stream".into()));
         };
         let action = after_partner_timeout(&state, (self.now_ms)());
+        self.act(state, action).await
+    }
+
+    /// A MediaConvert job changed state. A stream job that failed on its inputs (a recording that passed the probe
+    /// but cannot be decoded) names the recording to make the output from alone (`input_fallback`): that
+    /// single-source job is submitted, as for a partner that cannot be used. The notifier leaves such a failure to
+    /// this, so the stream never shows `failed` while a usable recording remains.
+    pub async fn job_state_change(
+        &self,
+        change: &JobStateChange,
+    ) -> Result<Outcome, TransientError> {
+        let detail = &change.detail;
+        let Some(fallback) = detail.input_fallback() else {
+            return Ok(Outcome::Ignored(
+                "not an input failure that names a fallback".into(),
+            ));
+        };
+        let (stream, generation) = match route(&detail.user_metadata) {
+            Ok(JobRoute::Stream {
+                stream, generation, ..
+            }) => (stream, generation),
+            Ok(JobRoute::NotOurs { kind }) => {
+                return Ok(Outcome::Ignored(format!("job kind {kind}")));
+            }
+            Err(e) => {
+                tracing::warn!(job_id = %detail.job_id, error = %e, "job metadata rejected");
+                return Ok(Outcome::Ignored(e.to_string()));
+            }
+        };
+        tracing::warn!(stream = stream.as_str(), job_id = %detail.job_id, generation, fallback = fallback.as_str(),
+            state = ?detail.state, "the job failed on its inputs; the output is to be made from one recording");
+        let Some(state) = self.streams.get(stream.as_str()).await? else {
+            return Ok(Outcome::Nothing("no_such_stream".into()));
+        };
+        let action = after_input_failure(&state, generation, fallback);
         self.act(state, action).await
     }
 

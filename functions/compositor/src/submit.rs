@@ -6,6 +6,7 @@ use vidpipe_core::job::{
     CompositeOptions, CompositeOutput, CreateJobRequest, JobKind, Recording, SingleOptions,
     composite_job, single_job,
 };
+use vidpipe_core::jobevent::METADATA_INPUT_FALLBACK;
 use vidpipe_core::limits::LimitError;
 use vidpipe_core::notify::DomainEventType;
 use vidpipe_core::pairing::{
@@ -246,6 +247,7 @@ where
             generation: submission.generation,
             cancel_job_id: None,
             partner_unusable: true,
+            input_fallback: None,
         };
         self.single_plan(state, single, &usable)
     }
@@ -301,10 +303,11 @@ where
 
     /// `job` with the metadata that routes its events to the stream's `submission`.
     fn job_plan(&self, job: CreateJobRequest, kind: JobKind, submission: Submission) -> Plan {
-        let job = job.with_user_metadata(
-            kind,
-            &[(METADATA_GENERATION, submission.generation.to_string())],
-        );
+        let mut metadata = vec![(METADATA_GENERATION, submission.generation.to_string())];
+        if let Some(fallback) = submission.input_fallback {
+            metadata.push((METADATA_INPUT_FALLBACK, fallback.as_str().to_owned()));
+        }
+        let job = job.with_user_metadata(kind, &metadata);
         Plan::Job(Box::new(job), submission)
     }
 

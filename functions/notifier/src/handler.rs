@@ -1,13 +1,10 @@
 //! The handler: one invocation is either an EventBridge MediaConvert "Job State Change" event or a
 //! `{"render_result": {...}}` from the render state machine.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
-use vidpipe_core::jobevent::{
-    JobEventError, JobRoute, JobState, JobStateChange, RouteError, StreamUpdate, route,
-};
+use vidpipe_core::jobevent::{JobRoute, JobState, JobStateChange, RouteError, StreamUpdate, route};
 use vidpipe_core::ports::{
     EventPublisher, JobEventOutcome, ProcessedEventStore, PublishError, RenderOutcome, RenderStore,
     StoreError, StreamStatusStore,
@@ -74,23 +71,6 @@ impl ErrorType for NotifierError {
     }
 }
 
-/// Reads a MediaConvert job state change from an EventBridge event: the envelope as `aws_lambda_events` types it
-/// (a `time` that is not RFC 3339 makes the event malformed), the rest as `vidpipe-core` reads it.
-fn job_state_change(payload: Value) -> Result<JobStateChange, JobEventError> {
-    let event: EventBridgeEvent =
-        serde_json::from_value(payload).map_err(|e| JobEventError::Malformed(e.to_string()))?;
-    let time = event
-        .time
-        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
-    JobStateChange::from_event(
-        event.id,
-        time,
-        &event.source,
-        &event.detail_type,
-        event.detail,
-    )
-}
-
 /// What became of a MediaConvert event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -116,6 +96,14 @@ pub enum JobEventHandled {
     Stale {
         /// The stream.
         stream: String,
+    },
+    /// The job failed on its inputs and named a recording to make the output from alone: the compositor submits
+    /// that job, so the stream stays as it is (never `failed` while a usable recording remains).
+    LeftToFallback {
+        /// The stream.
+        stream: String,
+        /// The recording the output is to be made from (`screen` or `camera`).
+        fallback: String,
     },
     /// A status that changes nothing (input information, warnings, queue hops).
     NoStatusChange {
@@ -161,7 +149,7 @@ where
 
     /// Handles a MediaConvert job state change.
     pub async fn job_event(&self, payload: Value) -> Result<JobEventHandled, NotifierError> {
-        let event = match job_state_change(payload) {
+        let event = match JobStateChange::from_eventbridge(payload) {
             Ok(event) => event,
             Err(e) => {
                 tracing::warn!(error = %e, "event rejected");
@@ -205,6 +193,14 @@ where
                 });
             }
         };
+        if let Some(fallback) = detail.input_fallback() {
+            tracing::info!(stream = stream.as_str(), job_id = %detail.job_id, generation, fallback = fallback.as_str(),
+                "input failure: the compositor makes the output from one recording");
+            return Ok(JobEventHandled::LeftToFallback {
+                stream: stream.as_str().to_owned(),
+                fallback: fallback.as_str().to_owned(),
+            });
+        }
         let Some(update) = detail.state.stream_update() else {
             tracing::info!(job_id = %detail.job_id, stream = stream.as_str(), job_status, state = ?detail.state, "job event without a status change");
             return Ok(JobEventHandled::NoStatusChange {

@@ -68,6 +68,7 @@ fn composite(generation: u64) -> Submission {
         generation,
         cancel_job_id: None,
         partner_unusable: false,
+        input_fallback: None,
     }
 }
 
@@ -288,6 +289,7 @@ async fn a_submitted_job_starts_a_new_generation_and_clears_the_previous_outcome
         generation: 1,
         cancel_job_id: None,
         partner_unusable: false,
+        input_fallback: None,
     };
     assert!(taken(
         table.claim("s6", &single, "a", NOW, LEASE).await.unwrap()
@@ -467,6 +469,7 @@ async fn a_superseded_generation_recorded_by_the_claims_holder_makes_its_cancell
         generation: 1,
         cancel_job_id: None,
         partner_unusable: false,
+        input_fallback: None,
     };
     assert!(taken(
         table.claim("s8", &single, "a", NOW, LEASE).await.unwrap()

@@ -30,6 +30,7 @@ fn composite_gen(generation: u64, cancel: Option<&str>) -> Action {
         generation,
         cancel_job_id: cancel.map(str::to_owned),
         partner_unusable: false,
+        input_fallback: Some(Source::Screen),
     })
 }
 
@@ -90,6 +91,7 @@ fn a_live_claim_leaves_the_work_to_its_holder() {
         generation: 1,
         cancel_job_id: None,
         partner_unusable: false,
+        input_fallback: Some(Source::Screen),
     };
     assert!(!may_claim(&s, &submission, NOW));
 }
@@ -124,6 +126,7 @@ fn a_claim_on_a_decision_made_on_an_older_generation_is_refused() {
         generation: 1,
         cancel_job_id: None,
         partner_unusable: false,
+        input_fallback: Some(Source::Screen),
     };
     assert!(!may_claim(&s, &stale, NOW));
 }
@@ -159,6 +162,7 @@ fn the_partner_timeout_submits_a_single_source_fallback_from_what_exists() {
             generation: 1,
             cancel_job_id: None,
             partner_unusable: false,
+            input_fallback: None,
         })
     );
     let Action::Submit(camera_only) = after_partner_timeout(&state(false, true), NOW) else {
@@ -386,6 +390,7 @@ fn a_single_source_job_says_why_it_is_single() {
         generation: 1,
         cancel_job_id: None,
         partner_unusable,
+        input_fallback: None,
     };
     assert_eq!(
         single(Source::Screen, false).fallback_reason(),
@@ -398,5 +403,69 @@ fn a_single_source_job_says_why_it_is_single() {
     assert_eq!(
         single(Source::Camera, true).fallback_reason(),
         Some("screen_unusable")
+    );
+}
+
+#[test]
+fn a_job_that_fails_on_its_inputs_leaves_the_output_to_the_screen_then_to_the_camera() {
+    let single = |source, generation, input_fallback| {
+        Action::Submit(Submission {
+            kind: OutputKind::Single,
+            source: Some(source),
+            generation,
+            cancel_job_id: None,
+            partner_unusable: true,
+            input_fallback,
+        })
+    };
+    // The composite failed: the screen alone, which names the camera in case the screen was the culprit.
+    let composite = with_job(
+        state(true, true),
+        OutputKind::Composite,
+        StreamStatus::Processing,
+    );
+    let screen_alone = after_input_failure(&composite, 1, Source::Screen);
+    assert_eq!(
+        screen_alone,
+        single(Source::Screen, 2, Some(Source::Camera))
+    );
+    let Action::Submit(submission) = &screen_alone else {
+        unreachable!()
+    };
+    assert_eq!(submission.fallback_reason(), Some("camera_unusable"));
+    // The screen alone failed too: the camera alone, which names nothing (a failure of it fails the stream).
+    let screen = with_job(composite, OutputKind::Single, StreamStatus::Processing);
+    let camera_alone = after_input_failure(&screen, 2, Source::Camera);
+    assert_eq!(camera_alone, single(Source::Camera, 3, None));
+    let Action::Submit(submission) = &camera_alone else {
+        unreachable!()
+    };
+    assert_eq!(submission.fallback_reason(), Some("screen_unusable"));
+    // A screen fallback without a camera names nothing.
+    let alone = with_job(
+        state(true, false),
+        OutputKind::Composite,
+        StreamStatus::Processing,
+    );
+    assert_eq!(
+        after_input_failure(&alone, 1, Source::Screen),
+        single(Source::Screen, 2, None)
+    );
+    // The event of an older job, or a redelivery after the fallback was submitted, does nothing.
+    assert_eq!(
+        after_input_failure(&screen, 1, Source::Screen),
+        Action::Nothing(Idle::AlreadySubmitted)
+    );
+    assert_eq!(
+        after_input_failure(
+            &with_job(
+                state(true, false),
+                OutputKind::Single,
+                StreamStatus::Processing
+            ),
+            1,
+            Source::Camera
+        ),
+        Action::Nothing(Idle::NothingArrived)
     );
 }

@@ -15,6 +15,7 @@ use vidpipe_compositor::Compositor;
 use vidpipe_compositor::config::Config;
 use vidpipe_core::job::{CreateJobRequest, FrameRate, MediaInfo};
 use vidpipe_core::jobevent::is_stream_job;
+use vidpipe_core::notify::DomainEventType;
 use vidpipe_core::pairing::StreamState;
 use vidpipe_core::ports::{
     CancelOutcome, PartnerTimer, StreamStore, TimerError, TranscodeError, Transcoder,
@@ -334,5 +335,38 @@ fn percent_encode(part: &str) -> String {
             b' ' => "+".to_owned(),
             _ => format!("%{b:02X}"),
         })
+        .collect()
+}
+
+/// The screen recording's key of `stream`.
+pub fn screen(stream: &str) -> String {
+    format!("{PREFIX}{stream}.mp4")
+}
+
+/// The camera recording's key of `stream`.
+pub fn camera(stream: &str) -> String {
+    format!("{PREFIX}{stream}_camera.webm")
+}
+
+/// Puts both recordings of `stream` (the camera 1.5 s after the screen) and returns their S3 events.
+pub async fn both(stack: &Stack, stream: &str) -> (Value, Value) {
+    let s = stack.put(&screen(stream), Some(1_795_194_000_000)).await;
+    let c = stack.put(&camera(stream), Some(1_795_194_001_500)).await;
+    (
+        stack.event(&screen(stream), &s),
+        stack.event(&camera(stream), &c),
+    )
+}
+
+/// The `composite.failed` events published so far.
+pub fn failed_events(stack: &Stack) -> Vec<vidpipe_core::notify::DomainEvent> {
+    stack
+        .publisher
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == DomainEventType::CompositeFailed)
+        .cloned()
         .collect()
 }

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use lambda_http::Body;
 use serde_json::{Value, json};
-use vidpipe_aws::provision::{Resources, provision, provision_job_events};
+use vidpipe_aws::provision::{
+    Resources, provision, provision_input_failure_events, provision_job_events,
+};
 use vidpipe_compositor::wiring::LambdaCompositor;
 use vidpipe_lambda::ErrorType;
 use vidpipe_notifier::wiring::LambdaNotifier;
@@ -30,6 +32,10 @@ struct Stack {
     bucket: String,
     objects_queue: String,
     job_events_queue: String,
+    /// The ERROR events of jobs that failed on a recording and name a fallback: the compositor's, as on AWS.
+    input_failures_queue: String,
+    /// How many of those the compositor turned into a fallback job.
+    fallbacks: usize,
     presign: LambdaApp,
     compositor: Arc<LambdaCompositor>,
     notifier: LambdaNotifier,
@@ -68,6 +74,10 @@ impl Stack {
         let job_events_queue = provision_job_events(&sdk, &bus, &unique_name("job-events"))
             .await
             .unwrap();
+        let input_failures_queue =
+            provision_input_failure_events(&sdk, &bus, &unique_name("input-failures"))
+                .await
+                .unwrap();
 
         let wait = composite_wait_seconds.to_string();
         let compositor_env = [
@@ -115,6 +125,8 @@ impl Stack {
             bucket,
             objects_queue,
             job_events_queue,
+            input_failures_queue,
+            fallbacks: 0,
             presign,
             compositor,
             notifier,
@@ -204,8 +216,15 @@ impl Stack {
         records
     }
 
-    /// One round of the event plumbing: S3 events to the compositor (as an SQS batch), job events to the notifier.
+    /// One round of the event plumbing: S3 events to the compositor (as an SQS batch), job events to the notifier,
+    /// input failures that name a fallback to the compositor.
     async fn pump(&mut self) {
+        for record in self.receive(&self.input_failures_queue).await {
+            let event: Value = serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
+            let answer = self.compositor.handle(event).await.unwrap();
+            assert_eq!(answer["outcome"], "submitted", "{answer}");
+            self.fallbacks += 1;
+        }
         let records = self.receive(&self.objects_queue).await;
         if !records.is_empty() {
             let answer = self
@@ -399,6 +418,42 @@ async fn a_corrupt_camera_recording_ends_ready_with_the_screen_alone_and_says_wh
     let answer = stack.until_final("e2e-corrupt-camera").await;
     assert_eq!(answer["status"], "ready", "{answer}");
     assert_eq!(answer["fallback_reason"], "camera_unusable", "{answer}");
+    let output = media.dir.path().join("screen-alone.mp4");
+    stack
+        .download(answer["output_url"].as_str().unwrap(), &output)
+        .await;
+    check_output(&output, false);
+}
+
+/// A camera recording that passes the probe but cannot be decoded: the composite job fails on it, and the screen
+/// recording is made into the output instead (the stream used to end `failed`). The stream says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_camera_recording_ends_ready_with_the_screen_alone_and_says_why() {
+    let media = media();
+    let camera = media.dir.path().join("undecodable.webm");
+    media::write_undecodable_mkv(
+        &camera,
+        &VideoSpec::new(Picture::Solid("red".into()), 160, 90, 25, 2.0),
+    );
+    let mut stack = Stack::new(900).await;
+    stack
+        .upload(
+            "e2e-undecodable-camera",
+            "screen",
+            "video/mp4",
+            &media.screen,
+        )
+        .await;
+    stack.pump().await;
+    stack
+        .upload("e2e-undecodable-camera", "camera", "video/webm", &camera)
+        .await;
+    let answer = stack.until_final("e2e-undecodable-camera").await;
+    assert_eq!(answer["status"], "ready", "{answer}");
+    assert_eq!(answer["fallback_reason"], "camera_unusable", "{answer}");
+    assert_eq!(answer["job_kind"], "single", "{answer}");
+    // The camera passed the probe, so the composite was tried, failed on it, and named the screen.
+    assert_eq!(stack.fallbacks, 1);
     let output = media.dir.path().join("screen-alone.mp4");
     stack
         .download(answer["output_url"].as_str().unwrap(), &output)

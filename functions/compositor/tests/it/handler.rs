@@ -4,30 +4,13 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::common::{PREFIX, Stack, s3_event};
+use crate::common::{Stack, both, camera, failed_events, s3_event, screen};
 use serde_json::{Value, json};
 use vidpipe_compositor::TransientError;
 use vidpipe_core::notify::DomainEventType;
 use vidpipe_core::pairing::{ClaimOutcome, OutputKind, Source, Submission};
 use vidpipe_core::ports::{RecordingStore, StreamStatusStore, StreamStore};
 use vidpipe_core::stream_status::StreamStatus;
-
-fn screen(stream: &str) -> String {
-    format!("{PREFIX}{stream}.mp4")
-}
-
-fn camera(stream: &str) -> String {
-    format!("{PREFIX}{stream}_camera.webm")
-}
-
-async fn both(stack: &Stack, stream: &str) -> (Value, Value) {
-    let s = stack.put(&screen(stream), Some(1_795_194_000_000)).await;
-    let c = stack.put(&camera(stream), Some(1_795_194_001_500)).await;
-    (
-        stack.event(&screen(stream), &s),
-        stack.event(&camera(stream), &c),
-    )
-}
 
 #[tokio::test]
 async fn screen_then_camera_submits_one_composite_with_the_contract_metadata() {
@@ -230,6 +213,7 @@ async fn an_expired_claim_of_a_crashed_handler_is_taken_over() {
         generation: 1,
         cancel_job_id: None,
         partner_unusable: false,
+        input_fallback: None,
     };
     let now = stack.now.load(Ordering::SeqCst);
     let lease = stack.compositor.config.claim_lease.as_millis() as u64;
@@ -335,18 +319,6 @@ async fn a_transient_failure_releases_the_claim_and_the_retry_completes() {
 }
 
 /// The `composite.failed` events published so far.
-fn failed_events(stack: &Stack) -> Vec<vidpipe_core::notify::DomainEvent> {
-    stack
-        .publisher
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e.event_type == DomainEventType::CompositeFailed)
-        .cloned()
-        .collect()
-}
-
 #[tokio::test]
 async fn an_unusable_camera_leaves_the_output_to_the_screen_and_says_why() {
     let stack = Stack::new().await;
@@ -556,6 +528,7 @@ async fn a_partner_arriving_while_the_fallback_is_claimed_still_gets_its_composi
         generation: 1,
         cancel_job_id: None,
         partner_unusable: false,
+        input_fallback: None,
     };
     let now = stack.now.load(Ordering::SeqCst);
     assert!(matches!(

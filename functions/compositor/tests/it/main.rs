@@ -10,5 +10,6 @@ mod events;
 mod faults;
 mod handler;
 mod in_memory;
+mod input_failure;
 mod moto_flow;
 mod pressure;

@@ -126,3 +126,26 @@ async fn the_cancellation_of_a_job_the_compositor_replaced_fails_nothing() {
     );
     assert!(published(&notifier).is_empty());
 }
+
+#[tokio::test]
+async fn an_input_failure_that_names_a_fallback_leaves_the_stream_to_the_compositor() {
+    let notifier = notifier();
+    let mut error = fixture("error.json");
+    error["detail"]["userMetadata"]["input_fallback"] = json!("screen");
+    let answer = notifier.handle(error.clone()).await.unwrap();
+    assert_eq!(
+        answer,
+        json!({"outcome": "left_to_fallback", "stream": "session-42", "fallback": "screen"})
+    );
+    let record = notifier.streams.record("session-42").unwrap();
+    assert_eq!(record.status, StreamStatus::Processing);
+    assert!(published(&notifier).is_empty());
+
+    // A failure that is not about the inputs fails the stream, fallback or not.
+    error["detail"]["errorCode"] = json!(1401);
+    error["id"] = json!("another-event");
+    let answer = notifier.handle(error).await.unwrap();
+    assert_eq!(answer["outcome"], "applied", "{answer}");
+    assert_eq!(answer["status"], "failed", "{answer}");
+    assert_eq!(published(&notifier), [DomainEventType::CompositeFailed]);
+}
