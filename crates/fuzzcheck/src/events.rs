@@ -33,9 +33,10 @@ pub fn compositor_event(data: &[u8]) {
             .flat_map(|body| match body {
                 Invocation::Objects(objects) => objects,
                 Invocation::Queue(_) => panic!("an SQS message body was read as a queue event"),
-                Invocation::TestEvent | Invocation::Sweep | Invocation::PartnerTimeout { .. } => {
-                    Vec::new()
-                }
+                Invocation::TestEvent
+                | Invocation::Sweep
+                | Invocation::PartnerTimeout { .. }
+                | Invocation::JobStateChange(_) => Vec::new(),
             })
             .collect(),
         Ok(Invocation::PartnerTimeout { stream }) => {
@@ -43,7 +44,9 @@ pub fn compositor_event(data: &[u8]) {
             assert_eq!(again, Ok(Invocation::PartnerTimeout { stream }));
             Vec::new()
         }
-        Ok(Invocation::TestEvent | Invocation::Sweep) | Err(_) => Vec::new(),
+        Ok(Invocation::TestEvent | Invocation::Sweep | Invocation::JobStateChange(_)) | Err(_) => {
+            Vec::new()
+        }
     };
     for object in objects.iter().flatten() {
         object_reads_back(object);

@@ -5,13 +5,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use lambda_http::http::{Uri, header};
 use lambda_http::{Body, Response};
 use serde_json::Value;
-use url::Url;
 use vidpipe_core::capability::StreamCapability;
 use vidpipe_core::ports::{ObjectHead, StoredPart};
 use vidpipe_core::recording::{MultipartUpload, Recording, RecordingStatus};
@@ -19,6 +15,7 @@ use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 use vidpipe_core::upload::UploadKind;
 use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
+use vidpipe_presign::event_guard;
 use vidpipe_testkit::config::vars;
 use vidpipe_testkit::fakes::{InMemoryObjects, InMemoryRecordings, InMemoryStreams};
 
@@ -148,13 +145,15 @@ pub fn presign_http(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match serde_json::from_str::<ApiGatewayV2httpRequest>(text) {
-        Ok(event) if lambda_http_converts(&event) => {}
-        _ => return,
-    }
+    let Ok(mut event) = serde_json::from_str::<ApiGatewayV2httpRequest>(text) else {
+        return;
+    };
+    // As the function's runtime does: lambda_http panics on some events the guard repairs (docs/fuzzing.md).
+    event_guard::repair(&mut event);
+    let text = serde_json::to_string(&event).expect("an event serializes");
     for config in configs() {
         // `Request` is not `Clone`: each configuration reads the event afresh.
-        let Ok(request) = lambda_http::request::from_str(text) else {
+        let Ok(request) = lambda_http::request::from_str(&text) else {
             return;
         };
         let app = app(config);
@@ -179,54 +178,6 @@ pub fn presign_http(data: &[u8]) {
             assert_eq!(bucket_writes, 0, "a {status} wrote to the bucket: {body}");
         }
     }
-}
-
-/// Whether lambda_http (1.3) turns `event` into a request without panicking, before any vidpipe code runs
-/// (docs/fuzzing.md, "Found"). Its conversion unwraps the URL it builds from `x-forwarded-proto` (default `https`),
-/// the host (the `host` header, else the request context's domain name) and the path with its stage, then expects
-/// that URL with the raw query string to be an `http::Uri`; and `aws_lambda_events` expects a body marked
-/// `isBase64Encoded` to decode. Such events are left out here, so the fuzzer explores vidpipe's handler rather than
-/// those panics.
-fn lambda_http_converts(event: &ApiGatewayV2httpRequest) -> bool {
-    if event.is_base64_encoded
-        && let Some(body) = &event.body
-        && STANDARD.decode(body).is_err()
-    {
-        return false;
-    }
-    let raw_path = event.raw_path.as_deref().unwrap_or_default();
-    let path = match event.request_context.stage.as_deref() {
-        None | Some("$default") => raw_path.to_owned(),
-        Some(stage) if raw_path.starts_with(&format!("/{stage}/")) => raw_path.to_owned(),
-        Some(stage) => format!("/{stage}{raw_path}"),
-    };
-    let host = event
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or(event.request_context.domain_name.as_deref());
-    let mut uri = match host {
-        None => match Url::parse(&format!("http://localhost{path}")) {
-            Ok(url) => url.path().to_owned(),
-            Err(_) => return false,
-        },
-        Some(host) => {
-            let scheme = event
-                .headers
-                .get("x-forwarded-proto")
-                .and_then(|s| s.to_str().ok())
-                .unwrap_or("https");
-            match Url::parse(&format!("{scheme}://{host}{path}")) {
-                Ok(url) => url.to_string(),
-                Err(_) => return false,
-            }
-        }
-    };
-    if let Some(query) = event.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
-        uri.push('?');
-        uri.push_str(query);
-    }
-    uri.parse::<Uri>().is_ok()
 }
 
 /// The response body as JSON (`null` when empty, as a preflight's is).

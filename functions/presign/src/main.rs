@@ -1,7 +1,9 @@
 //! `vidpipe-presign` Lambda: reads its configuration, builds clients once, answers each request.
 
-use lambda_http::{Error, Request, service_fn};
+use lambda_http::tower::ServiceBuilder;
+use lambda_http::{Adapter, Error, Request, service_fn};
 use vidpipe_presign::config::Config;
+use vidpipe_presign::event_guard::guard;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -10,8 +12,10 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let app = vidpipe_presign::wiring::app(config, &sdk);
     let app = &app;
-    lambda_http::run(service_fn(move |request: Request| async move {
+    // lambda_http::run, with each event made safe for lambda_http's conversion first (event_guard).
+    let handler = Adapter::from(service_fn(move |request: Request| async move {
         Ok::<_, Error>(app.handle(request).await)
-    }))
-    .await
+    }));
+    lambda_http::lambda_runtime::run(ServiceBuilder::new().map_request(guard).service(handler))
+        .await
 }

@@ -1,6 +1,6 @@
-//! Panics the fuzzers found in dependencies, before any vidpipe code runs: the HTTP check leaves such events out
-//! (`lambda_http_converts` in src/http.rs). These tests fail once a dependency stops panicking on its seed, which
-//! says the exclusion can go.
+//! Panics the fuzzers found in dependencies, before any vidpipe code runs: the presign function repairs such events
+//! first (`vidpipe_presign::event_guard`, which the HTTP check applies as the function does). These tests fail once a
+//! dependency stops panicking on its seed, which says the guard can go.
 
 use std::panic::catch_unwind;
 
