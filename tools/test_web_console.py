@@ -9,7 +9,8 @@ Chromium's synthetic screen (--use-fake-ui-for-media-stream picks it without a p
 - The page records 5 s of screen and camera, uploads both (the first PUT to the bucket fails once and is retried),
   shows 100 %, follows the stream to `ready` and plays the composite, whose picture has the camera's red in the
   bottom-right corner; the page at `ready` is kept as target/test-artifacts/web-console/page-ready.png.
-- A file over the multipart threshold goes up in parts; a failed part is retried; the object is whole.
+- A file over the multipart threshold goes up in parts; a part that fails is tried again, and once the page gives
+  up, Retry resumes the upload with the parts not yet sent; the object is whole.
 - An expired token brings the sign-in form with a message.
 - `vidpipe demo` ends with the composite's path and exit code 0.
 
@@ -128,13 +129,13 @@ class WebConsoleEndToEnd(unittest.TestCase):
                   f"#token={urllib.parse.quote(token)}")
         return page
 
-    def fail_first(self, page, is_target):
-        """Aborts the first request to the bucket that `is_target(request)` picks, as a dropped connection would;
-        the list it returns names what was aborted."""
+    def abort_bucket_requests(self, page, is_target, times):
+        """Aborts the first `times` requests to the bucket that `is_target(request)` picks, as a dropped connection
+        would; the list it returns names what was aborted."""
         aborted = []
 
         def handle(route):
-            if not aborted and is_target(route.request):
+            if len(aborted) < times and is_target(route.request):
                 aborted.append(f"{route.request.method} {route.request.url.split('?')[0]}")
                 route.abort("failed")
             else:
@@ -142,18 +143,28 @@ class WebConsoleEndToEnd(unittest.TestCase):
         page.route(f"{self.stack.endpoint}/**", handle)
         return aborted
 
+    def upload_rows(self, page, state, count):
+        """The upload rows' data once `count` of them are in `state`; fails with what each row says otherwise."""
+        rows_js = "rows => rows.map(r => ({...r.dataset, text: r.textContent.replace(/\\s+/g, ' ').trim()}))"
+        deadline = time.monotonic() + PAGE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            rows = page.eval_on_selector_all("#uploads li", rows_js)
+            if sum(r.get("state") == state for r in rows) >= count:
+                return rows
+            time.sleep(0.2)
+        self.fail(f"no {count} upload(s) {state} within {PAGE_TIMEOUT_S} s: {rows}\n{self.stack.logs(['watch'])}")
+
     def test_the_page_records_uploads_and_plays_the_composite(self):
         page = self.open_page(self.token("web-recorder"))
         page.wait_for_selector("#console", state="visible")
-        aborted = self.fail_first(page, lambda r: r.method == "PUT")
+        aborted = self.abort_bucket_requests(page, lambda r: r.method == "PUT", times=1)
         started = time.monotonic()
         page.click("#record")
         page.wait_for_selector("#stop:enabled")
         page.wait_for_timeout(RECORD_MS)
         page.click("#stop")
         log(f"recorded {RECORD_MS / 1000:.0f} s; uploading")
-        page.wait_for_selector("#uploads li[data-state=uploaded] >> nth=1", timeout=PAGE_TIMEOUT_S * 1000)
-        rows = page.eval_on_selector_all("#uploads li", "rows => rows.map(r => ({...r.dataset}))")
+        rows = self.upload_rows(page, "uploaded", 2)
         log(f"uploads: {rows}")
         self.assertEqual(len(rows), 2, "the screen and the camera")
         self.assertEqual([r["percent"] for r in rows], ["100", "100"], "progress reaches 100 %")
@@ -185,18 +196,24 @@ class WebConsoleEndToEnd(unittest.TestCase):
             composite.write_bytes(response.read())
         assert_camera_in_the_corner(self, composite)
 
-    def test_a_large_file_goes_up_in_parts_and_a_failed_part_is_retried(self):
+    def test_a_large_file_goes_up_in_parts_and_resumes_after_a_part_fails(self):
         page = self.open_page(self.token("web-files"))
         page.wait_for_selector("#console", state="visible")
-        aborted = self.fail_first(page, lambda r: r.method == "PUT" and "partNumber=2" in r.url)
+        # Part 2 fails as often as the page tries it on its own (web/app.js: PUT_ATTEMPTS), then the upload waits
+        # for Retry, which resumes it: part 1 is not sent again, part 2 is, and the upload is completed.
+        attempts = 3
+        aborted = self.abort_bucket_requests(page, lambda r: r.method == "PUT" and "partNumber=2" in r.url, times=attempts)
         size = PART_SIZE + MIB
         page.set_input_files("#file", files=[{"name": "large.webm", "mimeType": "video/webm",
                                               "buffer": secrets.token_bytes(size)}])
         page.click("#file-form button[type=submit]")
-        row = page.wait_for_selector("#uploads li[data-state=uploaded]")
-        self.assertEqual(row.get_attribute("data-percent"), "100")
-        self.assertEqual(aborted and aborted[0].split()[0], "PUT", "part 2's first PUT was made to fail")
-        self.assertEqual(row.get_attribute("data-retries"), "1", "and was tried again")
+        [row] = self.upload_rows(page, "failed", 1)
+        self.assertEqual(len(aborted), attempts, f"part 2 failed each time: {aborted}")
+        self.assertEqual(row["retries"], str(attempts - 1), "tried again before giving up")
+        self.assertIn("Retry", row["text"])
+        page.click("#uploads li[data-state=failed] button")
+        [row] = self.upload_rows(page, "uploaded", 1)
+        self.assertEqual(row["percent"], "100")
         objects = self.stack.aws("s3").list_objects_v2(Bucket=self.stack.bucket,
                                                        Prefix=f"{self.stack.prefix}recordings/console/")["Contents"]
         self.assertEqual([o["Size"] for o in objects], [size], "the whole file, once")

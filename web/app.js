@@ -160,12 +160,14 @@ class Upload {
   /** Starts, or resumes after a failure, until the object is in the bucket. */
   async run() {
     this.row.querySelector("button").hidden = true;
+    this.row.dataset.state = "uploading";
     try {
       if (!this.created) {
         this.show("signing");
         this.created = await api("POST", "/uploads", this.request);
         this.plan = this.created.upload;
-      } else if (this.plan.method === "MULTIPART") {
+      } else if (this.plan.method === "MULTIPART" && Date.now() > Date.parse(this.plan.expires_at) - 60000) {
+        // The parts' URLs are (nearly) out of date: the API signs the missing ones again.
         await this.resumePlan();
       }
       this.show("uploading");
