@@ -2,18 +2,26 @@
 # Runs vidpipe locally against moto: installs what it needs, starts moto on 127.0.0.1:$MOTO_PORT (5000), creates the
 # bucket, table, event queues and the job-events rules, serves every function with `cargo lambda watch` on port 9000,
 # and feeds the queues to them (`vidpipe local pump`): an upload to the bucket reaches the compositor, which runs the
-# composite on vidpipe-engine; its job events reach the notifier, which marks the stream ready.
-# In another terminal: cargo lambda invoke vidpipe-presign --data-file events/presign/post-uploads-camera.json
+# composite on vidpipe-engine; its job events reach the notifier, which marks the stream ready. The recorder and
+# console (web/) is served on http://127.0.0.1:8080 and calls the presign function's URL with a development token:
+# the HTTP API runs with AUTH_MODE=hs256 and a secret made once in .local/jwt-secret (`AUTH_MODE=jwt scripts/dev.sh`
+# for the sample events of events/presign, which carry API Gateway JWT authorizer claims).
+# In another terminal: cargo run -p vidpipe-cli -- demo
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 MOTO_PORT="${MOTO_PORT:-5000}"
+auth_mode="${AUTH_MODE:-hs256}"
 
 set -a; source events/local.env; set +a
 export AWS_ENDPOINT_URL="http://127.0.0.1:${MOTO_PORT}"
 
 mkdir -p .local
+if [ ! -s .local/jwt-secret ]; then
+  (umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' > .local/jwt-secret)
+fi
+export AUTH_MODE="$auth_mode" JWT_SECRET="$(cat .local/jwt-secret)"
 moto_server -H 127.0.0.1 -p "$MOTO_PORT" > .local/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null' EXIT
@@ -26,9 +34,17 @@ curl -fsS "$AWS_ENDPOINT_URL/moto-api/" >/dev/null || { echo "dev: moto did not 
 cargo run --quiet -p vidpipe-cli -- local init
 cargo run --quiet -p vidpipe-cli -- local pump > .local/pump.log 2>&1 &
 pump_pid=$!
-trap 'kill $pump_pid $moto_pid 2>/dev/null' EXIT
-echo "dev: moto on $AWS_ENDPOINT_URL; serving functions on http://127.0.0.1:9000; queue pump log in .local/pump.log (Ctrl-C stops)"
+python3 -m http.server --bind 127.0.0.1 8080 -d web > .local/web.log 2>&1 &
+web_pid=$!
+trap 'kill $web_pid $pump_pid $moto_pid 2>/dev/null' EXIT
+echo "dev: moto on $AWS_ENDPOINT_URL; serving functions on http://127.0.0.1:9000 (the HTTP API at"
+echo "dev: http://127.0.0.1:9000/lambda-url/vidpipe-presign, AUTH_MODE=$AUTH_MODE); queue pump log in .local/pump.log (Ctrl-C stops)"
+if [ "$AUTH_MODE" = hs256 ]; then
+  token="$(cargo run --quiet -p vidpipe-cli -- local token --sub dev)"
+  echo "dev: the recorder and console, signed in for an hour: http://127.0.0.1:8080/#token=$token"
+fi
+echo "dev: the main job, headless, in another terminal: cargo run -p vidpipe-cli -- demo"
 # --disable-cors: the functions answer CORS themselves (ALLOWED_ORIGINS), as they do behind API Gateway.
 # --features local: the local backends (MEDIACONVERT_BACKEND=engine) that release builds leave out.
 cargo lambda watch --disable-cors --features local --env-file events/local.env \
-  --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
+  --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL" --env-var "AUTH_MODE=$AUTH_MODE" --env-var "JWT_SECRET=$JWT_SECRET"

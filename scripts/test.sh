@@ -16,5 +16,5 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
-echo "== Python tests: MediaConvert jobs against botocore's model, the SAM template (cfn-lint, statelint), the survey client in Chromium against the local stack"
+echo "== Python tests: MediaConvert jobs against botocore's model, the SAM template (cfn-lint, statelint), the survey client and the recorder page (web/) in Chromium and vidpipe demo against the local stack"
 PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m unittest discover -s tools -p 'test_*.py'

@@ -268,8 +268,8 @@ async fn pump(
     Ok(serde_json::json!({"received": delivered}).to_string())
 }
 
-/// `vidpipe local token`: an HS256 token for `sub`, valid for `ttl` seconds.
-fn token(
+/// `vidpipe local token`: an HS256 token for `sub`, valid for `ttl` seconds (`vidpipe demo` signs its own).
+pub(crate) fn token(
     sub: &str,
     ttl: u64,
     secret: &str,

@@ -1,5 +1,6 @@
 //! `vidpipe`: the command line for developers and ops.
 
+mod demo_cmd;
 mod engine_cmd;
 mod job_cmd;
 mod local_cmd;
@@ -19,6 +20,10 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The main job, headless, on a running stack: upload a screen and a camera recording through the HTTP API,
+    /// wait for the composite with a progress bar, download it, and print its path, size, duration and the time
+    /// each step took.
+    Demo(demo_cmd::DemoArgs),
     /// Run MediaConvert jobs and Probe locally with the ffmpeg engine.
     #[command(subcommand)]
     Engine(engine_cmd::EngineCommand),
@@ -34,6 +39,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
     let code = match Cli::parse().command {
+        Command::Demo(args) => {
+            demo_cmd::run(args).await?;
+            0
+        }
         Command::Engine(command) => engine_cmd::run(command).await?,
         Command::Job(args) => {
             println!("{}", job_cmd::run(&args)?);
