@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs vidpipe locally against moto: installs what it needs, starts moto on 127.0.0.1:$MOTO_PORT (5000), creates the
 # bucket, table, event queues and the job-events rule, serves every function with `cargo lambda watch` on port 9000,
-# and feeds the queues to them (`vidpipe local pump`): an upload to the bucket reaches the compositor, which runs the
-# composite on vidpipe-engine; its job events reach the notifier, which marks the stream ready.
+# serves the Step Functions API on $SFN_LISTEN (`vidpipe local stepfunctions`: the render flow and the partner
+# timer, reached through AWS_ENDPOINT_URL_SFN), and feeds the queues to the functions (`vidpipe local pump`): an
+# upload to the bucket reaches the compositor, which runs the composite on vidpipe-engine; its job events reach the
+# notifier, which marks the stream ready.
 # In another terminal: cargo lambda invoke vidpipe-presign --data-file events/presign/post-uploads-camera.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +28,10 @@ curl -fsS "$AWS_ENDPOINT_URL/moto-api/" >/dev/null || { echo "dev: moto did not 
 cargo run --quiet -p vidpipe-cli -- local init
 cargo run --quiet -p vidpipe-cli -- local pump > .local/pump.log 2>&1 &
 pump_pid=$!
-trap 'kill $pump_pid $moto_pid 2>/dev/null' EXIT
-echo "dev: moto on $AWS_ENDPOINT_URL; serving functions on http://127.0.0.1:9000; queue pump log in .local/pump.log (Ctrl-C stops)"
+cargo run --quiet -p vidpipe-cli -- local stepfunctions > .local/stepfunctions.log 2>&1 &
+sfn_pid=$!
+trap 'kill $sfn_pid $pump_pid $moto_pid 2>/dev/null' EXIT
+echo "dev: moto on $AWS_ENDPOINT_URL; serving functions on http://127.0.0.1:9000; Step Functions on $AWS_ENDPOINT_URL_SFN (log in .local/stepfunctions.log); queue pump log in .local/pump.log (Ctrl-C stops)"
 # --disable-cors: the functions answer CORS themselves (ALLOWED_ORIGINS), as they do behind API Gateway.
 # --features local: the local backends (MEDIACONVERT_BACKEND=engine) that release builds leave out.
 cargo lambda watch --disable-cors --features local --env-file events/local.env \

@@ -1,8 +1,11 @@
 //! `vidpipe`: the command line for developers and ops.
 
 mod engine_cmd;
+mod flow;
 mod job_cmd;
+mod lambda_api;
 mod local_cmd;
+mod local_sfn;
 mod pump;
 mod render_cmd;
 
