@@ -85,3 +85,18 @@ pub async fn create_job_sync(
         Err(TaskError::new("States.TaskFailed", answer.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_definitions_in_the_binary_load_with_every_placeholder_replaced() {
+        let arns = FunctionArns::local("us-east-1", "000000000000");
+        for definition in [RENDER_DEFINITION, PARTNER_TIMEOUT_DEFINITION] {
+            arns.machine(definition).unwrap();
+        }
+        // A placeholder left unreplaced is refused by substitute, so a loaded definition names no `${...}`.
+        assert!(RENDER_DEFINITION.contains("${ChunkerFunctionArn}"));
+    }
+}

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
@@ -20,11 +21,12 @@ use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_aws::webhook::WebhookError;
 use vidpipe_core::config::{ConfigError, Vars};
 use vidpipe_core::job::JobContext;
-use vidpipe_engine::{Assembler, Engine, IgnoreUpdates, Storage};
+use vidpipe_engine::{Assembler, Engine, Storage};
 use vidpipe_notifier::wiring::LambdaNotifier;
 use vidpipe_stepfn::{Interpreter, Outcome, TaskError, TaskInvoker};
 
 use crate::flow::{self, CREATE_JOB_SYNC, FunctionArns, json_value};
+use crate::progress::{ChunkObserver, Progress};
 
 /// `vidpipe render` arguments.
 #[derive(Debug, Args)]
@@ -88,6 +90,7 @@ struct LocalFunctions {
     assembler: Assembler,
     notifier: LambdaNotifier,
     renderers: HashMap<String, String>,
+    progress: Arc<Progress>,
 }
 
 /// A function's error as the task's named error.
@@ -96,21 +99,33 @@ fn task_error(error: lambda_runtime::Diagnostic) -> TaskError {
 }
 
 impl LocalFunctions {
-    /// `createJob.sync` on the engine, reported on stderr.
+    /// `createJob.sync` on the engine, its percent on the progress bar.
     async fn create_job_sync(&self, parameters: Value) -> Result<Value, TaskError> {
         let started = Instant::now();
         let label = parameters["UserMetadata"]["chunk_index"]
             .as_str()
             .map_or_else(|| "job".to_owned(), |i| format!("chunk {i}"));
-        let result = flow::create_job_sync(&self.engine, &parameters, &mut IgnoreUpdates).await;
-        match &result {
-            Ok(_) => eprintln!(
-                "{label}: COMPLETE in {:.1} s",
-                started.elapsed().as_secs_f64()
-            ),
-            Err(e) => eprintln!("{label}: {}", e.cause),
-        }
+        let mut observer = ChunkObserver {
+            progress: Arc::clone(&self.progress),
+            label: label.clone(),
+        };
+        let result = flow::create_job_sync(&self.engine, &parameters, &mut observer).await;
+        self.report(&label, &result, started);
         result
+    }
+
+    /// A chunk's end on the progress bar.
+    fn report(&self, label: &str, result: &Result<Value, TaskError>, started: Instant) {
+        match result {
+            Ok(_) => self.progress.finished(
+                label,
+                true,
+                &format!("{label}: done in {:.1} s", started.elapsed().as_secs_f64()),
+            ),
+            Err(e) => self
+                .progress
+                .finished(label, false, &format!("{label}: {}", e.cause)),
+        }
     }
 
     /// A custom renderer's command: the input on stdin, the JSON answer on stdout.
@@ -159,12 +174,13 @@ impl TaskInvoker for LocalFunctions {
             )
             .await
             .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
-            eprintln!(
+            self.progress.planned(plan.chunks.len());
+            self.progress.line(&format!(
                 "planned {}: {} frames in {} chunks",
                 plan.render_id,
                 plan.total_frames,
                 plan.chunks.len()
-            );
+            ));
             json_value(plan)
         } else if resource == arns.job_builder {
             let output = vidpipe_job_builder::build(input, &self.job_context, &self.requests)
@@ -180,10 +196,10 @@ impl TaskInvoker for LocalFunctions {
                 AssemblerResponse::Mix(_) => "mix",
                 AssemblerResponse::Assemble(_) => "assemble",
             };
-            eprintln!(
+            self.progress.line(&format!(
                 "assembler {action} done in {:.1} s",
                 started.elapsed().as_secs_f64()
-            );
+            ));
             json_value(output)
         } else if resource == arns.notifier {
             let output = self
@@ -191,12 +207,16 @@ impl TaskInvoker for LocalFunctions {
                 .handle(input)
                 .await
                 .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
-            eprintln!("notified {output}");
+            self.progress.line(&format!("notified {output}"));
             Ok(output)
         } else if resource == CREATE_JOB_SYNC {
             self.create_job_sync(input).await
         } else if let Some(command) = self.renderers.get(resource) {
-            self.custom_renderer(command, input).await
+            let started = Instant::now();
+            let label = format!("chunk {}", input["chunk"]["index"]);
+            let result = self.custom_renderer(command, input).await;
+            self.report(&label, &result, started);
+            result
         } else {
             Err(TaskError::new(
                 "Lambda.ResourceNotFoundException",
@@ -249,6 +269,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
     let engine = Engine::from_env(Storage::with_s3(s3.clone()), |name| {
         std::env::var(name).ok()
     });
+    let progress = Progress::on_stderr();
     let functions = LocalFunctions {
         arns,
         requests: S3RequestStore(s3.clone()),
@@ -261,6 +282,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
         assembler: Assembler::from_env(Storage::with_s3(s3), |name| std::env::var(name).ok()),
         notifier,
         renderers,
+        progress: Arc::clone(&progress),
     };
     let name = args
         .name
@@ -269,6 +291,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
     let execution = Interpreter::new("vidpipe-render", machine, functions)
         .execute(&name, input)
         .await;
+    progress.close();
     eprintln!(
         "execution {name} ended in {:.1} s",
         started.elapsed().as_secs_f64()
