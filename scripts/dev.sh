@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs vidpipe locally against moto: installs what it needs, starts moto on 127.0.0.1:$MOTO_PORT (5000), creates the
 # bucket, table, event queues and the job-events rules, serves every function with `cargo lambda watch` on port 9000,
-# and feeds the queues to them (`vidpipe local pump`): an upload to the bucket reaches the compositor, which runs the
-# composite on vidpipe-engine; its job events reach the notifier, which marks the stream ready. The recorder and
-# console (web/) is served on http://127.0.0.1:8080 and calls the presign function's URL with a development token:
-# the HTTP API runs with AUTH_MODE=hs256 and a secret made once in .local/jwt-secret (`AUTH_MODE=jwt scripts/dev.sh`
-# for the sample events of events/presign, which carry API Gateway JWT authorizer claims).
+# serves the Step Functions API on $SFN_LISTEN (`vidpipe local stepfunctions`: the render flow and the partner
+# timer, reached through AWS_ENDPOINT_URL_SFN), and feeds the queues to the functions (`vidpipe local pump`): an
+# upload to the bucket reaches the compositor, which runs the composite on vidpipe-engine; its job events reach the
+# notifier, which marks the stream ready. The recorder and console (web/) is served on http://127.0.0.1:8080 and
+# calls the presign function's URL with a development token: the HTTP API runs with AUTH_MODE=hs256 and a secret
+# made once in .local/jwt-secret (`AUTH_MODE=jwt scripts/dev.sh` for the sample events of events/presign, which carry
+# API Gateway JWT authorizer claims).
 # In another terminal: cargo run -p vidpipe-cli -- demo
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,11 +36,14 @@ curl -fsS "$AWS_ENDPOINT_URL/moto-api/" >/dev/null || { echo "dev: moto did not 
 cargo run --quiet -p vidpipe-cli -- local init
 cargo run --quiet -p vidpipe-cli -- local pump > .local/pump.log 2>&1 &
 pump_pid=$!
+cargo run --quiet -p vidpipe-cli -- local stepfunctions > .local/stepfunctions.log 2>&1 &
+sfn_pid=$!
 python3 -m http.server --bind 127.0.0.1 8080 -d web > .local/web.log 2>&1 &
 web_pid=$!
-trap 'kill $web_pid $pump_pid $moto_pid 2>/dev/null' EXIT
+trap 'kill $web_pid $sfn_pid $pump_pid $moto_pid 2>/dev/null' EXIT
 echo "dev: moto on $AWS_ENDPOINT_URL; serving functions on http://127.0.0.1:9000 (the HTTP API at"
-echo "dev: http://127.0.0.1:9000/lambda-url/vidpipe-presign, AUTH_MODE=$AUTH_MODE); queue pump log in .local/pump.log (Ctrl-C stops)"
+echo "dev: http://127.0.0.1:9000/lambda-url/vidpipe-presign, AUTH_MODE=$AUTH_MODE); Step Functions on $AWS_ENDPOINT_URL_SFN"
+echo "dev: logs: .local/pump.log, .local/stepfunctions.log, .local/web.log (Ctrl-C stops)"
 if [ "$AUTH_MODE" = hs256 ]; then
   token="$(cargo run --quiet -p vidpipe-cli -- local token --sub dev)"
   echo "dev: the recorder and console, signed in for an hour: http://127.0.0.1:8080/#token=$token"

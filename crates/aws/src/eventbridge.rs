@@ -3,6 +3,7 @@
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use vidpipe_core::error::{Cause, Chain};
+use vidpipe_core::jobevent::{JOB_STATE_CHANGE, MEDIACONVERT_SOURCE};
 use vidpipe_core::notify::{DomainEvent, EVENT_SOURCE};
 
 /// Why an event was not put on the bus.
@@ -81,6 +82,24 @@ impl EventBus {
             });
         }
         Ok(())
+    }
+
+    /// Puts a MediaConvert "Job State Change" event the local engine emitted, as MediaConvert puts it (source
+    /// `aws.mediaconvert`, its `resources` and `detail`), so rules route it as they would on AWS.
+    pub async fn put_job_event(&self, event: &serde_json::Value) -> Result<(), EventBusError> {
+        let resources: Vec<String> = event["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect();
+        self.put(
+            MEDIACONVERT_SOURCE,
+            JOB_STATE_CHANGE,
+            &event["detail"],
+            &resources,
+        )
+        .await
     }
 
     /// Publishes a domain event: source `vidpipe`, `detail-type` the event type, `detail` the event.

@@ -85,6 +85,11 @@ enum LocalCommand {
         #[arg(long)]
         once: bool,
     },
+    /// Serve the Step Functions API (StartExecution, DescribeExecution, StopExecution, ListExecutions,
+    /// GetExecutionHistory) for the render flow and the partner timer, running them with vidpipe-stepfn: Lambda
+    /// tasks call the functions `cargo lambda watch` serves, `createJob.sync` runs on the engine. Executions are
+    /// kept in memory only (a restart forgets them). Point `AWS_ENDPOINT_URL_SFN` at it.
+    Stepfunctions(crate::local_sfn::StepFunctionsArgs),
     /// Print an HS256 token for `AUTH_MODE=hs256`, signed with `JWT_SECRET` (development only).
     Token {
         /// Subject (the caller's identity).
@@ -152,6 +157,7 @@ pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>>
             };
             pump(queue, &queues, invoke_url, *once).await
         }
+        LocalCommand::Stepfunctions(args) => Ok(crate::local_sfn::serve(args).await?),
         LocalCommand::Token {
             sub,
             ttl,

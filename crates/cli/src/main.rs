@@ -2,8 +2,12 @@
 
 mod demo_cmd;
 mod engine_cmd;
+mod flow;
 mod job_cmd;
+mod lambda_api;
 mod local_cmd;
+mod local_sfn;
+mod progress;
 mod pump;
 mod render_cmd;
 
@@ -31,8 +35,9 @@ enum Command {
     Job(job_cmd::JobArgs),
     /// Work with the local stack (moto, or any endpoint `AWS_ENDPOINT_URL` points to).
     Local(local_cmd::LocalArgs),
-    /// Run a render request through `statemachines/render.asl.json` on this machine; prints progress to stderr and
-    /// the execution's outcome to stdout (exit code 1 when it failed).
+    /// Run a render request through the render state machine (`statemachines/render.asl.json`, carried in the
+    /// binary) on this machine; prints progress to stderr (a bar on a terminal) and the execution's outcome to stdout
+    /// (exit code 1 when it failed).
     Render(render_cmd::RenderArgs),
 }
 

@@ -165,26 +165,16 @@ impl Pump {
     /// Calls the Invoke API; a transport error, a non-2xx answer or a function error (`X-Amz-Function-Error`) is
     /// a failed delivery, logged on stderr.
     async fn invoke(&self, function: &str, payload: &Value) -> Result<Value, ()> {
-        let url = format!(
-            "{}/2015-03-31/functions/{function}/invocations",
-            self.invoke_url
-        );
-        let response = match self.http.post(&url).json(payload).send().await {
-            Ok(response) => response,
-            Err(e) => {
-                eprintln!("pump: invoking {function} failed: {e}");
-                return Err(());
+        match crate::lambda_api::invoke(&self.http, &self.invoke_url, function, payload).await {
+            Ok(answer) => {
+                eprintln!("pump: {function} <- {} -> {answer}", summary(payload));
+                Ok(answer)
             }
-        };
-        let status = response.status();
-        let function_error = response.headers().contains_key("x-amz-function-error");
-        let body = response.text().await.unwrap_or_default();
-        if !status.is_success() || function_error {
-            eprintln!("pump: {function} answered {status}: {body}");
-            return Err(());
+            Err(e) => {
+                eprintln!("pump: {e}");
+                Err(())
+            }
         }
-        eprintln!("pump: {function} <- {} -> {body}", summary(payload));
-        Ok(serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 }
 

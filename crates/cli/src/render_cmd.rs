@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
@@ -20,21 +21,22 @@ use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_aws::webhook::WebhookError;
 use vidpipe_core::config::{ConfigError, Vars};
 use vidpipe_core::job::JobContext;
-use vidpipe_engine::{Assembler, Engine, IgnoreUpdates, JobStatus, Storage};
+use vidpipe_engine::{Assembler, Engine, Storage};
 use vidpipe_notifier::wiring::LambdaNotifier;
-use vidpipe_stepfn::{Interpreter, Outcome, StateMachine, TaskError, TaskInvoker, substitute};
+use vidpipe_stepfn::{Interpreter, Outcome, TaskError, TaskInvoker};
 
-/// The Run a Job integration of MediaConvert.
-const CREATE_JOB_SYNC: &str = "arn:aws:states:::mediaconvert:createJob.sync";
+use crate::flow::{self, CREATE_JOB_SYNC, FunctionArns, json_value};
+use crate::progress::{ChunkObserver, Progress};
 
 /// `vidpipe render` arguments.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// The render request (v1): a JSON file, or the `s3://` URI of one (for requests over Step Functions' 256 KiB).
     pub request: String,
-    /// The state machine definition.
-    #[arg(long, default_value = "statemachines/render.asl.json")]
-    pub definition: PathBuf,
+    /// A state machine definition to run instead of the render flow this binary carries
+    /// (`statemachines/render.asl.json` when it was built).
+    #[arg(long)]
+    pub definition: Option<PathBuf>,
     /// The execution's name (stands for the render id when a request cannot be read).
     #[arg(long)]
     pub name: Option<String>,
@@ -78,26 +80,6 @@ pub enum RenderCommandError {
     Webhook(#[from] WebhookError),
 }
 
-/// The functions of the render flow, by the local ARN each stands for.
-struct FunctionArns {
-    chunker: String,
-    job_builder: String,
-    assembler: String,
-    notifier: String,
-}
-
-impl FunctionArns {
-    fn local(region: &str, account: &str) -> Self {
-        let arn = |name: &str| format!("arn:aws:lambda:{region}:{account}:function:{name}");
-        Self {
-            chunker: arn("vidpipe-chunker"),
-            job_builder: arn("vidpipe-job-builder"),
-            assembler: arn("vidpipe-assembler"),
-            notifier: arn("vidpipe-notifier"),
-        }
-    }
-}
-
 /// Runs every Task of the render flow on this machine.
 struct LocalFunctions {
     arns: FunctionArns,
@@ -108,6 +90,7 @@ struct LocalFunctions {
     assembler: Assembler,
     notifier: LambdaNotifier,
     renderers: HashMap<String, String>,
+    progress: Arc<Progress>,
 }
 
 /// A function's error as the task's named error.
@@ -115,36 +98,33 @@ fn task_error(error: lambda_runtime::Diagnostic) -> TaskError {
     TaskError::new(error.error_type, error.error_message)
 }
 
-fn json_value(value: impl serde::Serialize) -> Result<Value, TaskError> {
-    serde_json::to_value(value).map_err(|e| TaskError::new("Local.Serialization", e.to_string()))
-}
-
 impl LocalFunctions {
-    /// `createJob.sync`: runs the job on the engine and answers like GetJob, `{"Job": {...}}`; a job that ends in
-    /// ERROR fails the task with `States.TaskFailed` and the job as the cause.
+    /// `createJob.sync` on the engine, its percent on the progress bar.
     async fn create_job_sync(&self, parameters: Value) -> Result<Value, TaskError> {
         let started = Instant::now();
-        let job = self.engine.run(&parameters, &mut IgnoreUpdates).await;
-        let label = job
-            .user_metadata
-            .get("chunk_index")
-            .map_or_else(|| job.id.clone(), |i| format!("chunk {i}"));
-        let answer = json!({"Job": json_value(&job)?});
-        if job.status == JobStatus::Complete {
-            eprintln!(
-                "{label}: MediaConvert job {} COMPLETE in {:.1} s",
-                job.id,
-                started.elapsed().as_secs_f64()
-            );
-            Ok(answer)
-        } else {
-            eprintln!(
-                "{label}: MediaConvert job {} {:?}: {}",
-                job.id,
-                job.status,
-                job.error_message.as_deref().unwrap_or("")
-            );
-            Err(TaskError::new("States.TaskFailed", answer.to_string()))
+        let label = parameters["UserMetadata"]["chunk_index"]
+            .as_str()
+            .map_or_else(|| "job".to_owned(), |i| format!("chunk {i}"));
+        let mut observer = ChunkObserver {
+            progress: Arc::clone(&self.progress),
+            label: label.clone(),
+        };
+        let result = flow::create_job_sync(&self.engine, &parameters, &mut observer).await;
+        self.report(&label, &result, started);
+        result
+    }
+
+    /// A chunk's end on the progress bar.
+    fn report(&self, label: &str, result: &Result<Value, TaskError>, started: Instant) {
+        match result {
+            Ok(_) => self.progress.finished(
+                label,
+                true,
+                &format!("{label}: done in {:.1} s", started.elapsed().as_secs_f64()),
+            ),
+            Err(e) => self
+                .progress
+                .finished(label, false, &format!("{label}: {}", e.cause)),
         }
     }
 
@@ -194,12 +174,13 @@ impl TaskInvoker for LocalFunctions {
             )
             .await
             .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
-            eprintln!(
+            self.progress.planned(plan.chunks.len());
+            self.progress.line(&format!(
                 "planned {}: {} frames in {} chunks",
                 plan.render_id,
                 plan.total_frames,
                 plan.chunks.len()
-            );
+            ));
             json_value(plan)
         } else if resource == arns.job_builder {
             let output = vidpipe_job_builder::build(input, &self.job_context, &self.requests)
@@ -215,10 +196,10 @@ impl TaskInvoker for LocalFunctions {
                 AssemblerResponse::Mix(_) => "mix",
                 AssemblerResponse::Assemble(_) => "assemble",
             };
-            eprintln!(
+            self.progress.line(&format!(
                 "assembler {action} done in {:.1} s",
                 started.elapsed().as_secs_f64()
-            );
+            ));
             json_value(output)
         } else if resource == arns.notifier {
             let output = self
@@ -226,12 +207,16 @@ impl TaskInvoker for LocalFunctions {
                 .handle(input)
                 .await
                 .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
-            eprintln!("notified {output}");
+            self.progress.line(&format!("notified {output}"));
             Ok(output)
         } else if resource == CREATE_JOB_SYNC {
             self.create_job_sync(input).await
         } else if let Some(command) = self.renderers.get(resource) {
-            self.custom_renderer(command, input).await
+            let started = Instant::now();
+            let label = format!("chunk {}", input["chunk"]["index"]);
+            let result = self.custom_renderer(command, input).await;
+            self.report(&label, &result, started);
+            result
         } else {
             Err(TaskError::new(
                 "Lambda.ResourceNotFoundException",
@@ -270,20 +255,11 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
     let sdk = aws_config::load_from_env().await;
     let identity = vidpipe_engine::Identity::from_env(|name| std::env::var(name).ok());
     let arns = FunctionArns::local(&identity.region, &identity.account_id);
-    let substitutions = HashMap::from([
-        ("ChunkerFunctionArn".to_owned(), arns.chunker.clone()),
-        ("JobBuilderFunctionArn".to_owned(), arns.job_builder.clone()),
-        ("AssemblerFunctionArn".to_owned(), arns.assembler.clone()),
-        ("NotifierFunctionArn".to_owned(), arns.notifier.clone()),
-        (
-            "MediaConvertQueueArn".to_owned(),
-            format!(
-                "arn:aws:mediaconvert:{}:{}:queues/Default",
-                identity.region, identity.account_id
-            ),
-        ),
-    ]);
-    let machine = StateMachine::from_json(&substitute(&read(&args.definition)?, &substitutions)?)?;
+    let definition = match &args.definition {
+        Some(path) => read(path)?,
+        None => flow::RENDER_DEFINITION.to_owned(),
+    };
+    let machine = arns.machine(&definition)?;
 
     let force_path_style =
         Vars::new(|name| std::env::var(name).ok()).flag("S3_FORCE_PATH_STYLE")?;
@@ -293,6 +269,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
     let engine = Engine::from_env(Storage::with_s3(s3.clone()), |name| {
         std::env::var(name).ok()
     });
+    let progress = Progress::on_stderr();
     let functions = LocalFunctions {
         arns,
         requests: S3RequestStore(s3.clone()),
@@ -305,6 +282,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
         assembler: Assembler::from_env(Storage::with_s3(s3), |name| std::env::var(name).ok()),
         notifier,
         renderers,
+        progress: Arc::clone(&progress),
     };
     let name = args
         .name
@@ -313,6 +291,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
     let execution = Interpreter::new("vidpipe-render", machine, functions)
         .execute(&name, input)
         .await;
+    progress.close();
     eprintln!(
         "execution {name} ended in {:.1} s",
         started.elapsed().as_secs_f64()

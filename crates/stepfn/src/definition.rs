@@ -88,6 +88,22 @@ pub(crate) enum Kind {
     },
 }
 
+impl Kind {
+    /// The state's `Type`, as Step Functions names it in history event types (`TaskStateEntered`).
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Self::Task { .. } => "Task",
+            Self::Pass { .. } => "Pass",
+            Self::Choice { .. } => "Choice",
+            Self::Wait(_) => "Wait",
+            Self::Succeed => "Succeed",
+            Self::Fail { .. } => "Fail",
+            Self::Parallel { .. } => "Parallel",
+            Self::Map { .. } => "Map",
+        }
+    }
+}
+
 /// A non-negative integer given literally or by a reference path.
 #[derive(Debug)]
 pub(crate) enum IntegerSource {

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -16,7 +16,7 @@ use crate::definition::{
     IntegerSource, Kind, ResultHandling, State, StateMachine, Text, Transition, WaitFor,
 };
 use crate::error::{TaskError, names};
-use crate::history::{EventKind, Execution, HistoryEvent, Outcome};
+use crate::history::{EventKind, Execution, HistoryLog, Outcome, timestamp};
 use crate::path::Path;
 use crate::retry::Retrier;
 
@@ -88,6 +88,8 @@ pub struct Interpreter<T, C = TokioClock> {
 
 struct Shared<T, C> {
     name: String,
+    /// The state machine's ARN; an execution's is derived from it.
+    arn: String,
     machine: Arc<StateMachine>,
     invoker: T,
     clock: C,
@@ -98,14 +100,27 @@ impl<T: TaskInvoker> Interpreter<T, TokioClock> {
     pub fn new(name: &str, machine: StateMachine, invoker: T) -> Self {
         Self::with_clock(name, machine, invoker, TokioClock::new())
     }
+
+    /// An interpreter for `machine` registered under `arn` (`arn:aws:states:{region}:{account}:stateMachine:{name}`),
+    /// which its executions' ARNs and the context object follow, on the tokio clock.
+    pub fn with_arn(arn: &str, machine: StateMachine, invoker: T) -> Self {
+        let name = arn.rsplit(':').next().unwrap_or(arn);
+        Self::build(name, arn.to_owned(), machine, invoker, TokioClock::new())
+    }
 }
 
 impl<T: TaskInvoker, C: Clock> Interpreter<T, C> {
     /// An interpreter on the given clock.
     pub fn with_clock(name: &str, machine: StateMachine, invoker: T, clock: C) -> Self {
+        let arn = format!("arn:aws:states:local:000000000000:stateMachine:{name}");
+        Self::build(name, arn, machine, invoker, clock)
+    }
+
+    fn build(name: &str, arn: String, machine: StateMachine, invoker: T, clock: C) -> Self {
         Self {
             shared: Arc::new(Shared {
                 name: name.to_owned(),
+                arn,
                 machine: Arc::new(machine),
                 invoker,
                 clock,
@@ -113,22 +128,47 @@ impl<T: TaskInvoker, C: Clock> Interpreter<T, C> {
         }
     }
 
+    /// The ARN of this state machine's execution named `execution_name` (`$$.Execution.Id`).
+    pub fn execution_arn(&self, execution_name: &str) -> String {
+        let arn = &self.shared.arn;
+        let execution = arn.replacen(":stateMachine:", ":execution:", 1);
+        format!("{execution}:{execution_name}")
+    }
+
     /// Runs one execution to its end. Must be called inside a tokio runtime (branches run on tokio tasks).
     pub async fn execute(&self, execution_name: &str, input: Value) -> Execution {
+        let history = HistoryLog::default();
+        let outcome = self
+            .execute_logged(execution_name, input, history.clone())
+            .await;
+        Execution {
+            outcome,
+            history: history.events(),
+        }
+    }
+
+    /// Runs one execution to its end, appending its history to `history` as it goes, so that it can be read while
+    /// the execution runs and keeps what happened if the execution's future is dropped (stopped) half-way.
+    pub async fn execute_logged(
+        &self,
+        execution_name: &str,
+        input: Value,
+        history: HistoryLog,
+    ) -> Outcome {
         let shared = &self.shared;
         let start = shared.clock.now();
         let run = Arc::new(Run {
             shared: Arc::clone(shared),
-            history: Mutex::new(Vec::new()),
+            history,
             execution: json!({
-                "Id": format!("arn:aws:states:local:000000000000:execution:{}:{execution_name}", shared.name),
+                "Id": self.execution_arn(execution_name),
                 "Input": input,
                 "Name": execution_name,
                 "RoleArn": "arn:aws:iam::000000000000:role/local",
                 "StartTime": timestamp(start),
             }),
             state_machine: json!({
-                "Id": format!("arn:aws:states:local:000000000000:stateMachine:{}", shared.name),
+                "Id": shared.arn,
                 "Name": shared.name,
             }),
         });
@@ -151,7 +191,7 @@ impl<T: TaskInvoker, C: Clock> Interpreter<T, C> {
             },
             None => graph.await,
         };
-        let outcome = match result {
+        match result {
             Ok(output) => {
                 run.record(EventKind::ExecutionSucceeded {
                     output: output.clone(),
@@ -166,16 +206,13 @@ impl<T: TaskInvoker, C: Clock> Interpreter<T, C> {
                 });
                 Outcome::Failed { error }
             }
-        };
-        let history =
-            std::mem::take(&mut *run.history.lock().unwrap_or_else(PoisonError::into_inner));
-        Execution { outcome, history }
+        }
     }
 }
 
 struct Run<T, C> {
     shared: Arc<Shared<T, C>>,
-    history: Mutex<Vec<HistoryEvent>>,
+    history: HistoryLog,
     /// The context object's `Execution` node.
     execution: Value,
     /// The context object's `StateMachine` node.
@@ -184,14 +221,7 @@ struct Run<T, C> {
 
 impl<T: TaskInvoker, C: Clock> Run<T, C> {
     fn record(&self, kind: EventKind) {
-        let timestamp = timestamp(self.shared.clock.now());
-        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
-        let id = history.len() + 1;
-        history.push(HistoryEvent {
-            id,
-            timestamp,
-            kind,
-        });
+        self.history.push(self.shared.clock.now(), kind);
     }
 
     fn context(&self, state: &State, entered: &str, retry_count: u64) -> Context<'_> {
@@ -202,15 +232,6 @@ impl<T: TaskInvoker, C: Clock> Run<T, C> {
             map: None,
         }
     }
-}
-
-fn timestamp(time: OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    time.to_offset(time::UtcOffset::UTC)
-        .format(&format)
-        .unwrap_or_default()
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -312,6 +333,7 @@ async fn run_state<T: TaskInvoker, C: Clock>(
     tracing::debug!(state = %name, "state entered");
     run.record(EventKind::StateEntered {
         state: name.clone(),
+        state_type: state.kind.type_name(),
         input: raw.clone(),
     });
     let context = run.context(state, &entered, 0);
@@ -456,6 +478,7 @@ fn exit<T: TaskInvoker, C: Clock>(
     check_size(output, &format!("the output of state {:?}", state.name))?;
     run.record(EventKind::StateExited {
         state: state.name.clone(),
+        state_type: state.kind.type_name(),
         output: output.clone(),
     });
     Ok(step)

@@ -1,7 +1,10 @@
 //! What an execution leaves behind: how it ended ([`Outcome`]) and its history, event by event.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use serde::Serialize;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use crate::error::TaskError;
 
@@ -38,10 +41,19 @@ pub enum EventKind {
         /// Its description.
         cause: String,
     },
+    /// The execution was stopped from outside (`StopExecution`) with this error.
+    ExecutionAborted {
+        /// The error name given to the stop, if any.
+        error: String,
+        /// Its description.
+        cause: String,
+    },
     /// A state began with this raw input.
     StateEntered {
         /// The state's name.
         state: String,
+        /// The state's `Type` (`Task`, `Map`, ...).
+        state_type: &'static str,
         /// Its raw input.
         input: Value,
     },
@@ -49,6 +61,8 @@ pub enum EventKind {
     StateExited {
         /// The state's name.
         state: String,
+        /// The state's `Type` (`Task`, `Map`, ...).
+        state_type: &'static str,
         /// Its output.
         output: Value,
     },
@@ -164,4 +178,40 @@ pub struct Execution {
     pub outcome: Outcome,
     /// Every event, in order.
     pub history: Vec<HistoryEvent>,
+}
+
+/// An execution's history as it grows: the interpreter appends to it while the execution runs, and whoever holds a
+/// clone (the local Step Functions endpoint) reads it meanwhile, or appends the event of a stop.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryLog(Arc<Mutex<Vec<HistoryEvent>>>);
+
+impl HistoryLog {
+    /// Appends an event that happened at `at`, numbered after the last one.
+    pub fn push(&self, at: OffsetDateTime, kind: EventKind) {
+        let mut events = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = events.len() + 1;
+        events.push(HistoryEvent {
+            id,
+            timestamp: timestamp(at),
+            kind,
+        });
+    }
+
+    /// The events so far, in order.
+    pub fn events(&self) -> Vec<HistoryEvent> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// A history timestamp: RFC 3339 in UTC, milliseconds.
+pub(crate) fn timestamp(time: OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
 }

@@ -4,6 +4,10 @@
 //! placeholders), then run it with an [`Interpreter`] and a
 //! [`TaskInvoker`] that maps Task resources to handlers.
 //!
+//! [`Endpoint`] serves registered state machines over the Step Functions API (`StartExecution`,
+//! `DescribeExecution`, `StopExecution`, `ListExecutions`, `GetExecutionHistory`; AWS JSON 1.0), so the SDKs can
+//! start and watch local executions (`vidpipe local stepfunctions`).
+//!
 //! Implemented: Task, Pass, Choice, Wait, Succeed, Fail, Parallel and inline Map states (ItemsPath, ItemSelector
 //! or the older Parameters, ItemProcessor or Iterator, MaxConcurrency); InputPath, Parameters (with `.$` paths,
 //! the context object `$$` and intrinsic functions), ResultSelector, ResultPath and OutputPath; Retry, Catch,
@@ -48,6 +52,7 @@
 mod choice;
 mod context;
 mod definition;
+mod endpoint;
 mod error;
 mod exec;
 mod history;
@@ -58,9 +63,10 @@ mod substitution;
 mod template;
 
 pub use definition::StateMachine;
+pub use endpoint::{Endpoint, InvalidStateMachineArn};
 pub use error::{DefinitionError, TaskError, Violation, names};
 pub use exec::{Clock, Interpreter, LAMBDA_INVOKE, MAX_PAYLOAD_BYTES, TaskInvoker, TokioClock};
-pub use history::{EventKind, Execution, HistoryEvent, Outcome};
+pub use history::{EventKind, Execution, HistoryEvent, HistoryLog, Outcome};
 pub use intrinsic::IntrinsicError;
 pub use path::PathError;
 pub use substitution::substitute;

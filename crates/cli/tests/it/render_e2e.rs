@@ -143,8 +143,6 @@ impl Stack {
         let output = Command::new(env!("CARGO_BIN_EXE_vidpipe"))
             .arg("render")
             .arg(&path)
-            .arg("--definition")
-            .arg(workspace_root().join("statemachines/render.asl.json"))
             .args(extra)
             .env("AWS_ENDPOINT_URL", MotoServer::shared().endpoint())
             .env("AWS_ACCESS_KEY_ID", "testing")

@@ -4,5 +4,6 @@ mod common;
 mod concurrency;
 mod data_flow;
 mod definitions;
+mod endpoint;
 mod errors_and_time;
 mod intrinsics;

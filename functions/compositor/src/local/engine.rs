@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_core::job::{CreateJobRequest, MediaInfo};
-use vidpipe_core::jobevent::{JOB_STATE_CHANGE, MEDIACONVERT_SOURCE, is_stream_job};
+use vidpipe_core::jobevent::is_stream_job;
 use vidpipe_core::ports::{CancelOutcome, TranscodeError, Transcoder};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_engine::{Engine, Job, JobObserver, JobStatus};
@@ -80,21 +80,7 @@ impl JobObserver for Forwarder {
 
 /// Puts one engine event on the bus as MediaConvert would.
 async fn put_event(bus: &EventBus, event: &Value) {
-    let resources: Vec<String> = event["resources"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.as_str().map(str::to_owned))
-        .collect();
-    if let Err(error) = bus
-        .put(
-            MEDIACONVERT_SOURCE,
-            JOB_STATE_CHANGE,
-            &event["detail"],
-            &resources,
-        )
-        .await
-    {
+    if let Err(error) = bus.put_job_event(event).await {
         tracing::error!(%error, status = %event["detail"]["status"], "could not put a job event on the bus");
     }
 }
