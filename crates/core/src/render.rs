@@ -78,6 +78,9 @@ pub struct Scene {
     /// Where in the video the scene starts, in seconds (video scenes only, default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_s: Option<f64>,
+    /// Gain of the video's own sound in [0, 2] (video scenes only, default 1; 0 mutes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<f64>,
     /// A product image over the scene.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlay: Option<SceneOverlay>,
@@ -113,6 +116,64 @@ pub struct Soundtrack {
     /// Music gain in [0, 1].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub music_volume: Option<f64>,
+    /// How the music is ducked under the voice-over (when there are both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ducking: Option<Ducking>,
+}
+
+/// Music ducked under the voice-over: a compressor on the music keyed by the voice-over. While the voice-over is
+/// louder than `threshold_db`, the music is turned down by `ratio` to one of the excess; `ratio` 1 turns it off.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ducking {
+    /// Voice-over level (dBFS) above which the music is ducked, in [-60, 0] (default -30).
+    pub threshold_db: f64,
+    /// Compression ratio in [1, 20] (default 8; 1 = no ducking).
+    pub ratio: f64,
+    /// How fast the music goes down when the voice starts, in ms, 1..=2000 (default 20).
+    pub attack_ms: u32,
+    /// How fast it comes back when the voice stops, in ms, 10..=9000 (default 400).
+    pub release_ms: u32,
+}
+
+impl Default for Ducking {
+    fn default() -> Self {
+        Self {
+            threshold_db: -30.0,
+            ratio: 8.0,
+            attack_ms: 20,
+            release_ms: 400,
+        }
+    }
+}
+
+impl Ducking {
+    /// Whether the music is ducked at all.
+    pub fn is_on(&self) -> bool {
+        self.ratio > 1.0
+    }
+}
+
+/// Range of a video scene's `volume`.
+pub const SCENE_VOLUME_RANGE: std::ops::RangeInclusive<f64> = 0.0..=2.0;
+
+/// The sound of one video scene, placed on the video's timeline: mixed once with the soundtrack, never per chunk,
+/// so a chunk boundary never cuts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SceneSound {
+    /// Index of the scene in the request.
+    pub scene_index: usize,
+    /// The scene's video, whose first audio track is the sound (none: silence).
+    pub video: String,
+    /// Where in the video the scene starts, in seconds.
+    pub start_s: f64,
+    /// First frame of the scene in the video being rendered.
+    pub start_frame: u64,
+    /// Frames of the scene.
+    pub frames: u64,
+    /// Gain (> 0).
+    pub volume: f64,
 }
 
 /// Chunking limits.
@@ -404,6 +465,15 @@ impl RenderRequest {
             ),
             _ => {}
         }
+        match scene.volume {
+            Some(_) if scene.video.is_none() => {
+                problems.add(at("volume"), "applies to video scenes only".into());
+            }
+            Some(volume) if !SCENE_VOLUME_RANGE.contains(&volume) => {
+                problems.add(at("volume"), format!("{volume} must be within [0, 2]"));
+            }
+            _ => {}
+        }
         if let Some(overlay) = &scene.overlay {
             if let Some(message) = source_problem(&overlay.image, &IMAGE_EXTENSIONS) {
                 problems.add(at("overlay.image"), message);
@@ -448,6 +518,9 @@ impl RenderRequest {
                     "soundtrack.music_volume".into(),
                     format!("{volume} must be within [0, 1]"),
                 );
+            }
+            if let Some(ducking) = &soundtrack.ducking {
+                check_ducking(ducking, problems);
             }
         }
     }
@@ -495,6 +568,30 @@ impl RenderRequest {
                 );
             }
         }
+    }
+
+    /// The sound of every video scene that is not muted, in scene order. A scene whose video turns out to have no
+    /// audio track is silence: whoever mixes skips it.
+    pub fn scene_sounds(&self) -> Vec<SceneSound> {
+        let mut start_frame = 0;
+        let mut sounds = Vec::new();
+        for (scene_index, (scene, frames)) in
+            self.scenes.iter().zip(self.scene_frames()).enumerate()
+        {
+            let volume = scene.volume.unwrap_or(1.0);
+            if let Some(video) = scene.video.as_ref().filter(|_| volume > 0.0) {
+                sounds.push(SceneSound {
+                    scene_index,
+                    video: video.clone(),
+                    start_s: scene.start_s.unwrap_or(0.0),
+                    start_frame,
+                    frames,
+                    volume,
+                });
+            }
+            start_frame += frames;
+        }
+        sounds
     }
 
     /// Frames of each scene: `round(duration_s * fps)`.
@@ -566,6 +663,35 @@ impl RenderRequest {
                 message: e.to_string(),
             }])
         })
+    }
+}
+
+/// `soundtrack.ducking`: each setting within what the mixer's compressor takes.
+fn check_ducking(ducking: &Ducking, problems: &mut Problems) {
+    let at = |field: &str| format!("soundtrack.ducking.{field}");
+    if !(-60.0..=0.0).contains(&ducking.threshold_db) {
+        problems.add(
+            at("threshold_db"),
+            format!("{} must be within [-60, 0]", ducking.threshold_db),
+        );
+    }
+    if !(1.0..=20.0).contains(&ducking.ratio) {
+        problems.add(
+            at("ratio"),
+            format!("{} must be within [1, 20]", ducking.ratio),
+        );
+    }
+    if !(1..=2000).contains(&ducking.attack_ms) {
+        problems.add(
+            at("attack_ms"),
+            format!("{} must be within 1..=2000", ducking.attack_ms),
+        );
+    }
+    if !(10..=9000).contains(&ducking.release_ms) {
+        problems.add(
+            at("release_ms"),
+            format!("{} must be within 10..=9000", ducking.release_ms),
+        );
     }
 }
 
