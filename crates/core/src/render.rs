@@ -98,10 +98,47 @@ pub struct SceneOverlay {
     pub y: VerticalAlign,
     /// Width as a fraction of the output width, in (0, 1].
     pub scale: f64,
-    /// Fade-in and fade-out in milliseconds (default 0).
+    /// How the overlay comes in: `fade` (default), `zoom`, `slide` or `none`.
+    #[serde(default)]
+    pub animation: OverlayAnimation,
+    /// Length of the animation in milliseconds (default 0: none). A fade fades in at the scene's start and out at
+    /// its end; a zoom or a slide brings the overlay in at the scene's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u32>,
+    /// The fade's length before `duration_ms` existed (default 0); only with `animation: fade`, and not with
+    /// `duration_ms`.
     #[serde(default)]
     pub fade_ms: u32,
 }
+
+impl SceneOverlay {
+    /// The animation's length in milliseconds: `duration_ms`, else `fade_ms`.
+    pub fn animation_ms(&self) -> u32 {
+        self.duration_ms.unwrap_or(self.fade_ms)
+    }
+}
+
+/// How a product overlay comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverlayAnimation {
+    /// Fades in at the scene's start and out at its end.
+    #[default]
+    Fade,
+    /// Grows from [`ZOOM_FROM`] of its size to its size, about its centre.
+    Zoom,
+    /// Moves in from outside the frame edge nearest to it.
+    Slide,
+    /// Shown as is for the whole scene.
+    None,
+}
+
+/// The size a zooming overlay starts from, as a fraction of its own.
+pub const ZOOM_FROM: f64 = 0.5;
+
+/// Most frames a zoom or slide lasts: each of its frames is one image of the chunk's image inserter, whose layers
+/// (0 to 99, one per image, 0 left to stills) it shares with the other overlays of the chunk.
+pub const MAX_MOTION_FRAMES: u64 = 60;
 
 /// The soundtrack, mixed once and muxed in after the join.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -484,14 +521,7 @@ impl RenderRequest {
                     format!("{} must be within (0, 1]", overlay.scale),
                 );
             }
-            if scene.duration_s.is_finite()
-                && f64::from(overlay.fade_ms) * 2.0 > scene.duration_s * 1000.0
-            {
-                problems.add(
-                    at("overlay.fade_ms"),
-                    "fade in plus fade out is longer than the scene".into(),
-                );
-            }
+            check_animation(overlay, scene.duration_s, self.output.fps, &at, problems);
         }
         has_length
     }
@@ -663,6 +693,58 @@ impl RenderRequest {
                 message: e.to_string(),
             }])
         })
+    }
+}
+
+/// `scenes[i].overlay`'s animation and its length: a fade in and out within the scene, a zoom or slide within the
+/// scene and [`MAX_MOTION_FRAMES`].
+fn check_animation(
+    overlay: &SceneOverlay,
+    scene_s: f64,
+    fps: u32,
+    at: &impl Fn(&str) -> String,
+    problems: &mut Problems,
+) {
+    if overlay.duration_ms.is_some() && overlay.fade_ms > 0 {
+        problems.add(
+            at("overlay.fade_ms"),
+            "give `duration_ms` or (for a fade) `fade_ms`, not both".into(),
+        );
+    }
+    if overlay.fade_ms > 0 && overlay.animation != OverlayAnimation::Fade {
+        problems.add(
+            at("overlay.fade_ms"),
+            "applies to `animation: fade` only; use `duration_ms`".into(),
+        );
+    }
+    let field = if overlay.duration_ms.is_some() {
+        "overlay.duration_ms"
+    } else {
+        "overlay.fade_ms"
+    };
+    let ms = f64::from(overlay.animation_ms());
+    let scene_ms = scene_s * 1000.0;
+    match overlay.animation {
+        OverlayAnimation::Fade if scene_s.is_finite() && ms * 2.0 > scene_ms => problems.add(
+            at(field),
+            "fade in plus fade out is longer than the scene".into(),
+        ),
+        OverlayAnimation::Zoom | OverlayAnimation::Slide => {
+            if scene_s.is_finite() && ms > scene_ms {
+                problems.add(at(field), "the animation is longer than the scene".into());
+            }
+            let frames = frames_of(ms / 1000.0, fps);
+            if frames > MAX_MOTION_FRAMES {
+                problems.add(
+                    at(field),
+                    format!(
+                        "{ms} ms is {frames} frames at {fps} fps; a zoom or slide lasts at most {MAX_MOTION_FRAMES} \
+                         frames (one overlay image each)"
+                    ),
+                );
+            }
+        }
+        _ => {}
     }
 }
 

@@ -354,3 +354,44 @@ fn volume_and_ducking_are_checked_by_name() {
     assert!(!ducking.is_on());
     assert_eq!(ducking.release_ms, Ducking::default().release_ms);
 }
+
+#[test]
+fn overlay_animations_default_to_fade_and_are_checked_by_name() {
+    let request = RenderRequest::from_json(EXAMPLE).unwrap();
+    let overlay = request.scenes[1].overlay.as_ref().unwrap();
+    assert_eq!(
+        (overlay.animation, overlay.animation_ms()),
+        (OverlayAnimation::Fade, 500)
+    );
+    let zoom = example_with(|v| {
+        v["scenes"][1]["overlay"] = serde_json::json!({"image": "s3://bucket/assets/product.png", "x": "right",
+            "y": "bottom", "scale": 0.3, "animation": "zoom", "duration_ms": 400});
+    });
+    let request = RenderRequest::from_json(&zoom.to_string()).unwrap();
+    assert_eq!(
+        request.scenes[1].overlay.as_ref().unwrap().animation,
+        OverlayAnimation::Zoom
+    );
+    let found = problems(example_with(|v| {
+        v["scenes"][0]["duration_s"] = 0.5.into();
+        v["scenes"][0]["overlay"] = serde_json::json!({"image": "s3://bucket/assets/product.png", "x": "left",
+            "y": "top", "scale": 0.3, "animation": "slide", "duration_ms": 600});
+        v["scenes"][1]["overlay"]["animation"] = "zoom".into();
+        v["scenes"][1]["overlay"]["duration_ms"] = 2500.into();
+    }));
+    assert_eq!(
+        found,
+        [
+            "scenes[0].overlay.duration_ms: the animation is longer than the scene",
+            "scenes[1].overlay.fade_ms: give `duration_ms` or (for a fade) `fade_ms`, not both",
+            "scenes[1].overlay.fade_ms: applies to `animation: fade` only; use `duration_ms`",
+            "scenes[1].overlay.duration_ms: 2500 ms is 75 frames at 30 fps; a zoom or slide lasts at most 60 \
+             frames (one overlay image each)",
+        ]
+    );
+    let unknown = example_with(|v| v["scenes"][1]["overlay"]["animation"] = "spin".into());
+    let err = RenderRequest::from_json(&unknown.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown variant `spin`"), "{err}");
+}
