@@ -78,6 +78,9 @@ pub struct Scene {
     /// Where in the video the scene starts, in seconds (video scenes only, default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_s: Option<f64>,
+    /// Gain of the video's own sound in [0, 2] (video scenes only, default 1; 0 mutes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<f64>,
     /// A product image over the scene.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlay: Option<SceneOverlay>,
@@ -95,10 +98,47 @@ pub struct SceneOverlay {
     pub y: VerticalAlign,
     /// Width as a fraction of the output width, in (0, 1].
     pub scale: f64,
-    /// Fade-in and fade-out in milliseconds (default 0).
+    /// How the overlay comes in: `fade` (default), `zoom`, `slide` or `none`.
+    #[serde(default)]
+    pub animation: OverlayAnimation,
+    /// Length of the animation in milliseconds (default 0: none). A fade fades in at the scene's start and out at
+    /// its end; a zoom or a slide brings the overlay in at the scene's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u32>,
+    /// The fade's length before `duration_ms` existed (default 0); only with `animation: fade`, and not with
+    /// `duration_ms`.
     #[serde(default)]
     pub fade_ms: u32,
 }
+
+impl SceneOverlay {
+    /// The animation's length in milliseconds: `duration_ms`, else `fade_ms`.
+    pub fn animation_ms(&self) -> u32 {
+        self.duration_ms.unwrap_or(self.fade_ms)
+    }
+}
+
+/// How a product overlay comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverlayAnimation {
+    /// Fades in at the scene's start and out at its end.
+    #[default]
+    Fade,
+    /// Grows from [`ZOOM_FROM`] of its size to its size, about its centre.
+    Zoom,
+    /// Moves in from outside the frame edge nearest to it.
+    Slide,
+    /// Shown as is for the whole scene.
+    None,
+}
+
+/// The size a zooming overlay starts from, as a fraction of its own.
+pub const ZOOM_FROM: f64 = 0.5;
+
+/// Most frames a zoom or slide lasts: each of its frames is one image of the chunk's image inserter, whose layers
+/// (0 to 99, one per image, 0 left to stills) it shares with the other overlays of the chunk.
+pub const MAX_MOTION_FRAMES: u64 = 60;
 
 /// The soundtrack, mixed once and muxed in after the join.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,6 +153,64 @@ pub struct Soundtrack {
     /// Music gain in [0, 1].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub music_volume: Option<f64>,
+    /// How the music is ducked under the voice-over (when there are both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ducking: Option<Ducking>,
+}
+
+/// Music ducked under the voice-over: a compressor on the music keyed by the voice-over. While the voice-over is
+/// louder than `threshold_db`, the music is turned down by `ratio` to one of the excess; `ratio` 1 turns it off.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ducking {
+    /// Voice-over level (dBFS) above which the music is ducked, in [-60, 0] (default -30).
+    pub threshold_db: f64,
+    /// Compression ratio in [1, 20] (default 8; 1 = no ducking).
+    pub ratio: f64,
+    /// How fast the music goes down when the voice starts, in ms, 1..=2000 (default 20).
+    pub attack_ms: u32,
+    /// How fast it comes back when the voice stops, in ms, 10..=9000 (default 400).
+    pub release_ms: u32,
+}
+
+impl Default for Ducking {
+    fn default() -> Self {
+        Self {
+            threshold_db: -30.0,
+            ratio: 8.0,
+            attack_ms: 20,
+            release_ms: 400,
+        }
+    }
+}
+
+impl Ducking {
+    /// Whether the music is ducked at all.
+    pub fn is_on(&self) -> bool {
+        self.ratio > 1.0
+    }
+}
+
+/// Range of a video scene's `volume`.
+pub const SCENE_VOLUME_RANGE: std::ops::RangeInclusive<f64> = 0.0..=2.0;
+
+/// The sound of one video scene, placed on the video's timeline: mixed once with the soundtrack, never per chunk,
+/// so a chunk boundary never cuts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SceneSound {
+    /// Index of the scene in the request.
+    pub scene_index: usize,
+    /// The scene's video, whose first audio track is the sound (none: silence).
+    pub video: String,
+    /// Where in the video the scene starts, in seconds.
+    pub start_s: f64,
+    /// First frame of the scene in the video being rendered.
+    pub start_frame: u64,
+    /// Frames of the scene.
+    pub frames: u64,
+    /// Gain (> 0).
+    pub volume: f64,
 }
 
 /// Chunking limits.
@@ -404,6 +502,15 @@ impl RenderRequest {
             ),
             _ => {}
         }
+        match scene.volume {
+            Some(_) if scene.video.is_none() => {
+                problems.add(at("volume"), "applies to video scenes only".into());
+            }
+            Some(volume) if !SCENE_VOLUME_RANGE.contains(&volume) => {
+                problems.add(at("volume"), format!("{volume} must be within [0, 2]"));
+            }
+            _ => {}
+        }
         if let Some(overlay) = &scene.overlay {
             if let Some(message) = source_problem(&overlay.image, &IMAGE_EXTENSIONS) {
                 problems.add(at("overlay.image"), message);
@@ -414,14 +521,7 @@ impl RenderRequest {
                     format!("{} must be within (0, 1]", overlay.scale),
                 );
             }
-            if scene.duration_s.is_finite()
-                && f64::from(overlay.fade_ms) * 2.0 > scene.duration_s * 1000.0
-            {
-                problems.add(
-                    at("overlay.fade_ms"),
-                    "fade in plus fade out is longer than the scene".into(),
-                );
-            }
+            check_animation(overlay, scene.duration_s, self.output.fps, &at, problems);
         }
         has_length
     }
@@ -448,6 +548,9 @@ impl RenderRequest {
                     "soundtrack.music_volume".into(),
                     format!("{volume} must be within [0, 1]"),
                 );
+            }
+            if let Some(ducking) = &soundtrack.ducking {
+                check_ducking(ducking, problems);
             }
         }
     }
@@ -495,6 +598,30 @@ impl RenderRequest {
                 );
             }
         }
+    }
+
+    /// The sound of every video scene that is not muted, in scene order. A scene whose video turns out to have no
+    /// audio track is silence: whoever mixes skips it.
+    pub fn scene_sounds(&self) -> Vec<SceneSound> {
+        let mut start_frame = 0;
+        let mut sounds = Vec::new();
+        for (scene_index, (scene, frames)) in
+            self.scenes.iter().zip(self.scene_frames()).enumerate()
+        {
+            let volume = scene.volume.unwrap_or(1.0);
+            if let Some(video) = scene.video.as_ref().filter(|_| volume > 0.0) {
+                sounds.push(SceneSound {
+                    scene_index,
+                    video: video.clone(),
+                    start_s: scene.start_s.unwrap_or(0.0),
+                    start_frame,
+                    frames,
+                    volume,
+                });
+            }
+            start_frame += frames;
+        }
+        sounds
     }
 
     /// Frames of each scene: `round(duration_s * fps)`.
@@ -566,6 +693,87 @@ impl RenderRequest {
                 message: e.to_string(),
             }])
         })
+    }
+}
+
+/// `scenes[i].overlay`'s animation and its length: a fade in and out within the scene, a zoom or slide within the
+/// scene and [`MAX_MOTION_FRAMES`].
+fn check_animation(
+    overlay: &SceneOverlay,
+    scene_s: f64,
+    fps: u32,
+    at: &impl Fn(&str) -> String,
+    problems: &mut Problems,
+) {
+    if overlay.duration_ms.is_some() && overlay.fade_ms > 0 {
+        problems.add(
+            at("overlay.fade_ms"),
+            "give `duration_ms` or (for a fade) `fade_ms`, not both".into(),
+        );
+    }
+    if overlay.fade_ms > 0 && overlay.animation != OverlayAnimation::Fade {
+        problems.add(
+            at("overlay.fade_ms"),
+            "applies to `animation: fade` only; use `duration_ms`".into(),
+        );
+    }
+    let field = if overlay.duration_ms.is_some() {
+        "overlay.duration_ms"
+    } else {
+        "overlay.fade_ms"
+    };
+    let ms = f64::from(overlay.animation_ms());
+    let scene_ms = scene_s * 1000.0;
+    match overlay.animation {
+        OverlayAnimation::Fade if scene_s.is_finite() && ms * 2.0 > scene_ms => problems.add(
+            at(field),
+            "fade in plus fade out is longer than the scene".into(),
+        ),
+        OverlayAnimation::Zoom | OverlayAnimation::Slide => {
+            if scene_s.is_finite() && ms > scene_ms {
+                problems.add(at(field), "the animation is longer than the scene".into());
+            }
+            let frames = frames_of(ms / 1000.0, fps);
+            if frames > MAX_MOTION_FRAMES {
+                problems.add(
+                    at(field),
+                    format!(
+                        "{ms} ms is {frames} frames at {fps} fps; a zoom or slide lasts at most {MAX_MOTION_FRAMES} \
+                         frames (one overlay image each)"
+                    ),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `soundtrack.ducking`: each setting within what the mixer's compressor takes.
+fn check_ducking(ducking: &Ducking, problems: &mut Problems) {
+    let at = |field: &str| format!("soundtrack.ducking.{field}");
+    if !(-60.0..=0.0).contains(&ducking.threshold_db) {
+        problems.add(
+            at("threshold_db"),
+            format!("{} must be within [-60, 0]", ducking.threshold_db),
+        );
+    }
+    if !(1.0..=20.0).contains(&ducking.ratio) {
+        problems.add(
+            at("ratio"),
+            format!("{} must be within [1, 20]", ducking.ratio),
+        );
+    }
+    if !(1..=2000).contains(&ducking.attack_ms) {
+        problems.add(
+            at("attack_ms"),
+            format!("{} must be within 1..=2000", ducking.attack_ms),
+        );
+    }
+    if !(10..=9000).contains(&ducking.release_ms) {
+        problems.add(
+            at("release_ms"),
+            format!("{} must be within 10..=9000", ducking.release_ms),
+        );
     }
 }
 

@@ -87,6 +87,45 @@ fn chunk_media() -> BTreeMap<String, MediaInfo> {
     ])
 }
 
+/// Chunks of a render whose overlays zoom and slide in, frame by frame; the slide is cut by the chunk boundary.
+fn motion_cases(ctx: &JobContext) -> Vec<(String, CreateJobRequest)> {
+    let mut cases = Vec::new();
+    // Overlays that zoom and slide in, frame by frame; the slide is cut by the chunk boundary at frame 55.
+    let motion = RenderRequest::from_json(
+        r#"{
+          "render_id": "motion",
+          "output": {"uri": "s3://vidpipe-renders/renders/motion.mp4", "width": 1280, "height": 720, "fps": 30},
+          "scenes": [
+            {"id": "zoom", "duration_s": 1.5, "image": "s3://vidpipe-renders/assets/title.png",
+             "overlay": {"image": "s3://vidpipe-renders/assets/product.png", "x": "right", "y": "bottom",
+                         "scale": 0.3, "animation": "zoom", "duration_ms": 300}},
+            {"id": "slide", "duration_s": 1.5, "image": "s3://vidpipe-renders/assets/end.png",
+             "overlay": {"image": "s3://vidpipe-renders/assets/product.png", "x": "center", "y": "bottom",
+                         "scale": 0.25, "animation": "slide", "duration_ms": 400}}
+          ],
+          "chunking": {"max_chunk_s": 2, "min_chunk_s": 1}
+        }"#,
+    )
+    .unwrap();
+    for chunk in [
+        Chunk {
+            index: 0,
+            start_frame: 0,
+            end_frame: 55,
+        },
+        Chunk {
+            index: 1,
+            start_frame: 55,
+            end_frame: 90,
+        },
+    ] {
+        let job = chunk_job(ctx, &motion, &chunk, &chunk_media()).unwrap();
+        cases.push((format!("chunk_motion_1280x720_{}", chunk.index), job));
+    }
+
+    cases
+}
+
 /// Every golden case: file name (without `.json`) and the job the builders make.
 fn cases() -> Vec<(String, CreateJobRequest)> {
     let ctx = context();
@@ -154,6 +193,8 @@ fn cases() -> Vec<(String, CreateJobRequest)> {
             cases.push((format!("chunk_{w}x{h}_{}", chunk.index), job));
         }
     }
+
+    cases.extend(motion_cases(&ctx));
 
     let destination = "s3://vidpipe-previews/previews/p-7/".parse().unwrap();
     for (format, name) in [(PreviewFormat::Hls, "hls"), (PreviewFormat::Cmaf, "cmaf")] {

@@ -1,9 +1,11 @@
 //! `vidpipe-assembler`: the render flow's last media steps, one function with two actions.
 //!
-//! - `mix`: `{"action": "mix", "render_id", "soundtrack": {voiceover?, music?, music_volume?} | null,
-//!   "total_frames", "fps", "output_uri"}` -> `{"soundtrack_uri": "..." | null, "duration_ms"}`. The soundtrack is
-//!   mixed once to the video's exact length and encoded to AAC 48 kHz stereo; with no soundtrack nothing is written
-//!   and `soundtrack_uri` is null.
+//! - `mix`: `{"action": "mix", "render_id", "soundtrack": {voiceover?, music?, music_volume?, ducking?} | null,
+//!   "total_frames", "fps", "output_uri", "request"?: {..} | null, "request_uri"?: "s3://.." | null}` ->
+//!   `{"soundtrack_uri": "..." | null, "duration_ms"}`. The soundtrack and the video scenes' own sound (from the
+//!   render request, inline or stored: `RenderRequest::scene_sounds`) are mixed once to the video's exact length and
+//!   encoded to AAC 48 kHz stereo; with no soundtrack and no scene video with audio nothing is written and
+//!   `soundtrack_uri` is null.
 //! - `assemble`: `{"action": "assemble", "render_id", "output": {uri, width, height, fps}, "total_frames",
 //!   "chunks": [{index, start_frame, end_frame, output_uri}], "soundtrack_uri": "..." | null}` ->
 //!   `{"output_uri", "frames", "duration_ms"}`. The chunks are joined without re-encoding the video and the
@@ -18,7 +20,7 @@ pub mod config;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use vidpipe_core::render::{Chunk, RenderOutput, Soundtrack};
+use vidpipe_core::render::{Chunk, RenderError, RenderOutput, RenderRequest, Soundtrack};
 use vidpipe_engine::{AssembleError, Assembler, ChunkFile, JoinSpec, MixSpec, frames_to_ms};
 use vidpipe_lambda::ErrorType;
 
@@ -46,6 +48,13 @@ pub struct MixRequest {
     pub fps: u32,
     /// Where the mixed M4A goes.
     pub output_uri: String,
+    /// The render request, when the plan carries it inline: its video scenes' sound is mixed in. Boxed: a request
+    /// is large beside the rest of the input.
+    #[serde(default)]
+    pub request: Option<Box<RenderRequest>>,
+    /// Where the render request is stored, when the plan carries it by reference.
+    #[serde(default)]
+    pub request_uri: Option<String>,
 }
 
 /// `mix`'s result.
@@ -117,6 +126,9 @@ pub enum AssemblerError {
     /// A mix without a soundtrack for a video of no frame rate (error type `InvalidInput`).
     #[error("invalid input: fps must be at least 1")]
     ZeroFps,
+    /// The stored render request is not a valid one (error type `InvalidInput`).
+    #[error("invalid input: the stored render request: {0}")]
+    Request(#[from] RenderError),
     /// The mix or the join failed (error type: the engine's name for the failure).
     #[error(transparent)]
     Assemble(#[from] AssembleError),
@@ -125,7 +137,7 @@ pub enum AssemblerError {
 impl ErrorType for AssemblerError {
     fn error_type(&self) -> &'static str {
         match self {
-            Self::Input(_) | Self::ZeroFps => "InvalidInput",
+            Self::Input(_) | Self::ZeroFps | Self::Request(_) => "InvalidInput",
             Self::Assemble(error) => error.error_type(),
         }
     }
@@ -161,27 +173,48 @@ pub async fn run(
 }
 
 async fn mix(request: MixRequest, assembler: &Assembler) -> Result<MixResponse, AssemblerError> {
-    let Some(soundtrack) = request.soundtrack else {
-        tracing::info!(render_id = %request.render_id, "no soundtrack to mix");
+    let render = match (request.request, &request.request_uri) {
+        (Some(render), _) => Some(*render),
+        (None, Some(uri)) => Some(RenderRequest::from_json(
+            &assembler.read_document(uri).await?,
+        )?),
+        (None, None) => None,
+    };
+    let scenes = render.map(|r| r.scene_sounds()).unwrap_or_default();
+    let silent = MixResponse {
+        soundtrack_uri: None,
+        duration_ms: frames_to_ms(request.total_frames, request.fps),
+    };
+    if request.soundtrack.is_none() && scenes.is_empty() {
+        tracing::info!(render_id = %request.render_id, "no soundtrack and no video scene to mix");
         if request.fps == 0 {
             return Err(AssemblerError::ZeroFps);
         }
-        return Ok(MixResponse {
-            soundtrack_uri: None,
-            duration_ms: frames_to_ms(request.total_frames, request.fps),
-        });
-    };
+        return Ok(silent);
+    }
+    let soundtrack = request.soundtrack.unwrap_or(Soundtrack {
+        voiceover: None,
+        music: None,
+        music_volume: None,
+        ducking: None,
+    });
     let mixed = assembler
         .mix(&MixSpec {
             voiceover: soundtrack.voiceover,
             music: soundtrack.music,
             music_volume: soundtrack.music_volume,
+            ducking: soundtrack.ducking.unwrap_or_default(),
+            scenes,
             frames: request.total_frames,
             fps: request.fps,
             output_uri: request.output_uri.clone(),
         })
         .await?;
-    tracing::info!(render_id = %request.render_id, uri = %request.output_uri, "soundtrack mixed");
+    let Some(mixed) = mixed else {
+        tracing::info!(render_id = %request.render_id, "no soundtrack and no scene video with audio: no sound");
+        return Ok(silent);
+    };
+    tracing::info!(render_id = %request.render_id, uri = %request.output_uri, scenes_heard = mixed.scenes_heard, "soundtrack mixed");
     Ok(MixResponse {
         soundtrack_uri: Some(request.output_uri),
         duration_ms: mixed.duration_ms,

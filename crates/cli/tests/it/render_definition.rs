@@ -257,11 +257,15 @@ async fn chunks_render_on_mediaconvert_beside_the_mix_then_join_and_notify_ready
         assert!(job["Settings"]["Inputs"].is_array() && job["ClientRequestToken"].is_string());
     }
     assert_probed_media_reached_the_jobs(&jobs);
-    let mix = &flow.calls_to(ASSEMBLER)[0];
+    let mut mix = flow.calls_to(ASSEMBLER)[0].clone();
+    // The mix reads the video scenes' own sound from the request the plan carries.
+    let request = mix.as_object_mut().unwrap().remove("request").unwrap();
+    assert_eq!(request["render_id"], "promo-42");
     assert_eq!(
         mix,
-        &json!({"action": "mix", "render_id": "promo-42", "soundtrack": {"voiceover": "s3://vidpipe-renders/assets/vo.mp3"},
-                "total_frames": 2985, "fps": 30, "output_uri": "s3://vidpipe-renders/renders/promo-42/soundtrack.m4a"})
+        json!({"action": "mix", "render_id": "promo-42", "soundtrack": {"voiceover": "s3://vidpipe-renders/assets/vo.mp3"},
+                "total_frames": 2985, "fps": 30, "output_uri": "s3://vidpipe-renders/renders/promo-42/soundtrack.m4a",
+                "request_uri": null})
     );
     let assemble = flow
         .calls_to(ASSEMBLER)

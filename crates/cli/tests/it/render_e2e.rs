@@ -110,11 +110,17 @@ impl Stack {
 
     /// Uploads a frame-counter video of `seconds` at `fps`.
     async fn counter_video(&self, index: usize, fps: u32, seconds: f64) -> String {
+        self.counter_video_with(
+            index,
+            VideoSpec::new(Picture::FrameCounter, WIDTH, HEIGHT, fps, seconds),
+        )
+        .await
+    }
+
+    /// Uploads a frame-counter video of `spec`.
+    async fn counter_video_with(&self, index: usize, spec: VideoSpec) -> String {
         let path = self.dir.path().join(format!("counter-{index}.mp4"));
-        write_mp4(
-            &path,
-            &VideoSpec::new(Picture::FrameCounter, WIDTH, HEIGHT, fps, seconds),
-        );
+        write_mp4(&path, &spec);
         let key = format!("assets/counter-{index}.mp4");
         self.upload(&path, &key).await;
         self.uri(&key)
@@ -266,7 +272,8 @@ fn frame_rate(path: &Path) -> String {
 /// boundary.
 fn assert_every_frame_follows_the_plan(output: &Path, layout: &[(f64, Source)]) {
     let rows = middle_rows(output);
-    assert_eq!(rows.len(), 3000);
+    let total: f64 = layout.iter().map(|(seconds, _)| seconds).sum();
+    assert_eq!(rows.len(), (total * f64::from(FPS)) as usize);
     let mut scene_start = 0u32;
     for &(seconds, source) in layout {
         let frames = (seconds * f64::from(FPS)) as u32;
@@ -507,4 +514,69 @@ async fn a_custom_renderer_renders_the_chunks_and_the_join_keeps_every_frame() {
     assert_eq!(counters, (0..300).collect::<Vec<u32>>());
     let events = stack.render_events().await;
     assert_eq!(events[0]["detail-type"], "render.ready");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_scene_keeps_its_own_sound_in_its_scene_only_across_a_chunk_boundary() {
+    let stack = Stack::new().await;
+    // 11 s at 10 fps in chunks of at most 4 s: [0, 30) [30, 70) [70, 110). The clip scene (3 s to 8 s, its frames
+    // and its 660 Hz tone from 1 s in) is cut by the chunk boundary at 7 s; a voice-over runs under everything.
+    let clip = stack
+        .counter_video_with(
+            0,
+            VideoSpec::new(Picture::FrameCounter, WIDTH, HEIGHT, FPS, 8.0).with_tone(660),
+        )
+        .await;
+    let layout = [
+        (3.0, Source::Gray(96)),
+        (
+            5.0,
+            Source::Counter {
+                index: 0,
+                start: 10,
+                step: 1,
+            },
+        ),
+        (3.0, Source::Gray(160)),
+    ];
+    let scenes = vec![
+        json!({"id": "intro", "duration_s": 3.0, "image": stack.still(96).await}),
+        json!({"id": "clip", "duration_s": 5.0, "video": clip, "start_s": 1.0}),
+        json!({"id": "outro", "duration_s": 3.0, "image": stack.still(160).await}),
+    ];
+    let mut request = request(&stack, "scene-sound", scenes, 4);
+    request["soundtrack"] = json!({"voiceover": stack.voiceover(11.0).await});
+
+    let (succeeded, outcome) = stack.render(&request, &[]);
+    assert!(succeeded, "{outcome}");
+    assert_eq!(outcome["output"]["frames"], 110);
+    let output = stack.download(&stack.uri("renders/scene-sound.mp4")).await;
+    assert_every_frame_follows_the_plan(&output, &layout);
+
+    let samples = audio::decode_mono(&output);
+    let at = |s: f64| (s * f64::from(RATE)) as usize;
+    let clip_tone =
+        |from: f64, to: f64| audio::fit_tone(&samples, at(from)..at(to), 660.0).amplitude;
+    let heard = clip_tone(3.05, 7.95);
+    // ffmpeg's sine is 0.125 full scale: the clip's sound at its own level, in its scene only.
+    assert!((heard / 0.125 - 1.0).abs() < 0.12, "clip tone {heard}");
+    assert!(
+        clip_tone(0.05, 2.95) < heard * 0.01,
+        "no clip sound before its scene"
+    );
+    assert!(
+        clip_tone(8.05, 10.95) < heard * 0.01,
+        "no clip sound after its scene"
+    );
+    // Unbroken through the chunk boundary at 7 s: no gap, no click. 50 ms windows hold whole cycles of both tones,
+    // so each fit ignores the other tone.
+    let window = RATE as usize / 20;
+    let report = tone_continuity(&samples, at(3.05)..at(7.95), 660.0, window);
+    assert!(report.max_phase_drift < 0.05, "{report:?}");
+    assert!(
+        report.min_amplitude > 0.8 * report.max_amplitude,
+        "{report:?}"
+    );
+    let voice = tone_continuity(&samples, 0..at(10.9), TONE_HZ, window);
+    assert!(voice.max_phase_drift < 0.05, "{voice:?}");
 }

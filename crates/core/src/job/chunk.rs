@@ -11,9 +11,9 @@
 //! frame: the chunks' streams share one parameter set and join into one valid stream.
 
 use super::encoding::{h264, h264_qvbr, mp4_file_group, video};
-use super::pip::place;
+use super::pip::{Rect, place};
 use super::*;
-use crate::render::{Chunk, RenderRequest, SceneSegment};
+use crate::render::{Chunk, OverlayAnimation, RenderRequest, SceneSegment, ZOOM_FROM};
 
 /// The container of every chunk (see the module documentation for why).
 pub const CHUNK_CONTAINER: ContainerType = ContainerType::Mp4;
@@ -26,6 +26,9 @@ const GOP_SECONDS: u32 = 2;
 
 /// Margin of product overlays to the frame edges, as a fraction of the output width.
 const OVERLAY_MARGIN: f64 = 0.03;
+
+/// Most overlay images in one chunk: layers 1 to 99 of the output's image inserter.
+pub const MAX_OVERLAY_IMAGES: usize = 99;
 
 /// The MediaConvert job rendering `chunk` of `request`.
 ///
@@ -48,10 +51,27 @@ pub fn chunk_job(
     let mut chunk_frame = 0;
     for segment in &segments {
         inputs.push(segment_input(request, segment, size, rate, media)?);
-        if let Some(image) = overlay_image(request, segment, chunk_frame, size, rate, media)? {
-            images.push(image);
-        }
+        images.extend(overlay_images(
+            request,
+            segment,
+            chunk_frame,
+            size,
+            rate,
+            media,
+        )?);
         chunk_frame += segment.frames;
+    }
+    // Every image of an inserter has its own layer (0..=99); their times never overlap, so the order is free.
+    if images.len() > MAX_OVERLAY_IMAGES {
+        return Err(JobError::InvalidOption(format!(
+            "chunk {} needs {} overlay images (animation frames included); an image inserter takes at most \
+             {MAX_OVERLAY_IMAGES}: shorten the zoom or slide animations of its scenes or the chunks",
+            chunk.index,
+            images.len()
+        )));
+    }
+    for (layer, image) in (1..).zip(images.iter_mut()) {
+        image.layer = Some(layer);
     }
 
     let mut description = video(size, h264(chunk_h264(size, request.output.fps)));
@@ -217,20 +237,22 @@ fn segment_input(
     })
 }
 
-/// The product overlay of a segment, on the output timeline of the chunk.
+/// The product overlay of a segment, on the output timeline of the chunk (layers are set by the caller).
 ///
 /// A fade happens only where the segment holds the scene's start (fade in) or end (fade out): a fade cut by a
-/// chunk boundary is dropped rather than restarted.
-fn overlay_image(
+/// chunk boundary is dropped rather than restarted. A zoom or a slide is drawn frame by frame, one image per frame
+/// of the animation at that frame's place and size ([`motion_rect`]), then the overlay stays as one image: the
+/// frames are counted from the scene's start, so a chunk boundary in the animation cuts nothing.
+fn overlay_images(
     request: &RenderRequest,
     segment: &SceneSegment,
     chunk_frame: u64,
     size: Size,
     rate: FrameRate,
     media: &BTreeMap<String, MediaInfo>,
-) -> Result<Option<InsertableImage>, JobError> {
+) -> Result<Vec<InsertableImage>, JobError> {
     let Some(overlay) = &request.scenes[segment.scene_index].overlay else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let info = media
         .get(&overlay.image)
@@ -243,24 +265,107 @@ fn overlay_image(
         OVERLAY_MARGIN,
         (overlay.x, overlay.y),
     )?;
-    let segment_ms = rate.ms_of_frames(segment.frames);
-    let fade = u64::from(overlay.fade_ms).min(segment_ms / 2);
-    let fade_in = if segment.at_scene_start() { fade } else { 0 };
-    let fade_out = if segment.at_scene_end() { fade } else { 0 };
     let ms = |v: u64| i32::try_from(v).map_err(|_| JobError::DurationOutOfRange(v));
-    Ok(Some(InsertableImage {
-        image_inserter_input: Some(overlay.image.clone()),
-        image_x: Some(rect.x as i32),
-        image_y: Some(rect.y as i32),
-        width: Some(rect.width as i32),
-        height: Some(rect.height as i32),
-        layer: Some(1),
-        opacity: Some(100),
-        start_time: Some(timecode(chunk_frame, rate)?),
-        duration: Some(ms(segment_ms - fade_out)?),
-        fade_in: (fade_in > 0).then(|| ms(fade_in)).transpose()?,
-        fade_out: (fade_out > 0).then(|| ms(fade_out)).transpose()?,
-    }))
+    let image = |r: Rect, from: u64, frames: u64| -> Result<InsertableImage, JobError> {
+        Ok(InsertableImage {
+            image_inserter_input: Some(overlay.image.clone()),
+            image_x: Some(r.x as i32),
+            image_y: Some(r.y as i32),
+            width: Some(r.width as i32),
+            height: Some(r.height as i32),
+            layer: None,
+            opacity: Some(100),
+            start_time: Some(timecode(chunk_frame + from, rate)?),
+            duration: Some(ms(rate.ms_of_frames(frames))?),
+            fade_in: None,
+            fade_out: None,
+        })
+    };
+    let still = rect;
+    let segment_ms = rate.ms_of_frames(segment.frames);
+    match overlay.animation {
+        OverlayAnimation::None => Ok(vec![image(still, 0, segment.frames)?]),
+        OverlayAnimation::Fade => {
+            let fade = u64::from(overlay.animation_ms()).min(segment_ms / 2);
+            let fade_in = if segment.at_scene_start() { fade } else { 0 };
+            let fade_out = if segment.at_scene_end() { fade } else { 0 };
+            let mut shown = image(still, 0, segment.frames)?;
+            shown.duration = Some(ms(segment_ms - fade_out)?);
+            shown.fade_in = (fade_in > 0).then(|| ms(fade_in)).transpose()?;
+            shown.fade_out = (fade_out > 0).then(|| ms(fade_out)).transpose()?;
+            Ok(vec![shown])
+        }
+        animation @ (OverlayAnimation::Zoom | OverlayAnimation::Slide) => {
+            let motion = rate
+                .frame_at_ms(u64::from(overlay.animation_ms()))
+                .min(segment.scene_frames);
+            let first = segment.start_in_scene;
+            let end = first + segment.frames;
+            let mut images = Vec::new();
+            for frame in first..end.min(motion) {
+                let r = motion_rect(animation, rect, size, frame, motion);
+                images.push(image(r, frame - first, 1)?);
+            }
+            let settled = first.max(motion);
+            if settled < end {
+                images.push(image(still, settled - first, end - settled)?);
+            }
+            Ok(images)
+        }
+    }
+}
+
+/// The overlay's place at frame `frame` (from the scene's start) of a `frames`-frame animation that ends at `rect`
+/// in a `frame_size` output, moving linearly: at frame 0 it starts, at frame `frames` it is `rect`. Edges are never
+/// negative (`ImageX` and `ImageY` are at least 0).
+///
+/// A zoom grows from [`ZOOM_FROM`] of the size about the rectangle's centre. A slide comes in from the frame edge
+/// nearest to the rectangle (ties: bottom, then right, then top, then left): from just outside the frame on the
+/// right or at the bottom (MediaConvert crops an image at the frame's edge); on the left or at the top it starts
+/// touching the edge, because `ImageX` and `ImageY` cannot be negative and an image inserter cannot crop.
+pub fn motion_rect(
+    animation: OverlayAnimation,
+    rect: Rect,
+    frame_size: Size,
+    frame: u64,
+    frames: u64,
+) -> Rect {
+    if frame >= frames {
+        return rect;
+    }
+    let progress = frame as f64 / frames as f64;
+    let lerp = |from: f64, to: f64| (from + (to - from) * progress).round() as u32;
+    match animation {
+        OverlayAnimation::Zoom => {
+            let scale = ZOOM_FROM + (1.0 - ZOOM_FROM) * progress;
+            let width = ((f64::from(rect.width) * scale).round() as u32).max(1);
+            let height = ((f64::from(rect.height) * scale).round() as u32).max(1);
+            Rect {
+                x: rect.x + (rect.width - width) / 2,
+                y: rect.y + (rect.height - height) / 2,
+                width,
+                height,
+            }
+        }
+        OverlayAnimation::Slide => {
+            let right = frame_size.width.saturating_sub(rect.x + rect.width);
+            let bottom = frame_size.height.saturating_sub(rect.y + rect.height);
+            let nearest = [bottom, right, rect.y, rect.x]
+                .into_iter()
+                .enumerate()
+                .min_by_key(|&(_, distance)| distance)
+                .map_or(0, |(edge, _)| edge);
+            let (x, y) = (f64::from(rect.x), f64::from(rect.y));
+            let (x, y) = match nearest {
+                0 => (rect.x, lerp(f64::from(frame_size.height), y)),
+                1 => (lerp(f64::from(frame_size.width), x), rect.y),
+                2 => (rect.x, lerp(0.0, y)),
+                _ => (lerp(0.0, x), rect.y),
+            };
+            Rect { x, y, ..rect }
+        }
+        OverlayAnimation::Fade | OverlayAnimation::None => rect,
+    }
 }
 
 /// Encoder settings for every chunk of a request: they depend only on the output size and frame rate.
@@ -304,6 +409,58 @@ fn h264_level(size: Size, fps: u32) -> H264CodecLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zoom_grows_about_the_centre_and_slide_comes_from_the_nearest_edge() {
+        let frame = Size::new(1280, 720);
+        let rect = Rect {
+            x: 900,
+            y: 500,
+            width: 300,
+            height: 200,
+        };
+        let zoom = |k| motion_rect(OverlayAnimation::Zoom, rect, frame, k, 10);
+        assert_eq!(
+            zoom(0),
+            Rect {
+                x: 975,
+                y: 550,
+                width: 150,
+                height: 100
+            }
+        );
+        assert_eq!(
+            zoom(5),
+            Rect {
+                x: 937,
+                y: 525,
+                width: 225,
+                height: 150
+            }
+        );
+        assert_eq!(zoom(10), rect);
+        // Nearest edge: the bottom (20 px) before the right (80 px): it rises from below the frame.
+        let slide = |rect, k| motion_rect(OverlayAnimation::Slide, rect, frame, k, 4);
+        assert_eq!(slide(rect, 0), Rect { y: 720, ..rect });
+        assert_eq!(slide(rect, 2), Rect { y: 610, ..rect });
+        let right = Rect {
+            x: 1100,
+            y: 300,
+            ..rect
+        };
+        assert_eq!(slide(right, 0), Rect { x: 1280, ..right });
+        // On the left, the image cannot start outside the frame (ImageX >= 0): it starts at the edge.
+        let left = Rect {
+            x: 40,
+            y: 300,
+            ..rect
+        };
+        assert_eq!(slide(left, 0), Rect { x: 0, ..left });
+        assert_eq!(slide(left, 4), left);
+        for animation in [OverlayAnimation::Fade, OverlayAnimation::None] {
+            assert_eq!(motion_rect(animation, rect, frame, 0, 10), rect);
+        }
+    }
 
     #[test]
     fn level_follows_size_and_rate() {

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use chunk::{CHUNK_CONTAINER, chunk_job, short_video_scenes};
+pub use chunk::{CHUNK_CONTAINER, MAX_OVERLAY_IMAGES, chunk_job, motion_rect, short_video_scenes};
 pub use composite::{CompositeOptions, Recording, SingleOptions, composite_job, single_job};
 pub use encoding::{DEFAULT_MAX_WIDTH, max_bitrate, output_size};
 pub use media::{FrameRate, MediaInfo, Size};

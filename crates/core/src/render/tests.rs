@@ -289,3 +289,109 @@ fn chunk_outputs_sit_next_to_the_output() {
         "s3://bucket/renders/promo-42/chunks/00007.mp4"
     );
 }
+
+#[test]
+fn video_scenes_have_their_sound_at_their_place_unless_muted() {
+    let value = example_with(|v| {
+        v["scenes"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"id": "quiet", "duration_s": 1.0,
+                "video": "s3://bucket/assets/b-roll.mp4", "volume": 0.5}));
+        v["scenes"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"id": "muted", "duration_s": 2.0,
+                "video": "s3://bucket/assets/b-roll.mp4", "volume": 0}));
+    });
+    let request = RenderRequest::from_json(&value.to_string()).unwrap();
+    let sounds = request.scene_sounds();
+    assert_eq!(
+        sounds,
+        vec![
+            SceneSound {
+                scene_index: 1,
+                video: "s3://bucket/assets/demo.mp4".into(),
+                start_s: 12.0,
+                start_frame: 120,
+                frames: 2865,
+                volume: 1.0,
+            },
+            SceneSound {
+                scene_index: 2,
+                video: "s3://bucket/assets/b-roll.mp4".into(),
+                start_s: 0.0,
+                start_frame: 2985,
+                frames: 30,
+                volume: 0.5,
+            },
+        ]
+    );
+}
+
+#[test]
+fn volume_and_ducking_are_checked_by_name() {
+    let found = problems(example_with(|v| {
+        v["scenes"][0]["volume"] = 0.5.into();
+        v["scenes"][1]["volume"] = 2.5.into();
+        v["soundtrack"]["ducking"] = serde_json::json!({"threshold_db": 3, "ratio": 0.5,
+            "attack_ms": 0, "release_ms": 10000});
+    }));
+    assert_eq!(
+        found,
+        [
+            "scenes[0].volume: applies to video scenes only",
+            "scenes[1].volume: 2.5 must be within [0, 2]",
+            "soundtrack.ducking.threshold_db: 3 must be within [-60, 0]",
+            "soundtrack.ducking.ratio: 0.5 must be within [1, 20]",
+            "soundtrack.ducking.attack_ms: 0 must be within 1..=2000",
+            "soundtrack.ducking.release_ms: 10000 must be within 10..=9000",
+        ]
+    );
+    let partial = example_with(|v| v["soundtrack"]["ducking"] = serde_json::json!({"ratio": 1}));
+    let request = RenderRequest::from_json(&partial.to_string()).unwrap();
+    let ducking = request.soundtrack.unwrap().ducking.unwrap();
+    assert!(!ducking.is_on());
+    assert_eq!(ducking.release_ms, Ducking::default().release_ms);
+}
+
+#[test]
+fn overlay_animations_default_to_fade_and_are_checked_by_name() {
+    let request = RenderRequest::from_json(EXAMPLE).unwrap();
+    let overlay = request.scenes[1].overlay.as_ref().unwrap();
+    assert_eq!(
+        (overlay.animation, overlay.animation_ms()),
+        (OverlayAnimation::Fade, 500)
+    );
+    let zoom = example_with(|v| {
+        v["scenes"][1]["overlay"] = serde_json::json!({"image": "s3://bucket/assets/product.png", "x": "right",
+            "y": "bottom", "scale": 0.3, "animation": "zoom", "duration_ms": 400});
+    });
+    let request = RenderRequest::from_json(&zoom.to_string()).unwrap();
+    assert_eq!(
+        request.scenes[1].overlay.as_ref().unwrap().animation,
+        OverlayAnimation::Zoom
+    );
+    let found = problems(example_with(|v| {
+        v["scenes"][0]["duration_s"] = 0.5.into();
+        v["scenes"][0]["overlay"] = serde_json::json!({"image": "s3://bucket/assets/product.png", "x": "left",
+            "y": "top", "scale": 0.3, "animation": "slide", "duration_ms": 600});
+        v["scenes"][1]["overlay"]["animation"] = "zoom".into();
+        v["scenes"][1]["overlay"]["duration_ms"] = 2500.into();
+    }));
+    assert_eq!(
+        found,
+        [
+            "scenes[0].overlay.duration_ms: the animation is longer than the scene",
+            "scenes[1].overlay.fade_ms: give `duration_ms` or (for a fade) `fade_ms`, not both",
+            "scenes[1].overlay.fade_ms: applies to `animation: fade` only; use `duration_ms`",
+            "scenes[1].overlay.duration_ms: 2500 ms is 75 frames at 30 fps; a zoom or slide lasts at most 60 \
+             frames (one overlay image each)",
+        ]
+    );
+    let unknown = example_with(|v| v["scenes"][1]["overlay"]["animation"] = "spin".into());
+    let err = RenderRequest::from_json(&unknown.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown variant `spin`"), "{err}");
+}

@@ -6,6 +6,7 @@
 
 mod join;
 mod mix;
+mod scenes;
 
 use std::path::{Path, PathBuf};
 
@@ -129,6 +130,18 @@ impl Assembler {
                 StorageError::NotFound(_) => AssembleError::SourceMissing { uri: uri.into() },
                 other => AssembleError::storage(other),
             })
+    }
+
+    /// The text of the document at `uri` (a stored render request), or [`AssembleError::SourceMissing`].
+    pub async fn read_document(&self, uri: &str) -> Result<String, AssembleError> {
+        let work = work_dir()?;
+        let path = self.fetch_source(uri, work.path()).await?;
+        tokio::fs::read_to_string(&path).await.map_err(|source| {
+            AssembleError::StorageFailed(StorageError::Io {
+                uri: uri.into(),
+                source,
+            })
+        })
     }
 
     /// Stores the finished local `file` at `uri`.

@@ -520,12 +520,20 @@ fn generated_video(
             let k = graph.file_input(&options, &image.path);
             graph.chain(
                 &format!("[{k}:v:0]"),
-                &format!("scale={w}:{h},format=yuv420p,{}", frame_index_pts(rate, 0)),
+                &format!(
+                    "scale={w}:{h},format=yuv420p,trim=end_frame={frames},{}",
+                    frame_index_pts(rate, 0)
+                ),
             )
         }
         None => {
+            // A duration in whole milliseconds is rarely whole frames: the source makes every frame that starts
+            // before its end (6 for 167 ms at 30 fps), where the job means the nearest count (5).
             let k = graph.lavfi_input(&format!("color=c=black:s={w}x{h}:r={r}:d={seconds}"));
-            graph.chain(&format!("[{k}:v:0]"), &frame_index_pts(rate, 0))
+            graph.chain(
+                &format!("[{k}:v:0]"),
+                &format!("trim=end_frame={frames},{}", frame_index_pts(rate, 0)),
+            )
         }
     };
     Ok((pad, w, h, rate, frames))

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vidpipe_core::render::Chunk;
+use vidpipe_core::render::{Chunk, Ducking, SceneSound};
 use vidpipe_engine::{AssembleError, Assembler, Storage};
 use vidpipe_engine::{ChunkFile, JoinSpec, MixSpec};
 use vidpipe_testkit::audio::{self, RATE, fit_tone, tone_continuity};
@@ -16,6 +16,13 @@ const HEIGHT: u32 = 240;
 const FPS: u32 = 30;
 /// Amplitude of ffmpeg's `sine` source.
 const SINE_AMPLITUDE: f64 = 0.125;
+/// Ducking turned off.
+const NO_DUCKING: Ducking = Ducking {
+    threshold_db: -30.0,
+    ratio: 1.0,
+    attack_ms: 20,
+    release_ms: 400,
+};
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
@@ -180,6 +187,8 @@ async fn join_keeps_every_frame_and_packet_with_the_soundtrack_and_the_index_fir
             voiceover: Some(voiceover.display().to_string()),
             music: None,
             music_volume: None,
+            ducking: Ducking::default(),
+            scenes: Vec::new(),
             frames: total,
             fps: FPS,
             output_uri: soundtrack.display().to_string(),
@@ -373,11 +382,15 @@ async fn mix_puts_looped_music_under_the_voiceover_at_its_volume_and_fades_it_ou
             voiceover: Some(voiceover.display().to_string()),
             music: Some(music.display().to_string()),
             music_volume: Some(0.25),
+            // Not ducked: this test measures the music's own volume under the voice.
+            ducking: NO_DUCKING,
+            scenes: Vec::new(),
             frames: 120,
             fps: FPS,
             output_uri: output.display().to_string(),
         })
         .await
+        .unwrap()
         .unwrap();
     assert_eq!((mixed.samples, mixed.duration_ms), (192_000, 4000));
 
@@ -450,11 +463,14 @@ async fn music_alone_is_cut_to_the_length_and_voiceover_alone_is_padded() {
             voiceover: None,
             music: Some(music.display().to_string()),
             music_volume: None,
+            ducking: Ducking::default(),
+            scenes: Vec::new(),
             frames: 50,
             fps: 25,
             output_uri: output.display().to_string(),
         })
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(mixed.duration_ms, 2000);
     assert!((audio_stream_duration(&output) - 2.0).abs() < 0.001);
@@ -475,6 +491,8 @@ async fn music_alone_is_cut_to_the_length_and_voiceover_alone_is_padded() {
             voiceover: Some(voiceover.display().to_string()),
             music: None,
             music_volume: Some(0.5),
+            ducking: Ducking::default(),
+            scenes: Vec::new(),
             frames: 60,
             fps: FPS,
             output_uri: output.display().to_string(),
@@ -504,6 +522,8 @@ async fn a_missing_source_is_named_and_nothing_is_written() {
             voiceover: None,
             music: Some(absent.clone()),
             music_volume: Some(0.2),
+            ducking: Ducking::default(),
+            scenes: Vec::new(),
             frames: 30,
             fps: FPS,
             output_uri: output.display().to_string(),
@@ -516,4 +536,183 @@ async fn a_missing_source_is_named_and_nothing_is_written() {
     );
     assert_eq!(error.error_type(), "SourceMissing");
     assert!(!output.exists());
+}
+
+/// A `hz` sine tone of `seconds`, silent outside `[from, to)` seconds, on the audio track of a 30 fps video when
+/// `video` (else a WAV).
+fn tone_between(path: &Path, hz: u32, seconds: f64, from: f64, to: f64, video: bool) {
+    let mut args = Vec::new();
+    if video {
+        args.extend(strings(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:size=64x48:rate=30",
+        ]));
+    }
+    args.extend(strings(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("sine=frequency={hz}:sample_rate=48000"),
+        "-t",
+        &seconds.to_string(),
+        "-af",
+        &format!("volume=0:enable='lt(t,{from})+gte(t,{to})'"),
+        "-ac",
+        "2",
+    ]));
+    if video {
+        args.extend(strings(&[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+        ]));
+    }
+    args.push(path.display().to_string());
+    media::ffmpeg(&args);
+}
+
+#[tokio::test]
+async fn the_music_ducks_under_the_voiceover_and_comes_back_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // The voice speaks from 1 s to 2 s of a 4 s video; the music plays throughout.
+    let voiceover = dir.path().join("vo.wav");
+    tone_between(&voiceover, 440, 4.0, 1.0, 2.0, false);
+    let music = dir.path().join("music.wav");
+    write_tone_wav(&music, 1000, 4.0);
+    let output = dir.path().join("ducked.m4a");
+    assembler()
+        .mix(&MixSpec {
+            voiceover: Some(voiceover.display().to_string()),
+            music: Some(music.display().to_string()),
+            music_volume: None,
+            ducking: Ducking::default(),
+            scenes: Vec::new(),
+            frames: 120,
+            fps: FPS,
+            output_uri: output.display().to_string(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let samples = audio::decode_mono(&output);
+    let music_at =
+        |from: f64, to: f64| fit_tone(&samples, seconds(from)..seconds(to), 1000.0).amplitude;
+    let before = music_at(0.4, 0.9);
+    let under = music_at(1.3, 1.9);
+    let after = music_at(2.6, 2.95);
+    assert!(
+        db(before / SINE_AMPLITUDE).abs() < 0.5,
+        "music before the voice: {before}"
+    );
+    // The voice's RMS is 9 dB over the -30 dBFS threshold; at 8:1 the music goes down by about 8 dB.
+    assert!(
+        db(under / before) < -6.0,
+        "music under the voice: {under} vs {before}"
+    );
+    assert!(
+        db(after / before).abs() < 0.5,
+        "music after the voice: {after} vs {before}"
+    );
+    let voice = fit_tone(&samples, seconds(1.3)..seconds(1.9), 440.0).amplitude;
+    assert!(
+        db(voice / SINE_AMPLITUDE).abs() < 0.5,
+        "the voice is not ducked: {voice}"
+    );
+}
+
+#[tokio::test]
+async fn a_scenes_own_sound_is_heard_in_its_scene_only_and_a_video_without_audio_is_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 3 s clip whose 660 Hz tone runs from 1 s on, and a clip without audio.
+    let clip = dir.path().join("clip.mp4");
+    tone_between(&clip, 660, 3.0, 1.0, 3.0, true);
+    let silent = dir.path().join("silent.mp4");
+    write_mp4(
+        &silent,
+        &VideoSpec::new(Picture::Solid("blue".into()), 64, 48, FPS, 2.0),
+    );
+    let voiceover = dir.path().join("vo.wav");
+    write_tone_wav(&voiceover, 440, 5.0);
+    let scene = |scene_index, video: &Path, start_s, start_frame, frames, volume| SceneSound {
+        scene_index,
+        video: video.display().to_string(),
+        start_s,
+        start_frame,
+        frames,
+        volume,
+    };
+    // Four scenes of 1 s at 30 fps: the clip from 1 s (its tone from the first sample), the silent clip, the clip
+    // from 1.5 s at half volume, and (not a sound) a still.
+    let output = dir.path().join("scenes.m4a");
+    let mixed = assembler()
+        .mix(&MixSpec {
+            voiceover: Some(voiceover.display().to_string()),
+            music: None,
+            music_volume: None,
+            ducking: Ducking::default(),
+            scenes: vec![
+                scene(0, &clip, 1.0, 0, 30, 1.0),
+                scene(1, &silent, 0.0, 30, 30, 1.0),
+                scene(2, &clip, 1.5, 60, 30, 0.5),
+            ],
+            frames: 120,
+            fps: FPS,
+            output_uri: output.display().to_string(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((mixed.samples, mixed.scenes_heard), (192_000, 2));
+    let samples = audio::decode_mono(&output);
+    let tone = |from: f64, to: f64| fit_tone(&samples, seconds(from)..seconds(to), 660.0).amplitude;
+    let first = tone(0.02, 0.98);
+    assert!(db(first / SINE_AMPLITUDE).abs() < 0.5, "scene 0: {first}");
+    assert!(
+        tone(1.02, 1.98) < first * 0.01,
+        "scene 1 (no audio) is silent"
+    );
+    let third = tone(2.02, 2.98);
+    assert!(
+        (db(third / first) - db(0.5)).abs() < 0.5,
+        "scene 2 at half volume: {third}"
+    );
+    assert!(tone(3.02, 3.98) < first * 0.01, "the still scene is silent");
+    // Cut at the scene's edges, within 5 ms (the AAC encoding smears an edge by a few milliseconds, at a fifth of the
+    // level at most).
+    assert!(tone(0.985, 0.995) > first * 0.8, "scene 0 sounds up to 1 s");
+    assert!(tone(1.005, 1.015) < first * 0.2, "scene 0 ends at 1 s");
+    assert!(tone(1.985, 1.995) < first * 0.2, "scene 2 starts at 2 s");
+    assert!(tone(2.005, 2.015) > third * 0.8, "scene 2 sounds from 2 s");
+    // The voice-over runs under everything, unbroken.
+    let report = tone_continuity(&samples, 0..seconds(3.95), 440.0, 4800);
+    assert!(report.max_phase_drift < 0.05, "{report:?}");
+    assert!(
+        db(report.min_amplitude / SINE_AMPLITUDE).abs() < 0.5,
+        "{report:?}"
+    );
+
+    // Only videos without audio and no soundtrack: nothing to mix, nothing written.
+    let nothing = dir.path().join("nothing.m4a");
+    let none = assembler()
+        .mix(&MixSpec {
+            voiceover: None,
+            music: None,
+            music_volume: None,
+            ducking: Ducking::default(),
+            scenes: vec![scene(0, &silent, 0.0, 0, 30, 1.0)],
+            frames: 30,
+            fps: FPS,
+            output_uri: nothing.display().to_string(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    assert!(!nothing.exists());
 }

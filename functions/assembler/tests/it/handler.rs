@@ -8,6 +8,7 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use vidpipe_assembler::{AssemblerRequest, handle};
 use vidpipe_engine::{Assembler, Storage};
+use vidpipe_testkit::audio;
 use vidpipe_testkit::media::{self, Picture, VideoSpec, write_mp4};
 use vidpipe_testkit::{moto::MotoServer, unique_name};
 
@@ -258,6 +259,87 @@ async fn mix_then_assemble_through_s3() {
             .contains("size is 160x120, expected 320x240")
     );
     assert!(!exists(&client, &bucket, "renders/r1-again.mp4").await);
+}
+
+#[tokio::test]
+async fn the_mix_hears_the_video_scenes_of_a_stored_request() {
+    let client = s3_client().await;
+    let bucket = unique_name("scenes");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A 1 s still, then 1 s of a clip with a 660 Hz tone at half volume, then 1 s of a clip without audio.
+    let (toned, silent) = (dir.path().join("toned.mp4"), dir.path().join("silent.mp4"));
+    write_mp4(
+        &toned,
+        &VideoSpec::new(Picture::Solid("red".into()), 64, 48, 30, 1.0).with_tone(660),
+    );
+    write_mp4(
+        &silent,
+        &VideoSpec::new(Picture::Solid("blue".into()), 64, 48, 30, 1.0),
+    );
+    put_file(&client, &bucket, "assets/toned.mp4", &toned).await;
+    put_file(&client, &bucket, "assets/silent.mp4", &silent).await;
+    let uri = |key: &str| format!("s3://{bucket}/{key}");
+    let request = json!({
+        "render_id": "scenes",
+        "output": {"uri": uri("renders/scenes.mp4"), "width": 64, "height": 48, "fps": 30},
+        "scenes": [
+            {"id": "still", "duration_s": 1.0, "image": uri("assets/still.png")},
+            {"id": "toned", "duration_s": 1.0, "video": uri("assets/toned.mp4"), "volume": 0.5},
+            {"id": "silent", "duration_s": 1.0, "video": uri("assets/silent.mp4")}
+        ]
+    });
+    let stored = dir.path().join("request.json");
+    std::fs::write(&stored, request.to_string()).unwrap();
+    put_file(&client, &bucket, "renders/scenes/request.json", &stored).await;
+    let assembler = assembler().await;
+
+    let mixed = call(
+        json!({"action": "mix", "render_id": "scenes", "soundtrack": null, "total_frames": 90, "fps": 30,
+               "output_uri": uri("renders/scenes/soundtrack.m4a"), "request": null,
+               "request_uri": uri("renders/scenes/request.json")}),
+        &assembler,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        mixed,
+        json!({"soundtrack_uri": uri("renders/scenes/soundtrack.m4a"), "duration_ms": 3000})
+    );
+    let local = dir.path().join("soundtrack.m4a");
+    let object = client
+        .get_object()
+        .bucket(&bucket)
+        .key("renders/scenes/soundtrack.m4a")
+        .send()
+        .await
+        .unwrap();
+    std::fs::write(&local, object.body.collect().await.unwrap().into_bytes()).unwrap();
+    let samples = audio::decode_mono(&local);
+    let tone = |from: f64, to: f64| {
+        let at = |s: f64| (s * f64::from(audio::RATE)) as usize;
+        audio::fit_tone(&samples, at(from)..at(to), 660.0).amplitude
+    };
+    // ffmpeg's sine is 0.125 full scale; at volume 0.5, 0.0625.
+    assert!(
+        (tone(1.05, 1.95) - 0.0625).abs() < 0.004,
+        "{}",
+        tone(1.05, 1.95)
+    );
+    assert!(tone(0.05, 0.95) < 0.001 && tone(2.05, 2.95) < 0.001);
+
+    // Muted, the only video with audio leaves nothing to mix: no soundtrack, nothing written.
+    let mut muted = request.clone();
+    muted["scenes"][1]["volume"] = json!(0);
+    let mixed = call(
+        json!({"action": "mix", "render_id": "scenes", "soundtrack": null, "total_frames": 90, "fps": 30,
+               "output_uri": uri("renders/muted/soundtrack.m4a"), "request": muted}),
+        &assembler,
+    )
+    .await
+    .unwrap();
+    assert_eq!(mixed, json!({"soundtrack_uri": null, "duration_ms": 3000}));
+    assert!(!exists(&client, &bucket, "renders/muted/soundtrack.m4a").await);
 }
 
 #[tokio::test]
