@@ -24,6 +24,10 @@ const CAMERA_SUFFIX: &str = "_camera.webm";
 const COMPOSITED_SUFFIX: &str = "_composited.mp4";
 const SCREEN_SUFFIX: &str = ".mp4";
 const RECORDINGS_DIR: &str = "recordings/";
+/// Folder (under the key prefix) of the renders, one folder per owner and render.
+pub const RENDERS_DIR: &str = "renders/";
+/// Folder (under the key prefix) of the assets callers upload for renders, one folder per owner.
+pub const ASSETS_DIR: &str = "assets/";
 
 /// A validated stream name: `[A-Za-z0-9_-]{1,128}`, never ending in `_composited` or `_camera`, so that a screen
 /// key can never be mistaken for an output key or a camera key (the compositor must never react to its own output).
@@ -100,6 +104,33 @@ pub fn recording_key(prefix: &str, room: &RoomId, recording_id: &str, filename: 
         "{prefix}{RECORDINGS_DIR}{}/{recording_id}/{filename}",
         room.0
     )
+}
+
+/// An owner (`jwt:user-123`, `anonymous`, ...) as one key segment: bytes outside `[A-Za-z0-9._-]` become `%XX`, so
+/// the segment is reversible, never holds a `/` or `..` of the caller's choosing, and two owners never share one.
+pub fn owner_segment(owner: &str) -> String {
+    let mut segment = String::with_capacity(owner.len());
+    for byte in owner.bytes() {
+        if byte.is_ascii_alphanumeric()
+            || matches!(byte, b'_' | b'-')
+            || (byte == b'.' && !segment.is_empty())
+        {
+            segment.push(char::from(byte));
+        } else {
+            segment.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    segment
+}
+
+/// The folder of one render: `{prefix}renders/{owner}/{render_id}/` (its request, its work and its output).
+pub fn render_prefix(prefix: &str, owner: &str, render_id: &str) -> String {
+    format!("{prefix}{RENDERS_DIR}{}/{render_id}/", owner_segment(owner))
+}
+
+/// The folder of an owner's render assets: `{prefix}assets/{owner}/`.
+pub fn asset_prefix(prefix: &str, owner: &str) -> String {
+    format!("{prefix}{ASSETS_DIR}{}/", owner_segment(owner))
 }
 
 /// Makes a client's filename safe to use as the last key segment.
@@ -204,6 +235,21 @@ pub fn classify_key(prefix: &str, key: &str) -> KeyKind {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn owners_become_one_reversible_segment_each() {
+        use super::{asset_prefix, owner_segment, render_prefix};
+        assert_eq!(owner_segment("jwt:user-123"), "jwt%3Auser-123");
+        assert_eq!(owner_segment("hs256:a/../b"), "hs256%3Aa%2F..%2Fb");
+        assert_eq!(owner_segment(".."), "%2E.");
+        assert_eq!(owner_segment("anonymous"), "anonymous");
+        assert_ne!(owner_segment("a:b"), owner_segment("a%3Ab"));
+        assert_eq!(
+            render_prefix("videos/", "jwt:u1", "r-1"),
+            "videos/renders/jwt%3Au1/r-1/"
+        );
+        assert_eq!(asset_prefix("", "jwt:u1"), "assets/jwt%3Au1/");
+    }
+
     use super::*;
 
     fn stream(s: &str) -> StreamName {
