@@ -11,7 +11,7 @@ use sdk::types as t;
 use vidpipe_core::error::{Cause, Chain};
 use vidpipe_core::job::{self as m, CreateJobRequest, FrameRate, MediaInfo};
 use vidpipe_core::jobevent::is_stream_job;
-use vidpipe_core::ports::{CancelOutcome, TranscodeError, Transcoder};
+use vidpipe_core::ports::{CancelOutcome, JobCanceller, TranscodeError, Transcoder};
 use vidpipe_core::s3uri::S3Uri;
 
 /// Errors of the MediaConvert adapter.
@@ -188,6 +188,12 @@ fn transcode_error(error: MediaConvertError) -> TranscodeError {
         TranscodeError::Unusable(Box::new(error))
     } else {
         TranscodeError::Unavailable(Box::new(error))
+    }
+}
+
+impl JobCanceller for MediaConvertTranscoder {
+    async fn cancel_job(&self, job_id: &str) -> Result<CancelOutcome, TranscodeError> {
+        cancel_job(&self.0, job_id).await.map_err(transcode_error)
     }
 }
 

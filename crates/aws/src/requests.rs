@@ -3,7 +3,7 @@
 
 use aws_sdk_s3::Client;
 use vidpipe_core::render::ports::{
-    FetchError, HeaderReader, PutError, RequestReader, RequestWriter,
+    FetchError, FolderRemover, HeaderReader, PutError, RequestReader, RequestWriter,
 };
 use vidpipe_core::s3uri::S3Uri;
 
@@ -35,5 +35,11 @@ impl HeaderReader for S3RequestStore {
 impl RequestWriter for S3RequestStore {
     async fn put(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), PutError> {
         self.objects(uri).put_json(uri, json).await
+    }
+}
+
+impl FolderRemover for S3RequestStore {
+    async fn remove_folder(&self, folder: &S3Uri) -> Result<(), PutError> {
+        self.objects(folder).remove_folder(folder).await
     }
 }

@@ -11,7 +11,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::presigning::{PresignedRequest as SdkPresignedRequest, PresigningConfig};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 use tokio::io::AsyncWriteExt;
 use vidpipe_core::error::Cause;
 use vidpipe_core::ports::{
@@ -151,6 +151,46 @@ impl S3Objects {
             .await
             .map_err(|e| put_error(uri, e))?;
         Ok(())
+    }
+
+    /// Deletes every object under the folder `folder` (in this bucket; its key ends in `/`), a page of up to 1000
+    /// keys at a time.
+    pub async fn remove_folder(&self, folder: &S3Uri) -> Result<(), PutError> {
+        let prefix = self.key_for_put(folder)?;
+        if !prefix.ends_with('/') {
+            return Err(put_error(folder, "not a folder: the key must end in /"));
+        }
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .map_err(|e| put_error(folder, e))?;
+            let keys: Vec<_> = page
+                .contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
+                .collect();
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let delete = Delete::builder()
+                .set_objects(Some(keys))
+                .quiet(true)
+                .build()
+                .map_err(|e| put_error(folder, e))?;
+            self.client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| put_error(folder, e))?;
+        }
     }
 
     /// The first `len` bytes of the object at `uri` (in this bucket; all of it when it is shorter), with one

@@ -12,6 +12,8 @@ use crate::s3uri::S3Uri;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+use crate::render::record::ChunkUpdate;
+
 /// The failure code of a `CANCELED` job.
 pub const CANCELED_CODE: &str = "canceled";
 
@@ -314,7 +316,14 @@ pub enum JobRoute {
         /// Composite or single.
         kind: StreamJobKind,
     },
-    /// A vidpipe job that does not report through the notifier (chunk jobs report through the render flow).
+    /// A chunk of a render (the chunk job builder's `render_id` and `chunk_index`).
+    Chunk {
+        /// The render.
+        render_id: String,
+        /// The chunk's index.
+        index: u32,
+    },
+    /// A vidpipe job whose events the notifier does not track (previews).
     NotOurs {
         /// Its `kind`.
         kind: String,
@@ -351,6 +360,7 @@ pub fn route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, Route
         .get("kind")
         .ok_or(RouteError::Missing("kind"))?;
     let kind = match kind.as_str() {
+        "chunk" => return chunk_route(user_metadata),
         "composite" => StreamJobKind::Composite,
         "single" => StreamJobKind::Single,
         other => {
@@ -381,6 +391,34 @@ pub fn route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, Route
         stream,
         generation,
         kind,
+    })
+}
+
+/// A chunk job's route: its `render_id` (a render id's characters) and `chunk_index` (decimal).
+fn chunk_route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, RouteError> {
+    let render_id = user_metadata
+        .get("render_id")
+        .ok_or(RouteError::Missing("render_id"))?;
+    if crate::validate::identifier("render_id", render_id, 64).is_err() {
+        return Err(RouteError::Invalid {
+            field: "render_id",
+            value: render_id.clone(),
+        });
+    }
+    let index = user_metadata
+        .get("chunk_index")
+        .ok_or(RouteError::Missing("chunk_index"))?;
+    let parsed = index
+        .parse::<u32>()
+        .ok()
+        .filter(|_| index.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| RouteError::Invalid {
+            field: "chunk_index",
+            value: index.clone(),
+        })?;
+    Ok(JobRoute::Chunk {
+        render_id: render_id.clone(),
+        index: parsed,
     })
 }
 
@@ -447,6 +485,15 @@ impl JobState {
                 })
             }
             Self::InputInformation { .. } | Self::NewWarning { .. } | Self::QueueHop { .. } => None,
+        }
+    }
+
+    /// What this state says of a chunk job's chunk; `None` for states that say nothing of it.
+    pub fn chunk_update(&self) -> Option<ChunkUpdate> {
+        match self.stream_update()? {
+            StreamUpdate::Progress(percent) => Some(ChunkUpdate::Running(percent)),
+            StreamUpdate::Ready { .. } => Some(ChunkUpdate::Complete),
+            StreamUpdate::Failed { .. } => Some(ChunkUpdate::Ended),
         }
     }
 
@@ -694,9 +741,37 @@ mod tests {
             })
         );
         assert_eq!(
+            route(&metadata(&[
+                ("app", "vidpipe"),
+                ("kind", "chunk"),
+                ("render_id", "promo-42"),
+                ("chunk_index", "3")
+            ])),
+            Ok(JobRoute::Chunk {
+                render_id: "promo-42".into(),
+                index: 3
+            })
+        );
+        assert_eq!(
             route(&metadata(&[("app", "vidpipe"), ("kind", "chunk")])),
+            Err(RouteError::Missing("render_id"))
+        );
+        for (id, index) in [("a/b", "1"), ("r1", "-1"), ("r1", "+2"), ("r1", "x")] {
+            assert!(
+                route(&metadata(&[
+                    ("app", "vidpipe"),
+                    ("kind", "chunk"),
+                    ("render_id", id),
+                    ("chunk_index", index)
+                ]))
+                .is_err(),
+                "{id} {index}"
+            );
+        }
+        assert_eq!(
+            route(&metadata(&[("app", "vidpipe"), ("kind", "preview")])),
             Ok(JobRoute::NotOurs {
-                kind: "chunk".into()
+                kind: "preview".into()
             })
         );
         assert_eq!(route(&metadata(&[])), Err(RouteError::ForeignApp(None)));

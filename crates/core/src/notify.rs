@@ -20,6 +20,10 @@ pub enum DomainEventType {
     /// A stream's output could not be made.
     #[serde(rename = "composite.failed")]
     CompositeFailed,
+    /// A chunked render moved forward (throttled: `render::record::ANNOUNCE_STEP` percent or
+    /// `ANNOUNCE_INTERVAL_MS`).
+    #[serde(rename = "render.progress")]
+    RenderProgress,
     /// A chunked render is ready.
     #[serde(rename = "render.ready")]
     RenderReady,
@@ -35,6 +39,7 @@ impl DomainEventType {
             Self::RecordingUploaded => "recording.uploaded",
             Self::CompositeReady => "composite.ready",
             Self::CompositeFailed => "composite.failed",
+            Self::RenderProgress => "render.progress",
             Self::RenderReady => "render.ready",
             Self::RenderFailed => "render.failed",
         }
@@ -68,6 +73,7 @@ mod tests {
             DomainEventType::RecordingUploaded,
             DomainEventType::CompositeReady,
             DomainEventType::CompositeFailed,
+            DomainEventType::RenderProgress,
             DomainEventType::RenderReady,
             DomainEventType::RenderFailed,
         ] {

@@ -816,6 +816,7 @@ fn source_problem(uri: &str, extensions: &[&str]) -> Option<String> {
 
 pub mod plan;
 pub mod ports;
+pub mod record;
 
 #[cfg(test)]
 mod tests;

@@ -281,6 +281,9 @@ pub struct RenderResult {
     /// Frames rendered.
     #[serde(default)]
     pub frames: Option<u64>,
+    /// Length of the video in ms.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
     /// What failed, for `failed`.
     #[serde(default)]
     pub error: Option<RenderFailure>,
@@ -341,6 +344,7 @@ impl RenderResult {
         let optional = [
             ("output_uri", self.output_uri.as_ref().map(|u| json!(u))),
             ("frames", self.frames.map(|f| json!(f))),
+            ("duration_ms", self.duration_ms.map(|d| json!(d))),
             ("error", self.error.as_ref().map(|e| json!(e))),
             ("execution", self.execution.as_ref().map(|e| json!(e))),
         ];

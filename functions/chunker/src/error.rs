@@ -20,6 +20,14 @@ pub enum ChunkerError {
     /// The input gives both or neither of `request` and `request_uri`.
     #[error("give exactly one of `request` and `request_uri`")]
     RequestOrUri,
+    /// The input's `render_id` (the execution's, from the HTTP API) is not the request's.
+    #[error("render_id {input:?} of the input is not the request's {request:?}")]
+    RenderIdMismatch {
+        /// The input's.
+        input: String,
+        /// The request's.
+        request: String,
+    },
     /// The stored request could not be read.
     #[error(transparent)]
     Document(#[from] DocumentError),
@@ -82,6 +90,7 @@ impl ErrorType for ChunkerError {
             Self::Put(_) => true,
             Self::Input(_)
             | Self::RequestOrUri
+            | Self::RenderIdMismatch { .. }
             | Self::Request(_)
             | Self::Uri(_)
             | Self::ShortVideos(_)

@@ -1,7 +1,9 @@
 //! `vidpipe-chunker`: the render state machine's first Task. It validates a render request (v1) and plans its
 //! chunks (`vidpipe_core::render::plan`).
 //!
-//! Input: `{"request": {...}}` or `{"request_uri": "s3://..."}`. Output: the [`RenderPlan`], the state machine's
+//! Input: `{"request": {...}}` or `{"request_uri": "s3://..."}`, and from the HTTP API also `"owner"` (the caller's
+//! namespaced owner, carried in the plan for the states after it) and `"render_id"` (which must be the request's).
+//! Output: the [`RenderPlan`], the state machine's
 //! data from then on. The plan carries the request inline, or, when the plan with it would be over
 //! [`INLINE_LIMIT_BYTES`] (Step Functions payloads stop at 256 KiB) or a custom renderer needs a URI, by
 //! `request_uri` only: a request that came inline is then stored at `{output key without .mp4}/request.json`.
@@ -49,6 +51,12 @@ pub struct ChunkerInput {
     /// The request, stored in S3.
     #[serde(default)]
     pub request_uri: Option<S3Uri>,
+    /// Who posted the render through the HTTP API (`jwt:user-123`).
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// The render, as the HTTP API named its execution.
+    #[serde(default)]
+    pub render_id: Option<String>,
 }
 
 /// One planned chunk and where it is rendered to.
@@ -69,6 +77,8 @@ pub struct PlannedChunk {
 pub struct RenderPlan {
     /// The request's `render_id`.
     pub render_id: String,
+    /// Who posted the render through the HTTP API, if it came that way.
+    pub owner: Option<String>,
     /// Where the request is stored, when it is not inline.
     pub request_uri: Option<String>,
     /// The request, when it is not passed by `request_uri`.
@@ -153,6 +163,12 @@ pub async fn plan(
         }
         _ => return Err(ChunkerError::RequestOrUri),
     };
+    if let Some(id) = input.render_id.filter(|id| *id != request.render_id) {
+        return Err(ChunkerError::RenderIdMismatch {
+            input: id,
+            request: request.render_id,
+        });
+    }
     let chunks = request.plan()?;
     let base = output_base(&request.output)?;
     let total_frames = chunks.last().map_or(0, |c| c.end_frame);
@@ -178,6 +194,7 @@ pub async fn plan(
         return Err(ChunkerError::ShortVideos(short));
     }
     let mut plan = RenderPlan::new(request, read_from, &chunks, &base, media)?;
+    plan.owner = input.owner;
     let by_reference = plan.request.is_none()
         || matches!(plan.renderer, Renderer::Lambda(_))
         || plan.size() > INLINE_LIMIT_BYTES;
@@ -224,6 +241,7 @@ impl RenderPlan {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             render_id: request.render_id.clone(),
+            owner: None,
             request_uri: read_from.as_ref().map(S3Uri::to_string),
             output: request.output.clone(),
             total_frames: request.total_frames(),

@@ -408,6 +408,9 @@ where
             Ok(JobRoute::NotOurs { kind }) => {
                 return Ok(Outcome::Ignored(format!("job kind {kind}")));
             }
+            Ok(JobRoute::Chunk { render_id, .. }) => {
+                return Ok(Outcome::Ignored(format!("a chunk of render {render_id}")));
+            }
             Err(e) => {
                 tracing::warn!(job_id = %detail.job_id, error = %e, "job metadata rejected");
                 return Ok(Outcome::Ignored(e.to_string()));

@@ -1,15 +1,17 @@
-//! The handler: one invocation is either an EventBridge MediaConvert "Job State Change" event or a
-//! `{"render_result": {...}}` from the render state machine.
+//! The handler: one invocation is an EventBridge MediaConvert "Job State Change" event (a stream's job, or a render's
+//! chunk job), or, from the render state machine, a `{"render_phase": {...}}` as it enters a step or its
+//! `{"render_result": {...}}`.
 
 use serde::Serialize;
 use serde_json::Value;
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::jobevent::{JobRoute, JobState, JobStateChange, RouteError, StreamUpdate, route};
 use vidpipe_core::ports::{
-    EventPublisher, JobEventOutcome, ProcessedEventStore, PublishError, RenderOutcome, RenderStore,
-    StoreError, StreamStatusStore,
+    EventPublisher, JobEventOutcome, ProcessedEventStore, PublishError, RenderStore, StoreError,
+    StreamStatusStore, update_render,
 };
 use vidpipe_core::recording::expiry;
+use vidpipe_core::render::record::{FinishOutcome, RenderPhase, RenderRecord};
 use vidpipe_core::stream_status::{
     CompositeOutcome, RenderResult, RenderResultError, StreamRecord, composite_event,
 };
@@ -57,6 +59,9 @@ pub enum NotifierError {
     /// The render state machine sent a result that does not follow the contract.
     #[error("{0}")]
     InvalidRenderResult(#[source] RenderResultError),
+    /// The render state machine sent a phase that does not follow the contract.
+    #[error("invalid render_phase: {0}")]
+    InvalidRenderPhase(String),
 }
 
 impl ErrorType for NotifierError {
@@ -67,6 +72,7 @@ impl ErrorType for NotifierError {
             Self::Publish(_) => "PublishFailed",
             Self::GenerationNotRecorded { .. } => "GenerationNotRecorded",
             Self::InvalidRenderResult(_) => "InvalidRenderResult",
+            Self::InvalidRenderPhase(_) => "InvalidRenderPhase",
         }
     }
 }
@@ -85,6 +91,19 @@ pub enum JobEventHandled {
         /// Its progress now.
         progress: u8,
         /// The domain event published, if any.
+        published: Option<String>,
+    },
+    /// A render's chunk job reported: the render item counts it (once) and its progress moved (or not).
+    ChunkApplied {
+        /// The render.
+        render_id: String,
+        /// The chunk.
+        chunk: u32,
+        /// The render's progress now.
+        progress: u8,
+        /// Chunks done.
+        chunks_done: usize,
+        /// The `render.progress` event published, if any.
         published: Option<String>,
     },
     /// This event was processed before: nothing done.
@@ -122,6 +141,16 @@ pub enum JobEventHandled {
     },
 }
 
+/// `{"render_phase": {"render_id", "phase", "chunks_total"?}}`: the render state machine entered a step.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhaseReport {
+    render_id: String,
+    phase: String,
+    #[serde(default)]
+    chunks_total: Option<u32>,
+}
+
 /// The answer to a render result: `{"render_id", "status"}` (the status the render item holds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RenderAnswer {
@@ -140,9 +169,12 @@ where
 {
     /// Handles one invocation; the JSON answer says what happened.
     pub async fn handle(&self, payload: Value) -> Result<Value, NotifierError> {
-        let answer = match payload.get("render_result") {
-            Some(result) => serde_json::to_value(self.render_result(result).await?),
-            None => serde_json::to_value(self.job_event(payload).await?),
+        let answer = if let Some(result) = payload.get("render_result") {
+            serde_json::to_value(self.render_result(result).await?)
+        } else if let Some(phase) = payload.get("render_phase") {
+            serde_json::to_value(self.render_phase(phase).await?)
+        } else {
+            serde_json::to_value(self.job_event(payload).await?)
         };
         Ok(answer.unwrap_or_default())
     }
@@ -174,6 +206,9 @@ where
                 generation,
                 kind,
             }) => (stream, generation, kind),
+            Ok(JobRoute::Chunk { render_id, index }) => {
+                return self.chunk_event(&event, &render_id, index).await;
+            }
             Ok(JobRoute::NotOurs { kind }) => {
                 tracing::info!(job_id = %detail.job_id, kind, "job of a kind the notifier does not track");
                 return Ok(JobEventHandled::Ignored {
@@ -278,23 +313,127 @@ where
         let now = now_ms();
         let expires_at = expiry(now, self.retention_days);
         match self
-            .renders
-            .record_render(&result, &status, now, expires_at)
+            .finish_render(&result, &status, now, expires_at)
             .await?
         {
-            RenderOutcome::Recorded => {
+            FinishOutcome::Recorded => {
                 self.publisher.publish(&domain_event).await?;
                 tracing::info!(render_id = %result.render_id, status = status.as_str(), "render status recorded");
             }
-            RenderOutcome::AlreadyEnded(stored) => {
-                tracing::warn!(render_id = %result.render_id, status = status.as_str(), stored, "render already ended with another status");
-                return Ok(answer(&stored));
+            FinishOutcome::AlreadyEnded(stored) => {
+                tracing::warn!(render_id = %result.render_id, status = status.as_str(), stored = stored.as_str(), "render already ended with another status");
+                return Ok(answer(stored.as_str()));
             }
         }
         self.events
             .mark_processed(&domain_event.id, now, expires_at)
             .await?;
         Ok(answer(status.as_str()))
+    }
+}
+
+impl<S, R, E, P> Notifier<S, R, E, P>
+where
+    S: StreamStatusStore,
+    R: RenderStore,
+    E: ProcessedEventStore,
+    P: EventPublisher,
+{
+    /// Records a final result on the render's item; a render started outside the HTTP API has none yet, and gets
+    /// one without an owner.
+    async fn finish_render(
+        &self,
+        result: &RenderResult,
+        status: &vidpipe_core::stream_status::RenderStatus,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<FinishOutcome, NotifierError> {
+        loop {
+            let finished = update_render(&self.renders, &result.render_id, now, |r| {
+                r.finish(result, status)
+            })
+            .await?;
+            if let Some((_, outcome)) = finished {
+                return Ok(outcome);
+            }
+            let mut record = RenderRecord::queued(&result.render_id, None, now, expires_at);
+            let outcome = record.finish(result, status);
+            if self.renders.create_render(&record).await? {
+                return Ok(outcome);
+            }
+        }
+    }
+
+    /// A render's chunk job reported: the chunk is counted once, its percent never goes back, and a throttled
+    /// `render.progress` is published when the progress moved enough.
+    async fn chunk_event(
+        &self,
+        event: &JobStateChange,
+        render_id: &str,
+        index: u32,
+    ) -> Result<JobEventHandled, NotifierError> {
+        let detail = &event.detail;
+        let Some(update) = detail.state.chunk_update() else {
+            return Ok(JobEventHandled::NoStatusChange {
+                status: detail.state.name().to_owned(),
+            });
+        };
+        let now = now_ms();
+        let time = rfc3339_ms(now);
+        let updated = update_render(&self.renders, render_id, now, |r| {
+            r.apply_chunk(index, &detail.job_id, update);
+            r.announce_progress(now, &time)
+        })
+        .await?;
+        let Some((record, announcement)) = updated else {
+            tracing::info!(render_id, job_id = %detail.job_id, "chunk job of a render without an item");
+            return Ok(JobEventHandled::Ignored {
+                reason: format!("unknown render {render_id}"),
+            });
+        };
+        let published = match announcement {
+            Some(progress) => {
+                self.publisher.publish(&progress).await?;
+                Some(progress.id)
+            }
+            None => None,
+        };
+        tracing::info!(render_id, chunk = index, job_id = %detail.job_id, state = detail.state.name(), progress = record.progress, "chunk job event applied");
+        Ok(JobEventHandled::ChunkApplied {
+            render_id: render_id.to_owned(),
+            chunk: index,
+            progress: record.progress,
+            chunks_done: record.chunks.done.len(),
+            published,
+        })
+    }
+
+    /// The render state machine entered a step: the render's phase (and, once planned, its chunk count).
+    pub async fn render_phase(&self, report: &Value) -> Result<Value, NotifierError> {
+        let report: PhaseReport = serde_json::from_value(report.clone())
+            .map_err(|e| NotifierError::InvalidRenderPhase(e.to_string()))?;
+        let phase = RenderPhase::parse(&report.phase).ok_or_else(|| {
+            NotifierError::InvalidRenderPhase(format!("unknown phase {:?}", report.phase))
+        })?;
+        let now = now_ms();
+        let time = rfc3339_ms(now);
+        let updated = update_render(&self.renders, &report.render_id, now, |r| {
+            r.enter_phase(phase, report.chunks_total);
+            r.announce_progress(now, &time)
+        })
+        .await?;
+        let Some((record, announcement)) = updated else {
+            return Ok(
+                serde_json::json!({"render_id": report.render_id, "ignored": "no render item"}),
+            );
+        };
+        if let Some(progress) = announcement {
+            self.publisher.publish(&progress).await?;
+        }
+        Ok(serde_json::json!({
+            "render_id": record.render_id, "status": record.status.as_str(),
+            "phase": record.phase.map(RenderPhase::as_str), "progress": record.progress,
+        }))
     }
 }
 

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use vidpipe_core::ports::StoreError;
 
 /// One item: attribute name to value.
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -40,4 +42,32 @@ pub(crate) fn with_optional<const N: usize>(
             .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))),
     );
     item
+}
+
+/// The key attributes a page of the owner index continues from.
+const CURSOR_KEYS: [&str; 4] = ["pk", "sk", "gsi1pk", "gsi1sk"];
+
+/// The opaque cursor of the owner-index page that ends at `key`.
+pub(crate) fn encode_cursor(key: &Item) -> Option<String> {
+    let values: Option<Vec<String>> = CURSOR_KEYS.iter().map(|k| get_s(key, k)).collect();
+    let json = serde_json::to_vec(&values?).ok()?;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
+}
+
+/// The owner-index key of `cursor`, refused unless it was issued for the partition `owner_pk` (so a cursor never
+/// reads another caller's items).
+pub(crate) fn decode_cursor(cursor: &str, owner_pk: &str) -> Result<Item, StoreError> {
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::InvalidCursor)?;
+    let values: Vec<String> =
+        serde_json::from_slice(&json).map_err(|_| StoreError::InvalidCursor)?;
+    if values.len() != CURSOR_KEYS.len() || values[2] != owner_pk {
+        return Err(StoreError::InvalidCursor);
+    }
+    Ok(CURSOR_KEYS
+        .iter()
+        .map(|k| (*k).to_owned())
+        .zip(values.into_iter().map(s))
+        .collect())
 }

@@ -2,13 +2,12 @@
 //! `gsi1sk = {created_at_ms, 13 digits}#{id}`: the owner index lists a caller's recordings newest first.
 
 use aws_sdk_dynamodb::Client;
-use base64::Engine;
 use vidpipe_core::ports::{RecordingPage, RecordingStore, StoreError};
 use vidpipe_core::recording::{MultipartUpload, Recording, RecordingStatus};
 use vidpipe_core::upload::UploadKind;
 
 use super::conditional::{conditional, unavailable};
-use super::item::{Item, get_n, get_s, n, s, with_optional};
+use super::item::{Item, decode_cursor, encode_cursor, get_n, get_s, n, s, with_optional};
 use super::{OWNER_INDEX, TTL_ATTRIBUTE};
 
 /// The recordings, in the table.
@@ -113,30 +112,6 @@ fn from_item(item: &Item) -> Result<Recording, StoreError> {
     })
 }
 
-const CURSOR_KEYS: [&str; 4] = ["pk", "sk", "gsi1pk", "gsi1sk"];
-
-fn encode_cursor(key: &Item) -> Option<String> {
-    let values: Option<Vec<String>> = CURSOR_KEYS.iter().map(|k| get_s(key, k)).collect();
-    let json = serde_json::to_vec(&values?).ok()?;
-    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
-}
-
-fn decode_cursor(cursor: &str, owner: &str) -> Result<Item, StoreError> {
-    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| StoreError::InvalidCursor)?;
-    let values: Vec<String> =
-        serde_json::from_slice(&json).map_err(|_| StoreError::InvalidCursor)?;
-    if values.len() != CURSOR_KEYS.len() || values[2] != owner_pk(owner) {
-        return Err(StoreError::InvalidCursor);
-    }
-    Ok(CURSOR_KEYS
-        .iter()
-        .map(|k| (*k).to_owned())
-        .zip(values.into_iter().map(s))
-        .collect())
-}
-
 impl RecordingStore for DynamoRecordings {
     /// Writes a new recording; a conflict if its id is taken.
     async fn put_new(&self, recording: &Recording) -> Result<(), StoreError> {
@@ -224,7 +199,9 @@ impl RecordingStore for DynamoRecordings {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<RecordingPage, StoreError> {
-        let mut start = cursor.map(|c| decode_cursor(c, owner)).transpose()?;
+        let mut start = cursor
+            .map(|c| decode_cursor(c, &owner_pk(owner)))
+            .transpose()?;
         let mut items = Vec::new();
         // A room filter can leave DynamoDB pages short: keep reading, within a bound, until the page is full.
         for _ in 0..10 {

@@ -5,6 +5,7 @@ mod eventbridge;
 mod mediaconvert;
 mod provision;
 mod publisher;
+mod renders;
 mod s3_reads;
 mod stream_pairing;
 mod stream_status;

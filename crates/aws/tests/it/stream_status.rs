@@ -1,18 +1,15 @@
-//! Stream statuses, render items and event markers against a real moto server.
+//! Stream statuses and event markers against a real moto server.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use vidpipe_aws::dynamo::{DynamoProcessedEvents, DynamoRenders, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoProcessedEvents, DynamoStreams};
 use vidpipe_core::capability::{CAPABILITY_BYTES, StreamCapability};
 use vidpipe_core::jobevent::StreamUpdate;
-use vidpipe_core::ports::{
-    JobEventOutcome, OwnerClaim, ProcessedEventStore, RenderOutcome, RenderStore, StreamStatusStore,
-};
-use vidpipe_core::stream_status::{RenderResult, StreamStatus};
+use vidpipe_core::ports::{JobEventOutcome, OwnerClaim, ProcessedEventStore, StreamStatusStore};
+use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_testkit::{moto::MotoServer, unique_name};
 
 struct Fixture {
     streams: DynamoStreams,
-    renders: DynamoRenders,
     events: DynamoProcessedEvents,
     ddb: aws_sdk_dynamodb::Client,
     name: String,
@@ -27,7 +24,6 @@ async fn fixture() -> Fixture {
         .expect("table on moto");
     Fixture {
         streams: DynamoStreams::new(ddb.clone(), &name, 30),
-        renders: DynamoRenders::new(ddb.clone(), &name),
         events: DynamoProcessedEvents::new(ddb.clone(), &name),
         ddb,
         name,
@@ -298,49 +294,6 @@ async fn an_anonymous_claim_stores_the_capabilitys_digest_and_can_be_undone() {
         .unwrap();
     assert_eq!(reclaimed, OwnerClaim::Claimed);
     assert!(!f.streams.release_owner("nowhere", &other).await.unwrap());
-}
-
-#[tokio::test]
-async fn a_render_keeps_its_first_terminal_status() {
-    let f = fixture().await;
-    let (ok, ready) = RenderResult::parse(
-        &serde_json::json!({"render_id": "promo-42", "status": "ready",
-        "output_uri": "s3://media-bucket/renders/promo-42.mp4", "frames": 900}),
-    )
-    .unwrap();
-    let (bad, failed) = RenderResult::parse(
-        &serde_json::json!({"render_id": "promo-42", "status": "failed", "error": {"error": "E", "cause": "c"}}),
-    )
-    .unwrap();
-    assert_eq!(
-        f.renders.record_render(&ok, &ready, 1, 2).await.unwrap(),
-        RenderOutcome::Recorded
-    );
-    assert_eq!(
-        f.renders.record_render(&ok, &ready, 1, 2).await.unwrap(),
-        RenderOutcome::Recorded
-    );
-    assert_eq!(
-        f.renders.record_render(&bad, &failed, 1, 2).await.unwrap(),
-        RenderOutcome::AlreadyEnded("ready".into())
-    );
-    let item = f
-        .ddb
-        .get_item()
-        .table_name(&f.name)
-        .key("pk", AttributeValue::S("RENDER#promo-42".into()))
-        .key("sk", AttributeValue::S("RENDER".into()))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
-    assert_eq!(item["status"].as_s().unwrap(), "ready");
-    assert_eq!(
-        item["output_uri"].as_s().unwrap(),
-        "s3://media-bucket/renders/promo-42.mp4"
-    );
-    assert_eq!(item["expires_at"].as_n().unwrap(), "2");
 }
 
 #[tokio::test]

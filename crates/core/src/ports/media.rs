@@ -51,3 +51,12 @@ pub trait Transcoder: Send + Sync {
         job_id: &str,
     ) -> impl Future<Output = Result<CancelOutcome, TranscodeError>> + Send;
 }
+
+/// Cancels MediaConvert jobs (a render's chunk jobs, when its owner cancels it).
+pub trait JobCanceller: Send + Sync {
+    /// Cancels the job `job_id`; a job that already finished is not an error.
+    fn cancel_job(
+        &self,
+        job_id: &str,
+    ) -> impl Future<Output = Result<CancelOutcome, TranscodeError>> + Send;
+}

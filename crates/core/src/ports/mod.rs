@@ -8,10 +8,12 @@
 //! | [`RecordingStore`] | recording items | `dynamo::DynamoRecordings` |
 //! | [`StreamStore`] | a stream's pairing (arrivals, claim, submitted job) | `dynamo::DynamoStreams` |
 //! | [`StreamStatusStore`] | a stream's owner and status, job events | `dynamo::DynamoStreams` |
-//! | [`RenderStore`] | renders' terminal statuses | `dynamo::DynamoRenders` |
+//! | [`RenderStore`] | render items (status, phase, chunks, progress) | `dynamo::DynamoRenders` |
+//! | [`RenderExecutions`] | the render state machine's executions | `stepfunctions::StepFunctionsRenders` |
 //! | [`ProcessedEventStore`] | markers of processed events | `dynamo::DynamoProcessedEvents` |
 //! | [`EventPublisher`] | domain events: the bus, then a webhook | `publisher::EventBridgePublisher` |
 //! | [`Transcoder`] | MediaConvert's Probe, CreateJob, CancelJob | `mediaconvert::MediaConvertTranscoder` |
+//! | [`JobCanceller`] | MediaConvert's CancelJob alone | `mediaconvert::MediaConvertTranscoder` |
 //! | [`PartnerTimer`] | the durable wait for a partner recording | `stepfunctions::StepFunctionsTimer` |
 //!
 //! The render flow's ports live beside its domain, in [`crate::render::ports`].
@@ -22,6 +24,7 @@
 //! move between threads.
 
 mod events;
+mod executions;
 mod media;
 mod objects;
 mod recordings;
@@ -30,12 +33,13 @@ mod streams;
 mod timer;
 
 pub use events::{EventPublisher, PublishError};
-pub use media::{CancelOutcome, TranscodeError, Transcoder};
+pub use executions::{ExecutionError, RenderExecutions, Started};
+pub use media::{CancelOutcome, JobCanceller, TranscodeError, Transcoder};
 pub use objects::{
     ObjectHead, ObjectStore, ObjectStoreError, PresignedRequest, PutSpec, StoredPart,
 };
 pub use recordings::{RecordingPage, RecordingStore};
-pub use renders::{ProcessedEventStore, RenderOutcome, RenderStore};
+pub use renders::{ProcessedEventStore, RenderPage, RenderStore, update_render};
 pub use streams::{JobEventOutcome, OwnerClaim, StalledStream, StreamStatusStore, StreamStore};
 pub use timer::{PartnerTimer, TimerError, execution_input, execution_name};
 

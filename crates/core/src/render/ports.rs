@@ -71,6 +71,12 @@ pub trait RequestWriter: Send + Sync {
     fn put(&self, uri: &S3Uri, json: Vec<u8>) -> impl Future<Output = Result<(), PutError>> + Send;
 }
 
+/// Removes a finished render's files.
+pub trait FolderRemover: Send + Sync {
+    /// Deletes every object whose key starts with `folder`'s key (a folder: it ends in `/`), in its bucket.
+    fn remove_folder(&self, folder: &S3Uri) -> impl Future<Output = Result<(), PutError>> + Send;
+}
+
 /// Reads the first bytes of source files (image headers, for their size).
 pub trait HeaderReader: Send + Sync {
     /// The first `len` bytes of the object at `uri` (all of it when it is shorter).

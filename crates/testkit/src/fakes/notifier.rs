@@ -1,45 +1,10 @@
-//! [`InMemoryRenders`], [`InMemoryProcessedEvents`] and [`RecordingPublisher`]: what the notifier writes and
-//! publishes, in memory.
+//! [`InMemoryProcessedEvents`] and [`RecordingPublisher`]: what the notifier marks and publishes, in memory.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Mutex;
 
 use vidpipe_core::notify::DomainEvent;
-use vidpipe_core::ports::{
-    EventPublisher, ProcessedEventStore, PublishError, RenderOutcome, RenderStore, StoreError,
-};
-use vidpipe_core::stream_status::{RenderResult, RenderStatus};
-
-/// Renders' terminal statuses: the first one wins, as in the DynamoDB adapter.
-#[derive(Debug, Default)]
-pub struct InMemoryRenders(Mutex<HashMap<String, String>>);
-
-impl InMemoryRenders {
-    /// The status recorded for `render_id`.
-    pub fn status(&self, render_id: &str) -> Option<String> {
-        self.0.lock().expect("renders lock").get(render_id).cloned()
-    }
-}
-
-impl RenderStore for InMemoryRenders {
-    async fn record_render(
-        &self,
-        result: &RenderResult,
-        status: &RenderStatus,
-        _now_ms: u64,
-        _expires_at: u64,
-    ) -> Result<RenderOutcome, StoreError> {
-        let mut renders = self.0.lock().expect("renders lock");
-        let stored = renders
-            .entry(result.render_id.clone())
-            .or_insert_with(|| status.as_str().to_owned());
-        Ok(if stored == status.as_str() {
-            RenderOutcome::Recorded
-        } else {
-            RenderOutcome::AlreadyEnded(stored.clone())
-        })
-    }
-}
+use vidpipe_core::ports::{EventPublisher, ProcessedEventStore, PublishError, StoreError};
 
 /// Markers of processed events.
 #[derive(Debug, Default)]

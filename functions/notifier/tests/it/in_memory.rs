@@ -149,3 +149,111 @@ async fn an_input_failure_that_names_a_fallback_leaves_the_stream_to_the_composi
     assert_eq!(answer["status"], "failed", "{answer}");
     assert_eq!(published(&notifier), [DomainEventType::CompositeFailed]);
 }
+
+/// `complete-chunk-job.json` as chunk `index`'s job `job` in `status` (`percent` for a STATUS_UPDATE).
+fn chunk_event(index: u32, status: &str, percent: Option<u8>) -> Value {
+    let mut event = fixture("complete-chunk-job.json");
+    event["id"] = json!(format!("chunk-{index}-{status}-{percent:?}"));
+    event["detail"]["jobId"] = json!(format!("job-{index}"));
+    event["detail"]["status"] = json!(status);
+    event["detail"]["userMetadata"]["chunk_index"] = json!(index.to_string());
+    if let Some(p) = percent {
+        event["detail"]["jobProgress"] = json!({"jobPercentComplete": p});
+    }
+    event
+}
+
+#[tokio::test]
+async fn chunk_jobs_and_phases_move_a_render_forward_once_with_throttled_progress_events() {
+    use vidpipe_core::ports::RenderStore;
+    use vidpipe_core::render::record::RenderRecord;
+    let notifier = notifier();
+    let record = RenderRecord::queued("promo-42", Some("jwt:user-123"), 1, 1_900_000_000);
+    assert!(notifier.renders.create_render(&record).await.unwrap());
+
+    let phase = |phase: &str, total: Option<u32>| json!({"render_phase": {"render_id": "promo-42", "phase": phase, "chunks_total": total}});
+    let answer = notifier.handle(phase("planning", None)).await.unwrap();
+    assert_eq!(
+        (answer["status"].as_str(), answer["phase"].as_str()),
+        (Some("processing"), Some("planning"))
+    );
+    notifier.handle(phase("rendering", Some(2))).await.unwrap();
+
+    let running = notifier
+        .handle(chunk_event(0, "STATUS_UPDATE", Some(50)))
+        .await
+        .unwrap();
+    assert_eq!(running["outcome"], "chunk_applied", "{running}");
+    assert_eq!(running["progress"], 22);
+    let done = notifier
+        .handle(chunk_event(0, "COMPLETE", None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (done["progress"].as_u64(), done["chunks_done"].as_u64()),
+        (Some(45), Some(1))
+    );
+    let mut again = chunk_event(0, "COMPLETE", None);
+    again["id"] = json!("a redelivery under another id");
+    let again = notifier.handle(again).await.unwrap();
+    assert_eq!(
+        (again["chunks_done"].as_u64(), again["published"].clone()),
+        (Some(1), Value::Null)
+    );
+    notifier
+        .handle(chunk_event(1, "COMPLETE", None))
+        .await
+        .unwrap();
+    notifier.handle(phase("assembling", None)).await.unwrap();
+    let late = notifier.handle(phase("rendering", Some(2))).await.unwrap();
+    assert_eq!(late["phase"], "assembling", "phases only move forward");
+
+    let stored = notifier.renders.get("promo-42").unwrap();
+    assert_eq!((stored.progress, stored.chunks.done.len()), (90, 2));
+    assert_eq!(
+        stored.chunks.jobs.values().collect::<Vec<_>>(),
+        ["job-0", "job-1"]
+    );
+    let progress: Vec<Value> = notifier
+        .publisher
+        .events()
+        .iter()
+        .filter(|e| e.event_type == DomainEventType::RenderProgress)
+        .map(|e| e.data["progress"].clone())
+        .collect();
+    assert_eq!(
+        progress,
+        [json!(22), json!(45), json!(90)],
+        "one event per step of at least 5 %"
+    );
+
+    let answer = notifier.handle(fixture("render-ready.json")).await.unwrap();
+    assert_eq!(answer["status"], "ready");
+    let ready = notifier.renders.get("promo-42").unwrap();
+    assert_eq!(
+        (ready.progress, ready.owner.as_deref()),
+        (100, Some("jwt:user-123")),
+        "the result keeps the owner"
+    );
+    let after = notifier
+        .handle(chunk_event(1, "STATUS_UPDATE", Some(10)))
+        .await
+        .unwrap();
+    assert_eq!(after["progress"], 100, "a finished render stays as it is");
+    assert_eq!(
+        published(&notifier).last(),
+        Some(&DomainEventType::RenderReady)
+    );
+}
+
+#[tokio::test]
+async fn a_phase_report_that_breaks_the_contract_fails_by_name() {
+    let notifier = notifier();
+    let bad = json!({"render_phase": {"render_id": "promo-42", "phase": "dancing"}});
+    let err = notifier.handle(bad).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidRenderPhase");
+    let unknown = json!({"render_phase": {"render_id": "nobody", "phase": "planning"}});
+    let answer = notifier.handle(unknown).await.unwrap();
+    assert_eq!(answer["ignored"], "no render item");
+    assert!(published(&notifier).is_empty());
+}
