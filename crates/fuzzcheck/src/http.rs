@@ -4,6 +4,10 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
+use vidpipe_presign::renders::RenderBackends;
+use vidpipe_testkit::fakes::{
+    InMemoryRenderFiles, InMemoryRenders, RecordingCanceller, RecordingExecutions,
+};
 
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_http::{Body, Response};
@@ -28,7 +32,12 @@ pub const RECORDING_ID: &str = "4b0c1d7e-5f3a-4c2b-9d1e-000000000042";
 /// capability it issues (64 times `5a`) in `x-stream-capability`.
 const SURVEY_ENTROPY: [u8; 32] = [0x5a; 32];
 
-type FuzzApp = App<InMemoryObjects, InMemoryRecordings, InMemoryStreams>;
+type FuzzApp = App<
+    InMemoryObjects,
+    InMemoryRecordings,
+    InMemoryStreams,
+    RenderBackends<InMemoryRenders, RecordingExecutions, InMemoryRenderFiles, RecordingCanceller>,
+>;
 
 /// The configurations requests are answered under: the API Gateway JWT authorizer, HS256 tokens checked by the
 /// function (no seed carries a valid one: tokens expire; garbage tokens are what is fuzzed), and anonymous callers.
@@ -65,6 +74,7 @@ fn app(config: &Config) -> FuzzApp {
         objects: InMemoryObjects::default(),
         recordings: InMemoryRecordings::default(),
         streams: InMemoryStreams::default(),
+        renders: RenderBackends::default(),
     };
     let key = format!("videos/recordings/room-1/{RECORDING_ID}/talk.webm");
     app.objects.uploads.lock().expect("uploads").insert(

@@ -18,6 +18,10 @@ use vidpipe_core::recording::{Recording, RecordingStatus};
 use vidpipe_core::stream_status::StreamRecord;
 use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
+use vidpipe_presign::renders::RenderBackends;
+use vidpipe_testkit::fakes::{
+    InMemoryRenderFiles, InMemoryRenders, RecordingCanceller, RecordingExecutions,
+};
 
 /// Real presigning; no object exists; multipart is not exercised.
 struct SigningOnly(S3Objects);
@@ -176,6 +180,12 @@ fn bench(c: &mut Criterion) {
         )),
         recordings: DiscardingTable,
         streams: DiscardingTable,
+        renders: RenderBackends::<
+            InMemoryRenders,
+            RecordingExecutions,
+            InMemoryRenderFiles,
+            RecordingCanceller,
+        >::default(),
     };
 
     let mut group = c.benchmark_group("presign");

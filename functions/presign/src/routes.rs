@@ -3,6 +3,7 @@
 use crate::auth::{CAPABILITY_HEADER, Caller, authenticate};
 use crate::config::Config;
 use crate::http::{ApiError, Cors, error_response, is_preflight, json_response};
+use crate::renders::RenderPorts;
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -23,7 +24,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The HTTP API with its dependencies.
 #[derive(Debug)]
-pub struct App<O, R, S> {
+pub struct App<O, R, S, V> {
     /// Configuration.
     pub config: Config,
     /// The bucket.
@@ -32,6 +33,8 @@ pub struct App<O, R, S> {
     pub recordings: R,
     /// Stream items (in the same table).
     pub streams: S,
+    /// What the render routes need ([`crate::renders::RenderBackends`]).
+    pub renders: V,
 }
 
 /// The request path without the API Gateway stage prefix.
@@ -51,7 +54,7 @@ fn route_path(request: &Request) -> String {
     }
 }
 
-impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
+impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore, V: RenderPorts> App<O, R, S, V> {
     /// Answers one request: CORS, authentication, routing, and errors as JSON.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let origin = request
@@ -92,6 +95,8 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
                 | ["recordings", "upload-url"]
                 | ["recordings", _]
                 | ["streams", _]
+                | ["renders"]
+                | ["renders", _]
         );
         if !known_path {
             return Err(ApiError::new(
@@ -116,6 +121,10 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore> App<O, R, S> {
             (&Method::GET, ["recordings"]) => self.list_recordings(&caller, request).await,
             (&Method::GET, ["recordings", id]) => self.get_recording(&caller, id).await,
             (&Method::GET, ["streams", stream]) => self.get_stream(&caller, stream).await,
+            (&Method::POST, ["renders"]) => self.post_render(&caller, body()?).await,
+            (&Method::GET, ["renders"]) => self.list_renders(&caller, request).await,
+            (&Method::GET, ["renders", id]) => self.get_render(&caller, id).await,
+            (&Method::DELETE, ["renders", id]) => self.delete_render(&caller, id).await,
             _ => Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",

@@ -2,6 +2,10 @@
 //! whole upload flow, and an in-process s3s-fs server (which checks SigV4, as moto does not) for signature rules.
 
 use std::collections::{BTreeSet, HashMap};
+use vidpipe_presign::renders::RenderBackends;
+use vidpipe_testkit::fakes::{
+    InMemoryRenderFiles, InMemoryRenders, RecordingCanceller, RecordingExecutions,
+};
 
 use vidpipe_aws::dynamo::{DynamoRecordings, DynamoStreams};
 use vidpipe_aws::provision::{Resources, provision};
@@ -17,8 +21,16 @@ use crate::common::{Event, parts};
 
 const MIB: usize = 1024 * 1024;
 
+/// The API on moto, with in-memory render ports (the render routes have their own tests).
+type MotoApp = App<
+    S3Objects,
+    DynamoRecordings,
+    DynamoStreams,
+    RenderBackends<InMemoryRenders, RecordingExecutions, InMemoryRenderFiles, RecordingCanceller>,
+>;
+
 struct Stack {
-    app: App<S3Objects, DynamoRecordings, DynamoStreams>,
+    app: MotoApp,
     s3: aws_sdk_s3::Client,
     ddb: aws_sdk_dynamodb::Client,
     bucket: String,
@@ -90,6 +102,7 @@ impl Stack {
             objects: S3Objects::new(s3.clone(), bucket.clone()),
             recordings: DynamoRecordings::new(ddb.clone(), table.clone()),
             streams: DynamoStreams::new(ddb.clone(), table.clone(), 30),
+            renders: RenderBackends::default(),
         };
         Stack {
             app,
@@ -559,6 +572,10 @@ async fn every_sample_event_is_answered() {
         ("MULTIPART_THRESHOLD", "16777216"),
         ("MULTIPART_PART_SIZE", "5242880"),
         ("ALLOWED_ORIGINS", "https://app.example.com"),
+        (
+            "RENDER_STATE_MACHINE_ARN",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:vidpipe-render",
+        ),
     ])
     .await;
     let (status, open) = stack
@@ -576,13 +593,16 @@ async fn every_sample_event_is_answered() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 13, "{names:?}");
+    assert_eq!(names.len(), 17, "{names:?}");
     for name in names {
         let expected = match name.as_str() {
             "post-uploads-complete.json" => 400, // its sample ETag is not one S3 issued
             "delete-upload.json" => 200,
             "options-preflight.json" => 204,
             "get-upload-parts.json" => 200,
+            // They sort before post-renders.json: the sample render is not there yet.
+            "delete-render.json" | "get-render.json" => 404,
+            "post-renders.json" => 202,
             n if n.starts_with("post-uploads-") => 201,
             _ => 200,
         };
@@ -691,11 +711,12 @@ async fn a_first_sign_that_fails_gives_the_stream_back_on_moto() {
     let stack = moto_stack(&[("AUTH_MODE", "anonymous")]).await;
     // The recordings store fails (its table does not exist) after the stream was claimed with a new capability,
     // which then never reaches the client: the claim is undone, so the respondent's retry claims the stream.
-    let broken = App {
+    let broken: MotoApp = App {
         config: stack.app.config.clone(),
         objects: S3Objects::new(stack.s3.clone(), stack.bucket.clone()),
         recordings: DynamoRecordings::new(stack.ddb.clone(), unique_name("missing")),
         streams: DynamoStreams::new(stack.ddb.clone(), stack.table.clone(), 30),
+        renders: RenderBackends::default(),
     };
     let survey = || Event::fixture("post-presigned-url.json").subject(None);
     let (status, err) = parts(broken.handle(survey().request()).await);

@@ -5,6 +5,7 @@ mod event_guard;
 mod http;
 mod legacy_routes;
 mod recordings;
+mod renders;
 mod streams;
 mod uploads;
 
@@ -13,8 +14,12 @@ use std::sync::atomic::Ordering;
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
+use vidpipe_presign::renders::RenderBackends;
 use vidpipe_testkit::config::vars;
 use vidpipe_testkit::fakes::{InMemoryObjects, InMemoryRecordings, InMemoryStreams};
+use vidpipe_testkit::fakes::{
+    InMemoryRenderFiles, InMemoryRenders, RecordingCanceller, RecordingExecutions,
+};
 
 use crate::common::{Event, parts};
 
@@ -27,7 +32,11 @@ fn stream_record(stream: &str, owner: Option<&str>, status: StreamStatus) -> Str
     }
 }
 
-type TestApp = App<InMemoryObjects, InMemoryRecordings, InMemoryStreams>;
+/// The render routes' in-memory ports.
+type TestRenders =
+    RenderBackends<InMemoryRenders, RecordingExecutions, InMemoryRenderFiles, RecordingCanceller>;
+
+type TestApp = App<InMemoryObjects, InMemoryRecordings, InMemoryStreams, TestRenders>;
 
 /// The configuration of these tests, with `overrides` replacing its values.
 fn config(overrides: &[(&str, &str)]) -> Config {
@@ -52,6 +61,7 @@ fn app(overrides: &[(&str, &str)]) -> TestApp {
         objects: InMemoryObjects::default(),
         recordings: InMemoryRecordings::default(),
         streams: InMemoryStreams::default(),
+        renders: RenderBackends::default(),
     }
 }
 
