@@ -149,6 +149,21 @@ fn request() -> lambda_http::Request {
     lambda_http::request::from_str(&event).expect("event")
 }
 
+/// `POST /renders` with the sample request and no `render_id`, so every request is a new render (a UUID).
+fn render_request() -> lambda_http::Request {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/presign/post-renders.json"
+    ))
+    .expect("fixture");
+    let mut event: serde_json::Value = serde_json::from_str(&text).expect("event");
+    let mut body: serde_json::Value =
+        serde_json::from_str(event["body"].as_str().expect("body")).expect("request");
+    body.as_object_mut().expect("object").remove("render_id");
+    event["body"] = serde_json::Value::String(body.to_string());
+    lambda_http::request::from_str(&event.to_string()).expect("event")
+}
+
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -170,6 +185,10 @@ fn bench(c: &mut Criterion) {
         ("BUCKET", "bench-bucket"),
         ("TABLE_NAME", "bench-table"),
         ("KEY_PREFIX", "videos/"),
+        (
+            "RENDER_STATE_MACHINE_ARN",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:bench-render",
+        ),
     ]))
     .unwrap();
     let app = App {
@@ -197,7 +216,20 @@ fn bench(c: &mut Criterion) {
             criterion::BatchSize::SmallInput,
         )
     });
+    // Validation, the render item, request.json and StartExecution, on in-memory ports: the handler's own cost.
+    group.bench_function("POST /renders (validation + store + start)", |b| {
+        b.iter_batched(
+            render_request,
+            |r| runtime.block_on(app.handle(r)),
+            criterion::BatchSize::SmallInput,
+        )
+    });
     group.finish();
+    assert_eq!(
+        runtime.block_on(app.handle(render_request())).status(),
+        202,
+        "the benchmarked render request is accepted"
+    );
 
     // Latency distribution, which criterion does not report: 20,000 requests one after another.
     let mut latencies: Vec<Duration> = (0..20_000)

@@ -124,9 +124,27 @@ struct Flow {
     throttles_left: AtomicU32,
     /// Where the custom renderer claims to write, if not where it was told.
     renderer_writes_to: Option<String>,
+    /// Whether the notifier fails every phase report.
+    phase_reports_fail: bool,
 }
 
 impl Flow {
+    /// The render results the notifier was sent (its phase reports aside).
+    fn results(&self) -> Vec<Value> {
+        self.calls_to(NOTIFIER)
+            .into_iter()
+            .filter(|c| c.get("render_result").is_some())
+            .collect()
+    }
+
+    /// The phases reported to the notifier, in order, with their `chunks_total`.
+    fn phases(&self) -> Vec<Value> {
+        self.calls_to(NOTIFIER)
+            .into_iter()
+            .filter_map(|c| c.get("render_phase").cloned())
+            .collect()
+    }
+
     fn calls_to(&self, resource: &str) -> Vec<Value> {
         let calls = self.calls.lock().unwrap();
         calls
@@ -200,6 +218,9 @@ impl TaskInvoker for &'static Flow {
             ASSEMBLER => Ok(
                 json!({"output_uri": input["output"]["uri"], "frames": input["total_frames"],
                                    "duration_ms": 99_500}),
+            ),
+            NOTIFIER if input.get("render_phase").is_some() && self.phase_reports_fail => Err(
+                TaskError::new("StatusStoreUnavailable", "the table is down"),
             ),
             NOTIFIER => Ok(json!({"render_id": input["render_result"]["render_id"],
                                   "status": input["render_result"]["status"]})),
@@ -285,13 +306,39 @@ async fn chunks_render_on_mediaconvert_beside_the_mix_then_join_and_notify_ready
                 "output_uri": "s3://vidpipe-renders/renders/promo-42/chunks/00001.mp4"}])
     );
     assert_eq!(
-        flow.calls_to(NOTIFIER),
+        flow.results(),
         vec![
             json!({"render_result": {"render_id": "promo-42", "status": "ready",
                                        "output_uri": "s3://vidpipe-renders/renders/promo-42.mp4", "frames": 2985,
-                                       "execution": EXECUTION}})
+                                       "duration_ms": 99_500, "execution": EXECUTION}})
         ]
     );
+    assert_eq!(
+        flow.phases(),
+        vec![
+            json!({"render_id": "promo-42-run", "phase": "planning"}),
+            json!({"render_id": "promo-42", "phase": "rendering", "chunks_total": 2}),
+            json!({"render_id": "promo-42", "phase": "assembling"}),
+            json!({"render_id": "promo-42", "phase": "notifying"}),
+        ],
+        "each step is reported as the render enters it"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_phase_report_that_fails_never_fails_the_render() {
+    let flow = Flow {
+        phase_reports_fail: true,
+        ..Flow::default()
+    };
+    let (flow, execution) = execute(flow, json!({"request": request()})).await;
+    assert!(
+        matches!(execution.outcome, Outcome::Succeeded { .. }),
+        "{:?}",
+        execution.outcome
+    );
+    assert_eq!(flow.results()[0]["render_result"]["status"], "ready");
+    assert_eq!(flow.phases().len(), 4);
 }
 
 /// The chunk jobs of `request()` use the chunker's probe results: the overlay placed by its 600x400 size, and the
@@ -375,7 +422,7 @@ async fn a_failing_chunk_is_reported_as_failed_with_its_cause() {
         "nothing is assembled"
     );
     assert_eq!(
-        flow.calls_to(NOTIFIER),
+        flow.results(),
         vec![
             json!({"render_result": {"render_id": "promo-42", "status": "failed",
                      "error": {"error": "States.TaskFailed", "cause": "job 1-abc: 1010 input file not found"},
@@ -393,7 +440,7 @@ async fn an_invalid_request_is_reported_under_the_execution_name() {
         panic!("{:?}", execution.outcome)
     };
     assert_eq!(error.error, "InvalidRenderRequest");
-    let notified = &flow.calls_to(NOTIFIER)[0]["render_result"];
+    let notified = &flow.results()[0]["render_result"];
     assert_eq!(notified["render_id"], "promo-42-run");
     assert_eq!(notified["status"], "failed");
     assert!(
@@ -448,7 +495,7 @@ async fn a_custom_renderer_renders_every_chunk_from_the_stored_request() {
     };
     assert_eq!(error.error, "ChunkMisplaced");
     assert_eq!(
-        flow.calls_to(NOTIFIER)[0]["render_result"]["error"]["error"],
+        flow.results()[0]["render_result"]["error"]["error"],
         "ChunkMisplaced"
     );
 }
