@@ -388,6 +388,88 @@ async function refreshLibrary(more = false) {
   }
 }
 
+// --- Renders ------------------------------------------------------------------------------------------------------
+
+/** A sample render request: two stills of 2 s at a small size; edit its sources to objects of yours. */
+const SAMPLE_RENDER = {
+  output: { width: 320, height: 180, fps: 24 },
+  scenes: [
+    { id: "intro", duration_s: 2, image: "s3://YOUR-BUCKET/assets/title.png" },
+    { id: "outro", duration_s: 2, image: "s3://YOUR-BUCKET/assets/logo.png" },
+  ],
+  chunking: { max_chunk_s: 2, min_chunk_s: 1 },
+};
+
+let followingRender = 0;
+
+/** Posts the form's render request, then follows it. */
+async function postRender() {
+  const status = $("render-status");
+  status.classList.remove("error");
+  let request;
+  try {
+    request = JSON.parse($("render-request").value);
+  } catch (e) {
+    status.textContent = `The request is not JSON: ${e.message}`;
+    status.classList.add("error");
+    return;
+  }
+  try {
+    const render = await api("POST", "/renders", request);
+    followRender(render.render_id);
+  } catch (e) {
+    status.textContent = `Render refused: ${e.message}`;
+    status.classList.add("error");
+  }
+}
+
+/** Polls GET /renders/{id}: the bar shows its progress (which never goes back) until it is ready or failed. */
+async function followRender(id) {
+  const mine = ++followingRender;
+  const status = $("render-status");
+  const bar = $("render-progress");
+  const cancel = $("render-cancel");
+  const output = $("render-output");
+  output.hidden = true;
+  bar.value = 0;
+  cancel.hidden = false;
+  cancel.onclick = () => api("DELETE", `/renders/${encodeURIComponent(id)}`).catch((e) => {
+    status.textContent = `Could not cancel: ${e.message}`;
+  });
+  while (mine === followingRender) {
+    let r;
+    try {
+      r = await api("GET", `/renders/${encodeURIComponent(id)}`);
+    } catch (e) {
+      status.textContent = `Render ${id}: ${e.message}`;
+      status.classList.add("error");
+      cancel.hidden = true;
+      return;
+    }
+    status.dataset.status = r.status;
+    bar.value = Math.max(bar.value, r.progress ?? 0);
+    if (r.status === "ready") {
+      status.textContent = `Render ${id} is ready (${r.frames} frames, ${r.duration_ms} ms).`;
+      output.href = r.output_url;
+      output.hidden = false;
+      cancel.hidden = true;
+      return;
+    }
+    if (r.status === "failed") {
+      const error = r.error || {};
+      status.textContent = `Render ${id} failed: ${error.message || "no reason given"} (${error.code || "?"})`;
+      status.classList.add("error");
+      cancel.hidden = true;
+      return;
+    }
+    const chunks = r.chunks_total ? `, ${r.chunks_done} of ${r.chunks_total} chunks` : "";
+    status.textContent = r.status === "queued"
+      ? `Render ${id}: queued`
+      : `Render ${id}: ${r.phase || "processing"}, ${r.progress} %${chunks}`;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
 // --- Wiring ------------------------------------------------------------------------------------------------------
 
 function start() {
@@ -416,6 +498,11 @@ function start() {
       room_id: $("room").value,
       filename: file.name,
     }).then(() => refreshLibrary().catch(showLibraryError));
+  });
+  $("render-request").value = JSON.stringify(SAMPLE_RENDER, null, 2);
+  $("render-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    postRender();
   });
   if (session.token) signIn(session.token, session.api);
   else signOut("Sign in with a development token to record.");
