@@ -66,13 +66,13 @@ fn seeds_named_after_a_shipped_file_are_that_file() {
         for seed in seeds(target) {
             let file_name = seed.name.trim_start_matches(&format!("{target}/"));
             let source = format!("{folder}/{file_name}");
-            if let Ok(shipped) = std::fs::read(root.join(&source)) {
-                if shipped != seed.data {
-                    stale.push(format!(
-                        "fuzz/corpus/{} differs from {source}: copy it again",
-                        seed.name
-                    ));
-                }
+            if let Ok(shipped) = std::fs::read(root.join(&source))
+                && shipped != seed.data
+            {
+                stale.push(format!(
+                    "fuzz/corpus/{} differs from {source}: copy it again",
+                    seed.name
+                ));
             }
         }
     }
