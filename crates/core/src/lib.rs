@@ -10,6 +10,7 @@ pub mod keys;
 pub mod limits;
 pub mod notify;
 pub mod pairing;
+pub mod playback;
 pub mod ports;
 pub mod recording;
 pub mod render;

@@ -25,8 +25,8 @@ pub mod names {
     pub const MP4: &str = "video.mp4";
     /// The storyboard's frame captures: `thumbs/thumb.NNNNNNN.jpg`.
     pub const THUMBS: &str = "thumbs/thumb";
-    /// The storyboard's sprite (thumbnails tiled in rows).
-    pub const SPRITE: &str = "storyboard.jpg";
+    /// The storyboard's sprites (thumbnails tiled in rows of 10, 100 per sheet): `storyboard_NNN.jpg`.
+    pub const SPRITE: &str = "storyboard";
     /// The storyboard's WebVTT (one cue per thumbnail, `storyboard.jpg#xywh=x,y,w,h`).
     pub const STORYBOARD: &str = "storyboard.vtt";
 }
@@ -149,7 +149,7 @@ fn thumbnail_size(display: Size, long_side: u32) -> Result<Size, JobError> {
 /// `index.m3u8` and `index.mpd` over a CMAF ladder (4 s segments, one audio rendition), `video.mp4` unless
 /// [`PlaybackOptions::source_is_mp4`], the poster ([`PlaybackPlan::poster_name`]) and the storyboard's frames
 /// (`thumbs/thumb.NNNNNNN.jpg`, one every [`PlaybackPlan::storyboard_interval_s`]), which a step after the job
-/// tiles into `storyboard.jpg` and `storyboard.vtt`.
+/// tiles into sprites and `storyboard.vtt` ([`crate::playback::Storyboard`]).
 ///
 /// Its `UserMetadata` holds the folder (`destination`) and the storyboard's interval; the caller adds what the
 /// package belongs to with [`CreateJobRequest::with_user_metadata`].
