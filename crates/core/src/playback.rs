@@ -1,12 +1,161 @@
-//! The playback package after its job: the storyboard (thumbnails tiled into sprites, and the WebVTT that points
-//! into them).
+//! The playback package of a video: what it belongs to ([`PlaybackAsset`]), its record and status
+//! ([`PlaybackPackage`], with [`StreamStatus`]'s names and forward-only order), what clients see ([`PlaybackView`]),
+//! and the storyboard made after its job (thumbnails tiled into sprites, and the WebVTT that points into them).
 //!
 //! MediaConvert's frame capture writes one JPEG per thumbnail; players scrub with a WebVTT whose cues name a region
 //! of a sprite (`storyboard_000.jpg#xywh=x,y,w,h`), so a step after the job tiles the frames and writes the `.vtt`.
 
 use std::fmt::Write as _;
 
+use serde::{Deserialize, Serialize};
+
 use crate::job::{Size, names};
+use crate::keys::StreamName;
+use crate::stream_status::StreamStatus;
+
+/// What a playback package belongs to; its wire form (`recording/{id}`, `stream/{name}`) is the `asset` of the
+/// job's `UserMetadata` and of the package's item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PlaybackAsset {
+    /// An uploaded recording, by its server-chosen id.
+    Recording(String),
+    /// A stream's composite (or single-source) output.
+    Stream(StreamName),
+}
+
+/// Why an asset id is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a playback asset (recording/{{id}} or stream/{{name}})")]
+pub struct InvalidAsset(pub String);
+
+impl PlaybackAsset {
+    /// Parses the wire form; a recording id is `[A-Za-z0-9-]{1,64}` (the API makes UUIDs), a stream name follows
+    /// the one stream-name rule.
+    pub fn parse(value: &str) -> Result<Self, InvalidAsset> {
+        let invalid = || InvalidAsset(value.to_owned());
+        match value.split_once('/').ok_or_else(invalid)? {
+            ("recording", id)
+                if (1..=64).contains(&id.len())
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
+                Ok(Self::Recording(id.to_owned()))
+            }
+            ("stream", name) => StreamName::parse("asset", name)
+                .map(Self::Stream)
+                .map_err(|_| invalid()),
+            _ => Err(invalid()),
+        }
+    }
+
+    /// The wire form.
+    pub fn as_wire(&self) -> String {
+        match self {
+            Self::Recording(id) => format!("recording/{id}"),
+            Self::Stream(name) => format!("stream/{}", name.as_str()),
+        }
+    }
+}
+
+/// A playback package as stored: whose, where, how far, and what its job said about the video.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaybackPackage {
+    /// The asset's wire form.
+    pub asset: String,
+    /// Who may play it.
+    pub owner: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The package's folder key (ends in `playback/`).
+    pub folder: String,
+    /// `queued` when submitted, then forward only.
+    pub status: StreamStatus,
+    /// The MP4's key: `{folder}video.mp4`, or the source itself when it already is one.
+    pub mp4_key: String,
+    /// The poster's file name in the folder.
+    pub poster: String,
+    /// From the COMPLETE event: the video's length.
+    pub duration_ms: Option<u64>,
+    /// From the COMPLETE event: the top rendition's width.
+    pub width: Option<u32>,
+    /// From the COMPLETE event: the top rendition's height.
+    pub height: Option<u32>,
+    /// MediaConvert's error code when `failed`.
+    pub error_code: Option<String>,
+}
+
+impl PlaybackPackage {
+    /// Whether the package may move to `next`: statuses only move forward (`queued < processing < ready |
+    /// failed`), and a terminal status never changes, so a late PROGRESSING never overwrites COMPLETE.
+    pub fn can_move_to(&self, next: StreamStatus) -> bool {
+        statuses_before(next).contains(&self.status)
+    }
+
+    /// What clients see, with every file's URL made by `url` from its key (a CDN URL, a presigned URL, a
+    /// `/play/` route); files are shown only once the package is `ready`.
+    pub fn view(&self, url: impl Fn(&str) -> String) -> PlaybackView {
+        let ready = self.status == StreamStatus::Ready;
+        let file = |name: &str| ready.then(|| url(&format!("{}{name}", self.folder)));
+        PlaybackView {
+            status: self.status,
+            hls: file(names::HLS),
+            dash: file(names::DASH),
+            mp4: ready.then(|| url(&self.mp4_key)),
+            poster: file(&self.poster),
+            storyboard: file(names::STORYBOARD),
+            duration_ms: self.duration_ms,
+            width: self.width,
+            height: self.height,
+        }
+    }
+}
+
+/// The statuses a package may move to `next` from: `queued < processing < ready | failed`, terminal ones never
+/// change (the condition of the store's conditional write).
+pub fn statuses_before(next: StreamStatus) -> &'static [StreamStatus] {
+    match next {
+        StreamStatus::Queued => &[],
+        StreamStatus::Processing => &[StreamStatus::Queued],
+        StreamStatus::Ready | StreamStatus::Failed => {
+            &[StreamStatus::Queued, StreamStatus::Processing]
+        }
+    }
+}
+
+/// What a job event changes on a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaybackUpdate {
+    /// The new status.
+    pub status: StreamStatus,
+    /// The video's length, from COMPLETE.
+    pub duration_ms: Option<u64>,
+    /// The top rendition's size, from COMPLETE.
+    pub size: Option<Size>,
+    /// MediaConvert's error code, from ERROR.
+    pub error_code: Option<String>,
+}
+
+/// The `playback` object of `GET /recordings/{id}` and `GET /streams/{stream}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlaybackView {
+    /// `queued`, `processing`, `ready` or `failed`.
+    pub status: StreamStatus,
+    /// The HLS main playlist.
+    pub hls: Option<String>,
+    /// The DASH manifest.
+    pub dash: Option<String>,
+    /// The progressive MP4.
+    pub mp4: Option<String>,
+    /// The poster JPEG.
+    pub poster: Option<String>,
+    /// The storyboard WebVTT.
+    pub storyboard: Option<String>,
+    /// The video's length.
+    pub duration_ms: Option<u64>,
+    /// The top rendition's width.
+    pub width: Option<u32>,
+    /// The top rendition's height.
+    pub height: Option<u32>,
+}
 
 /// Thumbnails per sprite row.
 pub const SPRITE_COLUMNS: u32 = 10;
@@ -127,6 +276,75 @@ pub fn capture_count<'a>(paths: impl IntoIterator<Item = &'a str>) -> Option<u32
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn assets_are_recordings_or_streams() {
+        let id = "0b6f1c2e-4a6b-4f4e-9d57-1f0c1d2e3f40";
+        let recording = PlaybackAsset::parse(&format!("recording/{id}")).unwrap();
+        assert_eq!(recording, PlaybackAsset::Recording(id.into()));
+        assert_eq!(recording.as_wire(), format!("recording/{id}"));
+        let stream = PlaybackAsset::parse("stream/s-42").unwrap();
+        assert_eq!(stream.as_wire(), "stream/s-42");
+        for bad in [
+            "s-42",
+            "recording/",
+            "recording/../x",
+            "recording/a/b",
+            "stream/s-42_camera",
+            "render/r1",
+            "",
+        ] {
+            assert!(PlaybackAsset::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    fn package(status: StreamStatus) -> PlaybackPackage {
+        PlaybackPackage {
+            asset: "stream/s-42".into(),
+            owner: "jwt:u1".into(),
+            bucket: "b".into(),
+            folder: "streams/s-42_composited/playback/".into(),
+            status,
+            mp4_key: "streams/s-42_composited.mp4".into(),
+            poster: "poster.0000001.jpg".into(),
+            duration_ms: Some(6_000),
+            width: Some(1280),
+            height: Some(720),
+            error_code: None,
+        }
+    }
+
+    #[test]
+    fn statuses_only_move_forward() {
+        use StreamStatus::*;
+        assert!(package(Queued).can_move_to(Processing));
+        assert!(package(Queued).can_move_to(Ready));
+        assert!(package(Processing).can_move_to(Failed));
+        assert!(!package(Ready).can_move_to(Processing));
+        assert!(!package(Ready).can_move_to(Failed));
+        assert!(!package(Processing).can_move_to(Processing));
+        assert!(!package(Failed).can_move_to(Queued));
+    }
+
+    #[test]
+    fn the_view_shows_files_once_ready() {
+        let url = |key: &str| format!("https://cdn.example/{key}");
+        let view = package(StreamStatus::Processing).view(url);
+        assert_eq!((view.hls, view.mp4, view.poster), (None, None, None));
+        let view = package(StreamStatus::Ready).view(url);
+        assert_eq!(
+            serde_json::to_value(&view).unwrap(),
+            serde_json::json!({
+                "status": "ready",
+                "hls": "https://cdn.example/streams/s-42_composited/playback/index.m3u8",
+                "dash": "https://cdn.example/streams/s-42_composited/playback/index.mpd",
+                "mp4": "https://cdn.example/streams/s-42_composited.mp4",
+                "poster": "https://cdn.example/streams/s-42_composited/playback/poster.0000001.jpg",
+                "storyboard": "https://cdn.example/streams/s-42_composited/playback/storyboard.vtt",
+                "duration_ms": 6000, "width": 1280, "height": 720
+            })
+        );
+    }
 
     fn board(count: u32) -> Storyboard {
         Storyboard {

@@ -3,6 +3,7 @@
 
 mod eventbridge;
 mod mediaconvert;
+mod playback;
 mod provision;
 mod publisher;
 mod s3_reads;
