@@ -8,6 +8,7 @@ pub mod job;
 pub mod jobevent;
 pub mod keys;
 pub mod limits;
+pub mod manifest;
 pub mod notify;
 pub mod pairing;
 pub mod playback;
