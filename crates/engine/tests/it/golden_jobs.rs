@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{assert_complete, decoded_frames, first_output, run_local};
 use serde_json::Value;
+use vidpipe_core::manifest::{resolve, rewrite_dash, rewrite_hls};
 use vidpipe_engine::box_types;
 use vidpipe_testkit::media::{self, Frame, Picture, VideoSpec, colour_close, read_frame_counter};
 
@@ -175,6 +176,25 @@ async fn the_cmaf_preview_job_writes_hls_and_dash_manifests_and_segments() {
     assert!(colour_close(frame.pixel(427, 240), [0, 0, 255], 40));
 }
 
+/// Each 4 s segment of `rendition` (then the 2 s one) starts on a keyframe and decodes on its own after the init
+/// segment: 40 and 20 frames at 10 fps.
+fn assert_segments_start_on_keyframes(dir: &Path, playback: &str, rendition: &str) {
+    // Every segment starts on a keyframe and decodes on its own after the init segment.
+    let init = std::fs::read(format!("{playback}index_{rendition}_init.cmfv")).unwrap();
+    for (n, frames) in [(1, 40), (2, 20)] {
+        let mut bytes = init.clone();
+        bytes.extend(std::fs::read(format!("{playback}index_{rendition}_{n:05}.cmfv")).unwrap());
+        let segment = dir.join(format!("{rendition}_{n}.mp4"));
+        std::fs::write(&segment, bytes).unwrap();
+        let flags = video_packet_flags(&segment);
+        assert!(
+            flags[0].starts_with('K'),
+            "{rendition} segment {n}: {flags:?}"
+        );
+        assert_eq!(flags.len(), frames, "{rendition} segment {n}");
+    }
+}
+
 /// The video packets' flags in `file` (`K` marks a keyframe), in order.
 fn video_packet_flags(file: &Path) -> Vec<String> {
     let out = media::ffprobe(
@@ -240,21 +260,7 @@ async fn the_playback_job_of_a_webm_writes_its_ladder_both_manifests_an_mp4_a_po
         for (actual, expected) in durations.iter().zip([4.0, 2.0]) {
             assert!((actual - expected).abs() <= 0.03, "{rendition}: {actual} s");
         }
-        // Every segment starts on a keyframe and decodes on its own after the init segment.
-        let init = std::fs::read(format!("{playback}index_{rendition}_init.cmfv")).unwrap();
-        for (n, frames) in [(1, 40), (2, 20)] {
-            let mut bytes = init.clone();
-            bytes
-                .extend(std::fs::read(format!("{playback}index_{rendition}_{n:05}.cmfv")).unwrap());
-            let segment = dir.path().join(format!("{rendition}_{n}.mp4"));
-            std::fs::write(&segment, bytes).unwrap();
-            let flags = video_packet_flags(&segment);
-            assert!(
-                flags[0].starts_with('K'),
-                "{rendition} segment {n}: {flags:?}"
-            );
-            assert_eq!(flags.len(), frames, "{rendition} segment {n}");
-        }
+        assert_segments_start_on_keyframes(dir.path(), &playback, rendition);
     }
     assert_eq!(main.matches("#EXT-X-STREAM-INF:").count(), 2, "{main}");
     assert_eq!(
@@ -272,6 +278,26 @@ async fn the_playback_job_of_a_webm_writes_its_ladder_both_manifests_an_mp4_a_po
     }
     let mpd = std::fs::read_to_string(format!("{playback}index.mpd")).unwrap();
     assert_eq!(mpd.matches("contentType=\"video\"").count(), 1, "{mpd}");
+    // Rewritten as the API serves them without a CDN (every URI an absolute location elsewhere), both still play.
+    let served = folder(dir.path(), "served");
+    let locate = |uri: &str| resolve(&playback, uri).map(|path| format!("file://{path}"));
+    std::fs::write(
+        format!("{served}index.mpd"),
+        rewrite_dash(&mpd, locate).unwrap(),
+    )
+    .unwrap();
+    let child = std::fs::read_to_string(format!("{playback}index_480p.m3u8")).unwrap();
+    std::fs::write(
+        format!("{served}index_480p.m3u8"),
+        rewrite_hls(&child, locate).unwrap(),
+    )
+    .unwrap();
+    for manifest in [
+        format!("{served}index.mpd"),
+        format!("{served}index_480p.m3u8"),
+    ] {
+        assert_eq!(decoded_frames(&manifest, "v:0"), 60, "{manifest}");
+    }
     assert_eq!(mpd.matches("<Representation ").count(), 3, "{mpd}");
 
     // The MP4: H.264 and AAC, index first, at the top rung.
