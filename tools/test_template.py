@@ -235,6 +235,48 @@ class TemplateTest(unittest.TestCase):
         presign = template["Resources"]["PresignFunction"]["Properties"]["Environment"]["Variables"]
         self.assertEqual(presign["LEGACY_UPLOAD_URL_TTL_SECONDS"], {"Ref": "LegacyUploadUrlTtlSeconds"})
 
+    def test_playback_is_delivered_by_cloudfront_over_https_with_signed_access_and_the_bucket_stays_private(self):
+        template = load_template()
+        resources = template["Resources"]
+        block = resources["Bucket"]["Properties"]["PublicAccessBlockConfiguration"]
+        self.assertEqual(set(block.values()), {True}, block)
+        oac = resources["PlaybackOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+        self.assertEqual((oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]),
+                         ("s3", "always", "sigv4"))
+        config = resources["PlaybackDistribution"]["Properties"]["DistributionConfig"]
+        (origin,) = config["Origins"]
+        self.assertEqual(origin["DomainName"], {"Fn::GetAtt": ["Bucket", "RegionalDomainName"]})
+        self.assertEqual(origin["OriginAccessControlId"], {"Fn::GetAtt": ["PlaybackOriginAccessControl", "Id"]})
+        self.assertEqual(origin["S3OriginConfig"], {"OriginAccessIdentity": ""}, "OAC, not a legacy OAI")
+        behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+        for behavior in behaviors:
+            where = behavior.get("PathPattern", "default")
+            self.assertEqual(behavior["ViewerProtocolPolicy"], "https-only", where)
+            self.assertEqual(behavior["TrustedKeyGroups"], [{"Ref": "PlaybackKeyGroup"}], where)
+            self.assertEqual(behavior["ResponseHeadersPolicyId"], {"Ref": "PlaybackResponseHeadersPolicy"}, where)
+        manifests = {b["PathPattern"]: b["CachePolicyId"] for b in config["CacheBehaviors"]}
+        self.assertEqual(manifests, {"*.m3u8": {"Ref": "ManifestCachePolicy"}, "*.mpd": {"Ref": "ManifestCachePolicy"}})
+        self.assertEqual(config["DefaultCacheBehavior"]["CachePolicyId"], {"Ref": "SegmentCachePolicy"})
+        ttl = lambda name: resources[name]["Properties"]["CachePolicyConfig"]
+        self.assertLessEqual(ttl("ManifestCachePolicy")["MaxTTL"], 10, "manifests: seconds")
+        self.assertGreaterEqual(ttl("SegmentCachePolicy")["MinTTL"], 86400, "segments and images: long")
+        cors = resources["PlaybackResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["CorsConfig"]
+        self.assertEqual(cors["AccessControlAllowOrigins"]["Items"], {"Fn::Split": [",", {"Ref": "AllowedOrigins"}]})
+        self.assertIn("ETag", cors["AccessControlExposeHeaders"]["Items"])
+        keys = resources["PlaybackKeyGroup"]["Properties"]["KeyGroupConfig"]["Items"]
+        self.assertEqual(keys, [{"Ref": "PlaybackPublicKey"}])
+        self.assertEqual(resources["PlaybackPublicKey"]["Properties"]["PublicKeyConfig"]["EncodedKey"],
+                         {"Ref": "PlaybackPublicKeyPem"})
+        # The only Allow of the bucket policy: this distribution's service principal reading objects.
+        statements = resources["BucketTlsOnly"]["Properties"]["PolicyDocument"]["Statement"]
+        allows = [st for st in statements if st["Effect"] == "Allow"]
+        self.assertEqual(len(allows), 1, allows)
+        (allow,) = allows
+        self.assertEqual(allow["Principal"], {"Service": "cloudfront.amazonaws.com"})
+        self.assertEqual(allow["Action"], "s3:GetObject")
+        source = allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+        self.assertTrue(source.endswith(":distribution/${PlaybackDistribution}"), source)
+
     def test_every_environment_variable_is_documented_in_the_readme(self):
         template = load_template()
         readme = (ROOT / "README.md").read_text()

@@ -314,6 +314,11 @@ pub enum JobRoute {
         /// Composite or single.
         kind: StreamJobKind,
     },
+    /// A playback package's job.
+    Playback {
+        /// What the package belongs to.
+        asset: crate::playback::PlaybackAsset,
+    },
     /// A vidpipe job that does not report through the notifier (chunk jobs report through the render flow).
     NotOurs {
         /// Its `kind`.
@@ -341,7 +346,7 @@ pub enum RouteError {
 }
 
 /// Routes a job by its `UserMetadata`: `app = vidpipe`, `kind`, and for `composite`/`single` the `stream` and
-/// `generation` (a decimal string) the compositor set.
+/// `generation` (a decimal string) the compositor set, for `playback` the `asset`.
 pub fn route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, RouteError> {
     let app = user_metadata.get("app");
     if app.map(String::as_str) != Some("vidpipe") {
@@ -353,6 +358,17 @@ pub fn route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, Route
     let kind = match kind.as_str() {
         "composite" => StreamJobKind::Composite,
         "single" => StreamJobKind::Single,
+        "playback" => {
+            let asset = user_metadata
+                .get("asset")
+                .ok_or(RouteError::Missing("asset"))?;
+            let asset =
+                crate::playback::PlaybackAsset::parse(asset).map_err(|_| RouteError::Invalid {
+                    field: "asset",
+                    value: asset.clone(),
+                })?;
+            return Ok(JobRoute::Playback { asset });
+        }
         other => {
             return Ok(JobRoute::NotOurs {
                 kind: other.to_owned(),
@@ -733,6 +749,34 @@ mod tests {
                 field: "stream",
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn playback_jobs_are_routed_by_their_asset() {
+        assert_eq!(
+            route(&metadata(&[
+                ("app", "vidpipe"),
+                ("kind", "playback"),
+                ("asset", "stream/s1")
+            ])),
+            Ok(JobRoute::Playback {
+                asset: crate::playback::PlaybackAsset::Stream(
+                    StreamName::parse("stream", "s1").unwrap()
+                )
+            })
+        );
+        assert_eq!(
+            route(&metadata(&[("app", "vidpipe"), ("kind", "playback")])),
+            Err(RouteError::Missing("asset"))
+        );
+        assert!(matches!(
+            route(&metadata(&[
+                ("app", "vidpipe"),
+                ("kind", "playback"),
+                ("asset", "recording/../x")
+            ])),
+            Err(RouteError::Invalid { field: "asset", .. })
         ));
     }
 }

@@ -408,6 +408,12 @@ where
             Ok(JobRoute::NotOurs { kind }) => {
                 return Ok(Outcome::Ignored(format!("job kind {kind}")));
             }
+            Ok(JobRoute::Playback { asset }) => {
+                return Ok(Outcome::Ignored(format!(
+                    "playback job of {}",
+                    asset.as_wire()
+                )));
+            }
             Err(e) => {
                 tracing::warn!(job_id = %detail.job_id, error = %e, "job metadata rejected");
                 return Ok(Outcome::Ignored(e.to_string()));

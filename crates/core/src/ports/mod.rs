@@ -24,6 +24,7 @@
 mod events;
 mod media;
 mod objects;
+mod playback;
 mod recordings;
 mod renders;
 mod streams;
@@ -34,6 +35,7 @@ pub use media::{CancelOutcome, TranscodeError, Transcoder};
 pub use objects::{
     ObjectHead, ObjectStore, ObjectStoreError, PresignedRequest, PutSpec, StoredPart,
 };
+pub use playback::{PlaybackAdvance, PlaybackStore};
 pub use recordings::{RecordingPage, RecordingStore};
 pub use renders::{ProcessedEventStore, RenderOutcome, RenderStore};
 pub use streams::{JobEventOutcome, OwnerClaim, StalledStream, StreamStatusStore, StreamStore};

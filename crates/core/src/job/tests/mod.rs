@@ -72,6 +72,7 @@ fn enum_wire_strings_match_serde() {
 
 mod chunk;
 mod composite;
+mod playback;
 mod preview;
 
 use proptest::prelude::*;
