@@ -486,9 +486,9 @@ async fn a_render_chunk_takes_a_scene_from_every_browser_recording_frame_exactly
             job::short_video_scenes(&request, &media).is_empty(),
             "{id}: the recording is long enough for the scene"
         );
-        let built = job::chunk_job(&context(), &request, &chunk, &media).unwrap();
+        let chunk_uri = request.work_folder("test").unwrap().chunk(chunk.index);
+        let built = job::chunk_job(&context(), &request, &chunk, &chunk_uri, &media).unwrap();
         stack.run(&built).await;
-        let chunk_uri = request.chunk_uri(0).unwrap();
         let folder = stack.download(&format!("renders/{id}/")).await;
         let file = folder.join(
             chunk_uri
