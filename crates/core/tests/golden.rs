@@ -16,6 +16,13 @@ use vidpipe_core::render::{Chunk, RenderRequest};
 const SCREENS: [(u32, u32); 4] = [(1920, 1080), (2880, 1800), (1024, 768), (854, 480)];
 const CAMERAS: [(u32, u32); 2] = [(640, 360), (720, 1280)];
 
+/// Where a golden chunk goes: `{output without .mp4}/chunks/{index:05}.mp4`, as the goldens were recorded (the
+/// chunker plans chunks in the render's work folder; the destination is the caller's).
+fn golden_chunk_at(request: &RenderRequest, index: u32) -> vidpipe_core::s3uri::S3Uri {
+    let base = request.output.uri.strip_suffix(".mp4").unwrap();
+    format!("{base}/chunks/{index:05}.mp4").parse().unwrap()
+}
+
 fn context() -> JobContext {
     JobContext {
         role: "arn:aws:iam::123456789012:role/vidpipe-mediaconvert".into(),
@@ -119,7 +126,14 @@ fn motion_cases(ctx: &JobContext) -> Vec<(String, CreateJobRequest)> {
             end_frame: 90,
         },
     ] {
-        let job = chunk_job(ctx, &motion, &chunk, &chunk_media()).unwrap();
+        let job = chunk_job(
+            ctx,
+            &motion,
+            &chunk,
+            &golden_chunk_at(&motion, chunk.index),
+            &chunk_media(),
+        )
+        .unwrap();
         cases.push((format!("chunk_motion_1280x720_{}", chunk.index), job));
     }
 
@@ -189,7 +203,14 @@ fn cases() -> Vec<(String, CreateJobRequest)> {
             },
         ];
         for chunk in chunks {
-            let job = chunk_job(&ctx, &request, &chunk, &chunk_media()).unwrap();
+            let job = chunk_job(
+                &ctx,
+                &request,
+                &chunk,
+                &golden_chunk_at(&request, chunk.index),
+                &chunk_media(),
+            )
+            .unwrap();
             cases.push((format!("chunk_{w}x{h}_{}", chunk.index), job));
         }
     }
