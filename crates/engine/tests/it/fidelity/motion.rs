@@ -117,14 +117,16 @@ async fn render(dir: &Path) -> Vec<Frame> {
             start_frame,
             end_frame,
         };
-        let job = chunk_job(&context, &request, &chunk, &media).unwrap();
+        // The render's work folder, named as an execution of the render id would name it.
+        let chunk_uri = request.work_folder("motion").unwrap().chunk(index);
+        let job = chunk_job(&context, &request, &chunk, &chunk_uri, &media).unwrap();
         // The job as MediaConvert gets it, with the bucket mapped to the test's folder.
         let json = serde_json::to_string(&job)
             .unwrap()
             .replace("s3://fid/", &path(dir, ""));
         let (job, _) = run_local(&serde_json::from_str(&json).unwrap()).await;
         assert_complete(&job);
-        let file = dir.join(format!("renders/motion/chunks/{index:05}.mp4"));
+        let file = dir.join(chunk_uri.key());
         let chunk_frames = Frame::all(&file);
         assert_eq!(chunk_frames.len() as u64, end_frame - start_frame);
         frames.extend(chunk_frames);
