@@ -235,6 +235,48 @@ class TemplateTest(unittest.TestCase):
         presign = template["Resources"]["PresignFunction"]["Properties"]["Environment"]["Variables"]
         self.assertEqual(presign["LEGACY_UPLOAD_URL_TTL_SECONDS"], {"Ref": "LegacyUploadUrlTtlSeconds"})
 
+    def test_playback_is_delivered_by_cloudfront_over_https_with_signed_access_and_the_bucket_stays_private(self):
+        template = load_template()
+        resources = template["Resources"]
+        block = resources["Bucket"]["Properties"]["PublicAccessBlockConfiguration"]
+        self.assertEqual(set(block.values()), {True}, block)
+        oac = resources["PlaybackOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+        self.assertEqual((oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]),
+                         ("s3", "always", "sigv4"))
+        config = resources["PlaybackDistribution"]["Properties"]["DistributionConfig"]
+        (origin,) = config["Origins"]
+        self.assertEqual(origin["DomainName"], {"Fn::GetAtt": ["Bucket", "RegionalDomainName"]})
+        self.assertEqual(origin["OriginAccessControlId"], {"Fn::GetAtt": ["PlaybackOriginAccessControl", "Id"]})
+        self.assertEqual(origin["S3OriginConfig"], {"OriginAccessIdentity": ""}, "OAC, not a legacy OAI")
+        behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+        for behavior in behaviors:
+            where = behavior.get("PathPattern", "default")
+            self.assertEqual(behavior["ViewerProtocolPolicy"], "https-only", where)
+            self.assertEqual(behavior["TrustedKeyGroups"], [{"Ref": "PlaybackKeyGroup"}], where)
+            self.assertEqual(behavior["ResponseHeadersPolicyId"], {"Ref": "PlaybackResponseHeadersPolicy"}, where)
+        manifests = {b["PathPattern"]: b["CachePolicyId"] for b in config["CacheBehaviors"]}
+        self.assertEqual(manifests, {"*.m3u8": {"Ref": "ManifestCachePolicy"}, "*.mpd": {"Ref": "ManifestCachePolicy"}})
+        self.assertEqual(config["DefaultCacheBehavior"]["CachePolicyId"], {"Ref": "SegmentCachePolicy"})
+        ttl = lambda name: resources[name]["Properties"]["CachePolicyConfig"]
+        self.assertLessEqual(ttl("ManifestCachePolicy")["MaxTTL"], 10, "manifests: seconds")
+        self.assertGreaterEqual(ttl("SegmentCachePolicy")["MinTTL"], 86400, "segments and images: long")
+        cors = resources["PlaybackResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["CorsConfig"]
+        self.assertEqual(cors["AccessControlAllowOrigins"]["Items"], {"Fn::Split": [",", {"Ref": "AllowedOrigins"}]})
+        self.assertIn("ETag", cors["AccessControlExposeHeaders"]["Items"])
+        keys = resources["PlaybackKeyGroup"]["Properties"]["KeyGroupConfig"]["Items"]
+        self.assertEqual(keys, [{"Ref": "PlaybackPublicKey"}])
+        self.assertEqual(resources["PlaybackPublicKey"]["Properties"]["PublicKeyConfig"]["EncodedKey"],
+                         {"Ref": "PlaybackPublicKeyPem"})
+        # The only Allow of the bucket policy: this distribution's service principal reading objects.
+        statements = resources["BucketTlsOnly"]["Properties"]["PolicyDocument"]["Statement"]
+        allows = [st for st in statements if st["Effect"] == "Allow"]
+        self.assertEqual(len(allows), 1, allows)
+        (allow,) = allows
+        self.assertEqual(allow["Principal"], {"Service": "cloudfront.amazonaws.com"})
+        self.assertEqual(allow["Action"], "s3:GetObject")
+        source = allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+        self.assertTrue(source.endswith(":distribution/${PlaybackDistribution}"), source)
+
     def test_every_environment_variable_is_documented_in_the_readme(self):
         template = load_template()
         readme = (ROOT / "README.md").read_text()
@@ -366,3 +408,94 @@ class TemplateTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# The object ARNs a render's functions and its MediaConvert role may reach: the renders' and the assets' folders,
+# and the optional shared assets folder (docs/security.md, "Renders confined to their caller").
+RENDER_OBJECT_ARNS = {
+    "${Bucket.Arn}/${KeyPrefix}renders/*",
+    "${Bucket.Arn}/${KeyPrefix}assets/*",
+    "${Bucket.Arn}/${SharedAssetsPrefix}*",
+}
+
+
+def s3_grants(statements):
+    """(action, resource) for every s3: action the Allow statements grant; a resource is its Fn::Sub text (the
+    optional ones unwrapped from Fn::If), a GetAtt as `<id>.<attribute>`, or `*`."""
+    for statement in statements:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        for action in as_list(statement["Action"]):
+            if not (action == "*" or action.startswith("s3:")):
+                continue
+            for resource in as_list(statement["Resource"]):
+                if isinstance(resource, dict) and "Fn::If" in resource:
+                    resource = resource["Fn::If"][1]
+                if isinstance(resource, dict) and "Fn::Sub" in resource:
+                    resource = resource["Fn::Sub"]
+                elif isinstance(resource, dict) and "Fn::GetAtt" in resource:
+                    resource = ".".join(as_list(resource["Fn::GetAtt"]))
+                yield action, resource
+
+
+class RenderConfinementTest(unittest.TestCase):
+    def test_the_render_functions_and_their_mediaconvert_role_reach_only_the_render_prefixes(self):
+        """The chunker, job-builder and assembler (no SAM S3 policy template, which grants a whole bucket) and the
+        chunk jobs' role read and write objects only in the renders' and assets' folders; s3:ListBucket (names,
+        so a missing object is a named 404) is on the bucket alone; only the chunker and the assembler write, and
+        only in the renders' folder."""
+        template = load_template()
+        functions = resources_of(template, "AWS::Serverless::Function")
+        roles = {
+            "ChunkerFunction": functions["ChunkerFunction"]["Properties"]["Policies"],
+            "JobBuilderFunction": functions["JobBuilderFunction"]["Properties"]["Policies"],
+            "AssemblerFunction": functions["AssemblerFunction"]["Properties"]["Policies"],
+            "RenderMediaConvertRole": [
+                p["PolicyDocument"] for p in template["Resources"]["RenderMediaConvertRole"]["Properties"]["Policies"]
+            ],
+        }
+        for name, policies in roles.items():
+            statements = []
+            for policy in as_list(policies):
+                self.assertFalse(any(k.startswith("S3") for k in policy), f"{name}: a bucket-wide S3 policy template")
+                statements += as_list(policy.get("Statement", []))
+            grants = set(s3_grants(statements))
+            self.assertTrue(grants, name)
+            for action, resource in grants:
+                if action == "s3:ListBucket":
+                    self.assertEqual(resource, "Bucket.Arn", name)
+                    continue
+                self.assertIn(resource, RENDER_OBJECT_ARNS, f"{name}: {action} on {resource}")
+                if action != "s3:GetObject":
+                    self.assertEqual(resource, "${Bucket.Arn}/${KeyPrefix}renders/*", f"{name}: {action}")
+        self.assertEqual(
+            functions["JobBuilderFunction"]["Properties"]["Environment"]["Variables"]["MEDIACONVERT_ROLE_ARN"],
+            {"Fn::GetAtt": ["RenderMediaConvertRole", "Arn"]},
+        )
+
+    def test_custom_renderers_come_only_from_the_allowlist(self):
+        """The chunker's RENDERER_ARNS is the RendererArns parameter, and the render state machine may invoke no
+        Lambda function but its own four and those (when any are listed)."""
+        template = load_template()
+        self.assertEqual(template["Parameters"]["RendererArns"]["Type"], "CommaDelimitedList")
+        chunker = resources_of(template, "AWS::Serverless::Function")["ChunkerFunction"]
+        self.assertEqual(
+            chunker["Properties"]["Environment"]["Variables"]["RENDERER_ARNS"],
+            {"Fn::Join": [",", {"Ref": "RendererArns"}]},
+        )
+        machine = template["Resources"]["RenderStateMachine"]["Properties"]
+        invoked = []
+        for policy in machine["Policies"]:
+            if "LambdaInvokePolicy" in policy:
+                invoked.append(policy["LambdaInvokePolicy"]["FunctionName"]["Ref"])
+            for statement in as_list(policy.get("Statement", [])):
+                if "Fn::If" in statement:
+                    condition, statement, _ = statement["Fn::If"]
+                    self.assertEqual(condition, "HasRenderers")
+                if "lambda:InvokeFunction" in as_list(statement["Action"]):
+                    invoked.append(statement["Resource"])
+        self.assertEqual(
+            invoked,
+            ["ChunkerFunction", "JobBuilderFunction", "AssemblerFunction", "NotifierFunction",
+             {"Ref": "RendererArns"}],
+        )

@@ -5,6 +5,7 @@
 //! [`s3::client`] (path style from the function's configuration); local emulators are reached through the SDK's
 //! standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables, never through special code paths.
 
+pub mod cloudfront;
 pub mod dynamo;
 pub mod eventbridge;
 pub mod mediaconvert;

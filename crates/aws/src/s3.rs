@@ -31,6 +31,40 @@ pub fn client(sdk_config: &aws_config::SdkConfig, force_path_style: bool) -> Cli
     Client::from_conf(config)
 }
 
+/// Whether a write may replace an object already at its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrite {
+    /// A plain write: the last one wins.
+    Allowed,
+    /// A conditional write (`If-None-Match: *`, on the PUT or on the multipart upload's completion): S3 refuses it
+    /// when the key exists, atomically, so two writers never both succeed.
+    Never,
+}
+
+/// Why a file could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// [`Overwrite::Never`], and an object is at the key already: kept, untouched.
+    #[error("{0} exists already and is never overwritten")]
+    Exists(S3Uri),
+    /// The write failed otherwise (worth a retry).
+    #[error(transparent)]
+    Put(#[from] PutError),
+}
+
+/// A failed write of `uri` under `overwrite`: `PreconditionFailed` on a conditional write is [`UploadError::Exists`].
+fn upload_error<E, R>(uri: &S3Uri, overwrite: Overwrite, err: SdkError<E, R>) -> UploadError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if overwrite == Overwrite::Never && err.code() == Some("PreconditionFailed") {
+        UploadError::Exists(uri.clone())
+    } else {
+        UploadError::Put(put_error(uri, err))
+    }
+}
+
 /// The objects of one bucket.
 #[derive(Debug, Clone)]
 pub struct S3Objects {
@@ -236,32 +270,37 @@ impl S3Objects {
 
     /// Stores the local `file` at `uri` (in this bucket) with `content_type`, streaming it from disk: one PUT up to
     /// [`MULTIPART_THRESHOLD`], parts of [`PART_SIZE`] above it (one PUT stops at 5 GiB; a long render's join can
-    /// pass that).
+    /// pass that). With [`Overwrite::Never`] an existing object is kept and the write is [`UploadError::Exists`].
     pub async fn upload(
         &self,
         file: &Path,
         uri: &S3Uri,
         content_type: &str,
-    ) -> Result<(), PutError> {
+        overwrite: Overwrite,
+    ) -> Result<(), UploadError> {
         let key = self.key_for_put(uri)?;
         let size = file_size(file, uri).await?;
         if size > MULTIPART_THRESHOLD {
             return self
-                .put_in_parts(file, uri, content_type, size, PART_SIZE)
+                .put_in_parts(file, uri, content_type, (size, PART_SIZE), overwrite)
                 .await;
         }
         let body = ByteStream::from_path(file)
             .await
             .map_err(|e| put_error(uri, e))?;
-        self.client
+        let mut put = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
-            .body(body)
-            .send()
+            .body(body);
+        if overwrite == Overwrite::Never {
+            put = put.if_none_match("*");
+        }
+        put.send()
             .await
-            .map_err(|e| put_error(uri, e))?;
+            .map_err(|e| upload_error(uri, overwrite, e))?;
         Ok(())
     }
 }
@@ -276,22 +315,23 @@ impl S3Objects {
         uri: &S3Uri,
         content_type: &str,
         part_size: u64,
-    ) -> Result<(), PutError> {
+        overwrite: Overwrite,
+    ) -> Result<(), UploadError> {
         self.key_for_put(uri)?;
         let size = file_size(file, uri).await?;
-        self.put_in_parts(file, uri, content_type, size, part_size)
+        self.put_in_parts(file, uri, content_type, (size, part_size), overwrite)
             .await
     }
 
-    /// [`S3Objects::upload_in_parts`] of a `file` of `size` bytes, its destination checked.
+    /// [`S3Objects::upload_in_parts`] of a `file` of `size` bytes in `part_size` parts, its destination checked.
     async fn put_in_parts(
         &self,
         file: &Path,
         uri: &S3Uri,
         content_type: &str,
-        size: u64,
-        part_size: u64,
-    ) -> Result<(), PutError> {
+        (size, part_size): (u64, u64),
+        overwrite: Overwrite,
+    ) -> Result<(), UploadError> {
         let upload_id = self
             .client
             .create_multipart_upload()
@@ -307,22 +347,29 @@ impl S3Objects {
             .upload_parts(file, uri, &upload_id, size, part_size)
             .await
         {
-            Ok(parts) => self
-                .client
-                .complete_multipart_upload()
-                .bucket(&self.bucket)
-                .key(uri.key())
-                .upload_id(&upload_id)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(parts))
-                        .build(),
-                )
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| put_error(uri, e)),
-            Err(e) => Err(e),
+            Ok(parts) => {
+                let mut complete = self
+                    .client
+                    .complete_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(uri.key())
+                    .upload_id(&upload_id)
+                    .multipart_upload(
+                        CompletedMultipartUpload::builder()
+                            .set_parts(Some(parts))
+                            .build(),
+                    );
+                // The condition goes on the completion, the moment the object would appear.
+                if overwrite == Overwrite::Never {
+                    complete = complete.if_none_match("*");
+                }
+                complete
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| upload_error(uri, overwrite, e))
+            }
+            Err(e) => Err(e.into()),
         };
         if completed.is_err() {
             let aborted = self

@@ -139,7 +139,14 @@ async fn time_one_job(s3: &aws_sdk_s3::Client, request: Value) -> (f64, u64) {
         start_frame: 0,
         end_frame: one.total_frames(),
     };
-    let job = chunk_job(&context, &one, &whole, &BTreeMap::new()).expect("one job");
+    let job = chunk_job(
+        &context,
+        &one,
+        &whole,
+        &one.work_folder("bench").expect("work folder").chunk(0),
+        &BTreeMap::new(),
+    )
+    .expect("one job");
     let engine = Engine::new(Storage::with_s3(s3.clone()));
     let started = Instant::now();
     let finished = engine

@@ -123,6 +123,10 @@ struct ChunkArgs {
     /// Probe results by source URI (JSON object of media info); overlay images need theirs.
     #[arg(long)]
     media: Option<PathBuf>,
+    /// Where the chunk goes (`s3://…mp4`); default: its place in the work folder of an execution named after the
+    /// request's `render_id`.
+    #[arg(long)]
+    destination: Option<S3Uri>,
 }
 
 #[derive(Debug, Args)]
@@ -242,7 +246,17 @@ fn build(context: &JobContext, kind: &JobKindArgs) -> Result<CreateJobRequest, J
                 Some(path) => parse_file(path)?,
                 None => BTreeMap::new(),
             };
-            chunk_job(context, &request, &chunk, &media)?
+            let destination = match &a.destination {
+                Some(destination) => destination.clone(),
+                None => request
+                    .work_folder(&request.render_id)
+                    .map_err(|e| JobCmdError::File {
+                        path: a.request.clone(),
+                        message: e.to_string(),
+                    })?
+                    .chunk(chunk.index),
+            };
+            chunk_job(context, &request, &chunk, &destination, &media)?
         }
         JobKindArgs::Preview(a) => {
             let source = recording(&a.source, a.size, 0, !a.silent, &a.facts);

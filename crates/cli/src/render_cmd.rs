@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Instant;
+use vidpipe_core::render::scope::RenderScope;
 
 use clap::Args;
 use serde_json::{Value, json};
@@ -90,6 +91,8 @@ struct LocalFunctions {
     assembler: Assembler,
     notifier: LambdaNotifier,
     renderers: HashMap<String, String>,
+    /// An operator's run: any bucket the credentials reach, and the `--renderer` functions only.
+    scope: RenderScope,
     progress: Arc<Progress>,
 }
 
@@ -171,6 +174,7 @@ impl TaskInvoker for LocalFunctions {
                 &self.requests,
                 &self.prober,
                 &vidpipe_chunker::RenderLimits::default(),
+                &self.scope,
             )
             .await
             .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
@@ -281,6 +285,10 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
         engine,
         assembler: Assembler::from_env(Storage::with_s3(s3), |name| std::env::var(name).ok()),
         notifier,
+        scope: RenderScope {
+            renderer_arns: renderers.keys().cloned().collect(),
+            ..RenderScope::default()
+        },
         renderers,
         progress: Arc::clone(&progress),
     };

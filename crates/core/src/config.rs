@@ -44,6 +44,17 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
             .ok_or_else(|| ConfigError::new(name, "must be set"))
     }
 
+    /// `name` as a comma-separated list, each item trimmed, blanks dropped; unset is empty.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.optional(name)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// `name` as a flag ([`parse_flag`]); unset is `false`.
     pub fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
         self.optional(name).map_or(Ok(false), |value| {

@@ -323,6 +323,11 @@ pub enum JobRoute {
         /// The chunk's index.
         index: u32,
     },
+    /// A playback package's job.
+    Playback {
+        /// What the package belongs to.
+        asset: crate::playback::PlaybackAsset,
+    },
     /// A vidpipe job whose events the notifier does not track (previews).
     NotOurs {
         /// Its `kind`.
@@ -350,7 +355,7 @@ pub enum RouteError {
 }
 
 /// Routes a job by its `UserMetadata`: `app = vidpipe`, `kind`, and for `composite`/`single` the `stream` and
-/// `generation` (a decimal string) the compositor set.
+/// `generation` (a decimal string) the compositor set, for `playback` the `asset`.
 pub fn route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, RouteError> {
     let app = user_metadata.get("app");
     if app.map(String::as_str) != Some("vidpipe") {
@@ -363,6 +368,17 @@ pub fn route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, Route
         "chunk" => return chunk_route(user_metadata),
         "composite" => StreamJobKind::Composite,
         "single" => StreamJobKind::Single,
+        "playback" => {
+            let asset = user_metadata
+                .get("asset")
+                .ok_or(RouteError::Missing("asset"))?;
+            let asset =
+                crate::playback::PlaybackAsset::parse(asset).map_err(|_| RouteError::Invalid {
+                    field: "asset",
+                    value: asset.clone(),
+                })?;
+            return Ok(JobRoute::Playback { asset });
+        }
         other => {
             return Ok(JobRoute::NotOurs {
                 kind: other.to_owned(),
@@ -808,6 +824,34 @@ mod tests {
                 field: "stream",
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn playback_jobs_are_routed_by_their_asset() {
+        assert_eq!(
+            route(&metadata(&[
+                ("app", "vidpipe"),
+                ("kind", "playback"),
+                ("asset", "stream/s1")
+            ])),
+            Ok(JobRoute::Playback {
+                asset: crate::playback::PlaybackAsset::Stream(
+                    StreamName::parse("stream", "s1").unwrap()
+                )
+            })
+        );
+        assert_eq!(
+            route(&metadata(&[("app", "vidpipe"), ("kind", "playback")])),
+            Err(RouteError::Missing("asset"))
+        );
+        assert!(matches!(
+            route(&metadata(&[
+                ("app", "vidpipe"),
+                ("kind", "playback"),
+                ("asset", "recording/../x")
+            ])),
+            Err(RouteError::Invalid { field: "asset", .. })
         ));
     }
 }

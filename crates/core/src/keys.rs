@@ -128,6 +128,15 @@ pub fn render_prefix(prefix: &str, owner: &str, render_id: &str) -> String {
     format!("{prefix}{RENDERS_DIR}{}/{render_id}/", owner_segment(owner))
 }
 
+/// Whether `segment` is one [`owner_segment`] could have made: its bytes, escapes as `%XX`, no leading dot.
+fn is_owner_segment(segment: &str) -> bool {
+    !segment.is_empty()
+        && !segment.starts_with('.')
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'%'))
+}
+
 /// The folder of an owner's render assets: `{prefix}assets/{owner}/`.
 pub fn asset_prefix(prefix: &str, owner: &str) -> String {
     format!("{prefix}{ASSETS_DIR}{}/", owner_segment(owner))
@@ -193,6 +202,13 @@ pub enum KeyKind {
         /// Its recording id.
         recording_id: String,
     },
+    /// A caller's render asset (`POST /uploads` kind `asset`): `{prefix}assets/{owner}/{recording_id}/{filename}`.
+    Asset {
+        /// Its owner, as the key segment [`owner_segment`] made.
+        owner_segment: String,
+        /// Its recording id.
+        recording_id: String,
+    },
     /// Outside the prefix, or not named by these rules.
     Other,
 }
@@ -212,6 +228,20 @@ pub fn classify_key(prefix: &str, key: &str) -> KeyKind {
         {
             return KeyKind::Recording {
                 room_id,
+                recording_id: (*id).to_owned(),
+            };
+        }
+        return KeyKind::Other;
+    }
+    if let Some(path) = rest.strip_prefix(ASSETS_DIR) {
+        let parts: Vec<&str> = path.split('/').collect();
+        if let [owner, id, file] = parts.as_slice()
+            && is_owner_segment(owner)
+            && identifier("recording_id", id, 64).is_ok()
+            && sanitize_filename("filename", file).as_deref() == Ok(*file)
+        {
+            return KeyKind::Asset {
+                owner_segment: (*owner).to_owned(),
                 recording_id: (*id).to_owned(),
             };
         }
@@ -350,6 +380,21 @@ mod tests {
                 recording_id: "id1".into()
             }
         );
+        assert_eq!(
+            classify_key("v/", "v/assets/jwt%3Au1/id1/logo.png"),
+            KeyKind::Asset {
+                owner_segment: "jwt%3Au1".into(),
+                recording_id: "id1".into()
+            }
+        );
+        for other in [
+            "v/assets/jwt%3Au1/id1/../x.png",
+            "v/assets/.hidden/id1/x.png",
+            "v/assets/a b/id1/x.png",
+            "v/assets/jwt%3Au1/x.png",
+        ] {
+            assert_eq!(classify_key("v/", other), KeyKind::Other, "{other}");
+        }
     }
 
     #[test]

@@ -677,23 +677,6 @@ impl RenderRequest {
         }
         Ok(segments)
     }
-
-    /// Where chunk `index` is written: next to the output, `{output key without .mp4}/chunks/{index:05}.mp4`.
-    pub fn chunk_uri(&self, index: u32) -> Result<S3Uri, RenderError> {
-        let output = S3Uri::parse_str(&self.output.uri).map_err(|e| {
-            RenderError::Invalid(vec![Problem {
-                path: "output.uri".into(),
-                message: e.to_string(),
-            }])
-        })?;
-        let base = output.key().strip_suffix(".mp4").unwrap_or(output.key());
-        S3Uri::new(output.bucket(), format!("{base}/chunks/{index:05}.mp4")).map_err(|e| {
-            RenderError::Invalid(vec![Problem {
-                path: "output.uri".into(),
-                message: e.to_string(),
-            }])
-        })
-    }
 }
 
 /// `scenes[i].overlay`'s animation and its length: a fade in and out within the scene, a zoom or slide within the
@@ -786,16 +769,25 @@ fn frames_of(duration_s: f64, fps: u32) -> u64 {
     }
 }
 
-/// `uri` as an object a render reads or writes: an `s3://` URI without control characters. A key may hold them in
-/// S3, but no job could name such a file to the engine (a NUL is in no file name or process argument), so the
-/// request is refused here, with its other problems, rather than by its first chunk's job.
-fn render_uri(uri: &str) -> Result<S3Uri, String> {
+/// `uri` as an object a render reads or writes: an `s3://` URI without control characters and without `.` or `..`
+/// key segments. A key may hold them in S3, but no job could name such a file to the engine (a NUL is in no file
+/// name or process argument), and a `..` reads as a way out of a folder to every tool that treats keys as paths
+/// (the engine's local storage, the console), so a request naming one is refused here, with its other problems,
+/// rather than by its first chunk's job.
+pub(crate) fn render_uri(uri: &str) -> Result<S3Uri, String> {
     let parsed = S3Uri::parse_str(uri).map_err(|e| e.to_string())?;
     if uri.chars().any(char::is_control) {
         return Err(format!(
             "`{}` holds a control character",
             uri.escape_debug()
         ));
+    }
+    if parsed
+        .key()
+        .split('/')
+        .any(|segment| matches!(segment, "." | ".."))
+    {
+        return Err(format!("`{uri}` holds a `.` or `..` key segment"));
     }
     Ok(parsed)
 }
@@ -817,6 +809,7 @@ fn source_problem(uri: &str, extensions: &[&str]) -> Option<String> {
 pub mod plan;
 pub mod ports;
 pub mod record;
+pub mod scope;
 
 #[cfg(test)]
 mod tests;

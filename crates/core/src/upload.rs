@@ -14,7 +14,29 @@ pub enum UploadKind {
     Screen,
     /// A generic recording: `{prefix}recordings/{room_id}/{recording_id}/{filename}`.
     Recording,
+    /// An image, clip or audio file for the caller's renders: `{prefix}assets/{owner}/{recording_id}/{filename}`
+    /// ([`keys::asset_prefix`]), the only place a caller's render reads from besides the shared assets.
+    Asset,
 }
+
+/// What a render reads, by media type: the extension its key gets (the render request checks sources by extension:
+/// [`crate::render::IMAGE_EXTENSIONS`], [`crate::render::VIDEO_EXTENSIONS`]; audio goes to ffmpeg, which reads them
+/// all).
+const ASSET_TYPES: [(&str, &str); 13] = [
+    ("image/png", "png"),
+    ("image/bmp", "bmp"),
+    ("image/x-tga", "tga"),
+    ("video/mp4", "mp4"),
+    ("video/quicktime", "mov"),
+    ("video/webm", "webm"),
+    ("video/x-matroska", "mkv"),
+    ("audio/wav", "wav"),
+    ("audio/x-wav", "wav"),
+    ("audio/mpeg", "mp3"),
+    ("audio/mp4", "m4a"),
+    ("audio/aac", "aac"),
+    ("audio/flac", "flac"),
+];
 
 impl UploadKind {
     /// Parses the wire name (`camera`, `screen`, `recording`).
@@ -23,9 +45,10 @@ impl UploadKind {
             "camera" => Ok(Self::Camera),
             "screen" => Ok(Self::Screen),
             "recording" => Ok(Self::Recording),
+            "asset" => Ok(Self::Asset),
             _ => Err(FieldError::new(
                 field,
-                "must be one of camera, screen, recording",
+                "must be one of camera, screen, recording, asset",
             )),
         }
     }
@@ -36,6 +59,7 @@ impl UploadKind {
             Self::Camera => "camera",
             Self::Screen => "screen",
             Self::Recording => "recording",
+            Self::Asset => "asset",
         }
     }
 
@@ -52,8 +76,28 @@ impl UploadKind {
                 "audio/mp4",
                 "audio/mpeg",
             ],
+            Self::Asset => &ASSET_MEDIA_TYPES,
         }
     }
+}
+
+const ASSET_MEDIA_TYPES: [&str; ASSET_TYPES.len()] = {
+    let mut types = [""; ASSET_TYPES.len()];
+    let mut i = 0;
+    while i < ASSET_TYPES.len() {
+        types[i] = ASSET_TYPES[i].0;
+        i += 1;
+    }
+    types
+};
+
+/// The file extension of an asset of `content_type` (an allowed one).
+fn asset_extension(content_type: &str) -> &'static str {
+    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    ASSET_TYPES
+        .iter()
+        .find(|(t, _)| t.eq_ignore_ascii_case(media_type))
+        .map_or("bin", |(_, ext)| ext)
 }
 
 /// Longest Content-Type accepted, parameters included.
@@ -170,11 +214,14 @@ impl UploadRequest {
             UploadKind::Recording if room_id.is_none() => {
                 return Err(FieldError::new("room_id", "is required for kind recording"));
             }
-            UploadKind::Recording if stream_name.is_some() => {
+            UploadKind::Recording | UploadKind::Asset if stream_name.is_some() => {
                 return Err(FieldError::new(
                     "stream_name",
                     "is only for kinds camera and screen",
                 ));
+            }
+            UploadKind::Asset if room_id.is_some() => {
+                return Err(FieldError::new("room_id", "is not for kind asset"));
             }
             _ => {}
         }
@@ -189,9 +236,24 @@ impl UploadRequest {
         })
     }
 
-    /// The object key the server chooses for this request.
-    pub fn key(&self, prefix: &str, recording_id: &str) -> String {
+    /// The object key the server chooses for this request of `owner`'s.
+    pub fn key(&self, prefix: &str, owner: &str, recording_id: &str) -> String {
         match (self.kind, &self.stream_name, &self.room_id) {
+            (UploadKind::Asset, _, _) => {
+                // The extension is the content type's, whatever the client's file was called: a render checks its
+                // sources by extension, so the key must not lie.
+                let ext = asset_extension(&self.content_type);
+                let stem = self
+                    .filename
+                    .as_deref()
+                    .map(|name| name.rsplit_once('.').map_or(name, |(stem, _)| stem))
+                    .filter(|stem| !stem.is_empty())
+                    .unwrap_or("asset");
+                format!(
+                    "{}{recording_id}/{stem}.{ext}",
+                    keys::asset_prefix(prefix, owner)
+                )
+            }
             (UploadKind::Camera, Some(stream), _) => keys::camera_key(prefix, stream),
             (UploadKind::Screen, Some(stream), _) => keys::screen_key(prefix, stream),
             (_, _, Some(room)) => {
@@ -257,7 +319,7 @@ mod tests {
     #[test]
     fn camera_request_gets_the_survey_clients_key() {
         let r = parse(r#"{"kind":"camera","content_type":"video/webm;codecs=vp8","size":10,"stream_name":"s1","started_at":1700000000000}"#).unwrap();
-        assert_eq!(r.key("p/", "id"), "p/s1_camera.webm");
+        assert_eq!(r.key("p/", "jwt:u", "id"), "p/s1_camera.webm");
         assert_eq!(r.started_at, Some(1_700_000_000_000));
     }
 
@@ -265,11 +327,62 @@ mod tests {
     fn recording_request_gets_a_sanitized_key() {
         let r = parse(r#"{"kind":"recording","content_type":"video/webm","size":10,"room_id":"r1","filename":"my call.webm"}"#)
             .unwrap();
-        assert_eq!(r.key("p/", "id9"), "p/recordings/r1/id9/my_call.webm");
+        assert_eq!(
+            r.key("p/", "jwt:u", "id9"),
+            "p/recordings/r1/id9/my_call.webm"
+        );
         let r =
             parse(r#"{"kind":"recording","content_type":"audio/mpeg","size":10,"room_id":"r1"}"#)
                 .unwrap();
-        assert_eq!(r.key("", "i"), "recordings/r1/i/recording.mp3");
+        assert_eq!(r.key("", "jwt:u", "i"), "recordings/r1/i/recording.mp3");
+    }
+
+    #[test]
+    fn an_asset_is_keyed_in_its_owners_assets_with_its_types_extension() {
+        let asset = |content_type: &str, filename: Option<&str>| {
+            let name = filename.map_or(String::new(), |f| format!(r#","filename":"{f}""#));
+            parse(&format!(
+                r#"{{"kind":"asset","content_type":"{content_type}","size":10{name}}}"#
+            ))
+            .unwrap()
+            .key("videos/", "jwt:user-1", "a1")
+        };
+        assert_eq!(
+            asset("image/png", Some("Product shot.PNG")),
+            "videos/assets/jwt%3Auser-1/a1/Product_shot.png"
+        );
+        assert_eq!(
+            asset("video/quicktime", Some("clip.mp4")),
+            "videos/assets/jwt%3Auser-1/a1/clip.mov"
+        );
+        assert_eq!(
+            asset("audio/mpeg", None),
+            "videos/assets/jwt%3Auser-1/a1/asset.mp3"
+        );
+        assert_eq!(
+            asset("audio/x-wav", Some(".wav")),
+            "videos/assets/jwt%3Auser-1/a1/wav.wav"
+        );
+        for (body, field) in [
+            (
+                r#"{"kind":"asset","content_type":"image/jpeg","size":1}"#,
+                "content_type",
+            ),
+            (
+                r#"{"kind":"asset","content_type":"image/png","size":1001}"#,
+                "size",
+            ),
+            (
+                r#"{"kind":"asset","content_type":"image/png","size":1,"room_id":"r"}"#,
+                "room_id",
+            ),
+            (
+                r#"{"kind":"asset","content_type":"image/png","size":1,"filename":"../x.png"}"#,
+                "filename",
+            ),
+        ] {
+            assert_eq!(parse(body).unwrap_err().field, field, "{body}");
+        }
     }
 
     #[test]

@@ -8,13 +8,20 @@ use std::path::PathBuf;
 
 use vidpipe_core::job::{
     CompositeOptions, CompositeOutput, CreateJobRequest, FrameRate, JobContext, MediaInfo,
-    PreviewFormat, PreviewOptions, Recording, SingleOptions, chunk_job, composite_job, preview_job,
-    single_job,
+    PlaybackOptions, PreviewFormat, PreviewOptions, Recording, SingleOptions, chunk_job,
+    composite_job, playback_job, preview_job, single_job,
 };
 use vidpipe_core::render::{Chunk, RenderRequest};
 
 const SCREENS: [(u32, u32); 4] = [(1920, 1080), (2880, 1800), (1024, 768), (854, 480)];
 const CAMERAS: [(u32, u32); 2] = [(640, 360), (720, 1280)];
+
+/// Where a golden chunk goes: `{output without .mp4}/chunks/{index:05}.mp4`, as the goldens were recorded (the
+/// chunker plans chunks in the render's work folder; the destination is the caller's).
+fn golden_chunk_at(request: &RenderRequest, index: u32) -> vidpipe_core::s3uri::S3Uri {
+    let base = request.output.uri.strip_suffix(".mp4").unwrap();
+    format!("{base}/chunks/{index:05}.mp4").parse().unwrap()
+}
 
 fn context() -> JobContext {
     JobContext {
@@ -119,7 +126,14 @@ fn motion_cases(ctx: &JobContext) -> Vec<(String, CreateJobRequest)> {
             end_frame: 90,
         },
     ] {
-        let job = chunk_job(ctx, &motion, &chunk, &chunk_media()).unwrap();
+        let job = chunk_job(
+            ctx,
+            &motion,
+            &chunk,
+            &golden_chunk_at(&motion, chunk.index),
+            &chunk_media(),
+        )
+        .unwrap();
         cases.push((format!("chunk_motion_1280x720_{}", chunk.index), job));
     }
 
@@ -189,7 +203,14 @@ fn cases() -> Vec<(String, CreateJobRequest)> {
             },
         ];
         for chunk in chunks {
-            let job = chunk_job(&ctx, &request, &chunk, &chunk_media()).unwrap();
+            let job = chunk_job(
+                &ctx,
+                &request,
+                &chunk,
+                &golden_chunk_at(&request, chunk.index),
+                &chunk_media(),
+            )
+            .unwrap();
             cases.push((format!("chunk_{w}x{h}_{}", chunk.index), job));
         }
     }
@@ -222,6 +243,49 @@ fn cases() -> Vec<(String, CreateJobRequest)> {
         },
     );
     cases.push(("preview_cmaf_screen854x480_silent".into(), job.unwrap()));
+    cases.extend(playback_cases(&ctx));
+    cases
+}
+
+/// Playback packages: the ladder's sources (4K, 1080p, 720p, portrait 480x640, 360p without sound) as uploads, and a
+/// composite, which is already an MP4.
+fn playback_cases(ctx: &JobContext) -> Vec<(String, CreateJobRequest)> {
+    let folder = "s3://vidpipe-uploads/streams/s-42_camera/playback/"
+        .parse()
+        .unwrap();
+    let mut cases = Vec::new();
+    for (w, h, audio) in [
+        (3840, 2160, true),
+        (1920, 1080, true),
+        (1280, 720, true),
+        (480, 640, true),
+        (640, 360, false),
+    ] {
+        let source = Recording {
+            uri: "s3://vidpipe-uploads/streams/s-42_camera.webm"
+                .parse()
+                .unwrap(),
+            media: media(w, h, audio),
+        };
+        let job = playback_job(ctx, &source, &folder, &PlaybackOptions::default()).unwrap();
+        let silent = if audio { "" } else { "_silent" };
+        cases.push((format!("playback_{w}x{h}{silent}"), job));
+    }
+    let composite = Recording {
+        uri: "s3://vidpipe-uploads/streams/s-42_composited.mp4"
+            .parse()
+            .unwrap(),
+        media: media(1920, 1080, true),
+    };
+    let options = PlaybackOptions {
+        source_is_mp4: true,
+        ..Default::default()
+    };
+    let folder = "s3://vidpipe-uploads/streams/s-42_composited/playback/"
+        .parse()
+        .unwrap();
+    let job = playback_job(ctx, &composite, &folder, &options).unwrap();
+    cases.push(("playback_composite_1920x1080".into(), job));
     cases
 }
 

@@ -151,8 +151,10 @@ fn iso_duration(seconds: f64) -> String {
     format!("PT{seconds:.3}S")
 }
 
-/// The DASH manifest (static, main profile): one adaptation set per track, each a `SegmentList` of the track's
-/// segments with their exact durations in a `SegmentTimeline` (milliseconds).
+/// The DASH manifest (static, main profile): one adaptation set for the video tracks and one for the audio tracks,
+/// so a player switches between the renditions of a ladder (it only switches within a set); each track a
+/// representation with a `SegmentList` of its segments and their exact durations in a `SegmentTimeline`
+/// (milliseconds).
 pub fn mpd(tracks: &[CmafTrack], duration: f64, segment_length: u32) -> String {
     let mut text = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
@@ -162,64 +164,78 @@ pub fn mpd(tracks: &[CmafTrack], duration: f64, segment_length: u32) -> String {
         iso_duration(f64::from(segment_length)),
         iso_duration(duration)
     );
-    for (id, track) in tracks.iter().enumerate() {
-        let (kind, properties) = match track.media {
-            TrackMedia::Video { size, rate } => (
-                "video",
-                format!(
-                    " width=\"{}\" height=\"{}\" frameRate=\"{}/{}\"",
-                    size.0, size.1, rate.numerator, rate.denominator
-                ),
-            ),
-            TrackMedia::Audio { sample_rate, .. } => {
-                ("audio", format!(" audioSamplingRate=\"{sample_rate}\""))
-            }
-        };
+    let sets = [
+        (
+            "video",
+            tracks.iter().filter(|t| t.is_video()).collect::<Vec<_>>(),
+        ),
+        ("audio", tracks.iter().filter(|t| !t.is_video()).collect()),
+    ];
+    for (id, (kind, members)) in sets.iter().filter(|(_, m)| !m.is_empty()).enumerate() {
         writeln!(
             text,
             "    <AdaptationSet id=\"{id}\" contentType=\"{kind}\" mimeType=\"{kind}/mp4\" \
-             segmentAlignment=\"true\" startWithSAP=\"1\">\n      \
-             <Representation id=\"{}\" bandwidth=\"{}\" codecs=\"{}\"{properties}>",
-            xml_escape(track.name()),
-            track.bandwidth,
-            track.codecs
+             segmentAlignment=\"true\" startWithSAP=\"1\">"
         )
         .expect("writing to a String");
-        if let TrackMedia::Audio { channels, .. } = track.media {
-            writeln!(
-                text,
-                "        <AudioChannelConfiguration \
-                 schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" value=\"{channels}\"/>"
-            )
-            .expect("writing to a String");
+        for track in members {
+            representation(&mut text, track);
         }
-        writeln!(
-            text,
-            "        <SegmentList timescale=\"1000\">\n          <Initialization sourceURL=\"{}\"/>\n          \
-             <SegmentTimeline>",
-            xml_escape(&track.segments.init)
-        )
-        .expect("writing to a String");
-        let mut start_ms = 0u64;
-        for (_, seconds) in &track.segments.segments {
-            let ms = (seconds * 1000.0).round() as u64;
-            writeln!(text, "            <S t=\"{start_ms}\" d=\"{ms}\"/>")
-                .expect("writing to a String");
-            start_ms += ms;
-        }
-        text.push_str("          </SegmentTimeline>\n");
-        for (segment, _) in &track.segments.segments {
-            writeln!(
-                text,
-                "          <SegmentURL media=\"{}\"/>",
-                xml_escape(segment)
-            )
-            .expect("writing to a String");
-        }
-        text.push_str("        </SegmentList>\n      </Representation>\n    </AdaptationSet>\n");
+        text.push_str("    </AdaptationSet>\n");
     }
     text.push_str("  </Period>\n</MPD>\n");
     text
+}
+
+/// One track's `Representation`, with its segment list.
+fn representation(text: &mut String, track: &CmafTrack) {
+    let properties = match track.media {
+        TrackMedia::Video { size, rate } => format!(
+            " width=\"{}\" height=\"{}\" frameRate=\"{}/{}\"",
+            size.0, size.1, rate.numerator, rate.denominator
+        ),
+        TrackMedia::Audio { sample_rate, .. } => format!(" audioSamplingRate=\"{sample_rate}\""),
+    };
+    writeln!(
+        text,
+        "      <Representation id=\"{}\" bandwidth=\"{}\" codecs=\"{}\"{properties}>",
+        xml_escape(track.name()),
+        track.bandwidth,
+        track.codecs
+    )
+    .expect("writing to a String");
+    if let TrackMedia::Audio { channels, .. } = track.media {
+        writeln!(
+            text,
+            "        <AudioChannelConfiguration \
+             schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" value=\"{channels}\"/>"
+        )
+        .expect("writing to a String");
+    }
+    writeln!(
+        text,
+        "        <SegmentList timescale=\"1000\">\n          <Initialization sourceURL=\"{}\"/>\n          \
+         <SegmentTimeline>",
+        xml_escape(&track.segments.init)
+    )
+    .expect("writing to a String");
+    let mut start_ms = 0u64;
+    for (_, seconds) in &track.segments.segments {
+        let ms = (seconds * 1000.0).round() as u64;
+        writeln!(text, "            <S t=\"{start_ms}\" d=\"{ms}\"/>")
+            .expect("writing to a String");
+        start_ms += ms;
+    }
+    text.push_str("          </SegmentTimeline>\n");
+    for (segment, _) in &track.segments.segments {
+        writeln!(
+            text,
+            "          <SegmentURL media=\"{}\"/>",
+            xml_escape(segment)
+        )
+        .expect("writing to a String");
+    }
+    text.push_str("        </SegmentList>\n      </Representation>\n");
 }
 
 fn xml_escape(text: &str) -> String {
@@ -302,5 +318,18 @@ mod tests {
         assert!(text.contains("<Initialization sourceURL=\"p_audio_init.cmfa\"/>"));
         assert!(text.contains("width=\"320\" height=\"180\" frameRate=\"10/1\""));
         assert_eq!(text.matches("<SegmentURL").count(), 4);
+    }
+
+    #[test]
+    fn the_renditions_of_a_ladder_share_one_video_adaptation_set() {
+        let mut tracks = tracks();
+        let mut smaller = tracks[0].clone();
+        smaller.playlist = "p_180p.m3u8".into();
+        tracks.insert(1, smaller);
+        let text = mpd(&tracks, 3.0, 2);
+        assert_eq!(text.matches("<AdaptationSet ").count(), 2, "{text}");
+        let video_set = &text[text.find("contentType=\"video\"").unwrap()
+            ..text.find("contentType=\"audio\"").unwrap()];
+        assert_eq!(video_set.matches("<Representation ").count(), 2, "{text}");
     }
 }

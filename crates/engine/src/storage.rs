@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vidpipe_aws::s3::S3Objects;
+use vidpipe_aws::s3::{Overwrite, S3Objects, UploadError};
 use vidpipe_core::error::{Cause, Chain};
 use vidpipe_core::ports::{ObjectStore, ObjectStoreError};
 use vidpipe_core::render::ports::{FetchError, PutError};
@@ -33,6 +33,9 @@ pub enum StorageError {
     /// The object or file does not exist.
     #[error("[{0}] does not exist")]
     NotFound(String),
+    /// A write that never overwrites found something at its location, and left it as it was.
+    #[error("[{0}] exists already and is never overwritten")]
+    Exists(String),
     /// An `s3://` location was used but the engine has no S3 client.
     #[error("[{0}] is in S3 but the engine has no S3 client")]
     NoS3Client(String),
@@ -77,6 +80,13 @@ impl StorageError {
 
     fn put(error: PutError) -> Self {
         Self::s3(&error.uri, error.source)
+    }
+
+    fn upload(error: UploadError) -> Self {
+        match error {
+            UploadError::Exists(uri) => Self::Exists(uri.to_string()),
+            UploadError::Put(error) => Self::put(error),
+        }
     }
 }
 
@@ -206,6 +216,21 @@ impl Storage {
     /// Stores the finished local file `file` at `location`. Local destinations are written to a temporary name in
     /// the destination folder and renamed, so a reader never sees a partial file.
     pub async fn store(&self, file: &Path, location: &Location) -> Result<(), StorageError> {
+        self.write(file, location, Overwrite::Allowed).await
+    }
+
+    /// [`Storage::store`], but never over an existing object or file: that is [`StorageError::Exists`], and what is
+    /// there stays (S3's conditional write; locally a hard link, which fails on an existing name).
+    pub async fn store_new(&self, file: &Path, location: &Location) -> Result<(), StorageError> {
+        self.write(file, location, Overwrite::Never).await
+    }
+
+    async fn write(
+        &self,
+        file: &Path,
+        location: &Location,
+        overwrite: Overwrite,
+    ) -> Result<(), StorageError> {
         match location {
             Location::Local(path) => {
                 let io = |source| StorageError::Io {
@@ -219,13 +244,23 @@ impl Storage {
                 tokio::fs::create_dir_all(folder).await.map_err(io)?;
                 let partial = folder.join(format!(".{}.partial", uuid::Uuid::new_v4().simple()));
                 tokio::fs::copy(file, &partial).await.map_err(io)?;
-                tokio::fs::rename(&partial, path).await.map_err(io)
+                if overwrite == Overwrite::Allowed {
+                    return tokio::fs::rename(&partial, path).await.map_err(io);
+                }
+                let linked = tokio::fs::hard_link(&partial, path).await;
+                tokio::fs::remove_file(&partial).await.map_err(io)?;
+                match linked {
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Err(StorageError::Exists(location.uri()))
+                    }
+                    other => other.map_err(io),
+                }
             }
             Location::S3(uri) => self
                 .objects(uri)?
-                .upload(file, uri, content_type(uri.key()))
+                .upload(file, uri, content_type(uri.key()), overwrite)
                 .await
-                .map_err(StorageError::put),
+                .map_err(StorageError::upload),
         }
     }
 }

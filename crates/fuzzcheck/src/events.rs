@@ -5,7 +5,7 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use vidpipe_compositor::event::{Invocation, ObjectCreated, decode_key};
 use vidpipe_core::keys::{
-    KeyKind, camera_key, classify_key, composited_key, recording_key, screen_key,
+    ASSETS_DIR, KeyKind, camera_key, classify_key, composited_key, recording_key, screen_key,
 };
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 use vidpipe_notifier::{Notifier, NotifierError};
@@ -122,6 +122,13 @@ fn classification_rebuilds(prefix: &str, key: &str) {
         } => {
             let filename = key.rsplit('/').next().unwrap_or_default();
             recording_key(prefix, &room_id, &recording_id, filename)
+        }
+        KeyKind::Asset {
+            owner_segment,
+            recording_id,
+        } => {
+            let filename = key.rsplit('/').next().unwrap_or_default();
+            format!("{prefix}{ASSETS_DIR}{owner_segment}/{recording_id}/{filename}")
         }
         KeyKind::Other => return,
     };

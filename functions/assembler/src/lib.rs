@@ -12,7 +12,8 @@
 //!   soundtrack is muxed in (a null soundtrack gives a video without audio).
 //!
 //! Failures carry an error type a Step Functions Catch or Retry matches: `InvalidInput` (the event does not fit
-//! these shapes, or cannot be carried out), `ChunkMissing`, `ChunkMismatch`, `FrameCountMismatch`, `SourceMissing`,
+//! these shapes, or cannot be carried out), `ChunkMissing`, `ChunkMismatch`, `FrameCountMismatch`, `OutputExists` (the
+//! output's key holds an object already: it is never overwritten, and the error is not retried), `SourceMissing`,
 //! `MediaFailed`, `StorageFailed` (transient: worth a Retry).
 
 pub mod config;

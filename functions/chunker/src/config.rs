@@ -6,6 +6,7 @@ use std::str::FromStr;
 pub use vidpipe_core::config::ConfigError;
 use vidpipe_core::config::Vars;
 use vidpipe_core::limits::SourceLimits;
+use vidpipe_core::render::scope::RenderScope;
 
 use crate::RenderLimits;
 
@@ -45,6 +46,9 @@ pub struct Config {
     pub s3_force_path_style: bool,
     /// `MAX_SOURCE_*` and `ASSEMBLER_EPHEMERAL_MB`: what one render may ask for.
     pub limits: RenderLimits,
+    /// `BUCKET` (required), `KEY_PREFIX`, `SHARED_ASSETS_PREFIX`, `RENDERER_ARNS`: where renders read and write,
+    /// and which custom renderers they may name.
+    pub scope: RenderScope,
 }
 
 impl Config {
@@ -66,6 +70,7 @@ impl Config {
                 )? * 1024
                     * 1024,
             },
+            scope: RenderScope::from_vars(&vars)?,
         })
     }
 }
@@ -75,7 +80,9 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_env(vidpipe_testkit::config::vars(pairs))
+        let mut all = vec![("BUCKET", "media")];
+        all.extend_from_slice(pairs);
+        Config::from_env(vidpipe_testkit::config::vars(&all))
     }
 
     #[test]
@@ -87,7 +94,40 @@ mod tests {
                 ffprobe: "ffprobe".into(),
                 s3_force_path_style: false,
                 limits: RenderLimits::default(),
+                scope: RenderScope {
+                    bucket: Some("media".into()),
+                    ..RenderScope::default()
+                },
             })
+        );
+    }
+
+    #[test]
+    fn the_render_scope_is_read_and_checked() {
+        let scope = config(&[
+            ("KEY_PREFIX", "videos/"),
+            ("SHARED_ASSETS_PREFIX", "videos/shared/"),
+            (
+                "RENDERER_ARNS",
+                "arn:aws:lambda:us-east-1:1:function:a,arn:aws:lambda:us-east-1:1:function:b",
+            ),
+        ])
+        .unwrap()
+        .scope;
+        assert_eq!(scope.renderer_arns.len(), 2);
+        assert_eq!(
+            scope.shared_assets_prefix.as_deref(),
+            Some("videos/shared/")
+        );
+        assert_eq!(
+            Config::from_env(vidpipe_testkit::config::vars(&[]))
+                .unwrap_err()
+                .name,
+            "BUCKET"
+        );
+        assert_eq!(
+            config(&[("KEY_PREFIX", "videos")]).unwrap_err().name,
+            "KEY_PREFIX"
         );
     }
 

@@ -3,7 +3,6 @@
 use vidpipe_core::limits::LimitError;
 use vidpipe_core::render::RenderError;
 use vidpipe_core::render::ports::{DocumentError, PutError};
-use vidpipe_core::s3uri::S3UriError;
 use vidpipe_lambda::ErrorType;
 
 use crate::INLINE_LIMIT_BYTES;
@@ -20,11 +19,11 @@ pub enum ChunkerError {
     /// The input gives both or neither of `request` and `request_uri`.
     #[error("give exactly one of `request` and `request_uri`")]
     RequestOrUri,
-    /// The input's `render_id` (the execution's, from the HTTP API) is not the request's.
-    #[error("render_id {input:?} of the input is not the request's {request:?}")]
+    /// The input's `render_id` (the API's) is not the request's.
+    #[error("render_id: the request's `{request}` is not the render's `{given}`")]
     RenderIdMismatch {
         /// The input's.
-        input: String,
+        given: String,
         /// The request's.
         request: String,
     },
@@ -34,9 +33,6 @@ pub enum ChunkerError {
     /// The request is malformed, breaks a rule, or cannot be cut into chunks.
     #[error(transparent)]
     Request(#[from] RenderError),
-    /// A location derived from the output URI is not a valid S3 URI (a key too long for the chunks' suffixes).
-    #[error(transparent)]
-    Uri(#[from] S3UriError),
     /// A source is missing, unusable, or could not be probed.
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -92,7 +88,6 @@ impl ErrorType for ChunkerError {
             | Self::RequestOrUri
             | Self::RenderIdMismatch { .. }
             | Self::Request(_)
-            | Self::Uri(_)
             | Self::ShortVideos(_)
             | Self::PlanTooLarge { .. }
             | Self::SourceTooLarge { .. }

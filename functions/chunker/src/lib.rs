@@ -1,16 +1,23 @@
 //! `vidpipe-chunker`: the render state machine's first Task. It validates a render request (v1) and plans its
 //! chunks (`vidpipe_core::render::plan`).
 //!
-//! Input: `{"request": {...}}` or `{"request_uri": "s3://..."}`, and from the HTTP API also `"owner"` (the caller's
-//! namespaced owner, carried in the plan for the states after it) and `"render_id"` (which must be the request's).
-//! Output: the [`RenderPlan`], the state machine's
-//! data from then on. The plan carries the request inline, or, when the plan with it would be over
+//! Input: `{"request": {...}}` or `{"request_uri": "s3://..."}`, with the caller's `owner` and `render_id` for a
+//! render started through the API, and the state machine's `execution` name. Output: the [`RenderPlan`], the state
+//! machine's data from then on. The plan carries the request inline, or, when the plan with it would be over
 //! [`INLINE_LIMIT_BYTES`] (Step Functions payloads stop at 256 KiB) or a custom renderer needs a URI, by
-//! `request_uri` only: a request that came inline is then stored at `{output key without .mp4}/request.json`.
+//! `request_uri` only: a request that came inline is then stored at `request.json` in the render's work folder.
+//!
+//! The request is confined before anything is probed or written ([`RenderRequest::confine`], under the configured
+//! [`RenderScope`]): sources and output in the configured bucket, a custom renderer from `RENDERER_ARNS`, and, with
+//! an `owner`, every source among the owner's assets or the shared ones and the output exactly the owner's render
+//! folder's `output.mp4`. The render's work files (chunks, mixed soundtrack, stored request and probe results) go to
+//! the work folder of its execution, `{output folder}work/{execution}/` ([`WorkFolder`]), so two renders running at
+//! once never share a chunk, even with one output URI. Without `execution` (a direct invocation: tests,
+//! `cargo lambda invoke`) the request's `render_id` names the folder.
 //!
 //! Before planning, every distinct overlay image and video source is probed once ([`sources`]); the results travel
 //! with the request: inline as `media` (`{uri: MediaInfo}`), or, when the request travels by URI, stored at
-//! `{output key without .mp4}/media.json` and passed as `media_uri`.
+//! `media.json` in the work folder and passed as `media_uri`.
 //!
 //! Errors (the `Error` a state machine matches): `InvalidRenderRequest` for a request that is malformed, breaks a
 //! rule (every problem named), cannot be planned, or is missing, or whose source is missing or cannot be probed;
@@ -31,8 +38,9 @@ use vidpipe_core::limits::SourceLimits;
 use vidpipe_core::render::ports::{
     HeaderReader, RequestReader, RequestWriter, VideoProber, read_document,
 };
+use vidpipe_core::render::scope::{RenderScope, WorkFolder};
 use vidpipe_core::render::{Chunk, RenderOutput, RenderRequest, Renderer, Soundtrack};
-use vidpipe_core::s3uri::{S3Uri, S3UriError};
+use vidpipe_core::s3uri::S3Uri;
 
 pub use error::ChunkerError;
 pub use prober::ProbeBackend;
@@ -51,12 +59,16 @@ pub struct ChunkerInput {
     /// The request, stored in S3.
     #[serde(default)]
     pub request_uri: Option<S3Uri>,
-    /// Who posted the render through the HTTP API (`jwt:user-123`).
+    /// Whose render this is (`jwt:user-123`), for a render started through the API: its sources and output are
+    /// confined to the owner's space. Absent for an operator's run.
     #[serde(default)]
     pub owner: Option<String>,
-    /// The render, as the HTTP API named its execution.
+    /// The render id the API gave the render; the request's `render_id` must match it.
     #[serde(default)]
     pub render_id: Option<String>,
+    /// The state machine's execution name: it names the render's work folder.
+    #[serde(default)]
+    pub execution: Option<String>,
 }
 
 /// One planned chunk and where it is rendered to.
@@ -68,7 +80,7 @@ pub struct PlannedChunk {
     pub start_frame: u64,
     /// One past the last frame.
     pub end_frame: u64,
-    /// `{output key without .mp4}/chunks/{index:05}.mp4`.
+    /// `chunks/{index:05}.mp4` in the render's work folder.
     pub output_uri: String,
 }
 
@@ -95,11 +107,11 @@ pub struct RenderPlan {
     pub chunks: Vec<PlannedChunk>,
     /// The soundtrack to mix, if any.
     pub soundtrack: Option<Soundtrack>,
-    /// Where the mixed soundtrack is written: `{output key without .mp4}/soundtrack.m4a`.
+    /// Where the mixed soundtrack is written: `soundtrack.m4a` in the render's work folder.
     pub soundtrack_uri: String,
     /// Probe results of the overlay images and video sources by URI, when the request is inline.
     pub media: Option<BTreeMap<String, MediaInfo>>,
-    /// Where those probe results are stored (`{output key without .mp4}/media.json`), when the request is not.
+    /// Where those probe results are stored (`media.json` in the work folder), when the request is not.
     pub media_uri: Option<String>,
 }
 
@@ -138,8 +150,9 @@ pub async fn handle(
     store: &(impl RequestReader + RequestWriter + HeaderReader),
     prober: &impl VideoProber,
     limits: &RenderLimits,
+    scope: &RenderScope,
 ) -> Result<RenderPlan, Diagnostic> {
-    plan(event.payload, store, prober, limits)
+    plan(event.payload, store, prober, limits, scope)
         .await
         .map_err(|error| {
             tracing::warn!(%error, "render request rejected");
@@ -147,12 +160,13 @@ pub async fn handle(
         })
 }
 
-/// Validates, probes the sources of, and plans one task input.
+/// Validates, confines to `scope`, probes the sources of, and plans one task input.
 pub async fn plan(
     payload: Value,
     store: &(impl RequestReader + RequestWriter + HeaderReader),
     prober: &impl VideoProber,
     limits: &RenderLimits,
+    scope: &RenderScope,
 ) -> Result<RenderPlan, ChunkerError> {
     let input: ChunkerInput = serde_json::from_value(payload).map_err(ChunkerError::Input)?;
     let (request, read_from) = match (input.request, input.request_uri) {
@@ -163,14 +177,15 @@ pub async fn plan(
         }
         _ => return Err(ChunkerError::RequestOrUri),
     };
-    if let Some(id) = input.render_id.filter(|id| *id != request.render_id) {
+    if let Some(render_id) = input.render_id.filter(|id| *id != request.render_id) {
         return Err(ChunkerError::RenderIdMismatch {
-            input: id,
+            given: render_id,
             request: request.render_id,
         });
     }
+    request.confine(scope, input.owner.as_deref())?;
     let chunks = request.plan()?;
-    let base = output_base(&request.output)?;
+    let work = request.work_folder(input.execution.as_deref().unwrap_or(&request.render_id))?;
     let total_frames = chunks.last().map_or(0, |c| c.end_frame);
     let needed = assembler_disk_bytes(&request, total_frames);
     if needed > limits.assembler_disk_bytes {
@@ -193,13 +208,13 @@ pub async fn plan(
     if !short.is_empty() {
         return Err(ChunkerError::ShortVideos(short));
     }
-    let mut plan = RenderPlan::new(request, read_from, &chunks, &base, media)?;
+    let mut plan = RenderPlan::new(request, read_from, &chunks, &work, media);
     plan.owner = input.owner;
     let by_reference = plan.request.is_none()
         || matches!(plan.renderer, Renderer::Lambda(_))
         || plan.size() > INLINE_LIMIT_BYTES;
     if by_reference {
-        plan.pass_by_reference(store, &base).await?;
+        plan.pass_by_reference(store, &work).await?;
     }
     let bytes = plan.size();
     if bytes > INLINE_LIMIT_BYTES {
@@ -210,6 +225,7 @@ pub async fn plan(
     }
     tracing::info!(
         render_id = %plan.render_id,
+        work = %work.uri(),
         total_frames = plan.total_frames,
         chunks = plan.chunks.len(),
         by_reference = plan.request.is_none(),
@@ -219,27 +235,25 @@ pub async fn plan(
 }
 
 impl RenderPlan {
-    /// The plan of a valid `request` (read from `read_from`, or inline) cut into `chunks`, with the request and the
-    /// probe results of its sources (`media`) inline; `base` is the output's location without `.mp4`.
+    /// The plan of a valid `request` (read from `read_from`, or inline) cut into `chunks` rendered into `work`,
+    /// with the request and the probe results of its sources (`media`) inline.
     fn new(
         request: RenderRequest,
         read_from: Option<S3Uri>,
         chunks: &[Chunk],
-        base: &S3Uri,
+        work: &WorkFolder,
         media: BTreeMap<String, MediaInfo>,
-    ) -> Result<Self, ChunkerError> {
+    ) -> Self {
         let chunks = chunks
             .iter()
-            .map(|chunk| -> Result<PlannedChunk, ChunkerError> {
-                Ok(PlannedChunk {
-                    index: chunk.index,
-                    start_frame: chunk.start_frame,
-                    end_frame: chunk.end_frame,
-                    output_uri: request.chunk_uri(chunk.index)?.to_string(),
-                })
+            .map(|chunk| PlannedChunk {
+                index: chunk.index,
+                start_frame: chunk.start_frame,
+                end_frame: chunk.end_frame,
+                output_uri: work.chunk(chunk.index).to_string(),
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
+            .collect();
+        Self {
             render_id: request.render_id.clone(),
             owner: None,
             request_uri: read_from.as_ref().map(S3Uri::to_string),
@@ -249,11 +263,11 @@ impl RenderPlan {
             renderer: request.renderer.clone(),
             chunks,
             soundtrack: request.soundtrack.clone(),
-            soundtrack_uri: format!("s3://{}/{}/soundtrack.m4a", base.bucket(), base.key()),
+            soundtrack_uri: work.file("soundtrack.m4a").to_string(),
             media: Some(media),
             media_uri: None,
             request: read_from.is_none().then_some(request),
-        })
+        }
     }
 
     /// The plan's size as JSON, in bytes.
@@ -261,38 +275,29 @@ impl RenderPlan {
         serde_json::to_vec(self).map_or(usize::MAX, |json| json.len())
     }
 
-    /// Stores a request that came inline at `{output key without .mp4}/request.json`, and the probe results at
+    /// Stores a request that came inline at `request.json` in the work folder, and the probe results at
     /// `media.json` beside it, and passes both by URI.
     async fn pass_by_reference(
         &mut self,
         store: &impl RequestWriter,
-        base: &S3Uri,
+        work: &WorkFolder,
     ) -> Result<(), ChunkerError> {
         if let Some(request) = self.request.take() {
-            self.request_uri = Some(store_json(store, base, "request.json", &request).await?);
+            self.request_uri = Some(store_json(store, &work.file("request.json"), &request).await?);
         }
         let media = self.media.take().unwrap_or_default();
-        self.media_uri = Some(store_json(store, base, "media.json", &media).await?);
+        self.media_uri = Some(store_json(store, &work.file("media.json"), &media).await?);
         Ok(())
     }
 }
 
-/// Stores `value` as JSON at `{base}/{name}` and returns its URI.
+/// Stores `value` as JSON at `uri` and returns the URI.
 async fn store_json(
     store: &impl RequestWriter,
-    base: &S3Uri,
-    name: &str,
+    uri: &S3Uri,
     value: &impl Serialize,
 ) -> Result<String, ChunkerError> {
-    let uri = S3Uri::new(base.bucket(), format!("{}/{name}", base.key()))?;
     let json = serde_json::to_vec(value).map_err(ChunkerError::Serialize)?;
-    store.put(&uri, json).await?;
+    store.put(uri, json).await?;
     Ok(uri.to_string())
-}
-
-/// The output's location without `.mp4`: the folder of the chunks, the soundtrack and a stored request.
-fn output_base(output: &RenderOutput) -> Result<S3Uri, S3UriError> {
-    let output = S3Uri::parse_str(&output.uri)?;
-    let key = output.key().strip_suffix(".mp4").unwrap_or(output.key());
-    S3Uri::new(output.bucket(), key)
 }

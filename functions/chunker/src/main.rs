@@ -28,6 +28,9 @@ async fn main() -> Result<(), Error> {
         }
     };
     let store = S3RequestStore(s3);
-    let limits = config.limits;
-    lambda_runtime::run(service_fn(|event| handle(event, &store, &prober, &limits))).await
+    let (limits, scope) = (config.limits, config.scope);
+    lambda_runtime::run(service_fn(|event| {
+        handle(event, &store, &prober, &limits, &scope)
+    }))
+    .await
 }

@@ -283,7 +283,12 @@ where
                 Ok(Outcome::Ignored("not a recording key".into()))
             }
             KeyKind::Recording { recording_id, .. } => {
-                self.recording_uploaded(object, &recording_id).await
+                self.recording_uploaded(object, &recording_id, "recording")
+                    .await
+            }
+            KeyKind::Asset { recording_id, .. } => {
+                self.recording_uploaded(object, &recording_id, "asset")
+                    .await
             }
             KeyKind::Screen(stream) => self.arrival(object, &stream, Source::Screen).await,
             KeyKind::Camera(stream) => self.arrival(object, &stream, Source::Camera).await,
@@ -294,6 +299,7 @@ where
         &self,
         object: &ObjectCreated,
         recording_id: &str,
+        kind: &str,
     ) -> Result<Outcome, TransientError> {
         match self
             .recordings
@@ -310,7 +316,7 @@ where
         self.publish_uploaded(
             object,
             json!({"recording_id": recording_id, "key": object.key, "size": object.size,
-                "kind": "recording"}),
+                "kind": kind}),
         )
         .await?;
         Ok(Outcome::RecordingUploaded)
@@ -410,6 +416,12 @@ where
             }
             Ok(JobRoute::Chunk { render_id, .. }) => {
                 return Ok(Outcome::Ignored(format!("a chunk of render {render_id}")));
+            }
+            Ok(JobRoute::Playback { asset }) => {
+                return Ok(Outcome::Ignored(format!(
+                    "playback job of {}",
+                    asset.as_wire()
+                )));
             }
             Err(e) => {
                 tracing::warn!(job_id = %detail.job_id, error = %e, "job metadata rejected");

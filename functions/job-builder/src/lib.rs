@@ -5,7 +5,8 @@
 //! - `{"kind":"composite","output":{bucket,prefix,stream},"screen":{uri,media},"camera":{uri,media},"options":{..}}`
 //! - `{"kind":"single","output":{..},"source":{uri,media},"options":{max_width}}`
 //! - `{"kind":"chunk","request":{..} | "request_uri":"s3://..","chunk":{index,start_frame,end_frame},
-//!   "media":{uri: media} | "media_uri":"s3://.."}` (the chunker's probe results, inline or stored)
+//!   "output_uri":"s3://...mp4","media":{uri: media} | "media_uri":"s3://.."}` (the chunk's place in the render's
+//!   work folder and the chunker's probe results, inline or stored, as the chunker planned them)
 //! - `{"kind":"preview","source":{uri,media},"destination":"s3://bucket/prefix/","preview_id":"..","options":{..}}`
 //!
 //! Bad input fails the task with the error type `InvalidJobRequest`, which a state machine can Catch; a render
@@ -65,6 +66,8 @@ pub enum JobRequest {
         request_uri: Option<S3Uri>,
         /// The chunk to render.
         chunk: Chunk,
+        /// Where the chunk goes (`….mp4`): the chunker's plan places it in the render's work folder.
+        output_uri: S3Uri,
         /// Probe results by source URI (overlay images need theirs), inline.
         #[serde(default)]
         media: Option<BTreeMap<String, MediaInfo>>,
@@ -135,6 +138,7 @@ pub async fn build(
             request,
             request_uri,
             chunk,
+            output_uri,
             media,
             media_uri,
         } => {
@@ -149,7 +153,7 @@ pub async fn build(
                 (None, None) => BTreeMap::new(),
                 (Some(_), Some(_)) => return Err(JobBuilderError::MediaOrUri),
             };
-            chunk_job(context, &request, &chunk, &media)?
+            chunk_job(context, &request, &chunk, &output_uri, &media)?
         }
     };
     tracing::info!(

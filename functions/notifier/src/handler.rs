@@ -209,6 +209,13 @@ where
             Ok(JobRoute::Chunk { render_id, index }) => {
                 return self.chunk_event(&event, &render_id, index).await;
             }
+            Ok(JobRoute::Playback { asset }) => {
+                // Playback packages' statuses are not tracked by the notifier yet.
+                tracing::info!(job_id = %detail.job_id, asset = asset.as_wire(), "playback job");
+                return Ok(JobEventHandled::Ignored {
+                    reason: format!("playback job of {}", asset.as_wire()),
+                });
+            }
             Ok(JobRoute::NotOurs { kind }) => {
                 tracing::info!(job_id = %detail.job_id, kind, "job of a kind the notifier does not track");
                 return Ok(JobEventHandled::Ignored {

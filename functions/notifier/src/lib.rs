@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod handler;
+pub mod storyboard;
 pub mod wiring;
 
 pub use handler::{JobEventHandled, Notifier, NotifierError, RenderAnswer};

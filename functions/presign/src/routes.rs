@@ -248,7 +248,11 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore, V: RenderPorts> Ap
             req.content_type.clone(),
             req.size,
         );
-        recording.key = req.key(&self.config.key_prefix, &recording.recording_id);
+        recording.key = req.key(
+            &self.config.key_prefix,
+            caller.owner(),
+            &recording.recording_id,
+        );
         recording.room_id = req.room_id.as_ref().map(|r| r.as_str().to_owned());
         recording.stream_name = req.stream_name.as_ref().map(|s| s.as_str().to_owned());
         recording.filename = req.filename.clone();
@@ -259,13 +263,15 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore, V: RenderPorts> Ap
             Err(e) => return Err(self.undo_claim(&recording, issued.as_ref(), e).await),
         };
         tracing::info!(recording_id = %recording.recording_id, key = %recording.key, size = req.size, "upload signed");
+        let mut body = json!({"recording_id": recording.recording_id, "key": recording.key, "status": "uploading",
+                              "upload": upload});
+        if req.kind == UploadKind::Asset {
+            // What the caller names in a render request's scenes and soundtrack.
+            body["uri"] = json!(format!("s3://{}/{}", self.config.bucket, recording.key));
+        }
         Ok(json_response(
             StatusCode::CREATED,
-            &with_capability(
-                json!({"recording_id": recording.recording_id, "key": recording.key, "status": "uploading",
-                       "upload": upload}),
-                issued.as_ref(),
-            ),
+            &with_capability(body, issued.as_ref()),
         ))
     }
 

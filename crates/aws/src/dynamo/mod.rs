@@ -1,4 +1,4 @@
-//! DynamoDB: the one table behind recordings, streams, renders and processed-event markers.
+//! DynamoDB: the one table behind recordings, streams, renders, playback packages and processed-event markers.
 //!
 //! The table has `pk`/`sk`, one GSI ([`OWNER_INDEX`]: `gsi1pk`/`gsi1sk`) to list a caller's items newest first,
 //! and a TTL attribute ([`TTL_ATTRIBUTE`], epoch seconds). One adapter per kind of item, each implementing its
@@ -6,11 +6,13 @@
 
 mod conditional;
 mod item;
+mod playback;
 mod processed_events;
 mod recordings;
 mod renders;
 mod streams;
 
+pub use playback::DynamoPlaybacks;
 pub use processed_events::DynamoProcessedEvents;
 pub use recordings::DynamoRecordings;
 pub use renders::DynamoRenders;

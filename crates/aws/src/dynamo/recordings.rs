@@ -74,12 +74,9 @@ fn from_item(item: &Item) -> Result<Recording, StoreError> {
     let need_n = |name: &str| {
         get_n::<u64>(item, name).ok_or_else(|| StoreError::Corrupt(format!("missing {name}")))
     };
-    let kind = match need_s("kind")?.as_str() {
-        "camera" => UploadKind::Camera,
-        "screen" => UploadKind::Screen,
-        "recording" => UploadKind::Recording,
-        other => return Err(StoreError::Corrupt(format!("kind {other}"))),
-    };
+    let kind = need_s("kind")?;
+    let kind = UploadKind::parse("kind", &kind)
+        .map_err(|_| StoreError::Corrupt(format!("kind {kind}")))?;
     let status = RecordingStatus::parse(&need_s("status")?)
         .ok_or_else(|| StoreError::Corrupt("unknown status".to_owned()))?;
     let multipart = match (

@@ -1,8 +1,10 @@
 //! vidpipe-aws's adapters against moto (and, for MediaConvert, a loopback listener): one test binary, one module per
 //! adapter.
 
+mod cloudfront;
 mod eventbridge;
 mod mediaconvert;
+mod playback;
 mod provision;
 mod publisher;
 mod renders;

@@ -1,6 +1,6 @@
 //! Whole objects read by URI (`S3Objects::get_bytes`) against a real moto S3.
 
-use vidpipe_aws::s3::S3Objects;
+use vidpipe_aws::s3::{Overwrite, S3Objects, UploadError};
 use vidpipe_core::render::ports::FetchError;
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_testkit::{moto::MotoServer, unique_name};
@@ -88,7 +88,13 @@ async fn a_large_file_is_uploaded_in_parts_and_downloaded_whole() {
     std::fs::write(&file, &body).unwrap();
     let uri = S3Uri::new(&bucket, "renders/r1.mp4").unwrap();
     objects
-        .upload_in_parts(&file, &uri, "video/mp4", 5 * 1024 * 1024)
+        .upload_in_parts(
+            &file,
+            &uri,
+            "video/mp4",
+            5 * 1024 * 1024,
+            Overwrite::Allowed,
+        )
         .await
         .unwrap();
     let head = client
@@ -116,4 +122,67 @@ async fn a_large_file_is_uploaded_in_parts_and_downloaded_whole() {
         .await
         .unwrap();
     assert!(uploads.uploads().is_empty());
+}
+
+#[tokio::test]
+async fn a_write_that_never_overwrites_keeps_the_first_object_whole_or_in_parts() {
+    let client = client().await;
+    let bucket = bucket_with(&client, "a.json", b"{}").await;
+    let objects = S3Objects::new(client.clone(), &bucket);
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("first.mp4"), dir.path().join("second.mp4"));
+    std::fs::write(&first, b"the first render").unwrap();
+    // A second writer's file, large enough for two parts (5 MiB, S3's smallest, and a short one).
+    std::fs::write(&second, vec![7u8; 5 * 1024 * 1024 + 10]).unwrap();
+    let uri = S3Uri::new(&bucket, "renders/o/r/output.mp4").unwrap();
+    objects
+        .upload(&first, &uri, "video/mp4", Overwrite::Never)
+        .await
+        .unwrap();
+
+    let again = objects
+        .upload(&second, &uri, "video/mp4", Overwrite::Never)
+        .await;
+    assert!(
+        matches!(&again, Err(UploadError::Exists(u)) if *u == uri),
+        "{again:?}"
+    );
+    let in_parts = objects
+        .upload_in_parts(
+            &second,
+            &uri,
+            "video/mp4",
+            5 * 1024 * 1024,
+            Overwrite::Never,
+        )
+        .await;
+    assert!(
+        matches!(&in_parts, Err(UploadError::Exists(u)) if *u == uri),
+        "{in_parts:?}"
+    );
+    assert_eq!(
+        objects.get_bytes(&uri, 1 << 20).await.unwrap(),
+        b"the first render",
+        "the first object is kept"
+    );
+    let uploads = client
+        .list_multipart_uploads()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        uploads.uploads().is_empty(),
+        "the refused multipart upload is aborted"
+    );
+
+    // A plain write still replaces.
+    objects
+        .upload(&second, &uri, "video/mp4", Overwrite::Allowed)
+        .await
+        .unwrap();
+    assert_eq!(
+        objects.get_bytes(&uri, 1 << 30).await.unwrap().len(),
+        5 * 1024 * 1024 + 10
+    );
 }

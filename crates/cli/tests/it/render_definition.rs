@@ -173,6 +173,10 @@ impl TaskInvoker for &'static Flow {
                 &self.store,
                 &FixedProber,
                 &vidpipe_chunker::RenderLimits::default(),
+                &vidpipe_core::render::scope::RenderScope {
+                    renderer_arns: vec![RENDERER.to_owned()],
+                    ..Default::default()
+                },
             )
             .await
             .map(|plan| serde_json::to_value(plan).unwrap())
@@ -268,6 +272,21 @@ async fn chunks_render_on_mediaconvert_beside_the_mix_then_join_and_notify_ready
                 "frames": 2985, "duration_ms": 99_500})
     );
 
+    // The chunker hears the execution's name, which names the work folder every chunk job writes to.
+    assert_eq!(flow.calls_to(CHUNKER)[0]["execution"], "promo-42-run");
+    let mut destinations: Vec<String> = flow
+        .calls_to(JOB_BUILDER)
+        .iter()
+        .map(|call| call["output_uri"].as_str().unwrap().to_owned())
+        .collect();
+    destinations.sort();
+    destinations.dedup();
+    assert_eq!(
+        destinations,
+        ["00000", "00001"]
+            .map(|i| format!("s3://vidpipe-renders/renders/work/promo-42-run/chunks/{i}.mp4"))
+    );
+
     // Two throttled job-builder calls were retried: four calls for two chunks.
     assert_eq!(flow.calls_to(JOB_BUILDER).len(), 4);
     let jobs = flow.calls_to(CREATE_JOB_SYNC);
@@ -285,7 +304,7 @@ async fn chunks_render_on_mediaconvert_beside_the_mix_then_join_and_notify_ready
     assert_eq!(
         mix,
         json!({"action": "mix", "render_id": "promo-42", "soundtrack": {"voiceover": "s3://vidpipe-renders/assets/vo.mp3"},
-                "total_frames": 2985, "fps": 30, "output_uri": "s3://vidpipe-renders/renders/promo-42/soundtrack.m4a",
+                "total_frames": 2985, "fps": 30, "output_uri": "s3://vidpipe-renders/renders/work/promo-42-run/soundtrack.m4a",
                 "request_uri": null})
     );
     let assemble = flow
@@ -295,15 +314,15 @@ async fn chunks_render_on_mediaconvert_beside_the_mix_then_join_and_notify_ready
         .unwrap();
     assert_eq!(
         assemble["soundtrack_uri"],
-        "s3://vidpipe-renders/renders/promo-42/soundtrack.m4a"
+        "s3://vidpipe-renders/renders/work/promo-42-run/soundtrack.m4a"
     );
     assert_eq!(assemble["total_frames"], 2985);
     assert_eq!(
         assemble["chunks"],
         json!([{"index": 0, "start_frame": 0, "end_frame": 1493,
-                "output_uri": "s3://vidpipe-renders/renders/promo-42/chunks/00000.mp4"},
+                "output_uri": "s3://vidpipe-renders/renders/work/promo-42-run/chunks/00000.mp4"},
                {"index": 1, "start_frame": 1493, "end_frame": 2985,
-                "output_uri": "s3://vidpipe-renders/renders/promo-42/chunks/00001.mp4"}])
+                "output_uri": "s3://vidpipe-renders/renders/work/promo-42-run/chunks/00001.mp4"}])
     );
     assert_eq!(
         flow.results(),
@@ -389,7 +408,7 @@ async fn a_request_by_uri_sends_its_probe_results_by_uri_to_every_chunk_job() {
         "{:?}",
         execution.outcome
     );
-    let media_uri = "s3://vidpipe-renders/renders/promo-42/media.json";
+    let media_uri = "s3://vidpipe-renders/renders/work/promo-42-run/media.json";
     for call in flow.calls_to(JOB_BUILDER) {
         assert_eq!(call["media_uri"], media_uri);
         assert_eq!(call["media"], Value::Null);
@@ -468,7 +487,7 @@ async fn a_custom_renderer_renders_every_chunk_from_the_stored_request() {
     for (index, call) in renders.iter().enumerate() {
         assert_eq!(
             call["request_uri"],
-            "s3://vidpipe-renders/renders/promo-42/request.json"
+            "s3://vidpipe-renders/renders/work/promo-42-run/request.json"
         );
         assert_eq!(call["chunk"]["index"], index);
         assert_eq!(
@@ -478,7 +497,8 @@ async fn a_custom_renderer_renders_every_chunk_from_the_stored_request() {
         );
     }
     let stored =
-        flow.store.0.lock().unwrap()["s3://vidpipe-renders/renders/promo-42/request.json"].clone();
+        flow.store.0.lock().unwrap()["s3://vidpipe-renders/renders/work/promo-42-run/request.json"]
+            .clone();
     assert_eq!(
         serde_json::from_slice::<Value>(&stored).unwrap()["scenes"][1]["id"],
         "demo"

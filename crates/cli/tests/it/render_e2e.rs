@@ -144,7 +144,11 @@ impl Stack {
 
     /// Runs `vidpipe render` on `request`; returns the exit status and the printed outcome.
     fn render(&self, request: &Value, extra: &[String]) -> (bool, Value) {
-        let path = self.dir.path().join("request.json");
+        // A file of its own: renders may run at once.
+        let path = self
+            .dir
+            .path()
+            .join(format!("{}.json", unique_name("request")));
         std::fs::write(&path, request.to_string()).unwrap();
         let output = Command::new(env!("CARGO_BIN_EXE_vidpipe"))
             .arg("render")
@@ -370,7 +374,7 @@ async fn a_seven_scene_request_renders_in_chunks_joins_losslessly_and_notifies_r
     let mut request = request(&stack, "seven-scenes", scenes, 60);
     request["soundtrack"] = json!({"voiceover": stack.voiceover(300.0).await});
 
-    let (succeeded, outcome) = stack.render(&request, &[]);
+    let (succeeded, outcome) = stack.render(&request, &["--name".into(), "seven-run".into()]);
     assert!(succeeded, "{outcome}");
     let output_uri = stack.uri("renders/seven-scenes.mp4");
     assert_eq!(outcome["output"]["status"], "ready");
@@ -392,7 +396,7 @@ async fn a_seven_scene_request_renders_in_chunks_joins_losslessly_and_notifies_r
     let mut chunk_packets = Vec::new();
     for index in 0..5 {
         let chunk = stack
-            .download(&stack.uri(&format!("renders/seven-scenes/chunks/{index:05}.mp4")))
+            .download(&stack.uri(&format!("renders/work/seven-run/chunks/{index:05}.mp4")))
             .await;
         chunk_packets.extend(video_packets(&chunk));
     }
@@ -579,4 +583,66 @@ async fn a_video_scene_keeps_its_own_sound_in_its_scene_only_across_a_chunk_boun
     );
     let voice = tone_continuity(&samples, 0..at(10.9), TONE_HZ, window);
     assert!(voice.max_phase_drift < 0.05, "{voice:?}");
+}
+
+/// The gray level of every frame's middle row (its mean), decoded from `path`.
+fn grays(path: &Path) -> Vec<u8> {
+    middle_rows(path)
+        .iter()
+        .map(|row| (row.iter().map(|&v| u32::from(v)).sum::<u32>() / row.len() as u32) as u8)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_renders_at_once_to_one_output_never_mix_chunks_and_one_whole_video_wins() {
+    let stack = Stack::new().await;
+    // Two renders of the same output (the same render id even), each a 6 s still in two 3 s chunks: one dark, one
+    // light. Before work folders were the execution's own, both wrote and joined `renders/same/chunks/*`.
+    let (dark, light) = (stack.still(40).await, stack.still(220).await);
+    let render_of = |still: &str| {
+        request(
+            &stack,
+            "same",
+            vec![json!({"id": "s", "duration_s": 6.0, "image": still})],
+            4,
+        )
+    };
+    let (a, b) = (render_of(&dark), render_of(&light));
+    let (run_a, run_b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| stack.render(&a, &["--name".into(), "run-a".into()]));
+        let b = scope.spawn(|| stack.render(&b, &["--name".into(), "run-b".into()]));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+
+    // The output is written once, never over the other: one run succeeds, the other fails with OutputExists, and
+    // the video is wholly the winner's.
+    let (winner, loser, gray) = match (run_a.0, run_b.0) {
+        (true, false) => (run_a.1, run_b.1, 40),
+        (false, true) => (run_b.1, run_a.1, 220),
+        other => panic!(
+            "exactly one render writes the output: {other:?}\n{}\n{}",
+            run_a.1, run_b.1
+        ),
+    };
+    assert_eq!(winner["output"]["status"], "ready", "{winner}");
+    assert_eq!(loser["status"], "FAILED", "{loser}");
+    assert_eq!(loser["error"]["Error"], "OutputExists", "{loser}");
+    // Each run's chunks are its own still's, in its own work folder.
+    for (run, gray) in [("run-a", 40), ("run-b", 220)] {
+        for index in 0..2 {
+            let chunk = stack
+                .download(&stack.uri(&format!("renders/work/{run}/chunks/{index:05}.mp4")))
+                .await;
+            let found = grays(&chunk);
+            assert_eq!(found.len(), 30, "{run} chunk {index}");
+            assert!(
+                found.iter().all(|g| g.abs_diff(gray) <= 4),
+                "{run} chunk {index}: {found:?}"
+            );
+        }
+    }
+    let output = stack.download(&stack.uri("renders/same.mp4")).await;
+    let found = grays(&output);
+    assert_eq!(found.len(), 60);
+    assert!(found.iter().all(|g| g.abs_diff(gray) <= 4), "{found:?}");
 }

@@ -14,6 +14,7 @@ use super::encoding::{h264, h264_qvbr, mp4_file_group, video};
 use super::pip::{Rect, place};
 use super::*;
 use crate::render::{Chunk, OverlayAnimation, RenderRequest, SceneSegment, ZOOM_FROM};
+use crate::s3uri::S3Uri;
 
 /// The container of every chunk (see the module documentation for why).
 pub const CHUNK_CONTAINER: ContainerType = ContainerType::Mp4;
@@ -30,7 +31,8 @@ const OVERLAY_MARGIN: f64 = 0.03;
 /// Most overlay images in one chunk: layers 1 to 99 of the output's image inserter.
 pub const MAX_OVERLAY_IMAGES: usize = 99;
 
-/// The MediaConvert job rendering `chunk` of `request`.
+/// The MediaConvert job rendering `chunk` of `request` to `destination` (`….mp4`: the chunk's place in its render's
+/// work folder, [`crate::render::scope::WorkFolder::chunk`], planned by the chunker).
 ///
 /// `media` holds probe results by source URI. Overlay images need theirs (their size places them); a video
 /// source without one is taken to run at the output frame rate (its in and out frames are counted in its own
@@ -39,6 +41,7 @@ pub fn chunk_job(
     context: &JobContext,
     request: &RenderRequest,
     chunk: &Chunk,
+    destination: &S3Uri,
     media: &BTreeMap<String, MediaInfo>,
 ) -> Result<CreateJobRequest, JobError> {
     request.validate()?;
@@ -85,7 +88,7 @@ pub fn chunk_job(
             }),
         });
     }
-    let chunk_uri = request.chunk_uri(chunk.index)?;
+    let chunk_uri = destination;
     let destination = chunk_uri.to_string();
     let destination = destination
         .strip_suffix(".mp4")

@@ -4,7 +4,8 @@
 //! - [`composite_job`]: screen plus camera picture-in-picture (the AddPipe survey client's recordings),
 //! - [`single_job`]: one recording to the same output key, when the partner never arrives,
 //! - [`chunk_job`]: one chunk of a render request (the chunked render),
-//! - [`preview_job`]: an HLS or CMAF preview with a poster image (for call compositions and playback).
+//! - [`preview_job`]: an HLS or CMAF preview with a poster image (for call compositions),
+//! - [`playback_job`]: the playback package (CMAF ladder with HLS and DASH, MP4, poster, storyboard frames).
 
 mod chunk;
 mod composite;
@@ -13,6 +14,7 @@ mod media;
 mod model;
 mod output;
 pub mod pip;
+mod playback;
 mod preview;
 mod timecode;
 
@@ -28,6 +30,10 @@ pub use media::{FrameRate, MediaInfo, Size};
 pub use model::*;
 pub use output::{
     CAMERA_SUFFIX, COMPOSITED_SUFFIX, CompositeOutput, check_stream_name, is_composite_output_key,
+};
+pub use playback::{
+    LADDER_RUNGS, METADATA_DESTINATION, METADATA_STORYBOARD_INTERVAL, PlaybackOptions,
+    PlaybackPlan, STORYBOARD_TILES, ladder, names, playback_job,
 };
 pub use preview::{PreviewFormat, PreviewOptions, preview_job};
 pub use timecode::timecode;
@@ -57,6 +63,8 @@ pub enum JobKind {
     Chunk,
     /// A segmented preview with a poster.
     Preview,
+    /// A playback package (ladder, MP4, poster, storyboard frames).
+    Playback,
 }
 
 impl JobKind {
@@ -67,6 +75,7 @@ impl JobKind {
             JobKind::Single => "single",
             JobKind::Chunk => "chunk",
             JobKind::Preview => "preview",
+            JobKind::Playback => "playback",
         }
     }
 }

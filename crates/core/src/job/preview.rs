@@ -80,31 +80,21 @@ pub fn preview_job(
         .map_err(|e| JobError::InvalidOption(format!("preview id: {e}")))?;
     let size = output_size(source.media.display_size(), options.max_width)?;
     let folder = destination.to_string();
-    let settings = H264Settings {
-        framerate_control: Some(H264FramerateControl::InitializeFromSource),
-        gop_size_units: Some(H264GopSizeUnits::Auto),
-        ..h264_qvbr(size, QUALITY)
-    };
-    let rendition = video(size, h264(settings));
+    let rendition = segmented_video(size);
     let audio = source.media.has_audio.then(|| vec![aac_stereo()]);
 
     let stream_group = match options.format {
-        PreviewFormat::Hls => hls_group(&folder, size, rendition.clone(), audio),
-        PreviewFormat::Cmaf => cmaf_group(&folder, rendition.clone(), audio),
+        PreviewFormat::Hls => hls_group(&folder, size, rendition, audio),
+        PreviewFormat::Cmaf => cmaf_group(&folder, vec![("_video".into(), rendition)], audio),
     };
-    let poster = poster_group(&folder, size);
-    let input = Input {
-        file_input: Some(source.uri.to_string()),
-        timecode_source: Some(InputTimecodeSource::Zerobased),
-        video_selector: Some(VideoSelector {
-            rotate: Some(InputRotate::Auto),
-            pad_video: None,
-        }),
-        audio_selectors: source.media.has_audio.then(audio_selectors),
-        ..Default::default()
-    };
+    let poster = frame_capture_group(
+        "Poster",
+        format!("{folder}poster"),
+        size,
+        captures(1, 1, 80),
+    );
     let settings = JobSettings {
-        inputs: Some(vec![input]),
+        inputs: Some(vec![source_input(source)]),
         timecode_config: Some(TimecodeConfig {
             source: Some(TimecodeSource::Zerobased),
             ..Default::default()
@@ -153,17 +143,22 @@ fn hls_group(
     }
 }
 
-fn cmaf_group(
+/// A CMAF group writing `index.m3u8` and `index.mpd` in `folder`: one output per video rendition (its name
+/// modifier and description), and the audio, when there is any, in an output of its own (`_audio`).
+pub(super) fn cmaf_group(
     folder: &str,
-    video: VideoDescription,
+    videos: Vec<(String, VideoDescription)>,
     audio: Option<Vec<AudioDescription>>,
 ) -> OutputGroup {
-    let mut outputs = vec![Output {
-        name_modifier: Some("_video".into()),
-        container_settings: Some(container(ContainerType::Cmfc)),
-        video_description: Some(video),
-        ..Default::default()
-    }];
+    let mut outputs: Vec<Output> = videos
+        .into_iter()
+        .map(|(modifier, video)| Output {
+            name_modifier: Some(modifier),
+            container_settings: Some(container(ContainerType::Cmfc)),
+            video_description: Some(video),
+            ..Default::default()
+        })
+        .collect();
     if let Some(audio) = audio {
         outputs.push(Output {
             name_modifier: Some("_audio".into()),
@@ -212,22 +207,59 @@ fn container(container: ContainerType) -> ContainerSettings {
     }
 }
 
-/// The poster: one JPEG of the first frame, `poster.0000000.jpg`.
-fn poster_group(folder: &str, size: Size) -> OutputGroup {
+/// The H.264 rendition of a segmented output: QVBR, the source's frame rate, and the GOP left to the service
+/// (`GopSizeUnits: AUTO`, as the model advises for segmented outputs; `SegmentLengthControl: EXACT` then puts a
+/// keyframe at every segment boundary).
+pub(super) fn segmented_video(size: Size) -> VideoDescription {
+    let settings = H264Settings {
+        framerate_control: Some(H264FramerateControl::InitializeFromSource),
+        gop_size_units: Some(H264GopSizeUnits::Auto),
+        ..h264_qvbr(size, QUALITY)
+    };
+    video(size, h264(settings))
+}
+
+/// The job's one input: the whole source from time zero, rotated as its metadata says, with its first audio
+/// track when it has one.
+pub(super) fn source_input(source: &Recording) -> Input {
+    Input {
+        file_input: Some(source.uri.to_string()),
+        timecode_source: Some(InputTimecodeSource::Zerobased),
+        video_selector: Some(VideoSelector {
+            rotate: Some(InputRotate::Auto),
+            pad_video: None,
+        }),
+        audio_selectors: source.media.has_audio.then(audio_selectors),
+        ..Default::default()
+    }
+}
+
+/// Frame captures: the first frame, then one every `every_s` seconds, at most `max` of them.
+pub(super) fn captures(every_s: u32, max: i32, quality: i32) -> FrameCaptureSettings {
+    FrameCaptureSettings {
+        framerate_numerator: Some(1),
+        framerate_denominator: Some(every_s as i32),
+        max_captures: Some(max),
+        quality: Some(quality),
+    }
+}
+
+/// A FILE_GROUP of JPEG frame captures of `size`: `{destination}.NNNNNNN.jpg`.
+pub(super) fn frame_capture_group(
+    name: &str,
+    destination: String,
+    size: Size,
+    capture: FrameCaptureSettings,
+) -> OutputGroup {
     let capture = VideoCodecSettings {
         codec: Some(VideoCodec::FrameCapture),
         h264_settings: None,
-        frame_capture_settings: Some(FrameCaptureSettings {
-            framerate_numerator: Some(1),
-            framerate_denominator: Some(1),
-            max_captures: Some(1),
-            quality: Some(80),
-        }),
+        frame_capture_settings: Some(capture),
     };
     OutputGroup {
-        name: Some("Poster".into()),
+        name: Some(name.into()),
         custom_name: None,
-        output_group_settings: Some(file_group_settings(format!("{folder}poster"))),
+        output_group_settings: Some(file_group_settings(destination)),
         outputs: Some(vec![Output {
             extension: Some("jpg".into()),
             container_settings: Some(ContainerSettings {

@@ -27,6 +27,7 @@ mod events;
 mod executions;
 mod media;
 mod objects;
+mod playback;
 mod recordings;
 mod renders;
 mod streams;
@@ -38,6 +39,7 @@ pub use media::{CancelOutcome, JobCanceller, TranscodeError, Transcoder};
 pub use objects::{
     ObjectHead, ObjectStore, ObjectStoreError, PresignedRequest, PutSpec, StoredPart,
 };
+pub use playback::{PlaybackAdvance, PlaybackStore};
 pub use recordings::{RecordingPage, RecordingStore};
 pub use renders::{ProcessedEventStore, RenderPage, RenderStore, update_render};
 pub use streams::{JobEventOutcome, OwnerClaim, StalledStream, StreamStatusStore, StreamStore};

@@ -166,6 +166,25 @@ fn uris_holding_control_characters_are_rejected() {
 }
 
 #[test]
+fn uris_with_dot_segments_are_rejected_and_dots_in_names_are_not() {
+    let found = problems(example_with(|v| {
+        v["output"]["uri"] = "s3://bucket/renders/../promo.mp4".into();
+        v["scenes"][1]["video"] = "s3://bucket/assets/./demo.mp4".into();
+        v["soundtrack"]["voiceover"] = "s3://bucket/..".into();
+        v["scenes"][0]["image"] = "s3://bucket/assets/..title..png".into();
+    }));
+    assert_eq!(found.len(), 3, "{found:?}");
+    for field in ["output.uri", "scenes[1].video", "soundtrack.voiceover"] {
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with(&format!("{field}: ")) && p.contains("`..` key segment")),
+            "{field}: {found:?}"
+        );
+    }
+}
+
+#[test]
 fn more_than_ten_thousand_scenes_is_rejected() {
     let mut value = example();
     let scene = value["scenes"][0].clone();
@@ -279,15 +298,6 @@ fn chunks_outside_the_video_are_named_errors() {
             "{err}"
         );
     }
-}
-
-#[test]
-fn chunk_outputs_sit_next_to_the_output() {
-    let request = RenderRequest::from_json(EXAMPLE).unwrap();
-    assert_eq!(
-        request.chunk_uri(7).unwrap().to_string(),
-        "s3://bucket/renders/promo-42/chunks/00007.mp4"
-    );
 }
 
 #[test]

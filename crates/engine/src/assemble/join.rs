@@ -150,8 +150,9 @@ impl Assembler {
     /// Before joining, every chunk must exist ([`AssembleError::ChunkMissing`]) and match
     /// ([`AssembleError::ChunkMismatch`]): the plan's size, frame rate and frame count, and the first chunk's codec,
     /// profile, level, pixel format, time base and codec parameters. After joining, the video must have the
-    /// plan's frame count ([`AssembleError::FrameCountMismatch`]). Nothing is written on failure. Only the first
-    /// video stream of each chunk is used.
+    /// plan's frame count ([`AssembleError::FrameCountMismatch`]). The output is written only where nothing is yet
+    /// ([`AssembleError::OutputExists`]: a conditional write, so of two renders to one output only one ever writes
+    /// it). Nothing is written on failure. Only the first video stream of each chunk is used.
     pub async fn join(&self, spec: &JoinSpec) -> Result<Joined, AssembleError> {
         spec.check_plan()?;
         let mut chunk_locations = Vec::with_capacity(spec.chunks.len());
@@ -227,7 +228,7 @@ impl Assembler {
                 found: frames,
             });
         }
-        self.store(&joined, &spec.output_uri).await?;
+        self.store_new(&joined, &spec.output_uri).await?;
         let duration_ms = frames_to_ms(frames, spec.fps);
         tracing::info!(output = %spec.output_uri, frames, duration_ms, chunks = spec.chunks.len(), "joined chunks");
         Ok(Joined {

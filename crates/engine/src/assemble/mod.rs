@@ -51,6 +51,13 @@ pub enum AssembleError {
         /// Frames in the joined video.
         found: u64,
     },
+    /// Something is at the output's location already: it is kept, never overwritten (another render's video, or
+    /// this render's from an earlier run).
+    #[error("the output [{uri}] exists already: a render never overwrites a video")]
+    OutputExists {
+        /// The output.
+        uri: String,
+    },
     /// An audio source (voice-over, music, soundtrack) does not exist.
     #[error("source [{uri}] does not exist")]
     SourceMissing {
@@ -76,6 +83,7 @@ impl AssembleError {
             Self::ChunkMissing { .. } => "ChunkMissing",
             Self::ChunkMismatch { .. } => "ChunkMismatch",
             Self::FrameCountMismatch { .. } => "FrameCountMismatch",
+            Self::OutputExists { .. } => "OutputExists",
             Self::SourceMissing { .. } => "SourceMissing",
             Self::InvalidInput(_) => "InvalidInput",
             Self::MediaFailed(_) => "MediaFailed",
@@ -151,6 +159,19 @@ impl Assembler {
             .store(file, &location)
             .await
             .map_err(AssembleError::storage)
+    }
+
+    /// Stores the finished local `file` at `uri` unless something is there already
+    /// ([`AssembleError::OutputExists`]).
+    async fn store_new(&self, file: &Path, uri: &str) -> Result<(), AssembleError> {
+        let location = Location::parse(uri).map_err(AssembleError::storage)?;
+        self.storage
+            .store_new(file, &location)
+            .await
+            .map_err(|e| match e {
+                StorageError::Exists(uri) => AssembleError::OutputExists { uri },
+                other => AssembleError::storage(other),
+            })
     }
 
     /// Runs ffmpeg with `args`.

@@ -37,6 +37,22 @@ pub(super) fn rate_conversion(seconds: f64, to: FrameRate) -> String {
     )
 }
 
+/// The frames a duration in ms covers, rounded: the inverse of the builders' `round(frames * 1000 / fps)` ms (the
+/// convention `VideoGenerator.Duration` follows too). Rounding up made an image of 5 frames at 30 fps (167 ms) stay
+/// 6 frames, into the next scene.
 pub(super) fn ms_to_frames(ms: i32, rate: FrameRate) -> u64 {
-    (f64::from(ms.max(0)) / 1000.0 * rate.fps()).ceil() as u64
+    seconds_to_frames(f64::from(ms.max(0)) / 1000.0, rate)
+}
+
+/// An overlay filter's `enable` option that shows the secondary up to frame `last` of the main timeline and not
+/// after. It tests the main frame's time, half a frame past `last` so floating point cannot drop that frame, so the
+/// main must be stamped with its frame indices ([`frame_index_pts`]; after a `concat` its frames are a fraction of a
+/// millisecond off). Not overlay's frame number `n`: it lags one frame behind the main frame's index once a
+/// secondary that starts after frame 0 has begun (measured with ffmpeg 5.1: an image from frame 15 with
+/// `lte(n,29)` was still on frame 30).
+pub(super) fn enable_until(last: u64, rate: FrameRate) -> String {
+    format!(
+        "enable=lte(t\\,{})",
+        (last as f64 + 0.5) * f64::from(rate.denominator) / f64::from(rate.numerator)
+    )
 }

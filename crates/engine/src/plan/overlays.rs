@@ -3,7 +3,7 @@
 use vidpipe_core::job as m;
 
 use super::frames::{
-    frame_index_pts, frames_to_seconds, ms_to_frames, rate_expr, seconds_to_frames,
+    enable_until, frame_index_pts, frames_to_seconds, ms_to_frames, rate_expr, seconds_to_frames,
 };
 use super::inputs::{Timeline, clip_ranges, clip_video, file_video, origin};
 use super::{Media, MediaMap, media_for, required, unsupported};
@@ -155,6 +155,8 @@ pub(super) fn video_overlay(
     filters.push(frame_index_pts(timeline.rate, start));
     let moving = graph.chain(&pad, &filters.join(","));
 
+    // `enable` reads the base's frame times (see enable_until).
+    let base = graph.chain(base, &frame_index_pts(timeline.rate, 0));
     let (x0, y0) = overlay_xy(&position, base_size);
     let (x, y) = transition_expressions(
         transitions,
@@ -168,8 +170,8 @@ pub(super) fn video_overlay(
     Ok(graph.chain(
         &format!("{base}{moving}"),
         &format!(
-            "overlay=x='{x}':y='{y}':eof_action=pass:eval=frame:enable=lte(n\\,{})",
-            start + window - 1
+            "overlay=x='{x}':y='{y}':eof_action=pass:eval=frame:{}",
+            enable_until(start + window - 1, timeline.rate)
         ),
     ))
 }
@@ -352,6 +354,10 @@ pub(super) fn insert_images(
     list.sort_by_key(|(_, image)| image.layer.unwrap_or(0));
     let r = rate_expr(timeline.rate);
     let mut video = video.to_string();
+    if !list.is_empty() {
+        // `enable` reads the main's frame times (see enable_until).
+        video = graph.chain(&video, &frame_index_pts(timeline.rate, 0));
+    }
     for (j, image) in list {
         let at = format!("{at}.InsertableImages[{j}]");
         let m::InsertableImage {
@@ -428,8 +434,8 @@ pub(super) fn insert_images(
             &format!("{video}{pad}"),
             // One frame more than shown (see video_overlay), cut by `enable`.
             &format!(
-                "overlay=x={x}:y={y}:eof_action=pass:enable=lte(n\\,{})",
-                start + visible - 1
+                "overlay=x={x}:y={y}:eof_action=pass:{}",
+                enable_until(start + visible - 1, timeline.rate)
             ),
         );
     }

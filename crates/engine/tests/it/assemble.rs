@@ -247,7 +247,7 @@ async fn join_keeps_every_frame_and_packet_with_the_soundtrack_and_the_index_fir
 }
 
 #[tokio::test]
-async fn a_join_without_soundtrack_has_no_audio() {
+async fn a_join_without_soundtrack_has_no_audio_and_never_overwrites_its_output() {
     let dir = tempfile::tempdir().unwrap();
     let source = counter_source(dir.path(), 40);
     let chunks = render_chunks(dir.path(), &source, &[(0, 20), (20, 40)]);
@@ -260,6 +260,22 @@ async fn a_join_without_soundtrack_has_no_audio() {
     let info = media::probe(&output);
     assert!(info.audio().is_none(), "{info:?}");
     assert_eq!(all_counters(&output), (0..40).collect::<Vec<u32>>());
+
+    // Another join to the same output (another render's chunks) is refused by name, not retried, and the first
+    // video stays as it was.
+    let first = std::fs::read(&output).unwrap();
+    let other_dir = dir.path().join("other");
+    std::fs::create_dir(&other_dir).unwrap();
+    let other = render_chunks(&other_dir, &source, &[(0, 20)]);
+    let error = assembler()
+        .join(&join_spec(other, 20, &output))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), "OutputExists", "{error}");
+    assert!(
+        std::fs::read(&output).unwrap() == first,
+        "the first output is kept"
+    );
 }
 
 /// Joins `chunks` and expects `error_type` naming chunk `index`, with no output written.

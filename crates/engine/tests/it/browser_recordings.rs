@@ -486,16 +486,13 @@ async fn a_render_chunk_takes_a_scene_from_every_browser_recording_frame_exactly
             job::short_video_scenes(&request, &media).is_empty(),
             "{id}: the recording is long enough for the scene"
         );
-        let built = job::chunk_job(&context(), &request, &chunk, &media).unwrap();
+        // The render's work folder, named as an execution of the render id would name it.
+        let chunk_uri = request.work_folder(&id).unwrap().chunk(chunk.index);
+        let built = job::chunk_job(&context(), &request, &chunk, &chunk_uri, &media).unwrap();
         stack.run(&built).await;
-        let chunk_uri = request.chunk_uri(0).unwrap();
-        let folder = stack.download(&format!("renders/{id}/")).await;
-        let file = folder.join(
-            chunk_uri
-                .key()
-                .strip_prefix(&format!("renders/{id}/"))
-                .unwrap(),
-        );
+        let work = format!("renders/work/{id}/");
+        let folder = stack.download(&work).await;
+        let file = folder.join(chunk_uri.key().strip_prefix(&work).unwrap());
         assert_eq!(media::video_frame_count(&file), 60, "{id}: frames");
         let video = media::probe(&file).video().cloned().expect("video");
         assert_eq!((video.width, video.height), (640, 360), "{id}");

@@ -51,3 +51,30 @@ fn every_seed_keeps_every_invariant() {
         failures.join("\n")
     );
 }
+
+/// Seeds copied from shipped files (the state machines, the golden jobs) are those files as they are now: a seed
+/// that lags behind its source fuzzes a definition or a job nobody runs any more.
+#[test]
+fn seeds_named_after_a_shipped_file_are_that_file() {
+    let root = corpus_dir().join("../..");
+    let sources = [
+        ("asl_definition", "statemachines"),
+        ("engine_plan", "crates/core/tests/golden"),
+    ];
+    let mut stale = Vec::new();
+    for (target, folder) in sources {
+        for seed in seeds(target) {
+            let file_name = seed.name.trim_start_matches(&format!("{target}/"));
+            let source = format!("{folder}/{file_name}");
+            if let Ok(shipped) = std::fs::read(root.join(&source))
+                && shipped != seed.data
+            {
+                stale.push(format!(
+                    "fuzz/corpus/{} differs from {source}: copy it again",
+                    seed.name
+                ));
+            }
+        }
+    }
+    assert!(stale.is_empty(), "{}", stale.join("\n"));
+}

@@ -14,10 +14,22 @@ use vidpipe_core::job::{FrameRate, MediaInfo};
 use vidpipe_core::render::ports::{
     FetchError, HeaderReader, PutError, RequestReader, RequestWriter, VideoProbeError, VideoProber,
 };
+use vidpipe_core::render::scope::RenderScope;
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_engine::{Engine, Storage};
 use vidpipe_testkit::media::{Picture, VideoSpec, write_mp4, write_png};
 use vidpipe_testkit::{moto::MotoServer, unique_name};
+
+/// An operator's scope: any bucket, and the custom renderers these tests name.
+fn operator() -> RenderScope {
+    RenderScope {
+        renderer_arns: vec![
+            "arn:aws:lambda:us-east-1:123456789012:function:renderer".into(),
+            "arn:aws:lambda:us-east-1:123456789012:function:r".into(),
+        ],
+        ..RenderScope::default()
+    }
+}
 
 fn event(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -86,6 +98,7 @@ async fn rejected(payload: Value) -> (String, String) {
         &MemoryStore::default(),
         &FixedProber,
         &RenderLimits::default(),
+        &operator(),
     )
     .await
     .unwrap_err();
@@ -100,6 +113,7 @@ async fn the_inline_sample_plans_two_chunks_and_passes_the_request_inline() {
         &store,
         &FixedProber,
         &RenderLimits::default(),
+        &operator(),
     )
     .await
     .unwrap();
@@ -118,15 +132,15 @@ async fn the_inline_sample_plans_two_chunks_and_passes_the_request_inline() {
         json["chunks"],
         json!([
             {"index": 0, "start_frame": 0, "end_frame": 1493,
-             "output_uri": "s3://vidpipe-renders/renders/promo-42/chunks/00000.mp4"},
+             "output_uri": "s3://vidpipe-renders/renders/work/promo-42/chunks/00000.mp4"},
             {"index": 1, "start_frame": 1493, "end_frame": 2985,
-             "output_uri": "s3://vidpipe-renders/renders/promo-42/chunks/00001.mp4"}
+             "output_uri": "s3://vidpipe-renders/renders/work/promo-42/chunks/00001.mp4"}
         ])
     );
     assert_eq!(json["soundtrack"]["music_volume"], 0.15);
     assert_eq!(
         json["soundtrack_uri"],
-        "s3://vidpipe-renders/renders/promo-42/soundtrack.m4a"
+        "s3://vidpipe-renders/renders/work/promo-42/soundtrack.m4a"
     );
     assert_eq!(json["output"]["fps"], 30);
     assert_eq!(
@@ -191,26 +205,32 @@ async fn a_custom_renderer_gets_the_request_by_uri() {
     let mut payload = event("request.json");
     payload["request"]["renderer"] =
         json!({"lambda": "arn:aws:lambda:us-east-1:123456789012:function:renderer"});
-    let plan = plan(payload, &store, &FixedProber, &RenderLimits::default())
-        .await
-        .unwrap();
+    let plan = plan(
+        payload,
+        &store,
+        &FixedProber,
+        &RenderLimits::default(),
+        &operator(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         plan.request_uri.as_deref(),
-        Some("s3://vidpipe-renders/renders/promo-42/request.json")
+        Some("s3://vidpipe-renders/renders/work/promo-42/request.json")
     );
     assert!(plan.request.is_none());
     assert!(plan.media.is_none());
     assert_eq!(
         plan.media_uri.as_deref(),
-        Some("s3://vidpipe-renders/renders/promo-42/media.json")
+        Some("s3://vidpipe-renders/renders/work/promo-42/media.json")
     );
     let stored = store.0.lock().unwrap();
     let names: Vec<String> = stored.iter().map(|(uri, _)| uri.to_string()).collect();
     assert_eq!(
         names,
         [
-            "s3://vidpipe-renders/renders/promo-42/request.json",
-            "s3://vidpipe-renders/renders/promo-42/media.json"
+            "s3://vidpipe-renders/renders/work/promo-42/request.json",
+            "s3://vidpipe-renders/renders/work/promo-42/media.json"
         ]
     );
     let media: Value = serde_json::from_slice(&stored[1].1).unwrap();
@@ -275,10 +295,11 @@ async fn a_large_request_is_stored_in_s3_and_passed_by_uri() {
         &store,
         &FixedProber,
         &RenderLimits::default(),
+        &operator(),
     )
     .await
     .unwrap();
-    let uri = format!("s3://{bucket}/renders/big-1/request.json");
+    let uri = format!("s3://{bucket}/renders/work/big-1/request.json");
     assert_eq!(plan.request_uri.as_deref(), Some(uri.as_str()));
     assert!(plan.request.is_none());
     assert!(serde_json::to_vec(&plan).unwrap().len() < INLINE_LIMIT_BYTES);
@@ -288,7 +309,7 @@ async fn a_large_request_is_stored_in_s3_and_passed_by_uri() {
 
     // The stored request is the request, and planning it again by URI gives the same plan.
     let stored: Value =
-        serde_json::from_slice(&object(&store.0, &bucket, "renders/big-1/request.json").await)
+        serde_json::from_slice(&object(&store.0, &bucket, "renders/work/big-1/request.json").await)
             .unwrap();
     assert_eq!(stored["scenes"][1999]["id"], "scene-01999");
     let again: RenderPlan = plan_by_uri(&store, &uri).await;
@@ -321,6 +342,7 @@ async fn plan_by_uri(store: &S3RequestStore, uri: &str) -> RenderPlan {
         store,
         &FixedProber,
         &RenderLimits::default(),
+        &operator(),
     )
     .await
     .unwrap()
@@ -353,6 +375,7 @@ async fn the_request_uri_sample_is_read_from_s3_and_a_missing_object_is_named() 
         &store,
         &FixedProber,
         &RenderLimits::default(),
+        &operator(),
     )
     .await
     .unwrap();
@@ -369,6 +392,7 @@ async fn the_request_uri_sample_is_read_from_s3_and_a_missing_object_is_named() 
         &store,
         &FixedProber,
         &RenderLimits::default(),
+        &operator(),
     )
     .await
     .unwrap_err();
@@ -394,6 +418,7 @@ async fn a_request_whose_plan_would_be_too_large_inline_is_passed_by_uri() {
         &store,
         &FixedProber,
         &RenderLimits::default(),
+        &operator(),
     )
     .await
     .unwrap();
@@ -401,7 +426,7 @@ async fn a_request_whose_plan_would_be_too_large_inline_is_passed_by_uri() {
     assert!(plan.request.is_none());
     assert_eq!(
         plan.request_uri,
-        Some(format!("s3://{bucket}/renders/big-1/request.json"))
+        Some(format!("s3://{bucket}/renders/work/big-1/request.json"))
     );
     assert!(serde_json::to_vec(&plan).unwrap().len() <= INLINE_LIMIT_BYTES);
 }
@@ -445,6 +470,7 @@ async fn not_retried(
         store,
         prober,
         &RenderLimits::default(),
+        &operator(),
     )
     .await
     .unwrap_err();
@@ -498,6 +524,7 @@ async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
         &store,
         &prober,
         &RenderLimits::default(),
+        &operator(),
     )
     .await
     .unwrap();
@@ -548,6 +575,7 @@ async fn the_engine_backend_probes_a_generated_video_and_png_once_each() {
         &store,
         &prober,
         &RenderLimits::default(),
+        &operator(),
     )
     .await
     .unwrap();
@@ -618,6 +646,7 @@ async fn service_failures_are_worth_a_retry() {
             &Outage,
             &FixedProber,
             &RenderLimits::default(),
+            &operator(),
         )
         .await
         .unwrap_err(),
@@ -632,6 +661,7 @@ async fn service_failures_are_worth_a_retry() {
             &Outage,
             &FixedProber,
             &RenderLimits::default(),
+            &operator(),
         )
         .await
         .unwrap_err(),
@@ -648,6 +678,7 @@ async fn service_failures_are_worth_a_retry() {
             &MemoryStore::default(),
             &Outage,
             &RenderLimits::default(),
+            &operator(),
         )
         .await
         .unwrap_err(),
@@ -668,13 +699,14 @@ async fn service_failures_are_worth_a_retry() {
             &WriteOutage,
             &FixedProber,
             &RenderLimits::default(),
+            &operator(),
         )
         .await
         .unwrap_err(),
     );
     assert!(
         message.starts_with(
-            "storing s3://vidpipe-renders/renders/promo-42/request.json failed: throttled"
+            "storing s3://vidpipe-renders/renders/work/promo-42/request.json failed: throttled"
         ),
         "{message}"
     );
@@ -722,6 +754,7 @@ async fn a_render_the_assemblers_tmp_cannot_hold_is_refused_at_planning() {
         &store,
         &NoProbe,
         &limits,
+        &operator(),
     )
     .await
     .unwrap_err();
@@ -738,6 +771,7 @@ async fn a_render_the_assemblers_tmp_cannot_hold_is_refused_at_planning() {
         &store,
         &FixedProber,
         &RenderLimits::default(),
+        &operator(),
     )
     .await
     .unwrap();
@@ -753,6 +787,7 @@ async fn a_source_over_the_limits_is_refused_before_any_chunk_is_rendered() {
         &store,
         &FixedProber,
         &limits,
+        &operator(),
     )
     .await
     .unwrap_err();

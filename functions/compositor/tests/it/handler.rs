@@ -187,6 +187,50 @@ async fn a_generic_recording_is_marked_uploaded_and_announced() {
 }
 
 #[tokio::test]
+async fn a_render_asset_is_marked_uploaded_and_announced_as_an_asset() {
+    let stack = Stack::new().await;
+    let recordings = vidpipe_aws::dynamo::DynamoRecordings::new(stack.ddb.clone(), &stack.table);
+    let key = "videos/assets/jwt%3Au1/asset-1/logo.png";
+    recordings
+        .put_new(&vidpipe_core::recording::Recording {
+            recording_id: "asset-1".into(),
+            owner: "jwt:u1".into(),
+            kind: vidpipe_core::upload::UploadKind::Asset,
+            key: key.into(),
+            content_type: "image/png".into(),
+            size: 0,
+            room_id: None,
+            stream_name: None,
+            filename: Some("logo.png".into()),
+            started_at: None,
+            status: vidpipe_core::recording::RecordingStatus::Uploading,
+            created_at_ms: 1,
+            expires_at: 1,
+            multipart: None,
+        })
+        .await
+        .unwrap();
+    let etag = stack.put(key, None).await;
+    let answer = stack
+        .compositor
+        .handle(stack.event(key, &etag))
+        .await
+        .unwrap();
+    assert_eq!(answer["records"][0]["outcome"], "recording_uploaded");
+    let stored = recordings.get("asset-1").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.kind),
+        (
+            vidpipe_core::recording::RecordingStatus::Uploaded,
+            vidpipe_core::upload::UploadKind::Asset
+        )
+    );
+    let events = stack.publisher.0.lock().unwrap().clone();
+    assert_eq!(events[0].data["kind"], "asset");
+    assert!(stack.transcoder.jobs().is_empty(), "an asset starts no job");
+}
+
+#[tokio::test]
 async fn an_expired_claim_of_a_crashed_handler_is_taken_over() {
     let stack = Stack::new().await;
     let (screen_event, camera_event) = both(&stack, "s4").await;

@@ -78,7 +78,7 @@ async fn every_inline_sample_event_builds_a_create_job() {
         (
             "chunk.json",
             "chunk",
-            "s3://vidpipe-renders/renders/promo-42/chunks/00001",
+            "s3://vidpipe-renders/renders/work/promo-42/chunks/00001",
         ),
         (
             "preview.json",
@@ -130,7 +130,16 @@ async fn a_chunk_request_is_read_by_uri() {
     };
     assert_eq!(
         by_uri.create_job,
-        chunk_job(&context(), &request, &chunk, &media).unwrap()
+        chunk_job(
+            &context(),
+            &request,
+            &chunk,
+            &"s3://vidpipe-renders/renders/work/promo-42/chunks/00000.mp4"
+                .parse()
+                .unwrap(),
+            &media
+        )
+        .unwrap()
     );
 }
 

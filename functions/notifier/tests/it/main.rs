@@ -3,3 +3,4 @@
 
 mod in_memory;
 mod moto;
+mod storyboard;

@@ -593,7 +593,7 @@ async fn every_sample_event_is_answered() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 17, "{names:?}");
+    assert_eq!(names.len(), 18, "{names:?}");
     for name in names {
         let expected = match name.as_str() {
             "post-uploads-complete.json" => 400, // its sample ETag is not one S3 issued

@@ -12,6 +12,7 @@ fn chunk(index: u32, start_frame: u64, end_frame: u64) -> CreateJobRequest {
             start_frame,
             end_frame,
         },
+        &chunk_at(&request, index),
         &render_media(),
     )
     .unwrap()
@@ -162,6 +163,7 @@ fn chunk_of_a_faster_source_clips_in_source_frames() {
             start_frame: 120,
             end_frame: 150,
         },
+        &chunk_at(&request, 0),
         &media,
     )
     .unwrap();
@@ -185,6 +187,7 @@ fn chunk_errors_are_named() {
             start_frame: 0,
             end_frame: 200,
         },
+        &chunk_at(&request, 0),
         &BTreeMap::new(),
     )
     .unwrap_err();
@@ -200,6 +203,7 @@ fn chunk_errors_are_named() {
             start_frame: 10,
             end_frame: 5_000,
         },
+        &chunk_at(&request, 3),
         &render_media(),
     )
     .unwrap_err();

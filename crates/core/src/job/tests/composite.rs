@@ -94,6 +94,7 @@ fn compositing_plan_mistake_max_bitrate_every_qvbr_output_has_a_scaled_max_bitra
                 start_frame: 0,
                 end_frame: 90,
             },
+            &chunk_at(&request, 0),
             &render_media(),
         )
         .unwrap(),

@@ -72,11 +72,20 @@ fn enum_wire_strings_match_serde() {
 
 mod chunk;
 mod composite;
+mod playback;
 mod preview;
 
 use proptest::prelude::*;
 
 use crate::render::{Chunk, RenderRequest};
+use crate::s3uri::S3Uri;
+
+/// Where the tests' chunk `index` of `request` goes: `{output without .mp4}/chunks/{index:05}.mp4` (the chunker
+/// plans it in the render's work folder; any location shows the job).
+fn chunk_at(request: &RenderRequest, index: u32) -> S3Uri {
+    let base = request.output.uri.strip_suffix(".mp4").unwrap();
+    S3Uri::parse_str(&format!("{base}/chunks/{index:05}.mp4")).unwrap()
+}
 
 fn ctx() -> JobContext {
     JobContext {

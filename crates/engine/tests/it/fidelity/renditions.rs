@@ -6,7 +6,9 @@ use serde_json::json;
 use vidpipe_testkit::media::{self, Frame, Picture, VideoSpec, colour_close, read_frame_counter};
 
 use super::{BLUE, RED, path};
-use crate::common::{assert_complete, file_job, first_output, mp4_output, run_local};
+use crate::common::{
+    assert_complete, decoded_frames, file_job, first_output, mp4_output, run_local,
+};
 
 #[tokio::test]
 async fn hls_segments_and_playlists() {
@@ -67,27 +69,6 @@ async fn hls_segments_and_playlists() {
             && main.contains("\ntalk_180p.m3u8"),
         "{main}"
     );
-}
-
-/// The frames ffmpeg decodes from stream `stream` (`v:0`, `a:0`) through `manifest` (HLS or DASH, local segments of
-/// any extension).
-fn decoded_frames(manifest: &str, stream: &str) -> usize {
-    let out = media::ffmpeg(
-        &[
-            "-allowed_extensions",
-            "ALL",
-            "-i",
-            manifest,
-            "-map",
-            &format!("0:{stream}"),
-            "-f",
-            "framecrc",
-            "-",
-        ]
-        .map(String::from),
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().filter(|l| l.starts_with("0,")).count()
 }
 
 #[tokio::test]

@@ -62,6 +62,40 @@ async fn recording_upload_key_lives_under_room_and_id() {
 }
 
 #[tokio::test]
+async fn an_asset_is_keyed_in_the_callers_assets_and_answered_with_its_render_uri() {
+    let app = app(&[]);
+    let (status, body) = call(&app, Event::fixture("post-uploads-asset.json")).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["recording_id"].as_str().unwrap();
+    let key = format!("videos/assets/jwt%3Auser-123/{id}/product_shot.png");
+    assert_eq!(body["key"], key);
+    assert_eq!(body["uri"], format!("s3://uploads/{key}"));
+    let (signed, content_type, ..) = app.objects.signed_puts.lock().unwrap()[0].clone();
+    assert_eq!(
+        (signed.as_str(), content_type.as_str()),
+        (key.as_str(), "image/png")
+    );
+
+    // An image a render cannot read is refused by its field, with nothing signed or stored.
+    let refused = super::app(&[]);
+    let (status, body) = call(
+        &refused,
+        Event::fixture("post-uploads-asset.json")
+            .body(r#"{"kind": "asset", "content_type": "image/gif", "size": 10}"#),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("content_type"),
+        "{body}"
+    );
+    assert_eq!(writes(&refused), 0);
+}
+
+#[tokio::test]
 async fn large_upload_gets_a_multipart_plan_that_can_be_completed() {
     let app = app(&[]);
     let (status, body) = call(&app, Event::fixture("post-uploads-multipart.json")).await;

@@ -1,0 +1,178 @@
+//! The playback packages ([`PlaybackStore`]): `pk = PLAYBACK#{asset}`, `sk = PLAYBACK`; statuses only move forward,
+//! by a conditional update on the statuses before the new one.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use vidpipe_core::playback::{PlaybackPackage, PlaybackUpdate, statuses_before};
+use vidpipe_core::ports::{PlaybackAdvance, PlaybackStore, StoreError};
+use vidpipe_core::stream_status::StreamStatus;
+
+use super::TTL_ATTRIBUTE;
+use super::conditional::{applied, unavailable};
+use super::item::{Item, get_n, get_s, n, s};
+
+/// The playback items of the table.
+#[derive(Debug, Clone)]
+pub struct DynamoPlaybacks {
+    client: Client,
+    table: String,
+}
+
+impl DynamoPlaybacks {
+    /// The playback packages of `table`, through `client`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(asset: &str) -> [(&'static str, AttributeValue); 2] {
+        [
+            ("pk", s(format!("PLAYBACK#{asset}"))),
+            ("sk", s("PLAYBACK")),
+        ]
+    }
+}
+
+/// A package from its item; `None` when an attribute it needs is missing or unreadable.
+fn package(item: &Item) -> Option<PlaybackPackage> {
+    Some(PlaybackPackage {
+        asset: get_s(item, "asset")?,
+        owner: get_s(item, "owner")?,
+        bucket: get_s(item, "bucket")?,
+        folder: get_s(item, "folder")?,
+        status: StreamStatus::parse(&get_s(item, "status")?)?,
+        mp4_key: get_s(item, "mp4_key")?,
+        poster: get_s(item, "poster")?,
+        duration_ms: get_n(item, "duration_ms"),
+        width: get_n(item, "width"),
+        height: get_n(item, "height"),
+        error_code: get_s(item, "error_code"),
+    })
+}
+
+impl PlaybackStore for DynamoPlaybacks {
+    async fn put_queued(
+        &self,
+        package: &PlaybackPackage,
+        expires_at: u64,
+    ) -> Result<bool, StoreError> {
+        let mut item: Item = Self::key(&package.asset)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        item.extend([
+            ("asset".to_owned(), s(&package.asset)),
+            ("owner".to_owned(), s(&package.owner)),
+            ("bucket".to_owned(), s(&package.bucket)),
+            ("folder".to_owned(), s(&package.folder)),
+            ("status".to_owned(), s(StreamStatus::Queued.as_str())),
+            ("mp4_key".to_owned(), s(&package.mp4_key)),
+            ("poster".to_owned(), s(&package.poster)),
+            (TTL_ATTRIBUTE.to_owned(), n(expires_at)),
+        ]);
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        applied(written)
+    }
+
+    async fn get(&self, asset: &str) -> Result<Option<PlaybackPackage>, StoreError> {
+        let [pk, sk] = Self::key(asset);
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(pk.0, pk.1)
+            .key(sk.0, sk.1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(read.item().and_then(package))
+    }
+
+    async fn advance(
+        &self,
+        asset: &str,
+        update: &PlaybackUpdate,
+    ) -> Result<PlaybackAdvance, StoreError> {
+        let [pk, sk] = Self::key(asset);
+        let before = statuses_before(update.status);
+        if before.is_empty() {
+            // Nothing moves back to `queued`.
+            return Ok(match self.get(asset).await? {
+                Some(package) => PlaybackAdvance::Stale(package),
+                None => PlaybackAdvance::Unknown,
+            });
+        }
+        let placeholders: Vec<String> = (0..before.len()).map(|i| format!(":from{i}")).collect();
+        let mut sets = vec!["#status = :status".to_owned()];
+        let optional = [
+            ("duration_ms", update.duration_ms.map(n)),
+            ("width", update.size.map(|size| n(size.width))),
+            ("height", update.size.map(|size| n(size.height))),
+            ("error_code", update.error_code.clone().map(s)),
+        ];
+        let mut values = Item::from([(":status".to_owned(), s(update.status.as_str()))]);
+        for (status, placeholder) in before.iter().zip(&placeholders) {
+            values.insert(placeholder.clone(), s(status.as_str()));
+        }
+        for (name, value) in optional {
+            if let Some(value) = value {
+                sets.push(format!("{name} = :{name}"));
+                values.insert(format!(":{name}"), value);
+            }
+        }
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(pk.0, pk.1)
+            .key(sk.0, sk.1)
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND #status IN ({})",
+                placeholders.join(", ")
+            ))
+            .expression_attribute_names("#status", "status")
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match written {
+            Ok(out) => Ok(out
+                .attributes()
+                .and_then(package)
+                .map_or(PlaybackAdvance::Unknown, PlaybackAdvance::Applied)),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => Ok(c
+                    .item()
+                    .and_then(package)
+                    .map_or(PlaybackAdvance::Unknown, PlaybackAdvance::Stale)),
+                _ => Err(unavailable(e)),
+            },
+        }
+    }
+
+    async fn delete(&self, asset: &str) -> Result<(), StoreError> {
+        let [pk, sk] = Self::key(asset);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(pk.0, pk.1)
+            .key(sk.0, sk.1)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}

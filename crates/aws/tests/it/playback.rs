@@ -1,0 +1,110 @@
+//! Playback packages against a real moto server: created once, forward-only statuses, deleted.
+
+use vidpipe_aws::dynamo::DynamoPlaybacks;
+use vidpipe_core::job::Size;
+use vidpipe_core::playback::{PlaybackPackage, PlaybackUpdate};
+use vidpipe_core::ports::{PlaybackAdvance, PlaybackStore};
+use vidpipe_core::stream_status::StreamStatus;
+use vidpipe_testkit::{moto::MotoServer, unique_name};
+
+async fn store() -> DynamoPlaybacks {
+    let sdk = MotoServer::shared().sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let name = unique_name("playback");
+    vidpipe_aws::provision::create_table(&ddb, &name)
+        .await
+        .expect("table on moto");
+    DynamoPlaybacks::new(ddb, &name)
+}
+
+fn queued(asset: &str) -> PlaybackPackage {
+    PlaybackPackage {
+        asset: asset.into(),
+        owner: "jwt:u1".into(),
+        bucket: "b".into(),
+        folder: "streams/s-1_camera/playback/".into(),
+        status: StreamStatus::Queued,
+        mp4_key: "streams/s-1_camera/playback/video.mp4".into(),
+        poster: "poster.0000001.jpg".into(),
+        duration_ms: None,
+        width: None,
+        height: None,
+        error_code: None,
+    }
+}
+
+fn update(status: StreamStatus) -> PlaybackUpdate {
+    PlaybackUpdate {
+        status,
+        duration_ms: None,
+        size: None,
+        error_code: None,
+    }
+}
+
+#[tokio::test]
+async fn a_package_is_created_once_moves_forward_only_and_is_deleted() {
+    let store = store().await;
+    let asset = "recording/0b6f1c2e";
+    assert!(
+        store
+            .put_queued(&queued(asset), 2_000_000_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_queued(&queued(asset), 2_000_000_000)
+            .await
+            .unwrap(),
+        "a second submission of the same package is refused"
+    );
+    assert_eq!(store.get(asset).await.unwrap(), Some(queued(asset)));
+
+    let moved = store
+        .advance(asset, &update(StreamStatus::Processing))
+        .await
+        .unwrap();
+    assert!(
+        matches!(moved, PlaybackAdvance::Applied(ref p) if p.status == StreamStatus::Processing)
+    );
+    let ready = PlaybackUpdate {
+        duration_ms: Some(6_000),
+        size: Some(Size::new(480, 640)),
+        ..update(StreamStatus::Ready)
+    };
+    let PlaybackAdvance::Applied(package) = store.advance(asset, &ready).await.unwrap() else {
+        panic!("ready applies");
+    };
+    assert_eq!(
+        (
+            package.status,
+            package.duration_ms,
+            package.width,
+            package.height
+        ),
+        (StreamStatus::Ready, Some(6_000), Some(480), Some(640))
+    );
+    // A late PROGRESSING, a repeated COMPLETE, an ERROR after COMPLETE: nothing changes.
+    for late in [
+        StreamStatus::Processing,
+        StreamStatus::Ready,
+        StreamStatus::Failed,
+        StreamStatus::Queued,
+    ] {
+        let stale = store.advance(asset, &update(late)).await.unwrap();
+        assert!(
+            matches!(stale, PlaybackAdvance::Stale(ref p) if p.status == StreamStatus::Ready),
+            "{late:?}: {stale:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .advance("recording/none", &update(StreamStatus::Ready))
+            .await
+            .unwrap(),
+        PlaybackAdvance::Unknown
+    );
+    store.delete(asset).await.unwrap();
+    assert_eq!(store.get(asset).await.unwrap(), None);
+}

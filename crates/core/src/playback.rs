@@ -1,0 +1,419 @@
+//! The playback package of a video: what it belongs to ([`PlaybackAsset`]), its record and status
+//! ([`PlaybackPackage`], with [`StreamStatus`]'s names and forward-only order), what clients see ([`PlaybackView`]),
+//! and the storyboard made after its job (thumbnails tiled into sprites, and the WebVTT that points into them).
+//!
+//! MediaConvert's frame capture writes one JPEG per thumbnail; players scrub with a WebVTT whose cues name a region
+//! of a sprite (`storyboard_000.jpg#xywh=x,y,w,h`), so a step after the job tiles the frames and writes the `.vtt`.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::job::{Size, names};
+use crate::keys::StreamName;
+use crate::stream_status::StreamStatus;
+
+/// What a playback package belongs to; its wire form (`recording/{id}`, `stream/{name}`) is the `asset` of the
+/// job's `UserMetadata` and of the package's item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PlaybackAsset {
+    /// An uploaded recording, by its server-chosen id.
+    Recording(String),
+    /// A stream's composite (or single-source) output.
+    Stream(StreamName),
+}
+
+/// Why an asset id is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a playback asset (recording/{{id}} or stream/{{name}})")]
+pub struct InvalidAsset(pub String);
+
+impl PlaybackAsset {
+    /// Parses the wire form; a recording id is `[A-Za-z0-9-]{1,64}` (the API makes UUIDs), a stream name follows
+    /// the one stream-name rule.
+    pub fn parse(value: &str) -> Result<Self, InvalidAsset> {
+        let invalid = || InvalidAsset(value.to_owned());
+        match value.split_once('/').ok_or_else(invalid)? {
+            ("recording", id)
+                if (1..=64).contains(&id.len())
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
+                Ok(Self::Recording(id.to_owned()))
+            }
+            ("stream", name) => StreamName::parse("asset", name)
+                .map(Self::Stream)
+                .map_err(|_| invalid()),
+            _ => Err(invalid()),
+        }
+    }
+
+    /// The wire form.
+    pub fn as_wire(&self) -> String {
+        match self {
+            Self::Recording(id) => format!("recording/{id}"),
+            Self::Stream(name) => format!("stream/{}", name.as_str()),
+        }
+    }
+}
+
+/// A playback package as stored: whose, where, how far, and what its job said about the video.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaybackPackage {
+    /// The asset's wire form.
+    pub asset: String,
+    /// Who may play it.
+    pub owner: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The package's folder key (ends in `playback/`).
+    pub folder: String,
+    /// `queued` when submitted, then forward only.
+    pub status: StreamStatus,
+    /// The MP4's key: `{folder}video.mp4`, or the source itself when it already is one.
+    pub mp4_key: String,
+    /// The poster's file name in the folder.
+    pub poster: String,
+    /// From the COMPLETE event: the video's length.
+    pub duration_ms: Option<u64>,
+    /// From the COMPLETE event: the top rendition's width.
+    pub width: Option<u32>,
+    /// From the COMPLETE event: the top rendition's height.
+    pub height: Option<u32>,
+    /// MediaConvert's error code when `failed`.
+    pub error_code: Option<String>,
+}
+
+impl PlaybackPackage {
+    /// Whether the package may move to `next`: statuses only move forward (`queued < processing < ready |
+    /// failed`), and a terminal status never changes, so a late PROGRESSING never overwrites COMPLETE.
+    pub fn can_move_to(&self, next: StreamStatus) -> bool {
+        statuses_before(next).contains(&self.status)
+    }
+
+    /// What clients see, with every file's URL made by `url` from its key (a CDN URL, a presigned URL, a
+    /// `/play/` route); files are shown only once the package is `ready`.
+    pub fn view(&self, url: impl Fn(&str) -> String) -> PlaybackView {
+        let ready = self.status == StreamStatus::Ready;
+        let file = |name: &str| ready.then(|| url(&format!("{}{name}", self.folder)));
+        PlaybackView {
+            status: self.status,
+            hls: file(names::HLS),
+            dash: file(names::DASH),
+            mp4: ready.then(|| url(&self.mp4_key)),
+            poster: file(&self.poster),
+            storyboard: file(names::STORYBOARD),
+            duration_ms: self.duration_ms,
+            width: self.width,
+            height: self.height,
+        }
+    }
+}
+
+/// The statuses a package may move to `next` from: `queued < processing < ready | failed`, terminal ones never
+/// change (the condition of the store's conditional write).
+pub fn statuses_before(next: StreamStatus) -> &'static [StreamStatus] {
+    match next {
+        StreamStatus::Queued => &[],
+        StreamStatus::Processing => &[StreamStatus::Queued],
+        StreamStatus::Ready | StreamStatus::Failed => {
+            &[StreamStatus::Queued, StreamStatus::Processing]
+        }
+    }
+}
+
+/// What a job event changes on a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaybackUpdate {
+    /// The new status.
+    pub status: StreamStatus,
+    /// The video's length, from COMPLETE.
+    pub duration_ms: Option<u64>,
+    /// The top rendition's size, from COMPLETE.
+    pub size: Option<Size>,
+    /// MediaConvert's error code, from ERROR.
+    pub error_code: Option<String>,
+}
+
+/// The `playback` object of `GET /recordings/{id}` and `GET /streams/{stream}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlaybackView {
+    /// `queued`, `processing`, `ready` or `failed`.
+    pub status: StreamStatus,
+    /// The HLS main playlist.
+    pub hls: Option<String>,
+    /// The DASH manifest.
+    pub dash: Option<String>,
+    /// The progressive MP4.
+    pub mp4: Option<String>,
+    /// The poster JPEG.
+    pub poster: Option<String>,
+    /// The storyboard WebVTT.
+    pub storyboard: Option<String>,
+    /// The video's length.
+    pub duration_ms: Option<u64>,
+    /// The top rendition's width.
+    pub width: Option<u32>,
+    /// The top rendition's height.
+    pub height: Option<u32>,
+}
+
+/// Thumbnails per sprite row.
+pub const SPRITE_COLUMNS: u32 = 10;
+/// Thumbnails per sprite (10 rows of 10): a 160x90 grid makes a 1600x900 JPEG, well under any decoder's limit.
+pub const SPRITE_TILES: u32 = 100;
+
+/// Where each thumbnail of a storyboard goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Storyboard {
+    /// How many thumbnails.
+    pub count: u32,
+    /// A thumbnail's size (every one has the first one's).
+    pub tile: Size,
+    /// Seconds between thumbnails.
+    pub interval_s: u32,
+}
+
+/// One thumbnail's place: its sprite and its top-left corner there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// The sprite's index.
+    pub sheet: u32,
+    /// Left edge in pixels.
+    pub x: u32,
+    /// Top edge in pixels.
+    pub y: u32,
+}
+
+impl Storyboard {
+    /// How many sprites.
+    pub fn sheets(&self) -> u32 {
+        self.count.div_ceil(SPRITE_TILES)
+    }
+
+    /// Sprite `sheet`'s file name, `storyboard_NNN.jpg`.
+    pub fn sheet_name(sheet: u32) -> String {
+        format!("{}_{sheet:03}.jpg", names::SPRITE)
+    }
+
+    /// The size of sprite `sheet`: as many columns as it needs up to [`SPRITE_COLUMNS`], as many rows as it fills.
+    pub fn sheet_size(&self, sheet: u32) -> Size {
+        let tiles = (self.count - sheet * SPRITE_TILES).min(SPRITE_TILES);
+        let columns = tiles.min(SPRITE_COLUMNS);
+        Size::new(
+            columns * self.tile.width,
+            tiles.div_ceil(SPRITE_COLUMNS) * self.tile.height,
+        )
+    }
+
+    /// Where thumbnail `index` goes: row by row, [`SPRITE_TILES`] to a sprite.
+    pub fn place(&self, index: u32) -> Placement {
+        let within = index % SPRITE_TILES;
+        Placement {
+            sheet: index / SPRITE_TILES,
+            x: (within % SPRITE_COLUMNS) * self.tile.width,
+            y: (within / SPRITE_COLUMNS) * self.tile.height,
+        }
+    }
+
+    /// The WebVTT: thumbnail `i` covers `i * interval` up to the next one, the last one up to `duration_ms` (or
+    /// one interval when the length is unknown or shorter).
+    pub fn vtt(&self, duration_ms: Option<u64>) -> String {
+        let interval_ms = u64::from(self.interval_s) * 1000;
+        let mut text = String::from("WEBVTT\n");
+        for index in 0..self.count {
+            let start = u64::from(index) * interval_ms;
+            let end = if index + 1 == self.count {
+                duration_ms
+                    .filter(|&d| d > start)
+                    .unwrap_or(start + interval_ms)
+            } else {
+                start + interval_ms
+            };
+            let at = self.place(index);
+            write!(
+                text,
+                "\n{} --> {}\n{}#xywh={},{},{},{}\n",
+                cue_time(start),
+                cue_time(end),
+                Self::sheet_name(at.sheet),
+                at.x,
+                at.y,
+                self.tile.width,
+                self.tile.height
+            )
+            .expect("writing to a String");
+        }
+        text
+    }
+}
+
+/// `HH:MM:SS.mmm`, WebVTT's cue timestamp.
+fn cue_time(ms: u64) -> String {
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+/// The number of frame captures a job wrote, from the paths its COMPLETE event lists for them: MediaConvert names
+/// captures `{base}.NNNNNNN.jpg` from 0, so the highest index plus one (whether the event lists every capture, as
+/// the engine does, or only the last one).
+pub fn capture_count<'a>(paths: impl IntoIterator<Item = &'a str>) -> Option<u32> {
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let stem = path.strip_suffix(".jpg")?;
+            let (_, index) = stem.rsplit_once('.')?;
+            index.parse::<u32>().ok()
+        })
+        .max()
+        .map(|last| last + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assets_are_recordings_or_streams() {
+        let id = "0b6f1c2e-4a6b-4f4e-9d57-1f0c1d2e3f40";
+        let recording = PlaybackAsset::parse(&format!("recording/{id}")).unwrap();
+        assert_eq!(recording, PlaybackAsset::Recording(id.into()));
+        assert_eq!(recording.as_wire(), format!("recording/{id}"));
+        let stream = PlaybackAsset::parse("stream/s-42").unwrap();
+        assert_eq!(stream.as_wire(), "stream/s-42");
+        for bad in [
+            "s-42",
+            "recording/",
+            "recording/../x",
+            "recording/a/b",
+            "stream/s-42_camera",
+            "render/r1",
+            "",
+        ] {
+            assert!(PlaybackAsset::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    fn package(status: StreamStatus) -> PlaybackPackage {
+        PlaybackPackage {
+            asset: "stream/s-42".into(),
+            owner: "jwt:u1".into(),
+            bucket: "b".into(),
+            folder: "streams/s-42_composited/playback/".into(),
+            status,
+            mp4_key: "streams/s-42_composited.mp4".into(),
+            poster: "poster.0000001.jpg".into(),
+            duration_ms: Some(6_000),
+            width: Some(1280),
+            height: Some(720),
+            error_code: None,
+        }
+    }
+
+    #[test]
+    fn statuses_only_move_forward() {
+        use StreamStatus::*;
+        assert!(package(Queued).can_move_to(Processing));
+        assert!(package(Queued).can_move_to(Ready));
+        assert!(package(Processing).can_move_to(Failed));
+        assert!(!package(Ready).can_move_to(Processing));
+        assert!(!package(Ready).can_move_to(Failed));
+        assert!(!package(Processing).can_move_to(Processing));
+        assert!(!package(Failed).can_move_to(Queued));
+    }
+
+    #[test]
+    fn the_view_shows_files_once_ready() {
+        let url = |key: &str| format!("https://cdn.example/{key}");
+        let view = package(StreamStatus::Processing).view(url);
+        assert_eq!((view.hls, view.mp4, view.poster), (None, None, None));
+        let view = package(StreamStatus::Ready).view(url);
+        assert_eq!(
+            serde_json::to_value(&view).unwrap(),
+            serde_json::json!({
+                "status": "ready",
+                "hls": "https://cdn.example/streams/s-42_composited/playback/index.m3u8",
+                "dash": "https://cdn.example/streams/s-42_composited/playback/index.mpd",
+                "mp4": "https://cdn.example/streams/s-42_composited.mp4",
+                "poster": "https://cdn.example/streams/s-42_composited/playback/poster.0000001.jpg",
+                "storyboard": "https://cdn.example/streams/s-42_composited/playback/storyboard.vtt",
+                "duration_ms": 6000, "width": 1280, "height": 720
+            })
+        );
+    }
+
+    fn board(count: u32) -> Storyboard {
+        Storyboard {
+            count,
+            tile: Size::new(160, 90),
+            interval_s: 2,
+        }
+    }
+
+    #[test]
+    fn thumbnails_fill_rows_of_ten_and_sheets_of_a_hundred() {
+        let b = board(123);
+        assert_eq!(b.sheets(), 2);
+        assert_eq!(b.sheet_size(0), Size::new(1600, 900));
+        // 23 left: 10 columns, 3 rows.
+        assert_eq!(b.sheet_size(1), Size::new(1600, 270));
+        assert_eq!(board(3).sheet_size(0), Size::new(480, 90));
+        assert_eq!(
+            b.place(0),
+            Placement {
+                sheet: 0,
+                x: 0,
+                y: 0
+            }
+        );
+        assert_eq!(
+            b.place(13),
+            Placement {
+                sheet: 0,
+                x: 480,
+                y: 90
+            }
+        );
+        assert_eq!(
+            b.place(105),
+            Placement {
+                sheet: 1,
+                x: 800,
+                y: 0
+            }
+        );
+    }
+
+    #[test]
+    fn the_vtt_has_one_cue_per_thumbnail_up_to_the_end() {
+        let vtt = board(3).vtt(Some(5_500));
+        assert_eq!(
+            vtt,
+            "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nstoryboard_000.jpg#xywh=0,0,160,90\n\
+             \n00:00:02.000 --> 00:00:04.000\nstoryboard_000.jpg#xywh=160,0,160,90\n\
+             \n00:00:04.000 --> 00:00:05.500\nstoryboard_000.jpg#xywh=320,0,160,90\n"
+        );
+        // Unknown length: the last cue lasts one interval.
+        assert!(board(1).vtt(None).contains("00:00:00.000 --> 00:00:02.000"));
+        let long = board(101).vtt(Some(3_600_000));
+        assert!(long.contains("00:03:20.000 --> 01:00:00.000\nstoryboard_001.jpg#xywh=0,0,160,90"));
+    }
+
+    #[test]
+    fn the_capture_count_is_the_last_index_plus_one() {
+        let engine = [
+            "s3://b/p/thumbs/thumb.0000000.jpg",
+            "s3://b/p/thumbs/thumb.0000001.jpg",
+        ];
+        assert_eq!(capture_count(engine), Some(2));
+        assert_eq!(
+            capture_count(["s3://b/p/thumbs/thumb.0000029.jpg"]),
+            Some(30)
+        );
+        assert_eq!(capture_count(["s3://b/p/index.m3u8"]), None);
+    }
+}

@@ -1,0 +1,41 @@
+//! [`PlaybackStore`]: the playback packages' records and their forward-only statuses.
+
+use std::future::Future;
+
+use super::StoreError;
+use crate::playback::{PlaybackPackage, PlaybackUpdate};
+
+/// What became of an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaybackAdvance {
+    /// The package moved forward; it is now this.
+    Applied(PlaybackPackage),
+    /// The forward-only rule refused it (repeated, out of order, after a terminal status); the package as it is.
+    Stale(PlaybackPackage),
+    /// No package of that asset.
+    Unknown,
+}
+
+/// The playback packages, one per asset.
+pub trait PlaybackStore: Send + Sync {
+    /// Records `package` (as `queued`) unless its asset has one already; `true` when this call created it, so a
+    /// repeated upload event or COMPLETE submits nothing twice.
+    fn put_queued(
+        &self,
+        package: &PlaybackPackage,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Reads one package by its asset's wire form.
+    fn get(
+        &self,
+        asset: &str,
+    ) -> impl Future<Output = Result<Option<PlaybackPackage>, StoreError>> + Send;
+    /// Applies `update` if the package's status is one of [`crate::playback::statuses_before`] the new one.
+    fn advance(
+        &self,
+        asset: &str,
+        update: &PlaybackUpdate,
+    ) -> impl Future<Output = Result<PlaybackAdvance, StoreError>> + Send;
+    /// Deletes the package's record (nothing when there is none).
+    fn delete(&self, asset: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,240 @@
+//! A caller's render is confined to the caller's space: every rule refused by the named field, before anything is
+//! read, probed or written.
+
+use std::sync::Mutex;
+
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use vidpipe_chunker::{RenderLimits, handle};
+use vidpipe_core::job::{FrameRate, MediaInfo};
+use vidpipe_core::keys::{asset_prefix, render_prefix};
+use vidpipe_core::render::ports::{
+    FetchError, HeaderReader, PutError, RequestReader, RequestWriter, VideoProbeError, VideoProber,
+};
+use vidpipe_core::render::scope::RenderScope;
+use vidpipe_core::s3uri::S3Uri;
+
+const BUCKET: &str = "media";
+const OWNER: &str = "jwt:user-1";
+const RENDERER: &str = "arn:aws:lambda:us-east-1:123456789012:function:allowed";
+
+/// Every call the chunker makes to the outside, in order; reads answer as a 400x200 PNG or a 10 s video.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl Recorder {
+    fn note(&self, what: &str, uri: &S3Uri) {
+        self.0.lock().unwrap().push(format!("{what} {uri}"));
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl RequestReader for Recorder {
+    async fn fetch(&self, uri: &S3Uri, _limit: u64) -> Result<Vec<u8>, FetchError> {
+        self.note("fetch", uri);
+        Err(FetchError::NotFound(uri.clone()))
+    }
+}
+
+impl HeaderReader for Recorder {
+    async fn fetch_header(&self, uri: &S3Uri, len: u64) -> Result<Vec<u8>, FetchError> {
+        self.note("header", uri);
+        let mut header = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        header.extend_from_slice(&400u32.to_be_bytes());
+        header.extend_from_slice(&200u32.to_be_bytes());
+        header.extend_from_slice(&[8, 2, 0, 0, 0]);
+        header.truncate(len as usize);
+        Ok(header)
+    }
+}
+
+impl RequestWriter for Recorder {
+    async fn put(&self, uri: &S3Uri, _json: Vec<u8>) -> Result<(), PutError> {
+        self.note("put", uri);
+        Ok(())
+    }
+}
+
+impl VideoProber for Recorder {
+    async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, VideoProbeError> {
+        self.note("probe", uri);
+        Ok(MediaInfo {
+            width: 1280,
+            height: 720,
+            duration_ms: Some(10_000),
+            frame_rate: Some(FrameRate::per_second(30)),
+            has_audio: false,
+            rotation: 0,
+        })
+    }
+}
+
+fn scope() -> RenderScope {
+    RenderScope {
+        bucket: Some(BUCKET.into()),
+        key_prefix: "videos/".into(),
+        shared_assets_prefix: Some("videos/shared/".into()),
+        renderer_arns: vec![RENDERER.into()],
+    }
+}
+
+fn asset(name: &str) -> String {
+    format!("s3://{BUCKET}/{}{name}", asset_prefix("videos/", OWNER))
+}
+
+/// The API's task input for `OWNER`'s render `r-1`: own assets, a shared one, the server-chosen output.
+fn owned_input() -> Value {
+    json!({
+        "owner": OWNER,
+        "render_id": "r-1",
+        "execution": "r-1",
+        "request": {
+            "render_id": "r-1",
+            "output": {"uri": format!("s3://{BUCKET}/{}output.mp4", render_prefix("videos/", OWNER, "r-1")),
+                       "width": 640, "height": 360, "fps": 30},
+            "scenes": [
+                {"id": "a", "duration_s": 2.0, "image": asset("a1/title.png")},
+                {"id": "b", "duration_s": 2.0, "video": asset("a2/clip.mp4"),
+                 "overlay": {"image": format!("s3://{BUCKET}/videos/shared/logo.png"), "x": "right", "y": "top", "scale": 0.2}}
+            ],
+            "soundtrack": {"music": asset("a3/bed.mp3")}
+        }
+    })
+}
+
+async fn run(input: Value) -> (Result<Value, (String, String)>, Vec<String>) {
+    let recorder = Recorder::default();
+    let result = handle(
+        LambdaEvent::new(input, Context::default()),
+        &recorder,
+        &recorder,
+        &RenderLimits::default(),
+        &scope(),
+    )
+    .await
+    .map(|plan| serde_json::to_value(plan).unwrap())
+    .map_err(|e| (e.error_type, e.error_message));
+    (result, recorder.calls())
+}
+
+#[tokio::test]
+async fn a_callers_own_render_is_planned_in_its_render_folder() {
+    let (plan, calls) = run(owned_input()).await;
+    let plan = plan.unwrap();
+    let folder = format!("s3://{BUCKET}/videos/renders/jwt%3Auser-1/r-1/");
+    assert_eq!(
+        plan["chunks"][0]["output_uri"],
+        format!("{folder}work/r-1/chunks/00000.mp4")
+    );
+    assert_eq!(
+        plan["soundtrack_uri"],
+        format!("{folder}work/r-1/soundtrack.m4a")
+    );
+    assert_eq!(
+        calls.len(),
+        2,
+        "the video and the overlay probed: {calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_confinement_rule_is_refused_by_its_field_before_anything_is_read_or_written() {
+    let other_owner = format!(
+        "s3://{BUCKET}/{}a2/clip.mp4",
+        asset_prefix("videos/", "jwt:user-2")
+    );
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, &str, Edit)> = vec![
+        (
+            "scenes[1].video",
+            "not one of your assets",
+            Box::new(move |v| v["request"]["scenes"][1]["video"] = other_owner.clone().into()),
+        ),
+        (
+            "soundtrack.music",
+            "not in the bucket `media`",
+            Box::new(|v| v["request"]["soundtrack"]["music"] = "s3://other-bucket/bed.mp3".into()),
+        ),
+        (
+            "scenes[0].image",
+            "`..` key segment",
+            Box::new(|v| {
+                v["request"]["scenes"][0]["image"] =
+                    asset("../../jwt%3Auser-2/a1/title.png").into();
+            }),
+        ),
+        (
+            "scenes[1].overlay.image",
+            "control character",
+            Box::new(|v| {
+                v["request"]["scenes"][1]["overlay"]["image"] =
+                    format!("s3://{BUCKET}/videos/shared/lo\u{7}go.png").into();
+            }),
+        ),
+        (
+            "output.uri",
+            "chosen by the server",
+            Box::new(|v| {
+                v["request"]["output"]["uri"] =
+                    format!("s3://{BUCKET}/videos/stream-1_composited.mp4").into();
+            }),
+        ),
+        (
+            "renderer.lambda",
+            "RENDERER_ARNS",
+            Box::new(|v| {
+                v["request"]["renderer"] =
+                    json!({"lambda": "arn:aws:lambda:us-east-1:123456789012:function:other"});
+            }),
+        ),
+        (
+            "render_id",
+            "is not the render's",
+            Box::new(|v| v["render_id"] = "r-2".into()),
+        ),
+    ];
+    for (field, reason, edit) in cases {
+        let mut input = owned_input();
+        edit(&mut input);
+        let (result, calls) = run(input).await;
+        let (error, message) = result.expect_err(field);
+        assert_eq!(error, "InvalidRenderRequest", "{field}: {message}");
+        assert!(
+            message.contains(&format!("{field}: ")) && message.contains(reason),
+            "{field}: {message}"
+        );
+        assert_eq!(
+            calls,
+            Vec::<String>::new(),
+            "{field}: nothing read or written"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_operators_render_keeps_to_the_bucket_and_the_renderer_list() {
+    let mut input = owned_input();
+    for field in ["owner", "render_id", "execution"] {
+        input.as_object_mut().unwrap().remove(field);
+    }
+    input["request"]["output"]["uri"] = format!("s3://{BUCKET}/anywhere/promo.mp4").into();
+    let (plan, _) = run(input.clone()).await;
+    assert_eq!(
+        plan.unwrap()["chunks"][0]["output_uri"],
+        format!("s3://{BUCKET}/anywhere/work/r-1/chunks/00000.mp4"),
+        "without an execution the render id names the work folder"
+    );
+    let mut elsewhere = input.clone();
+    elsewhere["request"]["output"]["uri"] = "s3://other-bucket/promo.mp4".into();
+    let mut climbing = input;
+    climbing["request"]["scenes"][0]["image"] = format!("s3://{BUCKET}/a/../b.png").into();
+    for (input, field) in [(elsewhere, "output.uri: "), (climbing, "scenes[0].image: ")] {
+        let (result, calls) = run(input).await;
+        let (_, message) = result.unwrap_err();
+        assert!(message.contains(field), "{message}");
+        assert!(calls.is_empty(), "{calls:?}");
+    }
+}
