@@ -124,6 +124,8 @@ async fn run(input: Value) -> (Result<Value, (String, String)>, Vec<String>) {
 async fn a_callers_own_render_is_planned_in_its_render_folder() {
     let (plan, calls) = run(owned_input()).await;
     let plan = plan.unwrap();
+    // The owner travels in the plan, for the states after it.
+    assert_eq!(plan["owner"], OWNER);
     let folder = format!("s3://{BUCKET}/videos/renders/jwt%3Auser-1/r-1/");
     assert_eq!(
         plan["chunks"][0]["output_uri"],

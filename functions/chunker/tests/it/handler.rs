@@ -316,26 +316,6 @@ async fn a_large_request_is_stored_in_s3_and_passed_by_uri() {
     assert_eq!(again, plan);
 }
 
-#[tokio::test]
-async fn the_http_apis_owner_travels_in_the_plan_and_its_render_id_must_be_the_requests() {
-    let mut input = event("request.json");
-    input["owner"] = json!("jwt:user-123");
-    input["render_id"] = json!("promo-42");
-    let plan = plan(
-        input.clone(),
-        &MemoryStore::default(),
-        &FixedProber,
-        &RenderLimits::default(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(plan.owner.as_deref(), Some("jwt:user-123"));
-    input["render_id"] = json!("someone-elses");
-    let (error_type, message) = rejected(input).await;
-    assert_eq!(error_type, "InvalidRenderRequest");
-    assert!(message.contains("someone-elses"), "{message}");
-}
-
 async fn plan_by_uri(store: &S3RequestStore, uri: &str) -> RenderPlan {
     plan(
         json!({"request_uri": uri}),
