@@ -235,13 +235,8 @@ where
                 });
             }
         };
-        if let Some(fallback) = detail.input_fallback() {
-            tracing::info!(stream = stream.as_str(), job_id = %detail.job_id, generation, fallback = fallback.as_str(),
-                "input failure: the compositor makes the output from one recording");
-            return Ok(JobEventHandled::LeftToFallback {
-                stream: stream.as_str().to_owned(),
-                fallback: fallback.as_str().to_owned(),
-            });
+        if let Some(left) = left_to_fallback(detail, stream.as_str(), generation) {
+            return Ok(left);
         }
         let Some(update) = detail.state.stream_update() else {
             tracing::info!(job_id = %detail.job_id, stream = stream.as_str(), job_status, state = ?detail.state, "job event without a status change");
@@ -442,6 +437,22 @@ where
             "phase": record.phase.map(RenderPhase::as_str), "progress": record.progress,
         }))
     }
+}
+
+/// The answer to a job that failed on its inputs and named a recording to make the output from alone: the
+/// compositor submits that job, so the stream is left as it is.
+fn left_to_fallback(
+    detail: &vidpipe_core::jobevent::JobStateDetail,
+    stream: &str,
+    generation: u64,
+) -> Option<JobEventHandled> {
+    let fallback = detail.input_fallback()?;
+    tracing::info!(stream, job_id = %detail.job_id, generation, fallback = fallback.as_str(),
+        "input failure: the compositor makes the output from one recording");
+    Some(JobEventHandled::LeftToFallback {
+        stream: stream.to_owned(),
+        fallback: fallback.as_str().to_owned(),
+    })
 }
 
 /// The domain event for a terminal change of `record` (none for progress).
