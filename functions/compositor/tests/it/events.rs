@@ -2,17 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::common::Stack;
-use serde_json::Value;
+use crate::common::{Stack, fixture};
 use vidpipe_compositor::event::{Invocation, ObjectCreated};
-
-fn fixture(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../events/compositor")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn objects(name: &str) -> Vec<ObjectCreated> {
     match Invocation::from_json(&fixture(name)).unwrap() {

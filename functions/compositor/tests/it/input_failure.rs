@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use vidpipe_core::stream_status::StreamStatus;
 
-use crate::common::{Stack, both, failed_events};
+use crate::common::{Stack, both, failed_events, fixture};
 
 /// MediaConvert's ERROR event for the stream's current job, with error `code`, as EventBridge delivers it.
 async fn job_error(stack: &Stack, stream: &str, code: u32) -> Value {
@@ -16,11 +16,7 @@ async fn job_error(stack: &Stack, stream: &str, code: u32) -> Value {
         .jobs_for(stream)
         .pop()
         .expect("a job was submitted");
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../events/compositor/job-input-error.json"
-    );
-    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut event = fixture("job-input-error.json");
     event["id"] = json!(format!("{stream}-{}-{code}", state.generation));
     event["detail"]["jobId"] = json!(state.job_id);
     event["detail"]["errorCode"] = json!(code);
