@@ -6,6 +6,7 @@ mod flow;
 mod job_cmd;
 mod lambda_api;
 mod local_cmd;
+mod local_files;
 mod local_sfn;
 mod progress;
 mod pump;
@@ -42,8 +43,20 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
-    let code = match Cli::parse().command {
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse().command).await {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            // What failed, in words, with its causes: not the error's Debug form.
+            eprintln!("vidpipe: {}", vidpipe_core::error::Chain(e.as_ref()));
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the subcommand: its exit code (a job or an execution that failed is 1), or why it could not run.
+async fn run(command: Command) -> Result<u8, Box<dyn std::error::Error>> {
+    let code = match command {
         Command::Demo(args) => {
             demo_cmd::run(args).await?;
             0
@@ -59,5 +72,5 @@ async fn main() -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
         }
         Command::Render(args) => render_cmd::run(args).await?,
     };
-    Ok(std::process::ExitCode::from(code as u8))
+    Ok(code as u8)
 }

@@ -5,10 +5,11 @@
 //! stdin, `{"output_uri": ...}` on stdout).
 //!
 //! S3, DynamoDB and EventBridge are reached through the standard AWS configuration (`AWS_ENDPOINT_URL` for moto);
-//! the notifier reads its own variables (`TABLE_NAME`, `EVENT_BUS_NAME`, ...).
+//! the notifier reads its own variables (`TABLE_NAME`, `EVENT_BUS_NAME`, ...). A request whose output is a local
+//! path renders local files with none of them (`local_files`): the notifier's steps only print.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,11 +23,13 @@ use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_aws::webhook::WebhookError;
 use vidpipe_core::config::{ConfigError, Vars};
 use vidpipe_core::job::JobContext;
+use vidpipe_core::render::ports::{HeaderReader, RequestReader, RequestWriter};
 use vidpipe_engine::{Assembler, Engine, Storage};
 use vidpipe_notifier::wiring::LambdaNotifier;
 use vidpipe_stepfn::{Interpreter, Outcome, TaskError, TaskInvoker};
 
 use crate::flow::{self, CREATE_JOB_SYNC, FunctionArns, json_value};
+use crate::local_files::{LocalFiles, LocalFilesError};
 use crate::progress::{ChunkObserver, Progress};
 
 /// `vidpipe render` arguments.
@@ -79,17 +82,21 @@ pub enum RenderCommandError {
     /// The notifier's webhook could not be set up.
     #[error("notifier webhook: {0}")]
     Webhook(#[from] WebhookError),
+    /// A request of local files names a file that cannot be used.
+    #[error("{0}")]
+    LocalFiles(#[from] LocalFilesError),
 }
 
-/// Runs every Task of the render flow on this machine.
-struct LocalFunctions {
+/// Runs every Task of the render flow on this machine, with the stored requests in `D`.
+struct LocalFunctions<D> {
     arns: FunctionArns,
-    requests: S3RequestStore,
+    requests: D,
     prober: vidpipe_chunker::ProbeBackend,
     job_context: JobContext,
     engine: Engine,
     assembler: Assembler,
-    notifier: LambdaNotifier,
+    /// None for a render of local files: there is no table or bus to tell.
+    notifier: Option<LambdaNotifier>,
     renderers: HashMap<String, String>,
     /// An operator's run: any bucket the credentials reach, and the `--renderer` functions only.
     scope: RenderScope,
@@ -101,7 +108,7 @@ fn task_error(error: lambda_runtime::Diagnostic) -> TaskError {
     TaskError::new(error.error_type, error.error_message)
 }
 
-impl LocalFunctions {
+impl<D> LocalFunctions<D> {
     /// `createJob.sync` on the engine, its percent on the progress bar.
     async fn create_job_sync(&self, parameters: Value) -> Result<Value, TaskError> {
         let started = Instant::now();
@@ -165,7 +172,7 @@ impl LocalFunctions {
     }
 }
 
-impl TaskInvoker for LocalFunctions {
+impl<D: RequestReader + RequestWriter + HeaderReader + 'static> TaskInvoker for LocalFunctions<D> {
     async fn invoke(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
         let arns = &self.arns;
         if resource == arns.chunker {
@@ -206,8 +213,14 @@ impl TaskInvoker for LocalFunctions {
             ));
             json_value(output)
         } else if resource == arns.notifier {
-            let output = self
-                .notifier
+            let Some(notifier) = &self.notifier else {
+                // Every notifier step's result is discarded (ResultPath null): a local render only says it.
+                if let Some(result) = input.get("render_result") {
+                    self.progress.line(&format!("render {}", result["status"]));
+                }
+                return Ok(Value::Null);
+            };
+            let output = notifier
                 .handle(input)
                 .await
                 .map_err(|e| task_error(vidpipe_lambda::diagnostic(&e)))?;
@@ -230,22 +243,84 @@ impl TaskInvoker for LocalFunctions {
     }
 }
 
+impl<D> LocalFunctions<D> {
+    /// The flow's functions on `storage`, with the stored requests in `requests`.
+    fn new(
+        arns: FunctionArns,
+        requests: D,
+        storage: Storage,
+        notifier: Option<LambdaNotifier>,
+        args: &RenderArgs,
+        renderers: HashMap<String, String>,
+        progress: &Arc<Progress>,
+    ) -> Self {
+        let env = |name: &str| std::env::var(name).ok();
+        let engine = Engine::from_env(storage.clone(), env);
+        Self {
+            arns,
+            requests,
+            prober: vidpipe_chunker::ProbeBackend::Engine(engine.clone()),
+            job_context: JobContext {
+                role: args.role.clone(),
+                queue: None,
+            },
+            engine,
+            assembler: Assembler::from_env(storage, env),
+            notifier,
+            scope: RenderScope {
+                renderer_arns: renderers.keys().cloned().collect(),
+                ..RenderScope::default()
+            },
+            renderers,
+            progress: Arc::clone(progress),
+        }
+    }
+}
+
+/// The execution's input and, for a request of local files, those files.
+fn read_input(
+    args: &RenderArgs,
+    read: impl Fn(&Path) -> Result<String, RenderCommandError>,
+) -> Result<(Value, Option<LocalFiles>), RenderCommandError> {
+    if args.request.starts_with("s3://") {
+        return Ok((json!({"request_uri": args.request}), None));
+    }
+    let path = Path::new(&args.request);
+    let mut request: Value = serde_json::from_str(&read(path)?)
+        .map_err(|e| RenderCommandError::Json(args.request.clone(), e))?;
+    let local = LocalFiles::localize(&mut request, path.parent().unwrap_or(Path::new("")))?;
+    Ok((json!({"request": request}), local))
+}
+
+/// Runs `machine` to its end with `functions`.
+async fn execute<D: RequestReader + RequestWriter + HeaderReader + 'static>(
+    functions: LocalFunctions<D>,
+    machine: vidpipe_stepfn::StateMachine,
+    name: &str,
+    input: Value,
+) -> Outcome {
+    let progress = Arc::clone(&functions.progress);
+    let started = Instant::now();
+    let execution = Interpreter::new("vidpipe-render", machine, functions)
+        .execute(name, input)
+        .await;
+    progress.close();
+    eprintln!(
+        "execution {name} ended in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    execution.outcome
+}
+
 /// Runs the render; returns the process exit code (0 when the execution succeeded).
 pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
-    let read = |path: &std::path::Path| {
+    let read = |path: &Path| {
         std::fs::read_to_string(path).map_err(|source| RenderCommandError::Read {
             path: path.display().to_string(),
             source,
         })
     };
-    let input = if args.request.starts_with("s3://") {
-        json!({"request_uri": args.request})
-    } else {
-        let text = read(std::path::Path::new(&args.request))?;
-        let request: Value = serde_json::from_str(&text)
-            .map_err(|e| RenderCommandError::Json(args.request.clone(), e))?;
-        json!({"request": request})
-    };
+    let (input, local) = read_input(&args, read)?;
     let renderers = args
         .renderers
         .iter()
@@ -255,8 +330,6 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
                 .ok_or_else(|| RenderCommandError::Renderer(pair.clone()))
         })
         .collect::<Result<HashMap<_, _>, _>>()?;
-
-    let sdk = aws_config::load_from_env().await;
     let identity = vidpipe_engine::Identity::from_env(|name| std::env::var(name).ok());
     let arns = FunctionArns::local(&identity.region, &identity.account_id);
     let definition = match &args.definition {
@@ -264,51 +337,50 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
         None => flow::RENDER_DEFINITION.to_owned(),
     };
     let machine = arns.machine(&definition)?;
-
-    let force_path_style =
-        Vars::new(|name| std::env::var(name).ok()).flag("S3_FORCE_PATH_STYLE")?;
-    let s3 = vidpipe_aws::s3::client(&sdk, force_path_style);
-    let config = vidpipe_notifier::config::Config::from_env(|name| std::env::var(name).ok())?;
-    let notifier = vidpipe_notifier::wiring::notifier(config, &sdk)?;
-    let engine = Engine::from_env(Storage::with_s3(s3.clone()), |name| {
-        std::env::var(name).ok()
-    });
-    let progress = Progress::on_stderr();
-    let functions = LocalFunctions {
-        arns,
-        requests: S3RequestStore(s3.clone()),
-        prober: vidpipe_chunker::ProbeBackend::Engine(engine.clone()),
-        job_context: JobContext {
-            role: args.role,
-            queue: None,
-        },
-        engine,
-        assembler: Assembler::from_env(Storage::with_s3(s3), |name| std::env::var(name).ok()),
-        notifier,
-        scope: RenderScope {
-            renderer_arns: renderers.keys().cloned().collect(),
-            ..RenderScope::default()
-        },
-        renderers,
-        progress: Arc::clone(&progress),
-    };
     let name = args
         .name
+        .clone()
         .unwrap_or_else(|| format!("render-{}", vidpipe_core::clock::now_ms()));
-    let started = Instant::now();
-    let execution = Interpreter::new("vidpipe-render", machine, functions)
-        .execute(&name, input)
-        .await;
-    progress.close();
-    eprintln!(
-        "execution {name} ended in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let progress = Progress::on_stderr();
+    let mut outcome = if let Some(files) = &local {
+        let storage = Storage::local().with_folder_bucket(files.bucket().clone());
+        let functions = LocalFunctions::new(
+            arns,
+            files.bucket().clone(),
+            storage,
+            None,
+            &args,
+            renderers,
+            &progress,
+        );
+        execute(functions, machine, &name, input).await
+    } else {
+        let sdk = aws_config::load_from_env().await;
+        let force_path_style =
+            Vars::new(|name| std::env::var(name).ok()).flag("S3_FORCE_PATH_STYLE")?;
+        let s3 = vidpipe_aws::s3::client(&sdk, force_path_style);
+        let config = vidpipe_notifier::config::Config::from_env(|name| std::env::var(name).ok())?;
+        let notifier = vidpipe_notifier::wiring::notifier(config, &sdk)?;
+        let functions = LocalFunctions::new(
+            arns,
+            S3RequestStore(s3.clone()),
+            Storage::with_s3(s3),
+            Some(notifier),
+            &args,
+            renderers,
+            &progress,
+        );
+        execute(functions, machine, &name, input).await
+    };
+    if let (Some(files), Outcome::Succeeded { output }) = (&local, &mut outcome) {
+        files.remove_work_folder(&name);
+        output["output_uri"] = json!(files.output.display().to_string());
+    }
     println!(
         "{}",
-        serde_json::to_string_pretty(&execution.outcome).unwrap_or_default()
+        serde_json::to_string_pretty(&outcome).unwrap_or_default()
     );
-    Ok(match execution.outcome {
+    Ok(match outcome {
         Outcome::Succeeded { .. } => 0,
         Outcome::Failed { .. } => 1,
     })

@@ -35,5 +35,5 @@ pub use probe::{
     TrackMapping, VideoProperties,
 };
 pub use run::{Engine, IgnoreUpdates, JobObserver};
-pub use storage::{Location, Storage, StorageError};
+pub use storage::{FolderBucket, Location, Storage, StorageError};
 pub use tools::Tools;

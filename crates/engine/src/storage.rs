@@ -1,7 +1,8 @@
 //! Where media lives: `s3://bucket/key` objects (through `vidpipe-aws`'s [`S3Objects`], so moto or real S3) and
-//! local files.
+//! local files, and a local folder that stands for a bucket ([`FolderBucket`]).
 
-use std::path::{Path, PathBuf};
+use std::borrow::Cow;
+use std::path::{Component, Path, PathBuf};
 
 use vidpipe_aws::s3::{Overwrite, S3Objects, UploadError};
 use vidpipe_core::error::{Cause, Chain};
@@ -127,21 +128,160 @@ pub struct ObjectInfo {
     pub last_modified: Option<i64>,
 }
 
+/// A local folder that stands for a bucket: `s3://{bucket}/{key}` is the file `{root}/{key}`. The render flow's
+/// steps name everything with `s3://` URIs (they are checked, stored and passed between states as such), so
+/// `vidpipe render` runs a request of local files by naming them in such a bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderBucket {
+    bucket: String,
+    root: PathBuf,
+}
+
+impl FolderBucket {
+    /// The bucket `bucket` kept in the folder `root`.
+    pub fn new(bucket: impl Into<String>, root: impl Into<PathBuf>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            root: root.into(),
+        }
+    }
+
+    /// The bucket's name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The URI of the file at `path`, which must be inside the folder and make a valid key.
+    pub fn uri(&self, path: &Path) -> Result<S3Uri, StorageError> {
+        let invalid = |source| StorageError::InvalidUri {
+            uri: path.display().to_string(),
+            source,
+        };
+        let key = path.strip_prefix(&self.root).map_err(|_| invalid(None))?;
+        let key = key.to_str().ok_or_else(|| invalid(None))?;
+        S3Uri::new(&self.bucket, key).map_err(|e| invalid(Some(e)))
+    }
+
+    /// The file of `uri`, when it is in this bucket (and its key stays inside the folder).
+    pub fn path(&self, uri: &S3Uri) -> Option<PathBuf> {
+        let key = Path::new(uri.key());
+        let inside = key.components().all(|c| matches!(c, Component::Normal(_)));
+        (uri.bucket() == self.bucket && inside).then(|| self.root.join(key))
+    }
+
+    /// The file of `uri`, or why it has none (as the stored documents' reads report it).
+    fn document(&self, uri: &S3Uri) -> Result<PathBuf, FetchError> {
+        self.path(uri)
+            .ok_or_else(|| FetchError::NotFound(uri.clone()))
+    }
+}
+
+impl vidpipe_core::render::ports::RequestReader for FolderBucket {
+    async fn fetch(&self, uri: &S3Uri, limit: u64) -> Result<Vec<u8>, FetchError> {
+        let path = self.document(uri)?;
+        let size = tokio::fs::metadata(&path)
+            .await
+            .map_err(|e| document_error(uri, e))?
+            .len();
+        if size > limit {
+            return Err(FetchError::TooLarge {
+                uri: uri.clone(),
+                size,
+                limit,
+            });
+        }
+        tokio::fs::read(&path)
+            .await
+            .map_err(|e| document_error(uri, e))
+    }
+}
+
+impl vidpipe_core::render::ports::HeaderReader for FolderBucket {
+    async fn fetch_header(&self, uri: &S3Uri, len: u64) -> Result<Vec<u8>, FetchError> {
+        use tokio::io::AsyncReadExt;
+        let file = tokio::fs::File::open(self.document(uri)?)
+            .await
+            .map_err(|e| document_error(uri, e))?;
+        let mut header = Vec::new();
+        file.take(len)
+            .read_to_end(&mut header)
+            .await
+            .map_err(|e| document_error(uri, e))?;
+        Ok(header)
+    }
+}
+
+impl vidpipe_core::render::ports::RequestWriter for FolderBucket {
+    async fn put(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), PutError> {
+        let failed = |e: std::io::Error| PutError {
+            uri: uri.clone(),
+            source: Box::new(e),
+        };
+        let path = self.path(uri).ok_or_else(|| {
+            failed(std::io::Error::other(format!(
+                "{uri} is not in the folder of s3://{}",
+                self.bucket
+            )))
+        })?;
+        if let Some(folder) = path.parent() {
+            tokio::fs::create_dir_all(folder).await.map_err(failed)?;
+        }
+        tokio::fs::write(&path, json).await.map_err(failed)
+    }
+}
+
+/// A document read that failed: a missing file is [`FetchError::NotFound`], anything else unavailable.
+fn document_error(uri: &S3Uri, error: std::io::Error) -> FetchError {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        FetchError::NotFound(uri.clone())
+    } else {
+        FetchError::Unavailable {
+            uri: uri.clone(),
+            source: Box::new(error),
+        }
+    }
+}
+
 /// Reads and writes media at [`Location`]s.
 #[derive(Debug, Clone, Default)]
 pub struct Storage {
     s3: Option<aws_sdk_s3::Client>,
+    /// Shared: the engine is cloned per job, and a storage's size is part of every function's backend type.
+    folder: Option<std::sync::Arc<FolderBucket>>,
 }
 
 impl Storage {
     /// Storage for local files only.
     pub fn local() -> Self {
-        Self { s3: None }
+        Self::default()
     }
 
     /// Storage for local files and S3 objects through `client` (see `vidpipe_aws::s3::client`).
     pub fn with_s3(client: aws_sdk_s3::Client) -> Self {
-        Self { s3: Some(client) }
+        Self {
+            s3: Some(client),
+            folder: None,
+        }
+    }
+
+    /// This storage, with the objects of `folder`'s bucket kept as the files of its folder.
+    pub fn with_folder_bucket(self, folder: FolderBucket) -> Self {
+        Self {
+            folder: Some(std::sync::Arc::new(folder)),
+            ..self
+        }
+    }
+
+    /// Where `location` really is: a file of the folder bucket, or itself.
+    fn resolve<'a>(&self, location: &'a Location) -> Cow<'a, Location> {
+        match (location, &self.folder) {
+            (Location::S3(uri), Some(folder)) => {
+                folder.path(uri).map_or(Cow::Borrowed(location), |path| {
+                    Cow::Owned(Location::Local(path))
+                })
+            }
+            _ => Cow::Borrowed(location),
+        }
     }
 
     /// The objects of `uri`'s bucket.
@@ -154,6 +294,7 @@ impl Storage {
 
     /// Size and identity of the object or file, or [`StorageError::NotFound`].
     pub async fn head(&self, location: &Location) -> Result<ObjectInfo, StorageError> {
+        let location = &*self.resolve(location);
         match location {
             Location::Local(path) => {
                 let not_found = || StorageError::NotFound(location.uri());
@@ -191,6 +332,7 @@ impl Storage {
         location: &Location,
         work_dir: &Path,
     ) -> Result<PathBuf, StorageError> {
+        let location = &*self.resolve(location);
         match location {
             Location::Local(path) => {
                 self.head(location).await?;
@@ -231,6 +373,7 @@ impl Storage {
         location: &Location,
         overwrite: Overwrite,
     ) -> Result<(), StorageError> {
+        let location = &*self.resolve(location);
         match location {
             Location::Local(path) => {
                 let io = |source| StorageError::Io {
@@ -315,6 +458,60 @@ mod tests {
         assert!(matches!(
             Location::parse("https://host/x.mp4"),
             Err(StorageError::InvalidUri { source: None, .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_folder_bucket_keeps_its_objects_as_the_files_of_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = FolderBucket::new("local-files", dir.path());
+        let uri = folder.uri(&dir.path().join("out/video.mp4")).unwrap();
+        assert_eq!(uri.to_string(), "s3://local-files/out/video.mp4");
+        assert_eq!(folder.path(&uri), Some(dir.path().join("out/video.mp4")));
+        assert!(folder.uri(Path::new("/elsewhere/video.mp4")).is_err());
+        let escaping = S3Uri::new("local-files", "out/../../etc/passwd").unwrap();
+        assert_eq!(
+            folder.path(&escaping),
+            None,
+            "a key never leaves the folder"
+        );
+        let other = S3Uri::new("another", "out/video.mp4").unwrap();
+        assert_eq!(folder.path(&other), None);
+
+        let storage = Storage::local().with_folder_bucket(folder.clone());
+        let file = dir.path().join("made.mp4");
+        std::fs::write(&file, b"frames").unwrap();
+        let location = Location::S3(uri.clone());
+        storage.store_new(&file, &location).await.unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("out/video.mp4")).unwrap(),
+            b"frames"
+        );
+        assert_eq!(storage.head(&location).await.unwrap().size, 6);
+        assert!(matches!(
+            storage.store_new(&file, &location).await,
+            Err(StorageError::Exists(_))
+        ));
+        assert!(matches!(
+            storage.head(&Location::S3(other)).await,
+            Err(StorageError::NoS3Client(_))
+        ));
+
+        use vidpipe_core::render::ports::{HeaderReader, RequestReader, RequestWriter};
+        let request = folder
+            .uri(&dir.path().join("out/work/r/request.json"))
+            .unwrap();
+        folder.put(&request, b"{\"a\":1}".to_vec()).await.unwrap();
+        assert_eq!(folder.fetch(&request, 100).await.unwrap(), b"{\"a\":1}");
+        assert_eq!(folder.fetch_header(&request, 2).await.unwrap(), b"{\"");
+        assert!(matches!(
+            folder.fetch(&request, 3).await,
+            Err(FetchError::TooLarge { size: 7, .. })
+        ));
+        let missing = folder.uri(&dir.path().join("none.json")).unwrap();
+        assert!(matches!(
+            folder.fetch(&missing, 100).await,
+            Err(FetchError::NotFound(_))
         ));
     }
 }

@@ -48,7 +48,13 @@ pub async fn sdk_config_at(
     access_key: &str,
     secret_key: &str,
 ) -> aws_config::SdkConfig {
+    // A connect to loopback only times out when the machine is saturated (the compositor's pressure test hit the
+    // SDK's 3.1 s default while other builds ran): waiting longer keeps such a run a test of the code, not of the load.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(30))
+        .build();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(

@@ -6,3 +6,4 @@ mod load;
 mod local_pump;
 mod render_definition;
 mod render_e2e;
+mod render_local_files;
