@@ -27,6 +27,8 @@ import record_fixtures  # noqa: E402  (Chromium's path)
 VENV_BIN = ROOT / ".venv" / "bin"
 VIDPIPE = ROOT / "target" / "debug" / "vidpipe"
 FUNCTIONS = ("vidpipe-presign", "vidpipe-compositor", "vidpipe-notifier")
+# The render flow's tasks, which the local Step Functions endpoint invokes.
+RENDER_FUNCTIONS = ("vidpipe-chunker", "vidpipe-job-builder", "vidpipe-assembler")
 # The default picture-in-picture layout (vidpipe_core::job::pip::PipLayout): bottom-right, 15 % of the frame
 # width, 2 % of the frame width away from the edges.
 PIP_WIDTH, PIP_MARGIN = 0.15, 0.02
@@ -145,9 +147,12 @@ class LocalStack:
     """moto, the resources, the functions under cargo lambda watch, and the queue pump; `close` stops them all
     (each in its own process group, so cargo's children and the functions go too)."""
 
-    def __init__(self, work, settings):
-        """`settings`: the functions' variables beyond events/local.env (AUTH_MODE and its secret, limits)."""
+    def __init__(self, work, settings, renders=False):
+        """`settings`: the functions' variables beyond events/local.env (AUTH_MODE and its secret, limits).
+        `renders`: also serve the render flow (`vidpipe local stepfunctions` on a free port, the functions reaching
+        it through AWS_ENDPOINT_URL_SFN) and warm up its tasks."""
         self.work = work
+        self.renders = renders
         self.page_origin = None
         self.processes = []
         self.moto_port = free_port()
@@ -163,6 +168,9 @@ class LocalStack:
             LAMBDA_INVOKE_URL=self.invoke_url,
         )
         self.settings = dict(settings)
+        if renders:
+            self.sfn_port = free_port()
+            self.settings["AWS_ENDPOINT_URL_SFN"] = f"http://127.0.0.1:{self.sfn_port}"
         self.env.update(self.settings)
         self.warmup_seconds = {}
 
@@ -243,6 +251,11 @@ class LocalStack:
         self.warm_up()
         self.start("pump", [str(VIDPIPE), "local", "pump"])
         log("vidpipe local pump feeds the queues to the functions")
+        if self.renders:
+            self.start("stepfunctions", [str(VIDPIPE), "local", "stepfunctions",
+                                         "--listen", f"127.0.0.1:{self.sfn_port}"])
+            self.wait_for_port(self.sfn_port, 30, "stepfunctions")
+            log(f"vidpipe local stepfunctions on {self.settings['AWS_ENDPOINT_URL_SFN']}")
 
     def invoke(self, function, payload):
         status, _, body = call("POST", f"{self.invoke_url}/2015-03-31/functions/{function}/invocations",
@@ -267,7 +280,10 @@ class LocalStack:
             "vidpipe-notifier": lambda: self.invoke("vidpipe-notifier", {
                 "source": "vidpipe.warm-up", "detail-type": "warm-up", "detail": {}}),
         }
-        for function in FUNCTIONS:
+        # The render tasks refuse an empty input: a function error, which the watch answers with 500 and the
+        # function's own `errorType` (a build or start failure has none).
+        checks.update({function: (lambda f=function: self.invoke(f, {})) for function in RENDER_FUNCTIONS})
+        for function in FUNCTIONS + (RENDER_FUNCTIONS if self.renders else ()):
             log(f"{function}: first invocation (the watch builds and starts it)")
             started = time.monotonic()
             answer = self.while_building(function, checks[function])
@@ -278,6 +294,9 @@ class LocalStack:
                 if status != 204 or headers.get("Access-Control-Allow-Origin") != self.page_origin:
                     raise AssertionError(f"presign's preflight answered {status} {dict(headers)} {body!r}\n"
                                          f"{self.logs(['watch'])}")
+            elif function in RENDER_FUNCTIONS:
+                if '"errorType"' not in answer[1]:
+                    raise AssertionError(f"{function} answered {answer}\n{self.logs(['watch'])}")
             elif answer[0] != 200:
                 raise AssertionError(f"{function} answered {answer}\n{self.logs(['watch'])}")
 
