@@ -182,7 +182,8 @@ fn bench(c: &mut Criterion) {
             .load(),
     );
     let config = Config::from_env(vidpipe_testkit::config::vars(&[
-        ("BUCKET", "bench-bucket"),
+        // The sample render request's sources are assets in this bucket (events/local.env's).
+        ("BUCKET", "vidpipe-local"),
         ("TABLE_NAME", "bench-table"),
         ("KEY_PREFIX", "videos/"),
         (
@@ -195,7 +196,7 @@ fn bench(c: &mut Criterion) {
         config,
         objects: SigningOnly(S3Objects::new(
             vidpipe_aws::s3::client(&sdk, false),
-            "bench-bucket",
+            "vidpipe-local",
         )),
         recordings: DiscardingTable,
         streams: DiscardingTable,

@@ -5,6 +5,7 @@ use std::time::Duration;
 pub use vidpipe_core::config::ConfigError;
 use vidpipe_core::config::Vars;
 use vidpipe_core::keys::check_prefix;
+use vidpipe_core::render::scope::RenderScope;
 use vidpipe_core::upload::{UploadKind, UploadLimits};
 
 const MIB: u64 = 1024 * 1024;
@@ -91,6 +92,9 @@ pub struct Config {
     /// `RENDER_COST_PER_MINUTE_USD` (0.015): the MediaConvert price per output minute a render's `cost` is
     /// estimated at (`docs/cost.md` says where the default comes from).
     pub render_cost_per_minute_usd: f64,
+    /// Where a render may read and which renderers it may name (`BUCKET`, `KEY_PREFIX`, `SHARED_ASSETS_PREFIX`,
+    /// `RENDERER_ARNS`, as the chunker reads them): `POST /renders` refuses what the chunker would.
+    pub render_scope: RenderScope,
 }
 
 impl Config {
@@ -140,6 +144,7 @@ impl Config {
             list_page_size: vars.whole_number("LIST_PAGE_SIZE", 50, 1..=1000)? as usize,
             render_state_machine_arn: vars.optional("RENDER_STATE_MACHINE_ARN"),
             render_cost_per_minute_usd: cost_per_minute(&vars)?,
+            render_scope: RenderScope::from_vars(&vars)?,
         })
     }
 }

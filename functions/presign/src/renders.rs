@@ -151,6 +151,11 @@ where
         }
         map.insert("render_id".into(), json!(render_id));
         let request = RenderRequest::from_json(&value.to_string()).map_err(invalid_request)?;
+        // The chunker confines the request again before it reads anything; refusing here answers the caller at
+        // once, by field, with nothing stored or started.
+        request
+            .confine(&self.config.render_scope, Some(owner))
+            .map_err(invalid_request)?;
         let stored = serde_json::to_vec(&request).map_err(|e| unavailable(&e))?;
         Ok((request, folder, stored))
     }

@@ -1,6 +1,7 @@
 //! `POST /renders`, `GET /renders`, `GET /renders/{id}` and `DELETE /renders/{id}` on in-memory ports: the server
 //! chooses the output, validation names every problem, a repeat is idempotent and another body a conflict, only the
-//! owner sees or cancels a render, and a refused request writes nothing.
+//! owner sees or cancels a render, a request outside the caller's storage is refused as the chunker would, and a
+//! refused request writes nothing.
 
 use std::sync::atomic::Ordering;
 
@@ -15,8 +16,12 @@ use crate::common::{Event, fixture};
 
 const ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:vidpipe-render";
 
+/// The API as the sample event's sources expect it: the bucket and prefix of events/local.env.
 fn render_app() -> TestApp {
-    app(&[("RENDER_STATE_MACHINE_ARN", ARN)])
+    app(&[
+        ("RENDER_STATE_MACHINE_ARN", ARN),
+        ("BUCKET", "vidpipe-local"),
+    ])
 }
 
 /// The sample request's body, changed by `edit`.
@@ -67,12 +72,12 @@ async fn a_render_is_stored_with_the_servers_output_and_started_once() {
         "5 s billed as the 10-second minimum"
     );
 
-    let request_uri = "s3://uploads/videos/renders/jwt%3Auser-123/promo-42/request.json";
+    let request_uri = "s3://vidpipe-local/videos/renders/jwt%3Auser-123/promo-42/request.json";
     let stored: Value =
         serde_json::from_slice(&app.renders.files.get(request_uri).expect("request.json")).unwrap();
     assert_eq!(
         stored["output"]["uri"],
-        "s3://uploads/videos/renders/jwt%3Auser-123/promo-42/output.mp4"
+        "s3://vidpipe-local/videos/renders/jwt%3Auser-123/promo-42/output.mp4"
     );
     let started = app.renders.executions.started();
     assert_eq!(
@@ -104,7 +109,8 @@ async fn a_render_is_stored_with_the_servers_output_and_started_once() {
         (409, json!("render_conflict")),
         "{conflict}"
     );
-    let (status, taken) = call(&app, post("someone-else", &body(|_| {}))).await;
+    let theirs = body(|_| {}).replace("jwt%3Auser-123", "jwt%3Asomeone-else");
+    let (status, taken) = call(&app, post("someone-else", &theirs)).await;
     assert_eq!(
         (status, taken["error"]["code"].clone()),
         (409, json!("render_id_taken")),
@@ -168,6 +174,30 @@ async fn bad_requests_are_refused_by_json_path_and_write_nothing() {
             body(|r| r["scenes"][0]["colour"] = json!("red")),
             "",
             "colour",
+        ),
+        (
+            body(|r| {
+                r["scenes"][0]["image"] =
+                    json!("s3://another-bucket/assets/jwt%3Auser-123/title.png")
+            }),
+            "scenes[0].image",
+            "another-bucket",
+        ),
+        (
+            body(|r| {
+                r["scenes"][1]["video"] =
+                    json!("s3://vidpipe-local/videos/assets/jwt%3Auser-9/demo.mp4")
+            }),
+            "scenes[1].video",
+            "not one of your assets",
+        ),
+        (
+            body(|r| {
+                r["scenes"][0]["image"] =
+                    json!("s3://vidpipe-local/videos/assets/jwt%3Auser-123/../jwt%3Auser-9/a.png")
+            }),
+            "scenes[0].image",
+            "..",
         ),
         ("[1]".into(), "body", "object"),
         ("{".into(), "body", "JSON"),
@@ -263,7 +293,7 @@ async fn the_owner_follows_progress_to_a_presigned_output_and_nobody_else_sees_i
     assert_eq!(others["renders"], json!([]));
 
     let (result, ready) = RenderResult::parse(&json!({"render_id": "promo-42", "status": "ready",
-        "output_uri": "s3://uploads/videos/renders/jwt%3Auser-123/promo-42/output.mp4", "frames": 120, "duration_ms": 5000}))
+        "output_uri": "s3://vidpipe-local/videos/renders/jwt%3Auser-123/promo-42/output.mp4", "frames": 120, "duration_ms": 5000}))
     .unwrap();
     update_render(store, "promo-42", 9_000_000_000_001, |r| {
         r.finish(&result, &ready)
@@ -284,7 +314,11 @@ async fn the_owner_follows_progress_to_a_presigned_output_and_nobody_else_sees_i
 
 #[tokio::test]
 async fn renders_are_listed_newest_first_a_page_at_a_time() {
-    let app = app(&[("RENDER_STATE_MACHINE_ARN", ARN), ("LIST_PAGE_SIZE", "2")]);
+    let app = app(&[
+        ("RENDER_STATE_MACHINE_ARN", ARN),
+        ("BUCKET", "vidpipe-local"),
+        ("LIST_PAGE_SIZE", "2"),
+    ]);
     for id in ["r-1", "r-2", "r-3"] {
         let (status, _) = call(
             &app,
@@ -343,12 +377,12 @@ async fn a_cancel_stops_the_execution_and_its_chunk_jobs_and_a_finished_render_i
     assert_eq!(record.status, RenderState::Failed);
 
     // Canceled is finished: a second DELETE removes it with everything under its folder, and only that.
-    let folder = "s3://uploads/videos/renders/jwt%3Auser-123/promo-42/";
+    let folder = "s3://vidpipe-local/videos/renders/jwt%3Auser-123/promo-42/";
     app.renders
         .files
         .insert(&format!("{folder}output/chunks/00000.mp4"), b"chunk");
     app.renders.files.insert(
-        "s3://uploads/videos/renders/jwt%3Auser-123/promo-420/request.json",
+        "s3://vidpipe-local/videos/renders/jwt%3Auser-123/promo-420/request.json",
         b"{}",
     );
     let (status, answer) = call(&app, delete("user-123", "promo-42")).await;
@@ -367,7 +401,7 @@ async fn a_cancel_stops_the_execution_and_its_chunk_jobs_and_a_finished_render_i
     );
     assert_eq!(
         app.renders.files.uris(),
-        ["s3://uploads/videos/renders/jwt%3Auser-123/promo-420/request.json"]
+        ["s3://vidpipe-local/videos/renders/jwt%3Auser-123/promo-420/request.json"]
     );
     let (status, _) = call(&app, get("user-123", "promo-42")).await;
     assert_eq!(status, 404);
