@@ -84,9 +84,10 @@ impl EventBus {
         Ok(())
     }
 
-    /// Puts a MediaConvert "Job State Change" event the local engine emitted, as MediaConvert puts it (source
-    /// `aws.mediaconvert`, its `resources` and `detail`), so rules route it as they would on AWS.
-    pub async fn put_job_event(&self, event: &serde_json::Value) -> Result<(), EventBusError> {
+    /// Puts an AWS service's event that a local stand-in emitted (the engine's MediaConvert "Job State Change",
+    /// the local Step Functions endpoint's "Execution Status Change") as the service puts it: its `source`,
+    /// `detail-type`, `resources` and `detail`, so rules route it as they would on AWS.
+    pub async fn put_service_event(&self, event: &serde_json::Value) -> Result<(), EventBusError> {
         let resources: Vec<String> = event["resources"]
             .as_array()
             .into_iter()
@@ -94,8 +95,8 @@ impl EventBus {
             .filter_map(|r| r.as_str().map(str::to_owned))
             .collect();
         self.put(
-            MEDIACONVERT_SOURCE,
-            JOB_STATE_CHANGE,
+            event["source"].as_str().unwrap_or(MEDIACONVERT_SOURCE),
+            event["detail-type"].as_str().unwrap_or(JOB_STATE_CHANGE),
             &event["detail"],
             &resources,
         )

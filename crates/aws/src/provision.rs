@@ -302,6 +302,8 @@ pub async fn queue_arn(
 pub const JOB_EVENTS_RULE: &str = "vidpipe-mediaconvert-job-events";
 /// Name of the rule [`provision_input_failure_events`] puts on the bus.
 pub const INPUT_FAILURE_RULE: &str = "vidpipe-mediaconvert-input-failures";
+/// Name of the rule [`provision_render_execution_events`] puts on the bus.
+pub const RENDER_EXECUTIONS_RULE: &str = "vidpipe-render-executions-ended";
 
 /// Routes MediaConvert "Job State Change" events of vidpipe's jobs on `bus` to the queue `queue` (created if
 /// missing), as the SAM template routes them to the notifier; returns the queue's URL. Running it twice is harmless.
@@ -331,6 +333,23 @@ pub async fn provision_input_failure_events(
         "detail": {"status": ["ERROR"], "userMetadata": {"input_fallback": [{"exists": true}]}},
     });
     route_events(sdk_config, bus, INPUT_FAILURE_RULE, &pattern, queue).await
+}
+
+/// Routes the Step Functions status changes of render executions that ended without reporting (`ABORTED`: a
+/// cancel or an operator's stop; `TIMED_OUT`) on `bus` to the queue `queue`, as the SAM template routes them to the
+/// notifier; returns the queue's URL. Running it twice is harmless.
+pub async fn provision_render_execution_events(
+    sdk_config: &aws_config::SdkConfig,
+    bus: &str,
+    queue: &str,
+    render_state_machine_arn: &str,
+) -> Result<String, ProvisionError> {
+    let pattern = serde_json::json!({
+        "source": [vidpipe_core::jobevent::STATES_SOURCE],
+        "detail-type": [vidpipe_core::jobevent::EXECUTION_STATUS_CHANGE],
+        "detail": {"status": ["ABORTED", "TIMED_OUT"], "stateMachineArn": [render_state_machine_arn]},
+    });
+    route_events(sdk_config, bus, RENDER_EXECUTIONS_RULE, &pattern, queue).await
 }
 
 /// Puts the rule `rule` with `pattern` on `bus`, targeting the queue `queue` (created if missing); returns the

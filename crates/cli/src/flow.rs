@@ -17,6 +17,16 @@ pub const PARTNER_TIMEOUT_DEFINITION: &str =
 /// The Run a Job integration of MediaConvert.
 pub const CREATE_JOB_SYNC: &str = "arn:aws:states:::mediaconvert:createJob.sync";
 
+/// The ARN of the state machine `name` as `vidpipe local stepfunctions` serves it, in the region and account of
+/// this process's environment (`vidpipe_engine::Identity`).
+pub fn local_state_machine_arn(name: &str) -> String {
+    let identity = vidpipe_engine::Identity::from_env(|name| std::env::var(name).ok());
+    format!(
+        "arn:aws:states:{}:{}:stateMachine:{name}",
+        identity.region, identity.account_id
+    )
+}
+
 /// The functions the state machines invoke, by their local ARNs (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`,
 /// NAME the binary `cargo lambda watch` serves).
 pub struct FunctionArns {

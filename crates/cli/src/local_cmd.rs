@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use std::time::{SystemTime, UNIX_EPOCH};
 use vidpipe_aws::provision::{
     Resources, provision, provision_input_failure_events, provision_job_events,
+    provision_render_execution_events,
 };
 
 /// `vidpipe local`.
@@ -19,8 +20,9 @@ pub struct LocalArgs {
 enum LocalCommand {
     /// Create the bucket (retention lifecycle, CORS), the table (owner index, TTL), the event queue with the
     /// bucket's ObjectCreated notification, the job-events queue behind a rule for MediaConvert job events on the
-    /// bus, and the input-failures queue behind a rule for the ERROR events of jobs that name a fallback recording,
-    /// on the endpoint `AWS_ENDPOINT_URL` points to. Running it twice is harmless.
+    /// bus (and for render executions that ended without reporting: stopped or timed out), and the input-failures
+    /// queue behind a rule for the ERROR events of jobs that name a fallback recording, on the endpoint
+    /// `AWS_ENDPOINT_URL` points to. Running it twice is harmless.
     Init {
         /// Bucket name.
         #[arg(long, env = "BUCKET")]
@@ -53,6 +55,10 @@ enum LocalCommand {
         /// The EventBridge bus the engine puts job events on.
         #[arg(long, env = "EVENT_BUS_NAME", default_value = "default")]
         event_bus: String,
+        /// The render state machine whose stopped or timed-out executions go to the notifier (default
+        /// `arn:aws:states:REGION:ACCOUNT:stateMachine:vidpipe-render`, as `vidpipe local stepfunctions` serves it).
+        #[arg(long, env = "RENDER_STATE_MACHINE_ARN")]
+        render_state_machine_arn: Option<String>,
         /// Use path-style S3 addressing (needed by moto).
         #[arg(long, env = "S3_FORCE_PATH_STYLE", default_value_t = false)]
         force_path_style: bool,
@@ -123,6 +129,7 @@ pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>>
             job_events_queue,
             input_failures_queue,
             event_bus,
+            render_state_machine_arn,
             force_path_style,
         } => {
             let resources = Resources {
@@ -142,7 +149,17 @@ pub async fn run(args: &LocalArgs) -> Result<String, Box<dyn std::error::Error>>
                 job_events: job_events_queue,
                 input_failures: input_failures_queue,
             };
-            init(&resources, event_bus, &queues, *force_path_style).await
+            let render_arn = render_state_machine_arn
+                .clone()
+                .unwrap_or_else(|| crate::flow::local_state_machine_arn("vidpipe-render"));
+            init(
+                &resources,
+                event_bus,
+                &queues,
+                &render_arn,
+                *force_path_style,
+            )
+            .await
         }
         LocalCommand::Pump {
             queue,
@@ -176,18 +193,21 @@ struct EventQueues<'a> {
     input_failures: &'a str,
 }
 
-/// `vidpipe local init`: creates the bucket, table and queues and routes MediaConvert job events to the
-/// notifier's queue and input failures to the compositor's; prints what it made.
+/// `vidpipe local init`: creates the bucket, table and queues and routes MediaConvert job events and the render
+/// executions that ended without reporting to the notifier's queue and input failures to the compositor's; prints
+/// what it made.
 async fn init(
     resources: &Resources,
     event_bus: &str,
     queues: &EventQueues<'_>,
+    render_arn: &str,
     force_path_style: bool,
 ) -> Result<String, Box<dyn std::error::Error>> {
     let sdk = aws_config::load_from_env().await;
     let s3 = vidpipe_aws::s3::client(&sdk, force_path_style);
     let provisioned = provision(&sdk, &s3, resources).await?;
     let job_events_queue_url = provision_job_events(&sdk, event_bus, queues.job_events).await?;
+    provision_render_execution_events(&sdk, event_bus, queues.job_events, render_arn).await?;
     let input_failures_queue_url =
         provision_input_failure_events(&sdk, event_bus, queues.input_failures).await?;
     Ok(

@@ -81,7 +81,8 @@ fn function_name(resource: &str) -> Option<&str> {
     }
 }
 
-/// Forwards the engine's job events to the bus, in order, from a task of their own (observers cannot wait).
+/// Forwards events to the bus, in order, from a task of their own (observers cannot wait): the engine's job
+/// events, and the executions' status changes.
 struct ToBus(mpsc::UnboundedSender<Value>);
 
 impl ToBus {
@@ -89,8 +90,8 @@ impl ToBus {
         let (events, mut queue) = mpsc::unbounded_channel::<Value>();
         tokio::spawn(async move {
             while let Some(event) = queue.recv().await {
-                if let Err(error) = bus.put_job_event(&event).await {
-                    eprintln!("stepfunctions: could not put a job event on the bus: {error}");
+                if let Err(error) = bus.put_service_event(&event).await {
+                    eprintln!("stepfunctions: could not put an event on the bus: {error}");
                 }
             }
         });
@@ -142,12 +143,7 @@ impl TaskInvoker for LocalServices {
 /// Serves the endpoint until the process ends.
 pub async fn serve(args: &StepFunctionsArgs) -> Result<String, StepFunctionsError> {
     let identity = Identity::from_env(|name| std::env::var(name).ok());
-    let machine_arn = |name: &str| {
-        format!(
-            "arn:aws:states:{}:{}:stateMachine:{name}",
-            identity.region, identity.account_id
-        )
-    };
+    let machine_arn = flow::local_state_machine_arn;
     let arns = FunctionArns::local(&identity.region, &identity.account_id);
     let load = |what: &str, text: &str| {
         arns.machine(text)
@@ -189,7 +185,9 @@ pub async fn serve(args: &StepFunctionsArgs) -> Result<String, StepFunctionsErro
         engine: Engine::from_env(Storage::with_s3(s3), |name| std::env::var(name).ok()),
         bus: EventBus::new(aws_sdk_eventbridge::Client::new(&sdk), &args.event_bus),
     };
-    let mut endpoint = Endpoint::new();
+    // Executions' status changes go on the bus as Step Functions puts them (the notifier hears of a stopped render).
+    let status_changes = ToBus::new(services.bus.clone()).0;
+    let mut endpoint = Endpoint::new().with_status_changes(status_changes);
     let mut names = Vec::new();
     for (arn, machine) in machines {
         endpoint = endpoint.register(&arn, machine, services.clone())?;

@@ -180,6 +180,53 @@ fn shape(kind: &EventKind) -> Option<(String, &'static str, Map<String, Value>)>
     Some((kind, key, object(details)))
 }
 
+/// The EventBridge event Step Functions puts on the default bus when an execution's status changes ("Step
+/// Functions Execution Status Change", source `aws.states`): dates in epoch milliseconds, input and output as JSON
+/// strings, the region and account from the execution's ARN.
+pub(crate) fn status_change(change: &StatusChange<'_>) -> Value {
+    let millis = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as i64;
+    let parts: Vec<&str> = change.execution_arn.split(':').collect();
+    let (region, account) = (parts.get(3).copied(), parts.get(4).copied());
+    let now = OffsetDateTime::now_utc();
+    json!({
+        "version": "0",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": account,
+        "time": now.replace_nanosecond(0).unwrap_or(now).format(&Rfc3339).unwrap_or_default(),
+        "region": region,
+        "resources": [change.execution_arn],
+        "detail": {
+            "executionArn": change.execution_arn,
+            "stateMachineArn": change.state_machine_arn,
+            "name": change.name,
+            "status": change.status,
+            "startDate": millis(change.started),
+            "stopDate": change.stopped.map(millis),
+            "input": change.input.to_string(),
+            "inputDetails": {"included": true},
+            "output": change.output.map(Value::to_string),
+            "outputDetails": change.output.map(|_| json!({"included": true})),
+            "error": change.error.map(|(error, _)| error),
+            "cause": change.error.map(|(_, cause)| cause),
+        },
+    })
+}
+
+/// What a status change event says about an execution.
+pub(crate) struct StatusChange<'a> {
+    pub execution_arn: &'a str,
+    pub state_machine_arn: &'a str,
+    pub name: &'a str,
+    pub status: &'a str,
+    pub started: OffsetDateTime,
+    pub stopped: Option<OffsetDateTime>,
+    pub input: &'a Value,
+    pub output: Option<&'a Value>,
+    pub error: Option<(&'a str, &'a str)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

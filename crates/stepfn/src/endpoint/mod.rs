@@ -39,6 +39,7 @@ pub struct InvalidStateMachineArn(String);
 pub struct Endpoint<T> {
     machines: Arc<HashMap<String, Arc<Interpreter<T>>>>,
     executions: Arc<Mutex<Executions>>,
+    status_changes: Option<tokio::sync::mpsc::UnboundedSender<Value>>,
 }
 
 impl<T> Clone for Endpoint<T> {
@@ -46,6 +47,7 @@ impl<T> Clone for Endpoint<T> {
         Self {
             machines: Arc::clone(&self.machines),
             executions: Arc::clone(&self.executions),
+            status_changes: self.status_changes.clone(),
         }
     }
 }
@@ -245,7 +247,40 @@ impl<T: TaskInvoker> Endpoint<T> {
         Self {
             machines: Arc::default(),
             executions: Arc::default(),
+            status_changes: None,
         }
+    }
+
+    /// Sends each execution's status changes (RUNNING, then SUCCEEDED, FAILED or ABORTED) to `events`, as the
+    /// EventBridge events Step Functions puts on the default bus ("Step Functions Execution Status Change").
+    pub fn with_status_changes(self, events: tokio::sync::mpsc::UnboundedSender<Value>) -> Self {
+        Self {
+            status_changes: Some(events),
+            ..self
+        }
+    }
+
+    /// Sends `record`'s status as a status change event, if anyone listens.
+    fn announce(&self, arn: &str, record: &Record) {
+        let Some(events) = &self.status_changes else {
+            return;
+        };
+        let event = events::status_change(&events::StatusChange {
+            execution_arn: arn,
+            state_machine_arn: &record.machine_arn,
+            name: &record.name,
+            status: record.status.name(),
+            started: record.started,
+            stopped: record.stopped,
+            input: &record.input,
+            output: record.output.as_ref(),
+            error: record
+                .error
+                .as_ref()
+                .map(|(error, cause)| (error.as_str(), cause.as_str())),
+        });
+        // A closed receiver means nobody listens any more: nothing to do.
+        let _ = events.send(event);
     }
 
     /// Registers `machine` under `arn`, its tasks run by `invoker` (clones made before see only what they had).
@@ -416,6 +451,9 @@ impl<T: TaskInvoker> Endpoint<T> {
             },
         );
         executions.started.push(arn.clone());
+        if let Some(record) = executions.by_arn.get(&arn) {
+            self.announce(&arn, record);
+        }
         Ok(json!({"executionArn": arn, "startDate": events::seconds(started)}))
     }
 
@@ -440,6 +478,7 @@ impl<T: TaskInvoker> Endpoint<T> {
                 record.error = Some((error.error, error.cause));
             }
         }
+        self.announce(arn, record);
     }
 
     fn record<'a>(executions: &'a mut Executions, arn: &str) -> Result<&'a mut Record, ApiError> {
@@ -499,6 +538,7 @@ impl<T: TaskInvoker> Endpoint<T> {
             record.stopped = Some(now);
             record.error = Some((error, cause));
             tracing::info!(execution = %request.execution_arn, "execution stopped");
+            self.announce(&request.execution_arn, record);
         }
         Ok(json!({"stopDate": record.stopped.map(events::seconds)}))
     }

@@ -22,13 +22,23 @@ const DEFINITION: &str = r#"{
 }"#;
 
 async fn client() -> aws_sdk_sfn::Client {
+    client_and_events(None).await
+}
+
+/// A client of an endpoint that sends its status change events to `events`, when given.
+async fn client_and_events(
+    events: Option<tokio::sync::mpsc::UnboundedSender<Value>>,
+) -> aws_sdk_sfn::Client {
     let tasks = Tasks::new().on("double", |input: &Value| match input["n"].as_i64() {
         Some(n) => Ok(json!(n * 2)),
         None => Err(TaskError::new("Double.NotANumber", input.to_string())),
     });
-    let endpoint = Endpoint::new()
+    let mut endpoint = Endpoint::new()
         .register(MACHINE, StateMachine::from_json(DEFINITION).unwrap(), tasks)
         .unwrap();
+    if let Some(events) = events {
+        endpoint = endpoint.with_status_changes(events);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(endpoint.serve(listener));
@@ -353,4 +363,74 @@ async fn bad_requests_get_the_errors_step_functions_names() {
         listed.executions().is_empty(),
         "refused starts start nothing"
     );
+}
+
+#[tokio::test]
+async fn every_status_change_is_an_execution_status_change_event() {
+    let (sender, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let client = client_and_events(Some(sender)).await;
+    let start = |name: &'static str, input: &'static str| {
+        client
+            .start_execution()
+            .state_machine_arn(MACHINE)
+            .name(name)
+            .input(input)
+            .send()
+    };
+    let done = start("done", r#"{"n": 4}"#).await.unwrap();
+    settled(&client, done.execution_arn()).await;
+    let waiting = start("stopped", r#"{"n": 1, "wait": 60}"#).await.unwrap();
+    client
+        .stop_execution()
+        .execution_arn(waiting.execution_arn())
+        .error("canceled")
+        .cause("canceled by its owner")
+        .send()
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    while received.len() < 4 {
+        let event = tokio::time::timeout(Duration::from_secs(2), events.recv())
+            .await
+            .expect("a status change within 2 s")
+            .unwrap();
+        received.push(event);
+    }
+    let statuses: Vec<(&str, &str)> = received
+        .iter()
+        .map(|e| {
+            (
+                e["detail"]["name"].as_str().unwrap(),
+                e["detail"]["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("done", "RUNNING"),
+            ("done", "SUCCEEDED"),
+            ("stopped", "RUNNING"),
+            ("stopped", "ABORTED")
+        ]
+    );
+    for event in &received {
+        assert_eq!(event["source"], "aws.states");
+        assert_eq!(
+            event["detail-type"],
+            "Step Functions Execution Status Change"
+        );
+        assert_eq!(event["region"], "us-east-1");
+        assert_eq!(event["account"], "000000000000");
+        assert_eq!(event["detail"]["stateMachineArn"], MACHINE);
+        assert_eq!(event["resources"], json!([event["detail"]["executionArn"]]));
+        assert!(event["detail"]["startDate"].as_i64().unwrap() > 1_700_000_000_000);
+    }
+    assert_eq!(received[1]["detail"]["output"], r#"{"doubled":8,"n":4}"#);
+    let aborted = &received[3]["detail"];
+    assert_eq!(
+        (&aborted["error"], &aborted["cause"]),
+        (&json!("canceled"), &json!("canceled by its owner"))
+    );
+    assert!(aborted["stopDate"].as_i64().unwrap() >= aborted["startDate"].as_i64().unwrap());
 }

@@ -80,7 +80,7 @@ impl JobObserver for Forwarder {
 
 /// Puts one engine event on the bus as MediaConvert would.
 async fn put_event(bus: &EventBus, event: &Value) {
-    if let Err(error) = bus.put_job_event(event).await {
+    if let Err(error) = bus.put_service_event(event).await {
         tracing::error!(%error, status = %event["detail"]["status"], "could not put a job event on the bus");
     }
 }
