@@ -9,7 +9,8 @@ lambda watch`, chunk jobs run on vidpipe-engine and their events reach the notif
   the blue scene, and the muted red scene's tone nowhere.
 - Another user gets 404 for the render, its cancel and its listing; a repeated POST answers the same render, a
   changed one under the same id 409.
-- A cancel stops a running render: `failed` with `canceled`, no chunk written after the one running, no output.
+- A cancel stops a running render: `failed` with `canceled`, no chunk written after the one running, no output,
+  and one `render.failed` on the bus (the stopped execution's status change reaches the notifier).
 - Requests that break the confinement rules are refused by field, and nothing is stored.
 
 A missing tool fails the test with what to install; it never skips.
@@ -216,7 +217,24 @@ class RenderApiEndToEnd(unittest.TestCase):
         listed = [r["render_id"] for r in self.request("GET", "/renders", self.alice)[1]["renders"]]
         self.assertEqual(listed[:2], [posted["second"][0], posted["first"][0]], "newest first")
 
+    def render_events(self, detail_type):
+        """A queue that receives vidpipe's `detail_type` events from the bus: a function returning those seen."""
+        sqs, events = self.stack.aws("sqs"), self.stack.aws("events")
+        name = f"test-{detail_type.replace('.', '-')}-{secrets.token_hex(3)}"
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=name, EventBusName=self.stack.config["EVENT_BUS_NAME"],
+                        EventPattern=json.dumps({"source": ["vidpipe"], "detail-type": [detail_type]}))
+        events.put_targets(Rule=name, EventBusName=self.stack.config["EVENT_BUS_NAME"],
+                           Targets=[{"Id": "queue", "Arn": arn}])
+
+        def received():
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+        return received
+
     def test_a_cancel_stops_the_render_with_no_chunk_after_the_running_one(self):
+        failed_events = self.render_events("render.failed")
         render_id = f"long-{secrets.token_hex(3)}"
         scenes = [{"id": "still", "duration_s": 8, "image": self.assets["still"]}]
         body = self.render_request(scenes, render_id=render_id)
@@ -252,6 +270,11 @@ class RenderApiEndToEnd(unittest.TestCase):
         self.assertEqual(outputs, [])
         status, render = self.request("GET", f"/renders/{render_id}", self.alice)
         self.assertEqual((render["status"], render["error"]["code"]), ("failed", "canceled"), render)
+        # The stopped execution's status change reaches the notifier, which announces the end once.
+        announced = [e for _ in range(10) for e in failed_events()]
+        mine = [e for e in announced if e["detail"]["data"]["render_id"] == render_id]
+        self.assertEqual(len(mine), 1, announced)
+        self.assertEqual(mine[0]["detail"]["data"]["error"]["error"], "canceled")
 
     def test_requests_outside_the_callers_storage_are_refused_by_field_and_nothing_is_stored(self):
         own = self.assets["still"]

@@ -21,6 +21,10 @@ pub const CANCELED_CODE: &str = "canceled";
 pub const MEDIACONVERT_SOURCE: &str = "aws.mediaconvert";
 /// `detail-type` of MediaConvert job state changes.
 pub const JOB_STATE_CHANGE: &str = "MediaConvert Job State Change";
+/// The `source` of Step Functions' events (an execution's status changes).
+pub const STATES_SOURCE: &str = "aws.states";
+/// The `detail-type` of Step Functions' event for an execution's status change.
+pub const EXECUTION_STATUS_CHANGE: &str = "Step Functions Execution Status Change";
 
 /// One EventBridge "MediaConvert Job State Change" event: the parts the notifier reads. The envelope is read by
 /// the function that receives it (`aws_lambda_events`' `EventBridgeEvent`), then checked here.

@@ -3,9 +3,11 @@
 //! `{"render_result": {...}}`.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
-use vidpipe_core::jobevent::{JobRoute, JobState, JobStateChange, RouteError, StreamUpdate, route};
+use vidpipe_core::jobevent::{
+    JobRoute, JobState, JobStateChange, RouteError, STATES_SOURCE, StreamUpdate, route,
+};
 use vidpipe_core::ports::{
     EventPublisher, JobEventOutcome, ProcessedEventStore, PublishError, RenderStore, StoreError,
     StreamStatusStore, update_render,
@@ -173,6 +175,8 @@ where
             serde_json::to_value(self.render_result(result).await?)
         } else if let Some(phase) = payload.get("render_phase") {
             serde_json::to_value(self.render_phase(phase).await?)
+        } else if payload["source"] == STATES_SOURCE {
+            return self.render_execution_ended(&payload).await;
         } else {
             serde_json::to_value(self.job_event(payload).await?)
         };
@@ -295,6 +299,37 @@ where
             .mark_processed(&event.id, now, expiry(now, self.retention_days))
             .await?;
         Ok(handled)
+    }
+
+    /// A render execution that ended without reporting its result (Step Functions' "Execution Status Change",
+    /// routed here for `ABORTED` and `TIMED_OUT` only): a render stopped by its owner's cancel (its item already
+    /// says `canceled`) or by an operator, or one past its time, is `failed` and announced once, as a failed render
+    /// the state machine reports.
+    async fn render_execution_ended(&self, event: &Value) -> Result<Value, NotifierError> {
+        let detail = &event["detail"];
+        let text = |field: &str| detail[field].as_str().filter(|s| !s.is_empty());
+        let (error, cause) = match text("status") {
+            Some("ABORTED") => (
+                text("error").unwrap_or("aborted"),
+                text("cause").unwrap_or("the render's execution was stopped"),
+            ),
+            Some("TIMED_OUT") => (
+                "States.Timeout",
+                text("cause").unwrap_or("the render's execution timed out"),
+            ),
+            other => {
+                tracing::warn!(status = ?other, "execution status change ignored");
+                return Ok(json!({"ignored": format!("execution status {other:?}")}));
+            }
+        };
+        let result = json!({"render_id": text("name"), "status": "failed",
+                            "error": {"error": error, "cause": cause}, "execution": text("executionArn")});
+        match self.render_result(&result).await {
+            Ok(answer) => Ok(serde_json::to_value(answer).unwrap_or_default()),
+            // Logged by render_result; an event that names no render is not worth a retry.
+            Err(NotifierError::InvalidRenderResult(e)) => Ok(json!({"ignored": e.to_string()})),
+            Err(e) => Err(e),
+        }
     }
 
     /// Handles a render result from the render state machine.

@@ -257,3 +257,57 @@ async fn a_phase_report_that_breaks_the_contract_fails_by_name() {
     assert_eq!(answer["ignored"], "no render item");
     assert!(published(&notifier).is_empty());
 }
+
+#[tokio::test]
+async fn a_render_execution_that_ends_without_reporting_is_failed_and_announced_once() {
+    use vidpipe_core::ports::{RenderStore, update_render};
+    use vidpipe_core::render::record::RenderRecord;
+    let notifier = notifier();
+    // promo-42 was canceled by its owner (the API marks it, then stops the execution); promo-43 runs too long.
+    for id in ["promo-42", "promo-43"] {
+        let record = RenderRecord::queued(id, Some("jwt:user-123"), 1, 1_900_000_000);
+        assert!(notifier.renders.create_render(&record).await.unwrap());
+    }
+    update_render(&notifier.renders, "promo-42", 2, |r| r.cancel())
+        .await
+        .unwrap();
+
+    let aborted = fixture("render-execution-aborted.json");
+    let answer = notifier.handle(aborted.clone()).await.unwrap();
+    assert_eq!(answer, json!({"render_id": "promo-42", "status": "failed"}));
+    let again = notifier.handle(aborted).await.unwrap();
+    assert_eq!(again, answer, "a redelivery answers the same");
+    let events = notifier.publisher.events();
+    assert_eq!(events.len(), 1, "announced once: {events:?}");
+    assert_eq!(events[0].event_type, DomainEventType::RenderFailed);
+    assert_eq!(events[0].data["error"]["error"], "canceled");
+    let stored = notifier.renders.get("promo-42").unwrap();
+    assert_eq!(stored.error.unwrap().error, "canceled");
+
+    let mut timed_out = fixture("render-execution-aborted.json");
+    timed_out["detail"]["name"] = json!("promo-43");
+    timed_out["detail"]["status"] = json!("TIMED_OUT");
+    timed_out["detail"]["error"] = Value::Null;
+    timed_out["detail"]["cause"] = Value::Null;
+    notifier.handle(timed_out).await.unwrap();
+    let stored = notifier.renders.get("promo-43").unwrap();
+    assert_eq!(
+        stored.error.map(|e| e.error).as_deref(),
+        Some("States.Timeout")
+    );
+    assert_eq!(notifier.publisher.events().len(), 2);
+
+    // What the rule never sends, and an event that names no render: answered, nothing written or published.
+    for edit in [
+        |e: &mut Value| e["detail"]["status"] = json!("SUCCEEDED"),
+        |e: &mut Value| e["detail"]["name"] = Value::Null,
+        |e: &mut Value| e["detail"]["name"] = json!("../x"),
+    ] {
+        let mut event = fixture("render-execution-aborted.json");
+        edit(&mut event);
+        let answer = notifier.handle(event).await.unwrap();
+        assert!(answer["ignored"].is_string(), "{answer}");
+    }
+    assert_eq!(notifier.publisher.events().len(), 2);
+    assert!(notifier.renders.get("x").is_none());
+}
