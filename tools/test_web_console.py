@@ -11,6 +11,8 @@ Chromium's synthetic screen (--use-fake-ui-for-media-stream picks it without a p
   bottom-right corner; the page at `ready` is kept as target/test-artifacts/web-console/page-ready.png.
 - A file over the multipart threshold goes up in parts; a part that fails is tried again, and once the page gives
   up, Retry resumes the upload with the parts not yet sent; the object is whole.
+- The render form posts a request naming the user's uploaded still; its progress bar only moves forward, to 100,
+  and the page links the video, whose frames are the still's colour.
 - An expired token brings the sign-in form with a message.
 - `vidpipe demo` ends with the composite's path and exit code 0.
 
@@ -86,7 +88,7 @@ class WebConsoleEndToEnd(unittest.TestCase):
         cls.secret = secrets.token_hex(32)
         cls.stack = LocalStack(cls.work, {"AUTH_MODE": "hs256", "JWT_SECRET": cls.secret,
                                           "MULTIPART_THRESHOLD": str(PART_SIZE),
-                                          "MULTIPART_PART_SIZE": str(PART_SIZE)})
+                                          "MULTIPART_PART_SIZE": str(PART_SIZE)}, renders=True)
         cls.addClassCleanup(cls.keep_logs)
         cls.addClassCleanup(cls.stack.close)
         cls.site = record_fixtures.serve(ROOT / "web")
@@ -108,7 +110,7 @@ class WebConsoleEndToEnd(unittest.TestCase):
 
     @classmethod
     def keep_logs(cls):
-        for name in ("moto", "watch", "pump"):
+        for name in ("moto", "watch", "pump", "stepfunctions"):
             if (cls.work / f"{name}.log").exists():
                 shutil.copy(cls.work / f"{name}.log", ARTIFACTS / f"{name}.log")
 
@@ -219,6 +221,61 @@ class WebConsoleEndToEnd(unittest.TestCase):
         self.assertEqual([o["Size"] for o in objects], [size], "the whole file, once")
         self.assertTrue(objects[0]["ETag"].strip('"').endswith("-2"), f"two parts: {objects[0]['ETag']}")
         page.wait_for_function("() => document.getElementById('recordings').textContent.includes('room console')")
+        self.assertEqual(self.errors, [], "the page raised")
+
+    def test_the_render_form_follows_a_render_to_its_video(self):
+        token = self.token("web-render")
+        still = self.work / "still.png"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x2040c0:s=320x180",
+                        "-frames:v", "1", str(still)], check=True)
+        data = still.read_bytes()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        request = urllib.request.Request(f"{self.api}/uploads", method="POST", headers=headers, data=json.dumps(
+            {"kind": "asset", "content_type": "image/png", "size": len(data)}).encode())
+        with urllib.request.urlopen(request, timeout=30) as response:
+            asset = json.load(response)
+        put = urllib.request.Request(asset["upload"]["url"], method="PUT", data=data,
+                                     headers=asset["upload"].get("headers") or {})
+        urllib.request.urlopen(put, timeout=30).close()
+
+        page = self.open_page(token)
+        page.wait_for_selector("#console", state="visible")
+        render = {"output": {"width": 320, "height": 180, "fps": 10},
+                  "scenes": [{"id": "a", "duration_s": 2, "image": asset["uri"]},
+                             {"id": "b", "duration_s": 2, "image": asset["uri"]}],
+                  "chunking": {"max_chunk_s": 1, "min_chunk_s": 0.5, "max_concurrency": 1}}
+        page.fill("#render-request", json.dumps(render))
+        page.click("#render-form button[type=submit]")
+        values, seen = [], []
+        deadline = time.monotonic() + COMPOSITE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            values.append(float(page.get_attribute("#render-progress", "value") or 0))
+            text = page.text_content("#render-status")
+            if not seen or seen[-1] != text:
+                seen.append(text)
+            if page.get_attribute("#render-status", "data-status") in ("ready", "failed"):
+                break
+            page.wait_for_timeout(100)
+        self.assertEqual(page.get_attribute("#render-status", "data-status"), "ready", f"the page said: {seen}")
+        self.assertEqual(values, sorted(values), "the bar only moves forward")
+        self.assertEqual(float(page.get_attribute("#render-progress", "value")), 100)
+        self.assertTrue(any(" of 4 chunks" in text for text in seen), f"chunks shown: {seen}")
+        page.wait_for_selector("#render-output", state="visible")
+        self.assertTrue(page.is_hidden("#render-cancel"), "no cancel once ready")
+        page.screenshot(path=str(ARTIFACTS / "render-ready.png"), full_page=True)
+        video = self.work / "render.mp4"
+        with urllib.request.urlopen(page.get_attribute("#render-output", "href"), timeout=30) as response:
+            video.write_bytes(response.read())
+        info = probe(video)
+        self.assertAlmostEqual(float(info["format"]["duration"]), 4.0, delta=0.2)
+        colour = pixel(frame_rgb(video, 3.0, (320, 180)), (320, 180), 160, 90)
+        self.assertTrue(close_to(colour, (0x20, 0x40, 0xc0)), f"the still's colour: {colour}")
+        # The still is listed as the user's asset: no room, nothing to play.
+        page.wait_for_function("() => document.getElementById('recordings').textContent.startsWith('asset, ')")
+        row = page.eval_on_selector("#recordings li", "li => ({text: li.textContent, buttons: "
+                                    "li.querySelectorAll('button').length})")
+        self.assertNotIn("null", row["text"])
+        self.assertEqual(row["buttons"], 0, row)
         self.assertEqual(self.errors, [], "the page raised")
 
     def test_an_expired_token_shows_the_sign_in_message(self):

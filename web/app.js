@@ -370,10 +370,13 @@ async function refreshLibrary(more = false) {
   if (!more) $("recordings").replaceChildren();
   const streams = new Set();
   for (const r of page.recordings) {
-    const where = r.stream_name ? `stream ${r.stream_name}` : `room ${r.room_id}`;
+    // An asset belongs to no stream or room; an image asset is not something to play.
+    const where = r.stream_name ? `stream ${r.stream_name}` : r.room_id ? `room ${r.room_id}` : null;
     const size = `${(r.size / 1e6).toFixed(2)} MB`;
-    const playable = r.download_url && r.status === "uploaded";
-    $("recordings").append(libraryRow(`${r.kind}, ${where}, ${size}, ${r.status}, ${r.created_at}`, "Play",
+    const media = /^(video|audio)\//.test(r.content_type || "");
+    const playable = media && r.download_url && r.status === "uploaded";
+    const text = [r.kind, where, size, r.status, r.created_at].filter(Boolean).join(", ");
+    $("recordings").append(libraryRow(text, "Play",
       playable ? () => play(r.download_url) : null));
     if (r.stream_name) streams.add(r.stream_name);
   }
