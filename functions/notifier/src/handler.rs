@@ -64,6 +64,9 @@ pub enum NotifierError {
     /// The render state machine sent a phase that does not follow the contract.
     #[error("invalid render_phase: {0}")]
     InvalidRenderPhase(String),
+    /// The render state machine sent a chunk report that does not follow the contract.
+    #[error("invalid render_chunk: {0}")]
+    InvalidChunkReport(String),
 }
 
 impl ErrorType for NotifierError {
@@ -75,6 +78,7 @@ impl ErrorType for NotifierError {
             Self::GenerationNotRecorded { .. } => "GenerationNotRecorded",
             Self::InvalidRenderResult(_) => "InvalidRenderResult",
             Self::InvalidRenderPhase(_) => "InvalidRenderPhase",
+            Self::InvalidChunkReport(_) => "InvalidChunkReport",
         }
     }
 }
@@ -153,6 +157,16 @@ struct PhaseReport {
     chunks_total: Option<u32>,
 }
 
+/// `{"render_chunk": {...}}`: a custom renderer wrote a chunk, and answered `reported` (its cost, if it says).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChunkReport {
+    render_id: String,
+    index: u32,
+    #[serde(default)]
+    reported: Value,
+}
+
 /// The answer to a render result: `{"render_id", "status"}` (the status the render item holds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RenderAnswer {
@@ -175,6 +189,8 @@ where
             serde_json::to_value(self.render_result(result).await?)
         } else if let Some(phase) = payload.get("render_phase") {
             serde_json::to_value(self.render_phase(phase).await?)
+        } else if let Some(report) = payload.get("render_chunk") {
+            serde_json::to_value(self.render_chunk(report).await?)
         } else if payload["source"] == STATES_SOURCE {
             return self.render_execution_ended(&payload).await;
         } else {
@@ -470,6 +486,40 @@ where
         Ok(serde_json::json!({
             "render_id": record.render_id, "status": record.status.as_str(),
             "phase": record.phase.map(RenderPhase::as_str), "progress": record.progress,
+        }))
+    }
+}
+
+impl<S, R, E, P> Notifier<S, R, E, P>
+where
+    S: StreamStatusStore,
+    R: RenderStore,
+    E: ProcessedEventStore,
+    P: EventPublisher,
+{
+    /// A custom renderer wrote a chunk (it has no MediaConvert events): the chunk counts as done once, with the
+    /// cost the renderer reported (`cost_usd`, dollars) if any.
+    pub async fn render_chunk(&self, report: &Value) -> Result<Value, NotifierError> {
+        let report: ChunkReport = serde_json::from_value(report.clone())
+            .map_err(|e| NotifierError::InvalidChunkReport(e.to_string()))?;
+        let cost_usd = report.reported.get("cost_usd").and_then(Value::as_f64);
+        let now = now_ms();
+        let time = rfc3339_ms(now);
+        let updated = update_render(&self.renders, &report.render_id, now, |r| {
+            r.apply_rendered_chunk(report.index, cost_usd);
+            r.announce_progress(now, &time)
+        })
+        .await?;
+        let Some((record, announcement)) = updated else {
+            return Ok(json!({"render_id": report.render_id, "ignored": "no render item"}));
+        };
+        if let Some(progress) = announcement {
+            self.publisher.publish(&progress).await?;
+        }
+        tracing::info!(render_id = %record.render_id, chunk = report.index, cost_usd, "chunk rendered by a custom renderer");
+        Ok(json!({
+            "render_id": record.render_id, "chunk": report.index, "progress": record.progress,
+            "chunks_done": record.chunks.done.len(),
         }))
     }
 }

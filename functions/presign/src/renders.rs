@@ -405,10 +405,15 @@ where
             _ => None,
         };
         let rate = self.config.render_cost_per_minute_usd;
-        let cost = r.duration_ms.map(|ms| {
-            json!({"estimated_usd": estimated_cost_usd(ms, rate), "usd_per_output_minute": rate,
-                   "basis": "MediaConvert output minutes (1-second increments, 10-second minimum)"})
-        });
+        // A custom renderer's chunks cost what it reported; MediaConvert's are estimated from the output's length.
+        let cost = match r.reported_cost_usd() {
+            Some((usd, chunks)) => Some(json!({"estimated_usd": usd, "reported_chunks": chunks,
+                "basis": "the custom renderer's reported figures (cost_usd), summed over the chunks that reported"})),
+            None => r.duration_ms.map(|ms| {
+                json!({"estimated_usd": estimated_cost_usd(ms, rate), "usd_per_output_minute": rate,
+                       "basis": "MediaConvert output minutes (1-second increments, 10-second minimum)"})
+            }),
+        };
         Ok(json!({
             "render_id": r.render_id, "status": r.status.as_str(), "phase": r.phase.map(RenderPhase::as_str),
             "chunks_total": r.chunks_total, "chunks_done": r.chunks.done.len(), "progress": r.progress,

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
+use vidpipe_core::ports::RenderStore;
+use vidpipe_core::render::record::RenderRecord;
 use vidpipe_testkit::audio::{self, RATE, tone_continuity};
 use vidpipe_testkit::media::{
     self, COUNTER_BIT_WIDTH, COUNTER_BITS, Picture, VideoSpec, write_mp4, write_png,
@@ -506,9 +508,26 @@ async fn a_custom_renderer_renders_the_chunks_and_the_join_keeps_every_frame() {
             .display()
     );
 
+    // The render's item, as POST /renders makes it: each chunk the renderer writes is reported to it.
+    let renders = vidpipe_aws::dynamo::DynamoRenders::new(
+        aws_sdk_dynamodb::Client::new(&MotoServer::shared().sdk_config().await),
+        &stack.table,
+    );
+    let item = RenderRecord::queued("custom", Some("jwt:user-1"), 1, 1_900_000_000);
+    assert!(renders.create_render(&item).await.unwrap());
+
     let (succeeded, outcome) = stack.render(&request, &["--renderer".into(), renderer]);
     assert!(succeeded, "{outcome}");
     assert_eq!(outcome["output"]["frames"], 300);
+    let item = renders.get_render("custom").await.unwrap().unwrap();
+    assert_eq!(
+        item.chunks.done.len(),
+        3,
+        "every chunk counted done: {item:?}"
+    );
+    let (usd, chunks) = item.reported_cost_usd().expect("the renderer's costs");
+    assert_eq!(chunks, 3);
+    assert!((usd - 3.0 * 0.0042).abs() < 1e-9, "{usd}");
     // The test renderer draws the output frame index: the joined video counts 0..300 with nothing missing.
     let output = stack.download(&stack.uri("renders/custom.mp4")).await;
     let counters: Vec<u32> = middle_rows(&output)
@@ -517,7 +536,12 @@ async fn a_custom_renderer_renders_the_chunks_and_the_join_keeps_every_frame() {
         .collect();
     assert_eq!(counters, (0..300).collect::<Vec<u32>>());
     let events = stack.render_events().await;
-    assert_eq!(events[0]["detail-type"], "render.ready");
+    let ended: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["detail-type"] != "render.progress")
+        .collect();
+    assert_eq!(ended.len(), 1, "{events:?}");
+    assert_eq!(ended[0]["detail-type"], "render.ready");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -127,6 +127,9 @@ pub struct ChunkProgress {
     /// MediaConvert job id of each chunk that reported, by index.
     #[serde(default)]
     pub jobs: BTreeMap<u32, String>,
+    /// What a custom renderer reported a chunk cost, in millionths of a dollar, by index.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reported_micro_usd: BTreeMap<u32, u64>,
 }
 
 /// One render item.
@@ -270,12 +273,45 @@ impl RenderRecord {
                 self.chunks.running.remove(&index);
             }
         }
+        self.chunk_changed(&before)
+    }
+
+    /// A custom renderer wrote chunk `index` (it has no MediaConvert job and no events): the chunk is done, with
+    /// the cost the renderer reported, if any (the first report of a chunk stands).
+    pub fn apply_rendered_chunk(&mut self, index: u32, reported_usd: Option<f64>) -> bool {
+        if self.status.is_finished() {
+            return false;
+        }
+        let before = self.clone();
+        self.chunks.done.insert(index);
+        self.chunks.running.remove(&index);
+        if let Some(usd) = reported_usd.filter(|usd| usd.is_finite() && *usd >= 0.0) {
+            self.chunks
+                .reported_micro_usd
+                .entry(index)
+                .or_insert((usd * 1e6).round() as u64);
+        }
+        self.chunk_changed(&before)
+    }
+
+    /// The render after a chunk changed: processing, in the rendering phase at least, its progress raised;
+    /// whether anything changed since `before`.
+    fn chunk_changed(&mut self, before: &Self) -> bool {
         self.status = RenderState::Processing;
         if self.phase.is_none_or(|p| p < RenderPhase::Rendering) {
             self.phase = Some(RenderPhase::Rendering);
         }
         self.raise_progress(self.chunks_progress());
-        *self != before
+        self != before
+    }
+
+    /// What a custom renderer reported its chunks cost (dollars) and how many chunks reported, if any did.
+    pub fn reported_cost_usd(&self) -> Option<(f64, usize)> {
+        let reported = &self.chunks.reported_micro_usd;
+        (!reported.is_empty()).then(|| {
+            let micro: u64 = reported.values().sum();
+            (micro as f64 / 1e6, reported.len())
+        })
     }
 
     /// The render state machine's final result. The first terminal status wins.

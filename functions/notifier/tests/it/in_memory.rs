@@ -311,3 +311,48 @@ async fn a_render_execution_that_ends_without_reporting_is_failed_and_announced_
     assert_eq!(notifier.publisher.events().len(), 2);
     assert!(notifier.renders.get("x").is_none());
 }
+
+#[tokio::test]
+async fn a_chunk_a_custom_renderer_wrote_counts_once_with_its_reported_cost() {
+    use vidpipe_core::ports::RenderStore;
+    use vidpipe_core::render::record::RenderRecord;
+    let notifier = notifier();
+    let record = RenderRecord::queued("promo-42", Some("jwt:user-123"), 1, 1_900_000_000);
+    assert!(notifier.renders.create_render(&record).await.unwrap());
+    let phase =
+        json!({"render_phase": {"render_id": "promo-42", "phase": "rendering", "chunks_total": 2}});
+    notifier.handle(phase).await.unwrap();
+    let report = |index: u32, reported: Value| json!({"render_chunk": {"render_id": "promo-42", "index": index, "reported": reported}});
+    let answer = notifier
+        .handle(report(
+            0,
+            json!({"output_uri": "s3://b/k", "cost_usd": 0.25}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        (answer["chunks_done"].clone(), answer["progress"].clone()),
+        (json!(1), json!(45))
+    );
+    // A redelivery changes nothing, its cost included; a renderer that says nothing of cost still counts.
+    notifier
+        .handle(report(0, json!({"cost_usd": 9.0})))
+        .await
+        .unwrap();
+    notifier
+        .handle(report(1, json!({"output_uri": "s3://b/k2"})))
+        .await
+        .unwrap();
+    let stored = notifier.renders.get("promo-42").unwrap();
+    assert_eq!(stored.chunks.done.len(), 2);
+    assert_eq!(stored.reported_cost_usd(), Some((0.25, 1)));
+
+    let bad = json!({"render_chunk": {"render_id": "promo-42", "index": -1}});
+    let error = notifier.handle(bad).await.unwrap_err();
+    assert_eq!(error.error_type(), "InvalidChunkReport");
+    let unknown = notifier
+        .handle(json!({"render_chunk": {"render_id": "nobody", "index": 0}}))
+        .await
+        .unwrap();
+    assert_eq!(unknown["ignored"], "no render item");
+}

@@ -246,6 +246,36 @@ fn app_without_renders() -> TestApp {
 }
 
 #[tokio::test]
+async fn a_custom_renderers_reported_figures_are_the_cost() {
+    let app = render_app();
+    call(&app, post("user-123", &body(|_| {}))).await;
+    update_render(&app.renders.store, "promo-42", 9_000_000_000_000, |r| {
+        r.enter_phase(RenderPhase::Rendering, Some(3));
+        r.apply_rendered_chunk(0, Some(0.125));
+        r.apply_rendered_chunk(1, Some(0.25));
+        r.apply_rendered_chunk(2, None);
+    })
+    .await
+    .unwrap();
+    let (_, view) = call(&app, get("user-123", "promo-42")).await;
+    assert_eq!(view["chunks_done"], 3);
+    let cost = &view["cost"];
+    assert_eq!(
+        (
+            cost["estimated_usd"].as_f64(),
+            cost["reported_chunks"].as_u64()
+        ),
+        (Some(0.375), Some(2)),
+        "{view}"
+    );
+    assert!(cost["basis"].as_str().unwrap().contains("custom renderer"));
+    assert!(
+        cost.get("usd_per_output_minute").is_none(),
+        "no MediaConvert rate"
+    );
+}
+
+#[tokio::test]
 async fn the_owner_follows_progress_to_a_presigned_output_and_nobody_else_sees_it() {
     let app = render_app();
     call(&app, post("user-123", &body(|_| {}))).await;
