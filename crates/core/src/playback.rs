@@ -56,6 +56,37 @@ impl PlaybackAsset {
     }
 }
 
+/// What gets a playback package (`PLAYBACK_KINDS`): uploads of kind `recording` or `asset` (by their recording
+/// id) and stream outputs (`composite`, the composite or its single-source fallback).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PlaybackSource {
+    /// A generic recording upload.
+    Recording,
+    /// A render asset upload.
+    Asset,
+    /// A stream's output (`{stream}_composited.mp4`).
+    Composite,
+}
+
+impl std::str::FromStr for PlaybackSource {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "recording" => Ok(Self::Recording),
+            "asset" => Ok(Self::Asset),
+            "composite" => Ok(Self::Composite),
+            // A stream's recordings are played through its output, which is made from them.
+            "screen" | "camera" => Err(format!(
+                "{value} recordings are played through their stream's output: use composite"
+            )),
+            other => Err(format!(
+                "must be recording, asset or composite, not {other:?}"
+            )),
+        }
+    }
+}
+
 /// A playback package as stored: whose, where, how far, and what its job said about the video.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlaybackPackage {
@@ -83,7 +114,53 @@ pub struct PlaybackPackage {
     pub error_code: Option<String>,
 }
 
+/// The folder of the package of the video at `source_key`: next to it, named after it without its extension
+/// (`streams/s-42_composited.mp4` -> `streams/s-42_composited/playback/`). No upload key classifies inside it, so
+/// the package's own files never start work.
+pub fn package_folder(source_key: &str) -> String {
+    let (dir, file) = source_key.rsplit_once('/').unwrap_or(("", source_key));
+    let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+    let dir = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    format!("{dir}{stem}/{}", PACKAGE_DIR)
+}
+
+/// The last segment of every package folder.
+pub const PACKAGE_DIR: &str = "playback/";
+
 impl PlaybackPackage {
+    /// A `queued` package of `asset`, made by `plan` from the video at `source_key`, in its [`package_folder`].
+    pub fn queued(
+        asset: &PlaybackAsset,
+        owner: &str,
+        bucket: &str,
+        source_key: &str,
+        plan: &crate::job::PlaybackPlan,
+    ) -> Self {
+        let folder = package_folder(source_key);
+        let mp4_key = if plan.makes_mp4 {
+            format!("{folder}{}", names::MP4)
+        } else {
+            source_key.to_owned()
+        };
+        Self {
+            asset: asset.as_wire(),
+            owner: owner.to_owned(),
+            bucket: bucket.to_owned(),
+            folder,
+            status: StreamStatus::Queued,
+            mp4_key,
+            poster: plan.poster_name().to_owned(),
+            duration_ms: None,
+            width: None,
+            height: None,
+            error_code: None,
+        }
+    }
+
     /// Whether the package may move to `next`: statuses only move forward (`queued < processing < ready |
     /// failed`), and a terminal status never changes, so a late PROGRESSING never overwrites COMPLETE.
     pub fn can_move_to(&self, next: StreamStatus) -> bool {
@@ -312,6 +389,19 @@ mod tests {
             height: Some(720),
             error_code: None,
         }
+    }
+
+    #[test]
+    fn a_package_sits_next_to_its_source() {
+        assert_eq!(
+            package_folder("streams/s-42_composited.mp4"),
+            "streams/s-42_composited/playback/"
+        );
+        assert_eq!(
+            package_folder("recordings/room-1/abc/call.webm"),
+            "recordings/room-1/abc/call/playback/"
+        );
+        assert_eq!(package_folder("s-42.mp4"), "s-42/playback/");
     }
 
     #[test]
