@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Size, names};
+use crate::jobevent::{JobState, StreamUpdate};
 use crate::keys::StreamName;
 use crate::stream_status::StreamStatus;
 
@@ -209,6 +210,65 @@ pub struct PlaybackUpdate {
     pub size: Option<Size>,
     /// MediaConvert's error code, from ERROR.
     pub error_code: Option<String>,
+}
+
+impl PlaybackUpdate {
+    /// What a playback job's event changes: PROGRESSING and STATUS_UPDATE make the package `processing`; COMPLETE
+    /// `ready` with the longest output's length and the largest picture (the top rendition); ERROR and CANCELED
+    /// `failed` with the code. `None` for events that change nothing.
+    pub fn from_job_state(state: &JobState) -> Option<Self> {
+        let update = |status| Self {
+            status,
+            duration_ms: None,
+            size: None,
+            error_code: None,
+        };
+        Some(match state.stream_update()? {
+            StreamUpdate::Progress(_) => update(StreamStatus::Processing),
+            StreamUpdate::Failed { code, .. } => Self {
+                error_code: Some(code),
+                ..update(StreamStatus::Failed)
+            },
+            StreamUpdate::Ready { .. } => {
+                let JobState::Complete {
+                    output_group_details,
+                } = state
+                else {
+                    return None;
+                };
+                let outputs = || {
+                    output_group_details
+                        .iter()
+                        .flat_map(|group| &group.output_details)
+                };
+                Self {
+                    duration_ms: outputs().filter_map(|o| o.duration_in_ms).max(),
+                    size: outputs()
+                        .filter_map(|o| o.video_details)
+                        .max_by_key(|v| u64::from(v.width_in_px) * u64::from(v.height_in_px))
+                        .map(|v| Size::new(v.width_in_px, v.height_in_px)),
+                    ..update(StreamStatus::Ready)
+                }
+            }
+        })
+    }
+}
+
+/// The storyboard thumbnails' paths a COMPLETE event lists (for [`capture_count`]; the poster's captures aside).
+pub fn thumbnail_paths(state: &JobState) -> Vec<&str> {
+    let thumbs = format!("/{}.", names::THUMBS);
+    match state {
+        JobState::Complete {
+            output_group_details,
+        } => output_group_details
+            .iter()
+            .flat_map(|group| &group.output_details)
+            .flat_map(|output| &output.output_file_paths)
+            .map(String::as_str)
+            .filter(|path| path.contains(&thumbs))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The `playback` object of `GET /recordings/{id}` and `GET /streams/{stream}`.
@@ -491,6 +551,47 @@ mod tests {
         assert!(board(1).vtt(None).contains("00:00:00.000 --> 00:00:02.000"));
         let long = board(101).vtt(Some(3_600_000));
         assert!(long.contains("00:03:20.000 --> 01:00:00.000\nstoryboard_001.jpg#xywh=0,0,160,90"));
+    }
+
+    #[test]
+    fn job_events_move_a_package() {
+        let event =
+            |detail: serde_json::Value| -> JobState { serde_json::from_value(detail).unwrap() };
+        let processing = PlaybackUpdate::from_job_state(&event(serde_json::json!(
+            {"status": "STATUS_UPDATE", "jobProgress": {"jobPercentComplete": 40}}
+        )))
+        .unwrap();
+        assert_eq!(processing.status, StreamStatus::Processing);
+        let complete = event(
+            serde_json::json!({"status": "COMPLETE", "outputGroupDetails": [
+            {"type": "CMAF_GROUP", "outputDetails": [
+                {"outputFilePaths": ["s3://b/p/index_720p.m3u8"], "durationInMs": 6000,
+                 "videoDetails": {"widthInPx": 1280, "heightInPx": 720}},
+                {"outputFilePaths": ["s3://b/p/index_360p.m3u8"], "durationInMs": 6000,
+                 "videoDetails": {"widthInPx": 640, "heightInPx": 360}}]},
+            {"type": "FILE_GROUP", "outputDetails": [
+                {"outputFilePaths": ["s3://b/p/poster.0000004.jpg"]},
+                {"outputFilePaths": ["s3://b/p/thumbs/thumb.0000000.jpg", "s3://b/p/thumbs/thumb.0000002.jpg"],
+                 "durationInMs": 6021, "videoDetails": {"widthInPx": 160, "heightInPx": 90}}]}]}),
+        );
+        let ready = PlaybackUpdate::from_job_state(&complete).unwrap();
+        assert_eq!(
+            (ready.status, ready.duration_ms, ready.size),
+            (StreamStatus::Ready, Some(6021), Some(Size::new(1280, 720)))
+        );
+        assert_eq!(capture_count(thumbnail_paths(&complete)), Some(3));
+        let failed = PlaybackUpdate::from_job_state(&event(
+            serde_json::json!({"status": "ERROR", "errorCode": 1040}),
+        ))
+        .unwrap();
+        assert_eq!(
+            (failed.status, failed.error_code.as_deref()),
+            (StreamStatus::Failed, Some("1040"))
+        );
+        assert_eq!(
+            PlaybackUpdate::from_job_state(&event(serde_json::json!({"status": "NEW_WARNING"}))),
+            None
+        );
     }
 
     #[test]
