@@ -623,6 +623,11 @@ async fn every_sample_event_is_answered() {
         let (status, body) = stack.call(Event::fixture(name).id(&id)).await;
         assert_eq!(status, 200, "{name}: {body}");
     }
+    // The recording's item is gone from DynamoDB.
+    let (status, body) = stack
+        .call(Event::fixture("get-recording.json").id(&id))
+        .await;
+    assert_eq!(status, 404, "{body}");
 }
 
 #[tokio::test]
