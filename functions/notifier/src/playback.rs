@@ -2,8 +2,10 @@
 //! COMPLETE the storyboard step runs before `ready`: the thumbnails the job captured are tiled into sprites and the
 //! WebVTT that points into them is written beside them, so a `ready` package always has its storyboard.
 
+use serde_json::json;
 use vidpipe_core::job::{METADATA_STORYBOARD_INTERVAL, names};
 use vidpipe_core::jobevent::JobStateChange;
+use vidpipe_core::notify::{DomainEvent, DomainEventType};
 use vidpipe_core::playback::{
     PlaybackAsset, PlaybackPackage, PlaybackUpdate, Storyboard, capture_count, thumbnail_paths,
 };
@@ -50,6 +52,10 @@ where
             });
         };
         if !package.can_move_to(update.status) {
+            // A redelivery after a crash between the update and its announcement: announced again, same id.
+            if package.status == update.status {
+                self.announce_playback(event, &package).await?;
+            }
             return Ok(JobEventHandled::PlaybackStale { asset: wire });
         }
         if update.status == StreamStatus::Ready
@@ -65,6 +71,7 @@ where
         Ok(match self.playbacks.advance(&wire, &update).await? {
             PlaybackAdvance::Applied(package) => {
                 tracing::info!(asset = %wire, job_id = %detail.job_id, status = package.status.as_str(), "playback status updated");
+                self.announce_playback(event, &package).await?;
                 JobEventHandled::PlaybackApplied {
                     asset: wire,
                     status: package.status.as_str().to_owned(),
@@ -75,6 +82,32 @@ where
                 reason: format!("unknown playback package {wire}"),
             },
         })
+    }
+
+    /// `playback.ready` or `playback.failed` for a package that reached either; its id is derived from the asset
+    /// and the status, so receivers drop repeats.
+    async fn announce_playback(
+        &self,
+        event: &JobStateChange,
+        package: &PlaybackPackage,
+    ) -> Result<(), NotifierError> {
+        let event_type = match package.status {
+            StreamStatus::Ready => DomainEventType::PlaybackReady,
+            StreamStatus::Failed => DomainEventType::PlaybackFailed,
+            StreamStatus::Queued | StreamStatus::Processing => return Ok(()),
+        };
+        let announcement = DomainEvent {
+            id: format!("{}:{}", event_type.as_str(), package.asset),
+            event_type,
+            time: event.time.clone(),
+            data: json!({
+                "asset": package.asset, "status": package.status.as_str(), "job_id": event.detail.job_id,
+                "duration_ms": package.duration_ms, "width": package.width, "height": package.height,
+                "error": package.error_code.as_ref().map(|code| json!({"code": code})),
+            }),
+        };
+        self.publisher.publish(&announcement).await?;
+        Ok(())
     }
 
     /// Tiles the job's thumbnails into sprites and writes them with `storyboard.vtt`; `Ok(Err(why))` when the

@@ -11,7 +11,7 @@ use vidpipe_core::ports::PlaybackStore;
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_notifier::wiring::LambdaNotifier;
 use vidpipe_testkit::media::{self, Frame};
-use vidpipe_testkit::moto::MotoServer;
+use vidpipe_testkit::moto::{BusCapture, MotoServer};
 use vidpipe_testkit::unique_name;
 
 use crate::moto::{fixture, notifier};
@@ -20,6 +20,7 @@ const FOLDER: &str = "videos/recordings/room-1/rec-1/talk/playback/";
 
 struct Stack {
     notifier: LambdaNotifier,
+    bus: BusCapture,
     playbacks: DynamoPlaybacks,
     s3: aws_sdk_s3::Client,
     bucket: String,
@@ -35,9 +36,10 @@ async fn stack() -> Stack {
     let s3 = vidpipe_aws::s3::client(&sdk, true);
     let bucket = unique_name("playback");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let bus = BusCapture::create(&sdk, "vidpipe").await;
     let publisher = EventBridgePublisher::new(EventBus::new(
         aws_sdk_eventbridge::Client::new(&sdk),
-        "default",
+        &bus.bus_name,
     ));
     let playbacks = DynamoPlaybacks::new(ddb, &table);
     let package = PlaybackPackage {
@@ -56,6 +58,7 @@ async fn stack() -> Stack {
     assert!(playbacks.put_queued(&package, u64::MAX / 2).await.unwrap());
     Stack {
         notifier: notifier(&sdk, &table, publisher),
+        bus,
         playbacks,
         s3,
         bucket,
@@ -183,6 +186,15 @@ async fn complete_writes_the_storyboard_then_the_package_is_ready_and_stays_so()
     assert_eq!((sprite.width, sprite.height), (480, 90));
     assert!(media::colour_close(sprite.pixel(400, 45), [0, 0, 255], 40));
 
+    let announced = stack.bus.drain().await;
+    let ready: Vec<_> = announced
+        .iter()
+        .filter(|e| e["detail-type"] == "playback.ready")
+        .collect();
+    assert_eq!(ready.len(), 1, "{announced:?}");
+    assert_eq!(ready[0]["detail"]["id"], "playback.ready:recording/rec-1");
+    assert_eq!(ready[0]["detail"]["data"]["width"], 1280);
+
     // A late PROGRESSING and a redelivered COMPLETE change nothing.
     for status in ["PROGRESSING", "COMPLETE"] {
         let answer = stack
@@ -193,6 +205,10 @@ async fn complete_writes_the_storyboard_then_the_package_is_ready_and_stays_so()
         assert_eq!(answer["outcome"], "playback_stale", "{status}: {answer}");
     }
     assert_eq!(stack.status().await.status, StreamStatus::Ready);
+    // The redelivered COMPLETE announced `ready` again under the same id (a crash may have lost the first).
+    let again = stack.bus.drain().await;
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0]["detail"]["id"], "playback.ready:recording/rec-1");
 }
 
 #[tokio::test]
@@ -215,4 +231,12 @@ async fn missing_thumbnails_fail_the_package_and_an_error_fails_it_with_its_code
     let answer = stack.notifier.handle(error).await.unwrap();
     assert_eq!(answer["status"], "failed", "{answer}");
     assert_eq!(stack.status().await.error_code.as_deref(), Some("1040"));
+    let announced = stack.bus.drain().await;
+    assert!(
+        announced
+            .iter()
+            .any(|e| e["detail-type"] == "playback.failed"
+                && e["detail"]["data"]["error"]["code"] == "1040"),
+        "{announced:?}"
+    );
 }
