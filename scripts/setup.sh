@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what vidpipe's local stack and tests need, on a fresh Debian machine. Safe to run again.
 #   - Debian packages: ffmpeg (ffmpeg, ffprobe), chromium (browser recordings and page tests, driven by Playwright),
-#     openssl (the CloudFront signing tests make their RSA keys with it)
+#     openssl (the CloudFront signing tests make their RSA keys with it), npm
+#   - node_modules: hls.js (package-lock.json), the browser playback test's player
 #   - .venv: moto server, botocore (MediaConvert model for job validation), statelint, cfn-lint, cargo-lambda,
 #     Playwright for Python (it drives Debian's chromium through executable_path; no browser is downloaded)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need_apt+=(ffmpeg)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
@@ -27,6 +29,12 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
   echo "$want" > "$stamp"
+fi
+
+# The browser tests' player (hls.js), pinned by package-lock.json.
+if [ ! -f node_modules/hls.js/package.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci (hls.js for the browser tests)"
+  npm ci --silent --no-audit --no-fund
 fi
 
 for tool in ffmpeg ffprobe chromium openssl .venv/bin/moto_server .venv/bin/statelint .venv/bin/cfn-lint .venv/bin/cargo-lambda; do

@@ -1,7 +1,9 @@
 //! The render flow's stored documents on S3: the request and its probe results, read and written by URI, and the
-//! first bytes of source files ([`vidpipe_core::render::ports`]), through [`S3Objects`].
+//! first bytes of source files ([`vidpipe_core::render::ports`]), and playback packages' files
+//! ([`PackageFiles`]), through [`S3Objects`].
 
 use aws_sdk_s3::Client;
+use vidpipe_core::ports::PackageFiles;
 use vidpipe_core::render::ports::{
     FetchError, FolderRemover, HeaderReader, PutError, RequestReader, RequestWriter,
 };
@@ -41,5 +43,15 @@ impl RequestWriter for S3RequestStore {
 impl FolderRemover for S3RequestStore {
     async fn remove_folder(&self, folder: &S3Uri) -> Result<(), PutError> {
         self.objects(folder).remove_folder(folder).await
+    }
+}
+
+impl PackageFiles for S3RequestStore {
+    async fn read(&self, uri: &S3Uri, limit: u64) -> Result<Vec<u8>, FetchError> {
+        self.objects(uri).get_bytes(uri, limit).await
+    }
+
+    async fn write(&self, uri: &S3Uri, bytes: Vec<u8>, content_type: &str) -> Result<(), PutError> {
+        self.objects(uri).put_bytes(uri, bytes, content_type).await
     }
 }

@@ -175,12 +175,22 @@ impl S3Objects {
 
     /// Stores the JSON document `json` at `uri` (in this bucket).
     pub async fn put_json(&self, uri: &S3Uri, json: Vec<u8>) -> Result<(), PutError> {
+        self.put_bytes(uri, json, "application/json").await
+    }
+
+    /// Stores `bytes` at `uri` (in this bucket) with `content_type`.
+    pub async fn put_bytes(
+        &self,
+        uri: &S3Uri,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), PutError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(self.key_for_put(uri)?)
-            .content_type("application/json")
-            .body(json.into())
+            .content_type(content_type)
+            .body(bytes.into())
             .send()
             .await
             .map_err(|e| put_error(uri, e))?;

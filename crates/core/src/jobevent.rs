@@ -168,6 +168,20 @@ pub struct OutputDetail {
     /// Its duration.
     #[serde(rename = "durationInMs", default)]
     pub duration_in_ms: Option<u64>,
+    /// Its picture, for outputs with video.
+    #[serde(rename = "videoDetails", default)]
+    pub video_details: Option<VideoDetails>,
+}
+
+/// `videoDetails` of an output in a COMPLETE event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct VideoDetails {
+    /// Width in pixels.
+    #[serde(rename = "widthInPx")]
+    pub width_in_px: u32,
+    /// Height in pixels.
+    #[serde(rename = "heightInPx")]
+    pub height_in_px: u32,
 }
 
 /// Why an event cannot be read as a MediaConvert job state change.

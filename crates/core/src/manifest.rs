@@ -68,6 +68,27 @@ pub fn rewrite_dash(
     rewrite_attributes(text, &["sourceURL", "media"], &mut escaped)
 }
 
+/// A storyboard WebVTT with the image of every cue rewritten by `rewrite(uri)`, its `#xywh=` fragment kept: cue
+/// payload lines are `storyboard_NNN.jpg#xywh=x,y,w,h`; the header and timing lines stay as they are.
+pub fn rewrite_vtt(
+    text: &str,
+    mut rewrite: impl FnMut(&str) -> Result<String, ManifestError>,
+) -> Result<String, ManifestError> {
+    let mut out = String::with_capacity(text.len() * 2);
+    for line in text.lines() {
+        match line.split_once("#xywh=") {
+            Some((uri, region)) if !line.contains("-->") => {
+                out.push_str(&rewrite(uri)?);
+                out.push_str("#xywh=");
+                out.push_str(region);
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 /// `text` with the double-quoted value of every attribute named in `names` (preceded by a space, a comma or a
 /// colon, as in XML and HLS attribute lists) replaced by `rewrite(value)`.
 fn rewrite_attributes(
@@ -202,5 +223,22 @@ mod tests {
             rewrite_hls(playlist, sign),
             Err(ManifestError::OutsidePackage(_))
         ));
+    }
+
+    #[test]
+    fn a_storyboard_keeps_its_regions() {
+        let vtt = "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nstoryboard_000.jpg#xywh=160,0,160,90\n";
+        let out = rewrite_vtt(vtt, |uri| {
+            Ok(format!("https://signed/{}", resolve(FOLDER, uri)?))
+        })
+        .unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nhttps://signed/{FOLDER}storyboard_000.jpg#xywh=160,0,160,90\n"
+            )
+        );
+        let outside = "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n../x.jpg#xywh=0,0,1,1\n";
+        assert!(rewrite_vtt(outside, |uri| resolve(FOLDER, uri)).is_err());
     }
 }

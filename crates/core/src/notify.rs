@@ -30,6 +30,12 @@ pub enum DomainEventType {
     /// A chunked render failed.
     #[serde(rename = "render.failed")]
     RenderFailed,
+    /// A playback package is ready (its storyboard written).
+    #[serde(rename = "playback.ready")]
+    PlaybackReady,
+    /// A playback package could not be made.
+    #[serde(rename = "playback.failed")]
+    PlaybackFailed,
 }
 
 impl DomainEventType {
@@ -42,6 +48,8 @@ impl DomainEventType {
             Self::RenderProgress => "render.progress",
             Self::RenderReady => "render.ready",
             Self::RenderFailed => "render.failed",
+            Self::PlaybackReady => "playback.ready",
+            Self::PlaybackFailed => "playback.failed",
         }
     }
 }
@@ -58,8 +66,8 @@ pub struct DomainEvent {
     pub event_type: DomainEventType,
     /// When it happened, RFC 3339.
     pub time: String,
-    /// What it is about, by type: `{"stream", "status", "output_key", ...}`, `{"recording_id", "key", ...}` or
-    /// `{"render_id", "status", "output_uri", ...}`.
+    /// What it is about, by type: `{"stream", "status", "output_key", ...}`, `{"recording_id", "key", ...}`,
+    /// `{"render_id", "status", "output_uri", ...}` or `{"asset", "status", ...}`.
     pub data: serde_json::Value,
 }
 
@@ -76,6 +84,8 @@ mod tests {
             DomainEventType::RenderProgress,
             DomainEventType::RenderReady,
             DomainEventType::RenderFailed,
+            DomainEventType::PlaybackReady,
+            DomainEventType::PlaybackFailed,
         ] {
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Size, names};
+use crate::jobevent::{JobState, StreamUpdate};
 use crate::keys::StreamName;
 use crate::stream_status::StreamStatus;
 
@@ -56,6 +57,37 @@ impl PlaybackAsset {
     }
 }
 
+/// What gets a playback package (`PLAYBACK_KINDS`): uploads of kind `recording` or `asset` (by their recording
+/// id) and stream outputs (`composite`, the composite or its single-source fallback).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PlaybackSource {
+    /// A generic recording upload.
+    Recording,
+    /// A render asset upload.
+    Asset,
+    /// A stream's output (`{stream}_composited.mp4`).
+    Composite,
+}
+
+impl std::str::FromStr for PlaybackSource {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "recording" => Ok(Self::Recording),
+            "asset" => Ok(Self::Asset),
+            "composite" => Ok(Self::Composite),
+            // A stream's recordings are played through its output, which is made from them.
+            "screen" | "camera" => Err(format!(
+                "{value} recordings are played through their stream's output: use composite"
+            )),
+            other => Err(format!(
+                "must be recording, asset or composite, not {other:?}"
+            )),
+        }
+    }
+}
+
 /// A playback package as stored: whose, where, how far, and what its job said about the video.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlaybackPackage {
@@ -83,7 +115,53 @@ pub struct PlaybackPackage {
     pub error_code: Option<String>,
 }
 
+/// The folder of the package of the video at `source_key`: next to it, named after it without its extension
+/// (`streams/s-42_composited.mp4` -> `streams/s-42_composited/playback/`). No upload key classifies inside it, so
+/// the package's own files never start work.
+pub fn package_folder(source_key: &str) -> String {
+    let (dir, file) = source_key.rsplit_once('/').unwrap_or(("", source_key));
+    let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+    let dir = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    format!("{dir}{stem}/{}", PACKAGE_DIR)
+}
+
+/// The last segment of every package folder.
+pub const PACKAGE_DIR: &str = "playback/";
+
 impl PlaybackPackage {
+    /// A `queued` package of `asset`, made by `plan` from the video at `source_key`, in its [`package_folder`].
+    pub fn queued(
+        asset: &PlaybackAsset,
+        owner: &str,
+        bucket: &str,
+        source_key: &str,
+        plan: &crate::job::PlaybackPlan,
+    ) -> Self {
+        let folder = package_folder(source_key);
+        let mp4_key = if plan.makes_mp4 {
+            format!("{folder}{}", names::MP4)
+        } else {
+            source_key.to_owned()
+        };
+        Self {
+            asset: asset.as_wire(),
+            owner: owner.to_owned(),
+            bucket: bucket.to_owned(),
+            folder,
+            status: StreamStatus::Queued,
+            mp4_key,
+            poster: plan.poster_name().to_owned(),
+            duration_ms: None,
+            width: None,
+            height: None,
+            error_code: None,
+        }
+    }
+
     /// Whether the package may move to `next`: statuses only move forward (`queued < processing < ready |
     /// failed`), and a terminal status never changes, so a late PROGRESSING never overwrites COMPLETE.
     pub fn can_move_to(&self, next: StreamStatus) -> bool {
@@ -132,6 +210,65 @@ pub struct PlaybackUpdate {
     pub size: Option<Size>,
     /// MediaConvert's error code, from ERROR.
     pub error_code: Option<String>,
+}
+
+impl PlaybackUpdate {
+    /// What a playback job's event changes: PROGRESSING and STATUS_UPDATE make the package `processing`; COMPLETE
+    /// `ready` with the longest output's length and the largest picture (the top rendition); ERROR and CANCELED
+    /// `failed` with the code. `None` for events that change nothing.
+    pub fn from_job_state(state: &JobState) -> Option<Self> {
+        let update = |status| Self {
+            status,
+            duration_ms: None,
+            size: None,
+            error_code: None,
+        };
+        Some(match state.stream_update()? {
+            StreamUpdate::Progress(_) => update(StreamStatus::Processing),
+            StreamUpdate::Failed { code, .. } => Self {
+                error_code: Some(code),
+                ..update(StreamStatus::Failed)
+            },
+            StreamUpdate::Ready { .. } => {
+                let JobState::Complete {
+                    output_group_details,
+                } = state
+                else {
+                    return None;
+                };
+                let outputs = || {
+                    output_group_details
+                        .iter()
+                        .flat_map(|group| &group.output_details)
+                };
+                Self {
+                    duration_ms: outputs().filter_map(|o| o.duration_in_ms).max(),
+                    size: outputs()
+                        .filter_map(|o| o.video_details)
+                        .max_by_key(|v| u64::from(v.width_in_px) * u64::from(v.height_in_px))
+                        .map(|v| Size::new(v.width_in_px, v.height_in_px)),
+                    ..update(StreamStatus::Ready)
+                }
+            }
+        })
+    }
+}
+
+/// The storyboard thumbnails' paths a COMPLETE event lists (for [`capture_count`]; the poster's captures aside).
+pub fn thumbnail_paths(state: &JobState) -> Vec<&str> {
+    let thumbs = format!("/{}.", names::THUMBS);
+    match state {
+        JobState::Complete {
+            output_group_details,
+        } => output_group_details
+            .iter()
+            .flat_map(|group| &group.output_details)
+            .flat_map(|output| &output.output_file_paths)
+            .map(String::as_str)
+            .filter(|path| path.contains(&thumbs))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The `playback` object of `GET /recordings/{id}` and `GET /streams/{stream}`.
@@ -315,6 +452,19 @@ mod tests {
     }
 
     #[test]
+    fn a_package_sits_next_to_its_source() {
+        assert_eq!(
+            package_folder("streams/s-42_composited.mp4"),
+            "streams/s-42_composited/playback/"
+        );
+        assert_eq!(
+            package_folder("recordings/room-1/abc/call.webm"),
+            "recordings/room-1/abc/call/playback/"
+        );
+        assert_eq!(package_folder("s-42.mp4"), "s-42/playback/");
+    }
+
+    #[test]
     fn statuses_only_move_forward() {
         use StreamStatus::*;
         assert!(package(Queued).can_move_to(Processing));
@@ -401,6 +551,47 @@ mod tests {
         assert!(board(1).vtt(None).contains("00:00:00.000 --> 00:00:02.000"));
         let long = board(101).vtt(Some(3_600_000));
         assert!(long.contains("00:03:20.000 --> 01:00:00.000\nstoryboard_001.jpg#xywh=0,0,160,90"));
+    }
+
+    #[test]
+    fn job_events_move_a_package() {
+        let event =
+            |detail: serde_json::Value| -> JobState { serde_json::from_value(detail).unwrap() };
+        let processing = PlaybackUpdate::from_job_state(&event(serde_json::json!(
+            {"status": "STATUS_UPDATE", "jobProgress": {"jobPercentComplete": 40}}
+        )))
+        .unwrap();
+        assert_eq!(processing.status, StreamStatus::Processing);
+        let complete = event(
+            serde_json::json!({"status": "COMPLETE", "outputGroupDetails": [
+            {"type": "CMAF_GROUP", "outputDetails": [
+                {"outputFilePaths": ["s3://b/p/index_720p.m3u8"], "durationInMs": 6000,
+                 "videoDetails": {"widthInPx": 1280, "heightInPx": 720}},
+                {"outputFilePaths": ["s3://b/p/index_360p.m3u8"], "durationInMs": 6000,
+                 "videoDetails": {"widthInPx": 640, "heightInPx": 360}}]},
+            {"type": "FILE_GROUP", "outputDetails": [
+                {"outputFilePaths": ["s3://b/p/poster.0000004.jpg"]},
+                {"outputFilePaths": ["s3://b/p/thumbs/thumb.0000000.jpg", "s3://b/p/thumbs/thumb.0000002.jpg"],
+                 "durationInMs": 6021, "videoDetails": {"widthInPx": 160, "heightInPx": 90}}]}]}),
+        );
+        let ready = PlaybackUpdate::from_job_state(&complete).unwrap();
+        assert_eq!(
+            (ready.status, ready.duration_ms, ready.size),
+            (StreamStatus::Ready, Some(6021), Some(Size::new(1280, 720)))
+        );
+        assert_eq!(capture_count(thumbnail_paths(&complete)), Some(3));
+        let failed = PlaybackUpdate::from_job_state(&event(
+            serde_json::json!({"status": "ERROR", "errorCode": 1040}),
+        ))
+        .unwrap();
+        assert_eq!(
+            (failed.status, failed.error_code.as_deref()),
+            (StreamStatus::Failed, Some("1040"))
+        );
+        assert_eq!(
+            PlaybackUpdate::from_job_state(&event(serde_json::json!({"status": "NEW_WARNING"}))),
+            None
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ use vidpipe_core::keys::{
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 use vidpipe_notifier::{Notifier, NotifierError};
 use vidpipe_testkit::fakes::{
-    InMemoryProcessedEvents, InMemoryRenders, InMemoryStreams, RecordingPublisher,
+    InMemoryPlaybacks, InMemoryProcessedEvents, InMemoryRenderFiles, InMemoryRenders,
+    InMemoryStreams, RecordingPublisher,
 };
 
 use crate::json;
@@ -135,8 +136,14 @@ fn classification_rebuilds(prefix: &str, key: &str) {
     assert_eq!(rebuilt, key, "classified under prefix {prefix:?}");
 }
 
-type FuzzNotifier =
-    Notifier<InMemoryStreams, InMemoryRenders, InMemoryProcessedEvents, RecordingPublisher>;
+type FuzzNotifier = Notifier<
+    InMemoryStreams,
+    InMemoryRenders,
+    InMemoryProcessedEvents,
+    RecordingPublisher,
+    InMemoryPlaybacks,
+    InMemoryRenderFiles,
+>;
 
 /// The notifier with `session-42` as the compositor leaves it after submitting its first composite (the stream the
 /// seed events name).
@@ -154,6 +161,8 @@ fn notifier() -> FuzzNotifier {
         renders: InMemoryRenders::default(),
         events: InMemoryProcessedEvents::default(),
         publisher: RecordingPublisher::default(),
+        playbacks: InMemoryPlaybacks::default(),
+        files: InMemoryRenderFiles::default(),
         retention_days: 30,
     }
 }

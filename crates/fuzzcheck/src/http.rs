@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
+use vidpipe_presign::playback::PlaybackBackends;
 use vidpipe_presign::renders::RenderBackends;
 use vidpipe_testkit::fakes::{
-    InMemoryRenderFiles, InMemoryRenders, RecordingCanceller, RecordingExecutions,
+    InMemoryPlaybacks, InMemoryRenderFiles, InMemoryRenders, RecordingCanceller,
+    RecordingExecutions,
 };
 
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
@@ -37,6 +39,7 @@ type FuzzApp = App<
     InMemoryRecordings,
     InMemoryStreams,
     RenderBackends<InMemoryRenders, RecordingExecutions, InMemoryRenderFiles, RecordingCanceller>,
+    PlaybackBackends<InMemoryPlaybacks, InMemoryRenderFiles>,
 >;
 
 /// The configurations requests are answered under: the API Gateway JWT authorizer, HS256 tokens checked by the
@@ -75,6 +78,7 @@ fn app(config: &Config) -> FuzzApp {
         recordings: InMemoryRecordings::default(),
         streams: InMemoryStreams::default(),
         renders: RenderBackends::default(),
+        playback: PlaybackBackends::default(),
     };
     let key = format!("videos/recordings/room-1/{RECORDING_ID}/talk.webm");
     app.objects.uploads.lock().expect("uploads").insert(

@@ -1,6 +1,7 @@
 //! Configuration from environment variables (documented, with defaults, in the README). Every variable the
 //! compositor reads is read here.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use vidpipe_core::config::Vars;
 use vidpipe_core::job::JobContext;
 use vidpipe_core::keys::check_prefix;
 use vidpipe_core::limits::SourceLimits;
+use vidpipe_core::playback::PlaybackSource;
 
 /// Which service runs MediaConvert jobs (`MEDIACONVERT_BACKEND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +98,9 @@ pub struct Config {
     /// `JOB_STALL_SECONDS` (21600: six hours): a `processing` stream whose job has not reported for this long is
     /// failed by the sweeper (MediaConvert reports a running job every minute).
     pub job_stall: Duration,
+    /// `PLAYBACK_KINDS` (empty): what gets a playback package, comma-separated: `recording`, `asset` (uploads of
+    /// that kind) and `composite` (a stream's output).
+    pub playback_kinds: BTreeSet<PlaybackSource>,
     /// `MAX_SOURCE_BYTES`, `MAX_SOURCE_SECONDS`, `MAX_SOURCE_PIXELS`, `MAX_SOURCE_FPS`: a recording over them is
     /// not used.
     pub limits: SourceLimits,
@@ -158,6 +163,12 @@ impl Config {
             claim_lease: Duration::from_secs(claim_lease),
             s3_force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
             limits: SourceLimits::from_vars(&vars)?,
+            playback_kinds: vars
+                .list("PLAYBACK_KINDS")
+                .iter()
+                .map(|kind| kind.parse())
+                .collect::<Result<_, String>>()
+                .map_err(|why| ConfigError::new("PLAYBACK_KINDS", why))?,
             job_stall: Duration::from_secs(vars.whole_number(
                 "JOB_STALL_SECONDS",
                 21_600,
@@ -199,6 +210,26 @@ mod tests {
         assert_eq!(config.claim_lease, Duration::from_secs(90));
         assert_eq!(config.job_context.queue, None);
         assert!(!config.s3_force_path_style);
+        assert!(config.playback_kinds.is_empty());
+    }
+
+    #[test]
+    fn playback_kinds_are_a_list() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push(("PLAYBACK_KINDS", "recording, composite"));
+        let kinds = Config::from_env(vars(&pairs)).unwrap().playback_kinds;
+        assert_eq!(
+            kinds.into_iter().collect::<Vec<_>>(),
+            [PlaybackSource::Recording, PlaybackSource::Composite]
+        );
+        for bad in ["screen", "recording,film"] {
+            let mut pairs = REQUIRED.to_vec();
+            pairs.push(("PLAYBACK_KINDS", bad));
+            assert_eq!(
+                Config::from_env(vars(&pairs)).unwrap_err().name,
+                "PLAYBACK_KINDS"
+            );
+        }
     }
 
     #[test]

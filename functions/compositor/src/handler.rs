@@ -12,9 +12,11 @@ use vidpipe_core::pairing::{
     Action, Arrival, Idle, OutputKind, Source, StreamState, after_arrival, after_input_failure,
     after_partner_timeout,
 };
+use vidpipe_core::playback::PlaybackSource;
 use vidpipe_core::ports::{
-    EventPublisher, ObjectStore, ObjectStoreError, PartnerTimer, PublishError, RecordingStore,
-    StoreError, StreamStore, TimerError, TranscodeError, Transcoder,
+    EventPublisher, ObjectStore, ObjectStoreError, PartnerTimer, PlaybackStore, PublishError,
+    RecordingStore, StoreError, StreamStatusStore, StreamStore, TimerError, TranscodeError,
+    Transcoder,
 };
 use vidpipe_lambda::ErrorType;
 
@@ -73,9 +75,10 @@ pub fn system_now() -> NowMs {
 }
 
 /// The compositor and its dependencies, one port each: stream items `S`, recordings `R`, the bucket's objects `O`,
-/// the transcoder `M` (MediaConvert or an engine), the domain events' publisher `E`, and the partner timer `T`.
-/// Each is held in an [`Arc`], so a compositor is cheap to clone and a test keeps its own handle on each fake.
-pub struct Compositor<S, R, O, M, E, T> {
+/// the transcoder `M` (MediaConvert or an engine), the domain events' publisher `E`, the partner timer `T`, and the
+/// playback packages `P`. Each is held in an [`Arc`], so a compositor is cheap to clone and a test keeps its own
+/// handle on each fake.
+pub struct Compositor<S, R, O, M, E, T, P> {
     /// Configuration.
     pub config: Config,
     /// Stream items.
@@ -90,11 +93,13 @@ pub struct Compositor<S, R, O, M, E, T> {
     pub publisher: Arc<E>,
     /// The partner timer.
     pub timer: Arc<T>,
+    /// Playback packages.
+    pub playbacks: Arc<P>,
     /// Time.
     pub now_ms: NowMs,
 }
 
-impl<S, R, O, M, E, T> Clone for Compositor<S, R, O, M, E, T> {
+impl<S, R, O, M, E, T, P> Clone for Compositor<S, R, O, M, E, T, P> {
     fn clone(&self) -> Self {
         Self {
             config: self.config.clone(),
@@ -104,14 +109,15 @@ impl<S, R, O, M, E, T> Clone for Compositor<S, R, O, M, E, T> {
             transcoder: Arc::clone(&self.transcoder),
             publisher: Arc::clone(&self.publisher),
             timer: Arc::clone(&self.timer),
+            playbacks: Arc::clone(&self.playbacks),
             now_ms: Arc::clone(&self.now_ms),
         }
     }
 }
 
-impl<S, R, O, M, E, T> Compositor<S, R, O, M, E, T> {
+impl<S, R, O, M, E, T, P> Compositor<S, R, O, M, E, T, P> {
     /// The same compositor with another partner timer.
-    pub fn with_timer<T2>(self, timer: Arc<T2>) -> Compositor<S, R, O, M, E, T2> {
+    pub fn with_timer<T2>(self, timer: Arc<T2>) -> Compositor<S, R, O, M, E, T2, P> {
         Compositor {
             config: self.config,
             streams: self.streams,
@@ -120,6 +126,7 @@ impl<S, R, O, M, E, T> Compositor<S, R, O, M, E, T> {
             transcoder: self.transcoder,
             publisher: self.publisher,
             timer,
+            playbacks: self.playbacks,
             now_ms: self.now_ms,
         }
     }
@@ -143,7 +150,14 @@ pub enum Outcome {
         /// The stream's generation.
         generation: u64,
     },
-    /// The stream is marked failed.
+    /// A playback job is submitted (the upload or output's package is `queued`).
+    PlaybackSubmitted {
+        /// Its id.
+        job_id: String,
+        /// The package's asset.
+        asset: String,
+    },
+    /// The stream (or a playback package) is marked failed.
     Failed(String),
     /// Nothing to do (duplicate, claimed elsewhere, already submitted).
     Nothing(String),
@@ -161,6 +175,9 @@ impl Outcome {
                 generation,
             } => json!({"outcome": "submitted", "job_id": job_id, "job_kind": kind.as_str(),
                 "generation": generation}),
+            Self::PlaybackSubmitted { job_id, asset } => {
+                json!({"outcome": "playback_submitted", "job_id": job_id, "asset": asset})
+            }
             Self::Failed(why) => json!({"outcome": "failed", "reason": why}),
             Self::Nothing(why) => json!({"outcome": "nothing", "reason": why}),
         }
@@ -171,14 +188,15 @@ fn event_id(name: &str) -> String {
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
 }
 
-impl<S, R, O, M, E, T> Compositor<S, R, O, M, E, T>
+impl<S, R, O, M, E, T, P> Compositor<S, R, O, M, E, T, P>
 where
-    S: StreamStore,
+    S: StreamStore + StreamStatusStore,
     R: RecordingStore,
     O: ObjectStore,
     M: Transcoder,
     E: EventPublisher,
     T: PartnerTimer,
+    P: PlaybackStore,
 {
     /// Handles one invocation. Malformed events are logged and answered, never failed (a retry cannot fix them);
     /// an SQS batch answers `batchItemFailures` with the messages to retry; otherwise a transient failure fails the
@@ -274,6 +292,9 @@ where
             return Ok(Outcome::Ignored("another bucket".into()));
         }
         match classify_key(&self.config.key_prefix, &object.key) {
+            KeyKind::Composited(stream) if self.plays(PlaybackSource::Composite) => {
+                self.output_playback(object, &stream).await
+            }
             KeyKind::Composited(_) => {
                 tracing::info!(key = %object.key, "ignored our own output");
                 Ok(Outcome::Ignored("composited output".into()))
@@ -283,11 +304,11 @@ where
                 Ok(Outcome::Ignored("not a recording key".into()))
             }
             KeyKind::Recording { recording_id, .. } => {
-                self.recording_uploaded(object, &recording_id, "recording")
+                self.recording_uploaded(object, &recording_id, PlaybackSource::Recording)
                     .await
             }
             KeyKind::Asset { recording_id, .. } => {
-                self.recording_uploaded(object, &recording_id, "asset")
+                self.recording_uploaded(object, &recording_id, PlaybackSource::Asset)
                     .await
             }
             KeyKind::Screen(stream) => self.arrival(object, &stream, Source::Screen).await,
@@ -299,7 +320,7 @@ where
         &self,
         object: &ObjectCreated,
         recording_id: &str,
-        kind: &str,
+        kind: PlaybackSource,
     ) -> Result<Outcome, TransientError> {
         match self
             .recordings
@@ -316,9 +337,12 @@ where
         self.publish_uploaded(
             object,
             json!({"recording_id": recording_id, "key": object.key, "size": object.size,
-                "kind": kind}),
+                "kind": if kind == PlaybackSource::Asset { "asset" } else { "recording" }}),
         )
         .await?;
+        if self.plays(kind) {
+            return self.recording_playback(object, recording_id).await;
+        }
         Ok(Outcome::RecordingUploaded)
     }
 

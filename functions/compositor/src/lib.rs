@@ -4,7 +4,9 @@
 //! - A stream's screen or camera arrival is recorded on the stream's item; the arrival that completes the pair
 //!   claims the stream and submits the composite exactly once; a lone recording starts the partner timer, whose
 //!   expiry submits a single-source fallback; a late partner replaces the fallback with the composite.
-//! - Outputs (`_composited.mp4`) and keys outside `KEY_PREFIX` are ignored and logged.
+//! - An upload of a kind in `PLAYBACK_KINDS`, and a stream's output when `composite` is one of them, gets a playback
+//!   package (its job submitted once); otherwise outputs (`_composited.mp4`) and keys outside `KEY_PREFIX` are
+//!   ignored and logged.
 //!
 //! The handler ([`Compositor`]) takes its dependencies as the ports of `vidpipe_core::ports`. `main` only wires:
 //! configuration from the environment, clients built once and backends chosen by configuration ([`wiring`]), then
@@ -16,6 +18,7 @@ pub mod event;
 pub mod handler;
 #[cfg(feature = "local")]
 pub mod local;
+mod playback;
 mod submit;
 mod sweep;
 pub mod wiring;

@@ -13,8 +13,8 @@ use vidpipe_core::pairing::{
     Claim, ClaimOutcome, OutputKind, Source, StreamFailure, StreamState, Submission,
 };
 use vidpipe_core::ports::{
-    EventPublisher, ObjectStore, PartnerTimer, RecordingStore, StoreError, StreamStore,
-    TranscodeError, Transcoder,
+    EventPublisher, ObjectStore, PartnerTimer, PlaybackStore, RecordingStore, StoreError,
+    StreamStatusStore, StreamStore, TranscodeError, Transcoder,
 };
 use vidpipe_core::s3uri::S3Uri;
 
@@ -53,14 +53,15 @@ enum Plan {
     KeepFallback(Source),
 }
 
-impl<S, R, O, M, E, T> Compositor<S, R, O, M, E, T>
+impl<S, R, O, M, E, T, P> Compositor<S, R, O, M, E, T, P>
 where
-    S: StreamStore,
+    S: StreamStore + StreamStatusStore,
     R: RecordingStore,
     O: ObjectStore,
     M: Transcoder,
     E: EventPublisher,
     T: PartnerTimer,
+    P: PlaybackStore,
 {
     /// Claims the stream for `submission` and submits its job (or records the job a stopped handler created).
     pub(crate) async fn submit(

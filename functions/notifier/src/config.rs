@@ -15,6 +15,8 @@ pub struct Config {
     pub event_bus: String,
     /// `RETENTION_DAYS` (30): how long render items and processed-event markers are kept.
     pub retention_days: u32,
+    /// `S3_FORCE_PATH_STYLE` (`false`): path-style S3 addressing (the storyboard step), for endpoints such as moto.
+    pub s3_force_path_style: bool,
     /// The webhook, when `WEBHOOK_URL` is set.
     /// (`WEBHOOK_SECRET`, `WEBHOOK_DLQ_URL`, `WEBHOOK_MAX_ATTEMPTS` (4), `WEBHOOK_BACKOFF_MS` (500, doubled before
     /// each further attempt), `WEBHOOK_TIMEOUT_SECONDS` (10) per attempt.)
@@ -31,6 +33,7 @@ impl Config {
                 .optional("EVENT_BUS_NAME")
                 .unwrap_or_else(|| "default".to_owned()),
             retention_days: vars.whole_number("RETENTION_DAYS", 30, 1..=3650)? as u32,
+            s3_force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
             webhook: webhook(&vars)?,
         })
     }
@@ -98,6 +101,7 @@ mod tests {
                 table: "t".into(),
                 event_bus: "default".into(),
                 retention_days: 30,
+                s3_force_path_style: false,
                 webhook: None
             }
         );

@@ -9,8 +9,8 @@ use vidpipe_core::jobevent::{
     JobRoute, JobState, JobStateChange, RouteError, STATES_SOURCE, StreamUpdate, route,
 };
 use vidpipe_core::ports::{
-    EventPublisher, JobEventOutcome, ProcessedEventStore, PublishError, RenderStore, StoreError,
-    StreamStatusStore, update_render,
+    EventPublisher, JobEventOutcome, PackageFiles, PlaybackStore, ProcessedEventStore,
+    PublishError, RenderStore, StoreError, StreamStatusStore, update_render,
 };
 use vidpipe_core::recording::expiry;
 use vidpipe_core::render::record::{FinishOutcome, RenderPhase, RenderRecord};
@@ -20,9 +20,9 @@ use vidpipe_core::stream_status::{
 use vidpipe_lambda::ErrorType;
 
 /// The notifier with its dependencies, one port each: stream statuses `S`, render statuses `R`, processed-event
-/// markers `E`, and the domain events' publisher `P`.
+/// markers `E`, the domain events' publisher `P`, playback packages `B` and their files `F`.
 #[derive(Debug)]
-pub struct Notifier<S, R, E, P> {
+pub struct Notifier<S, R, E, P, B, F> {
     /// Stream statuses.
     pub streams: S,
     /// Render statuses.
@@ -31,6 +31,10 @@ pub struct Notifier<S, R, E, P> {
     pub events: E,
     /// The bus and webhook.
     pub publisher: P,
+    /// Playback packages.
+    pub playbacks: B,
+    /// Playback packages' files (the storyboard step).
+    pub files: F,
     /// `RETENTION_DAYS`: how long render items and event markers are kept.
     pub retention_days: u32,
 }
@@ -58,6 +62,12 @@ pub enum NotifierError {
         /// The item's generation.
         recorded: u64,
     },
+    /// A playback package's thumbnail could not be read (the store failed).
+    #[error("package files: {0}")]
+    FilesRead(#[source] vidpipe_core::render::ports::FetchError),
+    /// A playback package's storyboard could not be written.
+    #[error("package files: {0}")]
+    FilesWrite(#[source] vidpipe_core::render::ports::PutError),
     /// The render state machine sent a result that does not follow the contract.
     #[error("{0}")]
     InvalidRenderResult(#[source] RenderResultError),
@@ -75,6 +85,7 @@ impl ErrorType for NotifierError {
         match self {
             Self::Store(_) => "StatusStoreUnavailable",
             Self::Publish(_) => "PublishFailed",
+            Self::FilesRead(_) | Self::FilesWrite(_) => "PackageFilesUnavailable",
             Self::GenerationNotRecorded { .. } => "GenerationNotRecorded",
             Self::InvalidRenderResult(_) => "InvalidRenderResult",
             Self::InvalidRenderPhase(_) => "InvalidRenderPhase",
@@ -111,6 +122,18 @@ pub enum JobEventHandled {
         chunks_done: usize,
         /// The `render.progress` event published, if any.
         published: Option<String>,
+    },
+    /// A playback package moved forward.
+    PlaybackApplied {
+        /// The package's asset.
+        asset: String,
+        /// Its status now.
+        status: String,
+    },
+    /// The forward-only rule refused a playback job's event: nothing changed.
+    PlaybackStale {
+        /// The package's asset.
+        asset: String,
     },
     /// This event was processed before: nothing done.
     Duplicate {
@@ -176,12 +199,14 @@ pub struct RenderAnswer {
     pub status: String,
 }
 
-impl<S, R, E, P> Notifier<S, R, E, P>
+impl<S, R, E, P, B, F> Notifier<S, R, E, P, B, F>
 where
     S: StreamStatusStore,
     R: RenderStore,
     E: ProcessedEventStore,
     P: EventPublisher,
+    B: PlaybackStore,
+    F: PackageFiles,
 {
     /// Handles one invocation; the JSON answer says what happened.
     pub async fn handle(&self, payload: Value) -> Result<Value, NotifierError> {
@@ -230,11 +255,7 @@ where
                 return self.chunk_event(&event, &render_id, index).await;
             }
             Ok(JobRoute::Playback { asset }) => {
-                // Playback packages' statuses are not tracked by the notifier yet.
-                tracing::info!(job_id = %detail.job_id, asset = asset.as_wire(), "playback job");
-                return Ok(JobEventHandled::Ignored {
-                    reason: format!("playback job of {}", asset.as_wire()),
-                });
+                return self.playback_event(&event, &asset).await;
             }
             Ok(JobRoute::NotOurs { kind }) => {
                 tracing::info!(job_id = %detail.job_id, kind, "job of a kind the notifier does not track");
@@ -385,12 +406,14 @@ where
     }
 }
 
-impl<S, R, E, P> Notifier<S, R, E, P>
+impl<S, R, E, P, B, F> Notifier<S, R, E, P, B, F>
 where
     S: StreamStatusStore,
     R: RenderStore,
     E: ProcessedEventStore,
     P: EventPublisher,
+    B: PlaybackStore,
+    F: PackageFiles,
 {
     /// Records a final result on the render's item; a render started outside the HTTP API has none yet, and gets
     /// one without an owner.
@@ -490,12 +513,14 @@ where
     }
 }
 
-impl<S, R, E, P> Notifier<S, R, E, P>
+impl<S, R, E, P, B, F> Notifier<S, R, E, P, B, F>
 where
     S: StreamStatusStore,
     R: RenderStore,
     E: ProcessedEventStore,
     P: EventPublisher,
+    B: PlaybackStore,
+    F: PackageFiles,
 {
     /// A custom renderer wrote a chunk (it has no MediaConvert events): the chunk counts as done once, with the
     /// cost the renderer reported (`cost_usd`, dollars) if any.

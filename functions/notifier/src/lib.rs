@@ -5,6 +5,8 @@
 //! - Job events are routed by `UserMetadata` (`app = vidpipe`, `kind`, `stream`, `generation`); statuses only move
 //!   forward, enforced by conditional writes in DynamoDB. `composite.ready` / `composite.failed` are published on
 //!   the terminal transitions only.
+//! - Playback jobs (`kind = playback`, routed by `asset`) move their package forward; on COMPLETE the storyboard
+//!   (sprites and WebVTT from the job's thumbnails) is written before the package is `ready`.
 //! - Processing is idempotent on the event id: a marker `EVENT#{id}` is written after publishing, and a redelivered
 //!   event publishes nothing. A crash between publishing and writing the marker makes the redelivery publish the
 //!   same event (same id) again: delivery is at least once, and receivers drop duplicates by id.
@@ -16,6 +18,7 @@
 
 pub mod config;
 pub mod handler;
+mod playback;
 pub mod storyboard;
 pub mod wiring;
 

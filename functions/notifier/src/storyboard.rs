@@ -87,6 +87,22 @@ pub fn sprites(
         .collect()
 }
 
+/// The size of the first thumbnail, which every other one must have: the storyboard's tile.
+pub fn tile_size(jpeg: &[u8]) -> Result<vidpipe_core::job::Size, StoryboardError> {
+    let mut decoder = Decoder::new(jpeg);
+    decoder
+        .read_info()
+        .map_err(|source| StoryboardError::Decode { index: 0, source })?;
+    let info = decoder.info().ok_or_else(|| StoryboardError::Unusable {
+        index: 0,
+        reason: "no image header".into(),
+    })?;
+    Ok(vidpipe_core::job::Size::new(
+        u32::from(info.width),
+        u32::from(info.height),
+    ))
+}
+
 /// One thumbnail as RGB bytes, checked to be the board's tile size.
 fn decode_rgb(index: usize, jpeg: &[u8], board: &Storyboard) -> Result<Vec<u8>, StoryboardError> {
     let mut decoder = Decoder::new(jpeg);

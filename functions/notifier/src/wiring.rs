@@ -1,17 +1,24 @@
 //! Builds the notifier `main` runs (and `vidpipe render` runs in-process) from its configuration: the AWS adapters
 //! behind its ports.
 
-use vidpipe_aws::dynamo::{DynamoProcessedEvents, DynamoRenders, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoProcessedEvents, DynamoRenders, DynamoStreams};
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::publisher::EventBridgePublisher;
+use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_aws::webhook::WebhookError;
 
 use crate::config::Config;
 use crate::handler::Notifier;
 
 /// The notifier on DynamoDB, EventBridge and (optionally) a webhook.
-pub type LambdaNotifier =
-    Notifier<DynamoStreams, DynamoRenders, DynamoProcessedEvents, EventBridgePublisher>;
+pub type LambdaNotifier = Notifier<
+    DynamoStreams,
+    DynamoRenders,
+    DynamoProcessedEvents,
+    EventBridgePublisher,
+    DynamoPlaybacks,
+    S3RequestStore,
+>;
 
 /// The notifier for `config`, with clients from `sdk`.
 pub fn notifier(
@@ -29,7 +36,9 @@ pub fn notifier(
     Ok(Notifier {
         streams: DynamoStreams::new(ddb.clone(), &config.table, config.retention_days),
         renders: DynamoRenders::new(ddb.clone(), &config.table),
-        events: DynamoProcessedEvents::new(ddb, &config.table),
+        events: DynamoProcessedEvents::new(ddb.clone(), &config.table),
+        playbacks: DynamoPlaybacks::new(ddb, &config.table),
+        files: S3RequestStore(vidpipe_aws::s3::client(sdk, config.s3_force_path_style)),
         publisher,
         retention_days: config.retention_days,
     })

@@ -18,9 +18,11 @@ use vidpipe_core::recording::{Recording, RecordingStatus};
 use vidpipe_core::stream_status::StreamRecord;
 use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
+use vidpipe_presign::playback::PlaybackBackends;
 use vidpipe_presign::renders::RenderBackends;
 use vidpipe_testkit::fakes::{
-    InMemoryRenderFiles, InMemoryRenders, RecordingCanceller, RecordingExecutions,
+    InMemoryPlaybacks, InMemoryRenderFiles, InMemoryRenders, RecordingCanceller,
+    RecordingExecutions,
 };
 
 /// Real presigning; no object exists; multipart is not exercised.
@@ -108,6 +110,9 @@ impl RecordingStore for DiscardingTable {
         })
     }
     async fn mark_uploaded(&self, _: &str, _: u64, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn delete(&self, _: &str) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -206,6 +211,7 @@ fn bench(c: &mut Criterion) {
             InMemoryRenderFiles,
             RecordingCanceller,
         >::default(),
+        playback: PlaybackBackends::<InMemoryPlaybacks, InMemoryRenderFiles>::default(),
     };
 
     let mut group = c.benchmark_group("presign");

@@ -73,6 +73,12 @@ pub struct Config {
     pub legacy_upload_url_ttl: Duration,
     /// `DOWNLOAD_URL_TTL_SECONDS` (3600).
     pub download_url_ttl: Duration,
+    /// `PLAYBACK_URL_TTL_SECONDS` (900, at most 7 days): lifetime of the presigned URLs `GET /play` writes into a
+    /// manifest (a player fetches the manifest again for new ones).
+    pub playback_url_ttl: Duration,
+    /// `PUBLIC_BASE_URL` (unset: root-relative paths): the API's public URL, the base of the `/play/` URLs in
+    /// `playback` objects.
+    pub public_base_url: Option<String>,
     /// `MULTIPART_THRESHOLD` bytes (100 MiB): larger uploads get a multipart plan.
     pub multipart_threshold: u64,
     /// `MULTIPART_PART_SIZE` bytes (8 MiB, at least 5 MiB): smallest part size of a multipart plan.
@@ -124,6 +130,12 @@ impl Config {
                 )
                 .map(Duration::from_secs)?,
             download_url_ttl: seconds("DOWNLOAD_URL_TTL_SECONDS", 3600)?,
+            playback_url_ttl: vars
+                .whole_number("PLAYBACK_URL_TTL_SECONDS", 900, 1..=MAX_PRESIGN_SECONDS)
+                .map(Duration::from_secs)?,
+            public_base_url: vars
+                .optional("PUBLIC_BASE_URL")
+                .map(|url| url.trim_end_matches('/').to_owned()),
             multipart_threshold: part_size("MULTIPART_THRESHOLD", 100 * MIB)?,
             multipart_part_size: part_size("MULTIPART_PART_SIZE", 8 * MIB)?,
             limits: UploadLimits {
@@ -234,6 +246,8 @@ mod tests {
         assert_eq!(c.upload_url_ttl, Duration::from_secs(1800));
         assert_eq!(c.legacy_upload_url_ttl, Duration::from_secs(300));
         assert_eq!(c.download_url_ttl, Duration::from_secs(3600));
+        assert_eq!(c.playback_url_ttl, Duration::from_secs(900));
+        assert_eq!(c.public_base_url, None);
         assert_eq!(c.multipart_threshold, 100 * MIB);
         assert_eq!(c.limits.max_upload_bytes, 5 * 1024 * MIB);
         assert_eq!(c.auth, AuthMode::Jwt);

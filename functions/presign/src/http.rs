@@ -47,7 +47,7 @@ impl ApiError {
     }
 
     /// 500: the cause is logged with its whole chain, the client hears only that it may retry.
-    fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+    pub(crate) fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
         tracing::error!(error = %Chain(cause), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

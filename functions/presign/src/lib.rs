@@ -1,5 +1,5 @@
-//! vidpipe's HTTP API (API Gateway HTTP API, payload format 2.0): presigned uploads, recordings, stream status and
-//! renders.
+//! vidpipe's HTTP API (API Gateway HTTP API, payload format 2.0): presigned uploads, recordings, stream status,
+//! renders and playback.
 //!
 //! The handler ([`App`]) takes its stores as the ports of `vidpipe_core::ports`. `main` only wires: configuration
 //! from the environment, SDK clients built once ([`wiring`]), then [`App::handle`] per request, on an event
@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod event_guard;
 pub mod http;
+pub mod playback;
 pub mod renders;
 pub mod routes;
 pub mod wiring;

@@ -111,7 +111,7 @@ fn unavailable(e: &(dyn std::error::Error + 'static)) -> ApiError {
     )
 }
 
-impl<O, R, S, V> App<O, R, S, V>
+impl<O, R, S, V, P> App<O, R, S, V, P>
 where
     O: ObjectStore,
     R: RecordingStore,

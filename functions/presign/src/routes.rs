@@ -3,6 +3,7 @@
 use crate::auth::{CAPABILITY_HEADER, Caller, authenticate};
 use crate::config::Config;
 use crate::http::{ApiError, Cors, error_response, is_preflight, json_response};
+use crate::playback::PlaybackPorts;
 use crate::renders::RenderPorts;
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
@@ -13,6 +14,7 @@ use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::keys::{
     KeyKind, RoomId, StreamName, classify_key, composited_key, sanitize_filename,
 };
+use vidpipe_core::playback::PlaybackAsset;
 use vidpipe_core::ports::{ObjectStore, OwnerClaim, PutSpec, RecordingStore, StreamStatusStore};
 use vidpipe_core::recording::{MultipartUpload, Recording, RecordingStatus, expiry};
 use vidpipe_core::stream_status::StreamStatus;
@@ -24,7 +26,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The HTTP API with its dependencies.
 #[derive(Debug)]
-pub struct App<O, R, S, V> {
+pub struct App<O, R, S, V, P> {
     /// Configuration.
     pub config: Config,
     /// The bucket.
@@ -35,6 +37,8 @@ pub struct App<O, R, S, V> {
     pub streams: S,
     /// What the render routes need ([`crate::renders::RenderBackends`]).
     pub renders: V,
+    /// What the playback routes need ([`crate::playback::PlaybackBackends`]).
+    pub playback: P,
 }
 
 /// The request path without the API Gateway stage prefix.
@@ -54,7 +58,14 @@ fn route_path(request: &Request) -> String {
     }
 }
 
-impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore, V: RenderPorts> App<O, R, S, V> {
+impl<O, R, S, V, P> App<O, R, S, V, P>
+where
+    O: ObjectStore,
+    R: RecordingStore,
+    S: StreamStatusStore,
+    V: RenderPorts,
+    P: PlaybackPorts,
+{
     /// Answers one request: CORS, authentication, routing, and errors as JSON.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let origin = request
@@ -97,6 +108,7 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore, V: RenderPorts> Ap
                 | ["streams", _]
                 | ["renders"]
                 | ["renders", _]
+                | ["play", _, _, _]
         );
         if !known_path {
             return Err(ApiError::new(
@@ -120,6 +132,8 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore, V: RenderPorts> Ap
             }
             (&Method::GET, ["recordings"]) => self.list_recordings(&caller, request).await,
             (&Method::GET, ["recordings", id]) => self.get_recording(&caller, id).await,
+            (&Method::DELETE, ["recordings", id]) => self.delete_recording(&caller, id).await,
+            (&Method::GET, ["play", kind, id, file]) => self.play(&caller, kind, id, file).await,
             (&Method::GET, ["streams", stream]) => self.get_stream(&caller, stream).await,
             (&Method::POST, ["renders"]) => self.post_render(&caller, body()?).await,
             (&Method::GET, ["renders"]) => self.list_renders(&caller, request).await,
@@ -368,7 +382,11 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore, V: RenderPorts> Ap
     }
 
     /// The caller's own recording, or 404.
-    async fn own_recording(&self, caller: &Caller, id: &str) -> Result<Recording, ApiError> {
+    pub(crate) async fn own_recording(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Recording, ApiError> {
         if vidpipe_core::validate::identifier("recording_id", id, 64).is_err() {
             return Err(ApiError::not_found("recording"));
         }
@@ -669,6 +687,7 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore, V: RenderPorts> Ap
                 "output_url": output_url, "error": error, "job_kind": record.job_kind,
                 "fallback_reason": record.fallback_reason,
                 "uploads": {"screen": record.screen_uploads, "camera": record.camera_uploads},
+                "playback": self.playback_json(&PlaybackAsset::Stream(name)).await?,
             }),
         ))
     }
@@ -684,7 +703,11 @@ impl<O: ObjectStore, R: RecordingStore, S: StreamStatusStore, V: RenderPorts> Ap
                     .url,
             ),
         };
+        let playback = self
+            .playback_json(&PlaybackAsset::Recording(r.recording_id.clone()))
+            .await?;
         Ok(json!({
+            "playback": playback,
             "recording_id": r.recording_id, "kind": r.kind.as_str(), "key": r.key, "status": r.status.as_str(),
             "content_type": r.content_type, "size": r.size, "room_id": r.room_id, "stream_name": r.stream_name,
             "filename": r.filename, "started_at": r.started_at, "created_at": rfc3339_ms(r.created_at_ms),

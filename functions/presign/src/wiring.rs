@@ -1,12 +1,13 @@
 //! Builds the API `main` runs from its configuration: the AWS adapters behind its ports.
 
-use vidpipe_aws::dynamo::{DynamoRecordings, DynamoRenders, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoRecordings, DynamoRenders, DynamoStreams};
 use vidpipe_aws::mediaconvert::MediaConvertTranscoder;
 use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_aws::s3::{self, S3Objects};
 use vidpipe_aws::stepfunctions::StepFunctionsRenders;
 
 use crate::config::Config;
+use crate::playback::PlaybackBackends;
 use crate::renders::RenderBackends;
 use crate::routes::App;
 
@@ -14,8 +15,11 @@ use crate::routes::App;
 pub type LambdaRenders =
     RenderBackends<DynamoRenders, StepFunctionsRenders, S3RequestStore, MediaConvertTranscoder>;
 
+/// The playback routes on DynamoDB and S3.
+pub type LambdaPlayback = PlaybackBackends<DynamoPlaybacks, S3RequestStore>;
+
 /// The API on S3 and DynamoDB.
-pub type LambdaApp = App<S3Objects, DynamoRecordings, DynamoStreams, LambdaRenders>;
+pub type LambdaApp = App<S3Objects, DynamoRecordings, DynamoStreams, LambdaRenders, LambdaPlayback>;
 
 /// The API for `config`, with clients from `sdk`.
 pub fn app(config: Config, sdk: &aws_config::SdkConfig) -> LambdaApp {
@@ -25,6 +29,10 @@ pub fn app(config: Config, sdk: &aws_config::SdkConfig) -> LambdaApp {
         objects: S3Objects::new(s3.clone(), &config.bucket),
         recordings: DynamoRecordings::new(ddb.clone(), &config.table),
         streams: DynamoStreams::new(ddb.clone(), &config.table, config.retention_days),
+        playback: PlaybackBackends {
+            store: DynamoPlaybacks::new(ddb.clone(), &config.table),
+            files: S3RequestStore(s3.clone()),
+        },
         renders: RenderBackends {
             store: DynamoRenders::new(ddb, &config.table),
             executions: StepFunctionsRenders::new(

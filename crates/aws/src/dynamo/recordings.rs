@@ -232,4 +232,16 @@ impl RecordingStore for DynamoRecordings {
             next_cursor: start.as_ref().and_then(encode_cursor),
         })
     }
+
+    async fn delete(&self, recording_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(recording_id)))
+            .key("sk", s("REC"))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use vidpipe_aws::dynamo::{DynamoRecordings, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoRecordings, DynamoStreams};
 use vidpipe_aws::s3::S3Objects;
 use vidpipe_compositor::Compositor;
 use vidpipe_compositor::config::Config;
@@ -104,6 +104,7 @@ type LoadCompositor = Compositor<
     CountingMediaConvert,
     RecordingPublisher,
     StartedTimers,
+    DynamoPlaybacks,
 >;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,6 +195,7 @@ async fn compositor_behind_invoke_api(
         transcoder: Arc::clone(&mediaconvert),
         publisher: Arc::new(RecordingPublisher::default()),
         timer: Arc::new(StartedTimers::default()),
+        playbacks: Arc::new(DynamoPlaybacks::new(ddb.clone(), &table)),
         now_ms: system_now(),
         config,
     });

@@ -14,6 +14,8 @@
 //! | [`EventPublisher`] | domain events: the bus, then a webhook | `publisher::EventBridgePublisher` |
 //! | [`Transcoder`] | MediaConvert's Probe, CreateJob, CancelJob | `mediaconvert::MediaConvertTranscoder` |
 //! | [`JobCanceller`] | MediaConvert's CancelJob alone | `mediaconvert::MediaConvertTranscoder` |
+//! | [`PlaybackStore`] | playback packages (forward-only statuses) | `dynamo::DynamoPlaybacks` |
+//! | [`PackageFiles`] | a playback package's files, by URI | `requests::S3RequestStore` |
 //! | [`PartnerTimer`] | the durable wait for a partner recording | `stepfunctions::StepFunctionsTimer` |
 //!
 //! The render flow's ports live beside its domain, in [`crate::render::ports`].
@@ -39,7 +41,7 @@ pub use media::{CancelOutcome, JobCanceller, TranscodeError, Transcoder};
 pub use objects::{
     ObjectHead, ObjectStore, ObjectStoreError, PresignedRequest, PutSpec, StoredPart,
 };
-pub use playback::{PlaybackAdvance, PlaybackStore};
+pub use playback::{PackageFiles, PlaybackAdvance, PlaybackStore};
 pub use recordings::{RecordingPage, RecordingStore};
 pub use renders::{ProcessedEventStore, RenderPage, RenderStore, update_render};
 pub use streams::{JobEventOutcome, OwnerClaim, StalledStream, StreamStatusStore, StreamStore};

@@ -1,9 +1,12 @@
-//! [`PlaybackStore`]: the playback packages' records and their forward-only statuses.
+//! [`PlaybackStore`]: the playback packages' records and their forward-only statuses; [`PackageFiles`]: the
+//! package's files the storyboard step reads and writes.
 
 use std::future::Future;
 
 use super::StoreError;
 use crate::playback::{PlaybackPackage, PlaybackUpdate};
+use crate::render::ports::{FetchError, PutError};
+use crate::s3uri::S3Uri;
 
 /// What became of an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,4 +41,21 @@ pub trait PlaybackStore: Send + Sync {
     ) -> impl Future<Output = Result<PlaybackAdvance, StoreError>> + Send;
     /// Deletes the package's record (nothing when there is none).
     fn delete(&self, asset: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A package's files, by URI: the storyboard step reads the job's thumbnails and writes the sprites and the WebVTT.
+pub trait PackageFiles: Send + Sync {
+    /// The bytes of the object at `uri`, refusing objects over `limit` bytes.
+    fn read(
+        &self,
+        uri: &S3Uri,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<u8>, FetchError>> + Send;
+    /// Stores `bytes` at `uri` with `content_type`.
+    fn write(
+        &self,
+        uri: &S3Uri,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), PutError>> + Send;
 }

@@ -48,4 +48,6 @@ pub trait RecordingStore: Send + Sync {
         size: u64,
         etag: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes a recording's item (nothing when there is none).
+    fn delete(&self, recording_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

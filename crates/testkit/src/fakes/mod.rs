@@ -5,12 +5,14 @@
 
 mod notifier;
 mod objects;
+mod playback;
 mod recordings;
 mod renders;
 mod streams;
 
 pub use notifier::{InMemoryProcessedEvents, RecordingPublisher};
 pub use objects::{InMemoryObjects, SignedPut};
+pub use playback::InMemoryPlaybacks;
 pub use recordings::InMemoryRecordings;
 pub use renders::{InMemoryRenderFiles, InMemoryRenders, RecordingCanceller, RecordingExecutions};
 pub use streams::InMemoryStreams;

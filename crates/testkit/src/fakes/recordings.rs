@@ -42,6 +42,12 @@ impl RecordingStore for InMemoryRecordings {
         Ok(self.lock().get(recording_id).cloned())
     }
 
+    async fn delete(&self, recording_id: &str) -> Result<(), StoreError> {
+        self.wrote();
+        self.lock().remove(recording_id);
+        Ok(())
+    }
+
     async fn set_status(
         &self,
         recording_id: &str,

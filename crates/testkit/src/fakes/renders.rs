@@ -210,6 +210,27 @@ impl vidpipe_core::render::ports::RequestWriter for InMemoryRenderFiles {
     }
 }
 
+impl vidpipe_core::ports::PackageFiles for InMemoryRenderFiles {
+    async fn read(
+        &self,
+        uri: &S3Uri,
+        _limit: u64,
+    ) -> Result<Vec<u8>, vidpipe_core::render::ports::FetchError> {
+        self.get(&uri.to_string())
+            .ok_or_else(|| vidpipe_core::render::ports::FetchError::NotFound(uri.clone()))
+    }
+
+    async fn write(
+        &self,
+        uri: &S3Uri,
+        bytes: Vec<u8>,
+        _content_type: &str,
+    ) -> Result<(), PutError> {
+        self.insert(&uri.to_string(), &bytes);
+        Ok(())
+    }
+}
+
 impl FolderRemover for InMemoryRenderFiles {
     async fn remove_folder(&self, folder: &S3Uri) -> Result<(), PutError> {
         let prefix = folder.to_string();

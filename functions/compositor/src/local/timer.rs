@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde_json::Value;
 use vidpipe_core::error::Chain;
 use vidpipe_core::ports::{
-    EventPublisher, ObjectStore, PartnerTimer, RecordingStore, StreamStore, TimerError, Transcoder,
-    execution_input, execution_name,
+    EventPublisher, ObjectStore, PartnerTimer, PlaybackStore, RecordingStore, StreamStatusStore,
+    StreamStore, TimerError, Transcoder, execution_input, execution_name,
 };
 use vidpipe_stepfn::{
     DefinitionError, Interpreter, Outcome, StateMachine, TaskError, TaskInvoker, substitute,
@@ -35,14 +35,15 @@ pub trait TimeoutTarget: Send + Sync {
     fn invoke(&self, input: Value) -> BoxFuture<'_, Result<Value, TransientError>>;
 }
 
-impl<S, R, O, M, E, T> TimeoutTarget for Compositor<S, R, O, M, E, T>
+impl<S, R, O, M, E, T, P> TimeoutTarget for Compositor<S, R, O, M, E, T, P>
 where
-    S: StreamStore,
+    S: StreamStore + StreamStatusStore,
     R: RecordingStore,
     O: ObjectStore,
     M: Transcoder,
     E: EventPublisher,
     T: PartnerTimer,
+    P: PlaybackStore,
 {
     fn invoke(&self, input: Value) -> BoxFuture<'_, Result<Value, TransientError>> {
         Box::pin(self.handle(input))

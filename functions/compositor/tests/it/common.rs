@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use vidpipe_aws::dynamo::{DynamoRecordings, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoRecordings, DynamoStreams};
 use vidpipe_aws::s3::S3Objects;
 use vidpipe_compositor::Compositor;
 use vidpipe_compositor::config::Config;
@@ -37,6 +37,7 @@ pub type TestCompositor = Compositor<
     CountingTranscoder,
     RecordingPublisher,
     RecordingTimer,
+    DynamoPlaybacks,
 >;
 
 pub const PREFIX: &str = "videos/";
@@ -239,6 +240,7 @@ impl Stack {
             transcoder: transcoder.clone(),
             publisher: publisher.clone(),
             timer: timer.clone(),
+            playbacks: Arc::new(DynamoPlaybacks::new(ddb.clone(), &table)),
             now_ms: Arc::new(move || clock_now.load(Ordering::SeqCst)),
             config,
         };

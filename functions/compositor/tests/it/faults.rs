@@ -11,12 +11,15 @@ use std::time::Duration;
 
 use vidpipe_aws::dynamo::DynamoStreams;
 use vidpipe_compositor::{Compositor, TransientError};
+use vidpipe_core::capability::CapabilityDigest;
 use vidpipe_core::jobevent::StreamUpdate;
 use vidpipe_core::pairing::{
     Arrival, ClaimOutcome, Source, StreamFailure, StreamState, Submission,
 };
-use vidpipe_core::ports::{StalledStream, StoreError, StreamStatusStore, StreamStore};
-use vidpipe_core::stream_status::StreamStatus;
+use vidpipe_core::ports::{
+    JobEventOutcome, OwnerClaim, StalledStream, StoreError, StreamStatusStore, StreamStore,
+};
+use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 
 use crate::common::{PREFIX, Stack};
 
@@ -66,6 +69,47 @@ impl FaultyStreams {
             }
         }
         call.await
+    }
+}
+
+/// The owner and status side, untouched by the faults: the compositor reads a stream's owner for its output's
+/// playback package.
+impl StreamStatusStore for FaultyStreams {
+    async fn get_status(&self, stream: &str) -> Result<Option<StreamRecord>, StoreError> {
+        self.inner.get_status(stream).await
+    }
+
+    async fn claim_owner(
+        &self,
+        stream: &str,
+        owner: &str,
+        capability: Option<&CapabilityDigest>,
+        expires_at: u64,
+    ) -> Result<OwnerClaim, StoreError> {
+        self.inner
+            .claim_owner(stream, owner, capability, expires_at)
+            .await
+    }
+
+    async fn release_owner(
+        &self,
+        stream: &str,
+        capability: &CapabilityDigest,
+    ) -> Result<bool, StoreError> {
+        self.inner.release_owner(stream, capability).await
+    }
+
+    async fn apply_job_event(
+        &self,
+        stream: &str,
+        generation: u64,
+        update: &StreamUpdate,
+        event_id: &str,
+        now_ms: u64,
+    ) -> Result<JobEventOutcome, StoreError> {
+        self.inner
+            .apply_job_event(stream, generation, update, event_id, now_ms)
+            .await
     }
 }
 
@@ -183,6 +227,7 @@ async fn interrupted(step: Step, fault: Fault) {
         transcoder: Arc::clone(&healthy.transcoder),
         publisher: Arc::clone(&healthy.publisher),
         timer: Arc::clone(&healthy.timer),
+        playbacks: Arc::clone(&healthy.playbacks),
         now_ms: Arc::clone(&healthy.now_ms),
     };
     match (step, fault) {

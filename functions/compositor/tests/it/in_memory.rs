@@ -13,38 +13,45 @@ use vidpipe_core::recording::{Recording, RecordingStatus};
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_core::upload::UploadKind;
 use vidpipe_testkit::fakes::{
-    InMemoryObjects, InMemoryRecordings, InMemoryStreams, RecordingPublisher,
+    InMemoryObjects, InMemoryPlaybacks, InMemoryRecordings, InMemoryStreams, RecordingPublisher,
 };
 
 use crate::common::{CountingTranscoder, PREFIX, RecordingTimer, config, s3_event};
 
 const BUCKET: &str = "in-memory";
 
-type InMemoryCompositor = Compositor<
+pub(crate) type InMemoryCompositor = Compositor<
     InMemoryStreams,
     InMemoryRecordings,
     InMemoryObjects,
     CountingTranscoder,
     RecordingPublisher,
     RecordingTimer,
+    InMemoryPlaybacks,
 >;
 
-struct Setup {
-    compositor: InMemoryCompositor,
+pub(crate) struct Setup {
+    pub(crate) compositor: InMemoryCompositor,
     now: Arc<AtomicU64>,
 }
 
 fn setup() -> Setup {
+    setup_with(&[])
+}
+
+/// The in-memory compositor with configuration `overrides`.
+pub(crate) fn setup_with(overrides: &[(&str, &str)]) -> Setup {
     let now = Arc::new(AtomicU64::new(1_795_194_000_000));
     let clock = Arc::clone(&now);
     let compositor = Compositor {
-        config: config(BUCKET, "unused", &[]),
+        config: config(BUCKET, "unused", overrides),
         streams: Arc::default(),
         recordings: Arc::default(),
         objects: Arc::default(),
         transcoder: Arc::default(),
         publisher: Arc::default(),
         timer: Arc::default(),
+        playbacks: Arc::default(),
         now_ms: Arc::new(move || clock.load(Ordering::SeqCst)),
     };
     Setup { compositor, now }
@@ -52,7 +59,7 @@ fn setup() -> Setup {
 
 impl Setup {
     /// Puts an object (with `started-at`, when given) and returns its ObjectCreated event.
-    fn put(&self, key: &str, etag: &str, started_at: Option<u64>) -> serde_json::Value {
+    pub(crate) fn put(&self, key: &str, etag: &str, started_at: Option<u64>) -> serde_json::Value {
         let metadata = started_at
             .map(|t| BTreeMap::from([("started-at".to_owned(), t.to_string())]))
             .unwrap_or_default();

@@ -12,4 +12,5 @@ mod handler;
 mod in_memory;
 mod input_failure;
 mod moto_flow;
+mod playback;
 mod pressure;

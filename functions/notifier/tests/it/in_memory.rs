@@ -7,13 +7,20 @@ use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 use vidpipe_lambda::ErrorType;
 use vidpipe_notifier::Notifier;
 use vidpipe_testkit::fakes::{
-    InMemoryProcessedEvents, InMemoryRenders, InMemoryStreams, RecordingPublisher,
+    InMemoryPlaybacks, InMemoryProcessedEvents, InMemoryRenderFiles, InMemoryRenders,
+    InMemoryStreams, RecordingPublisher,
 };
 
 use crate::moto::fixture;
 
-type TestNotifier =
-    Notifier<InMemoryStreams, InMemoryRenders, InMemoryProcessedEvents, RecordingPublisher>;
+type TestNotifier = Notifier<
+    InMemoryStreams,
+    InMemoryRenders,
+    InMemoryProcessedEvents,
+    RecordingPublisher,
+    InMemoryPlaybacks,
+    InMemoryRenderFiles,
+>;
 
 /// The notifier, with `session-42` as the compositor leaves it after submitting its first job.
 fn notifier() -> TestNotifier {
@@ -30,6 +37,8 @@ fn notifier() -> TestNotifier {
         renders: InMemoryRenders::default(),
         events: InMemoryProcessedEvents::default(),
         publisher: RecordingPublisher::default(),
+        playbacks: InMemoryPlaybacks::default(),
+        files: InMemoryRenderFiles::default(),
         retention_days: 30,
     }
 }

@@ -3,4 +3,5 @@
 
 mod in_memory;
 mod moto;
+mod playback;
 mod storyboard;

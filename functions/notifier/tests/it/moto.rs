@@ -5,9 +5,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
-use vidpipe_aws::dynamo::{DynamoProcessedEvents, DynamoRenders, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoProcessedEvents, DynamoRenders, DynamoStreams};
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::publisher::EventBridgePublisher;
+use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_aws::webhook::WebhookConfig;
 use vidpipe_core::jobevent::{JobRoute, JobStateDetail, StreamUpdate, route};
 use vidpipe_core::ports::StreamStatusStore;
@@ -57,7 +58,7 @@ async fn stack_with(webhook: Option<WebhookConfig>) -> Stack {
     }
     let table = DynamoStreams::new(ddb.clone(), &table_name, 30);
     Stack {
-        notifier: notifier(&ddb, &table_name, publisher),
+        notifier: notifier(&sdk, &table_name, publisher),
         table,
         ddb,
         table_name,
@@ -66,16 +67,19 @@ async fn stack_with(webhook: Option<WebhookConfig>) -> Stack {
 }
 
 /// The notifier on `table` through `ddb`, publishing with `publisher`.
-fn notifier(
-    ddb: &aws_sdk_dynamodb::Client,
+pub(crate) fn notifier(
+    sdk: &aws_config::SdkConfig,
     table: &str,
     publisher: EventBridgePublisher,
 ) -> LambdaNotifier {
+    let ddb = &aws_sdk_dynamodb::Client::new(sdk);
     Notifier {
         streams: DynamoStreams::new(ddb.clone(), table, 30),
         renders: DynamoRenders::new(ddb.clone(), table),
         events: DynamoProcessedEvents::new(ddb.clone(), table),
         publisher,
+        playbacks: DynamoPlaybacks::new(ddb.clone(), table),
+        files: S3RequestStore(vidpipe_aws::s3::client(sdk, true)),
         retention_days: 30,
     }
 }
@@ -559,7 +563,7 @@ async fn a_failed_publish_fails_the_invocation_and_the_retry_publishes() {
     stack.submitted("session-42", 1, "composite").await;
     let sdk = MotoServer::shared().sdk_config().await;
     let broken = notifier(
-        &stack.ddb,
+        &sdk,
         &stack.table_name,
         EventBridgePublisher::new(EventBus::new(
             aws_sdk_eventbridge::Client::new(&sdk),

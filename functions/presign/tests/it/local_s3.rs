@@ -2,9 +2,11 @@
 //! whole upload flow, and an in-process s3s-fs server (which checks SigV4, as moto does not) for signature rules.
 
 use std::collections::{BTreeSet, HashMap};
+use vidpipe_presign::playback::PlaybackBackends;
 use vidpipe_presign::renders::RenderBackends;
 use vidpipe_testkit::fakes::{
-    InMemoryRenderFiles, InMemoryRenders, RecordingCanceller, RecordingExecutions,
+    InMemoryPlaybacks, InMemoryRenderFiles, InMemoryRenders, RecordingCanceller,
+    RecordingExecutions,
 };
 
 use vidpipe_aws::dynamo::{DynamoRecordings, DynamoStreams};
@@ -27,6 +29,7 @@ type MotoApp = App<
     DynamoRecordings,
     DynamoStreams,
     RenderBackends<InMemoryRenders, RecordingExecutions, InMemoryRenderFiles, RecordingCanceller>,
+    PlaybackBackends<InMemoryPlaybacks, InMemoryRenderFiles>,
 >;
 
 struct Stack {
@@ -103,6 +106,7 @@ impl Stack {
             recordings: DynamoRecordings::new(ddb.clone(), table.clone()),
             streams: DynamoStreams::new(ddb.clone(), table.clone(), 30),
             renders: RenderBackends::default(),
+            playback: PlaybackBackends::default(),
         };
         Stack {
             app,
@@ -593,7 +597,7 @@ async fn every_sample_event_is_answered() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 18, "{names:?}");
+    assert_eq!(names.len(), 20, "{names:?}");
     for name in names {
         let expected = match name.as_str() {
             "post-uploads-complete.json" => 400, // its sample ETag is not one S3 issued
@@ -605,20 +609,27 @@ async fn every_sample_event_is_answered() {
             // Its sources are assets in events/local.env's bucket, not in this test's (the handler tests post it
             // with that bucket): refused by field, as another bucket's objects are.
             "post-renders.json" => 400,
+            // The sample recording has no playback package.
+            "get-play.json" => 404,
             n if n.starts_with("post-uploads-") => 201,
             _ => 200,
         };
-        // Abort last, so the other events still find the upload open.
-        if name == "delete-upload.json" {
+        // Abort, then delete, last, so the other events still find the upload open.
+        if name == "delete-upload.json" || name == "delete-recording.json" {
             continue;
         }
         let (status, body) = stack.call(Event::fixture(&name).id(&id)).await;
         assert_eq!(status, expected, "{name}: {body}");
     }
+    for name in ["delete-upload.json", "delete-recording.json"] {
+        let (status, body) = stack.call(Event::fixture(name).id(&id)).await;
+        assert_eq!(status, 200, "{name}: {body}");
+    }
+    // The recording's item is gone from DynamoDB.
     let (status, body) = stack
-        .call(Event::fixture("delete-upload.json").id(&id))
+        .call(Event::fixture("get-recording.json").id(&id))
         .await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 404, "{body}");
 }
 
 #[tokio::test]
@@ -719,6 +730,7 @@ async fn a_first_sign_that_fails_gives_the_stream_back_on_moto() {
         recordings: DynamoRecordings::new(stack.ddb.clone(), unique_name("missing")),
         streams: DynamoStreams::new(stack.ddb.clone(), stack.table.clone(), 30),
         renders: RenderBackends::default(),
+        playback: PlaybackBackends::default(),
     };
     let survey = || Event::fixture("post-presigned-url.json").subject(None);
     let (status, err) = parts(broken.handle(survey().request()).await);

@@ -4,6 +4,7 @@ mod auth;
 mod event_guard;
 mod http;
 mod legacy_routes;
+mod playback;
 mod recordings;
 mod renders;
 mod streams;
@@ -14,11 +15,13 @@ use std::sync::atomic::Ordering;
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
+use vidpipe_presign::playback::PlaybackBackends;
 use vidpipe_presign::renders::RenderBackends;
 use vidpipe_testkit::config::vars;
 use vidpipe_testkit::fakes::{InMemoryObjects, InMemoryRecordings, InMemoryStreams};
 use vidpipe_testkit::fakes::{
-    InMemoryRenderFiles, InMemoryRenders, RecordingCanceller, RecordingExecutions,
+    InMemoryPlaybacks, InMemoryRenderFiles, InMemoryRenders, RecordingCanceller,
+    RecordingExecutions,
 };
 
 use crate::common::{Event, parts};
@@ -36,7 +39,13 @@ fn stream_record(stream: &str, owner: Option<&str>, status: StreamStatus) -> Str
 type TestRenders =
     RenderBackends<InMemoryRenders, RecordingExecutions, InMemoryRenderFiles, RecordingCanceller>;
 
-type TestApp = App<InMemoryObjects, InMemoryRecordings, InMemoryStreams, TestRenders>;
+type TestApp = App<
+    InMemoryObjects,
+    InMemoryRecordings,
+    InMemoryStreams,
+    TestRenders,
+    PlaybackBackends<InMemoryPlaybacks, InMemoryRenderFiles>,
+>;
 
 /// The configuration of these tests, with `overrides` replacing its values.
 fn config(overrides: &[(&str, &str)]) -> Config {
@@ -62,6 +71,7 @@ fn app(overrides: &[(&str, &str)]) -> TestApp {
         recordings: InMemoryRecordings::default(),
         streams: InMemoryStreams::default(),
         renders: RenderBackends::default(),
+        playback: PlaybackBackends::default(),
     }
 }
 

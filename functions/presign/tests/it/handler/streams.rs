@@ -62,7 +62,7 @@ async fn stream_status_is_served_to_its_owner_only() {
         serde_json::json!({"stream": "session-42", "status": "ready", "progress": 100,
             "output_url": "https://s3.test/videos/session-42_composited.mp4?get", "error": null,
             "job_kind": "single", "fallback_reason": "camera_missing",
-            "uploads": {"screen": 2, "camera": 0}})
+            "uploads": {"screen": 2, "camera": 0}, "playback": null})
     );
     let get = |stream: &str| Event::fixture("get-stream.json").path(&format!("/streams/{stream}"));
     let (_, running) = call(&app, get("s-running")).await;

@@ -1,0 +1,325 @@
+//! The playback routes: the `playback` object of a recording or a stream, `GET /play/{asset}/{file}` (a package's
+//! manifest or storyboard with every file it names rewritten into a short-lived presigned GET), and
+//! `DELETE /recordings/{id}`.
+//!
+//! `GET /play` is how a browser plays from a private bucket without a CDN: a presigned URL authorizes one object,
+//! so each segment, init segment and sprite gets its own, valid `PLAYBACK_URL_TTL_SECONDS`; an HLS main playlist's
+//! variant playlists stay relative, so the player fetches them through this route too. Only the package's owner
+//! may (404 for anyone else, as for the recording itself).
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use vidpipe_core::job::names;
+use vidpipe_core::keys::StreamName;
+use vidpipe_core::manifest::{self, ManifestError};
+use vidpipe_core::playback::{PlaybackAsset, PlaybackPackage};
+use vidpipe_core::ports::{
+    ObjectStore, PackageFiles, PlaybackStore, RecordingStore, StreamStatusStore,
+};
+use vidpipe_core::render::ports::{FetchError, FolderRemover};
+use vidpipe_core::s3uri::S3Uri;
+use vidpipe_core::stream_status::StreamStatus;
+use vidpipe_core::upload::UploadKind;
+
+use crate::App;
+use crate::auth::Caller;
+use crate::http::{ApiError, json_response};
+use crate::renders::RenderPorts;
+
+/// The largest manifest read (a two-hour ladder's DASH `SegmentList` is well under it).
+const MANIFEST_LIMIT: u64 = 4 << 20;
+
+/// What the playback routes need besides the bucket: the packages and their files.
+#[derive(Debug, Default)]
+pub struct PlaybackBackends<St, Fi> {
+    /// Package items.
+    pub store: St,
+    /// Manifests read, and a deleted recording's folder removed.
+    pub files: Fi,
+}
+
+/// The playback routes' ports, as one type parameter of [`App`].
+pub trait PlaybackPorts: Send + Sync {
+    /// Package items.
+    type Store: PlaybackStore;
+    /// Package files.
+    type Files: PackageFiles + FolderRemover;
+    /// The package items.
+    fn store(&self) -> &Self::Store;
+    /// The package files.
+    fn files(&self) -> &Self::Files;
+}
+
+impl<St: PlaybackStore, Fi: PackageFiles + FolderRemover> PlaybackPorts
+    for PlaybackBackends<St, Fi>
+{
+    type Store = St;
+    type Files = Fi;
+    fn store(&self) -> &St {
+        &self.store
+    }
+    fn files(&self) -> &Fi {
+        &self.files
+    }
+}
+
+/// What a file of a package is served as: its content type and how its URIs are rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    Hls,
+    Dash,
+    Storyboard,
+}
+
+impl Served {
+    /// The kind of `file`: the main playlist, a variant playlist (`index_720p.m3u8`), the DASH manifest or the
+    /// storyboard; anything else is not served (segments and images are fetched with their presigned URLs).
+    fn of(file: &str) -> Option<Self> {
+        let plain = file
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        match file {
+            _ if !plain => None,
+            names::DASH => Some(Self::Dash),
+            names::STORYBOARD => Some(Self::Storyboard),
+            _ if file.starts_with("index") && file.ends_with(".m3u8") => Some(Self::Hls),
+            _ => None,
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Hls => "application/vnd.apple.mpegurl",
+            Self::Dash => "application/dash+xml",
+            Self::Storyboard => "text/vtt",
+        }
+    }
+}
+
+impl<O, R, S, V, P> App<O, R, S, V, P>
+where
+    O: ObjectStore,
+    R: RecordingStore,
+    S: StreamStatusStore,
+    V: RenderPorts,
+    P: PlaybackPorts,
+{
+    /// The `playback` object of `asset` (`null` when it has no package): manifests and the storyboard through
+    /// `GET /play`, the MP4 and the poster as presigned GETs, once `ready`.
+    pub(crate) async fn playback_json(&self, asset: &PlaybackAsset) -> Result<Value, ApiError> {
+        let Some(package) = self.playback.store().get(&asset.as_wire()).await? else {
+            return Ok(Value::Null);
+        };
+        let view = package.view(str::to_owned);
+        let play = |key: Option<String>| {
+            key.map(|key| {
+                let file = key.rsplit('/').next().unwrap_or_default();
+                let base = self.config.public_base_url.as_deref().unwrap_or_default();
+                format!("{base}/play/{}/{file}", asset.as_wire())
+            })
+        };
+        let mut json = serde_json::to_value(&view).unwrap_or_default();
+        json["hls"] = json!(play(view.hls));
+        json["dash"] = json!(play(view.dash));
+        json["storyboard"] = json!(play(view.storyboard));
+        for (field, key) in [("mp4", view.mp4), ("poster", view.poster)] {
+            if let Some(key) = key {
+                let url = self
+                    .objects
+                    .presign_get(&key, self.config.download_url_ttl)
+                    .await?
+                    .url;
+                json[field] = json!(url);
+            }
+        }
+        Ok(json)
+    }
+
+    /// `GET /play/{kind}/{id}/{file}`: the caller's own package's manifest or storyboard, rewritten.
+    pub(crate) async fn play(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        id: &str,
+        file: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let not_found = || ApiError::not_found("playback file");
+        let asset = PlaybackAsset::parse(&format!("{kind}/{id}")).map_err(|_| not_found())?;
+        let served = Served::of(file).ok_or_else(not_found)?;
+        let package = self.own_package(caller, &asset).await?;
+        if package.status != StreamStatus::Ready {
+            return Err(ApiError::conflict(
+                "not_ready",
+                format!("the playback package is {}", package.status.as_str()),
+            ));
+        }
+        let key = manifest::resolve(&package.folder, file).map_err(|_| not_found())?;
+        let uri = S3Uri::new(&package.bucket, key).map_err(|_| not_found())?;
+        let text = match self.playback.files().read(&uri, MANIFEST_LIMIT).await {
+            Ok(bytes) => {
+                String::from_utf8(bytes).map_err(|_| self.unservable(&asset, &"not UTF-8"))?
+            }
+            Err(FetchError::NotFound(_)) => return Err(not_found()),
+            Err(e) => return Err(ApiError::internal(&e)),
+        };
+        let rewritten = self
+            .rewrite(&package, served, &text)
+            .await
+            .map_err(|e| self.unservable(&asset, &e))?;
+        let mut response = Response::new(Body::Text(rewritten));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(served.content_type()),
+        );
+        // The URLs inside expire: no cache may keep them.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+        Ok(response)
+    }
+
+    /// `text` with every file it names presigned (an HLS variant playlist stays relative: it comes back here).
+    async fn rewrite(
+        &self,
+        package: &PlaybackPackage,
+        served: Served,
+        text: &str,
+    ) -> Result<String, ManifestError> {
+        // The rewriters take a synchronous callback: resolve every URI first, then sign each key once.
+        let mut keys = Vec::new();
+        let mut collect = |uri: &str| {
+            let key = manifest::resolve(&package.folder, uri)?;
+            keys.push((uri.to_owned(), key));
+            Ok(String::new())
+        };
+        match served {
+            Served::Hls => manifest::rewrite_hls(text, &mut collect)?,
+            Served::Dash => manifest::rewrite_dash(text, &mut collect)?,
+            Served::Storyboard => manifest::rewrite_vtt(text, &mut collect)?,
+        };
+        let mut signed = HashMap::new();
+        for (uri, key) in keys {
+            let Entry::Vacant(slot) = signed.entry(uri) else {
+                continue;
+            };
+            let url = if served == Served::Hls && slot.key().ends_with(".m3u8") {
+                slot.key().clone()
+            } else {
+                self.objects
+                    .presign_get(&key, self.config.playback_url_ttl)
+                    .await
+                    .map_err(|_| ManifestError::OutsidePackage(slot.key().clone()))?
+                    .url
+            };
+            slot.insert(url);
+        }
+        let mut lookup = |uri: &str| {
+            signed
+                .get(uri)
+                .cloned()
+                .ok_or_else(|| ManifestError::OutsidePackage(uri.to_owned()))
+        };
+        match served {
+            Served::Hls => manifest::rewrite_hls(text, &mut lookup),
+            Served::Dash => manifest::rewrite_dash(text, &mut lookup),
+            Served::Storyboard => manifest::rewrite_vtt(text, &mut lookup),
+        }
+    }
+
+    /// A stored file that cannot be served: logged, answered as a server error.
+    fn unservable(&self, asset: &PlaybackAsset, why: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(asset = asset.as_wire(), %why, "a playback file cannot be served");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the playback file cannot be served",
+        )
+    }
+
+    /// The caller's own package of `asset`, or 404: a recording's package is its owner's; a stream's, whoever may
+    /// read the stream (its owner, or an anonymous caller with its capability).
+    async fn own_package(
+        &self,
+        caller: &Caller,
+        asset: &PlaybackAsset,
+    ) -> Result<PlaybackPackage, ApiError> {
+        let not_found = || ApiError::not_found("playback package");
+        let package = self
+            .playback
+            .store()
+            .get(&asset.as_wire())
+            .await?
+            .ok_or_else(not_found)?;
+        let allowed = match asset {
+            PlaybackAsset::Recording(_) => {
+                matches!(caller, Caller::User(me) if *me == package.owner)
+            }
+            PlaybackAsset::Stream(name) => self.may_read_stream(caller, name).await?,
+        };
+        if allowed {
+            Ok(package)
+        } else {
+            Err(not_found())
+        }
+    }
+
+    /// Whether `caller` may read the stream `name`, by the rule of `GET /streams/{stream}`.
+    async fn may_read_stream(&self, caller: &Caller, name: &StreamName) -> Result<bool, ApiError> {
+        Ok(self
+            .streams
+            .get_status(name.as_str())
+            .await?
+            .is_some_and(|r| {
+                r.owner
+                    .as_deref()
+                    .is_some_and(|owner| caller.holds(owner, r.capability.as_ref()))
+            }))
+    }
+
+    /// `DELETE /recordings/{id}`: the caller's own recording, its folder (the upload and its playback package) and
+    /// its items. A stream's screen or camera recording is part of the stream's output and is refused (409).
+    pub(crate) async fn delete_recording(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        caller.user_owner()?;
+        let recording = self.own_recording(caller, id).await?;
+        if !matches!(recording.kind, UploadKind::Recording | UploadKind::Asset) {
+            return Err(ApiError::conflict(
+                "stream_recording",
+                "a stream's recording is part of its output and is not deleted alone",
+            ));
+        }
+        // The recording's folder holds its upload and everything made from it; files go first, so a failure
+        // leaves the items and the request can be repeated.
+        let (folder, _) = recording.key.rsplit_once('/').unwrap_or_default();
+        if !folder.ends_with(&format!("/{}", recording.recording_id)) {
+            return Err(ApiError::conflict(
+                "not_deletable",
+                "this recording's key is not in a folder of its own",
+            ));
+        }
+        let folder = S3Uri::new(&self.config.bucket, format!("{folder}/"))
+            .map_err(|e| ApiError::internal(&e))?;
+        self.playback
+            .files()
+            .remove_folder(&folder)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        let asset = PlaybackAsset::Recording(recording.recording_id.clone());
+        self.playback.store().delete(&asset.as_wire()).await?;
+        self.recordings.delete(&recording.recording_id).await?;
+        tracing::info!(recording_id = %recording.recording_id, key = %recording.key, "recording deleted");
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"recording_id": recording.recording_id, "status": "deleted"}),
+        ))
+    }
+}
