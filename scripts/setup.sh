@@ -2,7 +2,7 @@
 # Installs what vidpipe's local stack and tests need, on a fresh Debian machine. Safe to run again.
 #   - Debian packages: ffmpeg (ffmpeg, ffprobe), chromium (browser recordings and page tests, driven by Playwright),
 #     openssl (the CloudFront signing tests make their RSA keys with it)
-#   - .venv: moto server, botocore (MediaConvert model for job validation), statelint, cfn-lint, cargo-lambda,
+#   - .venv: moto server, botocore (MediaConvert model for job validation), statelint, cfn-lint, aws-sam-cli, cargo-lambda,
 #     Playwright for Python (it drives Debian's chromium through executable_path; no browser is downloaded)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
-for tool in ffmpeg ffprobe chromium openssl .venv/bin/moto_server .venv/bin/statelint .venv/bin/cfn-lint .venv/bin/cargo-lambda; do
+for tool in ffmpeg ffprobe chromium openssl .venv/bin/moto_server .venv/bin/statelint .venv/bin/cfn-lint .venv/bin/sam .venv/bin/cargo-lambda; do
   command -v "$tool" >/dev/null 2>&1 || { echo "setup: $tool is missing after install" >&2; exit 1; }
 done
 echo "setup: ok ($(ffmpeg -version | head -1 | cut -d' ' -f1-3), $(chromium --version 2>/dev/null | cut -d' ' -f1-2), moto $(.venv/bin/python -c 'import moto; print(moto.__version__)'), playwright $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("playwright"))'))"

@@ -9,12 +9,14 @@ that holds what failed has an alarm and its URL and ARN in the outputs.
 """
 
 import json
+import os
 import pathlib
 import re
 import subprocess
 import sys
 import tomllib
 import unittest
+import unittest.mock
 
 from cfnlint.decode import decode
 
@@ -406,9 +408,6 @@ class TemplateTest(unittest.TestCase):
             self.assertIn({"Ref": queue}, values, f"{queue}'s URL")
             self.assertIn(queue, [get_att(v, "Arn") for v in values], f"{queue}'s ARN")
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 # The object ARNs a render's functions and its MediaConvert role may reach: the renders' and the assets' folders,
 # and the optional shared assets folder (docs/security.md, "Renders confined to their caller").
@@ -499,3 +498,132 @@ class RenderConfinementTest(unittest.TestCase):
             ["ChunkerFunction", "JobBuilderFunction", "AssemblerFunction", "NotifierFunction",
              {"Ref": "RendererArns"}],
         )
+
+
+# ---------------------------------------------------------------- deploying (README, "Deploying to AWS")
+
+def translated():
+    """The template as SAM's translator (aws-sam-translator, which aws-sam-cli installs) makes it into plain
+    CloudFormation: what `sam deploy` sends. The code and definition locations become dummy S3 URIs (the
+    translator only takes those; `sam build` and `sam package` write the real ones)."""
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+
+    template = yaml_parse(TEMPLATE.read_text())
+    for resource in template["Resources"].values():
+        for key in ("CodeUri", "DefinitionUri"):
+            if key in resource.get("Properties", {}):
+                resource["Properties"][key] = "s3://bucket/key"
+    with unittest.mock.patch.dict("os.environ", {"AWS_DEFAULT_REGION": "us-east-1"}):
+        return transform(template, {}, NoManagedPolicies())
+
+
+def resolve(node, conditions):
+    """`node` with every Fn::If decided by `conditions` (condition name -> bool)."""
+    if isinstance(node, dict):
+        if list(node) == ["Fn::If"]:
+            name, when_true, when_false = node["Fn::If"]
+            return resolve(when_true if conditions[name] else when_false, conditions)
+        return {k: resolve(v, conditions) for k, v in node.items()}
+    if isinstance(node, list):
+        return [resolve(v, conditions) for v in node]
+    return node
+
+
+# The routes the AddPipe survey client and the recorder page use without an identity when AuthMode is anonymous.
+SURVEY_OPERATIONS = {
+    ("/presigned-url", "post"),
+    ("/uploads", "x-amazon-apigateway-any-method"),
+    ("/uploads/{proxy+}", "x-amazon-apigateway-any-method"),
+    ("/streams/{stream}", "get"),
+}
+NO_AUTHORIZER = [{"NONE": []}]
+
+
+def function_crates(template):
+    """(logical id, function resource, crate folder, Cargo.toml as a dict) for every function."""
+    for name, function in resources_of(template, "AWS::Serverless::Function").items():
+        folder = (TEMPLATE.parent / function["Properties"]["CodeUri"]).resolve()
+        yield name, function, folder, tomllib.loads((folder / "Cargo.toml").read_text())
+
+
+def env_file_names(path):
+    """The variable names an env file (KEY=VALUE lines, # comments) sets."""
+    names = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            names.append(line.split("=", 1)[0].strip())
+    return names
+
+
+class DeployTest(unittest.TestCase):
+    def test_sam_validate_lint_passes(self):
+        sam = BIN / "sam"
+        self.assertTrue(sam.exists(), f"{sam} is missing: scripts/setup.sh installs aws-sam-cli (requirements-dev.txt)")
+        run = subprocess.run([sam, "validate", "--lint", "-t", str(TEMPLATE), "--region", "us-east-1"],
+                             capture_output=True, text=True, env={**os.environ, "SAM_CLI_TELEMETRY": "0"})
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+
+    def test_every_function_deploys_with_cargo_lambda_as_the_template_says(self):
+        """`cargo lambda deploy <binary>` from a fresh clone: each function crate's [package.metadata.lambda]
+        builds for arm64 and deploys with the template's memory, timeout and active tracing, and its env file
+        (deploy/<crate folder>.env, never committed) is made from deploy/<crate folder>.env.example, which sets
+        exactly the variables the template gives the function. A function with layers in the template (ffmpeg)
+        says how to pass them (--layer-arn) in its example."""
+        template = load_template()
+        globals_ = template["Globals"]["Function"]
+        self.assertEqual(globals_["Tracing"], "Active")
+        ignored = (ROOT / ".gitignore").read_text().splitlines()
+        self.assertIn("/deploy/*.env", ignored)
+        for name, function, folder, manifest in function_crates(template):
+            properties = {**globals_, **function["Properties"]}
+            lambda_ = manifest["package"]["metadata"]["lambda"]
+            self.assertIs(lambda_["build"]["arm64"], True, name)
+            deploy = lambda_["deploy"]
+            self.assertEqual(deploy["memory"], properties["MemorySize"], name)
+            self.assertEqual(deploy["timeout"], properties["Timeout"], name)
+            self.assertEqual(deploy["tracing"], "active", name)
+            self.assertEqual(deploy["env_file"], f"deploy/{folder.name}.env", name)
+            example = ROOT / "deploy" / f"{folder.name}.env.example"
+            variables = {**globals_["Environment"]["Variables"],
+                         **properties.get("Environment", {}).get("Variables", {})}
+            self.assertEqual(sorted(env_file_names(example)), sorted(variables), example.name)
+            if "Layers" in properties:
+                self.assertIn("--layer-arn", example.read_text(), example.name)
+
+    def test_routes_follow_the_auth_mode_and_preflights_never_reach_the_authorizer(self):
+        """As SAM translates it: with AuthMode jwt every route but the preflights has the JWT authorizer; with
+        anonymous the survey routes have none (the function identifies nobody) and the others keep it. OPTIONS
+        /{proxy+} has no authorizer, and neither has an OPTIONS route on every path an ANY route serves (that ANY
+        route would otherwise take the preflight); the presign function's AUTH_MODE is the parameter."""
+        template = load_template()
+        self.assertEqual(template["Parameters"]["AuthMode"]["AllowedValues"], ["jwt", "anonymous"])
+        presign = resources_of(template, "AWS::Serverless::Function")["PresignFunction"]
+        self.assertEqual(presign["Properties"]["Environment"]["Variables"]["AUTH_MODE"], {"Ref": "AuthMode"})
+        paths = translated()["Resources"]["HttpApi"]["Properties"]["Body"]["paths"]
+        self.assertLessEqual({path for path, _ in SURVEY_OPERATIONS}, set(paths))
+        for anonymous in (False, True):
+            resolved = resolve(paths, {"IsAnonymous": anonymous})
+            for path, operations in resolved.items():
+                if "x-amazon-apigateway-any-method" in operations or path == "/{proxy+}":
+                    self.assertEqual(operations.get("options", {}).get("security"), NO_AUTHORIZER, f"OPTIONS {path}")
+                for method, operation in operations.items():
+                    if method == "options":
+                        continue
+                    open_ = anonymous and (path, method) in SURVEY_OPERATIONS
+                    expected = NO_AUTHORIZER if open_ else [{"Jwt": []}]
+                    self.assertEqual(operation.get("security"), expected, f"{method} {path}, anonymous={anonymous}")
+                    uri = operation["x-amazon-apigateway-integration"]["uri"]
+                    self.assertIn("${PresignFunction.Arn}", json.dumps(uri), f"{method} {path}")
+        permission = template["Resources"]["PresignSurveyRoutesPermission"]["Properties"]
+        self.assertEqual(permission["FunctionName"], {"Ref": "PresignFunction"})
+        self.assertTrue(permission["SourceArn"]["Fn::Sub"].endswith(":${HttpApi}/*"))
+
+
+if __name__ == "__main__":
+    unittest.main()
