@@ -50,6 +50,8 @@ SQS_POLICY_TEMPLATES = {
                         "sqs:DeleteMessageBatch", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
 }
 FOURTEEN_DAYS = 14 * 24 * 3600
+# What every alarm notifies, into ALARM and back to OK: the AlarmTopicArn given, else the stack's own AlarmTopic.
+ALARM_ACTIONS = [{"Fn::If": ["HasAlarmTopic", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}]
 
 
 def function_events(template):
@@ -375,10 +377,10 @@ class TemplateTest(unittest.TestCase):
     def test_every_failure_queue_has_an_alarm(self):
         """A message in a dead-letter or on-failure queue is something that did not happen: each such queue has an
         alarm on ApproximateNumberOfMessagesVisible above 0 in one 5-minute period (an idle queue, which reports no
-        data, is fine), notifying the optional AlarmTopicArn (empty by default: no action)."""
+        data, is fine), notifying the alarm topic (ALARM_ACTIONS)."""
         template = load_template()
         alarms = resources_of(template, "AWS::CloudWatch::Alarm").values()
-        notify = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+        notify = ALARM_ACTIONS
         queues = failure_queues(template)
         self.assertLessEqual({"WebhookDeadLetterQueue"}, queues)
         for queue in sorted(queues):
@@ -623,6 +625,114 @@ class DeployTest(unittest.TestCase):
         permission = template["Resources"]["PresignSurveyRoutesPermission"]["Properties"]
         self.assertEqual(permission["FunctionName"], {"Ref": "PresignFunction"})
         self.assertTrue(permission["SourceArn"]["Fn::Sub"].endswith(":${HttpApi}/*"))
+
+
+
+# ---------------------------------------------------------------- observability (docs/operations.md)
+
+def alarms_of(template):
+    return {name: r["Properties"] for name, r in resources_of(template, "AWS::CloudWatch::Alarm").items()}
+
+
+def alarm_on(alarms, namespace, metric, dimensions):
+    """The names of the alarms on one metric with exactly these dimensions (a dict)."""
+    found = []
+    for name, alarm in alarms.items():
+        given = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+        if (alarm.get("Namespace"), alarm.get("MetricName"), given) == (namespace, metric, dimensions):
+            found.append(name)
+    return found
+
+
+def rule_name(rule):
+    """How an alarm names an EventBridge rule: its Ref, or for a rule on a custom bus ("bus|rule") its second part."""
+    return [{"Ref": rule}, {"Fn::Select": [1, {"Fn::Split": ["|", {"Ref": rule}]}]}]
+
+
+class ObservabilityTest(unittest.TestCase):
+    def test_every_alarm_notifies_the_alarm_topic(self):
+        """Every alarm notifies the topic into ALARM and back to OK, and treats no data (nothing ran) as fine.
+        The stack makes its own topic unless AlarmTopicArn names one, mails AlarmEmail if given, and outputs it."""
+        template = load_template()
+        alarms = alarms_of(template)
+        self.assertGreater(len(alarms), 20)
+        for name, alarm in alarms.items():
+            self.assertEqual(alarm.get("AlarmActions"), ALARM_ACTIONS, name)
+            self.assertEqual(alarm.get("OKActions"), ALARM_ACTIONS, name)
+            self.assertEqual(alarm.get("TreatMissingData"), "notBreaching", name)
+        resources = template["Resources"]
+        self.assertEqual(resources["AlarmTopic"]["Condition"], "CreateAlarmTopic")
+        self.assertEqual(template["Conditions"]["CreateAlarmTopic"], {"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]})
+        self.assertEqual(resources["AlarmEmailSubscription"]["Properties"]["Endpoint"], {"Ref": "AlarmEmail"})
+        self.assertEqual(template["Outputs"]["AlarmTopicArn"]["Value"], ALARM_ACTIONS[0])
+
+    def test_every_function_has_error_and_throttle_alarms_and_logs_kept_for_a_while(self):
+        template = load_template()
+        alarms = alarms_of(template)
+        groups = {r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"]
+                  for r in resources_of(template, "AWS::Logs::LogGroup").values()}
+        for name in resources_of(template, "AWS::Serverless::Function"):
+            for metric in ("Errors", "Throttles"):
+                (alarm,) = alarm_on(alarms, "AWS/Lambda", metric, {"FunctionName": {"Ref": name}}) or [None]
+                self.assertIsNotNone(alarm, f"{name}: no {metric} alarm")
+                self.assertEqual((alarms[alarm]["Threshold"], alarms[alarm]["ComparisonOperator"]),
+                                 (0, "GreaterThanThreshold"), alarm)
+            group = groups.get(f"/aws/lambda/${{{name}}}")
+            self.assertIsNotNone(group, f"{name}: no log group (Lambda would keep its logs for ever)")
+            self.assertEqual(group["RetentionInDays"], {"Ref": "LogRetentionDays"}, name)
+
+    def test_job_errors_failure_rates_api_5xx_and_stuck_work_have_alarms(self):
+        """MediaConvert jobs of the stack in ERROR; the share of composites and renders that failed (their
+        *.failed and *.ready domain events on the stack's bus); the API's 5xx; a stream stuck past its expected
+        time (the sweeper's "sweep done" line counting what it found, a field the compositor's code logs); a
+        render past its state machine's timeout."""
+        template = load_template()
+        resources = template["Resources"]
+        alarms = alarms_of(template)
+        errors = resources["MediaConvertJobErrorRule"]["Properties"]["EventPattern"]
+        self.assertEqual((errors["source"], errors["detail"]["status"], errors["detail"]["userMetadata"]),
+                         (["aws.mediaconvert"], ["ERROR"], {"app": ["vidpipe"]}))
+        self.assertTrue(alarm_on(alarms, "AWS/Events", "MatchedEvents", {"RuleName": {"Ref": "MediaConvertJobErrorRule"}}))
+        for kind in ("Composite", "Render"):
+            rate = alarms[f"{kind}FailureRateAlarm"]
+            counted = {}
+            for query in rate["Metrics"]:
+                if "MetricStat" in query:
+                    dimensions = {d["Name"]: d["Value"] for d in query["MetricStat"]["Metric"]["Dimensions"]}
+                    self.assertEqual(dimensions["EventBusName"], {"Ref": "EventBus"})
+                    counted[query["Id"]] = dimensions["RuleName"]
+            for outcome in ("failed", "ready"):
+                rule = f"{kind}{outcome.capitalize()}Rule"
+                self.assertIn(counted[outcome], rule_name(rule), f"{kind}: {outcome}")
+                pattern = resources[rule]["Properties"]["EventPattern"]
+                self.assertEqual(pattern, {"source": ["vidpipe"], "detail-type": [f"{kind.lower()}.{outcome}"]})
+                self.assertEqual(resources[rule]["Properties"]["EventBusName"], {"Ref": "EventBus"})
+            self.assertEqual(rate["Threshold"], {"Ref": "FailureRatePercent"})
+        self.assertTrue(alarm_on(alarms, "AWS/ApiGateway", "5xx", {"ApiId": {"Ref": "HttpApi"}, "Stage": "$default"}))
+        stuck = resources["StuckStreamsMetricFilter"]["Properties"]
+        self.assertEqual(stuck["LogGroupName"], {"Ref": "CompositorLogGroup"})
+        self.assertEqual(stuck["FilterPattern"], '{ $.fields.message = "sweep done" && $.fields.found > 0 }')
+        sweep = (ROOT / "functions" / "compositor" / "src" / "sweep.rs").read_text()
+        self.assertIn('tracing::info!(found = stalled.len(), "sweep done")', sweep)
+        (transform,) = stuck["MetricTransformations"]
+        self.assertTrue(alarm_on(alarms, transform["MetricNamespace"], transform["MetricName"], {}))
+        self.assertTrue(alarm_on(alarms, "AWS/States", "ExecutionsTimedOut",
+                                 {"StateMachineArn": {"Ref": "RenderStateMachine"}}))
+        render = json.loads((ROOT / "statemachines" / "render.asl.json").read_text())
+        self.assertIn("TimeoutSeconds", render)
+
+    def test_the_dashboard_shows_every_function_and_is_json(self):
+        template = load_template()
+        body, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+        widgets = json.loads(body)["widgets"]
+        text = json.dumps(widgets)
+        for name in resources_of(template, "AWS::Serverless::Function"):
+            self.assertIn(f"${{{name}}}", text)
+        for metric in ("Invocations", "Duration", "HDOutputDuration", "MatchedEvents", "5xx", "ExecutionsFailed"):
+            self.assertIn(f'"{metric}"', text)
+        names = set(re.findall(r"\$\{([A-Za-z0-9:.]+)\}", body)) - set(variables)
+        unknown = {n for n in names if n.split(".")[0] not in template["Resources"] and not n.startswith("AWS::")}
+        self.assertEqual(unknown, set())
 
 
 if __name__ == "__main__":
