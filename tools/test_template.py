@@ -735,5 +735,133 @@ class ObservabilityTest(unittest.TestCase):
         self.assertEqual(unknown, set())
 
 
+
+# ---------------------------------------------------------------- least privilege and limits (docs/security.md)
+
+# SAM policy templates that grant more than the functions use: every DynamoDB action on the table, or a whole bucket.
+BROAD_POLICY_TEMPLATES = {"DynamoDBCrudPolicy", "DynamoDBWritePolicy", "S3CrudPolicy", "S3ReadPolicy",
+                          "S3WritePolicy", "S3FullAccessPolicy"}
+# The DynamoDB actions each function's adapters call (crates/aws/src/dynamo: put_item, get_item, update_item,
+# delete_item, query on the owner index, the sweeper's scan), and no other.
+DYNAMODB_ACTIONS = {
+    "PresignFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                        "dynamodb:Query"},
+    "CompositorFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"},
+    "NotifierFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+}
+JOBS = "arn:${AWS::Partition}:mediaconvert:${AWS::Region}:${AWS::AccountId}:jobs/*"
+STACK_QUEUE = {"Fn::If": ["HasMediaConvertQueue", {"Ref": "MediaConvertQueueArn"},
+                          {"Fn::Sub": "arn:${AWS::Partition}:mediaconvert:${AWS::Region}:${AWS::AccountId}:queues/Default"}]}
+
+
+def statements_of(policies):
+    """Every statement of a resource's Policies (SAM) with the Fn::If ones unwrapped (their true branch)."""
+    for policy in as_list(policies):
+        if isinstance(policy, dict):
+            for statement in as_list(policy.get("Statement", [])):
+                if isinstance(statement, dict) and "Fn::If" in statement:
+                    statement = statement["Fn::If"][1]
+                yield statement
+
+
+def granted(template):
+    """(resource, action, Resource value) for every Allow of every function and state machine."""
+    kinds = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
+    for name, resource in template["Resources"].items():
+        if resource["Type"] in kinds:
+            for statement in statements_of(resource["Properties"].get("Policies", [])):
+                if statement.get("Effect") == "Allow":
+                    for action in as_list(statement["Action"]):
+                        for value in as_list(statement["Resource"]):
+                            yield name, action, value
+
+
+class LeastPrivilegeTest(unittest.TestCase):
+    def test_no_function_has_a_policy_template_broader_than_it_needs(self):
+        template = load_template()
+        for name, function in resources_of(template, "AWS::Serverless::Function").items():
+            for policy in as_list(function["Properties"].get("Policies", [])):
+                broad = set(policy) & BROAD_POLICY_TEMPLATES if isinstance(policy, dict) else {policy}
+                self.assertEqual(broad & BROAD_POLICY_TEMPLATES, set(), name)
+
+    def test_each_function_gets_only_the_dynamodb_actions_it_uses(self):
+        template = load_template()
+        actions = {}
+        for name, action, value in granted(template):
+            if action.startswith("dynamodb:"):
+                actions.setdefault(name, set()).add(action)
+                text = json.dumps(value)
+                self.assertTrue("Table" in text, f"{name}: {action} on {text}")
+        self.assertEqual(actions, DYNAMODB_ACTIONS)
+
+    def test_only_the_api_deletes_objects_and_only_in_the_render_folders(self):
+        """DELETE /renders/{id} of a finished render removes its folder; nothing else deletes an object (the
+        bucket's lifecycle expires what is old), and no MediaConvert role deletes."""
+        template = load_template()
+        deletes = [(name, value) for name, action, value in granted(template)
+                   if action in ("s3:*", "s3:DeleteObject", "s3:DeleteObjectVersion")]
+        self.assertEqual(deletes, [("PresignFunction", {"Fn::Sub": "${Bucket.Arn}/${KeyPrefix}renders/*"})])
+        for role in resources_of(template, "AWS::IAM::Role").values():
+            for policy in role["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    self.assertFalse(any("Delete" in a for a in as_list(statement["Action"])), statement)
+
+    def test_mediaconvert_jobs_are_created_on_the_stack_queue_and_reached_by_their_arn(self):
+        """CreateJob only on the queue of MediaConvertQueueArn (the account's Default queue when empty) and new job
+        ARNs; GetJob and CancelJob only on job ARNs; no MediaConvert action on "*" but ListJobs and Probe, which
+        take no resource. The render flow's chunk jobs and the compositor's go to that queue."""
+        template = load_template()
+        self.assertIn("MediaConvertQueueArn", template["Parameters"])
+        seen = set()
+        for name, action, value in granted(template):
+            if not action.startswith("mediaconvert:"):
+                continue
+            seen.add(action)
+            if action == "mediaconvert:CreateJob":
+                self.assertIn(value, [STACK_QUEUE, {"Fn::Sub": JOBS}], name)
+            elif action in ("mediaconvert:GetJob", "mediaconvert:CancelJob"):
+                self.assertEqual(value, {"Fn::Sub": JOBS}, f"{name}: {action}")
+            else:
+                self.assertIn(action, ("mediaconvert:ListJobs", "mediaconvert:Probe"), name)
+        self.assertLessEqual({"mediaconvert:CreateJob", "mediaconvert:GetJob", "mediaconvert:CancelJob"}, seen)
+        machine = template["Resources"]["RenderStateMachine"]["Properties"]
+        self.assertEqual(machine["DefinitionSubstitutions"]["MediaConvertQueueArn"], STACK_QUEUE)
+        compositor = resources_of(template, "AWS::Serverless::Function")["CompositorFunction"]
+        self.assertEqual(compositor["Properties"]["Environment"]["Variables"]["MEDIACONVERT_QUEUE_ARN"],
+                         {"Fn::If": ["HasMediaConvertQueue", {"Ref": "MediaConvertQueueArn"}, {"Ref": "AWS::NoValue"}]})
+
+    def test_secrets_are_read_from_secrets_manager_never_passed_in_variables(self):
+        """No parameter hides a secret (NoEcho) and no variable carries one: the webhook key is a secret the stack
+        makes, which the notifier alone may read, named by WEBHOOK_SECRET_ARN."""
+        template = load_template()
+        self.assertEqual([n for n, p in template["Parameters"].items() if p.get("NoEcho")], [])
+        for name, function in resources_of(template, "AWS::Serverless::Function").items():
+            for variable in function["Properties"].get("Environment", {}).get("Variables", {}):
+                if "SECRET" in variable or variable.endswith("_KEY"):
+                    self.assertTrue(variable.endswith("_ARN"), f"{name}: {variable} in plain text")
+        notifier = resources_of(template, "AWS::Serverless::Function")["NotifierFunction"]["Properties"]
+        self.assertEqual(notifier["Environment"]["Variables"]["WEBHOOK_SECRET_ARN"],
+                         {"Fn::If": ["HasWebhook", {"Ref": "WebhookSigningSecret"}, {"Ref": "AWS::NoValue"}]})
+        reads = [(name, value) for name, action, value in granted(template) if action.startswith("secretsmanager:")]
+        self.assertEqual(reads, [("NotifierFunction", {"Ref": "WebhookSigningSecret"})])
+        secret = template["Resources"]["WebhookSigningSecret"]["Properties"]["GenerateSecretString"]
+        self.assertGreaterEqual(secret["PasswordLength"], 32)
+
+    def test_the_api_is_throttled_and_bursts_are_bounded_by_reserved_concurrency(self):
+        """Every route of the HTTP API is throttled (API Gateway answers 429 beyond); the compositor (which creates
+        MediaConvert jobs) and the notifier (DynamoDB, webhooks) have reserved concurrency unless set to 0."""
+        template = load_template()
+        settings = template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"]
+        self.assertEqual(settings, {"ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+                                    "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"}})
+        functions = resources_of(template, "AWS::Serverless::Function")
+        for name, parameter, condition in (("CompositorFunction", "CompositorReservedConcurrency", "ReservesCompositor"),
+                                           ("NotifierFunction", "NotifierReservedConcurrency", "ReservesNotifier")):
+            self.assertEqual(functions[name]["Properties"]["ReservedConcurrentExecutions"],
+                             {"Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]})
+            self.assertEqual(template["Conditions"][condition],
+                             {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, 0]}]})
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use vidpipe_assembler::AssemblerResponse;
 use vidpipe_aws::requests::S3RequestStore;
-use vidpipe_aws::webhook::WebhookError;
 use vidpipe_core::config::{ConfigError, Vars};
 use vidpipe_core::job::JobContext;
 use vidpipe_engine::{Assembler, Engine, Storage};
@@ -78,7 +77,7 @@ pub enum RenderCommandError {
     Config(#[from] ConfigError),
     /// The notifier's webhook could not be set up.
     #[error("notifier webhook: {0}")]
-    Webhook(#[from] WebhookError),
+    Notifier(#[from] vidpipe_notifier::wiring::WiringError),
 }
 
 /// Runs every Task of the render flow on this machine.
@@ -269,7 +268,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
         Vars::new(|name| std::env::var(name).ok()).flag("S3_FORCE_PATH_STYLE")?;
     let s3 = vidpipe_aws::s3::client(&sdk, force_path_style);
     let config = vidpipe_notifier::config::Config::from_env(|name| std::env::var(name).ok())?;
-    let notifier = vidpipe_notifier::wiring::notifier(config, &sdk)?;
+    let notifier = vidpipe_notifier::wiring::notifier(config, &sdk).await?;
     let engine = Engine::from_env(Storage::with_s3(s3.clone()), |name| {
         std::env::var(name).ok()
     });
