@@ -3,7 +3,7 @@
 #   - Debian packages: ffmpeg (ffmpeg, ffprobe), chromium (browser recordings and page tests, driven by Playwright),
 #     openssl (the CloudFront signing tests make their RSA keys with it), npm
 #   - node_modules: hls.js (package-lock.json), the browser playback test's player
-#   - .venv: moto server, botocore (MediaConvert model for job validation), statelint, cfn-lint, cargo-lambda,
+#   - .venv: moto server, botocore (MediaConvert model for job validation), statelint, cfn-lint, aws-sam-cli, cargo-lambda,
 #     Playwright for Python (it drives Debian's chromium through executable_path; no browser is downloaded)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +37,7 @@ if [ ! -f node_modules/hls.js/package.json ] || [ package-lock.json -nt node_mod
   npm ci --silent --no-audit --no-fund
 fi
 
-for tool in ffmpeg ffprobe chromium openssl .venv/bin/moto_server .venv/bin/statelint .venv/bin/cfn-lint .venv/bin/cargo-lambda; do
+for tool in ffmpeg ffprobe chromium openssl .venv/bin/moto_server .venv/bin/statelint .venv/bin/cfn-lint .venv/bin/sam .venv/bin/cargo-lambda; do
   command -v "$tool" >/dev/null 2>&1 || { echo "setup: $tool is missing after install" >&2; exit 1; }
 done
 echo "setup: ok ($(ffmpeg -version | head -1 | cut -d' ' -f1-3), $(chromium --version 2>/dev/null | cut -d' ' -f1-2), moto $(.venv/bin/python -c 'import moto; print(moto.__version__)'), playwright $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("playwright"))'))"

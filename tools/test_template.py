@@ -9,12 +9,14 @@ that holds what failed has an alarm and its URL and ARN in the outputs.
 """
 
 import json
+import os
 import pathlib
 import re
 import subprocess
 import sys
 import tomllib
 import unittest
+import unittest.mock
 
 from cfnlint.decode import decode
 
@@ -48,6 +50,8 @@ SQS_POLICY_TEMPLATES = {
                         "sqs:DeleteMessageBatch", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
 }
 FOURTEEN_DAYS = 14 * 24 * 3600
+# What every alarm notifies, into ALARM and back to OK: the AlarmTopicArn given, else the stack's own AlarmTopic.
+ALARM_ACTIONS = [{"Fn::If": ["HasAlarmTopic", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}]
 
 
 def function_events(template):
@@ -373,10 +377,10 @@ class TemplateTest(unittest.TestCase):
     def test_every_failure_queue_has_an_alarm(self):
         """A message in a dead-letter or on-failure queue is something that did not happen: each such queue has an
         alarm on ApproximateNumberOfMessagesVisible above 0 in one 5-minute period (an idle queue, which reports no
-        data, is fine), notifying the optional AlarmTopicArn (empty by default: no action)."""
+        data, is fine), notifying the alarm topic (ALARM_ACTIONS)."""
         template = load_template()
         alarms = resources_of(template, "AWS::CloudWatch::Alarm").values()
-        notify = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+        notify = ALARM_ACTIONS
         queues = failure_queues(template)
         self.assertLessEqual({"WebhookDeadLetterQueue"}, queues)
         for queue in sorted(queues):
@@ -405,9 +409,6 @@ class TemplateTest(unittest.TestCase):
         for queue in sorted(failure_queues(template)):
             self.assertIn({"Ref": queue}, values, f"{queue}'s URL")
             self.assertIn(queue, [get_att(v, "Arn") for v in values], f"{queue}'s ARN")
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 # The object ARNs a render's functions and its MediaConvert role may reach: the renders' and the assets' folders,
@@ -499,3 +500,370 @@ class RenderConfinementTest(unittest.TestCase):
             ["ChunkerFunction", "JobBuilderFunction", "AssemblerFunction", "NotifierFunction",
              {"Ref": "RendererArns"}],
         )
+
+
+# ---------------------------------------------------------------- deploying (README, "Deploying to AWS")
+
+def translated():
+    """The template as SAM's translator (aws-sam-translator, which aws-sam-cli installs) makes it into plain
+    CloudFormation: what `sam deploy` sends. The code and definition locations become dummy S3 URIs (the
+    translator only takes those; `sam build` and `sam package` write the real ones)."""
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+
+    template = yaml_parse(TEMPLATE.read_text())
+    for resource in template["Resources"].values():
+        for key in ("CodeUri", "DefinitionUri"):
+            if key in resource.get("Properties", {}):
+                resource["Properties"][key] = "s3://bucket/key"
+    with unittest.mock.patch.dict("os.environ", {"AWS_DEFAULT_REGION": "us-east-1"}):
+        return transform(template, {}, NoManagedPolicies())
+
+
+def resolve(node, conditions):
+    """`node` with every Fn::If decided by `conditions` (condition name -> bool)."""
+    if isinstance(node, dict):
+        if list(node) == ["Fn::If"]:
+            name, when_true, when_false = node["Fn::If"]
+            return resolve(when_true if conditions[name] else when_false, conditions)
+        return {k: resolve(v, conditions) for k, v in node.items()}
+    if isinstance(node, list):
+        return [resolve(v, conditions) for v in node]
+    return node
+
+
+# The routes the AddPipe survey client and the recorder page use without an identity when AuthMode is anonymous.
+SURVEY_OPERATIONS = {
+    ("/presigned-url", "post"),
+    ("/uploads", "x-amazon-apigateway-any-method"),
+    ("/uploads/{proxy+}", "x-amazon-apigateway-any-method"),
+    ("/streams/{stream}", "get"),
+}
+NO_AUTHORIZER = [{"NONE": []}]
+
+
+def function_crates(template):
+    """(logical id, function resource, crate folder, Cargo.toml as a dict) for every function."""
+    for name, function in resources_of(template, "AWS::Serverless::Function").items():
+        folder = (TEMPLATE.parent / function["Properties"]["CodeUri"]).resolve()
+        yield name, function, folder, tomllib.loads((folder / "Cargo.toml").read_text())
+
+
+def env_file_names(path):
+    """The variable names an env file (KEY=VALUE lines, # comments) sets."""
+    names = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            names.append(line.split("=", 1)[0].strip())
+    return names
+
+
+class DeployTest(unittest.TestCase):
+    def test_sam_validate_lint_passes(self):
+        sam = BIN / "sam"
+        self.assertTrue(sam.exists(), f"{sam} is missing: scripts/setup.sh installs aws-sam-cli (requirements-dev.txt)")
+        run = subprocess.run([sam, "validate", "--lint", "-t", str(TEMPLATE), "--region", "us-east-1"],
+                             capture_output=True, text=True, env={**os.environ, "SAM_CLI_TELEMETRY": "0"})
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+
+    def test_every_function_deploys_with_cargo_lambda_as_the_template_says(self):
+        """`cargo lambda deploy <binary>` from a fresh clone: each function crate's [package.metadata.lambda]
+        builds for arm64 and deploys with the template's memory, timeout and active tracing, and its env file
+        (deploy/<crate folder>.env, never committed) is made from deploy/<crate folder>.env.example, which sets
+        exactly the variables the template gives the function. A function with layers in the template (ffmpeg)
+        says how to pass them (--layer-arn) in its example."""
+        template = load_template()
+        globals_ = template["Globals"]["Function"]
+        self.assertEqual(globals_["Tracing"], "Active")
+        ignored = (ROOT / ".gitignore").read_text().splitlines()
+        self.assertIn("/deploy/*.env", ignored)
+        for name, function, folder, manifest in function_crates(template):
+            properties = {**globals_, **function["Properties"]}
+            lambda_ = manifest["package"]["metadata"]["lambda"]
+            self.assertIs(lambda_["build"]["arm64"], True, name)
+            deploy = lambda_["deploy"]
+            self.assertEqual(deploy["memory"], properties["MemorySize"], name)
+            self.assertEqual(deploy["timeout"], properties["Timeout"], name)
+            self.assertEqual(deploy["tracing"], "active", name)
+            self.assertEqual(deploy["env_file"], f"deploy/{folder.name}.env", name)
+            example = ROOT / "deploy" / f"{folder.name}.env.example"
+            variables = {**globals_["Environment"]["Variables"],
+                         **properties.get("Environment", {}).get("Variables", {})}
+            self.assertEqual(sorted(env_file_names(example)), sorted(variables), example.name)
+            if "Layers" in properties:
+                self.assertIn("--layer-arn", example.read_text(), example.name)
+
+    def test_routes_follow_the_auth_mode_and_preflights_never_reach_the_authorizer(self):
+        """As SAM translates it: with AuthMode jwt every route but the preflights has the JWT authorizer; with
+        anonymous the survey routes have none (the function identifies nobody) and the others keep it. OPTIONS
+        /{proxy+} has no authorizer, and neither has an OPTIONS route on every path an ANY route serves (that ANY
+        route would otherwise take the preflight); the presign function's AUTH_MODE is the parameter."""
+        template = load_template()
+        self.assertEqual(template["Parameters"]["AuthMode"]["AllowedValues"], ["jwt", "anonymous"])
+        presign = resources_of(template, "AWS::Serverless::Function")["PresignFunction"]
+        self.assertEqual(presign["Properties"]["Environment"]["Variables"]["AUTH_MODE"], {"Ref": "AuthMode"})
+        paths = translated()["Resources"]["HttpApi"]["Properties"]["Body"]["paths"]
+        self.assertLessEqual({path for path, _ in SURVEY_OPERATIONS}, set(paths))
+        for anonymous in (False, True):
+            resolved = resolve(paths, {"IsAnonymous": anonymous})
+            for path, operations in resolved.items():
+                if "x-amazon-apigateway-any-method" in operations or path == "/{proxy+}":
+                    self.assertEqual(operations.get("options", {}).get("security"), NO_AUTHORIZER, f"OPTIONS {path}")
+                for method, operation in operations.items():
+                    if method == "options":
+                        continue
+                    open_ = anonymous and (path, method) in SURVEY_OPERATIONS
+                    expected = NO_AUTHORIZER if open_ else [{"Jwt": []}]
+                    self.assertEqual(operation.get("security"), expected, f"{method} {path}, anonymous={anonymous}")
+                    uri = operation["x-amazon-apigateway-integration"]["uri"]
+                    self.assertIn("${PresignFunction.Arn}", json.dumps(uri), f"{method} {path}")
+        permission = template["Resources"]["PresignSurveyRoutesPermission"]["Properties"]
+        self.assertEqual(permission["FunctionName"], {"Ref": "PresignFunction"})
+        self.assertTrue(permission["SourceArn"]["Fn::Sub"].endswith(":${HttpApi}/*"))
+
+
+
+# ---------------------------------------------------------------- observability (docs/operations.md)
+
+def alarms_of(template):
+    return {name: r["Properties"] for name, r in resources_of(template, "AWS::CloudWatch::Alarm").items()}
+
+
+def alarm_on(alarms, namespace, metric, dimensions):
+    """The names of the alarms on one metric with exactly these dimensions (a dict)."""
+    found = []
+    for name, alarm in alarms.items():
+        given = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+        if (alarm.get("Namespace"), alarm.get("MetricName"), given) == (namespace, metric, dimensions):
+            found.append(name)
+    return found
+
+
+def rule_name(rule):
+    """How an alarm names an EventBridge rule: its Ref, or for a rule on a custom bus ("bus|rule") its second part."""
+    return [{"Ref": rule}, {"Fn::Select": [1, {"Fn::Split": ["|", {"Ref": rule}]}]}]
+
+
+class ObservabilityTest(unittest.TestCase):
+    def test_every_alarm_notifies_the_alarm_topic(self):
+        """Every alarm notifies the topic into ALARM and back to OK, and treats no data (nothing ran) as fine.
+        The stack makes its own topic unless AlarmTopicArn names one, mails AlarmEmail if given, and outputs it."""
+        template = load_template()
+        alarms = alarms_of(template)
+        self.assertGreater(len(alarms), 20)
+        for name, alarm in alarms.items():
+            self.assertEqual(alarm.get("AlarmActions"), ALARM_ACTIONS, name)
+            self.assertEqual(alarm.get("OKActions"), ALARM_ACTIONS, name)
+            self.assertEqual(alarm.get("TreatMissingData"), "notBreaching", name)
+        resources = template["Resources"]
+        self.assertEqual(resources["AlarmTopic"]["Condition"], "CreateAlarmTopic")
+        self.assertEqual(template["Conditions"]["CreateAlarmTopic"], {"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]})
+        self.assertEqual(resources["AlarmEmailSubscription"]["Properties"]["Endpoint"], {"Ref": "AlarmEmail"})
+        self.assertEqual(template["Outputs"]["AlarmTopicArn"]["Value"], ALARM_ACTIONS[0])
+
+    def test_every_function_has_error_and_throttle_alarms_and_logs_kept_for_a_while(self):
+        template = load_template()
+        alarms = alarms_of(template)
+        groups = {r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"]
+                  for r in resources_of(template, "AWS::Logs::LogGroup").values()}
+        for name in resources_of(template, "AWS::Serverless::Function"):
+            for metric in ("Errors", "Throttles"):
+                (alarm,) = alarm_on(alarms, "AWS/Lambda", metric, {"FunctionName": {"Ref": name}}) or [None]
+                self.assertIsNotNone(alarm, f"{name}: no {metric} alarm")
+                self.assertEqual((alarms[alarm]["Threshold"], alarms[alarm]["ComparisonOperator"]),
+                                 (0, "GreaterThanThreshold"), alarm)
+            group = groups.get(f"/aws/lambda/${{{name}}}")
+            self.assertIsNotNone(group, f"{name}: no log group (Lambda would keep its logs for ever)")
+            self.assertEqual(group["RetentionInDays"], {"Ref": "LogRetentionDays"}, name)
+
+    def test_job_errors_failure_rates_api_5xx_and_stuck_work_have_alarms(self):
+        """MediaConvert jobs of the stack in ERROR; the share of composites and renders that failed (their
+        *.failed and *.ready domain events on the stack's bus); the API's 5xx; a stream stuck past its expected
+        time (the sweeper's "sweep done" line counting what it found, a field the compositor's code logs); a
+        render past its state machine's timeout."""
+        template = load_template()
+        resources = template["Resources"]
+        alarms = alarms_of(template)
+        errors = resources["MediaConvertJobErrorRule"]["Properties"]["EventPattern"]
+        self.assertEqual((errors["source"], errors["detail"]["status"], errors["detail"]["userMetadata"]),
+                         (["aws.mediaconvert"], ["ERROR"], {"app": ["vidpipe"]}))
+        self.assertTrue(alarm_on(alarms, "AWS/Events", "MatchedEvents", {"RuleName": {"Ref": "MediaConvertJobErrorRule"}}))
+        for kind in ("Composite", "Render"):
+            rate = alarms[f"{kind}FailureRateAlarm"]
+            counted = {}
+            for query in rate["Metrics"]:
+                if "MetricStat" in query:
+                    dimensions = {d["Name"]: d["Value"] for d in query["MetricStat"]["Metric"]["Dimensions"]}
+                    self.assertEqual(dimensions["EventBusName"], {"Ref": "EventBus"})
+                    counted[query["Id"]] = dimensions["RuleName"]
+            for outcome in ("failed", "ready"):
+                rule = f"{kind}{outcome.capitalize()}Rule"
+                self.assertIn(counted[outcome], rule_name(rule), f"{kind}: {outcome}")
+                pattern = resources[rule]["Properties"]["EventPattern"]
+                self.assertEqual(pattern, {"source": ["vidpipe"], "detail-type": [f"{kind.lower()}.{outcome}"]})
+                self.assertEqual(resources[rule]["Properties"]["EventBusName"], {"Ref": "EventBus"})
+            self.assertEqual(rate["Threshold"], {"Ref": "FailureRatePercent"})
+        self.assertTrue(alarm_on(alarms, "AWS/ApiGateway", "5xx", {"ApiId": {"Ref": "HttpApi"}, "Stage": "$default"}))
+        stuck = resources["StuckStreamsMetricFilter"]["Properties"]
+        self.assertEqual(stuck["LogGroupName"], {"Ref": "CompositorLogGroup"})
+        self.assertEqual(stuck["FilterPattern"], '{ $.fields.message = "sweep done" && $.fields.found > 0 }')
+        sweep = (ROOT / "functions" / "compositor" / "src" / "sweep.rs").read_text()
+        self.assertIn('tracing::info!(found = stalled.len(), "sweep done")', sweep)
+        (transform,) = stuck["MetricTransformations"]
+        self.assertTrue(alarm_on(alarms, transform["MetricNamespace"], transform["MetricName"], {}))
+        self.assertTrue(alarm_on(alarms, "AWS/States", "ExecutionsTimedOut",
+                                 {"StateMachineArn": {"Ref": "RenderStateMachine"}}))
+        render = json.loads((ROOT / "statemachines" / "render.asl.json").read_text())
+        self.assertIn("TimeoutSeconds", render)
+
+    def test_the_dashboard_shows_every_function_and_is_json(self):
+        template = load_template()
+        body, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+        widgets = json.loads(body)["widgets"]
+        text = json.dumps(widgets)
+        for name in resources_of(template, "AWS::Serverless::Function"):
+            self.assertIn(f"${{{name}}}", text)
+        for metric in ("Invocations", "Duration", "HDOutputDuration", "MatchedEvents", "5xx", "ExecutionsFailed"):
+            self.assertIn(f'"{metric}"', text)
+        names = set(re.findall(r"\$\{([A-Za-z0-9:.]+)\}", body)) - set(variables)
+        unknown = {n for n in names if n.split(".")[0] not in template["Resources"] and not n.startswith("AWS::")}
+        self.assertEqual(unknown, set())
+
+
+
+# ---------------------------------------------------------------- least privilege and limits (docs/security.md)
+
+# SAM policy templates that grant more than the functions use: every DynamoDB action on the table, or a whole bucket.
+BROAD_POLICY_TEMPLATES = {"DynamoDBCrudPolicy", "DynamoDBWritePolicy", "S3CrudPolicy", "S3ReadPolicy",
+                          "S3WritePolicy", "S3FullAccessPolicy"}
+# The DynamoDB actions each function's adapters call (crates/aws/src/dynamo: put_item, get_item, update_item,
+# delete_item, query on the owner index, the sweeper's scan), and no other.
+DYNAMODB_ACTIONS = {
+    "PresignFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                        "dynamodb:Query"},
+    "CompositorFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"},
+    "NotifierFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+}
+JOBS = "arn:${AWS::Partition}:mediaconvert:${AWS::Region}:${AWS::AccountId}:jobs/*"
+STACK_QUEUE = {"Fn::If": ["HasMediaConvertQueue", {"Ref": "MediaConvertQueueArn"},
+                          {"Fn::Sub": "arn:${AWS::Partition}:mediaconvert:${AWS::Region}:${AWS::AccountId}:queues/Default"}]}
+
+
+def statements_of(policies):
+    """Every statement of a resource's Policies (SAM) with the Fn::If ones unwrapped (their true branch)."""
+    for policy in as_list(policies):
+        if isinstance(policy, dict):
+            for statement in as_list(policy.get("Statement", [])):
+                if isinstance(statement, dict) and "Fn::If" in statement:
+                    statement = statement["Fn::If"][1]
+                yield statement
+
+
+def granted(template):
+    """(resource, action, Resource value) for every Allow of every function and state machine."""
+    kinds = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
+    for name, resource in template["Resources"].items():
+        if resource["Type"] in kinds:
+            for statement in statements_of(resource["Properties"].get("Policies", [])):
+                if statement.get("Effect") == "Allow":
+                    for action in as_list(statement["Action"]):
+                        for value in as_list(statement["Resource"]):
+                            yield name, action, value
+
+
+class LeastPrivilegeTest(unittest.TestCase):
+    def test_no_function_has_a_policy_template_broader_than_it_needs(self):
+        template = load_template()
+        for name, function in resources_of(template, "AWS::Serverless::Function").items():
+            for policy in as_list(function["Properties"].get("Policies", [])):
+                broad = set(policy) & BROAD_POLICY_TEMPLATES if isinstance(policy, dict) else {policy}
+                self.assertEqual(broad & BROAD_POLICY_TEMPLATES, set(), name)
+
+    def test_each_function_gets_only_the_dynamodb_actions_it_uses(self):
+        template = load_template()
+        actions = {}
+        for name, action, value in granted(template):
+            if action.startswith("dynamodb:"):
+                actions.setdefault(name, set()).add(action)
+                text = json.dumps(value)
+                self.assertTrue("Table" in text, f"{name}: {action} on {text}")
+        self.assertEqual(actions, DYNAMODB_ACTIONS)
+
+    def test_only_the_api_deletes_objects_and_only_in_the_folders_its_routes_delete(self):
+        """DELETE /renders/{id} of a finished render removes its folder, DELETE /recordings/{id} a recording's or an
+        asset's (its upload and its playback package); nothing else deletes an object (the bucket's lifecycle
+        expires what is old), and no MediaConvert role deletes."""
+        template = load_template()
+        deletes = [(name, value) for name, action, value in granted(template)
+                   if action in ("s3:*", "s3:DeleteObject", "s3:DeleteObjectVersion")]
+        self.assertEqual(deletes, [("PresignFunction", {"Fn::Sub": f"${{Bucket.Arn}}/${{KeyPrefix}}{folder}/*"})
+                                   for folder in ("renders", "recordings", "assets")])
+        for role in resources_of(template, "AWS::IAM::Role").values():
+            for policy in role["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    self.assertFalse(any("Delete" in a for a in as_list(statement["Action"])), statement)
+
+    def test_mediaconvert_jobs_are_created_on_the_stack_queue_and_reached_by_their_arn(self):
+        """CreateJob only on the queue of MediaConvertQueueArn (the account's Default queue when empty) and new job
+        ARNs; GetJob and CancelJob only on job ARNs; no MediaConvert action on "*" but ListJobs and Probe, which
+        take no resource. The render flow's chunk jobs and the compositor's go to that queue."""
+        template = load_template()
+        self.assertIn("MediaConvertQueueArn", template["Parameters"])
+        seen = set()
+        for name, action, value in granted(template):
+            if not action.startswith("mediaconvert:"):
+                continue
+            seen.add(action)
+            if action == "mediaconvert:CreateJob":
+                self.assertIn(value, [STACK_QUEUE, {"Fn::Sub": JOBS}], name)
+            elif action in ("mediaconvert:GetJob", "mediaconvert:CancelJob"):
+                self.assertEqual(value, {"Fn::Sub": JOBS}, f"{name}: {action}")
+            else:
+                self.assertIn(action, ("mediaconvert:ListJobs", "mediaconvert:Probe"), name)
+        self.assertLessEqual({"mediaconvert:CreateJob", "mediaconvert:GetJob", "mediaconvert:CancelJob"}, seen)
+        machine = template["Resources"]["RenderStateMachine"]["Properties"]
+        self.assertEqual(machine["DefinitionSubstitutions"]["MediaConvertQueueArn"], STACK_QUEUE)
+        compositor = resources_of(template, "AWS::Serverless::Function")["CompositorFunction"]
+        self.assertEqual(compositor["Properties"]["Environment"]["Variables"]["MEDIACONVERT_QUEUE_ARN"],
+                         {"Fn::If": ["HasMediaConvertQueue", {"Ref": "MediaConvertQueueArn"}, {"Ref": "AWS::NoValue"}]})
+
+    def test_secrets_are_read_from_secrets_manager_never_passed_in_variables(self):
+        """No parameter hides a secret (NoEcho) and no variable carries one: the webhook key is a secret the stack
+        makes, which the notifier alone may read, named by WEBHOOK_SECRET_ARN."""
+        template = load_template()
+        self.assertEqual([n for n, p in template["Parameters"].items() if p.get("NoEcho")], [])
+        for name, function in resources_of(template, "AWS::Serverless::Function").items():
+            for variable in function["Properties"].get("Environment", {}).get("Variables", {}):
+                if "SECRET" in variable or variable.endswith("_KEY"):
+                    self.assertTrue(variable.endswith("_ARN"), f"{name}: {variable} in plain text")
+        notifier = resources_of(template, "AWS::Serverless::Function")["NotifierFunction"]["Properties"]
+        self.assertEqual(notifier["Environment"]["Variables"]["WEBHOOK_SECRET_ARN"],
+                         {"Fn::If": ["HasWebhook", {"Ref": "WebhookSigningSecret"}, {"Ref": "AWS::NoValue"}]})
+        reads = [(name, value) for name, action, value in granted(template) if action.startswith("secretsmanager:")]
+        self.assertEqual(reads, [("NotifierFunction", {"Ref": "WebhookSigningSecret"})])
+        secret = template["Resources"]["WebhookSigningSecret"]["Properties"]["GenerateSecretString"]
+        self.assertGreaterEqual(secret["PasswordLength"], 32)
+
+    def test_the_api_is_throttled_and_bursts_are_bounded_by_reserved_concurrency(self):
+        """Every route of the HTTP API is throttled (API Gateway answers 429 beyond); the compositor (which creates
+        MediaConvert jobs) and the notifier (DynamoDB, webhooks) have reserved concurrency unless set to 0."""
+        template = load_template()
+        settings = template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"]
+        self.assertEqual(settings, {"ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+                                    "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"}})
+        functions = resources_of(template, "AWS::Serverless::Function")
+        for name, parameter, condition in (("CompositorFunction", "CompositorReservedConcurrency", "ReservesCompositor"),
+                                           ("NotifierFunction", "NotifierReservedConcurrency", "ReservesNotifier")):
+            self.assertEqual(functions[name]["Properties"]["ReservedConcurrentExecutions"],
+                             {"Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]})
+            self.assertEqual(template["Conditions"][condition],
+                             {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, 0]}]})
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -14,6 +14,7 @@ pub mod provision;
 pub mod publisher;
 pub mod requests;
 pub mod s3;
+pub mod secrets;
 pub mod stepfunctions;
 pub mod webhook;
 

@@ -20,7 +20,6 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use vidpipe_assembler::AssemblerResponse;
 use vidpipe_aws::requests::S3RequestStore;
-use vidpipe_aws::webhook::WebhookError;
 use vidpipe_core::config::{ConfigError, Vars};
 use vidpipe_core::job::JobContext;
 use vidpipe_core::render::ports::{HeaderReader, RequestReader, RequestWriter};
@@ -79,9 +78,9 @@ pub enum RenderCommandError {
     /// A variable of the command's or the notifier's configuration is wrong.
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
-    /// The notifier's webhook could not be set up.
-    #[error("notifier webhook: {0}")]
-    Webhook(#[from] WebhookError),
+    /// The notifier could not be set up (its webhook secret, its clients).
+    #[error("notifier: {0}")]
+    Notifier(#[from] vidpipe_notifier::wiring::WiringError),
     /// A request of local files names a file that cannot be used.
     #[error("{0}")]
     LocalFiles(#[from] LocalFilesError),
@@ -360,7 +359,7 @@ pub async fn run(args: RenderArgs) -> Result<i32, RenderCommandError> {
             Vars::new(|name| std::env::var(name).ok()).flag("S3_FORCE_PATH_STYLE")?;
         let s3 = vidpipe_aws::s3::client(&sdk, force_path_style);
         let config = vidpipe_notifier::config::Config::from_env(|name| std::env::var(name).ok())?;
-        let notifier = vidpipe_notifier::wiring::notifier(config, &sdk)?;
+        let notifier = vidpipe_notifier::wiring::notifier(config, &sdk).await?;
         let functions = LocalFunctions::new(
             arns,
             S3RequestStore(s3.clone()),

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use serde_json::{Value, json};
+use tracing::Instrument;
 use vidpipe_core::clock::rfc3339_ms;
 use vidpipe_core::jobevent::{JobRoute, JobStateChange, route};
 use vidpipe_core::keys::{KeyKind, StreamName, classify_key};
@@ -237,13 +238,19 @@ where
             }
             Invocation::Sweep => self.sweep().await,
             Invocation::JobStateChange(change) => {
-                let mut answer = self.job_state_change(&change).await?.to_json();
+                let span = tracing::info_span!("job", job_id = %change.detail.job_id);
+                let mut answer = self
+                    .job_state_change(&change)
+                    .instrument(span)
+                    .await?
+                    .to_json();
                 answer["job_id"] = json!(change.detail.job_id);
                 Ok(answer)
             }
             Invocation::PartnerTimeout { stream } => {
+                let span = tracing::info_span!("partner_timeout", stream = %stream);
                 let outcome = match StreamName::parse("stream", &stream) {
-                    Ok(name) => self.partner_timeout(&name).await?,
+                    Ok(name) => self.partner_timeout(&name).instrument(span).await?,
                     Err(e) => {
                         tracing::warn!(%stream, error = %e, "rejected a partner timeout");
                         Outcome::Ignored(e.to_string())
@@ -262,7 +269,11 @@ where
                             tracing::warn!(error = %malformed, "rejected a malformed record");
                             json!({"outcome": "rejected", "reason": malformed.0})
                         }
-                        Ok(object) => match self.object_created(&object).await {
+                        Ok(object) => match self
+                            .object_created(&object)
+                            .instrument(tracing::info_span!("object", key = %object.key))
+                            .await
+                        {
                             Ok(outcome) => {
                                 let mut answer = outcome.to_json();
                                 answer["key"] = json!(object.key);

@@ -5,6 +5,7 @@
 //! failed with a reason, so the client's stored URL does not wait forever.
 
 use serde_json::{Value, json};
+use tracing::Instrument;
 use vidpipe_core::keys::StreamName;
 use vidpipe_core::notify::DomainEventType;
 use vidpipe_core::pairing::StreamFailure;
@@ -43,10 +44,14 @@ where
             .await?;
         let mut answers = Vec::new();
         for stream in &stalled {
-            let answer = match stream.status {
-                StreamStatus::Processing => self.fail_stalled_job(stream, now).await,
-                _ => self.repair_queued(&stream.stream).await,
-            };
+            let answer = async {
+                match stream.status {
+                    StreamStatus::Processing => self.fail_stalled_job(stream, now).await,
+                    _ => self.repair_queued(&stream.stream).await,
+                }
+            }
+            .instrument(tracing::info_span!("stalled", stream = %stream.stream))
+            .await;
             let mut answer = match answer {
                 Ok(outcome) => outcome.to_json(),
                 Err(error) => {

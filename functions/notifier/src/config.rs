@@ -18,9 +18,60 @@ pub struct Config {
     /// `S3_FORCE_PATH_STYLE` (`false`): path-style S3 addressing (the storyboard step), for endpoints such as moto.
     pub s3_force_path_style: bool,
     /// The webhook, when `WEBHOOK_URL` is set.
-    /// (`WEBHOOK_SECRET`, `WEBHOOK_DLQ_URL`, `WEBHOOK_MAX_ATTEMPTS` (4), `WEBHOOK_BACKOFF_MS` (500, doubled before
-    /// each further attempt), `WEBHOOK_TIMEOUT_SECONDS` (10) per attempt.)
-    pub webhook: Option<WebhookConfig>,
+    /// (`WEBHOOK_SECRET_ARN` or `WEBHOOK_SECRET`, `WEBHOOK_DLQ_URL`, `WEBHOOK_MAX_ATTEMPTS` (4), `WEBHOOK_BACKOFF_MS`
+    /// (500, doubled before each further attempt), `WEBHOOK_TIMEOUT_SECONDS` (10) per attempt.)
+    pub webhook: Option<Webhook>,
+}
+
+/// The webhook as configured: where and how it goes, and where its signing key is still to be read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// Where the HMAC key comes from.
+    pub secret: WebhookSecret,
+    /// The delivery settings; their `secret` is empty until [`Webhook::with_key`] fills it.
+    delivery: WebhookConfig,
+}
+
+impl Webhook {
+    /// The delivery settings signed with `key` (the secret's value), which must be at least 32 bytes.
+    pub fn with_key(self, key: Vec<u8>) -> Result<WebhookConfig, ConfigError> {
+        check_key(&key)?;
+        Ok(WebhookConfig {
+            secret: key,
+            ..self.delivery
+        })
+    }
+}
+
+/// Where the webhook's HMAC key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum WebhookSecret {
+    /// `WEBHOOK_SECRET_ARN`: a Secrets Manager secret, read once per cold start (how the template deploys it).
+    SecretsManager(String),
+    /// `WEBHOOK_SECRET`: the key itself, for local development; on AWS it would sit in plain text in the
+    /// function's configuration.
+    Value(Vec<u8>),
+}
+
+/// The key stays out of any `Debug` output, so a logged configuration never leaks it.
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SecretsManager(arn) => f.debug_tuple("SecretsManager").field(arn).finish(),
+            Self::Value(_) => f.write_str("Value(<redacted>)"),
+        }
+    }
+}
+
+/// A webhook key is at least 32 bytes, wherever it comes from.
+fn check_key(key: &[u8]) -> Result<(), ConfigError> {
+    if key.len() < 32 {
+        return Err(ConfigError::new(
+            "WEBHOOK_SECRET",
+            "must be at least 32 bytes (WEBHOOK_SECRET, or the secret WEBHOOK_SECRET_ARN names)",
+        ));
+    }
+    Ok(())
 }
 
 impl Config {
@@ -39,34 +90,46 @@ impl Config {
     }
 }
 
-/// The webhook, when `WEBHOOK_URL` is set: it then needs a secret and a dead-letter queue.
-fn webhook<F: Fn(&str) -> Option<String>>(
-    vars: &Vars<F>,
-) -> Result<Option<WebhookConfig>, ConfigError> {
+/// The webhook, when `WEBHOOK_URL` is set: it then needs a secret (its ARN, or the key itself) and a dead-letter
+/// queue.
+fn webhook<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<Webhook>, ConfigError> {
     let Some(url) = vars.optional("WEBHOOK_URL") else {
         return Ok(None);
     };
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(ConfigError::new("WEBHOOK_URL", "must be an http(s) URL"));
     }
-    let secret = vars
-        .optional("WEBHOOK_SECRET")
-        .filter(|s| s.len() >= 32)
-        .ok_or_else(|| {
-            ConfigError::new(
+    let secret = match (
+        vars.optional("WEBHOOK_SECRET_ARN"),
+        vars.optional("WEBHOOK_SECRET"),
+    ) {
+        (Some(arn), None) => WebhookSecret::SecretsManager(arn),
+        (None, Some(key)) => {
+            check_key(key.as_bytes())?;
+            WebhookSecret::Value(key.into_bytes())
+        }
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
                 "WEBHOOK_SECRET",
-                "must be set, at least 32 bytes, when WEBHOOK_URL is set",
-            )
-        })?;
+                "set WEBHOOK_SECRET_ARN or WEBHOOK_SECRET, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ConfigError::new(
+                "WEBHOOK_SECRET_ARN",
+                "must be set when WEBHOOK_URL is set (or WEBHOOK_SECRET, locally)",
+            ));
+        }
+    };
     let dead_letter_queue_url = vars.optional("WEBHOOK_DLQ_URL").ok_or_else(|| {
         ConfigError::new(
             "WEBHOOK_DLQ_URL",
             "must be set when WEBHOOK_URL is set (failed webhooks are never dropped)",
         )
     })?;
-    Ok(Some(WebhookConfig {
+    let delivery = WebhookConfig {
         url,
-        secret: secret.into_bytes(),
+        secret: Vec::new(),
         dead_letter_queue_url,
         max_attempts: vars.whole_number("WEBHOOK_MAX_ATTEMPTS", 4, 1..=10)? as u32,
         first_backoff: Duration::from_millis(vars.whole_number(
@@ -79,7 +142,8 @@ fn webhook<F: Fn(&str) -> Option<String>>(
             10,
             1..=300,
         )?),
-    }))
+    };
+    Ok(Some(Webhook { secret, delivery }))
 }
 
 #[cfg(test)]
@@ -113,11 +177,37 @@ mod tests {
         ])
         .unwrap();
         let w = c.webhook.unwrap();
+        assert!(!format!("{w:?}").contains(SECRET));
+        assert_eq!(w.secret, WebhookSecret::Value(SECRET.into()));
+        let w = w.with_key(SECRET.into()).unwrap();
         assert_eq!(
             (w.max_attempts, w.first_backoff, w.attempt_timeout),
             (4, Duration::from_millis(500), Duration::from_secs(10))
         );
         assert!(!format!("{w:?}").contains(SECRET));
+    }
+
+    #[test]
+    fn on_aws_the_secret_is_named_by_its_arn_and_its_value_checked_when_read() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hook-AbCdEf";
+        let webhook = |pairs: &[(&str, &str)]| {
+            let mut all = vec![
+                ("TABLE_NAME", "t"),
+                ("WEBHOOK_URL", "https://e.com/h"),
+                ("WEBHOOK_DLQ_URL", "q"),
+            ];
+            all.extend_from_slice(pairs);
+            config(&all).map(|c| c.webhook.unwrap())
+        };
+        let w = webhook(&[("WEBHOOK_SECRET_ARN", arn)]).unwrap();
+        assert_eq!(w.secret, WebhookSecret::SecretsManager(arn.into()));
+        assert_eq!(
+            w.clone().with_key(b"short".to_vec()).unwrap_err().name,
+            "WEBHOOK_SECRET"
+        );
+        assert_eq!(w.with_key(SECRET.into()).unwrap().secret, SECRET.as_bytes());
+        let both = webhook(&[("WEBHOOK_SECRET_ARN", arn), ("WEBHOOK_SECRET", SECRET)]);
+        assert_eq!(both.unwrap_err().name, "WEBHOOK_SECRET");
     }
 
     #[test]
@@ -127,7 +217,7 @@ mod tests {
             all.extend_from_slice(vars);
             config(&all).unwrap_err().name
         };
-        assert_eq!(err(&[("WEBHOOK_DLQ_URL", "q")]), "WEBHOOK_SECRET");
+        assert_eq!(err(&[("WEBHOOK_DLQ_URL", "q")]), "WEBHOOK_SECRET_ARN");
         assert_eq!(
             err(&[("WEBHOOK_DLQ_URL", "q"), ("WEBHOOK_SECRET", "short")]),
             "WEBHOOK_SECRET"

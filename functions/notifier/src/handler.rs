@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::jobevent::{
     JobRoute, JobState, JobStateChange, RouteError, STATES_SOURCE, StreamUpdate, route,
@@ -199,6 +200,33 @@ pub struct RenderAnswer {
     pub status: String,
 }
 
+/// The span of one invocation, read from the raw event before it is parsed (so a rejected event is logged with it
+/// too): a render report's `render_id` (or a render execution's name), or a job event's `jobId` and its `userMetadata` `stream` and `render_id`.
+/// With `AWS_LAMBDA_LOG_FORMAT=JSON` every line then holds them (`span`, `spans`): one log search by any id finds
+/// the whole invocation.
+fn invocation_span(payload: &Value) -> tracing::Span {
+    let text = |value: Option<&Value>| value.and_then(Value::as_str).unwrap_or_default().to_owned();
+    if let Some(report) = payload
+        .get("render_result")
+        .or_else(|| payload.get("render_phase"))
+        .or_else(|| payload.get("render_chunk"))
+    {
+        return tracing::info_span!("render", render_id = %text(report.get("render_id")));
+    }
+    let detail = payload.get("detail");
+    if payload["source"] == STATES_SOURCE {
+        // A render execution's status change: the execution is named after the render.
+        return tracing::info_span!("render", render_id = %text(detail.and_then(|d| d.get("name"))));
+    }
+    let metadata = detail.and_then(|d| d.get("userMetadata"));
+    tracing::info_span!(
+        "job",
+        job_id = %text(detail.and_then(|d| d.get("jobId"))),
+        stream = %text(metadata.and_then(|m| m.get("stream"))),
+        render_id = %text(metadata.and_then(|m| m.get("render_id"))),
+    )
+}
+
 impl<S, R, E, P, B, F> Notifier<S, R, E, P, B, F>
 where
     S: StreamStatusStore,
@@ -208,20 +236,26 @@ where
     B: PlaybackStore,
     F: PackageFiles,
 {
-    /// Handles one invocation; the JSON answer says what happened.
+    /// Handles one invocation; the JSON answer says what happened. Every log line of it carries what it is about
+    /// ([`invocation_span`]).
     pub async fn handle(&self, payload: Value) -> Result<Value, NotifierError> {
-        let answer = if let Some(result) = payload.get("render_result") {
-            serde_json::to_value(self.render_result(result).await?)
-        } else if let Some(phase) = payload.get("render_phase") {
-            serde_json::to_value(self.render_phase(phase).await?)
-        } else if let Some(report) = payload.get("render_chunk") {
-            serde_json::to_value(self.render_chunk(report).await?)
-        } else if payload["source"] == STATES_SOURCE {
-            return self.render_execution_ended(&payload).await;
-        } else {
-            serde_json::to_value(self.job_event(payload).await?)
-        };
-        Ok(answer.unwrap_or_default())
+        let span = invocation_span(&payload);
+        async move {
+            let answer = if let Some(result) = payload.get("render_result") {
+                serde_json::to_value(self.render_result(result).await?)
+            } else if let Some(phase) = payload.get("render_phase") {
+                serde_json::to_value(self.render_phase(phase).await?)
+            } else if let Some(report) = payload.get("render_chunk") {
+                serde_json::to_value(self.render_chunk(report).await?)
+            } else if payload["source"] == STATES_SOURCE {
+                return self.render_execution_ended(&payload).await;
+            } else {
+                serde_json::to_value(self.job_event(payload).await?)
+            };
+            Ok(answer.unwrap_or_default())
+        }
+        .instrument(span)
+        .await
     }
 
     /// Handles a MediaConvert job state change.

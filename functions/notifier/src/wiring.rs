@@ -5,10 +5,25 @@ use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoProcessedEvents, DynamoRenders,
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::publisher::EventBridgePublisher;
 use vidpipe_aws::requests::S3RequestStore;
+use vidpipe_aws::secrets::{SecretError, secret_value};
 use vidpipe_aws::webhook::WebhookError;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError, WebhookSecret};
 use crate::handler::Notifier;
+
+/// Why the notifier could not be built at cold start.
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    /// The webhook's signing secret could not be read from Secrets Manager.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The secret's value is not a usable key.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The webhook sender could not be built.
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
+}
 
 /// The notifier on DynamoDB, EventBridge and (optionally) a webhook.
 pub type LambdaNotifier = Notifier<
@@ -20,16 +35,24 @@ pub type LambdaNotifier = Notifier<
     S3RequestStore,
 >;
 
-/// The notifier for `config`, with clients from `sdk`.
-pub fn notifier(
+/// The notifier for `config`, with clients from `sdk`; the webhook's key is read here, once per cold start, from
+/// Secrets Manager when the configuration names it by ARN.
+pub async fn notifier(
     config: Config,
     sdk: &aws_config::SdkConfig,
-) -> Result<LambdaNotifier, WebhookError> {
+) -> Result<LambdaNotifier, WiringError> {
     let mut publisher = EventBridgePublisher::new(EventBus::new(
         aws_sdk_eventbridge::Client::new(sdk),
         &config.event_bus,
     ));
     if let Some(webhook) = config.webhook {
+        let key = match &webhook.secret {
+            WebhookSecret::SecretsManager(arn) => {
+                secret_value(&aws_sdk_secretsmanager::Client::new(sdk), arn).await?
+            }
+            WebhookSecret::Value(key) => key.clone(),
+        };
+        let webhook = webhook.with_key(key)?;
         publisher = publisher.with_webhook(webhook, aws_sdk_sqs::Client::new(sdk))?;
     }
     let ddb = aws_sdk_dynamodb::Client::new(sdk);

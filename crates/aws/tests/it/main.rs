@@ -9,5 +9,6 @@ mod provision;
 mod publisher;
 mod renders;
 mod s3_reads;
+mod secrets;
 mod stream_pairing;
 mod stream_status;

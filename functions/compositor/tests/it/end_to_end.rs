@@ -118,6 +118,7 @@ impl Stack {
             .unwrap(),
             &sdk,
         )
+        .await
         .unwrap();
         Self {
             s3,

@@ -2,6 +2,7 @@
 //! a loopback webhook receiver); `in_memory` on the in-memory stores of `vidpipe_testkit::fakes`.
 
 mod in_memory;
+mod logs;
 mod moto;
 mod playback;
 mod storyboard;

@@ -14,8 +14,10 @@ use vidpipe_core::jobevent::{JobRoute, JobStateDetail, StreamUpdate, route};
 use vidpipe_core::ports::StreamStatusStore;
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 use vidpipe_lambda::ErrorType;
-use vidpipe_notifier::wiring::LambdaNotifier;
+use vidpipe_notifier::config::Config;
+use vidpipe_notifier::wiring::{self, LambdaNotifier, WiringError};
 use vidpipe_notifier::{Notifier, NotifierError};
+use vidpipe_testkit::config::vars;
 use vidpipe_testkit::moto::{BusCapture, MotoServer, create_queue, drain_queue};
 use vidpipe_testkit::unique_name;
 use vidpipe_testkit::webhook::WebhookReceiver;
@@ -453,6 +455,61 @@ async fn a_terminal_change_is_also_sent_as_a_signed_webhook() {
     let body: Value = serde_json::from_slice(&received[1].body).unwrap();
     assert_eq!(body, on_bus[0]["detail"]);
     assert!(drain_queue(&sqs, &dlq).await.is_empty());
+}
+
+/// On AWS the webhook key is a Secrets Manager secret named by `WEBHOOK_SECRET_ARN`: the notifier `main` builds
+/// reads it once (moto's Secrets Manager here) and signs with it; a secret it cannot read stops the cold start
+/// with the secret named, and so does one too short to be a key.
+#[tokio::test]
+async fn the_webhook_key_is_read_from_secrets_manager_once_at_cold_start() {
+    let key = "a-webhook-key-of-more-than-32-bytes-from-secrets-manager";
+    let receiver = WebhookReceiver::start(key.as_bytes(), vec![]).await;
+    let sdk = MotoServer::shared().sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let secret = |value: &'static str| {
+        let secrets = secrets.clone();
+        async move {
+            let created = secrets
+                .create_secret()
+                .name(unique_name("hook"))
+                .secret_string(value);
+            created.send().await.unwrap().arn.unwrap()
+        }
+    };
+    let (arn, short) = (secret(key).await, secret("too-short").await);
+    let dlq = create_queue(&aws_sdk_sqs::Client::new(&sdk)).await;
+    let stack = stack().await;
+    let config = |arn: &str| {
+        Config::from_env(vars(&[
+            ("TABLE_NAME", stack.table_name.as_str()),
+            ("EVENT_BUS_NAME", stack.bus.bus_name.as_str()),
+            ("WEBHOOK_URL", receiver.url()),
+            ("WEBHOOK_SECRET_ARN", arn),
+            ("WEBHOOK_DLQ_URL", dlq.as_str()),
+        ]))
+        .unwrap()
+    };
+    let notifier = wiring::notifier(config(&arn), &sdk).await.unwrap();
+    stack.submitted("session-secret", 1, "composite").await;
+    let event = job_event("complete.json", &unique_name("event"), 1, "session-secret");
+    notifier.handle(event).await.unwrap();
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    assert!(
+        received[0].signature_valid,
+        "signed with the secret's value"
+    );
+
+    let missing = format!("{arn}-gone");
+    let Err(error) = wiring::notifier(config(&missing), &sdk).await else {
+        panic!("a missing secret must stop the cold start");
+    };
+    assert!(matches!(error, WiringError::Secret(_)), "{error:?}");
+    assert!(error.to_string().contains(&missing), "{error}");
+    let Err(error) = wiring::notifier(config(&short), &sdk).await else {
+        panic!("a short key must stop the cold start");
+    };
+    assert!(matches!(error, WiringError::Config(_)), "{error:?}");
 }
 
 /// Rank of a status in the forward-only order.
