@@ -449,6 +449,32 @@ where
     B: PlaybackStore,
     F: PackageFiles,
 {
+    /// A custom renderer wrote a chunk (it has no MediaConvert events): the chunk counts as done once, with the
+    /// cost the renderer reported (`cost_usd`, dollars) if any.
+    pub async fn render_chunk(&self, report: &Value) -> Result<Value, NotifierError> {
+        let report: ChunkReport = serde_json::from_value(report.clone())
+            .map_err(|e| NotifierError::InvalidChunkReport(e.to_string()))?;
+        let cost_usd = report.reported.get("cost_usd").and_then(Value::as_f64);
+        let now = now_ms();
+        let time = rfc3339_ms(now);
+        let updated = update_render(&self.renders, &report.render_id, now, |r| {
+            r.apply_rendered_chunk(report.index, cost_usd);
+            r.announce_progress(now, &time)
+        })
+        .await?;
+        let Some((record, announcement)) = updated else {
+            return Ok(json!({"render_id": report.render_id, "ignored": "no render item"}));
+        };
+        if let Some(progress) = announcement {
+            self.publisher.publish(&progress).await?;
+        }
+        tracing::info!(render_id = %record.render_id, chunk = report.index, cost_usd, "chunk rendered by a custom renderer");
+        Ok(json!({
+            "render_id": record.render_id, "chunk": report.index, "progress": record.progress,
+            "chunks_done": record.chunks.done.len(),
+        }))
+    }
+
     /// Records a final result on the render's item; a render started outside the HTTP API has none yet, and gets
     /// one without an owner.
     async fn finish_render(
@@ -543,42 +569,6 @@ where
         Ok(serde_json::json!({
             "render_id": record.render_id, "status": record.status.as_str(),
             "phase": record.phase.map(RenderPhase::as_str), "progress": record.progress,
-        }))
-    }
-}
-
-impl<S, R, E, P, B, F> Notifier<S, R, E, P, B, F>
-where
-    S: StreamStatusStore,
-    R: RenderStore,
-    E: ProcessedEventStore,
-    P: EventPublisher,
-    B: PlaybackStore,
-    F: PackageFiles,
-{
-    /// A custom renderer wrote a chunk (it has no MediaConvert events): the chunk counts as done once, with the
-    /// cost the renderer reported (`cost_usd`, dollars) if any.
-    pub async fn render_chunk(&self, report: &Value) -> Result<Value, NotifierError> {
-        let report: ChunkReport = serde_json::from_value(report.clone())
-            .map_err(|e| NotifierError::InvalidChunkReport(e.to_string()))?;
-        let cost_usd = report.reported.get("cost_usd").and_then(Value::as_f64);
-        let now = now_ms();
-        let time = rfc3339_ms(now);
-        let updated = update_render(&self.renders, &report.render_id, now, |r| {
-            r.apply_rendered_chunk(report.index, cost_usd);
-            r.announce_progress(now, &time)
-        })
-        .await?;
-        let Some((record, announcement)) = updated else {
-            return Ok(json!({"render_id": report.render_id, "ignored": "no render item"}));
-        };
-        if let Some(progress) = announcement {
-            self.publisher.publish(&progress).await?;
-        }
-        tracing::info!(render_id = %record.render_id, chunk = report.index, cost_usd, "chunk rendered by a custom renderer");
-        Ok(json!({
-            "render_id": record.render_id, "chunk": report.index, "progress": record.progress,
-            "chunks_done": record.chunks.done.len(),
         }))
     }
 }
