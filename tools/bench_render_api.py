@@ -10,13 +10,12 @@ import json
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from local_stack import VIDPIPE, LocalStack, call, ffmpeg, log, missing_tools, start_log
+from local_stack import LocalStack, call, ffmpeg, log, missing_tools, start_log
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 POLL_S = 0.05
@@ -33,8 +32,7 @@ def main():
     try:
         stack.allow_origin("http://127.0.0.1:8080")
         stack.up()
-        token = subprocess.run([str(VIDPIPE), "local", "token", "--sub", "bench"], env={**stack.env,
-                               "JWT_SECRET": secret}, capture_output=True, text=True, check=True).stdout.strip()
+        token = stack.token("bench")
         api = stack.function_url("vidpipe-presign")
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         still = work / "still.png"

@@ -199,6 +199,13 @@ class LocalStack:
                             aws_access_key_id=self.config["AWS_ACCESS_KEY_ID"],
                             aws_secret_access_key=self.config["AWS_SECRET_ACCESS_KEY"])
 
+    def token(self, sub):
+        """A development token for `sub` from `vidpipe local token`, as a developer gets one (the stack's
+        JWT_SECRET, AUTH_MODE=hs256)."""
+        out = subprocess.run([str(VIDPIPE), "local", "token", "--sub", sub], env=self.env, capture_output=True,
+                             text=True, check=True)
+        return out.stdout.strip()
+
     def function_url(self, function):
         return f"{self.invoke_url}/lambda-url/{function}"
 

@@ -22,7 +22,7 @@ import unittest
 import urllib.request
 from pathlib import Path
 
-from local_stack import ROOT, VIDPIPE, LocalStack, call, log, missing_tools, probe, record_fixtures, start_log
+from local_stack import ROOT, LocalStack, call, log, missing_tools, probe, record_fixtures, start_log
 
 HLS_JS = ROOT / "node_modules" / "hls.js" / "dist" / "hls.min.js"
 SIZE = (640, 360)
@@ -71,9 +71,7 @@ class PlaybackEndToEnd(unittest.TestCase):
         cls.api = cls.stack.function_url("vidpipe-presign")
         cls.stack.allow_origin(cls.origin)
         cls.stack.up()
-        cls.token = subprocess.run([str(VIDPIPE), "local", "token", "--sub", "viewer"],
-                                   env={**cls.stack.env, "JWT_SECRET": cls.secret}, capture_output=True, text=True,
-                                   check=True).stdout.strip()
+        cls.token = cls.stack.token("viewer")
         cls.recording_id, cls.playback = cls.upload_until_ready()
 
     @classmethod

@@ -115,10 +115,7 @@ class WebConsoleEndToEnd(unittest.TestCase):
                 shutil.copy(cls.work / f"{name}.log", ARTIFACTS / f"{name}.log")
 
     def token(self, sub):
-        """A token from `vidpipe local token`, as a developer gets one."""
-        out = subprocess.run([str(VIDPIPE), "local", "token", "--sub", sub], env={**self.stack.env,
-                             "JWT_SECRET": self.secret}, capture_output=True, text=True, check=True)
-        return out.stdout.strip()
+        return self.stack.token(sub)
 
     def open_page(self, token):
         """The page signed in with `token` (from the URL's fragment, as scripts/dev.sh prints it)."""
