@@ -433,7 +433,7 @@ fn chunk_route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, Rou
     let render_id = user_metadata
         .get("render_id")
         .ok_or(RouteError::Missing("render_id"))?;
-    if crate::validate::identifier("render_id", render_id, 64).is_err() {
+    if !crate::render::is_render_id(render_id) {
         return Err(RouteError::Invalid {
             field: "render_id",
             value: render_id.clone(),
@@ -790,7 +790,26 @@ mod tests {
             route(&metadata(&[("app", "vidpipe"), ("kind", "chunk")])),
             Err(RouteError::Missing("render_id"))
         );
-        for (id, index) in [("a/b", "1"), ("r1", "-1"), ("r1", "+2"), ("r1", "x")] {
+        // Every id a render request allows routes, dots included.
+        assert_eq!(
+            route(&metadata(&[
+                ("app", "vidpipe"),
+                ("kind", "chunk"),
+                ("render_id", "promo.v2"),
+                ("chunk_index", "0")
+            ])),
+            Ok(JobRoute::Chunk {
+                render_id: "promo.v2".into(),
+                index: 0
+            })
+        );
+        for (id, index) in [
+            ("a/b", "1"),
+            ("..", "1"),
+            ("r1", "-1"),
+            ("r1", "+2"),
+            ("r1", "x"),
+        ] {
             assert!(
                 route(&metadata(&[
                     ("app", "vidpipe"),

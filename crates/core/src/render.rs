@@ -21,6 +21,16 @@ pub const SIZE_RANGE: std::ops::RangeInclusive<u32> = 32..=8192;
 pub const FPS_RANGE: std::ops::RangeInclusive<u32> = 1..=120;
 /// Longest render: MediaConvert's timecodes stop at 24 hours.
 pub const MAX_TOTAL_SECONDS: f64 = 86_400.0;
+/// The render id rule: 1 to 64 of `A-Za-z0-9._-`, no `.` or `..` alone (it names the render's folder).
+pub fn is_render_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && id != "."
+        && id != ".."
+}
+
 /// Image types a still scene or overlay may use (what MediaConvert's image inserter reads).
 pub const IMAGE_EXTENSIONS: [&str; 3] = ["png", "tga", "bmp"];
 /// Video containers a video scene may use.
@@ -371,15 +381,10 @@ impl RenderRequest {
 
     /// `render_id` and `output`; whether the frame rate is usable for the scenes' frame counts.
     fn check_output(&self, problems: &mut Problems) -> bool {
-        if !(1..=64).contains(&self.render_id.len())
-            || !self
-                .render_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        {
+        if !is_render_id(&self.render_id) {
             problems.add(
                 "render_id".into(),
-                "must be 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-'".into(),
+                "must be 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-', and not '.' or '..'".into(),
             );
         }
         match render_uri(&self.output.uri) {

@@ -313,12 +313,17 @@ impl RenderResult {
     pub fn parse(value: &Value) -> Result<(Self, RenderStatus), RenderResultError> {
         let result: Self = serde_json::from_value(value.clone())
             .map_err(|e| RenderResultError::Malformed(e.to_string()))?;
-        crate::validate::identifier("render_id", &result.render_id, 128).map_err(|e| {
-            RenderResultError::Invalid {
-                field: "render_id",
-                message: e.message,
-            }
-        })?;
+        // A render's id, or the execution's name it stands for when the request could not be read (up to 128 of
+        // the identifier rule).
+        let id = &result.render_id;
+        if !crate::render::is_render_id(id) {
+            crate::validate::identifier("render_id", id, 128).map_err(|e| {
+                RenderResultError::Invalid {
+                    field: "render_id",
+                    message: e.message,
+                }
+            })?;
+        }
         let status = match result.status.as_str() {
             "ready" => RenderStatus::Ready,
             "failed" => RenderStatus::Failed,
@@ -506,8 +511,16 @@ mod tests {
         assert_eq!(fe.event_type, DomainEventType::RenderFailed);
         assert_eq!(fe.data["error"]["cause"], "chunk 3");
         assert_ne!(fe.id, e.id);
+        // A render id as requests allow it (dots too), or an execution's name.
+        for id in ["promo.v2", "render-1796601012364", &"x".repeat(128)] {
+            assert!(
+                RenderResult::parse(&json!({"render_id": id, "status": "ready"})).is_ok(),
+                "{id}"
+            );
+        }
         for bad in [
             json!({"render_id": "a b", "status": "ready"}),
+            json!({"render_id": "..", "status": "ready"}),
             json!({"render_id": "r", "status": "done"}),
             json!({"render_id": "r", "status": "ready", "output_uri": "http://x"}),
             json!({"render_id": "r", "status": "ready", "extra": 1}),
