@@ -128,6 +128,29 @@ pub fn render_prefix(prefix: &str, owner: &str, render_id: &str) -> String {
     format!("{prefix}{RENDERS_DIR}{}/{render_id}/", owner_segment(owner))
 }
 
+/// The owner an [`owner_segment`] was made from, or None when `segment` is not one.
+pub fn segment_owner(segment: &str) -> Option<String> {
+    if !is_owner_segment(segment) {
+        return None;
+    }
+    let bytes = segment.as_bytes();
+    let mut owner = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            owner.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            owner.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let owner = String::from_utf8(owner).ok()?;
+    // Only the one spelling owner_segment makes: no other escape of the same owner is taken for it.
+    (owner_segment(&owner) == segment).then_some(owner)
+}
+
 /// Whether `segment` is one [`owner_segment`] could have made: its bytes, escapes as `%XX`, no leading dot.
 fn is_owner_segment(segment: &str) -> bool {
     !segment.is_empty()
@@ -209,6 +232,13 @@ pub enum KeyKind {
         /// Its recording id.
         recording_id: String,
     },
+    /// A render's video, made by the render flow: `{prefix}renders/{owner}/{render_id}/output.mp4`.
+    RenderOutput {
+        /// Its owner, as the key segment [`owner_segment`] made.
+        owner_segment: String,
+        /// The render.
+        render_id: String,
+    },
     /// Outside the prefix, or not named by these rules.
     Other,
 }
@@ -247,6 +277,20 @@ pub fn classify_key(prefix: &str, key: &str) -> KeyKind {
         }
         return KeyKind::Other;
     }
+    if let Some(path) = rest.strip_prefix(RENDERS_DIR) {
+        let parts: Vec<&str> = path.split('/').collect();
+        if let [owner, id, file] = parts.as_slice()
+            && is_owner_segment(owner)
+            && crate::render::is_render_id(id)
+            && *file == crate::render::scope::OUTPUT_NAME
+        {
+            return KeyKind::RenderOutput {
+                owner_segment: (*owner).to_owned(),
+                render_id: (*id).to_owned(),
+            };
+        }
+        return KeyKind::Other;
+    }
     let stream = |suffix: &str| {
         rest.strip_suffix(suffix)
             .and_then(|name| StreamName::parse("stream", name).ok())
@@ -278,12 +322,42 @@ mod tests {
             "videos/renders/jwt%3Au1/r-1/"
         );
         assert_eq!(asset_prefix("", "jwt:u1"), "assets/jwt%3Au1/");
+        for owner in ["jwt:user-123", "hs256:a/../b", "..", "anonymous", "a%3Ab"] {
+            assert_eq!(
+                super::segment_owner(&owner_segment(owner)).as_deref(),
+                Some(owner)
+            );
+        }
+        for segment in ["jwt%3auser", "a%", "%zz", "", ".x", "a:b"] {
+            assert_eq!(super::segment_owner(segment), None, "{segment}");
+        }
     }
 
     use super::*;
 
     fn stream(s: &str) -> StreamName {
         StreamName::parse("stream_name", s).unwrap()
+    }
+
+    #[test]
+    fn a_renders_video_is_classified_and_nothing_else_of_its_folder() {
+        let folder = "videos/renders/jwt%3Au1/promo.v2/";
+        assert_eq!(
+            classify_key("videos/", &format!("{folder}output.mp4")),
+            KeyKind::RenderOutput {
+                owner_segment: "jwt%3Au1".into(),
+                render_id: "promo.v2".into()
+            }
+        );
+        for other in [
+            format!("{folder}request.json"),
+            format!("{folder}work/e1/chunks/00000.mp4"),
+            "videos/renders/jwt%3Au1/../output.mp4".to_owned(),
+            "videos/renders/.x/r/output.mp4".to_owned(),
+            "videos/renders/jwt%3Au1/r/sub/output.mp4".to_owned(),
+        ] {
+            assert_eq!(classify_key("videos/", &other), KeyKind::Other, "{other}");
+        }
     }
 
     #[test]

@@ -22,11 +22,13 @@ pub enum PlaybackAsset {
     Recording(String),
     /// A stream's composite (or single-source) output.
     Stream(StreamName),
+    /// A render's video, by its render id.
+    Render(String),
 }
 
 /// Why an asset id is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a playback asset (recording/{{id}} or stream/{{name}})")]
+#[error("`{0}` is not a playback asset (recording/{{id}}, stream/{{name}} or render/{{id}})")]
 pub struct InvalidAsset(pub String);
 
 impl PlaybackAsset {
@@ -44,6 +46,7 @@ impl PlaybackAsset {
             ("stream", name) => StreamName::parse("asset", name)
                 .map(Self::Stream)
                 .map_err(|_| invalid()),
+            ("render", id) if crate::render::is_render_id(id) => Ok(Self::Render(id.to_owned())),
             _ => Err(invalid()),
         }
     }
@@ -53,6 +56,7 @@ impl PlaybackAsset {
         match self {
             Self::Recording(id) => format!("recording/{id}"),
             Self::Stream(name) => format!("stream/{}", name.as_str()),
+            Self::Render(id) => format!("render/{id}"),
         }
     }
 }
@@ -67,6 +71,8 @@ pub enum PlaybackSource {
     Asset,
     /// A stream's output (`{stream}_composited.mp4`).
     Composite,
+    /// A render's video (`{prefix}renders/{owner}/{render_id}/output.mp4`).
+    Render,
 }
 
 impl std::str::FromStr for PlaybackSource {
@@ -77,12 +83,13 @@ impl std::str::FromStr for PlaybackSource {
             "recording" => Ok(Self::Recording),
             "asset" => Ok(Self::Asset),
             "composite" => Ok(Self::Composite),
+            "render" => Ok(Self::Render),
             // A stream's recordings are played through its output, which is made from them.
             "screen" | "camera" => Err(format!(
                 "{value} recordings are played through their stream's output: use composite"
             )),
             other => Err(format!(
-                "must be recording, asset or composite, not {other:?}"
+                "must be recording, asset, composite or render, not {other:?}"
             )),
         }
     }
@@ -415,7 +422,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn assets_are_recordings_or_streams() {
+    fn assets_are_recordings_streams_or_renders() {
         let id = "0b6f1c2e-4a6b-4f4e-9d57-1f0c1d2e3f40";
         let recording = PlaybackAsset::parse(&format!("recording/{id}")).unwrap();
         assert_eq!(recording, PlaybackAsset::Recording(id.into()));
@@ -428,7 +435,7 @@ mod tests {
             "recording/../x",
             "recording/a/b",
             "stream/s-42_camera",
-            "render/r1",
+            "upload/r1",
             "",
         ] {
             assert!(PlaybackAsset::parse(bad).is_err(), "{bad:?}");
@@ -449,6 +456,20 @@ mod tests {
             height: Some(720),
             error_code: None,
         }
+    }
+
+    #[test]
+    fn a_renders_asset_is_named_by_its_render_id() {
+        let asset = PlaybackAsset::parse("render/promo.v2").unwrap();
+        assert_eq!(asset, PlaybackAsset::Render("promo.v2".into()));
+        assert_eq!(asset.as_wire(), "render/promo.v2");
+        for bad in ["render/", "render/..", "render/a/b", "render/a%2Fb"] {
+            assert!(PlaybackAsset::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            "render".parse::<PlaybackSource>(),
+            Ok(PlaybackSource::Render)
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use vidpipe_compositor::event::{Invocation, ObjectCreated, decode_key};
 use vidpipe_core::keys::{
-    ASSETS_DIR, KeyKind, camera_key, classify_key, composited_key, recording_key, screen_key,
+    ASSETS_DIR, KeyKind, RENDERS_DIR, camera_key, classify_key, composited_key, recording_key,
+    screen_key,
 };
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 use vidpipe_notifier::{Notifier, NotifierError};
@@ -131,6 +132,10 @@ fn classification_rebuilds(prefix: &str, key: &str) {
             let filename = key.rsplit('/').next().unwrap_or_default();
             format!("{prefix}{ASSETS_DIR}{owner_segment}/{recording_id}/{filename}")
         }
+        KeyKind::RenderOutput {
+            owner_segment,
+            render_id,
+        } => format!("{prefix}{RENDERS_DIR}{owner_segment}/{render_id}/output.mp4"),
         KeyKind::Other => return,
     };
     assert_eq!(rebuilt, key, "classified under prefix {prefix:?}");

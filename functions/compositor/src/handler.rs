@@ -310,6 +310,17 @@ where
                 tracing::info!(key = %object.key, "ignored our own output");
                 Ok(Outcome::Ignored("composited output".into()))
             }
+            KeyKind::RenderOutput {
+                owner_segment,
+                render_id,
+            } if self.plays(PlaybackSource::Render) => {
+                self.render_playback(object, &owner_segment, &render_id)
+                    .await
+            }
+            KeyKind::RenderOutput { .. } => {
+                tracing::info!(key = %object.key, "ignored a render's output");
+                Ok(Outcome::Ignored("render output".into()))
+            }
             KeyKind::Other => {
                 tracing::info!(key = %object.key, "ignored a key outside the naming rules or prefix");
                 Ok(Outcome::Ignored("not a recording key".into()))

@@ -1,5 +1,6 @@
-//! Submitting playback packages: an upload of a kind in `PLAYBACK_KINDS` (when it is marked uploaded) and a stream's
-//! output (when its object is created, so the package is made from the finished file) get a playback job, once.
+//! Submitting playback packages: an upload of a kind in `PLAYBACK_KINDS` (when it is marked uploaded), a stream's
+//! output and a render's video (when its object is created, so the package is made from the finished file) get a
+//! playback job, once.
 //!
 //! The package's record is the claim (`PlaybackStore::put_queued`). A package that stays `queued` is submitted
 //! again by a redelivery: the job's `ClientRequestToken` is a digest of the job, so a handler that stopped between
@@ -65,6 +66,22 @@ where
             .and_then(|record| record.owner)
             .unwrap_or_default();
         let asset = PlaybackAsset::Stream(stream.clone());
+        self.submit_playback(&asset, &owner, &object.key, true)
+            .await
+    }
+
+    /// A render's video (its object `object`, under its owner's segment) gets its package; the render flow writes
+    /// progressive MP4s already.
+    pub(crate) async fn render_playback(
+        &self,
+        object: &ObjectCreated,
+        owner_segment: &str,
+        render_id: &str,
+    ) -> Result<Outcome, TransientError> {
+        let Some(owner) = vidpipe_core::keys::segment_owner(owner_segment) else {
+            return Ok(Outcome::Ignored("not an owner's render".into()));
+        };
+        let asset = PlaybackAsset::Render(render_id.to_owned());
         self.submit_playback(&asset, &owner, &object.key, true)
             .await
     }

@@ -257,7 +257,7 @@ where
             .await?
             .ok_or_else(not_found)?;
         let allowed = match asset {
-            PlaybackAsset::Recording(_) => {
+            PlaybackAsset::Recording(_) | PlaybackAsset::Render(_) => {
                 matches!(caller, Caller::User(me) if *me == package.owner)
             }
             PlaybackAsset::Stream(name) => self.may_read_stream(caller, name).await?,

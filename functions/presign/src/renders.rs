@@ -10,9 +10,10 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::keys::render_prefix;
+use vidpipe_core::playback::PlaybackAsset;
 use vidpipe_core::ports::{
-    ExecutionError, JobCanceller, ObjectStore, RecordingStore, RenderExecutions, RenderStore,
-    StreamStatusStore, update_render,
+    ExecutionError, JobCanceller, ObjectStore, PlaybackStore, RecordingStore, RenderExecutions,
+    RenderStore, StreamStatusStore, update_render,
 };
 use vidpipe_core::recording::expiry;
 use vidpipe_core::render::ports::{FolderRemover, RequestWriter};
@@ -26,6 +27,7 @@ use vidpipe_core::validate::FieldError;
 use crate::App;
 use crate::auth::Caller;
 use crate::http::{ApiError, json_response};
+use crate::playback::PlaybackPorts;
 
 /// What the render routes need besides the uploads bucket: the render items, the state machine's executions, the
 /// render's stored files, and MediaConvert to cancel chunk jobs.
@@ -117,6 +119,7 @@ where
     R: RecordingStore,
     S: StreamStatusStore,
     V: RenderPorts,
+    P: PlaybackPorts,
 {
     /// The body as a render request of `owner`, with the server's `render_id` (when absent) and output: the request,
     /// its folder and the JSON stored.
@@ -288,7 +291,7 @@ where
     /// The caller's own render, or 404.
     async fn own_render(&self, caller: &Caller, id: &str) -> Result<RenderRecord, ApiError> {
         let owner = caller.user_owner()?;
-        if vidpipe_core::validate::identifier("render_id", id, 64).is_err() {
+        if !vidpipe_core::render::is_render_id(id) {
             return Err(ApiError::not_found("render"));
         }
         match self.renders.store().get_render(id).await? {
@@ -353,6 +356,9 @@ where
                 .remove_folder(&folder)
                 .await
                 .map_err(|e| unavailable(&e))?;
+            // The folder held the video's playback package too.
+            let package = PlaybackAsset::Render(id.to_owned()).as_wire();
+            self.playback.store().delete(&package).await?;
             self.renders.store().delete_render(id).await?;
             tracing::info!(render_id = id, "render deleted");
             return Ok(json_response(
@@ -420,6 +426,7 @@ where
             "output_url": output_url,
             "error": r.error.as_ref().map(|e| json!({"code": e.error, "message": e.cause})),
             "frames": r.frames, "duration_ms": r.duration_ms, "cost": cost,
+            "playback": self.playback_json(&PlaybackAsset::Render(r.render_id.clone())).await?,
             "created_at": rfc3339_ms(r.created_at_ms), "updated_at": rfc3339_ms(r.updated_at_ms),
         }))
     }

@@ -159,3 +159,45 @@ async fn without_the_kind_or_with_an_unreadable_video_no_package_is_made() {
     assert!(s.compositor.playbacks.items.lock().unwrap().is_empty());
     assert!(playback_jobs(&s).is_empty());
 }
+
+#[tokio::test]
+async fn a_renders_video_gets_a_package_owned_by_the_renders_owner_and_its_chunks_none() {
+    let s = setup_with(&[("PLAYBACK_KINDS", "render")]);
+    let folder = format!("{PREFIX}renders/jwt%3Au3/promo.v2/");
+    for (key, etag) in [
+        (format!("{folder}work/promo.v2/chunks/00000.mp4"), "e-chunk"),
+        (format!("{folder}request.json"), "e-request"),
+    ] {
+        let answer = s.compositor.handle(s.put(&key, etag, None)).await.unwrap();
+        assert_eq!(
+            answer["records"][0]["outcome"], "ignored",
+            "{key}: {answer}"
+        );
+    }
+    let key = format!("{folder}output.mp4");
+    let answer = s
+        .compositor
+        .handle(s.put(&key, "e-video", None))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["records"][0]["outcome"], "playback_submitted",
+        "{answer}"
+    );
+    assert_eq!(answer["records"][0]["asset"], "render/promo.v2");
+    let package = s.compositor.playbacks.package("render/promo.v2").unwrap();
+    assert_eq!(package.owner, "jwt:u3");
+    assert_eq!(package.folder, format!("{folder}output/playback/"));
+    assert_eq!(package.mp4_key, key, "the render's MP4 is the package's");
+    assert_eq!(playback_jobs(&s).len(), 1);
+
+    // Without the kind, a render's video is left alone.
+    let s = setup_with(&KINDS);
+    let answer = s
+        .compositor
+        .handle(s.put(&key, "e-video", None))
+        .await
+        .unwrap();
+    assert_eq!(answer["records"][0]["outcome"], "ignored", "{answer}");
+    assert!(playback_jobs(&s).is_empty());
+}

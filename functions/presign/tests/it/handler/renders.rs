@@ -447,3 +447,81 @@ async fn anonymous_callers_may_not_render() {
     assert_eq!(status, 403);
     assert_eq!(render_writes(&app), 0);
 }
+
+#[tokio::test]
+async fn a_renders_video_plays_for_its_owner_and_goes_with_the_render() {
+    use vidpipe_core::playback::{PlaybackPackage, PlaybackUpdate};
+    use vidpipe_core::ports::PlaybackStore;
+    use vidpipe_core::stream_status::StreamStatus;
+    // A render id with a dot, as the request allows: found, played and deleted like any other.
+    let app = render_app();
+    let (status, _) = call(
+        &app,
+        post("user-123", &body(|r| r["render_id"] = json!("promo.v2"))),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let folder = "videos/renders/jwt%3Auser-123/promo.v2/";
+    let (result, ready) = RenderResult::parse(&json!({"render_id": "promo.v2", "status": "ready",
+        "output_uri": format!("s3://vidpipe-local/{folder}output.mp4"), "frames": 120, "duration_ms": 5000}))
+    .unwrap();
+    update_render(&app.renders.store, "promo.v2", 9_000_000_000_000, |r| {
+        r.finish(&result, &ready)
+    })
+    .await
+    .unwrap();
+    let package = PlaybackPackage {
+        asset: "render/promo.v2".into(),
+        owner: "jwt:user-123".into(),
+        bucket: "vidpipe-local".into(),
+        folder: format!("{folder}output/playback/"),
+        status: StreamStatus::Queued,
+        mp4_key: format!("{folder}output.mp4"),
+        poster: "poster.0000001.jpg".into(),
+        duration_ms: None,
+        width: None,
+        height: None,
+        error_code: None,
+    };
+    let playbacks = &app.playback.store;
+    playbacks.put_queued(&package, u64::MAX).await.unwrap();
+    let update = PlaybackUpdate {
+        status: StreamStatus::Ready,
+        duration_ms: Some(5000),
+        size: Some(vidpipe_core::job::Size::new(320, 180)),
+        error_code: None,
+    };
+    playbacks.advance(&package.asset, &update).await.unwrap();
+    app.playback.files.insert(
+        &format!("s3://vidpipe-local/{}index.m3u8", package.folder),
+        b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=320x180\nindex_180p.m3u8\n",
+    );
+
+    let (status, view) = call(&app, get("user-123", "promo.v2")).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["playback"]["status"], "ready", "{view}");
+    assert_eq!(view["playback"]["hls"], "/play/render/promo.v2/index.m3u8");
+    let play = |sub: &str| {
+        Event::fixture("get-play.json")
+            .subject(Some(sub))
+            .path("/play/render/promo.v2/index.m3u8")
+    };
+    let (status, _) = call_raw(&app, play("user-123")).await;
+    assert_eq!(status, 200);
+    let (status, _) = call_raw(&app, play("someone-else")).await;
+    assert_eq!(status, 404, "only the owner plays it");
+
+    let (status, _) = call(&app, delete("user-123", "promo.v2")).await;
+    assert_eq!(status, 200);
+    assert!(
+        playbacks.get("render/promo.v2").await.unwrap().is_none(),
+        "the package goes with the render"
+    );
+}
+
+/// The status and the body as text (a manifest is not JSON).
+async fn call_raw(app: &TestApp, event: Event) -> (u16, String) {
+    let response = app.handle(event.request()).await;
+    let body = String::from_utf8(response.body().to_vec()).unwrap();
+    (response.status().as_u16(), body)
+}
