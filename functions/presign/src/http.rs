@@ -1,5 +1,6 @@
 //! HTTP plumbing: JSON responses, the error body every route uses, and CORS.
 
+use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
@@ -201,4 +202,14 @@ fn insert(h: &mut lambda_http::http::HeaderMap, name: header::HeaderName, value:
 /// True for a CORS preflight request.
 pub fn is_preflight(method: &Method) -> bool {
     method == Method::OPTIONS
+}
+
+/// The `cursor` query parameter of a list route: absent or empty is the first page; longer than any cursor the API
+/// issues is refused by name, before the store sees it.
+pub(crate) fn page_cursor(query: &QueryMap) -> Result<Option<&str>, ApiError> {
+    let cursor = query.first("cursor").filter(|c| !c.is_empty());
+    if cursor.is_some_and(|c| c.len() > 2048) {
+        return Err(FieldError::new("cursor", "is not a cursor this API issued to you").into());
+    }
+    Ok(cursor)
 }

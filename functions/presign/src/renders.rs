@@ -321,10 +321,7 @@ where
     ) -> Result<Response<Body>, ApiError> {
         let owner = caller.user_owner()?;
         let query = request.query_string_parameters();
-        let cursor = query.first("cursor").filter(|c| !c.is_empty());
-        if cursor.is_some_and(|c| c.len() > 2048) {
-            return Err(FieldError::new("cursor", "is not a cursor this API issued to you").into());
-        }
+        let cursor = crate::http::page_cursor(&query)?;
         let page = self
             .renders
             .store()

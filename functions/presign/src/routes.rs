@@ -603,10 +603,7 @@ where
             .first("room_id")
             .map(|r| RoomId::parse("room_id", r))
             .transpose()?;
-        let cursor = query.first("cursor").filter(|c| !c.is_empty());
-        if cursor.is_some_and(|c| c.len() > 2048) {
-            return Err(FieldError::new("cursor", "is not a cursor this API issued to you").into());
-        }
+        let cursor = crate::http::page_cursor(&query)?;
         let page = self
             .recordings
             .list_by_owner(
