@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use vidpipe_core::render::RenderRequest;
 use vidpipe_engine::FolderBucket;
 
 /// The bucket a local render's files are named in.
@@ -31,6 +32,9 @@ pub enum LocalFilesError {
         /// The URI.
         uri: String,
     },
+    /// The request is not a render request's shape.
+    #[error("the request: {0}")]
+    Shape(String),
     /// The output exists already (a render never overwrites).
     #[error("output.uri: {0} exists already; a render never overwrites a file")]
     OutputExists(PathBuf),
@@ -66,15 +70,18 @@ impl LocalFiles {
         }
         let files = FolderBucket::new(BUCKET, "/");
         let output = output_path(&base.join(output))?;
-        for (field, value) in sources(request) {
-            let Value::String(uri) = value else { continue };
+        // The sources as the request names them (core's one list of them); a request of another shape is refused
+        // as the chunker refuses it.
+        let typed: RenderRequest = serde_json::from_value(request.clone())
+            .map_err(|e| LocalFilesError::Shape(e.to_string()))?;
+        for (field, uri) in typed.sources() {
             if uri.starts_with("s3://") {
                 return Err(LocalFilesError::InS3 {
                     field,
-                    uri: uri.clone(),
+                    uri: uri.to_owned(),
                 });
             }
-            let path = base.join(&*uri);
+            let path = base.join(uri);
             let path = std::fs::canonicalize(&path)
                 .and_then(|path| std::fs::File::open(&path).map(|_| path))
                 .map_err(|source| LocalFilesError::Source {
@@ -82,7 +89,11 @@ impl LocalFiles {
                     path,
                     source,
                 })?;
-            *uri = name(&files, &field, &path)?;
+            // `scenes[1].overlay.image` is the JSON pointer `/scenes/1/overlay/image`.
+            let pointer = format!("/{}", field.replace(['[', '.'], "/").replace(']', ""));
+            if let Some(value) = request.pointer_mut(&pointer) {
+                *value = Value::String(name(&files, &field, &path)?);
+            }
         }
         let uri = name(&files, "output.uri", &output)?;
         request["output"]["uri"] = Value::String(uri);
@@ -136,50 +147,4 @@ fn name(files: &FolderBucket, field: &str, path: &Path) -> Result<String, LocalF
             path: path.to_path_buf(),
             reason: e.to_string(),
         })
-}
-
-/// Every source a render request names, by JSON path: scenes' images and videos, overlays' images, the soundtrack.
-fn sources(request: &mut Value) -> Vec<(String, &mut Value)> {
-    let mut found = Vec::new();
-    let (scenes, soundtrack) = match request {
-        Value::Object(map) => {
-            let mut scenes = None;
-            let mut soundtrack = None;
-            for (key, value) in map.iter_mut() {
-                match key.as_str() {
-                    "scenes" => scenes = Some(value),
-                    "soundtrack" => soundtrack = Some(value),
-                    _ => {}
-                }
-            }
-            (scenes, soundtrack)
-        }
-        _ => (None, None),
-    };
-    if let Some(Value::Array(scenes)) = scenes {
-        for (i, scene) in scenes.iter_mut().enumerate() {
-            let Value::Object(scene) = scene else {
-                continue;
-            };
-            for (key, value) in scene.iter_mut() {
-                match (key.as_str(), value) {
-                    ("image" | "video", value) => found.push((format!("scenes[{i}].{key}"), value)),
-                    ("overlay", Value::Object(overlay)) => {
-                        if let Some(image) = overlay.get_mut("image") {
-                            found.push((format!("scenes[{i}].overlay.image"), image));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    if let Some(Value::Object(soundtrack)) = soundtrack {
-        for (key, value) in soundtrack.iter_mut() {
-            if matches!(key.as_str(), "voiceover" | "music") {
-                found.push((format!("soundtrack.{key}"), value));
-            }
-        }
-    }
-    found
 }

@@ -82,7 +82,7 @@ pub enum RenderCommandError {
     #[error("notifier: {0}")]
     Notifier(#[from] vidpipe_notifier::wiring::WiringError),
     /// A request of local files names a file that cannot be used.
-    #[error("{0}")]
+    #[error(transparent)]
     LocalFiles(#[from] LocalFilesError),
 }
 

@@ -111,6 +111,7 @@ fn a_local_render_names_the_source_it_cannot_use() {
     write_png(&project.join("title.png"), "green", WIDTH, HEIGHT);
     let scenes = |image: &str| {
         json!({
+            "render_id": "local-2",
             "output": {"uri": "video.mp4", "width": WIDTH, "height": HEIGHT, "fps": FPS},
             "scenes": [{"id": "a", "duration_s": 1, "image": "title.png"}, {"id": "b", "duration_s": 1, "image": image}]
         })
