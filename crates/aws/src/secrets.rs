@@ -1,6 +1,7 @@
-//! Secrets Manager: a secret's value, read once at a function's cold start (the webhook signing key), so that no
+//! Secrets Manager: a secret's value, read once at a function's cold start (the webhook and playback signing keys), so that no
 //! secret sits in a function's configuration in plain text.
 
+use vidpipe_core::config::SecretSource;
 use vidpipe_core::error::Cause;
 
 /// Why a secret could not be had.
@@ -46,4 +47,17 @@ pub async fn secret_value(
         .ok_or_else(|| SecretError::Empty {
             arn: arn.to_owned(),
         })
+}
+
+/// The key `source` gives: read from Secrets Manager with a client from `sdk`, or the value itself.
+pub async fn resolve_secret(
+    sdk: &aws_config::SdkConfig,
+    source: &SecretSource,
+) -> Result<Vec<u8>, SecretError> {
+    match source {
+        SecretSource::SecretsManager(arn) => {
+            secret_value(&aws_sdk_secretsmanager::Client::new(sdk), arn).await
+        }
+        SecretSource::Value(key) => Ok(key.clone()),
+    }
 }

@@ -105,6 +105,63 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 }
 
+/// Where a secret key comes from: Secrets Manager (how the template deploys every key, read once per cold start) or
+/// the value itself (local development; on AWS it would sit in plain text in the function's configuration).
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// A Secrets Manager secret, by ARN or name.
+    SecretsManager(String),
+    /// The key itself.
+    Value(Vec<u8>),
+}
+
+/// The key stays out of any `Debug` output, so a logged configuration never leaks it.
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SecretsManager(arn) => f.debug_tuple("SecretsManager").field(arn).finish(),
+            Self::Value(_) => f.write_str("Value(<redacted>)"),
+        }
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    /// The secret named by `arn_name` (its Secrets Manager ARN) or given by `value_name` (the key, at least
+    /// `min_len` bytes); `None` when neither is set, an error when both are.
+    pub fn secret(
+        &self,
+        arn_name: &'static str,
+        value_name: &'static str,
+        min_len: usize,
+    ) -> Result<Option<SecretSource>, ConfigError> {
+        match (self.optional(arn_name), self.optional(value_name)) {
+            (Some(arn), None) => Ok(Some(SecretSource::SecretsManager(arn))),
+            (None, Some(value)) => {
+                check_secret(value_name, value.as_bytes(), min_len)?;
+                Ok(Some(SecretSource::Value(value.into_bytes())))
+            }
+            (Some(_), Some(_)) => Err(ConfigError::new(
+                value_name,
+                format!("set {arn_name} or {value_name}, not both"),
+            )),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// A key read from `name` (or the secret its ARN variable names) is at least `min_len` bytes, wherever it comes from.
+pub fn check_secret(name: &'static str, key: &[u8], min_len: usize) -> Result<(), ConfigError> {
+    if key.len() < min_len {
+        return Err(ConfigError::new(
+            name,
+            format!(
+                "must be at least {min_len} bytes (the value, or the secret its _ARN variable names)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The one boolean parser of configuration: `true` or `false`, in any case, around spaces.
 pub fn parse_flag(value: &str) -> Option<bool> {
     let value = value.trim();
@@ -179,6 +236,31 @@ mod tests {
                 .to_string(),
             "HIGH: must be a whole number from 1 to 10, not \"11\""
         );
+    }
+
+    #[test]
+    fn a_secret_is_named_by_arn_or_given_but_not_both_and_never_shown() {
+        let arn = vars(&[("KEY_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:k")]);
+        assert_eq!(
+            arn.secret("KEY_ARN", "KEY", 32),
+            Ok(Some(SecretSource::SecretsManager(
+                "arn:aws:secretsmanager:us-east-1:1:secret:k".into()
+            )))
+        );
+        let value = vars(&[("KEY", "0123456789abcdef0123456789abcdef")]);
+        let source = value.secret("KEY_ARN", "KEY", 32).unwrap().unwrap();
+        assert_eq!(format!("{source:?}"), "Value(<redacted>)");
+        let short = vars(&[("KEY", "short")]);
+        assert_eq!(short.secret("KEY_ARN", "KEY", 32).unwrap_err().name, "KEY");
+        let both = vars(&[
+            ("KEY_ARN", "arn"),
+            ("KEY", "0123456789abcdef0123456789abcdef"),
+        ]);
+        assert_eq!(
+            both.secret("KEY_ARN", "KEY", 32).unwrap_err().to_string(),
+            "KEY: set KEY_ARN or KEY, not both"
+        );
+        assert_eq!(vars(&[]).secret("KEY_ARN", "KEY", 32), Ok(None));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod audio;
 pub mod browser;
+pub mod cloudfront;
 pub mod config;
 pub mod fakes;
 pub mod media;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use vidpipe_aws::webhook::WebhookConfig;
 pub use vidpipe_core::config::ConfigError;
-use vidpipe_core::config::Vars;
+use vidpipe_core::config::{SecretSource, Vars, check_secret};
 
 /// Everything the notifier needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook {
     /// Where the HMAC key comes from.
-    pub secret: WebhookSecret,
+    pub secret: SecretSource,
     /// The delivery settings; their `secret` is empty until [`Webhook::with_key`] fills it.
     delivery: WebhookConfig,
 }
@@ -35,7 +35,7 @@ pub struct Webhook {
 impl Webhook {
     /// The delivery settings signed with `key` (the secret's value), which must be at least 32 bytes.
     pub fn with_key(self, key: Vec<u8>) -> Result<WebhookConfig, ConfigError> {
-        check_key(&key)?;
+        check_secret("WEBHOOK_SECRET", &key, MIN_KEY_BYTES)?;
         Ok(WebhookConfig {
             secret: key,
             ..self.delivery
@@ -43,36 +43,8 @@ impl Webhook {
     }
 }
 
-/// Where the webhook's HMAC key comes from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum WebhookSecret {
-    /// `WEBHOOK_SECRET_ARN`: a Secrets Manager secret, read once per cold start (how the template deploys it).
-    SecretsManager(String),
-    /// `WEBHOOK_SECRET`: the key itself, for local development; on AWS it would sit in plain text in the
-    /// function's configuration.
-    Value(Vec<u8>),
-}
-
-/// The key stays out of any `Debug` output, so a logged configuration never leaks it.
-impl std::fmt::Debug for WebhookSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::SecretsManager(arn) => f.debug_tuple("SecretsManager").field(arn).finish(),
-            Self::Value(_) => f.write_str("Value(<redacted>)"),
-        }
-    }
-}
-
-/// A webhook key is at least 32 bytes, wherever it comes from.
-fn check_key(key: &[u8]) -> Result<(), ConfigError> {
-    if key.len() < 32 {
-        return Err(ConfigError::new(
-            "WEBHOOK_SECRET",
-            "must be at least 32 bytes (WEBHOOK_SECRET, or the secret WEBHOOK_SECRET_ARN names)",
-        ));
-    }
-    Ok(())
-}
+/// A webhook key's least length, wherever it comes from.
+const MIN_KEY_BYTES: usize = 32;
 
 impl Config {
     /// Reads the configuration through `var` (`std::env::var` in `main`).
@@ -99,28 +71,14 @@ fn webhook<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<Webho
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(ConfigError::new("WEBHOOK_URL", "must be an http(s) URL"));
     }
-    let secret = match (
-        vars.optional("WEBHOOK_SECRET_ARN"),
-        vars.optional("WEBHOOK_SECRET"),
-    ) {
-        (Some(arn), None) => WebhookSecret::SecretsManager(arn),
-        (None, Some(key)) => {
-            check_key(key.as_bytes())?;
-            WebhookSecret::Value(key.into_bytes())
-        }
-        (Some(_), Some(_)) => {
-            return Err(ConfigError::new(
-                "WEBHOOK_SECRET",
-                "set WEBHOOK_SECRET_ARN or WEBHOOK_SECRET, not both",
-            ));
-        }
-        (None, None) => {
-            return Err(ConfigError::new(
+    let secret = vars
+        .secret("WEBHOOK_SECRET_ARN", "WEBHOOK_SECRET", MIN_KEY_BYTES)?
+        .ok_or_else(|| {
+            ConfigError::new(
                 "WEBHOOK_SECRET_ARN",
                 "must be set when WEBHOOK_URL is set (or WEBHOOK_SECRET, locally)",
-            ));
-        }
-    };
+            )
+        })?;
     let dead_letter_queue_url = vars.optional("WEBHOOK_DLQ_URL").ok_or_else(|| {
         ConfigError::new(
             "WEBHOOK_DLQ_URL",
@@ -178,7 +136,7 @@ mod tests {
         .unwrap();
         let w = c.webhook.unwrap();
         assert!(!format!("{w:?}").contains(SECRET));
-        assert_eq!(w.secret, WebhookSecret::Value(SECRET.into()));
+        assert_eq!(w.secret, SecretSource::Value(SECRET.into()));
         let w = w.with_key(SECRET.into()).unwrap();
         assert_eq!(
             (w.max_attempts, w.first_backoff, w.attempt_timeout),
@@ -200,7 +158,7 @@ mod tests {
             config(&all).map(|c| c.webhook.unwrap())
         };
         let w = webhook(&[("WEBHOOK_SECRET_ARN", arn)]).unwrap();
-        assert_eq!(w.secret, WebhookSecret::SecretsManager(arn.into()));
+        assert_eq!(w.secret, SecretSource::SecretsManager(arn.into()));
         assert_eq!(
             w.clone().with_key(b"short".to_vec()).unwrap_err().name,
             "WEBHOOK_SECRET"

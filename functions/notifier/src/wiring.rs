@@ -5,10 +5,10 @@ use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoProcessedEvents, DynamoRenders,
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::publisher::EventBridgePublisher;
 use vidpipe_aws::requests::S3RequestStore;
-use vidpipe_aws::secrets::{SecretError, secret_value};
+use vidpipe_aws::secrets::{SecretError, resolve_secret};
 use vidpipe_aws::webhook::WebhookError;
 
-use crate::config::{Config, ConfigError, WebhookSecret};
+use crate::config::{Config, ConfigError};
 use crate::handler::Notifier;
 
 /// Why the notifier could not be built at cold start.
@@ -46,12 +46,7 @@ pub async fn notifier(
         &config.event_bus,
     ));
     if let Some(webhook) = config.webhook {
-        let key = match &webhook.secret {
-            WebhookSecret::SecretsManager(arn) => {
-                secret_value(&aws_sdk_secretsmanager::Client::new(sdk), arn).await?
-            }
-            WebhookSecret::Value(key) => key.clone(),
-        };
+        let key = resolve_secret(sdk, &webhook.secret).await?;
         let webhook = webhook.with_key(key)?;
         publisher = publisher.with_webhook(webhook, aws_sdk_sqs::Client::new(sdk))?;
     }
