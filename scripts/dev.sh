@@ -23,7 +23,10 @@ mkdir -p .local
 if [ ! -s .local/jwt-secret ]; then
   (umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' > .local/jwt-secret)
 fi
-export AUTH_MODE="$auth_mode" JWT_SECRET="$(cat .local/jwt-secret)"
+if [ ! -s .local/playback-secret ]; then
+  (umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' > .local/playback-secret)
+fi
+export AUTH_MODE="$auth_mode" JWT_SECRET="$(cat .local/jwt-secret)" PLAYBACK_SIGNING_SECRET="$(cat .local/playback-secret)"
 moto_server -H 127.0.0.1 -p "$MOTO_PORT" > .local/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null' EXIT
@@ -52,4 +55,5 @@ echo "dev: the main job, headless, in another terminal: cargo run -p vidpipe-cli
 # --disable-cors: the functions answer CORS themselves (ALLOWED_ORIGINS), as they do behind API Gateway.
 # --features local: the local backends (MEDIACONVERT_BACKEND=engine) that release builds leave out.
 cargo lambda watch --disable-cors --features local --env-file events/local.env \
-  --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL" --env-var "AUTH_MODE=$AUTH_MODE" --env-var "JWT_SECRET=$JWT_SECRET"
+  --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL" --env-var "AUTH_MODE=$AUTH_MODE" --env-var "JWT_SECRET=$JWT_SECRET" \
+  --env-var "PLAYBACK_SIGNING_SECRET=$PLAYBACK_SIGNING_SECRET"

@@ -10,6 +10,7 @@ frame's pixels, and where the default picture-in-picture layout puts the camera.
 import concurrent.futures
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -167,7 +168,8 @@ class LocalStack:
             AWS_ENDPOINT_URL=self.endpoint,
             LAMBDA_INVOKE_URL=self.invoke_url,
         )
-        self.settings = dict(settings)
+        # The stack's own GET /play key (scripts/dev.sh keeps one in .local/); `play_query` signs with it.
+        self.settings = {"PLAYBACK_SIGNING_SECRET": secrets.token_hex(32), **settings}
         if renders:
             self.sfn_port = free_port()
             self.settings["AWS_ENDPOINT_URL_SFN"] = f"http://127.0.0.1:{self.sfn_port}"
@@ -205,6 +207,16 @@ class LocalStack:
         out = subprocess.run([str(VIDPIPE), "local", "token", "--sub", sub], env=self.env, capture_output=True,
                              text=True, check=True)
         return out.stdout.strip()
+
+    def play_query(self, asset, expires):
+        """The `expires=...&sig=...` of a `GET /play` URL of `asset` (`recording/{id}`), signed with the stack's
+        key: the rule of `vidpipe_core::play_url`, written again here so a test can make a URL the API would not
+        (an expired one) and check the API's own URLs against it."""
+        import hashlib
+        import hmac
+        key = self.settings["PLAYBACK_SIGNING_SECRET"].encode()
+        tag = hmac.new(key, f"vidpipe-play\n{asset}\n{expires}".encode(), hashlib.sha256).hexdigest()
+        return f"expires={expires}&sig={tag}"
 
     def function_url(self, function):
         return f"{self.invoke_url}/lambda-url/{function}"

@@ -7,7 +7,10 @@ to the engine, the notifier makes the storyboard and marks the package `ready`, 
 - Its HLS and DASH manifests, served by `GET /play` with every segment presigned on moto, decode end to end with
   ffmpeg (every frame, the source's length and size); the poster and the storyboard have their sizes.
 - Debian's Chromium (Playwright, executable_path) plays the HLS through `GET /play` with hls.js (node_modules, from
-  `npm ci` in scripts/setup.sh): `currentTime` passes 3 s, the picture is 640x360, and hls.js reports no error.
+  `npm ci` in scripts/setup.sh), from the signed URL alone (no Authorization header): `currentTime` passes 3 s, the
+  picture is 640x360, and hls.js reports no error.
+- A `GET /play` URL whose signature expired is refused (403 `expired`) and Chromium plays nothing from it. moto serves
+  presigned S3 URLs whatever their expiry, so the expiry that a local player meets is the route's own.
 
 A missing tool fails the test with what to install; it never skips.
 """
@@ -31,13 +34,12 @@ READY_TIMEOUT_S = 240
 PAGE = """<!doctype html><meta charset="utf-8"><video id="player" muted></video><script src="hls.min.js"></script>
 <script>
 window.errors = [];
-window.play = (url, token, api) => {
+window.play = (url) => {
   const video = document.getElementById('player');
-  const hls = new Hls({xhrSetup: (xhr, target) => {
-    // The API needs the token; the presigned segment URLs carry their own signature.
-    if (target.startsWith(api)) xhr.setRequestHeader('Authorization', 'Bearer ' + token);
-  }});
-  hls.on(Hls.Events.ERROR, (_, data) => window.errors.push(data.type + ' ' + data.details + ' ' + data.fatal));
+  // No Authorization header: the GET /play URLs and the presigned segment URLs carry their own signatures.
+  const hls = new Hls();
+  hls.on(Hls.Events.ERROR, (_, data) => window.errors.push(
+    [data.type, data.details, data.response ? data.response.code : '-', data.fatal].join(' ')));
   hls.loadSource(url);
   hls.attachMedia(video);
   video.play().catch(e => window.errors.push('play: ' + e));
@@ -116,9 +118,8 @@ class PlaybackEndToEnd(unittest.TestCase):
         return created["recording_id"], playback
 
     def decode(self, url):
-        """Every frame ffmpeg decodes from `url` (through GET /play, with the token): count and last timestamp."""
-        out = subprocess.run(["ffmpeg", "-v", "error", "-headers", f"Authorization: Bearer {self.token}\r\n",
-                              "-i", url, "-map", "0:v:0", "-f", "framemd5", "-"],
+        """Every frame ffmpeg decodes from `url` (a signed GET /play URL): count and last timestamp."""
+        out = subprocess.run(["ffmpeg", "-v", "error", "-i", url, "-map", "0:v:0", "-f", "framemd5", "-"],
                              capture_output=True, text=True, timeout=120)
         self.assertEqual(out.returncode, 0, out.stderr)
         frames = [line for line in out.stdout.splitlines() if line and not line.startswith("#")]
@@ -133,7 +134,7 @@ class PlaybackEndToEnd(unittest.TestCase):
             if manifest == "dash":
                 # ffmpeg 5.1's DASH demuxer sizes its URL buffer from the manifest URL's length and cuts longer
                 # segment URLs short, which a presigned URL is; a query the route ignores makes room.
-                url += "?room=" + "x" * 1024
+                url += "&room=" + "x" * 1024
             frames = self.decode(f"{self.api}{url}")
             log(f"{manifest}: {len(frames)} frames decoded")
             self.assertAlmostEqual(len(frames), SECONDS * 30, delta=2, msg=manifest)
@@ -142,7 +143,7 @@ class PlaybackEndToEnd(unittest.TestCase):
             poster.write_bytes(response.read())
         video = next(s for s in probe(poster)["streams"] if s["codec_type"] == "video")
         self.assertEqual((video["width"], video["height"]), SIZE)
-        status, headers, vtt = self.api_call("GET", self.playback["storyboard"])
+        status, headers, vtt = call("GET", f"{self.api}{self.playback['storyboard']}")
         self.assertEqual(status, 200, vtt)
         self.assertEqual(headers["Content-Type"], "text/vtt")
         cues = [line for line in vtt.decode().splitlines() if "#xywh=" in line]
@@ -153,7 +154,8 @@ class PlaybackEndToEnd(unittest.TestCase):
         sprite = next(s for s in probe(self.work / "sprite.jpg")["streams"])
         self.assertEqual((sprite["width"], sprite["height"]), (160 * len(cues), 90), region)
 
-    def test_chromium_plays_the_hls_with_hls_js(self):
+    def play_in_chromium(self, url):
+        """What Chromium shows after hls.js loads `url`: the position, the picture's size, hls.js's errors."""
         from playwright.sync_api import sync_playwright
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=record_fixtures.CHROMIUM,
@@ -161,8 +163,7 @@ class PlaybackEndToEnd(unittest.TestCase):
             try:
                 page = browser.new_page()
                 page.goto(f"{self.origin}/index.html")
-                page.evaluate("([url, token, api]) => window.play(url, token, api)",
-                              [f"{self.api}{self.playback['hls']}", self.token, self.api])
+                page.evaluate("(url) => window.play(url)", url)
                 page.wait_for_function("() => document.getElementById('player').currentTime > 3 ||"
                                        " window.errors.some(e => e.endsWith('true'))", timeout=60_000)
                 state = page.evaluate("() => { const v = document.getElementById('player');"
@@ -171,9 +172,28 @@ class PlaybackEndToEnd(unittest.TestCase):
             finally:
                 browser.close()
         log(f"Chromium: {state}")
+        return state
+
+    def test_chromium_plays_the_hls_with_hls_js(self):
+        state = self.play_in_chromium(f"{self.api}{self.playback['hls']}")
         self.assertGreater(state["t"], 3, state)
         self.assertEqual((state["w"], state["h"]), SIZE)
         self.assertEqual(state["errors"], [])
+
+    def test_chromium_is_refused_a_url_whose_signature_expired(self):
+        path, query = self.playback["hls"].split("?")
+        asset = f"recording/{self.recording_id}"
+        expires = int(query.split("&")[0].removeprefix("expires="))
+        # The stack's signing rule is the API's: it gives the API's own URL back.
+        self.assertEqual(self.stack.play_query(asset, expires), query)
+        expired = f"{self.api}{path}?{self.stack.play_query(asset, int(time.time()) - 1)}"
+        status, _, body = call("GET", expired)
+        self.assertEqual(status, 403, body)
+        self.assertEqual(json.loads(body)["error"]["code"], "expired")
+        state = self.play_in_chromium(expired)
+        self.assertEqual(state["t"], 0, state)
+        self.assertEqual(state["w"], 0, state)
+        self.assertEqual(state["errors"], ["networkError manifestLoadError 403 true"], state)
 
 
 if __name__ == "__main__":

@@ -537,6 +537,9 @@ def resolve(node, conditions):
 
 
 # The routes the AddPipe survey client and the recorder page use without an identity when AuthMode is anonymous.
+# GET /play: its URLs carry their own signature (docs/playback.md).
+PLAY_OPERATION = ("/play/{proxy+}", "get")
+
 SURVEY_OPERATIONS = {
     ("/presigned-url", "post"),
     ("/uploads", "x-amazon-apigateway-any-method"),
@@ -600,7 +603,8 @@ class DeployTest(unittest.TestCase):
 
     def test_routes_follow_the_auth_mode_and_preflights_never_reach_the_authorizer(self):
         """As SAM translates it: with AuthMode jwt every route but the preflights has the JWT authorizer; with
-        anonymous the survey routes have none (the function identifies nobody) and the others keep it. OPTIONS
+        anonymous the survey routes have none (the function identifies nobody) and the others keep it. GET /play
+        never has one (its URLs carry their own signature, and a player sends no Authorization). OPTIONS
         /{proxy+} has no authorizer, and neither has an OPTIONS route on every path an ANY route serves (that ANY
         route would otherwise take the preflight); the presign function's AUTH_MODE is the parameter."""
         template = load_template()
@@ -617,7 +621,7 @@ class DeployTest(unittest.TestCase):
                 for method, operation in operations.items():
                     if method == "options":
                         continue
-                    open_ = anonymous and (path, method) in SURVEY_OPERATIONS
+                    open_ = (anonymous and (path, method) in SURVEY_OPERATIONS) or (path, method) == PLAY_OPERATION
                     expected = NO_AUTHORIZER if open_ else [{"Jwt": []}]
                     self.assertEqual(operation.get("security"), expected, f"{method} {path}, anonymous={anonymous}")
                     uri = operation["x-amazon-apigateway-integration"]["uri"]
@@ -834,7 +838,8 @@ class LeastPrivilegeTest(unittest.TestCase):
 
     def test_secrets_are_read_from_secrets_manager_never_passed_in_variables(self):
         """No parameter hides a secret (NoEcho) and no variable carries one: the webhook key is a secret the stack
-        makes, which the notifier alone may read, named by WEBHOOK_SECRET_ARN."""
+        makes, which the notifier alone may read, named by WEBHOOK_SECRET_ARN; the GET /play key is one too, and
+        with the CloudFront private key's secret (a parameter) only the API reads them."""
         template = load_template()
         self.assertEqual([n for n, p in template["Parameters"].items() if p.get("NoEcho")], [])
         for name, function in resources_of(template, "AWS::Serverless::Function").items():
@@ -845,9 +850,17 @@ class LeastPrivilegeTest(unittest.TestCase):
         self.assertEqual(notifier["Environment"]["Variables"]["WEBHOOK_SECRET_ARN"],
                          {"Fn::If": ["HasWebhook", {"Ref": "WebhookSigningSecret"}, {"Ref": "AWS::NoValue"}]})
         reads = [(name, value) for name, action, value in granted(template) if action.startswith("secretsmanager:")]
-        self.assertEqual(reads, [("NotifierFunction", {"Ref": "WebhookSigningSecret"})])
-        secret = template["Resources"]["WebhookSigningSecret"]["Properties"]["GenerateSecretString"]
-        self.assertGreaterEqual(secret["PasswordLength"], 32)
+        self.assertEqual(reads, [("PresignFunction", {"Ref": "PlaybackSigningSecret"}),
+                                 ("PresignFunction", {"Ref": "PlaybackPrivateKeySecretArn"}),
+                                 ("NotifierFunction", {"Ref": "WebhookSigningSecret"})])
+        presign = resources_of(template, "AWS::Serverless::Function")["PresignFunction"]["Properties"]
+        variables = presign["Environment"]["Variables"]
+        self.assertEqual(variables["PLAYBACK_SIGNING_SECRET_ARN"], {"Ref": "PlaybackSigningSecret"})
+        self.assertEqual(variables["CLOUDFRONT_PRIVATE_KEY_SECRET_ARN"], {"Ref": "PlaybackPrivateKeySecretArn"})
+        self.assertEqual(variables["CLOUDFRONT_KEY_PAIR_ID"], {"Ref": "PlaybackPublicKey"})
+        for name in ("WebhookSigningSecret", "PlaybackSigningSecret"):
+            secret = template["Resources"][name]["Properties"]["GenerateSecretString"]
+            self.assertGreaterEqual(secret["PasswordLength"], 32)
 
     def test_the_api_is_throttled_and_bursts_are_bounded_by_reserved_concurrency(self):
         """Every route of the HTTP API is throttled (API Gateway answers 429 beyond); the compositor (which creates

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod manifest;
 pub mod notify;
 pub mod pairing;
+pub mod play_url;
 pub mod playback;
 pub mod ports;
 pub mod recording;

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 use vidpipe_presign::playback::PlaybackBackends;
 use vidpipe_presign::renders::RenderBackends;
+use vidpipe_presign::signing::PlaybackSigning;
 use vidpipe_testkit::fakes::{
     InMemoryPlaybacks, InMemoryRenderFiles, InMemoryRenders, RecordingCanceller,
     RecordingExecutions,
@@ -53,6 +54,10 @@ fn configs() -> &'static [Config; 3] {
                 ("TABLE_NAME", "vidpipe"),
                 ("KEY_PREFIX", "videos/"),
                 ("ALLOWED_ORIGINS", "https://app.example.com"),
+                (
+                    "PLAYBACK_SIGNING_SECRET",
+                    "0123456789abcdef0123456789abcdef",
+                ),
             ];
             pairs.extend_from_slice(mode);
             Config::from_env(vars(&pairs)).expect("the fuzzed configurations are valid")
@@ -73,6 +78,7 @@ fn configs() -> &'static [Config; 3] {
 /// ready stream `session-42`, and the anonymous stream `survey-7`.
 fn app(config: &Config) -> FuzzApp {
     let app = App {
+        signing: PlaybackSigning::from_values(config).expect("the fuzzed configurations sign"),
         config: config.clone(),
         objects: InMemoryObjects::default(),
         recordings: InMemoryRecordings::default(),

@@ -20,6 +20,7 @@ use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
 use vidpipe_presign::playback::PlaybackBackends;
 use vidpipe_presign::renders::RenderBackends;
+use vidpipe_presign::signing::PlaybackSigning;
 use vidpipe_testkit::fakes::{
     InMemoryPlaybacks, InMemoryRenderFiles, InMemoryRenders, RecordingCanceller,
     RecordingExecutions,
@@ -192,12 +193,17 @@ fn bench(c: &mut Criterion) {
         ("TABLE_NAME", "bench-table"),
         ("KEY_PREFIX", "videos/"),
         (
+            "PLAYBACK_SIGNING_SECRET",
+            "0123456789abcdef0123456789abcdef",
+        ),
+        (
             "RENDER_STATE_MACHINE_ARN",
             "arn:aws:states:us-east-1:123456789012:stateMachine:bench-render",
         ),
     ]))
     .unwrap();
     let app = App {
+        signing: PlaybackSigning::from_values(&config).unwrap(),
         config,
         objects: SigningOnly(S3Objects::new(
             vidpipe_aws::s3::client(&sdk, false),

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 pub use vidpipe_core::config::ConfigError;
-use vidpipe_core::config::Vars;
+use vidpipe_core::config::{SecretSource, Vars};
 use vidpipe_core::keys::check_prefix;
 use vidpipe_core::render::scope::RenderScope;
 use vidpipe_core::upload::{UploadKind, UploadLimits};
@@ -13,6 +13,19 @@ const MIB: u64 = 1024 * 1024;
 pub const MIN_PART_SIZE: u64 = 5 * MIB;
 /// The longest a SigV4 presigned URL may live (7 days).
 const MAX_PRESIGN_SECONDS: u64 = 7 * 24 * 3600;
+/// The shortest `GET /play` signing key (HMAC-SHA256's block of entropy).
+pub const MIN_PLAY_KEY_BYTES: usize = 32;
+
+/// Delivery through a CloudFront distribution: its base URL and the key pair its trusted key group holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdnConfig {
+    /// `CDN_BASE_URL`: the distribution's `https://` URL (the template's output `PlaybackBaseUrl`).
+    pub base_url: String,
+    /// `CLOUDFRONT_KEY_PAIR_ID`: the id CloudFront gave the public key (output `PlaybackKeyPairId`).
+    pub key_pair_id: String,
+    /// `CLOUDFRONT_PRIVATE_KEY_SECRET_ARN` (how the template deploys it) or `CLOUDFRONT_PRIVATE_KEY` (PEM, locally).
+    pub private_key: SecretSource,
+}
 
 /// How callers are identified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +89,12 @@ pub struct Config {
     /// `PLAYBACK_URL_TTL_SECONDS` (900, at most 7 days): lifetime of the presigned URLs `GET /play` writes into a
     /// manifest (a player fetches the manifest again for new ones).
     pub playback_url_ttl: Duration,
+    /// `PLAYBACK_SIGNING_SECRET_ARN` (how the template deploys it) or `PLAYBACK_SIGNING_SECRET` (locally), at least
+    /// 32 bytes: the key `GET /play` URLs are signed with.
+    pub playback_key: SecretSource,
+    /// `CDN_BASE_URL` with `CLOUDFRONT_KEY_PAIR_ID` and the private key: segments, MP4s and images are delivered
+    /// through CloudFront (unset: presigned S3 URLs).
+    pub cdn: Option<CdnConfig>,
     /// `PUBLIC_BASE_URL` (unset: root-relative paths): the API's public URL, the base of the `/play/` URLs in
     /// `playback` objects.
     pub public_base_url: Option<String>,
@@ -133,6 +152,19 @@ impl Config {
             playback_url_ttl: vars
                 .whole_number("PLAYBACK_URL_TTL_SECONDS", 900, 1..=MAX_PRESIGN_SECONDS)
                 .map(Duration::from_secs)?,
+            playback_key: vars
+                .secret(
+                    "PLAYBACK_SIGNING_SECRET_ARN",
+                    "PLAYBACK_SIGNING_SECRET",
+                    MIN_PLAY_KEY_BYTES,
+                )?
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "PLAYBACK_SIGNING_SECRET_ARN",
+                        "must be set (or PLAYBACK_SIGNING_SECRET, locally): it signs the GET /play URLs",
+                    )
+                })?,
+            cdn: cdn(&vars)?,
             public_base_url: vars
                 .optional("PUBLIC_BASE_URL")
                 .map(|url| url.trim_end_matches('/').to_owned()),
@@ -159,6 +191,30 @@ impl Config {
             render_scope: RenderScope::from_vars(&vars)?,
         })
     }
+}
+
+/// The CloudFront delivery, when `CDN_BASE_URL` is set: then the key-pair id and the private key must be too.
+fn cdn<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<CdnConfig>, ConfigError> {
+    let Some(base_url) = vars.optional("CDN_BASE_URL") else {
+        return Ok(None);
+    };
+    if !base_url.starts_with("https://") {
+        return Err(ConfigError::new("CDN_BASE_URL", "must be an https:// URL"));
+    }
+    let required = |name| ConfigError::new(name, "must be set when CDN_BASE_URL is set");
+    Ok(Some(CdnConfig {
+        base_url: base_url.trim_end_matches('/').to_owned(),
+        key_pair_id: vars
+            .optional("CLOUDFRONT_KEY_PAIR_ID")
+            .ok_or_else(|| required("CLOUDFRONT_KEY_PAIR_ID"))?,
+        private_key: vars
+            .secret(
+                "CLOUDFRONT_PRIVATE_KEY_SECRET_ARN",
+                "CLOUDFRONT_PRIVATE_KEY",
+                1,
+            )?
+            .ok_or_else(|| required("CLOUDFRONT_PRIVATE_KEY_SECRET_ARN"))?,
+    }))
 }
 
 /// `RENDER_COST_PER_MINUTE_USD`: a price in dollars, finite and not negative.
@@ -228,9 +284,48 @@ mod tests {
 
     /// The configuration with the required variables and `pairs`.
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let mut all = vec![("BUCKET", "uploads"), ("TABLE_NAME", "vidpipe")];
+        let mut all = vec![
+            ("BUCKET", "uploads"),
+            ("TABLE_NAME", "vidpipe"),
+            (
+                "PLAYBACK_SIGNING_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
+        ];
         all.extend_from_slice(pairs);
         Config::from_env(vidpipe_testkit::config::vars(&all))
+    }
+
+    #[test]
+    fn playback_urls_need_a_signing_key_and_a_cdn_needs_its_key_pair() {
+        let without = Config::from_env(vidpipe_testkit::config::vars(&[
+            ("BUCKET", "uploads"),
+            ("TABLE_NAME", "vidpipe"),
+        ]));
+        assert_eq!(without.unwrap_err().name, "PLAYBACK_SIGNING_SECRET_ARN");
+        let c = config(&[]).unwrap();
+        assert_eq!(format!("{:?}", c.playback_key), "Value(<redacted>)");
+        assert_eq!(c.cdn, None);
+        let cdn = config(&[
+            ("CDN_BASE_URL", "https://d111111abcdef8.cloudfront.net/"),
+            ("CLOUDFRONT_KEY_PAIR_ID", "K2JCJMDEHXQW5F"),
+            (
+                "CLOUDFRONT_PRIVATE_KEY_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:1:secret:cf",
+            ),
+        ])
+        .unwrap()
+        .cdn
+        .unwrap();
+        assert_eq!(cdn.base_url, "https://d111111abcdef8.cloudfront.net");
+        assert_eq!(
+            cdn.private_key,
+            SecretSource::SecretsManager("arn:aws:secretsmanager:us-east-1:1:secret:cf".into())
+        );
+        let half = config(&[("CDN_BASE_URL", "https://d111111abcdef8.cloudfront.net")]);
+        assert_eq!(half.unwrap_err().name, "CLOUDFRONT_KEY_PAIR_ID");
+        let plain = config(&[("CDN_BASE_URL", "http://cdn.example.com")]);
+        assert_eq!(plain.unwrap_err().name, "CDN_BASE_URL");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod http;
 pub mod playback;
 pub mod renders;
 pub mod routes;
+pub mod signing;
 pub mod wiring;
 
 pub use routes::App;

@@ -1,11 +1,13 @@
-//! The playback routes: the `playback` object of a recording or a stream, `GET /play/{asset}/{file}` (a package's
-//! manifest or storyboard with every file it names rewritten into a short-lived presigned GET), and
+//! The playback routes: the `playback` object of a recording, a stream or a render, `GET /play/{asset}/{file}` (a
+//! package's manifest or storyboard with every file it names rewritten into a short-lived signed URL), and
 //! `DELETE /recordings/{id}`.
 //!
-//! `GET /play` is how a browser plays from a private bucket without a CDN: a presigned URL authorizes one object,
-//! so each segment, init segment and sprite gets its own, valid `PLAYBACK_URL_TTL_SECONDS`; an HLS main playlist's
-//! variant playlists stay relative, so the player fetches them through this route too. Only the package's owner
-//! may (404 for anyone else, as for the recording itself).
+//! `GET /play` is how a player reads a private package: its URLs carry their own signature and expiry
+//! (`vidpipe_core::play_url`), minted only into the `playback` object its owner is shown, so no `Authorization`
+//! header is needed (native players cannot send one). In a manifest, each segment, init segment and sprite becomes a
+//! presigned S3 GET valid `PLAYBACK_URL_TTL_SECONDS` or, with a CloudFront distribution, a CloudFront URL under one
+//! custom policy over the package's folder; an HLS main playlist's variant playlists stay relative, with the same
+//! signed query, so the player fetches them through this route too.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -14,8 +16,8 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use vidpipe_core::job::names;
-use vidpipe_core::keys::StreamName;
 use vidpipe_core::manifest::{self, ManifestError};
+use vidpipe_core::play_url::PlayUrlError;
 use vidpipe_core::playback::{PlaybackAsset, PlaybackPackage};
 use vidpipe_core::ports::{
     ObjectStore, PackageFiles, PlaybackStore, RecordingStore, StreamStatusStore,
@@ -29,6 +31,7 @@ use crate::App;
 use crate::auth::Caller;
 use crate::http::{ApiError, json_response};
 use crate::renders::RenderPorts;
+use crate::signing::CdnFolder;
 
 /// The largest manifest read (a two-hour ladder's DASH `SegmentList` is well under it).
 const MANIFEST_LIMIT: u64 = 4 << 20;
@@ -108,49 +111,70 @@ where
     V: RenderPorts,
     P: PlaybackPorts,
 {
-    /// The `playback` object of `asset` (`null` when it has no package): manifests and the storyboard through
-    /// `GET /play`, the MP4 and the poster as presigned GETs, once `ready`.
+    /// The `playback` object of `asset` (`null` when it has no package), for a caller already allowed to read
+    /// `asset`: manifests and the storyboard as signed `GET /play` URLs, the MP4 and the poster as signed GETs (from
+    /// the CDN when there is one), once `ready`.
     pub(crate) async fn playback_json(&self, asset: &PlaybackAsset) -> Result<Value, ApiError> {
         let Some(package) = self.playback.store().get(&asset.as_wire()).await? else {
             return Ok(Value::Null);
         };
         let view = package.view(str::to_owned);
+        let expires = self.signing.expiry();
+        let query = self.signing.play_query(&asset.as_wire(), expires);
         let play = |key: Option<String>| {
             key.map(|key| {
                 let file = key.rsplit('/').next().unwrap_or_default();
                 let base = self.config.public_base_url.as_deref().unwrap_or_default();
-                format!("{base}/play/{}/{file}", asset.as_wire())
+                format!("{base}/play/{}/{file}?{query}", asset.as_wire())
             })
         };
         let mut json = serde_json::to_value(&view).unwrap_or_default();
         json["hls"] = json!(play(view.hls));
         json["dash"] = json!(play(view.dash));
         json["storyboard"] = json!(play(view.storyboard));
+        let cdn = self.signing.cdn_folder(&package.folder, expires);
         for (field, key) in [("mp4", view.mp4), ("poster", view.poster)] {
             if let Some(key) = key {
-                let url = self
-                    .objects
-                    .presign_get(&key, self.config.download_url_ttl)
-                    .await?
-                    .url;
-                json[field] = json!(url);
+                json[field] = json!(self.file_url(cdn.as_ref(), &key).await?);
             }
         }
         Ok(json)
     }
 
-    /// `GET /play/{kind}/{id}/{file}`: the caller's own package's manifest or storyboard, rewritten.
+    /// The URL a player fetches the package file `key` from: through the CDN when there is one, else presigned.
+    async fn file_url(&self, cdn: Option<&CdnFolder>, key: &str) -> Result<String, ApiError> {
+        if let Some(url) = cdn.and_then(|cdn| cdn.url(key)) {
+            return Ok(url);
+        }
+        Ok(self
+            .objects
+            .presign_get(key, self.config.playback_url_ttl)
+            .await?
+            .url)
+    }
+
+    /// `GET /play/{kind}/{id}/{file}?expires=...&sig=...`: a package's manifest or storyboard, rewritten, for
+    /// whoever holds a URL signed for the package and not expired (403 otherwise); no `Authorization` is read.
     pub(crate) async fn play(
         &self,
-        caller: &Caller,
         kind: &str,
         id: &str,
         file: &str,
+        expires: Option<&str>,
+        signature: Option<&str>,
     ) -> Result<Response<Body>, ApiError> {
         let not_found = || ApiError::not_found("playback file");
         let asset = PlaybackAsset::parse(&format!("{kind}/{id}")).map_err(|_| not_found())?;
+        self.signing
+            .verify_play(&asset.as_wire(), expires, signature)
+            .map_err(refused)?;
         let served = Served::of(file).ok_or_else(not_found)?;
-        let package = self.own_package(caller, &asset).await?;
+        let package = self
+            .playback
+            .store()
+            .get(&asset.as_wire())
+            .await?
+            .ok_or_else(not_found)?;
         if package.status != StreamStatus::Ready {
             return Err(ApiError::conflict(
                 "not_ready",
@@ -166,8 +190,12 @@ where
             Err(FetchError::NotFound(_)) => return Err(not_found()),
             Err(e) => return Err(ApiError::internal(&e)),
         };
+        let grant = self.signing.play_query(
+            &asset.as_wire(),
+            expires.and_then(|e| e.parse().ok()).unwrap_or_default(),
+        );
         let rewritten = self
-            .rewrite(&package, served, &text)
+            .rewrite(&package, served, &text, &grant)
             .await
             .map_err(|e| self.unservable(&asset, &e))?;
         let mut response = Response::new(Body::Text(rewritten));
@@ -184,12 +212,14 @@ where
         Ok(response)
     }
 
-    /// `text` with every file it names presigned (an HLS variant playlist stays relative: it comes back here).
+    /// `text` with every file it names signed (an HLS variant playlist stays relative, with the request's own
+    /// signed query `grant`: it comes back here).
     async fn rewrite(
         &self,
         package: &PlaybackPackage,
         served: Served,
         text: &str,
+        grant: &str,
     ) -> Result<String, ManifestError> {
         // The rewriters take a synchronous callback: resolve every URI first, then sign each key once.
         let mut keys = Vec::new();
@@ -203,19 +233,20 @@ where
             Served::Dash => manifest::rewrite_dash(text, &mut collect)?,
             Served::Storyboard => manifest::rewrite_vtt(text, &mut collect)?,
         };
+        let cdn = self
+            .signing
+            .cdn_folder(&package.folder, self.signing.expiry());
         let mut signed = HashMap::new();
         for (uri, key) in keys {
             let Entry::Vacant(slot) = signed.entry(uri) else {
                 continue;
             };
             let url = if served == Served::Hls && slot.key().ends_with(".m3u8") {
-                slot.key().clone()
+                format!("{}?{grant}", slot.key())
             } else {
-                self.objects
-                    .presign_get(&key, self.config.playback_url_ttl)
+                self.file_url(cdn.as_ref(), &key)
                     .await
                     .map_err(|_| ManifestError::OutsidePackage(slot.key().clone()))?
-                    .url
             };
             slot.insert(url);
         }
@@ -240,46 +271,6 @@ where
             "internal",
             "the playback file cannot be served",
         )
-    }
-
-    /// The caller's own package of `asset`, or 404: a recording's package is its owner's; a stream's, whoever may
-    /// read the stream (its owner, or an anonymous caller with its capability).
-    async fn own_package(
-        &self,
-        caller: &Caller,
-        asset: &PlaybackAsset,
-    ) -> Result<PlaybackPackage, ApiError> {
-        let not_found = || ApiError::not_found("playback package");
-        let package = self
-            .playback
-            .store()
-            .get(&asset.as_wire())
-            .await?
-            .ok_or_else(not_found)?;
-        let allowed = match asset {
-            PlaybackAsset::Recording(_) | PlaybackAsset::Render(_) => {
-                matches!(caller, Caller::User(me) if *me == package.owner)
-            }
-            PlaybackAsset::Stream(name) => self.may_read_stream(caller, name).await?,
-        };
-        if allowed {
-            Ok(package)
-        } else {
-            Err(not_found())
-        }
-    }
-
-    /// Whether `caller` may read the stream `name`, by the rule of `GET /streams/{stream}`.
-    async fn may_read_stream(&self, caller: &Caller, name: &StreamName) -> Result<bool, ApiError> {
-        Ok(self
-            .streams
-            .get_status(name.as_str())
-            .await?
-            .is_some_and(|r| {
-                r.owner
-                    .as_deref()
-                    .is_some_and(|owner| caller.holds(owner, r.capability.as_ref()))
-            }))
     }
 
     /// `DELETE /recordings/{id}`: the caller's own recording, its folder (the upload and its playback package) and
@@ -322,4 +313,13 @@ where
             &json!({"recording_id": recording.recording_id, "status": "deleted"}),
         ))
     }
+}
+
+/// A `GET /play` URL that is not signed for its package, or has expired: 403, as CloudFront answers.
+fn refused(e: PlayUrlError) -> ApiError {
+    let code = match e {
+        PlayUrlError::Expired => "expired",
+        PlayUrlError::Unsigned | PlayUrlError::Mismatch => "invalid_signature",
+    };
+    ApiError::new(StatusCode::FORBIDDEN, code, e.to_string())
 }

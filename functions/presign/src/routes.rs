@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::http::{ApiError, Cors, error_response, is_preflight, json_response};
 use crate::playback::PlaybackPorts;
 use crate::renders::RenderPorts;
+use crate::signing::PlaybackSigning;
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -39,6 +40,8 @@ pub struct App<O, R, S, V, P> {
     pub renders: V,
     /// What the playback routes need ([`crate::playback::PlaybackBackends`]).
     pub playback: P,
+    /// The keys playback URLs are signed with.
+    pub signing: PlaybackSigning,
 }
 
 /// The request path without the API Gateway stage prefix.
@@ -117,6 +120,13 @@ where
                 format!("no route for {path}"),
             ));
         }
+        // A `GET /play` URL carries its own signature: a player cannot add an Authorization header.
+        if let (&Method::GET, ["play", kind, id, file]) = (&method, segments.as_slice()) {
+            let query = request.query_string_parameters();
+            return self
+                .play(kind, id, file, query.first("expires"), query.first("sig"))
+                .await;
+        }
         let caller = authenticate(&self.config.auth, request)?;
         let body = || body_bytes(request);
         match (&method, segments.as_slice()) {
@@ -133,7 +143,6 @@ where
             (&Method::GET, ["recordings"]) => self.list_recordings(&caller, request).await,
             (&Method::GET, ["recordings", id]) => self.get_recording(&caller, id).await,
             (&Method::DELETE, ["recordings", id]) => self.delete_recording(&caller, id).await,
-            (&Method::GET, ["play", kind, id, file]) => self.play(&caller, kind, id, file).await,
             (&Method::GET, ["streams", stream]) => self.get_stream(&caller, stream).await,
             (&Method::POST, ["renders"]) => self.post_render(&caller, body()?).await,
             (&Method::GET, ["renders"]) => self.list_renders(&caller, request).await,

@@ -190,7 +190,9 @@ def run(args, endpoint):
     api = RuntimeApi()
     here = Path(__file__).resolve().parent
     rust_env = {**lambda_env("vidpipe-presign", 256), "AWS_ENDPOINT_URL": endpoint, "S3_FORCE_PATH_STYLE": "true",
-                "BUCKET": "vidpipe-bench", "TABLE_NAME": "vidpipe-bench", "KEY_PREFIX": "videos/", "AUTH_MODE": "jwt"}
+                "BUCKET": "vidpipe-bench", "TABLE_NAME": "vidpipe-bench", "KEY_PREFIX": "videos/", "AUTH_MODE": "jwt",
+                # The key itself: on AWS the function reads it from Secrets Manager once, a call this run leaves out.
+                "PLAYBACK_SIGNING_SECRET": uuid.uuid4().hex + uuid.uuid4().hex}
     node_env = {**lambda_env("survey-presign", 256), "HANDLER_FILE": str(here / "survey-presign.js"),
                 "NODE_PATH": str(args.node_dir / "node_modules")}
     runtimes = [

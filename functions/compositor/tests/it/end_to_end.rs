@@ -106,10 +106,16 @@ impl Stack {
                 ("KEY_PREFIX", "videos/"),
                 ("AUTH_MODE", "jwt"),
                 ("S3_FORCE_PATH_STYLE", "true"),
+                (
+                    "PLAYBACK_SIGNING_SECRET",
+                    "0123456789abcdef0123456789abcdef",
+                ),
             ]))
             .unwrap(),
             &sdk,
-        );
+        )
+        .await
+        .unwrap();
         let notifier = vidpipe_notifier::wiring::notifier(
             vidpipe_notifier::config::Config::from_env(vars(&[
                 ("TABLE_NAME", table.as_str()),

@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use vidpipe_presign::playback::PlaybackBackends;
 use vidpipe_presign::renders::RenderBackends;
+use vidpipe_presign::signing::PlaybackSigning;
 use vidpipe_testkit::fakes::{
     InMemoryPlaybacks, InMemoryRenderFiles, InMemoryRenders, RecordingCanceller,
     RecordingExecutions,
@@ -97,11 +98,17 @@ impl Stack {
             ("BUCKET", bucket.as_str()),
             ("TABLE_NAME", table.as_str()),
             ("KEY_PREFIX", "videos/"),
+            (
+                "PLAYBACK_SIGNING_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
         ];
         pairs.retain(|(name, _)| !overrides.iter().any(|(o, _)| o == name));
         pairs.extend_from_slice(overrides);
+        let config = Config::from_env(vars(&pairs)).unwrap();
         let app = App {
-            config: Config::from_env(vars(&pairs)).unwrap(),
+            signing: PlaybackSigning::from_values(&config).unwrap(),
+            config,
             objects: S3Objects::new(s3.clone(), bucket.clone()),
             recordings: DynamoRecordings::new(ddb.clone(), table.clone()),
             streams: DynamoStreams::new(ddb.clone(), table.clone(), 30),
@@ -609,8 +616,8 @@ async fn every_sample_event_is_answered() {
             // Its sources are assets in events/local.env's bucket, not in this test's (the handler tests post it
             // with that bucket): refused by field, as another bucket's objects are.
             "post-renders.json" => 400,
-            // The sample recording has no playback package.
-            "get-play.json" => 404,
+            // The sample's signature is not this stack's key's.
+            "get-play.json" => 403,
             n if n.starts_with("post-uploads-") => 201,
             _ => 200,
         };
@@ -725,6 +732,7 @@ async fn a_first_sign_that_fails_gives_the_stream_back_on_moto() {
     // The recordings store fails (its table does not exist) after the stream was claimed with a new capability,
     // which then never reaches the client: the claim is undone, so the respondent's retry claims the stream.
     let broken: MotoApp = App {
+        signing: PlaybackSigning::from_values(&stack.app.config).unwrap(),
         config: stack.app.config.clone(),
         objects: S3Objects::new(stack.s3.clone(), stack.bucket.clone()),
         recordings: DynamoRecordings::new(stack.ddb.clone(), unique_name("missing")),

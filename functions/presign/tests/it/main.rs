@@ -4,3 +4,4 @@
 mod common;
 mod handler;
 mod local_s3;
+mod wiring;

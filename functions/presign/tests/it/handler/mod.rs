@@ -17,6 +17,7 @@ use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
 use vidpipe_presign::playback::PlaybackBackends;
 use vidpipe_presign::renders::RenderBackends;
+use vidpipe_presign::signing::PlaybackSigning;
 use vidpipe_testkit::config::vars;
 use vidpipe_testkit::fakes::{InMemoryObjects, InMemoryRecordings, InMemoryStreams};
 use vidpipe_testkit::fakes::{
@@ -58,6 +59,10 @@ fn config(overrides: &[(&str, &str)]) -> Config {
         ("ALLOWED_ORIGINS", "https://app.example.com"),
         ("MULTIPART_THRESHOLD", threshold.as_str()),
         ("MAX_UPLOAD_BYTES", max_upload.as_str()),
+        (
+            "PLAYBACK_SIGNING_SECRET",
+            "0123456789abcdef0123456789abcdef",
+        ),
     ];
     pairs.retain(|(name, _)| !overrides.iter().any(|(o, _)| o == name));
     pairs.extend_from_slice(overrides);
@@ -65,8 +70,10 @@ fn config(overrides: &[(&str, &str)]) -> Config {
 }
 
 fn app(overrides: &[(&str, &str)]) -> TestApp {
+    let config = config(overrides);
     App {
-        config: config(overrides),
+        signing: PlaybackSigning::from_values(&config).unwrap(),
+        config,
         objects: InMemoryObjects::default(),
         recordings: InMemoryRecordings::default(),
         streams: InMemoryStreams::default(),
