@@ -345,6 +345,8 @@ pub enum JobRoute {
     Playback {
         /// What the package belongs to.
         asset: crate::playback::PlaybackAsset,
+        /// The ETag of the source the job was made from (its `source`), the package's generation.
+        source_etag: Option<String>,
     },
     /// A vidpipe job whose events the notifier does not track (previews).
     NotOurs {
@@ -373,7 +375,7 @@ pub enum RouteError {
 }
 
 /// Routes a job by its `UserMetadata`: `app = vidpipe`, `kind`, and for `composite`/`single` the `stream` and
-/// `generation` (a decimal string) the compositor set, for `playback` the `asset`.
+/// `generation` (a decimal string) the compositor set, for `playback` the `asset` and its `source` ETag.
 pub fn route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, RouteError> {
     let app = user_metadata.get("app");
     if app.map(String::as_str) != Some("vidpipe") {
@@ -386,17 +388,7 @@ pub fn route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, Route
         "chunk" => return chunk_route(user_metadata),
         "composite" => StreamJobKind::Composite,
         "single" => StreamJobKind::Single,
-        "playback" => {
-            let asset = user_metadata
-                .get("asset")
-                .ok_or(RouteError::Missing("asset"))?;
-            let asset =
-                crate::playback::PlaybackAsset::parse(asset).map_err(|_| RouteError::Invalid {
-                    field: "asset",
-                    value: asset.clone(),
-                })?;
-            return Ok(JobRoute::Playback { asset });
-        }
+        "playback" => return crate::playback::job_route(user_metadata),
         other => {
             return Ok(JobRoute::NotOurs {
                 kind: other.to_owned(),
@@ -870,12 +862,14 @@ mod tests {
             route(&metadata(&[
                 ("app", "vidpipe"),
                 ("kind", "playback"),
-                ("asset", "stream/s1")
+                ("asset", "stream/s1"),
+                ("source", "etag-1")
             ])),
             Ok(JobRoute::Playback {
                 asset: crate::playback::PlaybackAsset::Stream(
                     StreamName::parse("stream", "s1").unwrap()
-                )
+                ),
+                source_etag: Some("etag-1".into())
             })
         );
         assert_eq!(

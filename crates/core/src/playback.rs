@@ -120,6 +120,10 @@ pub struct PlaybackPackage {
     pub height: Option<u32>,
     /// MediaConvert's error code when `failed`.
     pub error_code: Option<String>,
+    /// The ETag of the source object the package is made from: its generation. A later object at the same key (a
+    /// late partner's composite replacing the fallback) makes the package again, and the earlier job's events are
+    /// then stale. `None` for packages recorded before it was kept.
+    pub source_etag: Option<String>,
 }
 
 /// The folder of the package of the video at `source_key`: next to it, named after it without its extension
@@ -140,12 +144,13 @@ pub fn package_folder(source_key: &str) -> String {
 pub const PACKAGE_DIR: &str = "playback/";
 
 impl PlaybackPackage {
-    /// A `queued` package of `asset`, made by `plan` from the video at `source_key`, in its [`package_folder`].
+    /// A `queued` package of `asset`, made by `plan` from the video at `source_key` (whose ETag is `source_etag`),
+    /// in its [`package_folder`].
     pub fn queued(
         asset: &PlaybackAsset,
         owner: &str,
         bucket: &str,
-        source_key: &str,
+        (source_key, source_etag): (&str, &str),
         plan: &crate::job::PlaybackPlan,
     ) -> Self {
         let folder = package_folder(source_key);
@@ -166,6 +171,36 @@ impl PlaybackPackage {
             width: None,
             height: None,
             error_code: None,
+            source_etag: Some(source_etag.to_owned()),
+        }
+    }
+
+    /// The package made again from a later object at the same key: its files go to a folder of their own inside the
+    /// first one (`{folder}{generation}/`, named after the new source's ETag), so the earlier job, which may still
+    /// be running, writes nothing over them.
+    pub fn in_own_folder(mut self) -> Self {
+        let generation: String = self
+            .source_etag
+            .as_deref()
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(16)
+            .collect();
+        let folder = format!("{}g{generation}/", self.folder);
+        if let Some(name) = self.mp4_key.strip_prefix(&self.folder) {
+            self.mp4_key = format!("{folder}{name}");
+        }
+        self.folder = folder;
+        self
+    }
+
+    /// Whether an event of a job made from the source whose ETag is `job_source` (its `source` metadata) is about
+    /// this package: not when the package was made again from another source since (either unknown: it is).
+    pub fn is_made_from(&self, job_source: Option<&str>) -> bool {
+        match (self.source_etag.as_deref(), job_source) {
+            (Some(mine), Some(theirs)) => mine == theirs,
+            _ => true,
         }
     }
 
@@ -206,6 +241,23 @@ pub fn statuses_before(next: StreamStatus) -> &'static [StreamStatus] {
     }
 }
 
+/// A playback job's route: its `asset` and the ETag of its `source`.
+pub(crate) fn job_route(
+    user_metadata: &std::collections::BTreeMap<String, String>,
+) -> Result<crate::jobevent::JobRoute, crate::jobevent::RouteError> {
+    let asset = user_metadata
+        .get("asset")
+        .ok_or(crate::jobevent::RouteError::Missing("asset"))?;
+    let asset = PlaybackAsset::parse(asset).map_err(|_| crate::jobevent::RouteError::Invalid {
+        field: "asset",
+        value: asset.clone(),
+    })?;
+    Ok(crate::jobevent::JobRoute::Playback {
+        asset,
+        source_etag: user_metadata.get("source").cloned(),
+    })
+}
+
 /// What a job event changes on a package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaybackUpdate {
@@ -217,6 +269,9 @@ pub struct PlaybackUpdate {
     pub size: Option<Size>,
     /// MediaConvert's error code, from ERROR.
     pub error_code: Option<String>,
+    /// The ETag of the source the reporting job was made from: the update applies only to the package made from
+    /// it (or when either is unknown), never to a package made again from a later source since.
+    pub source_etag: Option<String>,
 }
 
 impl PlaybackUpdate {
@@ -229,6 +284,7 @@ impl PlaybackUpdate {
             duration_ms: None,
             size: None,
             error_code: None,
+            source_etag: None,
         };
         Some(match state.stream_update()? {
             StreamUpdate::Progress(_) => update(StreamStatus::Processing),
@@ -455,7 +511,30 @@ mod tests {
             width: Some(1280),
             height: Some(720),
             error_code: None,
+            source_etag: Some("etag-1".into()),
         }
+    }
+
+    #[test]
+    fn a_package_made_again_has_a_folder_of_its_own_and_ignores_the_earlier_jobs() {
+        let first = package(StreamStatus::Ready);
+        assert!(first.is_made_from(Some("etag-1")));
+        assert!(first.is_made_from(None));
+        let again = PlaybackPackage {
+            source_etag: Some("0cc175b9c0f1b6a831c399e269772661".into()),
+            mp4_key: format!("{}video.mp4", first.folder),
+            ..first.clone()
+        }
+        .in_own_folder();
+        assert_eq!(
+            again.folder,
+            "streams/s-42_composited/playback/g0cc175b9c0f1b6a8/"
+        );
+        assert_eq!(again.mp4_key, format!("{}video.mp4", again.folder));
+        assert!(!again.is_made_from(Some("etag-1")));
+        // A source's own MP4 stays where it is.
+        let source_mp4 = package(StreamStatus::Ready).in_own_folder();
+        assert_eq!(source_mp4.mp4_key, "streams/s-42_composited.mp4");
     }
 
     #[test]

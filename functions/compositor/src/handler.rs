@@ -463,7 +463,7 @@ where
             Ok(JobRoute::Chunk { render_id, .. }) => {
                 return Ok(Outcome::Ignored(format!("a chunk of render {render_id}")));
             }
-            Ok(JobRoute::Playback { asset }) => {
+            Ok(JobRoute::Playback { asset, .. }) => {
                 return Ok(Outcome::Ignored(format!(
                     "playback job of {}",
                     asset.as_wire()

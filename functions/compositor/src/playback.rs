@@ -5,11 +5,18 @@
 //! The package's record is the claim (`PlaybackStore::put_queued`). A package that stays `queued` is submitted
 //! again by a redelivery: the job's `ClientRequestToken` is a digest of the job, so a handler that stopped between
 //! the claim and `CreateJob`, or whose `CreateJob` failed, is finished by the retry without a second job.
+//!
+//! A package is made from one object, named by its ETag. A later object at the same key (a late partner's composite
+//! written over the fallback) makes it again, in a folder of its own, once: when the event's object is the one the
+//! key holds now (an old event redelivered is not) and the package is still the earlier one's (a conditional
+//! replace); the earlier job's events are then stale for the notifier.
 
 use vidpipe_core::job::{
     CreateJobRequest, JobKind, PlaybackOptions, PlaybackPlan, Recording, playback_job,
 };
-use vidpipe_core::playback::{PlaybackAsset, PlaybackPackage, PlaybackSource, PlaybackUpdate};
+use vidpipe_core::playback::{
+    PlaybackAsset, PlaybackPackage, PlaybackSource, PlaybackUpdate, package_folder,
+};
 use vidpipe_core::ports::{
     EventPublisher, ObjectStore, PartnerTimer, PlaybackStore, RecordingStore, StreamStatusStore,
     StreamStore, TranscodeError, Transcoder,
@@ -23,6 +30,8 @@ use crate::handler::{Compositor, Outcome, TransientError};
 
 /// The `UserMetadata` key that routes a playback job's events to its package.
 const METADATA_ASSET: &str = "asset";
+/// The `UserMetadata` key naming the source object's ETag, the package's generation (`jobevent::route`).
+const METADATA_SOURCE: &str = "source";
 
 impl<S, R, O, M, E, T, P> Compositor<S, R, O, M, E, T, P>
 where
@@ -49,7 +58,7 @@ where
             return Ok(Outcome::Nothing("no_such_recording".into()));
         };
         let asset = PlaybackAsset::Recording(recording_id.to_owned());
-        self.submit_playback(&asset, &recording.owner, &object.key, false)
+        self.submit_playback(&asset, &recording.owner, object, false)
             .await
     }
 
@@ -66,8 +75,7 @@ where
             .and_then(|record| record.owner)
             .unwrap_or_default();
         let asset = PlaybackAsset::Stream(stream.clone());
-        self.submit_playback(&asset, &owner, &object.key, true)
-            .await
+        self.submit_playback(&asset, &owner, object, true).await
     }
 
     /// A render's video (its object `object`, under its owner's segment) gets its package; the render flow writes
@@ -82,41 +90,70 @@ where
             return Ok(Outcome::Ignored("not an owner's render".into()));
         };
         let asset = PlaybackAsset::Render(render_id.to_owned());
-        self.submit_playback(&asset, &owner, &object.key, true)
-            .await
+        self.submit_playback(&asset, &owner, object, true).await
     }
 
-    /// Probes the video at `key`, claims the package of `asset` and submits its job (again while it is `queued`).
+    /// Probes the video `object`, claims the package of `asset` (or replaces one made from an earlier object at its
+    /// key) and submits its job (again while it is `queued`).
     async fn submit_playback(
         &self,
         asset: &PlaybackAsset,
         owner: &str,
-        key: &str,
+        object: &ObjectCreated,
         source_is_mp4: bool,
     ) -> Result<Outcome, TransientError> {
         let wire = asset.as_wire();
-        if let Some(existing) = self.playbacks.get(&wire).await?
-            && existing.status != StreamStatus::Queued
-        {
-            tracing::info!(asset = %wire, status = existing.status.as_str(), "playback already submitted");
-            return Ok(Outcome::Nothing("playback_submitted".into()));
-        }
+        let existing = self.playbacks.get(&wire).await?;
+        // Whether the package replaces an earlier object's, and whether it has a folder of its own (a package made
+        // again that is still `queued` is submitted again as it was, in its own folder).
+        let (replacing, own_folder) = match &existing {
+            None => (None, false),
+            Some(package) if package.source_etag.as_deref() == Some(object.etag.as_str()) => {
+                if package.status != StreamStatus::Queued {
+                    tracing::info!(asset = %wire, status = package.status.as_str(), "playback already submitted");
+                    return Ok(Outcome::Nothing("playback_submitted".into()));
+                }
+                (None, package.folder != package_folder(&object.key))
+            }
+            Some(package) => {
+                let current = self.objects.head(&object.key).await?;
+                if current.is_none_or(|head| head.etag != object.etag) {
+                    tracing::info!(asset = %wire, key = %object.key, "not the object the key holds now: no new package");
+                    return Ok(Outcome::Nothing("playback_superseded".into()));
+                }
+                (Some(package.source_etag.clone()), true)
+            }
+        };
         let options = PlaybackOptions {
             source_is_mp4,
             ..PlaybackOptions::default()
         };
-        let (job, package) = match self.playback_plan(asset, owner, key, &options).await? {
+        let (job, package) = match self
+            .playback_plan(asset, owner, object, &options, own_folder)
+            .await?
+        {
             Ok(planned) => planned,
             Err(why) => {
-                tracing::warn!(asset = %wire, key, why, "no playback package: the video cannot be used");
+                tracing::warn!(asset = %wire, key = %object.key, why, "no playback package: the video cannot be used");
                 return Ok(Outcome::Nothing(format!("playback_{why}")));
             }
         };
-        let now = (self.now_ms)();
-        let claimed = self
-            .playbacks
-            .put_queued(&package, expiry(now, self.config.retention_days))
-            .await?;
+        let expires_at = expiry((self.now_ms)(), self.config.retention_days);
+        let claimed = match &replacing {
+            None => self.playbacks.put_queued(&package, expires_at).await?,
+            Some(replaced) => {
+                let replaced = self
+                    .playbacks
+                    .replace_queued(&package, expires_at, replaced.as_deref())
+                    .await?;
+                if !replaced {
+                    tracing::info!(asset = %wire, "the package was made again by another handler");
+                    return Ok(Outcome::Nothing("playback_submitted".into()));
+                }
+                tracing::info!(asset = %wire, folder = %package.folder, "a later object: the package is made again");
+                true
+            }
+        };
         match self.transcoder.create_job(&job).await {
             Ok(job_id) => {
                 tracing::info!(asset = %wire, %job_id, claimed, "playback job submitted");
@@ -133,6 +170,7 @@ where
                     duration_ms: None,
                     size: None,
                     error_code: Some("job_refused".into()),
+                    source_etag: Some(object.etag.clone()),
                 };
                 self.playbacks.advance(&wire, &failed).await?;
                 Ok(Outcome::Failed(
@@ -142,14 +180,17 @@ where
         }
     }
 
-    /// The job and the `queued` package of the video at `key`, or why it cannot have one.
+    /// The job and the `queued` package of the video `object` (in a folder of its own, `own_folder`, when it
+    /// replaces an earlier object's package), or why it cannot have one.
     async fn playback_plan(
         &self,
         asset: &PlaybackAsset,
         owner: &str,
-        key: &str,
+        object: &ObjectCreated,
         options: &PlaybackOptions,
+        own_folder: bool,
     ) -> Result<Result<(CreateJobRequest, PlaybackPackage), &'static str>, TransientError> {
+        let key = object.key.as_str();
         let Ok(uri) = S3Uri::new(&self.config.bucket, key) else {
             return Ok(Err("unusable_key"));
         };
@@ -164,7 +205,16 @@ where
         let Ok(plan) = PlaybackPlan::new(&media, options) else {
             return Ok(Err("unplayable"));
         };
-        let package = PlaybackPackage::queued(asset, owner, &self.config.bucket, key, &plan);
+        let mut package = PlaybackPackage::queued(
+            asset,
+            owner,
+            &self.config.bucket,
+            (key, &object.etag),
+            &plan,
+        );
+        if own_folder {
+            package = package.in_own_folder();
+        }
         let Ok(folder) = S3Uri::new(&self.config.bucket, package.folder.clone()) else {
             return Ok(Err("unusable_key"));
         };
@@ -172,7 +222,13 @@ where
         let Ok(job) = playback_job(&self.config.job_context, &source, &folder, options) else {
             return Ok(Err("unplayable"));
         };
-        let job = job.with_user_metadata(JobKind::Playback, &[(METADATA_ASSET, asset.as_wire())]);
+        let job = job.with_user_metadata(
+            JobKind::Playback,
+            &[
+                (METADATA_ASSET, asset.as_wire()),
+                (METADATA_SOURCE, object.etag.clone()),
+            ],
+        );
         Ok(Ok((job, package)))
     }
 }

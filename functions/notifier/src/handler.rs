@@ -288,8 +288,10 @@ where
             Ok(JobRoute::Chunk { render_id, index }) => {
                 return self.chunk_event(&event, &render_id, index).await;
             }
-            Ok(JobRoute::Playback { asset }) => {
-                return self.playback_event(&event, &asset).await;
+            Ok(JobRoute::Playback { asset, source_etag }) => {
+                return self
+                    .playback_event(&event, &asset, source_etag.as_deref())
+                    .await;
             }
             Ok(JobRoute::NotOurs { kind }) => {
                 tracing::info!(job_id = %detail.job_id, kind, "job of a kind the notifier does not track");

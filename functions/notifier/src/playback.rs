@@ -32,11 +32,13 @@ where
     B: PlaybackStore,
     F: PackageFiles,
 {
-    /// A playback job of `asset` reported.
+    /// A playback job of `asset`, made from the source whose ETag is `source_etag`, reported; a job of a source the
+    /// package was made again from since is stale.
     pub(crate) async fn playback_event(
         &self,
         event: &JobStateChange,
         asset: &PlaybackAsset,
+        source_etag: Option<&str>,
     ) -> Result<JobEventHandled, NotifierError> {
         let detail = &event.detail;
         let wire = asset.as_wire();
@@ -51,6 +53,11 @@ where
                 reason: format!("unknown playback package {wire}"),
             });
         };
+        if !package.is_made_from(source_etag) {
+            tracing::info!(asset = %wire, job_id = %detail.job_id, "a job of an earlier source of a package made again");
+            return Ok(JobEventHandled::PlaybackStale { asset: wire });
+        }
+        update.source_etag = source_etag.map(str::to_owned);
         if !package.can_move_to(update.status) {
             // A redelivery after a crash between the update and its announcement: announced again, same id.
             if package.status == update.status {
@@ -84,8 +91,8 @@ where
         })
     }
 
-    /// `playback.ready` or `playback.failed` for a package that reached either; its id is derived from the asset
-    /// and the status, so receivers drop repeats.
+    /// `playback.ready` or `playback.failed` for a package that reached either; its id is derived from the status,
+    /// the asset and the source the package is made from, so receivers drop repeats but not a package made again.
     async fn announce_playback(
         &self,
         event: &JobStateChange,
@@ -97,7 +104,10 @@ where
             StreamStatus::Queued | StreamStatus::Processing => return Ok(()),
         };
         let announcement = DomainEvent {
-            id: format!("{}:{}", event_type.as_str(), package.asset),
+            id: match &package.source_etag {
+                Some(etag) => format!("{}:{}:{etag}", event_type.as_str(), package.asset),
+                None => format!("{}:{}", event_type.as_str(), package.asset),
+            },
             event_type,
             time: event.time.clone(),
             data: json!({

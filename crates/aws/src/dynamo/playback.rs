@@ -34,6 +34,28 @@ impl DynamoPlaybacks {
             ("sk", s("PLAYBACK")),
         ]
     }
+
+    /// The item of `package` as `queued`.
+    fn queued_item(package: &PlaybackPackage, expires_at: u64) -> Item {
+        let mut item: Item = Self::key(&package.asset)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        item.extend([
+            ("asset".to_owned(), s(&package.asset)),
+            ("owner".to_owned(), s(&package.owner)),
+            ("bucket".to_owned(), s(&package.bucket)),
+            ("folder".to_owned(), s(&package.folder)),
+            ("status".to_owned(), s(StreamStatus::Queued.as_str())),
+            ("mp4_key".to_owned(), s(&package.mp4_key)),
+            ("poster".to_owned(), s(&package.poster)),
+            (TTL_ATTRIBUTE.to_owned(), n(expires_at)),
+        ]);
+        if let Some(etag) = &package.source_etag {
+            item.insert("source_etag".to_owned(), s(etag));
+        }
+        item
+    }
 }
 
 /// A package from its item; `None` when an attribute it needs is missing or unreadable.
@@ -50,6 +72,7 @@ fn package(item: &Item) -> Option<PlaybackPackage> {
         width: get_n(item, "width"),
         height: get_n(item, "height"),
         error_code: get_s(item, "error_code"),
+        source_etag: get_s(item, "source_etag"),
     })
 }
 
@@ -59,29 +82,36 @@ impl PlaybackStore for DynamoPlaybacks {
         package: &PlaybackPackage,
         expires_at: u64,
     ) -> Result<bool, StoreError> {
-        let mut item: Item = Self::key(&package.asset)
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        item.extend([
-            ("asset".to_owned(), s(&package.asset)),
-            ("owner".to_owned(), s(&package.owner)),
-            ("bucket".to_owned(), s(&package.bucket)),
-            ("folder".to_owned(), s(&package.folder)),
-            ("status".to_owned(), s(StreamStatus::Queued.as_str())),
-            ("mp4_key".to_owned(), s(&package.mp4_key)),
-            ("poster".to_owned(), s(&package.poster)),
-            (TTL_ATTRIBUTE.to_owned(), n(expires_at)),
-        ]);
         let written = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(Self::queued_item(package, expires_at)))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
         applied(written)
+    }
+
+    async fn replace_queued(
+        &self,
+        package: &PlaybackPackage,
+        expires_at: u64,
+        replaced: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::queued_item(package, expires_at)));
+        let put = match replaced {
+            Some(etag) => put
+                .condition_expression("source_etag = :replaced")
+                .expression_attribute_values(":replaced", s(etag)),
+            None => put
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(source_etag)"),
+        };
+        applied(put.send().await)
     }
 
     async fn get(&self, asset: &str) -> Result<Option<PlaybackPackage>, StoreError> {
@@ -131,6 +161,15 @@ impl PlaybackStore for DynamoPlaybacks {
                 values.insert(format!(":{name}"), value);
             }
         }
+        let mut condition = format!(
+            "attribute_exists(pk) AND #status IN ({})",
+            placeholders.join(", ")
+        );
+        // Only the package made from the job's source (PlaybackPackage::is_made_from).
+        if let Some(etag) = &update.source_etag {
+            condition.push_str(" AND (attribute_not_exists(source_etag) OR source_etag = :source)");
+            values.insert(":source".to_owned(), s(etag));
+        }
         let written = self
             .client
             .update_item()
@@ -138,10 +177,7 @@ impl PlaybackStore for DynamoPlaybacks {
             .key(pk.0, pk.1)
             .key(sk.0, sk.1)
             .update_expression(format!("SET {}", sets.join(", ")))
-            .condition_expression(format!(
-                "attribute_exists(pk) AND #status IN ({})",
-                placeholders.join(", ")
-            ))
+            .condition_expression(condition)
             .expression_attribute_names("#status", "status")
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllNew)

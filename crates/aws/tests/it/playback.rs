@@ -1,4 +1,5 @@
-//! Playback packages against a real moto server: created once, forward-only statuses, deleted.
+//! Playback packages against a real moto server: created once, forward-only statuses, made again once from a later
+//! source (the earlier job then stale), deleted.
 
 use vidpipe_aws::dynamo::DynamoPlaybacks;
 use vidpipe_core::job::Size;
@@ -30,6 +31,7 @@ fn queued(asset: &str) -> PlaybackPackage {
         width: None,
         height: None,
         error_code: None,
+        source_etag: None,
     }
 }
 
@@ -39,6 +41,7 @@ fn update(status: StreamStatus) -> PlaybackUpdate {
         duration_ms: None,
         size: None,
         error_code: None,
+        source_etag: None,
     }
 }
 
@@ -107,4 +110,80 @@ async fn a_package_is_created_once_moves_forward_only_and_is_deleted() {
     );
     store.delete(asset).await.unwrap();
     assert_eq!(store.get(asset).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_package_made_again_replaces_its_source_once_and_ignores_the_earlier_job() {
+    let store = store().await;
+    let asset = "stream/s-2";
+    let made_from = |etag: &str| PlaybackPackage {
+        source_etag: Some(etag.into()),
+        ..queued(asset)
+    };
+    let from = |status, etag: &str| PlaybackUpdate {
+        source_etag: Some(etag.into()),
+        ..update(status)
+    };
+    // Replacing needs a package to replace.
+    assert!(
+        !store
+            .replace_queued(&made_from("e2"), 2_000_000_000, Some("e1"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .put_queued(&made_from("e1"), 2_000_000_000)
+            .await
+            .unwrap()
+    );
+    store
+        .advance(asset, &from(StreamStatus::Ready, "e1"))
+        .await
+        .unwrap();
+    let again = made_from("e2").in_own_folder();
+    assert!(
+        store
+            .replace_queued(&again, 2_000_000_000, Some("e1"))
+            .await
+            .unwrap()
+    );
+    // A second handler that saw the first package replaces nothing.
+    assert!(
+        !store
+            .replace_queued(&again, 2_000_000_000, Some("e1"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get(asset).await.unwrap(), Some(again.clone()));
+    // The earlier job's events are stale; the new job's apply; an event of unknown source applies too.
+    let stale = store
+        .advance(asset, &from(StreamStatus::Failed, "e1"))
+        .await
+        .unwrap();
+    assert!(matches!(stale, PlaybackAdvance::Stale(ref p) if p.status == StreamStatus::Queued));
+    let moved = store
+        .advance(asset, &from(StreamStatus::Processing, "e2"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(moved, PlaybackAdvance::Applied(ref p) if p.status == StreamStatus::Processing)
+    );
+    let unknown = store
+        .advance(asset, &update(StreamStatus::Ready))
+        .await
+        .unwrap();
+    assert!(matches!(unknown, PlaybackAdvance::Applied(ref p) if p.status == StreamStatus::Ready));
+    // A package recorded before sources were kept is replaced by naming none.
+    store.delete(asset).await.unwrap();
+    store
+        .put_queued(&queued(asset), 2_000_000_000)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .replace_queued(&made_from("e3"), 2_000_000_000, None)
+            .await
+            .unwrap()
+    );
 }

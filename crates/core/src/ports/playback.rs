@@ -28,12 +28,22 @@ pub trait PlaybackStore: Send + Sync {
         package: &PlaybackPackage,
         expires_at: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records `package` (as `queued`, made from a later source) in place of the asset's package made from the
+    /// source whose ETag is `replaced` (`None`: a package that kept none); `false` when the stored package is not
+    /// that one any more (another handler replaced it first), so one later source submits one job.
+    fn replace_queued(
+        &self,
+        package: &PlaybackPackage,
+        expires_at: u64,
+        replaced: Option<&str>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Reads one package by its asset's wire form.
     fn get(
         &self,
         asset: &str,
     ) -> impl Future<Output = Result<Option<PlaybackPackage>, StoreError>> + Send;
-    /// Applies `update` if the package's status is one of [`crate::playback::statuses_before`] the new one.
+    /// Applies `update` if the package's status is one of [`crate::playback::statuses_before`] the new one and the
+    /// package is made from the update's source ([`PlaybackPackage::is_made_from`]).
     fn advance(
         &self,
         asset: &str,

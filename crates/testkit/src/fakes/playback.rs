@@ -39,6 +39,22 @@ impl PlaybackStore for InMemoryPlaybacks {
         Ok(true)
     }
 
+    async fn replace_queued(
+        &self,
+        package: &PlaybackPackage,
+        _expires_at: u64,
+        replaced: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut items = self.items.lock().expect("playbacks lock");
+        match items.get(&package.asset) {
+            Some(stored) if stored.source_etag.as_deref() == replaced => {
+                items.insert(package.asset.clone(), package.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn get(&self, asset: &str) -> Result<Option<PlaybackPackage>, StoreError> {
         Ok(self.package(asset))
     }
@@ -52,7 +68,9 @@ impl PlaybackStore for InMemoryPlaybacks {
         let Some(package) = items.get_mut(asset) else {
             return Ok(PlaybackAdvance::Unknown);
         };
-        if !statuses_before(update.status).contains(&package.status) {
+        if !statuses_before(update.status).contains(&package.status)
+            || !package.is_made_from(update.source_etag.as_deref())
+        {
             return Ok(PlaybackAdvance::Stale(package.clone()));
         }
         package.status = update.status;

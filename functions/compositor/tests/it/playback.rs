@@ -1,9 +1,10 @@
 //! Playback submission: an upload of a kind in `PLAYBACK_KINDS` and a stream's output get one package and one job,
-//! a redelivery finishes a `queued` package without a second job, and a video that cannot be read gets none.
+//! a redelivery finishes a `queued` package without a second job, a later object at the output's key (a late
+//! partner's composite over the fallback) makes the package again once, and a video that cannot be read gets none.
 
 use vidpipe_core::job::JobKind;
 use vidpipe_core::playback::PlaybackUpdate;
-use vidpipe_core::ports::{PlaybackStore, RecordingStore, StreamStatusStore};
+use vidpipe_core::ports::{PlaybackAdvance, PlaybackStore, RecordingStore, StreamStatusStore};
 use vidpipe_core::recording::{Recording, RecordingStatus};
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_core::upload::UploadKind;
@@ -87,6 +88,7 @@ async fn an_uploaded_recording_gets_one_package_and_one_job() {
         duration_ms: None,
         size: None,
         error_code: None,
+        source_etag: None,
     };
     s.compositor
         .playbacks
@@ -130,6 +132,66 @@ async fn a_streams_output_gets_a_package_owned_by_the_streams_owner() {
         .collect();
     assert!(!groups.iter().any(|name| name == "MP4"), "{groups:?}");
     assert!(groups.iter().any(|name| name == "Poster"), "{groups:?}");
+}
+
+#[tokio::test]
+async fn a_later_output_at_the_same_key_makes_the_package_again_once() {
+    let s = setup_with(&KINDS);
+    s.compositor
+        .streams
+        .claim_owner("m1", "jwt:u2", None, u64::MAX)
+        .await
+        .unwrap();
+    let key = format!("{PREFIX}m1_composited.mp4");
+    let fallback = s.put(&key, "e-fallback", None);
+    s.compositor.handle(fallback.clone()).await.unwrap();
+    let first = s.compositor.playbacks.package("stream/m1").unwrap();
+    assert_eq!(first.source_etag.as_deref(), Some("e-fallback"));
+    let ready = PlaybackUpdate {
+        status: StreamStatus::Ready,
+        duration_ms: Some(6_000),
+        size: None,
+        error_code: None,
+        source_etag: Some("e-fallback".into()),
+    };
+    s.compositor
+        .playbacks
+        .advance("stream/m1", &ready)
+        .await
+        .unwrap();
+
+    // The late partner's composite is written over the fallback.
+    let composite = s.put(&key, "e-composite", None);
+    let answer = s.compositor.handle(composite.clone()).await.unwrap();
+    assert_eq!(
+        answer["records"][0]["outcome"], "playback_submitted",
+        "{answer}"
+    );
+    let again = s.compositor.playbacks.package("stream/m1").unwrap();
+    assert_eq!(again.status, StreamStatus::Queued);
+    assert_eq!(again.source_etag.as_deref(), Some("e-composite"));
+    // Its own folder: the first job (it may still run) writes nothing over it.
+    assert_eq!(again.folder, format!("{}gecomposite/", first.folder));
+    let jobs = playback_jobs(&s);
+    assert_eq!(jobs.len(), 2);
+    let metadata = jobs[1].user_metadata.as_ref().unwrap();
+    assert_eq!(metadata["source"], "e-composite");
+    assert_eq!(
+        metadata["destination"],
+        format!("s3://in-memory/{}", again.folder)
+    );
+
+    // The fallback's event redelivered is not about the object the key holds: nothing.
+    let old = s.compositor.handle(fallback).await.unwrap();
+    assert_eq!(old["records"][0]["reason"], "playback_superseded", "{old}");
+    // The composite's event redelivered while queued submits the same job again, never a third.
+    s.compositor.handle(composite).await.unwrap();
+    assert_eq!(playback_jobs(&s).len(), 2);
+    // The first job's late COMPLETE does not touch the package made again.
+    assert!(matches!(
+        s.compositor.playbacks.advance("stream/m1", &ready).await.unwrap(),
+        PlaybackAdvance::Stale(p) if p.status == StreamStatus::Queued
+    ));
 }
 
 #[tokio::test]

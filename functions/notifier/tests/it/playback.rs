@@ -54,6 +54,7 @@ async fn stack() -> Stack {
         width: None,
         height: None,
         error_code: None,
+        source_etag: None,
     };
     assert!(playbacks.put_queued(&package, u64::MAX / 2).await.unwrap());
     Stack {
@@ -237,6 +238,41 @@ async fn missing_thumbnails_fail_the_package_and_an_error_fails_it_with_its_code
             .iter()
             .any(|e| e["detail-type"] == "playback.failed"
                 && e["detail"]["data"]["error"]["code"] == "1040"),
+        "{announced:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_job_of_an_earlier_source_does_not_move_a_package_made_again() {
+    let stack = stack().await;
+    let mut again = stack.status().await;
+    again.source_etag = Some("e-composite".into());
+    let again = again.in_own_folder();
+    assert!(
+        stack
+            .playbacks
+            .replace_queued(&again, u64::MAX / 2, None)
+            .await
+            .unwrap()
+    );
+    let from = |source: &str| {
+        let mut error = playback_event(&stack, "ERROR");
+        error["detail"]["errorCode"] = 1040.into();
+        error["detail"]["userMetadata"]["source"] = source.into();
+        error
+    };
+    let answer = stack.notifier.handle(from("e-fallback")).await.unwrap();
+    assert_eq!(answer["outcome"], "playback_stale", "{answer}");
+    assert_eq!(stack.status().await.status, StreamStatus::Queued);
+    assert!(stack.bus.drain().await.is_empty());
+    let answer = stack.notifier.handle(from("e-composite")).await.unwrap();
+    assert_eq!(answer["status"], "failed", "{answer}");
+    // Announced under an id of its own source: not a repeat of the first package's.
+    let announced = stack.bus.drain().await;
+    assert!(
+        announced
+            .iter()
+            .any(|e| e["detail"]["id"] == "playback.failed:recording/rec-1:e-composite"),
         "{announced:?}"
     );
 }

@@ -1,5 +1,6 @@
-//! The playback routes on in-memory ports: the `playback` object of a recording and a stream, `GET /play` (every
-//! file a manifest names presigned, variant playlists kept relative; owner only; no traversal, encoded or not), and
+//! The playback routes on in-memory ports: the `playback` object of a recording and a stream, `GET /play` (signed
+//! for its package and not expired, without `Authorization`; every file a manifest names presigned or signed for the
+//! CDN, variant playlists kept relative with the same signature; no traversal, encoded or not), and
 //! `DELETE /recordings/{id}` (the folder, the package and the item; 404 for anyone else).
 
 use lambda_http::http::header;
@@ -45,6 +46,7 @@ async fn recording_with_package(app: &TestApp, status: StreamStatus) -> (String,
         width: None,
         height: None,
         error_code: None,
+        source_etag: None,
     };
     let store = &app.playback.store;
     store.put_queued(&package, u64::MAX).await.unwrap();
@@ -54,6 +56,7 @@ async fn recording_with_package(app: &TestApp, status: StreamStatus) -> (String,
             duration_ms: Some(6000),
             size: Some(Size::new(1280, 720)),
             error_code: None,
+            source_etag: None,
         };
         store.advance(&package.asset, &update).await.unwrap();
     }
@@ -70,13 +73,19 @@ async fn recording_with_package(app: &TestApp, status: StreamStatus) -> (String,
     (id, folder)
 }
 
-/// `GET path` as `sub`: the status, the content type and the body.
-async fn get(app: &TestApp, sub: &str, path: &str) -> (u16, String, String) {
+/// `GET url` (a path with its query) without any identity: the status, the content type and the body.
+async fn get(app: &TestApp, url: &str) -> (u16, String, String) {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let pairs: Vec<(&str, &str)> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
     let response = app
         .handle(
             Event::fixture("get-play.json")
-                .subject(Some(sub))
+                .subject(None)
                 .path(path)
+                .query(&pairs)
                 .request(),
         )
         .await;
@@ -86,6 +95,17 @@ async fn get(app: &TestApp, sub: &str, path: &str) -> (u16, String, String) {
         .to_owned();
     let body = String::from_utf8(response.body().to_vec()).unwrap();
     (response.status().as_u16(), content_type, body)
+}
+
+/// Now, in epoch seconds.
+fn now() -> u64 {
+    vidpipe_core::clock::now_ms() / 1000
+}
+
+/// The `GET /play` path of `asset`'s `file`, signed with the app's key until `expires`.
+fn signed(app: &TestApp, asset: &str, file: &str, expires: u64) -> String {
+    let query = app.signing.play_query(asset, expires);
+    format!("/play/{asset}/{file}?{query}")
 }
 
 #[tokio::test]
@@ -107,23 +127,29 @@ async fn a_recording_shows_its_playback_once_ready() {
         duration_ms: Some(6000),
         size: Some(Size::new(1280, 720)),
         error_code: None,
+        source_etag: None,
     };
     let asset = format!("recording/{id}");
     app.playback.store.advance(&asset, &update).await.unwrap();
     let (_, body) = call(&app, read()).await;
     let playback = &body["playback"];
-    assert_eq!(
-        playback["hls"],
-        format!("https://api.example.com/play/recording/{id}/index.m3u8")
-    );
-    assert_eq!(
-        playback["dash"],
-        format!("https://api.example.com/play/recording/{id}/index.mpd")
-    );
-    assert_eq!(
-        playback["storyboard"],
-        format!("https://api.example.com/play/recording/{id}/storyboard.vtt")
-    );
+    // Signed for the package, valid PLAYBACK_URL_TTL_SECONDS (900).
+    for (field, file) in [
+        ("hls", "index.m3u8"),
+        ("dash", "index.mpd"),
+        ("storyboard", "storyboard.vtt"),
+    ] {
+        let url = playback[field].as_str().unwrap();
+        let (path, query) = url.split_once('?').unwrap();
+        assert_eq!(path, format!("https://api.example.com/play/{asset}/{file}"));
+        let expires: u64 = query
+            .strip_prefix("expires=")
+            .and_then(|q| q.split('&').next())
+            .and_then(|e| e.parse().ok())
+            .unwrap();
+        assert!((now() + 890..=now() + 900).contains(&expires), "{url}");
+        assert_eq!(query, app.signing.play_query(&asset, expires));
+    }
     let mp4 = playback["mp4"].as_str().unwrap();
     assert!(
         mp4.starts_with("https://s3.test/") && mp4.contains("/playback/video.mp4"),
@@ -177,6 +203,7 @@ async fn a_stream_shows_its_playback() {
         width: None,
         height: None,
         error_code: None,
+        source_etag: None,
     };
     app.playback
         .store
@@ -195,21 +222,31 @@ async fn a_stream_shows_its_playback() {
 }
 
 #[tokio::test]
-async fn play_presigns_every_file_a_manifest_names() {
+async fn play_presigns_every_file_a_manifest_names_for_whoever_holds_the_signed_url() {
     let app = app(&[]);
     let (id, folder) = recording_with_package(&app, StreamStatus::Ready).await;
-    let play = |file: &str| format!("/play/recording/{id}/{file}");
-
-    let (code, content_type, main) = get(&app, "alice", &play("index.m3u8")).await;
+    // The URL the owner is shown, used without any identity (as a player does).
+    let (_, body) = call(
+        &app,
+        Event::fixture("get-recording.json")
+            .subject(Some("alice"))
+            .id(&id),
+    )
+    .await;
+    let hls = body["playback"]["hls"].as_str().unwrap();
+    let (path, query) = hls.split_once('?').unwrap();
+    assert_eq!(path, format!("/play/recording/{id}/index.m3u8"));
+    let (code, content_type, main) = get(&app, hls).await;
     assert_eq!(
         (code, content_type.as_str()),
         (200, "application/vnd.apple.mpegurl"),
         "{main}"
     );
-    // The variant playlist stays relative: the player fetches it through this route.
-    assert!(main.lines().any(|line| line == "index_720p.m3u8"), "{main}");
+    // The variant playlist stays relative, with the same signature: the player fetches it through this route.
+    let variant_uri = format!("index_720p.m3u8?{query}");
+    assert!(main.lines().any(|line| line == variant_uri), "{main}");
 
-    let (code, _, variant) = get(&app, "alice", &play("index_720p.m3u8")).await;
+    let (code, _, variant) = get(&app, &format!("/play/recording/{id}/{variant_uri}")).await;
     assert_eq!(code, 200);
     assert!(
         variant.contains(&format!(
@@ -222,7 +259,7 @@ async fn play_presigns_every_file_a_manifest_names() {
         "{variant}"
     );
 
-    let (code, content_type, dash) = get(&app, "alice", &play("index.mpd")).await;
+    let (code, content_type, dash) = get(&app, body["playback"]["dash"].as_str().unwrap()).await;
     assert_eq!((code, content_type.as_str()), (200, "application/dash+xml"));
     assert!(
         dash.contains(&format!(
@@ -231,7 +268,8 @@ async fn play_presigns_every_file_a_manifest_names() {
         "{dash}"
     );
 
-    let (code, content_type, vtt) = get(&app, "alice", &play("storyboard.vtt")).await;
+    let storyboard = body["playback"]["storyboard"].as_str().unwrap();
+    let (code, content_type, vtt) = get(&app, storyboard).await;
     assert_eq!((code, content_type.as_str()), (200, "text/vtt"));
     assert!(
         vtt.contains(&format!(
@@ -242,66 +280,178 @@ async fn play_presigns_every_file_a_manifest_names() {
 }
 
 #[tokio::test]
-async fn play_refuses_others_traversal_and_what_is_not_a_manifest() {
+async fn play_refuses_unsigned_expired_and_other_packages_urls_with_403() {
+    let app = app(&[]);
+    let (id, _) = recording_with_package(&app, StreamStatus::Ready).await;
+    let (other, _) = recording_with_package(&app, StreamStatus::Ready).await;
+    let asset = format!("recording/{id}");
+    let valid = signed(&app, &asset, "index.m3u8", now() + 60);
+    let (_, query) = valid.split_once('?').unwrap();
+    let tampered_expiry = query.replace(
+        &format!("expires={}", now() + 60),
+        &format!("expires={}", now() + 86_400),
+    );
+    for (url, code) in [
+        (format!("/play/{asset}/index.m3u8"), "invalid_signature"),
+        // Signed for another package.
+        (
+            format!("/play/recording/{other}/index.m3u8?{query}"),
+            "invalid_signature",
+        ),
+        // A later expiry written over the signed one.
+        (
+            format!("/play/{asset}/index.m3u8?{tampered_expiry}"),
+            "invalid_signature",
+        ),
+        // Signed with another key.
+        (
+            format!(
+                "/play/{asset}/index.m3u8?{}",
+                vidpipe_core::play_url::query(
+                    b"another-key-of-at-least-32-bytes!!",
+                    &asset,
+                    now() + 60
+                )
+            ),
+            "invalid_signature",
+        ),
+        (signed(&app, &asset, "index.m3u8", now() - 1), "expired"),
+        (signed(&app, &asset, "index_720p.m3u8", now()), "expired"),
+    ] {
+        let (status, content_type, body) = get(&app, &url).await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (403, "application/json"),
+            "{url}: {body}"
+        );
+        let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["error"]["code"], code, "{url}: {body}");
+    }
+    // A JWT does not stand in for the signature.
+    let response = app
+        .handle(
+            Event::fixture("get-play.json")
+                .subject(Some("alice"))
+                .path(&format!("/play/{asset}/index.m3u8"))
+                .query(&[])
+                .request(),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 403);
+    assert_eq!(get(&app, &valid).await.0, 200);
+}
+
+#[tokio::test]
+async fn play_refuses_traversal_and_what_is_not_a_manifest() {
     let app = app(&[]);
     let (id, folder) = recording_with_package(&app, StreamStatus::Ready).await;
-    for (sub, path, expected) in [
-        // Someone else's package is not there for them.
-        ("bob", format!("/play/recording/{id}/index.m3u8"), 404),
+    let asset = format!("recording/{id}");
+    let query = app.signing.play_query(&asset, now() + 60);
+    for path in [
         // Traversal, plain and URL-encoded, and encoded names.
-        (
-            "alice",
-            format!("/play/recording/{id}/..%2Findex.m3u8"),
-            404,
-        ),
-        (
-            "alice",
-            format!("/play/recording/{id}/%2e%2e/index.m3u8"),
-            404,
-        ),
-        (
-            "alice",
-            format!("/play/recording/..%2F{id}/index.m3u8"),
-            404,
-        ),
-        ("alice", format!("/play/recording/{id}/index%2Em3u8"), 404),
-        ("alice", format!("/play/stream/{id}_camera/index.m3u8"), 404),
-        ("alice", format!("/play/render/{id}/index.m3u8"), 404),
-        // Segments and other files are fetched with their presigned URLs, never through the route.
-        ("alice", format!("/play/recording/{id}/video.mp4"), 404),
-        (
-            "alice",
-            format!("/play/recording/{id}/index_1080p.m3u8"),
-            404,
-        ),
+        format!("/play/{asset}/..%2Findex.m3u8"),
+        format!("/play/{asset}/%2e%2e/index.m3u8"),
+        format!("/play/recording/..%2F{id}/index.m3u8"),
+        format!("/play/{asset}/index%2Em3u8"),
+        // Segments and other files are fetched with their own signed URLs, never through the route.
+        format!("/play/{asset}/video.mp4"),
+        format!("/play/{asset}/index_1080p.m3u8"),
     ] {
-        let (code, content_type, body) = get(&app, sub, &path).await;
+        let url = format!("{path}?{query}");
+        let (code, content_type, body) = get(&app, &url).await;
         assert_eq!(
             (code, content_type.as_str()),
-            (expected, "application/json"),
-            "{path}: {body}"
+            (404, "application/json"),
+            "{url}: {body}"
         );
         let error: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert!(error["error"]["code"].is_string(), "{body}");
+    }
+    // Another kind's signature does not cover this id's package of that kind, which does not exist anyway.
+    for kind in ["stream", "render"] {
+        let url = signed(&app, &format!("{kind}/{id}"), "index.m3u8", now() + 60);
+        assert_eq!(get(&app, &url).await.0, 404, "{url}");
     }
     // A stored manifest naming a file outside its package is not served.
     app.playback.files.insert(
         &format!("s3://uploads/{folder}index.m3u8"),
         b"#EXTM3U\n#EXTINF:4.0,\n../../other/secret.mp4\n",
     );
-    let (code, _, body) = get(&app, "alice", &format!("/play/recording/{id}/index.m3u8")).await;
+    let (code, _, body) = get(&app, &format!("/play/{asset}/index.m3u8?{query}")).await;
     assert_eq!(code, 500, "{body}");
     assert!(!body.contains("secret"), "{body}");
 
     // Not ready yet: 409.
     let (queued, _) = recording_with_package(&app, StreamStatus::Queued).await;
-    let (code, _, body) = get(
+    let url = signed(
         &app,
-        "alice",
-        &format!("/play/recording/{queued}/index.m3u8"),
+        &format!("recording/{queued}"),
+        "index.m3u8",
+        now() + 60,
+    );
+    let (code, _, body) = get(&app, &url).await;
+    assert_eq!(code, 409, "{body}");
+}
+
+#[tokio::test]
+async fn with_a_cdn_every_file_is_a_cloudfront_url_its_policy_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (private_pem, _, public_pem) = vidpipe_testkit::cloudfront::key_pair(dir.path());
+    let cdn = "https://d111111abcdef8.cloudfront.net";
+    let app = app(&[
+        ("CDN_BASE_URL", cdn),
+        ("CLOUDFRONT_KEY_PAIR_ID", "K2JCJMDEHXQW5F"),
+        ("CLOUDFRONT_PRIVATE_KEY", private_pem.as_str()),
+    ]);
+    let (id, folder) = recording_with_package(&app, StreamStatus::Ready).await;
+    let (_, body) = call(
+        &app,
+        Event::fixture("get-recording.json")
+            .subject(Some("alice"))
+            .id(&id),
     )
     .await;
-    assert_eq!(code, 409, "{body}");
+    let accepts = |url: &str, at: u64| {
+        vidpipe_testkit::cloudfront::cloudfront_accepts(url, &public_pem, "K2JCJMDEHXQW5F", at)
+    };
+    let ttl = 900;
+    let mut urls = vec![
+        body["playback"]["mp4"].as_str().unwrap().to_owned(),
+        body["playback"]["poster"].as_str().unwrap().to_owned(),
+    ];
+    let (_, _, variant) = get(
+        &app,
+        &signed(
+            &app,
+            &format!("recording/{id}"),
+            "index_720p.m3u8",
+            now() + 60,
+        ),
+    )
+    .await;
+    urls.extend(
+        variant
+            .lines()
+            .filter(|l| l.starts_with("https://"))
+            .map(str::to_owned),
+    );
+    assert_eq!(urls.len(), 3, "{variant}");
+    assert!(
+        variant.contains(&format!("URI=\"{cdn}/{folder}index_720p_init.mp4?Policy=")),
+        "{variant}"
+    );
+    for url in &urls {
+        assert!(url.starts_with(&format!("{cdn}/{folder}")), "{url}");
+        assert_eq!(accepts(url, now()), Ok(()), "{url}");
+        assert_eq!(
+            accepts(url, now() + ttl + 5),
+            Err("expired".into()),
+            "{url}"
+        );
+    }
+    // The policy covers this package's folder, not its neighbours'.
+    let other = urls[0].replace(&folder, "videos/recordings/r1/other/playback/");
+    assert!(accepts(&other, now()).is_err());
 }
 
 #[tokio::test]

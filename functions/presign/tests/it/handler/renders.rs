@@ -482,6 +482,7 @@ async fn a_renders_video_plays_for_its_owner_and_goes_with_the_render() {
         width: None,
         height: None,
         error_code: None,
+        source_etag: None,
     };
     let playbacks = &app.playback.store;
     playbacks.put_queued(&package, u64::MAX).await.unwrap();
@@ -490,6 +491,7 @@ async fn a_renders_video_plays_for_its_owner_and_goes_with_the_render() {
         duration_ms: Some(5000),
         size: Some(vidpipe_core::job::Size::new(320, 180)),
         error_code: None,
+        source_etag: None,
     };
     playbacks.advance(&package.asset, &update).await.unwrap();
     app.playback.files.insert(
@@ -500,16 +502,19 @@ async fn a_renders_video_plays_for_its_owner_and_goes_with_the_render() {
     let (status, view) = call(&app, get("user-123", "promo.v2")).await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["playback"]["status"], "ready", "{view}");
-    assert_eq!(view["playback"]["hls"], "/play/render/promo.v2/index.m3u8");
-    let play = |sub: &str| {
-        Event::fixture("get-play.json")
-            .subject(Some(sub))
-            .path("/play/render/promo.v2/index.m3u8")
-    };
-    let (status, _) = call_raw(&app, play("user-123")).await;
+    let hls = view["playback"]["hls"].as_str().unwrap();
+    let (path, query) = hls.split_once('?').unwrap();
+    assert_eq!(path, "/play/render/promo.v2/index.m3u8");
+    // Only the owner is shown the signed URL: another user sees no render, so no playback.
+    let (status, _) = call(&app, get("someone-else", "promo.v2")).await;
+    assert_eq!(status, 404, "only the owner is given the URL");
+    let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|p| p.split_once('=')).collect();
+    let play = Event::fixture("get-play.json")
+        .subject(None)
+        .path(path)
+        .query(&pairs);
+    let (status, _) = call_raw(&app, play).await;
     assert_eq!(status, 200);
-    let (status, _) = call_raw(&app, play("someone-else")).await;
-    assert_eq!(status, 404, "only the owner plays it");
 
     let (status, _) = call(&app, delete("user-123", "promo.v2")).await;
     assert_eq!(status, 200);
