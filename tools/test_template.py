@@ -750,7 +750,8 @@ BROAD_POLICY_TEMPLATES = {"DynamoDBCrudPolicy", "DynamoDBWritePolicy", "S3CrudPo
 DYNAMODB_ACTIONS = {
     "PresignFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                         "dynamodb:Query"},
-    "CompositorFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"},
+    # PutItem: a playback package's claim and its replacement (conditional puts).
+    "CompositorFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"},
     "NotifierFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 }
 JOBS = "arn:${AWS::Partition}:mediaconvert:${AWS::Region}:${AWS::AccountId}:jobs/*"

@@ -124,6 +124,8 @@ pub struct PlaybackPackage {
     /// late partner's composite replacing the fallback) makes the package again, and the earlier job's events are
     /// then stale. `None` for packages recorded before it was kept.
     pub source_etag: Option<String>,
+    /// The package's job, once submitted: `DELETE /recordings/{id}` cancels it while it runs.
+    pub job_id: Option<String>,
 }
 
 /// The folder of the package of the video at `source_key`: next to it, named after it without its extension
@@ -172,6 +174,7 @@ impl PlaybackPackage {
             height: None,
             error_code: None,
             source_etag: Some(source_etag.to_owned()),
+            job_id: None,
         }
     }
 
@@ -512,6 +515,7 @@ mod tests {
             height: Some(720),
             error_code: None,
             source_etag: Some("etag-1".into()),
+            job_id: None,
         }
     }
 

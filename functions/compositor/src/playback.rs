@@ -156,6 +156,9 @@ where
         };
         match self.transcoder.create_job(&job).await {
             Ok(job_id) => {
+                self.playbacks
+                    .record_job(&wire, &object.etag, &job_id)
+                    .await?;
                 tracing::info!(asset = %wire, %job_id, claimed, "playback job submitted");
                 Ok(Outcome::PlaybackSubmitted {
                     job_id,

@@ -20,7 +20,7 @@ use vidpipe_core::manifest::{self, ManifestError};
 use vidpipe_core::play_url::PlayUrlError;
 use vidpipe_core::playback::{PlaybackAsset, PlaybackPackage};
 use vidpipe_core::ports::{
-    ObjectStore, PackageFiles, PlaybackStore, RecordingStore, StreamStatusStore,
+    JobCanceller, ObjectStore, PackageFiles, PlaybackStore, RecordingStore, StreamStatusStore,
 };
 use vidpipe_core::render::ports::{FetchError, FolderRemover};
 use vidpipe_core::s3uri::S3Uri;
@@ -273,6 +273,41 @@ where
         )
     }
 
+    /// Cancels the package job of `asset` while it may still run, so it writes nothing into a deleted folder; a
+    /// job that finished meanwhile is nothing to do, a transcoder that cannot be reached fails the request (503)
+    /// with nothing deleted, so it can be repeated.
+    async fn cancel_playback_job(&self, asset: &PlaybackAsset) -> Result<(), ApiError> {
+        let Some(package) = self.playback.store().get(&asset.as_wire()).await? else {
+            return Ok(());
+        };
+        let running = matches!(
+            package.status,
+            StreamStatus::Queued | StreamStatus::Processing
+        );
+        let (true, Some(job_id)) = (running, package.job_id.as_deref()) else {
+            return Ok(());
+        };
+        match self.renders.jobs().cancel_job(job_id).await {
+            Ok(outcome) => {
+                tracing::info!(
+                    asset = asset.as_wire(),
+                    job_id,
+                    ?outcome,
+                    "playback job canceled"
+                );
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(asset = asset.as_wire(), job_id, error = %e, "the playback job could not be canceled");
+                Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "transcoder_unavailable",
+                    "the recording's playback job could not be stopped; try again",
+                ))
+            }
+        }
+    }
+
     /// `DELETE /recordings/{id}`: the caller's own recording, its folder (the upload and its playback package) and
     /// its items. A stream's screen or camera recording is part of the stream's output and is refused (409).
     pub(crate) async fn delete_recording(
@@ -299,12 +334,13 @@ where
         }
         let folder = S3Uri::new(&self.config.bucket, format!("{folder}/"))
             .map_err(|e| ApiError::internal(&e))?;
+        let asset = PlaybackAsset::Recording(recording.recording_id.clone());
+        self.cancel_playback_job(&asset).await?;
         self.playback
             .files()
             .remove_folder(&folder)
             .await
             .map_err(|e| ApiError::internal(&e))?;
-        let asset = PlaybackAsset::Recording(recording.recording_id.clone());
         self.playback.store().delete(&asset.as_wire()).await?;
         self.recordings.delete(&recording.recording_id).await?;
         tracing::info!(recording_id = %recording.recording_id, key = %recording.key, "recording deleted");

@@ -73,6 +73,7 @@ fn package(item: &Item) -> Option<PlaybackPackage> {
         height: get_n(item, "height"),
         error_code: get_s(item, "error_code"),
         source_etag: get_s(item, "source_etag"),
+        job_id: get_s(item, "job_id"),
     })
 }
 
@@ -112,6 +113,29 @@ impl PlaybackStore for DynamoPlaybacks {
                 .condition_expression("attribute_exists(pk) AND attribute_not_exists(source_etag)"),
         };
         applied(put.send().await)
+    }
+
+    async fn record_job(
+        &self,
+        asset: &str,
+        source_etag: &str,
+        job_id: &str,
+    ) -> Result<(), StoreError> {
+        let [pk, sk] = Self::key(asset);
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(pk.0, pk.1)
+            .key(sk.0, sk.1)
+            .update_expression("SET job_id = :job")
+            .condition_expression("source_etag = :source")
+            .expression_attribute_values(":job", s(job_id))
+            .expression_attribute_values(":source", s(source_etag))
+            .send()
+            .await;
+        // Not applied: the package was made again or deleted since, and this job is not its job.
+        applied(written).map(|_| ())
     }
 
     async fn get(&self, asset: &str) -> Result<Option<PlaybackPackage>, StoreError> {

@@ -32,6 +32,7 @@ fn queued(asset: &str) -> PlaybackPackage {
         height: None,
         error_code: None,
         source_etag: None,
+        job_id: None,
     }
 }
 
@@ -156,6 +157,18 @@ async fn a_package_made_again_replaces_its_source_once_and_ignores_the_earlier_j
             .unwrap()
     );
     assert_eq!(store.get(asset).await.unwrap(), Some(again.clone()));
+    // Only the job of the package's own source is recorded on it.
+    store.record_job(asset, "e1", "job-1").await.unwrap();
+    assert_eq!(store.get(asset).await.unwrap().unwrap().job_id, None);
+    store.record_job(asset, "e2", "job-2").await.unwrap();
+    assert_eq!(
+        store.get(asset).await.unwrap().unwrap().job_id.as_deref(),
+        Some("job-2")
+    );
+    store
+        .record_job("stream/none", "e2", "job-3")
+        .await
+        .unwrap();
     // The earlier job's events are stale; the new job's apply; an event of unknown source applies too.
     let stale = store
         .advance(asset, &from(StreamStatus::Failed, "e1"))

@@ -37,6 +37,14 @@ pub trait PlaybackStore: Send + Sync {
         expires_at: u64,
         replaced: Option<&str>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records the job submitted for the package made from the source whose ETag is `source_etag` (nothing when the
+    /// package was made again from another source since, or deleted).
+    fn record_job(
+        &self,
+        asset: &str,
+        source_etag: &str,
+        job_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Reads one package by its asset's wire form.
     fn get(
         &self,

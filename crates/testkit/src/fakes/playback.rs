@@ -55,6 +55,21 @@ impl PlaybackStore for InMemoryPlaybacks {
         }
     }
 
+    async fn record_job(
+        &self,
+        asset: &str,
+        source_etag: &str,
+        job_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut items = self.items.lock().expect("playbacks lock");
+        if let Some(package) = items.get_mut(asset)
+            && package.source_etag.as_deref() == Some(source_etag)
+        {
+            package.job_id = Some(job_id.to_owned());
+        }
+        Ok(())
+    }
+
     async fn get(&self, asset: &str) -> Result<Option<PlaybackPackage>, StoreError> {
         Ok(self.package(asset))
     }

@@ -172,6 +172,11 @@ async fn a_later_output_at_the_same_key_makes_the_package_again_once() {
     assert_eq!(again.source_etag.as_deref(), Some("e-composite"));
     // Its own folder: the first job (it may still run) writes nothing over it.
     assert_eq!(again.folder, format!("{}gecomposite/", first.folder));
+    // The job is recorded on the package it makes (DELETE cancels it while it runs).
+    assert!(
+        again.job_id.is_some() && again.job_id != first.job_id,
+        "{again:?}"
+    );
     let jobs = playback_jobs(&s);
     assert_eq!(jobs.len(), 2);
     let metadata = jobs[1].user_metadata.as_ref().unwrap();

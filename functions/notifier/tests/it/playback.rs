@@ -55,6 +55,7 @@ async fn stack() -> Stack {
         height: None,
         error_code: None,
         source_etag: None,
+        job_id: None,
     };
     assert!(playbacks.put_queued(&package, u64::MAX / 2).await.unwrap());
     Stack {

@@ -47,6 +47,7 @@ async fn recording_with_package(app: &TestApp, status: StreamStatus) -> (String,
         height: None,
         error_code: None,
         source_etag: None,
+        job_id: None,
     };
     let store = &app.playback.store;
     store.put_queued(&package, u64::MAX).await.unwrap();
@@ -204,6 +205,7 @@ async fn a_stream_shows_its_playback() {
         height: None,
         error_code: None,
         source_etag: None,
+        job_id: None,
     };
     app.playback
         .store
@@ -527,4 +529,35 @@ async fn delete_removes_the_recording_its_files_and_its_package_for_its_owner_on
         (409, Some("stream_recording")),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn delete_cancels_the_packages_job_while_it_runs_and_not_once_it_finished() {
+    for (status, canceled) in [
+        (StreamStatus::Queued, vec!["job-1"]),
+        (StreamStatus::Processing, vec!["job-1"]),
+        (StreamStatus::Ready, vec![]),
+    ] {
+        let app = app(&[]);
+        let (id, _) = recording_with_package(&app, status).await;
+        let asset = format!("recording/{id}");
+        app.playback
+            .store
+            .items
+            .lock()
+            .unwrap()
+            .get_mut(&asset)
+            .unwrap()
+            .job_id = Some("job-1".into());
+        let (code, body) = call(
+            &app,
+            Event::fixture("delete-recording.json")
+                .subject(Some("alice"))
+                .id(&id),
+        )
+        .await;
+        assert_eq!(code, 200, "{status:?}: {body}");
+        assert_eq!(app.renders.jobs.canceled(), canceled, "{status:?}");
+        assert!(app.playback.store.package(&asset).is_none());
+    }
 }

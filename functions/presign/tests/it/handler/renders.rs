@@ -483,6 +483,7 @@ async fn a_renders_video_plays_for_its_owner_and_goes_with_the_render() {
         height: None,
         error_code: None,
         source_etag: None,
+        job_id: None,
     };
     let playbacks = &app.playback.store;
     playbacks.put_queued(&package, u64::MAX).await.unwrap();
