@@ -309,6 +309,15 @@ impl crate::jobevent::JobStateDetail {
             .max()?;
         Some(JobRate::from_metadata(&self.user_metadata)?.cost(duration_ms))
     }
+
+    /// The stream update this event asks for (`JobState::stream_update`), a `Ready` one with the job's cost.
+    pub fn priced_stream_update(&self) -> Option<crate::jobevent::StreamUpdate> {
+        let mut update = self.state.stream_update()?;
+        if let crate::jobevent::StreamUpdate::Ready { cost, .. } = &mut update {
+            *cost = self.cost();
+        }
+        Some(update)
+    }
 }
 
 /// Lambda's arm64 duration price, in units of 1e-10 dollars per GB-second ($0.0000133334).

@@ -465,6 +465,8 @@ pub enum StreamUpdate {
     Ready {
         /// The output's object key.
         output_key: Option<String>,
+        /// The job's cost, when it carries its rate (`JobStateDetail::cost`).
+        cost: Option<crate::cost::JobCost>,
     },
     /// The job failed or was canceled.
     Failed {
@@ -504,6 +506,7 @@ impl JobState {
                 output_group_details,
             } => Some(StreamUpdate::Ready {
                 output_key: media_output_key(output_group_details),
+                cost: None,
             }),
             Self::Canceled => Some(StreamUpdate::Failed {
                 code: CANCELED_CODE.to_owned(),
@@ -694,7 +697,8 @@ mod tests {
         assert_eq!(
             e.detail.state.stream_update(),
             Some(StreamUpdate::Ready {
-                output_key: Some("videos/s1_composited.mp4".into())
+                output_key: Some("videos/s1_composited.mp4".into()),
+                cost: None,
             })
         );
     }

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cost::JobCost;
 use crate::job::{Size, names};
 use crate::jobevent::{JobState, StreamUpdate};
 use crate::keys::StreamName;
@@ -120,6 +121,8 @@ pub struct PlaybackPackage {
     pub height: Option<u32>,
     /// MediaConvert's error code when `failed`.
     pub error_code: Option<String>,
+    /// From the COMPLETE event: the job's estimated cost (`cost::JobCost`).
+    pub cost: Option<JobCost>,
 }
 
 /// The folder of the package of the video at `source_key`: next to it, named after it without its extension
@@ -166,6 +169,7 @@ impl PlaybackPackage {
             width: None,
             height: None,
             error_code: None,
+            cost: None,
         }
     }
 
@@ -190,6 +194,7 @@ impl PlaybackPackage {
             duration_ms: self.duration_ms,
             width: self.width,
             height: self.height,
+            cost: self.cost.as_ref().map(JobCost::to_json),
         }
     }
 }
@@ -217,6 +222,8 @@ pub struct PlaybackUpdate {
     pub size: Option<Size>,
     /// MediaConvert's error code, from ERROR.
     pub error_code: Option<String>,
+    /// The job's estimated cost, from COMPLETE (`JobStateDetail::cost`; the state alone does not carry it).
+    pub cost: Option<JobCost>,
 }
 
 impl PlaybackUpdate {
@@ -229,6 +236,7 @@ impl PlaybackUpdate {
             duration_ms: None,
             size: None,
             error_code: None,
+            cost: None,
         };
         Some(match state.stream_update()? {
             StreamUpdate::Progress(_) => update(StreamStatus::Processing),
@@ -299,6 +307,8 @@ pub struct PlaybackView {
     pub width: Option<u32>,
     /// The top rendition's height.
     pub height: Option<u32>,
+    /// The package job's estimated cost (`JobCost::to_json`), once ready.
+    pub cost: Option<serde_json::Value>,
 }
 
 /// Thumbnails per sprite row.
@@ -455,6 +465,7 @@ mod tests {
             width: Some(1280),
             height: Some(720),
             error_code: None,
+            cost: None,
         }
     }
 

@@ -133,6 +133,7 @@ where
                     duration_ms: None,
                     size: None,
                     error_code: Some("job_refused".into()),
+                    cost: None,
                 };
                 self.playbacks.advance(&wire, &failed).await?;
                 Ok(Outcome::Failed(

@@ -1,6 +1,7 @@
 //! Playback packages against a real moto server: created once, forward-only statuses, deleted.
 
 use vidpipe_aws::dynamo::DynamoPlaybacks;
+use vidpipe_core::cost::{CostBasis, JobCost};
 use vidpipe_core::job::Size;
 use vidpipe_core::playback::{PlaybackPackage, PlaybackUpdate};
 use vidpipe_core::ports::{PlaybackAdvance, PlaybackStore};
@@ -30,6 +31,7 @@ fn queued(asset: &str) -> PlaybackPackage {
         width: None,
         height: None,
         error_code: None,
+        cost: None,
     }
 }
 
@@ -39,6 +41,7 @@ fn update(status: StreamStatus) -> PlaybackUpdate {
         duration_ms: None,
         size: None,
         error_code: None,
+        cost: None,
     }
 }
 
@@ -68,9 +71,15 @@ async fn a_package_is_created_once_moves_forward_only_and_is_deleted() {
     assert!(
         matches!(moved, PlaybackAdvance::Applied(ref p) if p.status == StreamStatus::Processing)
     );
+    let cost = JobCost {
+        micro_usd: 4_110,
+        output_seconds: 60,
+        basis: CostBasis::MediaConvertOnDemand,
+    };
     let ready = PlaybackUpdate {
         duration_ms: Some(6_000),
         size: Some(Size::new(480, 640)),
+        cost: Some(cost),
         ..update(StreamStatus::Ready)
     };
     let PlaybackAdvance::Applied(package) = store.advance(asset, &ready).await.unwrap() else {
@@ -85,6 +94,8 @@ async fn a_package_is_created_once_moves_forward_only_and_is_deleted() {
         ),
         (StreamStatus::Ready, Some(6_000), Some(480), Some(640))
     );
+    assert_eq!(package.cost, Some(cost), "the job's cost is on the item");
+    assert_eq!(store.get(asset).await.unwrap().unwrap().cost, Some(cost));
     // A late PROGRESSING, a repeated COMPLETE, an ERROR after COMPLETE: nothing changes.
     for late in [
         StreamStatus::Processing,

@@ -87,6 +87,7 @@ async fn an_uploaded_recording_gets_one_package_and_one_job() {
         duration_ms: None,
         size: None,
         error_code: None,
+        cost: None,
     };
     s.compositor
         .playbacks

@@ -45,6 +45,7 @@ async fn recording_with_package(app: &TestApp, status: StreamStatus) -> (String,
         width: None,
         height: None,
         error_code: None,
+        cost: None,
     };
     let store = &app.playback.store;
     store.put_queued(&package, u64::MAX).await.unwrap();
@@ -54,6 +55,7 @@ async fn recording_with_package(app: &TestApp, status: StreamStatus) -> (String,
             duration_ms: Some(6000),
             size: Some(Size::new(1280, 720)),
             error_code: None,
+            cost: None,
         };
         store.advance(&package.asset, &update).await.unwrap();
     }
@@ -107,6 +109,7 @@ async fn a_recording_shows_its_playback_once_ready() {
         duration_ms: Some(6000),
         size: Some(Size::new(1280, 720)),
         error_code: None,
+        cost: None,
     };
     let asset = format!("recording/{id}");
     app.playback.store.advance(&asset, &update).await.unwrap();
@@ -177,6 +180,7 @@ async fn a_stream_shows_its_playback() {
         width: None,
         height: None,
         error_code: None,
+        cost: None,
     };
     app.playback
         .store

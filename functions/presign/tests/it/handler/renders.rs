@@ -482,6 +482,7 @@ async fn a_renders_video_plays_for_its_owner_and_goes_with_the_render() {
         width: None,
         height: None,
         error_code: None,
+        cost: None,
     };
     let playbacks = &app.playback.store;
     playbacks.put_queued(&package, u64::MAX).await.unwrap();
@@ -490,6 +491,7 @@ async fn a_renders_video_plays_for_its_owner_and_goes_with_the_render() {
         duration_ms: Some(5000),
         size: Some(vidpipe_core::job::Size::new(320, 180)),
         error_code: None,
+        cost: None,
     };
     playbacks.advance(&package.asset, &update).await.unwrap();
     app.playback.files.insert(
