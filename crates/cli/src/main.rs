@@ -1,5 +1,6 @@
 //! `vidpipe`: the command line for developers and ops.
 
+mod cost_cmd;
 mod demo_cmd;
 mod engine_cmd;
 mod flow;
@@ -25,6 +26,9 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// What a job that ran costs on each backend, by the one rule: MediaConvert's on-demand rate for its outputs
+    /// times their length, and the ffmpeg engine on Lambda (arm64) from its CPU seconds; prints JSON.
+    Cost(cost_cmd::CostArgs),
     /// The main job, headless, on a running stack: upload a screen and a camera recording through the HTTP API,
     /// wait for the composite with a progress bar, download it, and print its path, size, duration and the time
     /// each step took.
@@ -57,6 +61,10 @@ async fn main() -> std::process::ExitCode {
 /// Runs the subcommand: its exit code (a job or an execution that failed is 1), or why it could not run.
 async fn run(command: Command) -> Result<u8, Box<dyn std::error::Error>> {
     let code = match command {
+        Command::Cost(args) => {
+            println!("{:#}", cost_cmd::run(&args)?);
+            0
+        }
         Command::Demo(args) => {
             demo_cmd::run(args).await?;
             0

@@ -457,6 +457,8 @@ pub enum StreamUpdate {
     Ready {
         /// The output's object key.
         output_key: Option<String>,
+        /// The job's cost, when it carries its rate (`JobStateDetail::cost`).
+        cost: Option<crate::cost::JobCost>,
     },
     /// The job failed or was canceled.
     Failed {
@@ -496,6 +498,7 @@ impl JobState {
                 output_group_details,
             } => Some(StreamUpdate::Ready {
                 output_key: media_output_key(output_group_details),
+                cost: None,
             }),
             Self::Canceled => Some(StreamUpdate::Failed {
                 code: CANCELED_CODE.to_owned(),
@@ -686,7 +689,8 @@ mod tests {
         assert_eq!(
             e.detail.state.stream_update(),
             Some(StreamUpdate::Ready {
-                output_key: Some("videos/s1_composited.mp4".into())
+                output_key: Some("videos/s1_composited.mp4".into()),
+                cost: None,
             })
         );
     }

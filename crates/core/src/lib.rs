@@ -3,6 +3,7 @@
 pub mod capability;
 pub mod clock;
 pub mod config;
+pub mod cost;
 pub mod error;
 pub mod job;
 pub mod jobevent;

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cost::JobCost;
 use crate::job::{Size, names};
 use crate::jobevent::{JobState, StreamUpdate};
 use crate::keys::StreamName;
@@ -126,6 +127,8 @@ pub struct PlaybackPackage {
     pub source_etag: Option<String>,
     /// The package's job, once submitted: `DELETE /recordings/{id}` cancels it while it runs.
     pub job_id: Option<String>,
+    /// From the COMPLETE event: the job's estimated cost (`cost::JobCost`).
+    pub cost: Option<JobCost>,
 }
 
 /// The folder of the package of the video at `source_key`: next to it, named after it without its extension
@@ -175,6 +178,7 @@ impl PlaybackPackage {
             error_code: None,
             source_etag: Some(source_etag.to_owned()),
             job_id: None,
+            cost: None,
         }
     }
 
@@ -228,6 +232,7 @@ impl PlaybackPackage {
             duration_ms: self.duration_ms,
             width: self.width,
             height: self.height,
+            cost: self.cost.as_ref().map(JobCost::to_json),
         }
     }
 }
@@ -275,6 +280,8 @@ pub struct PlaybackUpdate {
     /// The ETag of the source the reporting job was made from: the update applies only to the package made from
     /// it (or when either is unknown), never to a package made again from a later source since.
     pub source_etag: Option<String>,
+    /// The job's estimated cost, from COMPLETE (`JobStateDetail::cost`; the state alone does not carry it).
+    pub cost: Option<JobCost>,
 }
 
 impl PlaybackUpdate {
@@ -288,6 +295,7 @@ impl PlaybackUpdate {
             size: None,
             error_code: None,
             source_etag: None,
+            cost: None,
         };
         Some(match state.stream_update()? {
             StreamUpdate::Progress(_) => update(StreamStatus::Processing),
@@ -358,6 +366,8 @@ pub struct PlaybackView {
     pub width: Option<u32>,
     /// The top rendition's height.
     pub height: Option<u32>,
+    /// The package job's estimated cost (`JobCost::to_json`), once ready.
+    pub cost: Option<serde_json::Value>,
 }
 
 /// Thumbnails per sprite row.
@@ -516,6 +526,7 @@ mod tests {
             error_code: None,
             source_etag: Some("etag-1".into()),
             job_id: None,
+            cost: None,
         }
     }
 
@@ -595,7 +606,7 @@ mod tests {
                 "mp4": "https://cdn.example/streams/s-42_composited.mp4",
                 "poster": "https://cdn.example/streams/s-42_composited/playback/poster.0000001.jpg",
                 "storyboard": "https://cdn.example/streams/s-42_composited/playback/storyboard.vtt",
-                "duration_ms": 6000, "width": 1280, "height": 720
+                "duration_ms": 6000, "width": 1280, "height": 720, "cost": null
             })
         );
     }

@@ -6,6 +6,7 @@
 //! again at `processing`, so events of older generations change nothing.
 
 use crate::capability::CapabilityDigest;
+use crate::cost::JobCost;
 use crate::jobevent::StreamUpdate;
 use crate::notify::{DomainEvent, DomainEventType};
 use serde::{Deserialize, Serialize};
@@ -138,6 +139,8 @@ pub struct StreamRecord {
     pub screen_uploads: u32,
     /// How many different objects arrived as the camera recording.
     pub camera_uploads: u32,
+    /// The estimated cost of the job that made the output (`cost::JobCost`), once ready.
+    pub cost: Option<JobCost>,
 }
 
 impl StreamRecord {
@@ -159,6 +162,7 @@ impl StreamRecord {
             superseded_generation: 0,
             screen_uploads: 0,
             camera_uploads: 0,
+            cost: None,
         }
     }
 
@@ -205,10 +209,13 @@ pub fn composite_event(
     }
     let event_type = match update {
         StreamUpdate::Progress(_) => return None,
-        StreamUpdate::Ready { output_key } => {
+        StreamUpdate::Ready { output_key, cost } => {
             data["status"] = json!("ready");
             if let Some(key) = output_key {
                 data["output_key"] = json!(key);
+            }
+            if let Some(cost) = cost {
+                data["cost"] = cost.to_json();
             }
             DomainEventType::CompositeReady
         }
@@ -411,7 +418,10 @@ mod tests {
     }
 
     fn ready() -> StreamUpdate {
-        StreamUpdate::Ready { output_key: None }
+        StreamUpdate::Ready {
+            output_key: None,
+            cost: None,
+        }
     }
 
     #[test]
@@ -470,13 +480,19 @@ mod tests {
         };
         let ready = StreamUpdate::Ready {
             output_key: Some("videos/s1_composited.mp4".into()),
+            cost: Some(JobCost {
+                micro_usd: 15_000,
+                output_seconds: 60,
+                basis: crate::cost::CostBasis::MediaConvertOnDemand,
+            }),
         };
         let e = composite_event("evt-1", "2026-11-21T10:00:00Z", &outcome, &ready).unwrap();
         assert_eq!(e.event_type, DomainEventType::CompositeReady);
         assert_eq!(
             e.data,
             json!({"stream": "s1", "status": "ready", "generation": 2, "job_id": "j1", "job_kind": "single",
-                   "fallback_reason": "camera_missing", "output_key": "videos/s1_composited.mp4"})
+                   "fallback_reason": "camera_missing", "output_key": "videos/s1_composited.mp4",
+                   "cost": {"estimated_usd": 0.015, "output_minutes": 1.0, "basis": "mediaconvert-on-demand"}})
         );
         let again = composite_event("evt-1", "2026-11-21T10:00:00Z", &outcome, &ready).unwrap();
         assert_eq!(e, again);

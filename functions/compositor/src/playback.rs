@@ -174,6 +174,7 @@ where
                     size: None,
                     error_code: Some("job_refused".into()),
                     source_etag: Some(object.etag.clone()),
+                    cost: None,
                 };
                 self.playbacks.advance(&wire, &failed).await?;
                 Ok(Outcome::Failed(

@@ -315,7 +315,7 @@ where
         if let Some(left) = left_to_fallback(detail, stream.as_str(), generation) {
             return Ok(left);
         }
-        let Some(update) = detail.state.stream_update() else {
+        let Some(update) = detail.priced_stream_update() else {
             tracing::info!(job_id = %detail.job_id, stream = stream.as_str(), job_status, state = ?detail.state, "job event without a status change");
             return Ok(JobEventHandled::NoStatusChange {
                 status: job_status.to_owned(),
@@ -411,7 +411,7 @@ where
             tracing::warn!(error = %e, "render result rejected");
             NotifierError::InvalidRenderResult(e)
         })?;
-        let domain_event = result.event(&status, &rfc3339_ms(now_ms()));
+        let mut domain_event = result.event(&status, &rfc3339_ms(now_ms()));
         let answer = |status: &str| RenderAnswer {
             render_id: result.render_id.clone(),
             status: status.to_owned(),
@@ -426,11 +426,13 @@ where
             .finish_render(&result, &status, now, expires_at)
             .await?
         {
-            FinishOutcome::Recorded => {
+            (FinishOutcome::Recorded, record) => {
+                // What the render's chunk jobs cost (or its renderer reported), summed on its item.
+                domain_event.data["cost"] = record.cost_json();
                 self.publisher.publish(&domain_event).await?;
                 tracing::info!(render_id = %result.render_id, status = status.as_str(), "render status recorded");
             }
-            FinishOutcome::AlreadyEnded(stored) => {
+            (FinishOutcome::AlreadyEnded(stored), _) => {
                 tracing::warn!(render_id = %result.render_id, status = status.as_str(), stored = stored.as_str(), "render already ended with another status");
                 return Ok(answer(stored.as_str()));
             }
@@ -477,27 +479,27 @@ where
         }))
     }
 
-    /// Records a final result on the render's item; a render started outside the HTTP API has none yet, and gets
-    /// one without an owner.
+    /// Records a final result on the render's item, and answers it with the item; a render started outside the
+    /// HTTP API has none yet, and gets one without an owner.
     async fn finish_render(
         &self,
         result: &RenderResult,
         status: &vidpipe_core::stream_status::RenderStatus,
         now: u64,
         expires_at: u64,
-    ) -> Result<FinishOutcome, NotifierError> {
+    ) -> Result<(FinishOutcome, RenderRecord), NotifierError> {
         loop {
             let finished = update_render(&self.renders, &result.render_id, now, |r| {
                 r.finish(result, status)
             })
             .await?;
-            if let Some((_, outcome)) = finished {
-                return Ok(outcome);
+            if let Some((record, outcome)) = finished {
+                return Ok((outcome, record));
             }
             let mut record = RenderRecord::queued(&result.render_id, None, now, expires_at);
             let outcome = record.finish(result, status);
             if self.renders.create_render(&record).await? {
-                return Ok(outcome);
+                return Ok((outcome, record));
             }
         }
     }
@@ -518,8 +520,12 @@ where
         };
         let now = now_ms();
         let time = rfc3339_ms(now);
+        let cost = detail.cost();
         let updated = update_render(&self.renders, render_id, now, |r| {
             r.apply_chunk(index, &detail.job_id, update);
+            if let Some(cost) = cost {
+                r.apply_chunk_cost(index, cost);
+            }
             r.announce_progress(now, &time)
         })
         .await?;

@@ -3,6 +3,7 @@
 //! WebVTT that points into them is written beside them, so a `ready` package always has its storyboard.
 
 use serde_json::json;
+use vidpipe_core::cost::JobCost;
 use vidpipe_core::job::{METADATA_STORYBOARD_INTERVAL, names};
 use vidpipe_core::jobevent::JobStateChange;
 use vidpipe_core::notify::{DomainEvent, DomainEventType};
@@ -47,6 +48,7 @@ where
                 status: detail.state.name().to_owned(),
             });
         };
+        update.cost = detail.cost();
         let Some(package) = self.playbacks.get(&wire).await? else {
             tracing::warn!(asset = %wire, job_id = %detail.job_id, "playback job of an unknown package");
             return Ok(JobEventHandled::Ignored {
@@ -114,6 +116,7 @@ where
                 "asset": package.asset, "status": package.status.as_str(), "job_id": event.detail.job_id,
                 "duration_ms": package.duration_ms, "width": package.width, "height": package.height,
                 "error": package.error_code.as_ref().map(|code| json!({"code": code})),
+                "cost": package.cost.as_ref().map(JobCost::to_json),
             }),
         };
         self.publisher.publish(&announcement).await?;

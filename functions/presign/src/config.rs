@@ -114,9 +114,6 @@ pub struct Config {
     /// `RENDER_STATE_MACHINE_ARN`: the render state machine `POST /renders` starts (unset: the render routes answer
     /// 503).
     pub render_state_machine_arn: Option<String>,
-    /// `RENDER_COST_PER_MINUTE_USD` (0.015): the MediaConvert price per output minute a render's `cost` is
-    /// estimated at (`docs/cost.md` says where the default comes from).
-    pub render_cost_per_minute_usd: f64,
     /// Where a render may read and which renderers it may name (`BUCKET`, `KEY_PREFIX`, `SHARED_ASSETS_PREFIX`,
     /// `RENDERER_ARNS`, as the chunker reads them): `POST /renders` refuses what the chunker would.
     pub render_scope: RenderScope,
@@ -187,7 +184,6 @@ impl Config {
             auth: auth_mode(&vars)?,
             list_page_size: vars.whole_number("LIST_PAGE_SIZE", 50, 1..=1000)? as usize,
             render_state_machine_arn: vars.optional("RENDER_STATE_MACHINE_ARN"),
-            render_cost_per_minute_usd: cost_per_minute(&vars)?,
             render_scope: RenderScope::from_vars(&vars)?,
         })
     }
@@ -215,24 +211,6 @@ fn cdn<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<CdnConfig
             )?
             .ok_or_else(|| required("CLOUDFRONT_PRIVATE_KEY_SECRET_ARN"))?,
     }))
-}
-
-/// `RENDER_COST_PER_MINUTE_USD`: a price in dollars, finite and not negative.
-fn cost_per_minute<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<f64, ConfigError> {
-    match vars.optional("RENDER_COST_PER_MINUTE_USD") {
-        None => Ok(0.015),
-        Some(v) => v
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|p| p.is_finite() && *p >= 0.0)
-            .ok_or_else(|| {
-                ConfigError::new(
-                    "RENDER_COST_PER_MINUTE_USD",
-                    "must be a price in dollars, such as 0.015",
-                )
-            }),
-    }
 }
 
 /// `AUTH_MODE` and the variables of its mode.
@@ -348,7 +326,6 @@ mod tests {
         assert_eq!(c.auth, AuthMode::Jwt);
         assert!(c.allowed_origins.is_empty());
         assert_eq!(c.render_state_machine_arn, None);
-        assert_eq!(c.render_cost_per_minute_usd, 0.015);
         let secret = "0123456789abcdef0123456789abcdef";
         let c = config(&[("AUTH_MODE", "hs256"), ("JWT_SECRET", secret)]).unwrap();
         assert_eq!(
@@ -433,14 +410,6 @@ mod tests {
             config(&[("S3_FORCE_PATH_STYLE", "yes")]).unwrap_err().name,
             "S3_FORCE_PATH_STYLE"
         );
-        for price in ["-1", "free", "NaN"] {
-            assert_eq!(
-                config(&[("RENDER_COST_PER_MINUTE_USD", price)])
-                    .unwrap_err()
-                    .name,
-                "RENDER_COST_PER_MINUTE_USD"
-            );
-        }
         assert_eq!(
             Config::from_env(vidpipe_testkit::config::vars(&[("TABLE_NAME", "t")]))
                 .unwrap_err()

@@ -18,7 +18,7 @@ use vidpipe_core::ports::{
 use vidpipe_core::recording::expiry;
 use vidpipe_core::render::ports::{FolderRemover, RequestWriter};
 use vidpipe_core::render::record::{
-    CANCELED, RenderPhase, RenderRecord, RenderState, estimated_cost_usd, request_digest,
+    CANCELED, RenderPhase, RenderRecord, RenderState, request_digest,
 };
 use vidpipe_core::render::{RenderError, RenderRequest};
 use vidpipe_core::s3uri::S3Uri;
@@ -407,22 +407,12 @@ where
             },
             _ => None,
         };
-        let rate = self.config.render_cost_per_minute_usd;
-        // A custom renderer's chunks cost what it reported; MediaConvert's are estimated from the output's length.
-        let cost = match r.reported_cost_usd() {
-            Some((usd, chunks)) => Some(json!({"estimated_usd": usd, "reported_chunks": chunks,
-                "basis": "the custom renderer's reported figures (cost_usd), summed over the chunks that reported"})),
-            None => r.duration_ms.map(|ms| {
-                json!({"estimated_usd": estimated_cost_usd(ms, rate), "usd_per_output_minute": rate,
-                       "basis": "MediaConvert output minutes (1-second increments, 10-second minimum)"})
-            }),
-        };
         Ok(json!({
             "render_id": r.render_id, "status": r.status.as_str(), "phase": r.phase.map(RenderPhase::as_str),
             "chunks_total": r.chunks_total, "chunks_done": r.chunks.done.len(), "progress": r.progress,
             "output_url": output_url,
             "error": r.error.as_ref().map(|e| json!({"code": e.error, "message": e.cause})),
-            "frames": r.frames, "duration_ms": r.duration_ms, "cost": cost,
+            "frames": r.frames, "duration_ms": r.duration_ms, "cost": r.cost_json(),
             "playback": self.playback_json(&PlaybackAsset::Render(r.render_id.clone())).await?,
             "created_at": rfc3339_ms(r.created_at_ms), "updated_at": rfc3339_ms(r.updated_at_ms),
         }))

@@ -12,6 +12,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use vidpipe_core::capability::{CAPABILITY_BYTES, StreamCapability};
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
+use vidpipe_core::cost::JobCost;
 use vidpipe_core::keys::{
     KeyKind, RoomId, StreamName, classify_key, composited_key, sanitize_filename,
 };
@@ -692,6 +693,7 @@ where
                 "stream": record.stream, "status": record.status.as_str(), "progress": record.progress,
                 "output_url": output_url, "error": error, "job_kind": record.job_kind,
                 "fallback_reason": record.fallback_reason,
+                "cost": record.cost.as_ref().map(JobCost::to_json),
                 "uploads": {"screen": record.screen_uploads, "camera": record.camera_uploads},
                 "playback": self.playback_json(&PlaybackAsset::Stream(name)).await?,
             }),

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
+use vidpipe_core::cost::{CostBasis, JobCost};
 use vidpipe_core::ports::StoreError;
 
 /// One item: attribute name to value.
@@ -70,4 +71,22 @@ pub(crate) fn decode_cursor(cursor: &str, owner_pk: &str) -> Result<Item, StoreE
         .map(|k| (*k).to_owned())
         .zip(values.into_iter().map(s))
         .collect())
+}
+
+/// A job's cost as an item's attributes: `cost_micro_usd`, `cost_output_seconds`, `cost_basis`.
+pub(crate) fn cost_attributes(cost: &JobCost) -> [(&'static str, AttributeValue); 3] {
+    [
+        ("cost_micro_usd", n(cost.micro_usd)),
+        ("cost_output_seconds", n(cost.output_seconds)),
+        ("cost_basis", s(cost.basis.as_str())),
+    ]
+}
+
+/// The cost an item holds ([`cost_attributes`]), if it holds one.
+pub(crate) fn cost_from_item(item: &Item) -> Option<JobCost> {
+    Some(JobCost {
+        micro_usd: get_n(item, "cost_micro_usd")?,
+        output_seconds: get_n(item, "cost_output_seconds").unwrap_or(0),
+        basis: CostBasis::parse(&get_s(item, "cost_basis")?)?,
+    })
 }

@@ -10,7 +10,7 @@ use vidpipe_core::stream_status::StreamStatus;
 
 use super::TTL_ATTRIBUTE;
 use super::conditional::{applied, unavailable};
-use super::item::{Item, get_n, get_s, n, s};
+use super::item::{Item, cost_attributes, cost_from_item, get_n, get_s, n, s};
 
 /// The playback items of the table.
 #[derive(Debug, Clone)]
@@ -74,6 +74,7 @@ fn package(item: &Item) -> Option<PlaybackPackage> {
         error_code: get_s(item, "error_code"),
         source_etag: get_s(item, "source_etag"),
         job_id: get_s(item, "job_id"),
+        cost: cost_from_item(item),
     })
 }
 
@@ -179,7 +180,16 @@ impl PlaybackStore for DynamoPlaybacks {
         for (status, placeholder) in before.iter().zip(&placeholders) {
             values.insert(placeholder.clone(), s(status.as_str()));
         }
-        for (name, value) in optional {
+        let cost = update
+            .cost
+            .as_ref()
+            .map(cost_attributes)
+            .into_iter()
+            .flatten();
+        for (name, value) in optional
+            .into_iter()
+            .chain(cost.map(|(name, value)| (name, Some(value))))
+        {
             if let Some(value) = value {
                 sets.push(format!("{name} = :{name}"));
                 values.insert(format!(":{name}"), value);

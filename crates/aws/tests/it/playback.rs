@@ -2,6 +2,7 @@
 //! source (the earlier job then stale), deleted.
 
 use vidpipe_aws::dynamo::DynamoPlaybacks;
+use vidpipe_core::cost::{CostBasis, JobCost};
 use vidpipe_core::job::Size;
 use vidpipe_core::playback::{PlaybackPackage, PlaybackUpdate};
 use vidpipe_core::ports::{PlaybackAdvance, PlaybackStore};
@@ -33,6 +34,7 @@ fn queued(asset: &str) -> PlaybackPackage {
         error_code: None,
         source_etag: None,
         job_id: None,
+        cost: None,
     }
 }
 
@@ -43,6 +45,7 @@ fn update(status: StreamStatus) -> PlaybackUpdate {
         size: None,
         error_code: None,
         source_etag: None,
+        cost: None,
     }
 }
 
@@ -72,9 +75,15 @@ async fn a_package_is_created_once_moves_forward_only_and_is_deleted() {
     assert!(
         matches!(moved, PlaybackAdvance::Applied(ref p) if p.status == StreamStatus::Processing)
     );
+    let cost = JobCost {
+        micro_usd: 4_110,
+        output_seconds: 60,
+        basis: CostBasis::MediaConvertOnDemand,
+    };
     let ready = PlaybackUpdate {
         duration_ms: Some(6_000),
         size: Some(Size::new(480, 640)),
+        cost: Some(cost),
         ..update(StreamStatus::Ready)
     };
     let PlaybackAdvance::Applied(package) = store.advance(asset, &ready).await.unwrap() else {
@@ -89,6 +98,8 @@ async fn a_package_is_created_once_moves_forward_only_and_is_deleted() {
         ),
         (StreamStatus::Ready, Some(6_000), Some(480), Some(640))
     );
+    assert_eq!(package.cost, Some(cost), "the job's cost is on the item");
+    assert_eq!(store.get(asset).await.unwrap().unwrap().cost, Some(cost));
     // A late PROGRESSING, a repeated COMPLETE, an ERROR after COMPLETE: nothing changes.
     for late in [
         StreamStatus::Processing,

@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use vidpipe_aws::dynamo::{DynamoProcessedEvents, DynamoStreams};
 use vidpipe_core::capability::{CAPABILITY_BYTES, StreamCapability};
+use vidpipe_core::cost::{CostBasis, JobCost};
 use vidpipe_core::jobevent::StreamUpdate;
 use vidpipe_core::ports::{JobEventOutcome, OwnerClaim, ProcessedEventStore, StreamStatusStore};
 use vidpipe_core::stream_status::StreamStatus;
@@ -53,9 +54,17 @@ impl Fixture {
     }
 }
 
+/// A minute of 1080p at $0.015 a minute.
+const MINUTE_COST: JobCost = JobCost {
+    micro_usd: 15_000,
+    output_seconds: 60,
+    basis: CostBasis::MediaConvertOnDemand,
+};
+
 fn ready(key: &str) -> StreamUpdate {
     StreamUpdate::Ready {
         output_key: Some(key.to_owned()),
+        cost: Some(MINUTE_COST),
     }
 }
 
@@ -108,6 +117,11 @@ async fn job_events_move_a_stream_forward_only() {
     assert_eq!(done.progress, 100);
     assert_eq!(done.output_key.as_deref(), Some("videos/s1_composited.mp4"));
     assert_eq!(done.job_kind.as_deref(), Some("composite"));
+    assert_eq!(
+        done.cost,
+        Some(MINUTE_COST),
+        "the job's cost is on the item"
+    );
 
     // The same event again is recognised as applied before; a late failure or progress is stale.
     let again = f

@@ -525,9 +525,10 @@ async fn a_custom_renderer_renders_the_chunks_and_the_join_keeps_every_frame() {
         3,
         "every chunk counted done: {item:?}"
     );
-    let (usd, chunks) = item.reported_cost_usd().expect("the renderer's costs");
+    let (cost, chunks) = item.cost().expect("the renderer's costs");
     assert_eq!(chunks, 3);
-    assert!((usd - 3.0 * 0.0042).abs() < 1e-9, "{usd}");
+    assert_eq!(cost.micro_usd, 3 * 4_200);
+    assert_eq!(cost.basis, vidpipe_core::cost::CostBasis::RendererReported);
     // The test renderer draws the output frame index: the joined video counts 0..300 with nothing missing.
     let output = stack.download(&stack.uri("renders/custom.mp4")).await;
     let counters: Vec<u32> = middle_rows(&output)
@@ -542,6 +543,11 @@ async fn a_custom_renderer_renders_the_chunks_and_the_join_keeps_every_frame() {
         .collect();
     assert_eq!(ended.len(), 1, "{events:?}");
     assert_eq!(ended[0]["detail-type"], "render.ready");
+    // The announcement carries the cost the item sums.
+    assert_eq!(
+        ended[0]["detail"]["data"]["cost"],
+        json!({"estimated_usd": 0.0126, "output_minutes": 0.0, "basis": "renderer-reported", "chunks": 3})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -113,7 +113,7 @@ pub fn chunk_job(
         ("end_frame".to_owned(), chunk.end_frame.to_string()),
         ("output_uri".to_owned(), chunk_uri.to_string()),
     ]);
-    Ok(finish(context, JobKind::Chunk, settings, metadata))
+    Ok(finish(context, JobKind::Chunk, settings, metadata, None))
 }
 
 /// The frames of a video source that `frames` output frames at `rate` show, starting `start_in_scene` frames into

@@ -143,7 +143,13 @@ pub fn composite_job(
     input.video_overlays = Some(vec![overlay]);
     let settings = file_output_settings(input, &screen.media, output, options.max_width)?;
     let metadata = routing_metadata(output);
-    Ok(finish(context, JobKind::Composite, settings, metadata))
+    Ok(finish(
+        context,
+        JobKind::Composite,
+        settings,
+        metadata,
+        screen.media.frame_rate,
+    ))
 }
 
 /// One recording (screen or camera) transcoded to the composite's output key: the fallback when the partner
@@ -163,6 +169,7 @@ pub fn single_job(
         JobKind::Single,
         settings,
         routing_metadata(output),
+        source.media.frame_rate,
     ))
 }
 

@@ -169,7 +169,8 @@ fn check_media(source_name: &str, media: &MediaInfo) -> Result<(), JobError> {
     Ok(())
 }
 
-/// Wraps settings into a request with metadata and a deterministic idempotency token.
+/// Wraps settings into a request with metadata, the job's MediaConvert rate (`cost::job_rate`; `source_rate` is
+/// the probed frame rate of the input its outputs follow) and a deterministic idempotency token.
 ///
 /// The same job built twice gets the same token (MediaConvert then returns the first job), a different job a
 /// different one.
@@ -178,21 +179,26 @@ fn finish(
     kind: JobKind,
     settings: JobSettings,
     mut metadata: BTreeMap<String, String>,
+    source_rate: Option<FrameRate>,
 ) -> CreateJobRequest {
     metadata.insert(METADATA_APP.into(), "vidpipe".into());
     metadata.insert(METADATA_KIND.into(), kind.as_str().into());
-    let token = idempotency_token(kind, &settings, &metadata);
-    CreateJobRequest {
+    let mut request = CreateJobRequest {
         role: context.role.clone(),
         settings,
         queue: context.queue.clone(),
-        user_metadata: Some(metadata),
+        user_metadata: None,
         tags: None,
-        client_request_token: Some(token),
+        client_request_token: None,
         status_update_interval: Some(StatusUpdateInterval::Seconds60),
         priority: None,
         acceleration_settings: None,
-    }
+    };
+    let rate = crate::cost::job_rate(&request, source_rate);
+    metadata.extend(rate.metadata().map(|(key, value)| (key.to_owned(), value)));
+    request.client_request_token = Some(idempotency_token(kind, &request.settings, &metadata));
+    request.user_metadata = Some(metadata);
+    request
 }
 
 /// The job's `ClientRequestToken`: the kind and the first 40 hex digits of SHA-256 over settings and metadata.

@@ -215,7 +215,13 @@ pub fn playback_job(
             plan.storyboard_interval_s.to_string(),
         ),
     ]);
-    Ok(finish(context, JobKind::Playback, settings, metadata))
+    Ok(finish(
+        context,
+        JobKind::Playback,
+        settings,
+        metadata,
+        source.media.frame_rate,
+    ))
 }
 
 /// `UserMetadata` key of a playback job: its folder.

@@ -105,7 +105,13 @@ pub fn preview_job(
         ("preview_id".to_owned(), preview_id.to_owned()),
         ("destination".to_owned(), folder),
     ]);
-    Ok(finish(context, JobKind::Preview, settings, metadata))
+    Ok(finish(
+        context,
+        JobKind::Preview,
+        settings,
+        metadata,
+        source.media.frame_rate,
+    ))
 }
 
 fn hls_group(

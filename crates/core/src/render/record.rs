@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::cost::{CostBasis, JobCost};
 use crate::notify::{DomainEvent, DomainEventType};
 use crate::stream_status::{RenderFailure, RenderResult, RenderStatus};
 
@@ -130,6 +131,9 @@ pub struct ChunkProgress {
     /// What a custom renderer reported a chunk cost, in millionths of a dollar, by index.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub reported_micro_usd: BTreeMap<u32, u64>,
+    /// What a chunk's MediaConvert job cost by the one rule (`cost`), by index, from its COMPLETE event.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub estimated: BTreeMap<u32, JobCost>,
 }
 
 /// One render item.
@@ -193,13 +197,6 @@ pub fn request_digest(request: &RenderRequest) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// Estimated MediaConvert cost of `duration_ms` of output at `usd_per_minute`: MediaConvert bills output
-/// minutes in 1-second increments with a 10-second minimum per output (`docs/cost.md`).
-pub fn estimated_cost_usd(duration_ms: u64, usd_per_minute: f64) -> f64 {
-    let seconds = duration_ms.div_ceil(1000).max(10);
-    seconds as f64 / 60.0 * usd_per_minute
 }
 
 impl RenderRecord {
@@ -305,13 +302,47 @@ impl RenderRecord {
         self != before
     }
 
-    /// What a custom renderer reported its chunks cost (dollars) and how many chunks reported, if any did.
-    pub fn reported_cost_usd(&self) -> Option<(f64, usize)> {
+    /// The estimate of chunk `index`'s MediaConvert job (from its COMPLETE event); the first one stands, and a
+    /// finished render stays as it is. Returns whether anything changed.
+    pub fn apply_chunk_cost(&mut self, index: u32, cost: JobCost) -> bool {
+        if self.status.is_finished() || self.chunks.estimated.contains_key(&index) {
+            return false;
+        }
+        self.chunks.estimated.insert(index, cost);
+        true
+    }
+
+    /// The render's cost so far and how many chunks it counts: each chunk at what its custom renderer reported,
+    /// else at its MediaConvert job's estimate; `None` before any chunk has a cost.
+    pub fn cost(&self) -> Option<(JobCost, usize)> {
         let reported = &self.chunks.reported_micro_usd;
-        (!reported.is_empty()).then(|| {
-            let micro: u64 = reported.values().sum();
-            (micro as f64 / 1e6, reported.len())
-        })
+        let reported_costs = reported.values().map(|&micro_usd| JobCost {
+            micro_usd,
+            output_seconds: 0,
+            basis: CostBasis::RendererReported,
+        });
+        let estimated = self
+            .chunks
+            .estimated
+            .iter()
+            .filter(|(index, _)| !reported.contains_key(index))
+            .map(|(_, cost)| *cost);
+        let costs: Vec<JobCost> = reported_costs.chain(estimated).collect();
+        let chunks = costs.len();
+        costs
+            .into_iter()
+            .reduce(JobCost::plus)
+            .map(|cost| (cost, chunks))
+    }
+
+    /// `cost` as events and the API show it: `{estimated_usd, output_minutes, basis, chunks}`, or null.
+    pub fn cost_json(&self) -> serde_json::Value {
+        self.cost()
+            .map_or(serde_json::Value::Null, |(cost, chunks)| {
+                let mut shown = cost.to_json();
+                shown["chunks"] = json!(chunks);
+                shown
+            })
     }
 
     /// The render state machine's final result. The first terminal status wins.
@@ -541,6 +572,40 @@ mod tests {
     }
 
     #[test]
+    fn a_renders_cost_sums_its_chunks_once_each_reports_first() {
+        let mut r = planned(3);
+        assert_eq!(r.cost_json(), serde_json::Value::Null);
+        let minute = crate::cost::JobRate {
+            micro_usd_per_minute: 15_000,
+            outputs: 1,
+        }
+        .cost(60_000);
+        assert!(r.apply_chunk_cost(0, minute));
+        assert!(!r.apply_chunk_cost(0, minute), "a redelivered COMPLETE");
+        assert!(r.apply_chunk_cost(1, minute));
+        assert_eq!(
+            r.cost_json(),
+            json!({"estimated_usd": 0.03, "output_minutes": 2.0, "basis": "mediaconvert-on-demand", "chunks": 2})
+        );
+        // A chunk its custom renderer reported counts at the reported figure, never twice.
+        r.apply_rendered_chunk(1, Some(0.25));
+        r.apply_rendered_chunk(2, Some(0.25));
+        let (cost, chunks) = r.cost().unwrap();
+        assert_eq!((cost.micro_usd, chunks), (15_000 + 500_000, 3));
+        assert_eq!(cost.basis, CostBasis::Mixed);
+        r.finish(
+            &RenderResult::parse(&json!({"render_id": "r1", "status": "ready"}))
+                .unwrap()
+                .0,
+            &RenderStatus::Ready,
+        );
+        assert!(
+            !r.apply_chunk_cost(2, minute),
+            "a finished render stays as it is"
+        );
+    }
+
+    #[test]
     fn names_cost_and_digest() {
         for s in [
             RenderState::Queued,
@@ -558,11 +623,6 @@ mod tests {
         ] {
             assert_eq!(RenderPhase::parse(p.as_str()), Some(p));
         }
-        assert!((estimated_cost_usd(120_000, 0.015) - 0.03).abs() < 1e-9);
-        assert!(
-            (estimated_cost_usd(2_000, 0.015) - 0.0025).abs() < 1e-9,
-            "10-second minimum"
-        );
         let events = include_str!("../../../../events/chunker/request.json");
         let value: serde_json::Value = serde_json::from_str(events).unwrap();
         let request = RenderRequest::from_json(&value["request"].to_string()).unwrap();

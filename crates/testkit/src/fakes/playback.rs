@@ -95,6 +95,7 @@ impl PlaybackStore for InMemoryPlaybacks {
             package.height = Some(size.height);
         }
         package.error_code = update.error_code.clone().or(package.error_code.take());
+        package.cost = update.cost.or(package.cost);
         Ok(PlaybackAdvance::Applied(package.clone()))
     }
 

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vidpipe_core::capability::CapabilityDigest;
+use vidpipe_core::cost::JobCost;
 use vidpipe_core::jobevent::StreamUpdate;
 use vidpipe_core::pairing::{
     Arrival, Claim, ClaimOutcome, OutputKind, Source, StreamFailure, StreamState, Submission,
@@ -29,6 +30,7 @@ struct Item {
     fallback_reason: Option<String>,
     output_key: Option<String>,
     error: Option<(String, String)>,
+    cost: Option<JobCost>,
     screen: Option<Arrival>,
     camera: Option<Arrival>,
     claim: Option<Claim>,
@@ -71,6 +73,7 @@ impl Item {
             superseded_generation: self.superseded_generation,
             screen_uploads: self.screen_uploads,
             camera_uploads: self.camera_uploads,
+            cost: self.cost,
         }
     }
 
@@ -118,6 +121,7 @@ impl InMemoryStreams {
             superseded_generation: record.superseded_generation,
             screen_uploads: record.screen_uploads,
             camera_uploads: record.camera_uploads,
+            cost: record.cost,
             ..Item::default()
         };
         self.lock().insert(record.stream, item);
@@ -231,6 +235,7 @@ impl StreamStore for InMemoryStreams {
         item.claim = None;
         item.output_key = None;
         item.error = None;
+        item.cost = None;
         item.updated_at = now_ms;
         self.wrote();
         Ok(())
@@ -408,9 +413,12 @@ impl StreamStatusStore for InMemoryStreams {
         item.status = Some(after.status);
         item.progress = after.progress;
         match update {
-            StreamUpdate::Ready {
-                output_key: Some(key),
-            } => item.output_key = Some(key.clone()),
+            StreamUpdate::Ready { output_key, cost } => {
+                if let Some(key) = output_key {
+                    item.output_key = Some(key.clone());
+                }
+                item.cost = *cost;
+            }
             StreamUpdate::Failed { code, message } => {
                 item.error = Some((code.clone(), message.clone()));
             }

@@ -306,7 +306,10 @@ async fn interrupted(step: Step, fault: Fault) {
         .apply_job_event(
             &stream,
             1,
-            &StreamUpdate::Ready { output_key: None },
+            &StreamUpdate::Ready {
+                output_key: None,
+                cost: None,
+            },
             "complete",
             0,
         )

@@ -89,6 +89,7 @@ async fn an_uploaded_recording_gets_one_package_and_one_job() {
         size: None,
         error_code: None,
         source_etag: None,
+        cost: None,
     };
     s.compositor
         .playbacks
@@ -153,6 +154,7 @@ async fn a_later_output_at_the_same_key_makes_the_package_again_once() {
         size: None,
         error_code: None,
         source_etag: Some("e-fallback".into()),
+        cost: None,
     };
     s.compositor
         .playbacks

@@ -64,6 +64,13 @@ async fn a_complete_event_makes_the_stream_ready_and_publishes_once() {
         record.output_key.as_deref(),
         Some("videos/session-42_composited.mp4")
     );
+    // The job's rate ($0.015 a minute) times its output's 30.041 s, billed as 31 s: on the item and the event.
+    let cost = record.cost.expect("the job's cost");
+    assert_eq!((cost.micro_usd, cost.output_seconds), (7_750, 31));
+    assert_eq!(
+        notifier.publisher.events()[0].data["cost"]["estimated_usd"],
+        0.00775
+    );
     let again = notifier.handle(fixture("complete.json")).await.unwrap();
     assert_eq!(again["outcome"], "duplicate");
     assert_eq!(published(&notifier), [DomainEventType::CompositeReady]);
@@ -219,6 +226,11 @@ async fn chunk_jobs_and_phases_move_a_render_forward_once_with_throttled_progres
 
     let stored = notifier.renders.get("promo-42").unwrap();
     assert_eq!((stored.progress, stored.chunks.done.len()), (90, 2));
+    // Each chunk's minute at $0.015, counted once despite the redelivered COMPLETE.
+    assert_eq!(
+        stored.cost_json(),
+        json!({"estimated_usd": 0.03, "output_minutes": 2.0, "basis": "mediaconvert-on-demand", "chunks": 2})
+    );
     assert_eq!(
         stored.chunks.jobs.values().collect::<Vec<_>>(),
         ["job-0", "job-1"]
@@ -253,6 +265,13 @@ async fn chunk_jobs_and_phases_move_a_render_forward_once_with_throttled_progres
         published(&notifier).last(),
         Some(&DomainEventType::RenderReady)
     );
+    let events = notifier.publisher.events();
+    let announced = events
+        .iter()
+        .find(|e| e.event_type == DomainEventType::RenderReady)
+        .unwrap();
+    assert_eq!(announced.data["cost"]["estimated_usd"], 0.03);
+    assert_eq!(announced.data["cost"]["chunks"], 2);
 }
 
 #[tokio::test]
@@ -354,7 +373,11 @@ async fn a_chunk_a_custom_renderer_wrote_counts_once_with_its_reported_cost() {
         .unwrap();
     let stored = notifier.renders.get("promo-42").unwrap();
     assert_eq!(stored.chunks.done.len(), 2);
-    assert_eq!(stored.reported_cost_usd(), Some((0.25, 1)));
+    let (cost, chunks) = stored.cost().unwrap();
+    assert_eq!(
+        (cost.micro_usd, cost.basis.as_str(), chunks),
+        (250_000, "renderer-reported", 1)
+    );
 
     let bad = json!({"render_chunk": {"render_id": "promo-42", "index": -1}});
     let error = notifier.handle(bad).await.unwrap_err();

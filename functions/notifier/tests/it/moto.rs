@@ -222,6 +222,14 @@ async fn every_job_status_fixture_goes_through_the_handler() {
                     events[0]["detail"]["data"]["output_key"],
                     "videos/session-42_composited.mp4"
                 );
+                // The job's rate (1080p, $0.015 a minute) times its 30.041 s output, billed as 31 s.
+                let cost = r.cost.expect("the job's cost on the stream's item");
+                assert_eq!((cost.micro_usd, cost.output_seconds), (7_750, 31));
+                assert_eq!(
+                    events[0]["detail"]["data"]["cost"],
+                    json!({"estimated_usd": 0.00775, "output_minutes": 31.0 / 60.0,
+                           "basis": "mediaconvert-on-demand"})
+                );
             }
             "error.json" => {
                 assert_eq!(r.error_code.as_deref(), Some("1040"));
@@ -327,6 +335,7 @@ async fn a_crash_after_the_status_update_still_publishes_on_redelivery() {
             1,
             &StreamUpdate::Ready {
                 output_key: Some("videos/session-42_composited.mp4".into()),
+                cost: None,
             },
             e["id"].as_str().unwrap(),
             1,

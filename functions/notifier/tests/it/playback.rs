@@ -56,6 +56,7 @@ async fn stack() -> Stack {
         error_code: None,
         source_etag: None,
         job_id: None,
+        cost: None,
     };
     assert!(playbacks.put_queued(&package, u64::MAX / 2).await.unwrap());
     Stack {
@@ -171,6 +172,9 @@ async fn complete_writes_the_storyboard_then_the_package_is_ready_and_stays_so()
         (package.duration_ms, package.width, package.height),
         (Some(5000), Some(1280), Some(720))
     );
+    // The job's six outputs at 41,100 micro-dollars a minute together, 5 s billed as 10 s each.
+    let cost = package.cost.expect("the job's cost on the package's item");
+    assert_eq!((cost.micro_usd, cost.output_seconds), (6_850, 60));
     let (vtt, content_type) = stack.get(&format!("{FOLDER}storyboard.vtt")).await;
     assert_eq!(content_type.as_deref(), Some("text/vtt"));
     assert_eq!(
@@ -196,6 +200,10 @@ async fn complete_writes_the_storyboard_then_the_package_is_ready_and_stays_so()
     assert_eq!(ready.len(), 1, "{announced:?}");
     assert_eq!(ready[0]["detail"]["id"], "playback.ready:recording/rec-1");
     assert_eq!(ready[0]["detail"]["data"]["width"], 1280);
+    assert_eq!(
+        ready[0]["detail"]["data"]["cost"]["basis"],
+        "mediaconvert-on-demand"
+    );
 
     // A late PROGRESSING and a redelivered COMPLETE change nothing.
     for status in ["PROGRESSING", "COMPLETE"] {

@@ -13,7 +13,7 @@ use vidpipe_core::ports::StoreError;
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 
 use super::conditional::unavailable;
-use super::item::{Item, get_n, get_s, s};
+use super::item::{Item, cost_from_item, get_n, get_s, s};
 
 const STREAM_SK: &str = "STREAM";
 /// The attribute holding the digest of an anonymous owner's capability (never the capability itself).
@@ -155,6 +155,7 @@ fn record_from_item(item: &Item) -> Result<StreamRecord, StoreError> {
         superseded_generation: get_n(item, "superseded_generation").unwrap_or(0),
         screen_uploads: get_n(item, "screen_uploads").unwrap_or(0),
         camera_uploads: get_n(item, "camera_uploads").unwrap_or(0),
+        cost: cost_from_item(item),
         stream,
     })
 }

@@ -158,7 +158,7 @@ impl StreamStore for DynamoStreams {
         );
         let mut remove = String::from(
             " REMOVE claim_token, claimed_at, claim_expires_at, claim_generation, output_key, error_code, \
-             error_message",
+             error_message, cost_micro_usd, cost_output_seconds, cost_basis",
         );
         let mut update = self.update(stream);
         match submission.fallback_reason() {

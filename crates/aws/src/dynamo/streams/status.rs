@@ -18,7 +18,7 @@ use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 use super::{CAPABILITY_ATTRIBUTE, DynamoStreams, capability_from_item, record_from_item};
 use crate::dynamo::TTL_ATTRIBUTE;
 use crate::dynamo::conditional::{applied, unavailable};
-use crate::dynamo::item::{Item, get_s, n, s};
+use crate::dynamo::item::{Item, cost_attributes, get_s, n, s};
 
 impl StreamStatusStore for DynamoStreams {
     async fn get_status(&self, stream: &str) -> Result<Option<StreamRecord>, StoreError> {
@@ -142,21 +142,19 @@ fn forward_only(
             )
             .expression_attribute_values(":p", n(p))
             .expression_attribute_values(":zero", n(0)),
-        StreamUpdate::Ready { output_key } => {
-            let request = request
+        StreamUpdate::Ready { output_key, cost } => {
+            let mut request = request
                 .condition_expression(format!("#generation = :g AND {not_terminal}"))
                 .expression_attribute_values(":ready", s(StreamStatus::Ready.as_str()))
                 .expression_attribute_values(":hundred", n(100));
-            match output_key {
-                Some(key) => request
-                    .update_expression(format!(
-                        "SET #status = :ready, progress = :hundred, output_key = :key, {common}"
-                    ))
-                    .expression_attribute_values(":key", s(key)),
-                None => request.update_expression(format!(
-                    "SET #status = :ready, progress = :hundred, {common}"
-                )),
+            let mut sets = format!("SET #status = :ready, progress = :hundred, {common}");
+            let key = output_key.as_ref().map(|key| ("output_key", s(key)));
+            let cost = cost.as_ref().map(cost_attributes).into_iter().flatten();
+            for (name, value) in key.into_iter().chain(cost) {
+                sets.push_str(&format!(", {name} = :{name}"));
+                request = request.expression_attribute_values(format!(":{name}"), value);
             }
+            request.update_expression(sets)
         }
         StreamUpdate::Failed { code, message } => request
             .condition_expression(if update.is_cancellation() {

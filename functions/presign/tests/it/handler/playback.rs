@@ -48,6 +48,7 @@ async fn recording_with_package(app: &TestApp, status: StreamStatus) -> (String,
         error_code: None,
         source_etag: None,
         job_id: None,
+        cost: None,
     };
     let store = &app.playback.store;
     store.put_queued(&package, u64::MAX).await.unwrap();
@@ -58,6 +59,7 @@ async fn recording_with_package(app: &TestApp, status: StreamStatus) -> (String,
             size: Some(Size::new(1280, 720)),
             error_code: None,
             source_etag: None,
+            cost: None,
         };
         store.advance(&package.asset, &update).await.unwrap();
     }
@@ -129,6 +131,7 @@ async fn a_recording_shows_its_playback_once_ready() {
         size: Some(Size::new(1280, 720)),
         error_code: None,
         source_etag: None,
+        cost: None,
     };
     let asset = format!("recording/{id}");
     app.playback.store.advance(&asset, &update).await.unwrap();
@@ -206,6 +209,7 @@ async fn a_stream_shows_its_playback() {
         error_code: None,
         source_etag: None,
         job_id: None,
+        cost: None,
     };
     app.playback
         .store

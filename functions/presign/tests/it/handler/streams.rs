@@ -45,6 +45,11 @@ async fn stream_status_is_served_to_its_owner_only() {
     ready.fallback_reason = Some("camera_missing".into());
     ready.screen_uploads = 2;
     ready.output_key = Some("videos/session-42_composited.mp4".into());
+    ready.cost = Some(vidpipe_core::cost::JobCost {
+        micro_usd: 7_750,
+        output_seconds: 31,
+        basis: vidpipe_core::cost::CostBasis::MediaConvertOnDemand,
+    });
     let mut failed = stream_record("s-failed", Some("jwt:user-123"), StreamStatus::Failed);
     failed.error_code = Some("1040".into());
     failed.error_message = Some("bad input".into());
@@ -62,6 +67,7 @@ async fn stream_status_is_served_to_its_owner_only() {
         serde_json::json!({"stream": "session-42", "status": "ready", "progress": 100,
             "output_url": "https://s3.test/videos/session-42_composited.mp4?get", "error": null,
             "job_kind": "single", "fallback_reason": "camera_missing",
+            "cost": {"estimated_usd": 0.00775, "output_minutes": 31.0 / 60.0, "basis": "mediaconvert-on-demand"},
             "uploads": {"screen": 2, "camera": 0}, "playback": null})
     );
     let get = |stream: &str| Event::fixture("get-stream.json").path(&format!("/streams/{stream}"));
