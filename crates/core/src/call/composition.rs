@@ -411,6 +411,10 @@ mod tests {
             }
             assert_eq!(result.unwrap_err().field, field, "{body}");
         }
+    }
+
+    #[test]
+    fn a_timeline_is_bounded_in_length() {
         let long: Vec<String> = (0..=MAX_TIMELINE_EVENTS)
             .map(|i| format!(r#"{{"t": {i}, "type": "layout", "layout": "grid"}}"#))
             .collect();
