@@ -27,6 +27,7 @@ use vidpipe_core::upload::UploadKind;
 
 use crate::App;
 use crate::auth::Caller;
+use crate::calls::CallPorts;
 use crate::http::{ApiError, json_response};
 use crate::renders::RenderPorts;
 
@@ -100,13 +101,14 @@ impl Served {
     }
 }
 
-impl<O, R, S, V, P> App<O, R, S, V, P>
+impl<O, R, S, V, P, C> App<O, R, S, V, P, C>
 where
     O: ObjectStore,
     R: RecordingStore,
     S: StreamStatusStore,
     V: RenderPorts,
     P: PlaybackPorts,
+    C: CallPorts,
 {
     /// The `playback` object of `asset` (`null` when it has no package): manifests and the storyboard through
     /// `GET /play`, the MP4 and the poster as presigned GETs, once `ready`.

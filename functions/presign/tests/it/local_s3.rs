@@ -9,7 +9,7 @@ use vidpipe_testkit::fakes::{
     RecordingExecutions,
 };
 
-use vidpipe_aws::dynamo::{DynamoRecordings, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoCalls, DynamoRecordings, DynamoStreams};
 use vidpipe_aws::provision::{Resources, provision};
 use vidpipe_aws::s3::{self, S3Objects};
 use vidpipe_core::ports::{ObjectStore, StreamStatusStore};
@@ -30,6 +30,7 @@ type MotoApp = App<
     DynamoStreams,
     RenderBackends<InMemoryRenders, RecordingExecutions, InMemoryRenderFiles, RecordingCanceller>,
     PlaybackBackends<InMemoryPlaybacks, InMemoryRenderFiles>,
+    DynamoCalls,
 >;
 
 struct Stack {
@@ -107,6 +108,7 @@ impl Stack {
             streams: DynamoStreams::new(ddb.clone(), table.clone(), 30),
             renders: RenderBackends::default(),
             playback: PlaybackBackends::default(),
+            calls: DynamoCalls::new(ddb.clone(), table.clone()),
         };
         Stack {
             app,
@@ -731,6 +733,7 @@ async fn a_first_sign_that_fails_gives_the_stream_back_on_moto() {
         streams: DynamoStreams::new(stack.ddb.clone(), stack.table.clone(), 30),
         renders: RenderBackends::default(),
         playback: PlaybackBackends::default(),
+        calls: DynamoCalls::new(stack.ddb.clone(), stack.table.clone()),
     };
     let survey = || Event::fixture("post-presigned-url.json").subject(None);
     let (status, err) = parts(broken.handle(survey().request()).await);

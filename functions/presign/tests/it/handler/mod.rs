@@ -18,7 +18,7 @@ use vidpipe_presign::config::Config;
 use vidpipe_presign::playback::PlaybackBackends;
 use vidpipe_presign::renders::RenderBackends;
 use vidpipe_testkit::config::vars;
-use vidpipe_testkit::fakes::{InMemoryObjects, InMemoryRecordings, InMemoryStreams};
+use vidpipe_testkit::fakes::{InMemoryCalls, InMemoryObjects, InMemoryRecordings, InMemoryStreams};
 use vidpipe_testkit::fakes::{
     InMemoryPlaybacks, InMemoryRenderFiles, InMemoryRenders, RecordingCanceller,
     RecordingExecutions,
@@ -45,6 +45,7 @@ type TestApp = App<
     InMemoryStreams,
     TestRenders,
     PlaybackBackends<InMemoryPlaybacks, InMemoryRenderFiles>,
+    InMemoryCalls,
 >;
 
 /// The configuration of these tests, with `overrides` replacing its values.
@@ -72,6 +73,7 @@ fn app(overrides: &[(&str, &str)]) -> TestApp {
         streams: InMemoryStreams::default(),
         renders: RenderBackends::default(),
         playback: PlaybackBackends::default(),
+        calls: InMemoryCalls::default(),
     }
 }
 
@@ -80,6 +82,7 @@ fn writes(app: &TestApp) -> usize {
     app.objects.writes.load(Ordering::SeqCst)
         + app.recordings.writes.load(Ordering::SeqCst)
         + app.streams.writes()
+        + app.calls.writes.load(Ordering::SeqCst)
 }
 
 async fn call(app: &TestApp, event: Event) -> (u16, serde_json::Value) {
