@@ -331,7 +331,8 @@ where
             return Ok(());
         }
         let why = match self.calls.get_grant(&token.digest()).await? {
-            Some(grant) => grant.check(&use_).err().unwrap_or(TokenRefusal::Used),
+            // Still there and passing: a racing use that failed at the store's condition; it is not this one's.
+            Some(grant) => grant.check(&use_).err().unwrap_or(TokenRefusal::Unknown),
             None => TokenRefusal::Unknown,
         };
         Err(invalid_token(why))

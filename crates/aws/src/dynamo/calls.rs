@@ -6,7 +6,9 @@
 //! - Each track is its own item, `pk = CALL#{recording_id}`, `sk = TRACK#{created_at_ms, 13 digits}#{track_id}`: no
 //!   registration ever rewrites another's, so none is lost, and one query reads a call with its tracks.
 //! - A token grant is `pk = CTOK#{sha256 of the token}`, `sk = CTOK`, with the DynamoDB TTL at its expiry (the TTL
-//!   deletes late; the burn's condition checks the expiry itself).
+//!   deletes late; the burn's condition checks the expiry itself). The burn deletes it, with the old item returned:
+//!   only the call that got the item back burned it (on DynamoDB the condition alone admits one; moto, which does
+//!   not serialize conditions, still removes the item once).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -20,7 +22,7 @@ use vidpipe_core::ports::{
 
 use super::TTL_ATTRIBUTE;
 use super::conditional::{applied, conditional, unavailable};
-use super::item::{Item, get_n, get_s, n, s, with_optional};
+use super::item::{Item, get_n, get_s, n, s};
 
 const HEAD: &str = "CALL";
 const TRACK: &str = "TRACK#";
@@ -267,7 +269,7 @@ impl CompositionStore for DynamoCalls {
 
 fn grant_item(g: &TokenGrant) -> Item {
     let scopes: Vec<String> = g.scopes.iter().map(|s| s.as_str().to_owned()).collect();
-    let item = Item::from([
+    Item::from([
         ("pk".to_owned(), s(grant_pk(&g.digest))),
         ("sk".to_owned(), s(GRANT)),
         ("entity".to_owned(), s("composition_token")),
@@ -279,8 +281,7 @@ fn grant_item(g: &TokenGrant) -> Item {
         ("expires_at_ms".to_owned(), n(g.expires_at_ms)),
         // The TTL in whole seconds, never before the expiry.
         (TTL_ATTRIBUTE.to_owned(), n(g.expires_at_ms.div_ceil(1000))),
-    ]);
-    with_optional(item, [("used_at", g.used_at_ms.map(n))])
+    ])
 }
 
 fn grant_from(digest: &CapabilityDigest, item: &Item) -> Result<TokenGrant, StoreError> {
@@ -303,7 +304,6 @@ fn grant_from(digest: &CapabilityDigest, item: &Item) -> Result<TokenGrant, Stor
         room_id: text("room_id")?,
         caller: text("caller")?,
         expires_at_ms: get_n(item, "expires_at_ms").ok_or_else(|| corrupt("expires_at_ms"))?,
-        used_at_ms: get_n(item, "used_at"),
     })
 }
 
@@ -342,16 +342,15 @@ impl CompositionTokens for DynamoCalls {
         // TokenGrant::check, as one condition: the burn applies only if every check still passes.
         let result = self
             .client
-            .update_item()
+            .delete_item()
             .table_name(&self.table)
             .key("pk", s(grant_pk(digest)))
             .key("sk", s(GRANT))
-            .update_expression("SET used_at = :now")
             .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at_ms > :now \
-                 AND audience = :audience AND recording_id = :rec AND caller = :caller \
-                 AND contains(scopes, :scope)",
+                "attribute_exists(pk) AND expires_at_ms > :now AND audience = :audience \
+                 AND recording_id = :rec AND caller = :caller AND contains(scopes, :scope)",
             )
+            .return_values(ReturnValue::AllOld)
             .expression_attribute_values(":now", n(use_.now_ms))
             .expression_attribute_values(":audience", s(vidpipe_core::call::token::AUDIENCE))
             .expression_attribute_values(":rec", s(use_.recording_id))
@@ -359,6 +358,11 @@ impl CompositionTokens for DynamoCalls {
             .expression_attribute_values(":scope", s(use_.scope.as_str()))
             .send()
             .await;
-        applied(result)
+        let deleted = result
+            .as_ref()
+            .ok()
+            .and_then(|out| out.attributes())
+            .is_some_and(|old| !old.is_empty());
+        Ok(applied(result)? && deleted)
     }
 }

@@ -10,10 +10,15 @@ use vidpipe_core::call::{CallTrack, PeerId, TrackRole};
 use vidpipe_core::ports::{
     CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoreError, VersionMatch,
 };
-use vidpipe_testkit::{moto::MotoServer, unique_name};
+use vidpipe_testkit::moto::{MotoServer, sdk_config_at};
+use vidpipe_testkit::serial::SerialProxy;
+use vidpipe_testkit::unique_name;
 
+/// The call items of a new table on moto, reached through a [`SerialProxy`]: DynamoDB serializes the writes to one
+/// item and moto does not, so without it these races would measure moto.
 async fn calls() -> DynamoCalls {
-    let sdk = MotoServer::shared().sdk_config().await;
+    let proxy = SerialProxy::start(MotoServer::shared().endpoint());
+    let sdk = sdk_config_at(proxy.endpoint(), "testing", "testing").await;
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let name = unique_name("calls");
     vidpipe_aws::provision::create_table(&ddb, &name)
@@ -232,11 +237,9 @@ async fn a_token_burns_once_of_twenty_concurrent_uses_and_never_out_of_its_grant
         burned += usize::from(task.await.unwrap());
     }
     assert_eq!(burned, 1, "exactly one of 20 concurrent uses passes");
-    let used = calls.get_grant(&token.digest()).await.unwrap().unwrap();
-    assert_eq!(used.used_at_ms, Some(now + 1));
-    assert_eq!(
-        used.check(&use_at(now + 2, Scope::CompositionWrite)),
-        Err(TokenRefusal::Used)
+    assert!(
+        calls.get_grant(&token.digest()).await.unwrap().is_none(),
+        "a burn deletes the grant"
     );
     assert!(
         !calls
@@ -270,8 +273,11 @@ async fn a_token_burns_once_of_twenty_concurrent_uses_and_never_out_of_its_grant
             "{use_:?}"
         );
     }
-    let grant = calls.get_grant(&narrow.digest()).await.unwrap().unwrap();
-    assert_eq!(grant.used_at_ms, None, "no refused use burned it");
+    let grant = calls
+        .get_grant(&narrow.digest())
+        .await
+        .unwrap()
+        .expect("no refused use burned it");
     assert_eq!(grant.check(&refused[3]), Err(TokenRefusal::Expired));
     assert!(
         calls

@@ -4,10 +4,10 @@
 //!
 //! A token is 32 random bytes, as a stream capability is ([`crate::capability`]: the same issue, digest and
 //! constant-time comparison); only its SHA-256 digest is stored, with its [`TokenGrant`]. [`TokenGrant::check`] is
-//! the rule a use must pass, in the order the API answers it: unknown, used, expired, another audience, another
-//! recording or another caller are `401`; a scope that does not cover the route is `403`, and does not burn the
-//! token (the grant is read and checked before the burn, and the burn's condition repeats every check, scope
-//! included, so a racing use cannot burn it either).
+//! the rule a use must pass, in the order the API answers it: unknown (never minted, or used: burning deletes the
+//! grant), expired, another audience, another recording or another caller are `401`; a scope that does not cover
+//! the route is `403`, and does not burn the token (the grant is read and checked before the burn, and the burn's
+//! condition repeats every check, scope included, so a racing use cannot burn it either).
 
 use crate::capability::{CAPABILITY_BYTES, CapabilityDigest, StreamCapability};
 use crate::validate::{FieldError, JsonFields};
@@ -129,8 +129,6 @@ pub struct TokenGrant {
     pub caller: String,
     /// When it expires, epoch ms.
     pub expires_at_ms: u64,
-    /// When it was used (burned), epoch ms.
-    pub used_at_ms: Option<u64>,
 }
 
 /// One use of a token: what the route needs it to cover.
@@ -149,12 +147,9 @@ pub struct TokenUse<'a> {
 /// Why a token does not authorize a use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenRefusal {
-    /// No such token (never minted, or gone with its item).
-    #[error("unknown token")]
+    /// No such token: never minted, already used (burning deletes its grant), or expired and gone.
+    #[error("unknown or already used token")]
     Unknown,
-    /// Already used once.
-    #[error("the token was already used")]
-    Used,
     /// Past its expiry.
     #[error("the token expired")]
     Expired,
@@ -197,15 +192,12 @@ impl TokenGrant {
             room_id: room_id.to_owned(),
             caller: caller.to_owned(),
             expires_at_ms: now_ms + TOKEN_TTL_MS,
-            used_at_ms: None,
         }
     }
 
     /// Whether the grant authorizes `use_` (the store's burn condition says the same).
     pub fn check(&self, use_: &TokenUse<'_>) -> Result<(), TokenRefusal> {
-        if self.used_at_ms.is_some() {
-            Err(TokenRefusal::Used)
-        } else if use_.now_ms >= self.expires_at_ms {
+        if use_.now_ms >= self.expires_at_ms {
             Err(TokenRefusal::Expired)
         } else if self.audience != AUDIENCE {
             Err(TokenRefusal::Audience)
@@ -271,15 +263,7 @@ mod tests {
             elsewhere.check(&use_(Scope::CompositionWrite, 2_000)),
             Err(TokenRefusal::Audience)
         );
-        let used = TokenGrant {
-            used_at_ms: Some(1_500),
-            ..g
-        };
-        assert_eq!(
-            used.check(&use_(Scope::CompositionWrite, 2_000)),
-            Err(TokenRefusal::Used)
-        );
-        assert!(TokenRefusal::Used.is_unauthorized());
+        assert!(TokenRefusal::Expired.is_unauthorized());
     }
 
     #[test]

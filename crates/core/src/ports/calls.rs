@@ -85,9 +85,9 @@ pub trait CompositionTokens: Send + Sync {
         &self,
         digest: &CapabilityDigest,
     ) -> impl Future<Output = Result<Option<TokenGrant>, StoreError>> + Send;
-    /// Burns the grant for `use_` with one conditional write whose condition is [`TokenGrant::check`]: `true` if
-    /// this call burned it, `false` if it was unknown, used, expired, or does not cover `use_`. Of any number of
-    /// concurrent burns, at most one is `true`.
+    /// Burns the grant for `use_`: deletes it with one conditional write whose condition is [`TokenGrant::check`].
+    /// `true` if this call deleted it, `false` if it was unknown, used, expired, or does not cover `use_`. Of any
+    /// number of concurrent burns, at most one is `true`.
     fn burn(
         &self,
         digest: &CapabilityDigest,

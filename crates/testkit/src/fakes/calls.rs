@@ -125,13 +125,13 @@ impl CompositionTokens for InMemoryCalls {
         digest: &CapabilityDigest,
         use_: &TokenUse<'_>,
     ) -> Result<bool, StoreError> {
-        match self.grants().get_mut(&digest.to_stored()) {
-            Some(grant) if grant.check(use_).is_ok() => {
-                grant.used_at_ms = Some(use_.now_ms);
-                self.wrote();
-                Ok(true)
-            }
-            _ => Ok(false),
+        let mut grants = self.grants();
+        let key = digest.to_stored();
+        if grants.get(&key).is_some_and(|g| g.check(use_).is_ok()) {
+            grants.remove(&key);
+            self.wrote();
+            return Ok(true);
         }
+        Ok(false)
     }
 }

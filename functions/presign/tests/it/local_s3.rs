@@ -33,15 +33,15 @@ type MotoApp = App<
     DynamoCalls,
 >;
 
-struct Stack {
-    app: MotoApp,
-    s3: aws_sdk_s3::Client,
+pub(crate) struct Stack {
+    pub(crate) app: MotoApp,
+    pub(crate) s3: aws_sdk_s3::Client,
     ddb: aws_sdk_dynamodb::Client,
-    bucket: String,
-    table: String,
+    pub(crate) bucket: String,
+    pub(crate) table: String,
 }
 
-async fn moto_stack(vars: &[(&str, &str)]) -> Stack {
+pub(crate) async fn moto_stack(vars: &[(&str, &str)]) -> Stack {
     let sdk = MotoServer::shared().sdk_config().await;
     let bucket = unique_name("uploads");
     let table = unique_name("recordings");
@@ -87,7 +87,7 @@ async fn sigv4_stack(vars: &[(&str, &str)]) -> (Stack, tempfile::TempDir) {
 
 impl Stack {
     /// The API over `bucket` and `table`, configured by `overrides` on top of `KEY_PREFIX=videos/`.
-    fn new(
+    pub(crate) fn new(
         overrides: &[(&str, &str)],
         s3: aws_sdk_s3::Client,
         bucket: String,
@@ -119,7 +119,7 @@ impl Stack {
         }
     }
 
-    async fn call(&self, event: Event) -> (u16, serde_json::Value) {
+    pub(crate) async fn call(&self, event: Event) -> (u16, serde_json::Value) {
         parts(self.app.handle(event.request()).await)
     }
 
@@ -591,15 +591,17 @@ async fn every_sample_event_is_answered() {
         .await;
     assert_eq!(status, 201);
     let id = open["recording_id"].as_str().unwrap().to_owned();
-    // The sample stream exists once one of its uploads is signed.
+    // The sample stream exists once one of its uploads is signed, the sample call once its track is.
     let (status, _) = stack.call(Event::fixture("post-uploads-camera.json")).await;
+    assert_eq!(status, 201);
+    let (status, _) = stack.call(Event::fixture("post-uploads-track.json")).await;
     assert_eq!(status, 201);
     let mut names: Vec<String> = std::fs::read_dir(crate::common::fixture_path(""))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 20, "{names:?}");
+    assert_eq!(names.len(), 23, "{names:?}");
     for name in names {
         let expected = match name.as_str() {
             "post-uploads-complete.json" => 400, // its sample ETag is not one S3 issued
@@ -613,6 +615,9 @@ async fn every_sample_event_is_answered() {
             "post-renders.json" => 400,
             // The sample recording has no playback package.
             "get-play.json" => 404,
+            "post-composition-token.json" => 201,
+            // Its token is a placeholder: mint one with post-composition-token.json and put it in the header.
+            "put-composition.json" => 401,
             n if n.starts_with("post-uploads-") => 201,
             _ => 200,
         };

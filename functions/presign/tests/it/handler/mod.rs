@@ -1,6 +1,7 @@
 //! Handler tests: every route and every bad input, with the in-memory stores of `vidpipe_testkit::fakes`.
 
 mod auth;
+mod calls;
 mod event_guard;
 mod http;
 mod legacy_routes;
