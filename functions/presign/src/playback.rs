@@ -293,6 +293,12 @@ where
     ) -> Result<Response<Body>, ApiError> {
         caller.user_owner()?;
         let recording = self.own_recording(caller, id).await?;
+        if recording.kind == UploadKind::Track {
+            return Err(ApiError::conflict(
+                "call_track",
+                "a call's track is part of its call recording and is not deleted alone",
+            ));
+        }
         if !matches!(recording.kind, UploadKind::Recording | UploadKind::Asset) {
             return Err(ApiError::conflict(
                 "stream_recording",

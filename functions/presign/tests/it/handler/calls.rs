@@ -160,9 +160,18 @@ async fn a_track_joins_its_call_and_the_call_shows_its_tracks_to_its_room_only()
     );
     let (status, _) = get(&app, "alice", "rec%2F123").await;
     assert_eq!(status, 404);
-    // The track's own upload stays its uploader's.
+    // The track's own upload stays its uploader's, and is not deleted alone.
     let (status, own) = get(&app, "alice", upload_id).await;
     assert_eq!((status, own["kind"].as_str()), (200, Some("track")));
+    let delete = Event::fixture("delete-recording.json")
+        .subject(Some("alice"))
+        .id(upload_id);
+    let (status, err) = call(&app, delete).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("call_track")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
