@@ -3,9 +3,11 @@
 //! Stream keys are the ones the AddPipe survey client and its recording service already write, so they keep
 //! working: `{prefix}{stream}.mp4` (screen), `{prefix}{stream}_camera.webm` (camera) and
 //! `{prefix}{stream}_composited.mp4` (output). Generic recordings live under
-//! `{prefix}recordings/{room_id}/{recording_id}/{filename}`. Every key starts with a prefix that
-//! [`check_prefix`] accepts.
+//! `{prefix}recordings/{room_id}/{recording_id}/{filename}`; a call's tracks under
+//! `{prefix}rooms/{room_id}/{recording_id}/tracks/{peer_id}/{role}/{track_id}.{ext}` ([`track_key`]). Every key
+//! starts with a prefix that [`check_prefix`] accepts.
 
+use crate::call::{CallId, PeerId, TrackRole};
 use crate::validate::{FieldError, identifier};
 
 /// Longest stream name accepted.
@@ -24,6 +26,14 @@ const CAMERA_SUFFIX: &str = "_camera.webm";
 const COMPOSITED_SUFFIX: &str = "_composited.mp4";
 const SCREEN_SUFFIX: &str = ".mp4";
 const RECORDINGS_DIR: &str = "recordings/";
+/// Folder (under the key prefix) of the call recordings, one folder per room and recording.
+pub const ROOMS_DIR: &str = "rooms/";
+/// Extensions of a call's track files, by media type: what `POST /uploads` of kind `track` accepts.
+pub const TRACK_TYPES: [(&str, &str); 3] = [
+    ("video/webm", "webm"),
+    ("video/mp4", "mp4"),
+    ("video/x-matroska", "mkv"),
+];
 /// Folder (under the key prefix) of the renders, one folder per owner and render.
 pub const RENDERS_DIR: &str = "renders/";
 /// Folder (under the key prefix) of the assets callers upload for renders, one folder per owner.
@@ -103,6 +113,31 @@ pub fn recording_key(prefix: &str, room: &RoomId, recording_id: &str, filename: 
     format!(
         "{prefix}{RECORDINGS_DIR}{}/{recording_id}/{filename}",
         room.0
+    )
+}
+
+/// The folder of a call recording: `{prefix}rooms/{room_id}/{recording_id}/` (its tracks, and later its previews
+/// and exports).
+pub fn call_prefix(prefix: &str, room: &RoomId, call: &CallId) -> String {
+    format!("{prefix}{ROOMS_DIR}{}/{}/", room.0, call.as_str())
+}
+
+/// Key of one track of a call: `{call_prefix}tracks/{peer_id}/{role}/{track_id}.{ext}`. `track_id` is the upload's
+/// server-chosen id and `ext` one of [`TRACK_TYPES`]'.
+pub fn track_key(
+    prefix: &str,
+    room: &RoomId,
+    call: &CallId,
+    peer: &PeerId,
+    role: TrackRole,
+    track_id: &str,
+    ext: &str,
+) -> String {
+    format!(
+        "{}tracks/{}/{}/{track_id}.{ext}",
+        call_prefix(prefix, room, call),
+        peer.as_str(),
+        role.as_str()
     )
 }
 
@@ -232,6 +267,19 @@ pub enum KeyKind {
         /// Its recording id.
         recording_id: String,
     },
+    /// One track of a call recording (`POST /uploads` kind `track`).
+    Track {
+        /// The call's room.
+        room_id: RoomId,
+        /// The call recording.
+        recording_id: CallId,
+        /// The peer.
+        peer_id: PeerId,
+        /// What it carries.
+        role: TrackRole,
+        /// The track's upload id.
+        track_id: String,
+    },
     /// A render's video, made by the render flow: `{prefix}renders/{owner}/{render_id}/output.mp4`.
     RenderOutput {
         /// Its owner, as the key segment [`owner_segment`] made.
@@ -262,6 +310,9 @@ pub fn classify_key(prefix: &str, key: &str) -> KeyKind {
             };
         }
         return KeyKind::Other;
+    }
+    if let Some(path) = rest.strip_prefix(ROOMS_DIR) {
+        return classify_track(path).unwrap_or(KeyKind::Other);
     }
     if let Some(path) = rest.strip_prefix(ASSETS_DIR) {
         let parts: Vec<&str> = path.split('/').collect();
@@ -307,8 +358,83 @@ pub fn classify_key(prefix: &str, key: &str) -> KeyKind {
     }
 }
 
+/// A track's key below `{prefix}rooms/`, by the one rule [`track_key`] builds; `None` for anything else in a call's
+/// folder. Every segment must pass its own id rule, so `..`, `%2F` or an empty segment never classify.
+fn classify_track(path: &str) -> Option<KeyKind> {
+    let [room, call, "tracks", peer, role, file] = path.split('/').collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let (track_id, ext) = file.rsplit_once('.')?;
+    identifier("track_id", track_id, 64).ok()?;
+    TRACK_TYPES.iter().find(|(_, e)| *e == ext)?;
+    Some(KeyKind::Track {
+        room_id: RoomId::parse("room_id", room).ok()?,
+        recording_id: CallId::parse("recording_id", call).ok()?,
+        peer_id: PeerId::parse("peer_id", peer).ok()?,
+        role: TrackRole::parse("role", role).ok()?,
+        track_id: track_id.to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_tracks_key_is_built_and_classified_by_one_rule() {
+        use super::*;
+        let room = RoomId::parse("room_id", "room-456").unwrap();
+        let call = CallId::parse("recording_id", "rec-123").unwrap();
+        let peer = PeerId::parse("peer_id", "peer-7").unwrap();
+        let key = track_key(
+            "videos/",
+            &room,
+            &call,
+            &peer,
+            TrackRole::Screenshare,
+            "t-1",
+            "webm",
+        );
+        assert_eq!(
+            key,
+            "videos/rooms/room-456/rec-123/tracks/peer-7/screenshare/t-1.webm"
+        );
+        assert_eq!(
+            classify_key("videos/", &key),
+            KeyKind::Track {
+                room_id: room,
+                recording_id: call,
+                peer_id: peer,
+                role: TrackRole::Screenshare,
+                track_id: "t-1".into()
+            }
+        );
+        assert_eq!(
+            call_prefix(
+                "",
+                &RoomId::parse("r", "r").unwrap(),
+                &CallId::parse("c", "c").unwrap()
+            ),
+            "rooms/r/c/"
+        );
+        for other in [
+            "videos/rooms/room-456/rec-123/tracks/peer-7/av/t-1.mov",
+            "videos/rooms/room-456/rec-123/tracks/peer-7/audio/t-1.webm",
+            "videos/rooms/room-456/rec-123/tracks/peer-7/av/../t-1.webm",
+            "videos/rooms/room-456/rec-123/tracks/../av/t-1.webm",
+            "videos/rooms/room-456/../tracks/peer-7/av/t-1.webm",
+            "videos/rooms/room-456/rec-123/tracks/peer%2F7/av/t-1.webm",
+            "videos/rooms/room%2F456/rec-123/tracks/peer-7/av/t-1.webm",
+            "videos/rooms/room-456/rec-123/tracks/peer-7/av/t.1.webm",
+            "videos/rooms/room-456/rec-123/tracks/peer-7/av/.webm",
+            "videos/rooms/room-456/rec-123/tracks//av/t-1.webm",
+            "videos/rooms/room-456/rec-123/tracks/peer-7/av/t-1.webm/x",
+            "videos/rooms/room-456/rec-123/preview/peers/peer-7/av.m3u8",
+            "videos/rooms/room-456/rec-123/processed/exports/e1.mp4",
+            "rooms/room-456/rec-123/tracks/peer-7/av/t-1.webm",
+        ] {
+            assert_eq!(classify_key("videos/", other), KeyKind::Other, "{other}");
+        }
+    }
+
     #[test]
     fn owners_become_one_reversible_segment_each() {
         use super::{asset_prefix, owner_segment, render_prefix};

@@ -1,5 +1,6 @@
 //! vidpipe's domain core: pure rules and types, no AWS SDK, no network, no files.
 
+pub mod call;
 pub mod capability;
 pub mod clock;
 pub mod config;

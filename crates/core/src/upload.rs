@@ -1,5 +1,6 @@
 //! Upload requests: what a client may ask to upload, checked before anything is signed or written.
 
+use crate::call::{CallId, PeerId, TrackRole};
 use crate::keys::{self, RoomId, StreamName};
 use crate::validate::{FieldError, JsonFields};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,9 @@ pub enum UploadKind {
     /// An image, clip or audio file for the caller's renders: `{prefix}assets/{owner}/{recording_id}/{filename}`
     /// ([`keys::asset_prefix`]), the only place a caller's render reads from besides the shared assets.
     Asset,
+    /// One peer's track of a call recording:
+    /// `{prefix}rooms/{room_id}/{recording_id}/tracks/{peer_id}/{role}/{upload id}.{ext}` ([`keys::track_key`]).
+    Track,
 }
 
 /// What a render reads, by media type: the extension its key gets (the render request checks sources by extension:
@@ -39,16 +43,17 @@ const ASSET_TYPES: [(&str, &str); 13] = [
 ];
 
 impl UploadKind {
-    /// Parses the wire name (`camera`, `screen`, `recording`).
+    /// Parses the wire name (`camera`, `screen`, `recording`, `asset`, `track`).
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
         match value {
             "camera" => Ok(Self::Camera),
             "screen" => Ok(Self::Screen),
             "recording" => Ok(Self::Recording),
             "asset" => Ok(Self::Asset),
+            "track" => Ok(Self::Track),
             _ => Err(FieldError::new(
                 field,
-                "must be one of camera, screen, recording, asset",
+                "must be one of camera, screen, recording, asset, track",
             )),
         }
     }
@@ -60,6 +65,7 @@ impl UploadKind {
             Self::Screen => "screen",
             Self::Recording => "recording",
             Self::Asset => "asset",
+            Self::Track => "track",
         }
     }
 
@@ -77,6 +83,7 @@ impl UploadKind {
                 "audio/mpeg",
             ],
             Self::Asset => &ASSET_MEDIA_TYPES,
+            Self::Track => &TRACK_MEDIA_TYPES,
         }
     }
 }
@@ -91,10 +98,20 @@ const ASSET_MEDIA_TYPES: [&str; ASSET_TYPES.len()] = {
     types
 };
 
-/// The file extension of an asset of `content_type` (an allowed one).
-fn asset_extension(content_type: &str) -> &'static str {
+const TRACK_MEDIA_TYPES: [&str; keys::TRACK_TYPES.len()] = {
+    let mut types = [""; keys::TRACK_TYPES.len()];
+    let mut i = 0;
+    while i < keys::TRACK_TYPES.len() {
+        types[i] = keys::TRACK_TYPES[i].0;
+        i += 1;
+    }
+    types
+};
+
+/// The file extension a file of `content_type` (an allowed one) gets in `types`.
+fn extension(types: &[(&str, &'static str)], content_type: &str) -> &'static str {
     let media_type = content_type.split(';').next().unwrap_or_default().trim();
-    ASSET_TYPES
+    types
         .iter()
         .find(|(t, _)| t.eq_ignore_ascii_case(media_type))
         .map_or("bin", |(_, ext)| ext)
@@ -167,8 +184,47 @@ pub struct UploadRequest {
     pub room_id: Option<RoomId>,
     /// The sanitized file name (recording kind; a default is chosen when absent).
     pub filename: Option<String>,
-    /// When the recording started, epoch ms (signed as `x-amz-meta-started-at`).
+    /// When the recording started, epoch ms (signed as `x-amz-meta-started-at`); required for kind track.
     pub started_at: Option<u64>,
+    /// The call recording and peer a track belongs to (kind track only).
+    pub track: Option<TrackUpload>,
+}
+
+/// What an upload of kind `track` names besides its room and start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackUpload {
+    /// The call recording (the recording service's id).
+    pub recording_id: CallId,
+    /// The peer.
+    pub peer_id: PeerId,
+    /// What the track carries.
+    pub role: TrackRole,
+}
+
+/// The track fields of a request of `kind`: required for a track, refused for any other kind.
+fn track_fields(f: &mut JsonFields, kind: UploadKind) -> Result<Option<TrackUpload>, FieldError> {
+    let recording_id = f.opt_str("recording_id", crate::call::MAX_CALL_ID * 4)?;
+    let peer_id = f.opt_str("peer_id", crate::call::MAX_CALL_ID * 4)?;
+    let role = f.opt_str("role", 32)?;
+    if kind != UploadKind::Track {
+        let given = [
+            ("recording_id", &recording_id),
+            ("peer_id", &peer_id),
+            ("role", &role),
+        ];
+        return match given.into_iter().find(|(_, v)| v.is_some()) {
+            Some((name, _)) => Err(FieldError::new(name, "is only for kind track")),
+            None => Ok(None),
+        };
+    }
+    let required = |name: &str, v: Option<String>| {
+        v.ok_or_else(|| FieldError::new(name, "is required for kind track"))
+    };
+    Ok(Some(TrackUpload {
+        recording_id: CallId::parse("recording_id", &required("recording_id", recording_id)?)?,
+        peer_id: PeerId::parse("peer_id", &required("peer_id", peer_id)?)?,
+        role: TrackRole::parse("role", &required("role", role)?)?,
+    }))
 }
 
 impl UploadRequest {
@@ -194,7 +250,14 @@ impl UploadRequest {
             .opt_str("filename", keys::MAX_FILENAME * 4)?
             .map(|s| keys::sanitize_filename("filename", &s))
             .transpose()?;
-        let started_at = f.opt_u64("started_at")?;
+        // One form: epoch ms, as the recorder's clock gives it. An RFC 3339 string is refused, saying so.
+        let started_at = f.opt_u64("started_at").map_err(|_| {
+            FieldError::new(
+                "started_at",
+                "must be epoch milliseconds as an integer (RFC 3339 strings are not accepted)",
+            )
+        })?;
+        let track = track_fields(&mut f, kind)?;
         f.finish()?;
         if let Some(t) = started_at
             && !STARTED_AT_RANGE.contains(&t)
@@ -211,10 +274,21 @@ impl UploadRequest {
                     format!("is required for kind {}", kind.as_str()),
                 ));
             }
-            UploadKind::Recording if room_id.is_none() => {
-                return Err(FieldError::new("room_id", "is required for kind recording"));
+            UploadKind::Recording | UploadKind::Track if room_id.is_none() => {
+                return Err(FieldError::new(
+                    "room_id",
+                    format!("is required for kind {}", kind.as_str()),
+                ));
             }
-            UploadKind::Recording | UploadKind::Asset if stream_name.is_some() => {
+            UploadKind::Track if started_at.is_none() => {
+                return Err(FieldError::new("started_at", "is required for kind track"));
+            }
+            UploadKind::Track if filename.is_some() => {
+                return Err(FieldError::new("filename", "is not for kind track"));
+            }
+            UploadKind::Recording | UploadKind::Asset | UploadKind::Track
+                if stream_name.is_some() =>
+            {
                 return Err(FieldError::new(
                     "stream_name",
                     "is only for kinds camera and screen",
@@ -233,16 +307,32 @@ impl UploadRequest {
             room_id,
             filename,
             started_at,
+            track,
         })
     }
 
     /// The object key the server chooses for this request of `owner`'s.
     pub fn key(&self, prefix: &str, owner: &str, recording_id: &str) -> String {
         match (self.kind, &self.stream_name, &self.room_id) {
+            (UploadKind::Track, _, Some(room)) => {
+                let track = self
+                    .track
+                    .as_ref()
+                    .expect("parse() requires a track's fields");
+                keys::track_key(
+                    prefix,
+                    room,
+                    &track.recording_id,
+                    &track.peer_id,
+                    track.role,
+                    recording_id,
+                    extension(&keys::TRACK_TYPES, &self.content_type),
+                )
+            }
             (UploadKind::Asset, _, _) => {
                 // The extension is the content type's, whatever the client's file was called: a render checks its
                 // sources by extension, so the key must not lie.
-                let ext = asset_extension(&self.content_type);
+                let ext = extension(&ASSET_TYPES, &self.content_type);
                 let stem = self
                     .filename
                     .as_deref()
@@ -383,6 +473,79 @@ mod tests {
         ] {
             assert_eq!(parse(body).unwrap_err().field, field, "{body}");
         }
+    }
+
+    #[test]
+    fn a_track_is_keyed_under_its_call_and_names_its_fields() {
+        let base = r#"{"kind":"track","content_type":"video/webm;codecs=vp8,opus","size":10,"room_id":"room-456","recording_id":"rec-123","peer_id":"peer-1","role":"av","started_at":1767261600000}"#;
+        let r = parse(base).unwrap();
+        assert_eq!(
+            r.key("videos/", "jwt:u", "t-9"),
+            "videos/rooms/room-456/rec-123/tracks/peer-1/av/t-9.webm"
+        );
+        assert_eq!(r.started_at, Some(1_767_261_600_000));
+        let with = |from: &str, to: &str| {
+            assert!(base.contains(from), "{from}");
+            base.replacen(from, to, 1)
+        };
+        let cases = [
+            (with(r#","role":"av""#, ""), "role"),
+            (with(r#""role":"av""#, r#""role":"audio""#), "role"),
+            (with(r#","peer_id":"peer-1""#, ""), "peer_id"),
+            (
+                with(r#""peer_id":"peer-1""#, r#""peer_id":"../p""#),
+                "peer_id",
+            ),
+            (
+                with(r#""peer_id":"peer-1""#, r#""peer_id":"p%2F1""#),
+                "peer_id",
+            ),
+            (
+                with(r#""peer_id":"peer-1""#, r#""peer_id":"p\u0000""#),
+                "peer_id",
+            ),
+            (with(r#""recording_id":"rec-123","#, ""), "recording_id"),
+            (
+                with(r#""recording_id":"rec-123""#, r#""recording_id":"a/b""#),
+                "recording_id",
+            ),
+            (
+                with(r#""recording_id":"rec-123""#, r#""recording_id":7"#),
+                "recording_id",
+            ),
+            (with(r#""room_id":"room-456","#, ""), "room_id"),
+            (
+                with(r#""room_id":"room-456""#, r#""room_id":"..""#),
+                "room_id",
+            ),
+            (with(",\"started_at\":1767261600000", ""), "started_at"),
+            (
+                with("1767261600000", "\"2026-01-01T10:00:00Z\""),
+                "started_at",
+            ),
+            (with("1767261600000", "5"), "started_at"),
+            (
+                with("video/webm;codecs=vp8,opus", "audio/mpeg"),
+                "content_type",
+            ),
+            (
+                with(r#""size":10"#, r#""size":10,"filename":"x.webm""#),
+                "filename",
+            ),
+            (
+                with(r#""size":10"#, r#""size":10,"stream_name":"s""#),
+                "stream_name",
+            ),
+        ];
+        for (body, field) in cases {
+            assert_eq!(parse(&body).unwrap_err().field, field, "{body}");
+        }
+        let message = parse(&with("1767261600000", "\"2026-01-01T10:00:00Z\""))
+            .unwrap_err()
+            .message;
+        assert!(message.contains("RFC 3339"), "{message}");
+        let recording = r#"{"kind":"recording","content_type":"video/webm","size":1,"room_id":"r","peer_id":"p"}"#;
+        assert_eq!(parse(recording).unwrap_err().field, "peer_id");
     }
 
     #[test]

@@ -20,6 +20,14 @@ impl FieldError {
             message: message.to_string(),
         }
     }
+
+    /// This error of a field of the object at the JSON path `path`: `export` and `fps` make `export.fps`.
+    pub fn within(self, path: &str) -> Self {
+        Self {
+            field: format!("{path}.{}", self.field),
+            ..self
+        }
+    }
 }
 
 /// Checks `value` is 1..=`max` characters of `[A-Za-z0-9_-]`: the identifier rule for stream names and room ids.
@@ -76,6 +84,32 @@ impl JsonFields {
         }
     }
 
+    /// The JSON object `value` found at the JSON path `path` (an element of an array, a nested object). Errors
+    /// name `path`; errors of its fields name only the field, so callers prefix them with [`FieldError::within`].
+    pub fn object(path: &str, value: serde_json::Value) -> Result<Self, FieldError> {
+        match value {
+            serde_json::Value::Object(fields) => Ok(Self { fields }),
+            _ => Err(FieldError::new(path, "must be an object")),
+        }
+    }
+
+    /// A required boolean.
+    pub fn bool(&mut self, name: &str) -> Result<bool, FieldError> {
+        match self.take(name) {
+            Some(serde_json::Value::Bool(b)) => Ok(b),
+            Some(_) => Err(FieldError::new(name, "must be true or false")),
+            None => Err(FieldError::new(name, "is required")),
+        }
+    }
+
+    /// A required nested object, read field by field.
+    pub fn nested(&mut self, name: &str) -> Result<Self, FieldError> {
+        match self.take(name) {
+            Some(value) => Self::object(name, value),
+            None => Err(FieldError::new(name, "is required")),
+        }
+    }
+
     fn take(&mut self, name: &str) -> Option<serde_json::Value> {
         self.fields.remove(name).filter(|v| !v.is_null())
     }
@@ -119,10 +153,16 @@ impl JsonFields {
 
     /// A required array.
     pub fn array(&mut self, name: &str) -> Result<Vec<serde_json::Value>, FieldError> {
+        self.opt_array(name)?
+            .ok_or_else(|| FieldError::new(name, "is required"))
+    }
+
+    /// An optional array.
+    pub fn opt_array(&mut self, name: &str) -> Result<Option<Vec<serde_json::Value>>, FieldError> {
         match self.take(name) {
-            Some(serde_json::Value::Array(items)) => Ok(items),
+            Some(serde_json::Value::Array(items)) => Ok(Some(items)),
             Some(_) => Err(FieldError::new(name, "must be an array")),
-            None => Err(FieldError::new(name, "is required")),
+            None => Ok(None),
         }
     }
 

@@ -132,6 +132,24 @@ fn classification_rebuilds(prefix: &str, key: &str) {
             let filename = key.rsplit('/').next().unwrap_or_default();
             format!("{prefix}{ASSETS_DIR}{owner_segment}/{recording_id}/{filename}")
         }
+        KeyKind::Track {
+            room_id,
+            recording_id,
+            peer_id,
+            role,
+            track_id,
+        } => {
+            let ext = key.rsplit_once('.').map(|(_, ext)| ext).unwrap_or_default();
+            vidpipe_core::keys::track_key(
+                prefix,
+                &room_id,
+                &recording_id,
+                &peer_id,
+                role,
+                &track_id,
+                ext,
+            )
+        }
         KeyKind::RenderOutput {
             owner_segment,
             render_id,

@@ -24,7 +24,7 @@ use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
 use vidpipe_presign::event_guard;
 use vidpipe_testkit::config::vars;
-use vidpipe_testkit::fakes::{InMemoryObjects, InMemoryRecordings, InMemoryStreams};
+use vidpipe_testkit::fakes::{InMemoryCalls, InMemoryObjects, InMemoryRecordings, InMemoryStreams};
 
 use crate::runtime::block_on;
 
@@ -41,6 +41,7 @@ type FuzzApp = App<
     InMemoryStreams,
     RenderBackends<InMemoryRenders, RecordingExecutions, InMemoryRenderFiles, RecordingCanceller>,
     PlaybackBackends<InMemoryPlaybacks, InMemoryRenderFiles>,
+    InMemoryCalls,
 >;
 
 /// The configurations requests are answered under: the API Gateway JWT authorizer, HS256 tokens checked by the
@@ -85,6 +86,7 @@ fn app(config: &Config) -> FuzzApp {
         streams: InMemoryStreams::default(),
         renders: RenderBackends::default(),
         playback: PlaybackBackends::default(),
+        calls: InMemoryCalls::default(),
     };
     let key = format!("videos/recordings/room-1/{RECORDING_ID}/talk.webm");
     app.objects.uploads.lock().expect("uploads").insert(

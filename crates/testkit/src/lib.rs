@@ -10,6 +10,7 @@ pub mod config;
 pub mod fakes;
 pub mod media;
 pub mod moto;
+pub mod serial;
 pub mod webhook;
 
 use std::path::PathBuf;

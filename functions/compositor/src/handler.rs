@@ -326,12 +326,16 @@ where
                 Ok(Outcome::Ignored("not a recording key".into()))
             }
             KeyKind::Recording { recording_id, .. } => {
-                self.recording_uploaded(object, &recording_id, PlaybackSource::Recording)
+                self.recording_uploaded(object, &recording_id, Some(PlaybackSource::Recording))
                     .await
             }
             KeyKind::Asset { recording_id, .. } => {
-                self.recording_uploaded(object, &recording_id, PlaybackSource::Asset)
+                self.recording_uploaded(object, &recording_id, Some(PlaybackSource::Asset))
                     .await
+            }
+            // A call's track is marked uploaded like any upload; its previews are a later step (issue 16).
+            KeyKind::Track { track_id, .. } => {
+                self.recording_uploaded(object, &track_id, None).await
             }
             KeyKind::Screen(stream) => self.arrival(object, &stream, Source::Screen).await,
             KeyKind::Camera(stream) => self.arrival(object, &stream, Source::Camera).await,
@@ -342,7 +346,7 @@ where
         &self,
         object: &ObjectCreated,
         recording_id: &str,
-        kind: PlaybackSource,
+        source: Option<PlaybackSource>,
     ) -> Result<Outcome, TransientError> {
         match self
             .recordings
@@ -359,10 +363,16 @@ where
         self.publish_uploaded(
             object,
             json!({"recording_id": recording_id, "key": object.key, "size": object.size,
-                "kind": if kind == PlaybackSource::Asset { "asset" } else { "recording" }}),
+            "kind": match source {
+                Some(PlaybackSource::Asset) => "asset",
+                None => "track",
+                _ => "recording",
+            }}),
         )
         .await?;
-        if self.plays(kind) {
+        if let Some(kind) = source
+            && self.plays(kind)
+        {
             return self.recording_playback(object, recording_id).await;
         }
         Ok(Outcome::RecordingUploaded)

@@ -218,6 +218,7 @@ fn bench(c: &mut Criterion) {
             RecordingCanceller,
         >::default(),
         playback: PlaybackBackends::<InMemoryPlaybacks, InMemoryRenderFiles>::default(),
+        calls: vidpipe_testkit::fakes::InMemoryCalls::default(),
     };
 
     let mut group = c.benchmark_group("presign");

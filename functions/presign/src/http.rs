@@ -171,12 +171,12 @@ impl Cors<'_> {
         insert(
             h,
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            "GET, POST, DELETE, OPTIONS",
+            "GET, POST, PUT, DELETE, OPTIONS",
         );
         insert(
             h,
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            "authorization, content-type, x-stream-capability",
+            "authorization, content-type, if-match, x-stream-capability, x-composition-token",
         );
         insert(h, header::ACCESS_CONTROL_MAX_AGE, "600");
         insert(h, header::VARY, "Origin");
@@ -189,6 +189,8 @@ impl Cors<'_> {
         insert(h, header::VARY, "Origin");
         if let Some(allowed) = self.allow(origin) {
             insert(h, header::ACCESS_CONTROL_ALLOW_ORIGIN, &allowed);
+            // A saved composition's version, for the page's next If-Match.
+            insert(h, header::ACCESS_CONTROL_EXPOSE_HEADERS, "etag");
         }
     }
 }

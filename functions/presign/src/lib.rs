@@ -1,11 +1,12 @@
 //! vidpipe's HTTP API (API Gateway HTTP API, payload format 2.0): presigned uploads, recordings, stream status,
-//! renders and playback.
+//! renders, playback and call recordings.
 //!
 //! The handler ([`App`]) takes its stores as the ports of `vidpipe_core::ports`. `main` only wires: configuration
 //! from the environment, SDK clients built once ([`wiring`]), then [`App::handle`] per request, on an event
 //! [`event_guard`] made safe for `lambda_http` to read.
 
 pub mod auth;
+pub mod calls;
 pub mod config;
 pub mod event_guard;
 pub mod http;

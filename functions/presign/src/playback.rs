@@ -29,6 +29,7 @@ use vidpipe_core::upload::UploadKind;
 
 use crate::App;
 use crate::auth::Caller;
+use crate::calls::CallPorts;
 use crate::http::{ApiError, json_response};
 use crate::renders::RenderPorts;
 use crate::signing::CdnFolder;
@@ -103,13 +104,14 @@ impl Served {
     }
 }
 
-impl<O, R, S, V, P> App<O, R, S, V, P>
+impl<O, R, S, V, P, C> App<O, R, S, V, P, C>
 where
     O: ObjectStore,
     R: RecordingStore,
     S: StreamStatusStore,
     V: RenderPorts,
     P: PlaybackPorts,
+    C: CallPorts,
 {
     /// The `playback` object of `asset` (`null` when it has no package), for a caller already allowed to read
     /// `asset`: manifests and the storyboard as signed `GET /play` URLs, the MP4 and the poster as signed GETs (from
@@ -317,6 +319,12 @@ where
     ) -> Result<Response<Body>, ApiError> {
         caller.user_owner()?;
         let recording = self.own_recording(caller, id).await?;
+        if recording.kind == UploadKind::Track {
+            return Err(ApiError::conflict(
+                "call_track",
+                "a call's track is part of its call recording and is not deleted alone",
+            ));
+        }
         if !matches!(recording.kind, UploadKind::Recording | UploadKind::Asset) {
             return Err(ApiError::conflict(
                 "stream_recording",

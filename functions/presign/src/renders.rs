@@ -26,6 +26,7 @@ use vidpipe_core::validate::FieldError;
 
 use crate::App;
 use crate::auth::Caller;
+use crate::calls::CallPorts;
 use crate::http::{ApiError, json_response};
 use crate::playback::PlaybackPorts;
 
@@ -113,13 +114,14 @@ fn unavailable(e: &(dyn std::error::Error + 'static)) -> ApiError {
     )
 }
 
-impl<O, R, S, V, P> App<O, R, S, V, P>
+impl<O, R, S, V, P, C> App<O, R, S, V, P, C>
 where
     O: ObjectStore,
     R: RecordingStore,
     S: StreamStatusStore,
     V: RenderPorts,
     P: PlaybackPorts,
+    C: CallPorts,
 {
     /// The body as a render request of `owner`, with the server's `render_id` (when absent) and output: the request,
     /// its folder and the JSON stored.

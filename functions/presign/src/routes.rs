@@ -1,6 +1,7 @@
 //! The routes. Every rejection happens before the first write, and a write that fails part-way is undone.
 
 use crate::auth::{CAPABILITY_HEADER, Caller, authenticate};
+use crate::calls::CallPorts;
 use crate::config::Config;
 use crate::http::{ApiError, Cors, error_response, is_preflight, json_response};
 use crate::playback::PlaybackPorts;
@@ -28,7 +29,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The HTTP API with its dependencies.
 #[derive(Debug)]
-pub struct App<O, R, S, V, P> {
+pub struct App<O, R, S, V, P, C> {
     /// Configuration.
     pub config: Config,
     /// The bucket.
@@ -43,6 +44,8 @@ pub struct App<O, R, S, V, P> {
     pub playback: P,
     /// The keys playback URLs are signed with.
     pub signing: PlaybackSigning,
+    /// Call recordings, their compositions and composition tokens ([`crate::calls`]; in the same table).
+    pub calls: C,
 }
 
 /// The request path without the API Gateway stage prefix.
@@ -62,13 +65,14 @@ fn route_path(request: &Request) -> String {
     }
 }
 
-impl<O, R, S, V, P> App<O, R, S, V, P>
+impl<O, R, S, V, P, C> App<O, R, S, V, P, C>
 where
     O: ObjectStore,
     R: RecordingStore,
     S: StreamStatusStore,
     V: RenderPorts,
     P: PlaybackPorts,
+    C: CallPorts,
 {
     /// Answers one request: CORS, authentication, routing, and errors as JSON.
     pub async fn handle(&self, request: Request) -> Response<Body> {
@@ -109,6 +113,8 @@ where
                 | ["recordings"]
                 | ["recordings", "upload-url"]
                 | ["recordings", _]
+                | ["recordings", _, "composition"]
+                | ["recordings", _, "composition", "token"]
                 | ["streams", _]
                 | ["renders"]
                 | ["renders", _]
@@ -144,6 +150,12 @@ where
             (&Method::GET, ["recordings"]) => self.list_recordings(&caller, request).await,
             (&Method::GET, ["recordings", id]) => self.get_recording(&caller, id).await,
             (&Method::DELETE, ["recordings", id]) => self.delete_recording(&caller, id).await,
+            (&Method::PUT, ["recordings", id, "composition"]) => {
+                self.put_composition(&caller, id, request, body()?).await
+            }
+            (&Method::POST, ["recordings", id, "composition", "token"]) => {
+                self.mint_token(&caller, id, body()?).await
+            }
             (&Method::GET, ["streams", stream]) => self.get_stream(&caller, stream).await,
             (&Method::POST, ["renders"]) => self.post_render(&caller, body()?).await,
             (&Method::GET, ["renders"]) => self.list_renders(&caller, request).await,
@@ -265,6 +277,7 @@ where
     ) -> Result<Response<Body>, ApiError> {
         let req = UploadRequest::parse(body, self.config.limits)?;
         caller.may_upload(req.kind)?;
+        self.check_track_target(caller, &req).await?;
         let mut recording = self.new_recording(
             caller,
             req.kind,
@@ -286,9 +299,22 @@ where
             Ok(upload) => upload,
             Err(e) => return Err(self.undo_claim(&recording, issued.as_ref(), e).await),
         };
+        let call = match self.register_track(&recording, &req).await {
+            Ok(call) => call,
+            Err(e) => {
+                // The upload was recorded for a call it could not join: undo it, so the failure writes nothing.
+                if let Err(undo) = self.recordings.delete(&recording.recording_id).await {
+                    tracing::error!(error = %undo, "could not remove a track's recording after a failure");
+                }
+                return Err(self.undo_multipart(&recording, e).await);
+            }
+        };
         tracing::info!(recording_id = %recording.recording_id, key = %recording.key, size = req.size, "upload signed");
         let mut body = json!({"recording_id": recording.recording_id, "key": recording.key, "status": "uploading",
                               "upload": upload});
+        if !call.is_null() {
+            body["call"] = call;
+        }
         if req.kind == UploadKind::Asset {
             // What the caller names in a render request's scenes and soundtrack.
             body["uri"] = json!(format!("s3://{}/{}", self.config.bucket, recording.key));
@@ -633,9 +659,13 @@ where
         ))
     }
 
+    /// An upload of the caller's, or else a call recording it may see ([`crate::calls`]).
     async fn get_recording(&self, caller: &Caller, id: &str) -> Result<Response<Body>, ApiError> {
         caller.user_owner()?;
-        let recording = self.own_recording(caller, id).await?;
+        let recording = match self.own_recording(caller, id).await {
+            Err(e) if e.status == StatusCode::NOT_FOUND => return self.get_call(caller, id).await,
+            found => found?,
+        };
         Ok(json_response(
             StatusCode::OK,
             &self.recording_view(&recording).await?,

@@ -1,6 +1,8 @@
 //! Builds the API `main` runs from its configuration: the AWS adapters behind its ports.
 
-use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoRecordings, DynamoRenders, DynamoStreams};
+use vidpipe_aws::dynamo::{
+    DynamoCalls, DynamoPlaybacks, DynamoRecordings, DynamoRenders, DynamoStreams,
+};
 use vidpipe_aws::mediaconvert::MediaConvertTranscoder;
 use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_aws::s3::{self, S3Objects};
@@ -32,7 +34,8 @@ pub type LambdaRenders =
 pub type LambdaPlayback = PlaybackBackends<DynamoPlaybacks, S3RequestStore>;
 
 /// The API on S3 and DynamoDB.
-pub type LambdaApp = App<S3Objects, DynamoRecordings, DynamoStreams, LambdaRenders, LambdaPlayback>;
+pub type LambdaApp =
+    App<S3Objects, DynamoRecordings, DynamoStreams, LambdaRenders, LambdaPlayback, DynamoCalls>;
 
 /// The API for `config`, with clients from `sdk`; the playback signing keys are read here, once per cold start,
 /// from Secrets Manager when the configuration names them by ARN.
@@ -50,6 +53,7 @@ pub async fn app(config: Config, sdk: &aws_config::SdkConfig) -> Result<LambdaAp
         objects: S3Objects::new(s3.clone(), &config.bucket),
         recordings: DynamoRecordings::new(ddb.clone(), &config.table),
         streams: DynamoStreams::new(ddb.clone(), &config.table, config.retention_days),
+        calls: DynamoCalls::new(ddb.clone(), &config.table),
         playback: PlaybackBackends {
             store: DynamoPlaybacks::new(ddb.clone(), &config.table),
             files: S3RequestStore(s3.clone()),

@@ -1,6 +1,7 @@
 //! Conditional writes and service failures, as the stores' [`StoreError`].
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use vidpipe_core::ports::StoreError;
@@ -50,6 +51,12 @@ pub(crate) trait ConditionalCheck {
 }
 
 impl ConditionalCheck for PutItemError {
+    fn failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalCheck for DeleteItemError {
     fn failed(&self) -> bool {
         self.is_conditional_check_failed_exception()
     }

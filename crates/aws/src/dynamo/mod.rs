@@ -1,9 +1,11 @@
-//! DynamoDB: the one table behind recordings, streams, renders, playback packages and processed-event markers.
+//! DynamoDB: the one table behind recordings, streams, renders, playback packages, processed-event markers, and
+//! call recordings with their tracks and composition tokens.
 //!
 //! The table has `pk`/`sk`, one GSI ([`OWNER_INDEX`]: `gsi1pk`/`gsi1sk`) to list a caller's items newest first,
 //! and a TTL attribute ([`TTL_ATTRIBUTE`], epoch seconds). One adapter per kind of item, each implementing its
 //! ports of [`vidpipe_core::ports`]; [`item`] and [`conditional`] are what they share.
 
+mod calls;
 mod conditional;
 mod item;
 mod playback;
@@ -12,6 +14,7 @@ mod recordings;
 mod renders;
 mod streams;
 
+pub use calls::DynamoCalls;
 pub use playback::DynamoPlaybacks;
 pub use processed_events::DynamoProcessedEvents;
 pub use recordings::DynamoRecordings;

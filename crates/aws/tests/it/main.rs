@@ -1,6 +1,7 @@
 //! vidpipe-aws's adapters against moto (and, for MediaConvert, a loopback listener): one test binary, one module per
 //! adapter.
 
+mod calls;
 mod cloudfront;
 mod eventbridge;
 mod mediaconvert;

@@ -16,6 +16,9 @@
 //! | [`JobCanceller`] | MediaConvert's CancelJob alone | `mediaconvert::MediaConvertTranscoder` |
 //! | [`PlaybackStore`] | playback packages (forward-only statuses) | `dynamo::DynamoPlaybacks` |
 //! | [`PackageFiles`] | a playback package's files, by URI | `requests::S3RequestStore` |
+//! | [`CallTracks`] | call recordings and their tracks | `dynamo::DynamoCalls` |
+//! | [`CompositionStore`] | a call recording's versioned Composition State | `dynamo::DynamoCalls` |
+//! | [`CompositionTokens`] | single-use composition token grants | `dynamo::DynamoCalls` |
 //! | [`PartnerTimer`] | the durable wait for a partner recording | `stepfunctions::StepFunctionsTimer` |
 //!
 //! The render flow's ports live beside its domain, in [`crate::render::ports`].
@@ -25,6 +28,7 @@
 //! traits), so a handler generic over its ports still hands Lambda's runtime and `tokio::spawn` a future that may
 //! move between threads.
 
+mod calls;
 mod events;
 mod executions;
 mod media;
@@ -35,6 +39,7 @@ mod renders;
 mod streams;
 mod timer;
 
+pub use calls::{CallTracks, CompositionStore, CompositionTokens, SaveOutcome, VersionMatch};
 pub use events::{EventPublisher, PublishError};
 pub use executions::{ExecutionError, RenderExecutions, Started};
 pub use media::{CancelOutcome, JobCanceller, TranscodeError, Transcoder};

@@ -187,47 +187,59 @@ async fn a_generic_recording_is_marked_uploaded_and_announced() {
 }
 
 #[tokio::test]
-async fn a_render_asset_is_marked_uploaded_and_announced_as_an_asset() {
+async fn a_render_asset_and_a_calls_track_are_marked_uploaded_and_announced_by_kind() {
+    use vidpipe_core::upload::UploadKind;
     let stack = Stack::new().await;
     let recordings = vidpipe_aws::dynamo::DynamoRecordings::new(stack.ddb.clone(), &stack.table);
-    let key = "videos/assets/jwt%3Au1/asset-1/logo.png";
-    recordings
-        .put_new(&vidpipe_core::recording::Recording {
-            recording_id: "asset-1".into(),
-            owner: "jwt:u1".into(),
-            kind: vidpipe_core::upload::UploadKind::Asset,
-            key: key.into(),
-            content_type: "image/png".into(),
-            size: 0,
-            room_id: None,
-            stream_name: None,
-            filename: Some("logo.png".into()),
-            started_at: None,
-            status: vidpipe_core::recording::RecordingStatus::Uploading,
-            created_at_ms: 1,
-            expires_at: 1,
-            multipart: None,
-        })
-        .await
-        .unwrap();
-    let etag = stack.put(key, None).await;
-    let answer = stack
-        .compositor
-        .handle(stack.event(key, &etag))
-        .await
-        .unwrap();
-    assert_eq!(answer["records"][0]["outcome"], "recording_uploaded");
-    let stored = recordings.get("asset-1").await.unwrap().unwrap();
-    assert_eq!(
-        (stored.status, stored.kind),
+    for (id, kind, key, content_type) in [
         (
-            vidpipe_core::recording::RecordingStatus::Uploaded,
-            vidpipe_core::upload::UploadKind::Asset
-        )
-    );
-    let events = stack.publisher.0.lock().unwrap().clone();
-    assert_eq!(events[0].data["kind"], "asset");
-    assert!(stack.transcoder.jobs().is_empty(), "an asset starts no job");
+            "asset-1",
+            UploadKind::Asset,
+            "videos/assets/jwt%3Au1/asset-1/logo.png",
+            "image/png",
+        ),
+        (
+            "track-1",
+            UploadKind::Track,
+            "videos/rooms/room-1/rec-1/tracks/peer-1/av/track-1.webm",
+            "video/webm",
+        ),
+    ] {
+        recordings
+            .put_new(&vidpipe_core::recording::Recording {
+                recording_id: id.into(),
+                owner: "jwt:u1".into(),
+                kind,
+                key: key.into(),
+                content_type: content_type.into(),
+                size: 0,
+                room_id: None,
+                stream_name: None,
+                filename: None,
+                started_at: None,
+                status: vidpipe_core::recording::RecordingStatus::Uploading,
+                created_at_ms: 1,
+                expires_at: 1,
+                multipart: None,
+            })
+            .await
+            .unwrap();
+        let etag = stack.put(key, None).await;
+        let answer = stack
+            .compositor
+            .handle(stack.event(key, &etag))
+            .await
+            .unwrap();
+        assert_eq!(answer["records"][0]["outcome"], "recording_uploaded");
+        let stored = recordings.get(id).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.status, stored.kind),
+            (vidpipe_core::recording::RecordingStatus::Uploaded, kind)
+        );
+        let events = stack.publisher.0.lock().unwrap().clone();
+        assert_eq!(events.last().unwrap().data["kind"], kind.as_str());
+    }
+    assert!(stack.transcoder.jobs().is_empty(), "neither starts a job");
 }
 
 #[tokio::test]

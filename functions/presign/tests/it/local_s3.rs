@@ -10,7 +10,7 @@ use vidpipe_testkit::fakes::{
     RecordingExecutions,
 };
 
-use vidpipe_aws::dynamo::{DynamoRecordings, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoCalls, DynamoRecordings, DynamoStreams};
 use vidpipe_aws::provision::{Resources, provision};
 use vidpipe_aws::s3::{self, S3Objects};
 use vidpipe_core::ports::{ObjectStore, StreamStatusStore};
@@ -31,17 +31,18 @@ type MotoApp = App<
     DynamoStreams,
     RenderBackends<InMemoryRenders, RecordingExecutions, InMemoryRenderFiles, RecordingCanceller>,
     PlaybackBackends<InMemoryPlaybacks, InMemoryRenderFiles>,
+    DynamoCalls,
 >;
 
-struct Stack {
-    app: MotoApp,
-    s3: aws_sdk_s3::Client,
+pub(crate) struct Stack {
+    pub(crate) app: MotoApp,
+    pub(crate) s3: aws_sdk_s3::Client,
     ddb: aws_sdk_dynamodb::Client,
-    bucket: String,
-    table: String,
+    pub(crate) bucket: String,
+    pub(crate) table: String,
 }
 
-async fn moto_stack(vars: &[(&str, &str)]) -> Stack {
+pub(crate) async fn moto_stack(vars: &[(&str, &str)]) -> Stack {
     let sdk = MotoServer::shared().sdk_config().await;
     let bucket = unique_name("uploads");
     let table = unique_name("recordings");
@@ -87,7 +88,7 @@ async fn sigv4_stack(vars: &[(&str, &str)]) -> (Stack, tempfile::TempDir) {
 
 impl Stack {
     /// The API over `bucket` and `table`, configured by `overrides` on top of `KEY_PREFIX=videos/`.
-    fn new(
+    pub(crate) fn new(
         overrides: &[(&str, &str)],
         s3: aws_sdk_s3::Client,
         bucket: String,
@@ -114,6 +115,7 @@ impl Stack {
             streams: DynamoStreams::new(ddb.clone(), table.clone(), 30),
             renders: RenderBackends::default(),
             playback: PlaybackBackends::default(),
+            calls: DynamoCalls::new(ddb.clone(), table.clone()),
         };
         Stack {
             app,
@@ -124,7 +126,7 @@ impl Stack {
         }
     }
 
-    async fn call(&self, event: Event) -> (u16, serde_json::Value) {
+    pub(crate) async fn call(&self, event: Event) -> (u16, serde_json::Value) {
         parts(self.app.handle(event.request()).await)
     }
 
@@ -596,15 +598,17 @@ async fn every_sample_event_is_answered() {
         .await;
     assert_eq!(status, 201);
     let id = open["recording_id"].as_str().unwrap().to_owned();
-    // The sample stream exists once one of its uploads is signed.
+    // The sample stream exists once one of its uploads is signed, the sample call once its track is.
     let (status, _) = stack.call(Event::fixture("post-uploads-camera.json")).await;
+    assert_eq!(status, 201);
+    let (status, _) = stack.call(Event::fixture("post-uploads-track.json")).await;
     assert_eq!(status, 201);
     let mut names: Vec<String> = std::fs::read_dir(crate::common::fixture_path(""))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 20, "{names:?}");
+    assert_eq!(names.len(), 23, "{names:?}");
     for name in names {
         let expected = match name.as_str() {
             "post-uploads-complete.json" => 400, // its sample ETag is not one S3 issued
@@ -618,6 +622,9 @@ async fn every_sample_event_is_answered() {
             "post-renders.json" => 400,
             // The sample's signature is not this stack's key's.
             "get-play.json" => 403,
+            "post-composition-token.json" => 201,
+            // Its token is a placeholder: mint one with post-composition-token.json and put it in the header.
+            "put-composition.json" => 401,
             n if n.starts_with("post-uploads-") => 201,
             _ => 200,
         };
@@ -739,6 +746,7 @@ async fn a_first_sign_that_fails_gives_the_stream_back_on_moto() {
         streams: DynamoStreams::new(stack.ddb.clone(), stack.table.clone(), 30),
         renders: RenderBackends::default(),
         playback: PlaybackBackends::default(),
+        calls: DynamoCalls::new(stack.ddb.clone(), stack.table.clone()),
     };
     let survey = || Event::fixture("post-presigned-url.json").subject(None);
     let (status, err) = parts(broken.handle(survey().request()).await);

@@ -27,6 +27,14 @@ async fn cors_allows_configured_origins_only() {
             .contains("x-stream-capability"),
         "a page may send a stream capability"
     );
+    let allowed = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+    assert!(allowed("access-control-allow-methods").contains("PUT"));
+    for name in ["if-match", "x-composition-token"] {
+        assert!(
+            allowed("access-control-allow-headers").contains(name),
+            "{name}"
+        );
+    }
     let response = app
         .handle(
             Event::fixture("options-preflight.json")

@@ -1,6 +1,7 @@
 //! Handler tests: every route and every bad input, with the in-memory stores of `vidpipe_testkit::fakes`.
 
 mod auth;
+mod calls;
 mod event_guard;
 mod http;
 mod legacy_routes;
@@ -19,7 +20,7 @@ use vidpipe_presign::playback::PlaybackBackends;
 use vidpipe_presign::renders::RenderBackends;
 use vidpipe_presign::signing::PlaybackSigning;
 use vidpipe_testkit::config::vars;
-use vidpipe_testkit::fakes::{InMemoryObjects, InMemoryRecordings, InMemoryStreams};
+use vidpipe_testkit::fakes::{InMemoryCalls, InMemoryObjects, InMemoryRecordings, InMemoryStreams};
 use vidpipe_testkit::fakes::{
     InMemoryPlaybacks, InMemoryRenderFiles, InMemoryRenders, RecordingCanceller,
     RecordingExecutions,
@@ -46,6 +47,7 @@ type TestApp = App<
     InMemoryStreams,
     TestRenders,
     PlaybackBackends<InMemoryPlaybacks, InMemoryRenderFiles>,
+    InMemoryCalls,
 >;
 
 /// The configuration of these tests, with `overrides` replacing its values.
@@ -79,6 +81,7 @@ fn app(overrides: &[(&str, &str)]) -> TestApp {
         streams: InMemoryStreams::default(),
         renders: RenderBackends::default(),
         playback: PlaybackBackends::default(),
+        calls: InMemoryCalls::default(),
     }
 }
 
@@ -87,6 +90,7 @@ fn writes(app: &TestApp) -> usize {
     app.objects.writes.load(Ordering::SeqCst)
         + app.recordings.writes.load(Ordering::SeqCst)
         + app.streams.writes()
+        + app.calls.writes.load(Ordering::SeqCst)
 }
 
 async fn call(app: &TestApp, event: Event) -> (u16, serde_json::Value) {

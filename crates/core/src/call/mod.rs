@@ -1,0 +1,223 @@
+//! Call recordings (issue 16): the tracks of a call's peers, who may see and compose them, the saved Composition
+//! State ([`composition`]) and the single-use tokens that authorize composition work ([`token`]).
+//!
+//! A call recording is named by the recording service's `recording_id` in its `room_id`. Each peer's track is an
+//! upload of kind `track` (`POST /uploads`), kept under
+//! `{prefix}rooms/{room_id}/{recording_id}/tracks/{peer_id}/{role}/{track_id}.{ext}` ([`crate::keys::track_key`]).
+//!
+//! Access ([`Call::access`]): the caller whose track upload created the call recording is its owner; every caller
+//! who uploaded a track to it is a member of its room. Both may read it, mint composition tokens and save its
+//! composition; anyone else is told it does not exist.
+
+pub mod composition;
+pub mod token;
+
+use crate::validate::{FieldError, identifier};
+use composition::SavedComposition;
+
+/// Longest call recording id and peer id accepted.
+pub const MAX_CALL_ID: usize = 64;
+
+/// A validated call recording id (the recording service's): `[A-Za-z0-9_-]{1,64}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallId(String);
+
+impl CallId {
+    /// Validates `value` as the JSON field `field`.
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
+        identifier(field, value, MAX_CALL_ID)?;
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The id itself.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A validated peer id: `[A-Za-z0-9_-]{1,64}`, one key segment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(String);
+
+impl PeerId {
+    /// Validates `value` as the JSON field `field`.
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
+        identifier(field, value, MAX_CALL_ID)?;
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The id itself.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a peer's track carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrackRole {
+    /// The peer's camera and microphone, muxed.
+    Av,
+    /// The peer's shared screen (its video is what counts).
+    Screenshare,
+}
+
+impl TrackRole {
+    /// Parses the wire name (`av`, `screenshare`) of the JSON field `field`.
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
+        match value {
+            "av" => Ok(Self::Av),
+            "screenshare" => Ok(Self::Screenshare),
+            _ => Err(FieldError::new(field, "must be av or screenshare")),
+        }
+    }
+
+    /// The wire name, also the track's key segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Av => "av",
+            Self::Screenshare => "screenshare",
+        }
+    }
+}
+
+/// One track of a call recording, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallTrack {
+    /// The track's upload (its recording id in `POST /uploads`, and its file name).
+    pub track_id: String,
+    /// The peer it belongs to.
+    pub peer_id: PeerId,
+    /// What it carries.
+    pub role: TrackRole,
+    /// When it started, epoch ms.
+    pub started_at: u64,
+    /// Who uploaded it: a member of the call's room.
+    pub uploader: String,
+    /// Its object key.
+    pub key: String,
+    /// When it was registered, epoch ms.
+    pub created_at_ms: u64,
+}
+
+/// A call recording as stored: its head, its tracks (oldest registration first) and its saved composition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The recording service's id.
+    pub recording_id: String,
+    /// The room.
+    pub room_id: String,
+    /// Who created it (the first track's uploader).
+    pub owner: String,
+    /// When it was created, epoch ms.
+    pub created_at_ms: u64,
+    /// When its item expires, epoch seconds (the latest track's retention).
+    pub expires_at: u64,
+    /// Its tracks.
+    pub tracks: Vec<CallTrack>,
+    /// The last Composition State saved, if any.
+    pub composition: Option<SavedComposition>,
+}
+
+/// What a caller may do with a call recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallAccess {
+    /// It created the call recording.
+    Owner,
+    /// It uploaded a track to it.
+    Member,
+}
+
+impl CallAccess {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Member => "member",
+        }
+    }
+}
+
+impl Call {
+    /// What `owner` may do with this call: the rule of the module's documentation. `None` for anyone else.
+    pub fn access(&self, owner: &str) -> Option<CallAccess> {
+        if self.owner == owner {
+            Some(CallAccess::Owner)
+        } else if self.tracks.iter().any(|t| t.uploader == owner) {
+            Some(CallAccess::Member)
+        } else {
+            None
+        }
+    }
+
+    /// The common time zero: the earliest `started_at` of its tracks, epoch ms.
+    pub fn time_zero(&self) -> Option<u64> {
+        self.tracks.iter().map(|t| t.started_at).min()
+    }
+
+    /// Its peers, each once, sorted.
+    pub fn peers(&self) -> Vec<PeerId> {
+        let mut peers: Vec<PeerId> = self.tracks.iter().map(|t| t.peer_id.clone()).collect();
+        peers.sort();
+        peers.dedup();
+        peers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(peer: &str, started_at: u64, uploader: &str) -> CallTrack {
+        CallTrack {
+            track_id: format!("t-{peer}-{started_at}"),
+            peer_id: PeerId::parse("peer_id", peer).unwrap(),
+            role: TrackRole::Av,
+            started_at,
+            uploader: uploader.to_owned(),
+            key: String::new(),
+            created_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn the_owner_and_the_rooms_uploaders_have_access_and_nobody_else() {
+        let call = Call {
+            recording_id: "rec-1".into(),
+            room_id: "room-1".into(),
+            owner: "jwt:alice".into(),
+            created_at_ms: 0,
+            expires_at: 0,
+            tracks: vec![
+                track("p2", 2_000, "jwt:bob"),
+                track("p1", 1_500, "jwt:alice"),
+                track("p2", 9_000, "jwt:bob"),
+            ],
+            composition: None,
+        };
+        assert_eq!(call.access("jwt:alice"), Some(CallAccess::Owner));
+        assert_eq!(call.access("jwt:bob"), Some(CallAccess::Member));
+        assert_eq!(call.access("jwt:carol"), None);
+        assert_eq!(call.access("anonymous"), None);
+        assert_eq!(call.time_zero(), Some(1_500));
+        let peers: Vec<String> = call.peers().iter().map(|p| p.as_str().to_owned()).collect();
+        assert_eq!(peers, ["p1", "p2"]);
+    }
+
+    #[test]
+    fn ids_and_roles_follow_the_identifier_rule() {
+        assert!(CallId::parse("recording_id", &"a".repeat(64)).is_ok());
+        for bad in ["", "a/b", "..", "a%2Fb", "a\u{0}", "a.b", &"a".repeat(65)] {
+            assert_eq!(
+                CallId::parse("recording_id", bad).unwrap_err().field,
+                "recording_id"
+            );
+            assert_eq!(PeerId::parse("peer_id", bad).unwrap_err().field, "peer_id");
+        }
+        assert_eq!(TrackRole::parse("role", "av"), Ok(TrackRole::Av));
+        assert_eq!(
+            TrackRole::parse("role", "screenshare"),
+            Ok(TrackRole::Screenshare)
+        );
+        assert!(TrackRole::parse("role", "audio").is_err());
+    }
+}

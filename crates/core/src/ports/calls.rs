@@ -1,0 +1,96 @@
+//! Call recordings: their tracks ([`CallTracks`]), their saved composition ([`CompositionStore`]) and their
+//! single-use tokens ([`CompositionTokens`]).
+
+use std::future::Future;
+
+use super::StoreError;
+use crate::call::composition::{CompositionState, SavedComposition};
+use crate::call::token::{TokenGrant, TokenUse};
+use crate::call::{Call, CallTrack};
+use crate::capability::CapabilityDigest;
+
+/// A call recording's head and tracks.
+pub trait CallTracks: Send + Sync {
+    /// Reads a call recording with its tracks and composition.
+    fn get_call(
+        &self,
+        recording_id: &str,
+    ) -> impl Future<Output = Result<Option<Call>, StoreError>> + Send;
+    /// Registers `track` on the call recording `recording_id` of `room_id`, creating the recording (its owner the
+    /// track's uploader) if it does not exist yet, and keeping it until `expires_at` (epoch seconds) at least. Two
+    /// registrations at once both land, and exactly one of their uploaders becomes the owner. A
+    /// [`StoreError::Conflict`] if the recording exists in another room (then nothing is written).
+    fn register_track(
+        &self,
+        room_id: &str,
+        recording_id: &str,
+        track: &CallTrack,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Which saved composition a save may replace (`If-Match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionMatch {
+    /// Any, or none yet (no `If-Match`).
+    Any,
+    /// Some saved composition (`If-Match: *`).
+    Exists,
+    /// Exactly this version (`If-Match: "3"`).
+    Version(u64),
+}
+
+impl VersionMatch {
+    /// Whether a composition at `current` (`None`: none saved) satisfies it.
+    pub fn matches(self, current: Option<u64>) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Exists => current.is_some(),
+            Self::Version(v) => current == Some(v),
+        }
+    }
+}
+
+/// What a save did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveOutcome {
+    /// Saved, as this version.
+    Saved(SavedComposition),
+    /// Not saved: the stored version does not match (`None`: none saved).
+    Mismatch {
+        /// The version stored now.
+        current: Option<u64>,
+    },
+}
+
+/// A call recording's Composition State, versioned.
+pub trait CompositionStore: Send + Sync {
+    /// Saves `state` at `now_ms` as the next version, with one conditional write on the stored version, so of two
+    /// saves over the same version exactly one applies. A [`StoreError::Conflict`] if the recording does not exist.
+    fn save_composition(
+        &self,
+        recording_id: &str,
+        state: &CompositionState,
+        expected: VersionMatch,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<SaveOutcome, StoreError>> + Send;
+}
+
+/// Single-use token grants, by digest.
+pub trait CompositionTokens: Send + Sync {
+    /// Stores a new grant (kept by the store's TTL until it expires).
+    fn put_grant(&self, grant: &TokenGrant) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Reads a grant.
+    fn get_grant(
+        &self,
+        digest: &CapabilityDigest,
+    ) -> impl Future<Output = Result<Option<TokenGrant>, StoreError>> + Send;
+    /// Burns the grant for `use_`: deletes it with one conditional write whose condition is [`TokenGrant::check`].
+    /// `true` if this call deleted it, `false` if it was unknown, used, expired, or does not cover `use_`. Of any
+    /// number of concurrent burns, at most one is `true`.
+    fn burn(
+        &self,
+        digest: &CapabilityDigest,
+        use_: &TokenUse<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}

@@ -1,0 +1,109 @@
+//! The call routes on moto's DynamoDB: requests that race over one composition version, and over one token.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use vidpipe_testkit::moto::{MotoServer, sdk_config_at};
+use vidpipe_testkit::serial::SerialProxy;
+
+use crate::common::Event;
+use crate::local_s3::{Stack, moto_stack};
+
+const STATE: &str = r#"{"layout":"grid","timeline":[{"t":0,"type":"pin","peer_id":"peer-1"}],"tracks":[{"peer_id":"peer-1","muted":false}],"export":{"resolution":"1280x720","fps":30}}"#;
+
+/// The API on moto, its DynamoDB calls through a [`SerialProxy`] (DynamoDB serializes the writes to one item, moto
+/// does not: without it, these races would measure moto).
+async fn call_stack() -> Arc<Stack> {
+    let provisioned = moto_stack(&[]).await;
+    let proxy = SerialProxy::start(MotoServer::shared().endpoint());
+    let ddb =
+        aws_sdk_dynamodb::Client::new(&sdk_config_at(proxy.endpoint(), "testing", "testing").await);
+    let stack = Stack::new(
+        &[],
+        provisioned.s3.clone(),
+        provisioned.bucket.clone(),
+        ddb,
+        provisioned.table.clone(),
+    );
+    let (status, body) = stack
+        .call(Event::fixture("post-uploads-track.json").subject(Some("alice")))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    Arc::new(stack)
+}
+
+async fn token(stack: &Stack) -> String {
+    let event = Event::fixture("post-composition-token.json").subject(Some("alice"));
+    let (status, minted) = stack.call(event).await;
+    assert_eq!(status, 201, "{minted}");
+    minted["token"].as_str().unwrap().to_owned()
+}
+
+fn put(token: &str, if_match: Option<&str>) -> Event {
+    let mut event = Event::fixture("put-composition.json")
+        .subject(Some("alice"))
+        .body(STATE)
+        .header("x-composition-token", token);
+    let headers = event.0["headers"].as_object_mut().unwrap();
+    match if_match {
+        Some(value) => headers.insert("if-match".into(), Value::String(value.into())),
+        None => headers.remove("if-match"),
+    };
+    event
+}
+
+/// Sends every event at once; the statuses, sorted.
+async fn race(stack: &Arc<Stack>, events: Vec<Event>) -> Vec<u16> {
+    let tasks: Vec<_> = events
+        .into_iter()
+        .map(|event| {
+            let stack = Arc::clone(stack);
+            tokio::spawn(async move { stack.call(event).await.0 })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses.sort_unstable();
+    statuses
+}
+
+#[tokio::test]
+async fn two_saves_over_one_version_at_once_give_one_200_and_one_412_on_moto() {
+    let stack = call_stack().await;
+    let first = token(&stack).await;
+    let (status, saved) = stack.call(put(&first, None)).await;
+    assert_eq!(
+        (status, saved["version"].as_u64()),
+        (200, Some(1)),
+        "{saved}"
+    );
+    let (a, b) = (token(&stack).await, token(&stack).await);
+    let statuses = race(&stack, vec![put(&a, Some("\"1\"")), put(&b, Some("\"1\""))]).await;
+    assert_eq!(statuses, [200, 412]);
+    let event = Event::fixture("get-recording.json")
+        .subject(Some("alice"))
+        .path("/recordings/rec-123");
+    let (status, got) = stack.call(event).await;
+    assert_eq!(
+        (status, got["composition"]["version"].as_u64()),
+        (200, Some(2)),
+        "{got}"
+    );
+}
+
+#[tokio::test]
+async fn of_twenty_uses_of_one_token_at_once_exactly_one_saves_on_moto() {
+    let stack = call_stack().await;
+    let token = token(&stack).await;
+    let statuses = race(&stack, (0..20).map(|_| put(&token, None)).collect()).await;
+    assert_eq!(statuses[0], 200, "{statuses:?}");
+    assert!(statuses[1..].iter().all(|s| *s == 401), "{statuses:?}");
+    let (status, replay) = stack.call(put(&token, None)).await;
+    assert_eq!(
+        (status, replay["error"]["code"].as_str()),
+        (401, Some("invalid_token"))
+    );
+}
