@@ -203,7 +203,9 @@ class RenderApiEndToEnd(unittest.TestCase):
             progress = [r["progress"] for r in seen]
             self.assertEqual(progress, sorted(progress), f"progress went back: {progress}")
             self.assertEqual((final["progress"], final["chunks_done"], final["chunks_total"]), (100, 5, 5))
+            # Each chunk job's MediaConvert estimate, from its COMPLETE event, summed once per chunk.
             self.assertGreater(final["cost"]["estimated_usd"], 0)
+            self.assertEqual((final["cost"]["basis"], final["cost"]["chunks"]), ("mediaconvert-on-demand", 5), final)
             if name == "first":
                 self.assertTrue(any(r["status"] == "processing" and 0 < r["progress"] < 100 for r in seen),
                                 f"no progress between 0 and 100 seen: {progress}")

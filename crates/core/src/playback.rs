@@ -596,7 +596,13 @@ mod tests {
         let url = |key: &str| format!("https://cdn.example/{key}");
         let view = package(StreamStatus::Processing).view(url);
         assert_eq!((view.hls, view.mp4, view.poster), (None, None, None));
-        let view = package(StreamStatus::Ready).view(url);
+        let mut ready = package(StreamStatus::Ready);
+        ready.cost = Some(JobCost {
+            micro_usd: 6_850,
+            output_seconds: 60,
+            basis: crate::cost::CostBasis::MediaConvertOnDemand,
+        });
+        let view = ready.view(url);
         assert_eq!(
             serde_json::to_value(&view).unwrap(),
             serde_json::json!({
@@ -606,7 +612,8 @@ mod tests {
                 "mp4": "https://cdn.example/streams/s-42_composited.mp4",
                 "poster": "https://cdn.example/streams/s-42_composited/playback/poster.0000001.jpg",
                 "storyboard": "https://cdn.example/streams/s-42_composited/playback/storyboard.vtt",
-                "duration_ms": 6000, "width": 1280, "height": 720, "cost": null
+                "duration_ms": 6000, "width": 1280, "height": 720,
+                "cost": {"estimated_usd": 0.00685, "output_minutes": 1.0, "basis": "mediaconvert-on-demand"}
             })
         );
     }

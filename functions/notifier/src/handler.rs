@@ -340,7 +340,7 @@ where
                     }
                     None => None,
                 };
-                tracing::info!(stream = %record.stream, generation, job_status, status = record.status.as_str(), progress = record.progress, "stream status updated");
+                tracing::info!(stream = %record.stream, generation, job_status, status = record.status.as_str(), progress = record.progress, cost_micro_usd = record.cost.map(|c| c.micro_usd), "stream status updated");
                 JobEventHandled::Applied {
                     stream: record.stream,
                     status: record.status.as_str().to_owned(),
@@ -542,7 +542,7 @@ where
             }
             None => None,
         };
-        tracing::info!(render_id, chunk = index, job_id = %detail.job_id, state = detail.state.name(), progress = record.progress, "chunk job event applied");
+        tracing::info!(render_id, chunk = index, job_id = %detail.job_id, state = detail.state.name(), progress = record.progress, cost_micro_usd = cost.map(|c| c.micro_usd), "chunk job event applied");
         Ok(JobEventHandled::ChunkApplied {
             render_id: render_id.to_owned(),
             chunk: index,

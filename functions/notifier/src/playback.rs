@@ -79,7 +79,7 @@ where
         }
         Ok(match self.playbacks.advance(&wire, &update).await? {
             PlaybackAdvance::Applied(package) => {
-                tracing::info!(asset = %wire, job_id = %detail.job_id, status = package.status.as_str(), "playback status updated");
+                tracing::info!(asset = %wire, job_id = %detail.job_id, status = package.status.as_str(), cost_micro_usd = package.cost.map(|c| c.micro_usd), "playback status updated");
                 self.announce_playback(event, &package).await?;
                 JobEventHandled::PlaybackApplied {
                     asset: wire,

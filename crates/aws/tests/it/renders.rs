@@ -4,6 +4,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use vidpipe_aws::dynamo::{DynamoRecordings, DynamoRenders};
 use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_aws::stepfunctions::StepFunctionsRenders;
+use vidpipe_core::cost::{CostBasis, JobCost};
 use vidpipe_core::ports::{
     ExecutionError, RecordingStore, RenderExecutions, RenderStore, StoreError, update_render,
 };
@@ -33,6 +34,13 @@ fn queued(id: &str, owner: &str, created_at_ms: u64) -> RenderRecord {
     r
 }
 
+/// A chunk job's minute of 1080p at $0.015.
+const MINUTE: JobCost = JobCost {
+    micro_usd: 15_000,
+    output_seconds: 60,
+    basis: CostBasis::MediaConvertOnDemand,
+};
+
 #[tokio::test]
 async fn a_render_item_round_trips_and_every_write_is_conditional_on_the_version_read() {
     let (ddb, name) = table().await;
@@ -60,6 +68,9 @@ async fn a_render_item_round_trips_and_every_write_is_conditional_on_the_version
     ] {
         update_render(&renders, "r1", 2_000, |r| {
             r.enter_phase(RenderPhase::Rendering, Some(2));
+            if update == ChunkUpdate::Complete {
+                r.apply_chunk_cost(index, MINUTE);
+            }
             r.apply_chunk(index, "job-0", update)
         })
         .await
@@ -73,6 +84,7 @@ async fn a_render_item_round_trips_and_every_write_is_conditional_on_the_version
         (45, 1, 3)
     );
     assert_eq!(after.chunks.jobs.get(&0).map(String::as_str), Some("job-0"));
+    assert_eq!(after.cost(), Some((MINUTE, 1)), "the chunk's cost, once");
     assert_eq!(after.updated_at_ms, 2_000);
 
     // A write over a version that is no longer current is refused.
