@@ -15,6 +15,8 @@ use vidpipe_testkit::fakes::{
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_http::{Body, Response};
 use serde_json::Value;
+use vidpipe_core::call::token::{CompositionToken, Scope, TokenGrant};
+use vidpipe_core::call::{Call, CallTrack, PeerId, TrackRole};
 use vidpipe_core::capability::StreamCapability;
 use vidpipe_core::ports::{ObjectHead, StoredPart};
 use vidpipe_core::recording::{MultipartUpload, Recording, RecordingStatus};
@@ -30,6 +32,10 @@ use crate::runtime::block_on;
 
 /// The multipart recording every app starts with, owned by the JWT caller `user-123` of the seed events.
 pub const RECORDING_ID: &str = "4b0c1d7e-5f3a-4c2b-9d1e-000000000042";
+
+/// Entropy of the composition token of `user-123` on the call recording `rec-123` every app starts with (one track
+/// of `peer-1`); seed events present it (64 times `3c`) in `x-composition-token`.
+const TOKEN_ENTROPY: [u8; 32] = [0x3c; 32];
 
 /// Entropy of the capability of `survey-7`, the anonymous stream every app starts with; seed events present the
 /// capability it issues (64 times `5a`) in `x-stream-capability`.
@@ -139,7 +145,46 @@ fn app(config: &Config) -> FuzzApp {
         capability: Some(StreamCapability::issue(SURVEY_ENTROPY).digest()),
         ..StreamRecord::new("survey-7", Some("anonymous".into()))
     });
+    with_call(&app);
     app
+}
+
+/// The call recording `rec-123` of room `room-456`: `user-123`'s track of `peer-1`, and a token of theirs for it.
+fn with_call(app: &FuzzApp) {
+    let track = CallTrack {
+        track_id: "track-1".into(),
+        peer_id: PeerId::parse("peer_id", "peer-1").expect("a peer id"),
+        role: TrackRole::Av,
+        started_at: 1_795_194_000_000,
+        uploader: "jwt:user-123".into(),
+        key: "videos/rooms/room-456/rec-123/tracks/peer-1/av/track-1.webm".into(),
+        created_at_ms: 1_795_194_000_000,
+    };
+    app.calls.calls.lock().expect("calls").insert(
+        "rec-123".into(),
+        Call {
+            recording_id: "rec-123".into(),
+            room_id: "room-456".into(),
+            owner: "jwt:user-123".into(),
+            created_at_ms: 1_795_194_000_000,
+            expires_at: 1_797_786_000,
+            tracks: vec![track],
+            composition: None,
+        },
+    );
+    let grant = TokenGrant::mint(
+        CompositionToken::issue(TOKEN_ENTROPY).digest(),
+        Scope::ALL.to_vec(),
+        "rec-123",
+        "room-456",
+        "jwt:user-123",
+        vidpipe_core::clock::now_ms(),
+    );
+    app.calls
+        .grants
+        .lock()
+        .expect("grants")
+        .insert(grant.digest.to_stored(), grant);
 }
 
 /// What the stores hold: a rejected request must leave it as it was.
@@ -149,6 +194,7 @@ struct Stores {
     uploads: HashMap<String, Vec<StoredPart>>,
     recordings: HashMap<String, Recording>,
     stream_writes: usize,
+    call_writes: usize,
 }
 
 fn stores(app: &FuzzApp) -> Stores {
@@ -157,6 +203,7 @@ fn stores(app: &FuzzApp) -> Stores {
         uploads: app.objects.uploads.lock().expect("uploads").clone(),
         recordings: app.recordings.items.lock().expect("recordings").clone(),
         stream_writes: app.streams.writes(),
+        call_writes: app.calls.writes.load(Ordering::SeqCst),
     }
 }
 
