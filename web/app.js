@@ -336,7 +336,7 @@ async function followStream(stream) {
   }
 }
 
-/** Plays an MP4 (no HLS playback package exists yet). */
+/** Plays the output's MP4 (the page plays the progressive file; its HLS package, `playback.hls`, is for adaptive players). */
 function play(url) {
   const player = $("player");
   player.src = url;
