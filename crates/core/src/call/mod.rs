@@ -12,8 +12,10 @@
 pub mod composition;
 pub mod token;
 
+use crate::jobevent::{JobRoute, RouteError};
 use crate::validate::{FieldError, identifier};
 use composition::SavedComposition;
+use std::collections::BTreeMap;
 
 /// Longest call recording id and peer id accepted.
 pub const MAX_CALL_ID: usize = 64;
@@ -163,6 +165,40 @@ impl Call {
     }
 }
 
+/// What a call preview job's events belong to (its `UserMetadata`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewJob {
+    /// The call recording.
+    pub recording_id: CallId,
+    /// The peer.
+    pub peer_id: PeerId,
+    /// Which of the peer's tracks.
+    pub role: TrackRole,
+}
+
+/// A call preview job's route (`jobevent::route` of `kind = call_preview`): its `recording_id`, `peer_id` and `role`, each checked by the rule that admitted it.
+pub fn preview_job_route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, RouteError> {
+    use crate::job::{METADATA_PEER_ID, METADATA_RECORDING_ID, METADATA_ROLE};
+    let field = |name: &'static str| {
+        user_metadata
+            .get(name)
+            .ok_or(RouteError::Missing(name))
+            .map(|value| (name, value))
+    };
+    let invalid = |(field, value): (&'static str, &String)| RouteError::Invalid {
+        field,
+        value: value.clone(),
+    };
+    let recording = field(METADATA_RECORDING_ID)?;
+    let peer = field(METADATA_PEER_ID)?;
+    let role = field(METADATA_ROLE)?;
+    Ok(JobRoute::CallPreview(PreviewJob {
+        recording_id: CallId::parse(recording.0, recording.1).map_err(|_| invalid(recording))?,
+        peer_id: PeerId::parse(peer.0, peer.1).map_err(|_| invalid(peer))?,
+        role: TrackRole::parse(role.0, role.1).map_err(|_| invalid(role))?,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,5 +255,63 @@ mod tests {
             Ok(TrackRole::Screenshare)
         );
         assert!(TrackRole::parse("role", "audio").is_err());
+    }
+
+    #[test]
+    fn a_call_preview_job_routes_to_its_recording_peer_and_role_and_nothing_else() {
+        use crate::jobevent::route;
+        let metadata = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let full = [
+            ("app", "vidpipe"),
+            ("kind", "call_preview"),
+            ("recording_id", "rec-123"),
+            ("peer_id", "peer-1"),
+            ("role", "screenshare"),
+        ];
+        assert_eq!(
+            route(&metadata(&full)),
+            Ok(JobRoute::CallPreview(PreviewJob {
+                recording_id: CallId::parse("recording_id", "rec-123").unwrap(),
+                peer_id: PeerId::parse("peer_id", "peer-1").unwrap(),
+                role: TrackRole::Screenshare,
+            }))
+        );
+        for missing in ["recording_id", "peer_id", "role"] {
+            let pairs: Vec<_> = full
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            assert_eq!(route(&metadata(&pairs)), Err(RouteError::Missing(missing)));
+        }
+        for (field, bad) in [
+            ("recording_id", "../rec"),
+            ("peer_id", "peer 1"),
+            ("role", "audio"),
+        ] {
+            let pairs: Vec<_> = full
+                .iter()
+                .map(|&(k, v)| (k, if k == field { bad } else { v }))
+                .collect();
+            assert_eq!(
+                route(&metadata(&pairs)),
+                Err(RouteError::Invalid {
+                    field,
+                    value: bad.into()
+                })
+            );
+        }
+        // The generic preview job keeps its kind: not mistaken for a call's.
+        assert_eq!(
+            route(&metadata(&[("app", "vidpipe"), ("kind", "preview")])),
+            Ok(JobRoute::NotOurs {
+                kind: "preview".into()
+            })
+        );
     }
 }
