@@ -105,7 +105,7 @@ pub fn call_preview_job(
         // The composer plays HLS; a DASH manifest nobody reads would only be more files to sign.
         dash: false,
     };
-    let rendition = segmented_video_at(size, Some(CALL_PREVIEW_RATE));
+    let rendition = no_b_frames(segmented_video_at(size, Some(CALL_PREVIEW_RATE)));
     let group = cmaf_group_at(&manifests, vec![("_video".into(), rendition)], audio);
     let settings = JobSettings {
         inputs: Some(inputs),
@@ -170,6 +170,21 @@ fn padded_inputs(tracks: &[&PreviewTrack], size: Size) -> Result<Vec<Input>, Job
         }
     }
     Ok(inputs)
+}
+
+/// The rendition without B-frames. With them, the first frame shown is not the first stored, and a packager that
+/// writes no edit list (ffmpeg's HLS muxer) presents every segment two frames late; without them each segment's
+/// first frame is shown at its boundary wherever it is packaged, and a browser decoding several peers at once has
+/// less to reorder.
+fn no_b_frames(mut video: VideoDescription) -> VideoDescription {
+    if let Some(h264) = video
+        .codec_settings
+        .as_mut()
+        .and_then(|c| c.h264_settings.as_mut())
+    {
+        h264.number_b_frames_between_reference_frames = Some(0);
+    }
+    video
 }
 
 /// A black, silent input of `ms` milliseconds at the preview's size and rate.
