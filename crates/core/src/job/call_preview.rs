@@ -44,7 +44,8 @@ pub struct PreviewTrack {
 /// What one call preview job makes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallPreview<'a> {
-    /// The call's folder, `s3://bucket/{prefix}rooms/{room_id}/{recording_id}/` (ending in `/`).
+    /// The call's folder, `s3://bucket/{prefix}rooms/{room_id}/{recording_id}/` (`keys::call_prefix` in the bucket;
+    /// ending in `/`). The preview's objects there classify as nothing (`keys::classify_key`), so they start no job.
     pub call_folder: &'a S3Uri,
     /// The call recording.
     pub recording_id: &'a CallId,
