@@ -350,7 +350,7 @@ pub enum JobRoute {
     },
     /// One peer's preview of a call recording (`kind = call_preview`).
     CallPreview(crate::call::PreviewJob),
-    /// A vidpipe job whose events the notifier does not track (previews).
+    /// A vidpipe job whose events the notifier does not track (`preview_job`'s, kind `preview`).
     NotOurs {
         /// Its `kind`.
         kind: String,

@@ -4,7 +4,7 @@
 //! - [`composite_job`]: screen plus camera picture-in-picture (the AddPipe survey client's recordings),
 //! - [`single_job`]: one recording to the same output key, when the partner never arrives,
 //! - [`chunk_job`]: one chunk of a render request (the chunked render),
-//! - [`preview_job`]: an HLS or CMAF preview with a poster image (for call compositions),
+//! - [`preview_job`]: an HLS or CMAF preview of one recording with a poster image,
 //! - [`call_preview_job`]: one peer's preview of a call recording, padded to the call's time zero,
 //! - [`playback_job`]: the playback package (CMAF ladder with HLS and DASH, MP4, poster, storyboard frames).
 
