@@ -156,6 +156,36 @@ impl Call {
         self.tracks.iter().map(|t| t.started_at).min()
     }
 
+    /// A track's start after time zero, in milliseconds.
+    pub fn offset_ms(&self, track: &CallTrack) -> u64 {
+        track
+            .started_at
+            .saturating_sub(self.time_zero().unwrap_or(track.started_at))
+    }
+
+    /// Its tracks as the previews take them (`job::call_preview_job`): one group per peer and role (peers sorted,
+    /// `av` before `screenshare`), each track with its offset from the call's time zero, earliest first.
+    pub fn preview_groups(&self) -> Vec<PreviewGroup<'_>> {
+        let mut groups: BTreeMap<(&PeerId, bool), PreviewGroup<'_>> = BTreeMap::new();
+        for track in &self.tracks {
+            let key = (&track.peer_id, track.role == TrackRole::Screenshare);
+            groups
+                .entry(key)
+                .or_insert_with(|| PreviewGroup {
+                    peer_id: &track.peer_id,
+                    role: track.role,
+                    tracks: Vec::new(),
+                })
+                .tracks
+                .push((track, self.offset_ms(track)));
+        }
+        let mut groups: Vec<PreviewGroup<'_>> = groups.into_values().collect();
+        for group in &mut groups {
+            group.tracks.sort_by_key(|(_, offset)| *offset);
+        }
+        groups
+    }
+
     /// Its peers, each once, sorted.
     pub fn peers(&self) -> Vec<PeerId> {
         let mut peers: Vec<PeerId> = self.tracks.iter().map(|t| t.peer_id.clone()).collect();
@@ -163,6 +193,17 @@ impl Call {
         peers.dedup();
         peers
     }
+}
+
+/// One peer's tracks of one role, for one preview job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewGroup<'a> {
+    /// The peer.
+    pub peer_id: &'a PeerId,
+    /// The role of all its tracks.
+    pub role: TrackRole,
+    /// Each track and its offset from the call's time zero (ms), earliest first.
+    pub tracks: Vec<(&'a CallTrack, u64)>,
 }
 
 /// What a call preview job's events belong to (its `UserMetadata`).
@@ -237,6 +278,50 @@ mod tests {
         assert_eq!(call.time_zero(), Some(1_500));
         let peers: Vec<String> = call.peers().iter().map(|p| p.as_str().to_owned()).collect();
         assert_eq!(peers, ["p1", "p2"]);
+    }
+
+    #[test]
+    fn previews_group_each_peers_tracks_by_role_with_offsets_from_the_calls_time_zero() {
+        let screen = CallTrack {
+            role: TrackRole::Screenshare,
+            ..track("p1", 6_000, "jwt:alice")
+        };
+        let call = Call {
+            recording_id: "rec-1".into(),
+            room_id: "room-1".into(),
+            owner: "jwt:alice".into(),
+            created_at_ms: 0,
+            expires_at: 0,
+            tracks: vec![
+                track("p2", 9_000, "jwt:bob"),
+                screen,
+                track("p2", 2_000, "jwt:bob"),
+                track("p1", 1_500, "jwt:alice"),
+            ],
+            composition: None,
+        };
+        type Group<'a> = (&'a str, &'a str, Vec<(String, u64)>);
+        let groups: Vec<Group<'_>> = call
+            .preview_groups()
+            .iter()
+            .map(|g| {
+                let tracks = g.tracks.iter();
+                let tracks = tracks.map(|(t, offset)| (t.track_id.clone(), *offset));
+                (g.peer_id.as_str(), g.role.as_str(), tracks.collect())
+            })
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("p1", "av", vec![("t-p1-1500".into(), 0)]),
+                ("p1", "screenshare", vec![("t-p1-6000".into(), 4_500)]),
+                (
+                    "p2",
+                    "av",
+                    vec![("t-p2-2000".into(), 500), ("t-p2-9000".into(), 7_500)]
+                ),
+            ]
+        );
     }
 
     #[test]
