@@ -348,7 +348,9 @@ pub enum JobRoute {
         /// The ETag of the source the job was made from (its `source`), the package's generation.
         source_etag: Option<String>,
     },
-    /// A vidpipe job whose events the notifier does not track (previews).
+    /// One peer's preview of a call recording (`kind = call_preview`).
+    CallPreview(crate::call::PreviewJob),
+    /// A vidpipe job whose events the notifier does not track (`preview_job`'s, kind `preview`).
     NotOurs {
         /// Its `kind`.
         kind: String,
@@ -389,6 +391,7 @@ pub fn route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, Route
         "composite" => StreamJobKind::Composite,
         "single" => StreamJobKind::Single,
         "playback" => return crate::playback::job_route(user_metadata),
+        "call_preview" => return crate::call::preview_job_route(user_metadata),
         other => {
             return Ok(JobRoute::NotOurs {
                 kind: other.to_owned(),

@@ -6,12 +6,15 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use vidpipe_core::call::{CallId, PeerId, TrackRole};
+use vidpipe_core::job::{CallPreview, PreviewTrack, call_preview_job};
 use vidpipe_core::job::{
     CompositeOptions, CompositeOutput, CreateJobRequest, FrameRate, JobContext, MediaInfo,
     PlaybackOptions, PreviewFormat, PreviewOptions, Recording, SingleOptions, chunk_job,
     composite_job, playback_job, preview_job, single_job,
 };
 use vidpipe_core::render::{Chunk, RenderRequest};
+use vidpipe_core::s3uri::S3Uri;
 
 const SCREENS: [(u32, u32); 4] = [(1920, 1080), (2880, 1800), (1024, 768), (854, 480)];
 const CAMERAS: [(u32, u32); 2] = [(640, 360), (720, 1280)];
@@ -244,7 +247,72 @@ fn cases() -> Vec<(String, CreateJobRequest)> {
     );
     cases.push(("preview_cmaf_screen854x480_silent".into(), job.unwrap()));
     cases.extend(playback_cases(&ctx));
+    cases.extend(call_preview_cases(&ctx));
     cases
+}
+
+/// A call of two peers and a screenshare, each starting at another time after time zero: peer-1's camera at 0,
+/// peer-2's at 1.3 s (then again at 30 s after leaving at 21.3 s), peer-1's screenshare at 5 s.
+fn call_preview_cases(ctx: &JobContext) -> Vec<(String, CreateJobRequest)> {
+    let folder: S3Uri = "s3://vidpipe-uploads/rooms/room-456/rec-123/"
+        .parse()
+        .unwrap();
+    let recording_id = CallId::parse("recording_id", "rec-123").unwrap();
+    let track =
+        |peer: &str, role: &str, id: &str, size: (u32, u32), audio, offset_ms| PreviewTrack {
+            recording: Recording {
+                uri: format!("{folder}tracks/{peer}/{role}/{id}.webm")
+                    .parse()
+                    .unwrap(),
+                media: MediaInfo {
+                    duration_ms: Some(20_000),
+                    ..media(size.0, size.1, audio)
+                },
+            },
+            offset_ms,
+        };
+    let calls = [
+        (
+            "peer-1",
+            TrackRole::Av,
+            vec![track("peer-1", "av", "t-1", (1280, 720), true, 0)],
+        ),
+        (
+            "peer-2",
+            TrackRole::Av,
+            vec![
+                track("peer-2", "av", "t-3", (640, 480), true, 30_000),
+                track("peer-2", "av", "t-2", (640, 480), true, 1_300),
+            ],
+        ),
+        (
+            "peer-1",
+            TrackRole::Screenshare,
+            vec![track(
+                "peer-1",
+                "screenshare",
+                "t-4",
+                (1920, 1080),
+                false,
+                5_000,
+            )],
+        ),
+    ];
+    calls
+        .into_iter()
+        .map(|(peer, role, tracks)| {
+            let peer_id = PeerId::parse("peer_id", peer).unwrap();
+            let preview = CallPreview {
+                call_folder: &folder,
+                recording_id: &recording_id,
+                peer_id: &peer_id,
+                role,
+                tracks: &tracks,
+            };
+            let job = call_preview_job(ctx, &preview).unwrap();
+            (format!("call_preview_{peer}_{}", role.as_str()), job)
+        })
+        .collect()
 }
 
 /// Playback packages: the ladder's sources (4K, 1080p, 720p, portrait 480x640, 360p without sound) as uploads, and a

@@ -473,6 +473,12 @@ where
             Ok(JobRoute::Chunk { render_id, .. }) => {
                 return Ok(Outcome::Ignored(format!("a chunk of render {render_id}")));
             }
+            Ok(JobRoute::CallPreview(preview)) => {
+                return Ok(Outcome::Ignored(format!(
+                    "call preview of {}",
+                    preview.recording_id.as_str()
+                )));
+            }
             Ok(JobRoute::Playback { asset, .. }) => {
                 return Ok(Outcome::Ignored(format!(
                     "playback job of {}",

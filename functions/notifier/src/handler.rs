@@ -293,6 +293,9 @@ where
                     .playback_event(&event, &asset, source_etag.as_deref())
                     .await;
             }
+            Ok(JobRoute::CallPreview(preview)) => {
+                return Ok(call_preview_ignored(&detail.job_id, &preview));
+            }
             Ok(JobRoute::NotOurs { kind }) => {
                 tracing::info!(job_id = %detail.job_id, kind, "job of a kind the notifier does not track");
                 return Ok(JobEventHandled::Ignored {
@@ -583,6 +586,21 @@ where
 
 /// The answer to a job that failed on its inputs and named a recording to make the output from alone: the
 /// compositor submits that job, so the stream is left as it is.
+/// A call preview job's event: its status is not tracked yet (issue 16), and the route keeps it apart from every
+/// other job's.
+fn call_preview_ignored(job_id: &str, preview: &vidpipe_core::call::PreviewJob) -> JobEventHandled {
+    let (recording_id, peer_id) = (preview.recording_id.as_str(), preview.peer_id.as_str());
+    tracing::info!(
+        job_id,
+        recording_id,
+        peer_id,
+        "call preview job: its status is not tracked yet"
+    );
+    JobEventHandled::Ignored {
+        reason: format!("call preview of {recording_id} (peer {peer_id})"),
+    }
+}
+
 fn left_to_fallback(
     detail: &vidpipe_core::jobevent::JobStateDetail,
     stream: &str,

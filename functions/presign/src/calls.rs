@@ -226,7 +226,7 @@ where
             let upload = self.recordings.get(&t.track_id).await?;
             tracks.push(json!({
                 "track_id": t.track_id, "peer_id": t.peer_id.as_str(), "role": t.role.as_str(),
-                "started_at": t.started_at, "offset_ms": t.started_at - time_zero.unwrap_or(t.started_at),
+                "started_at": t.started_at, "offset_ms": call.offset_ms(t),
                 "status": upload.as_ref().map(|u| u.status.as_str()), "size": upload.as_ref().map(|u| u.size),
             }));
         }

@@ -12,8 +12,10 @@
 pub mod composition;
 pub mod token;
 
+use crate::jobevent::{JobRoute, RouteError};
 use crate::validate::{FieldError, identifier};
 use composition::SavedComposition;
+use std::collections::BTreeMap;
 
 /// Longest call recording id and peer id accepted.
 pub const MAX_CALL_ID: usize = 64;
@@ -154,6 +156,36 @@ impl Call {
         self.tracks.iter().map(|t| t.started_at).min()
     }
 
+    /// A track's start after time zero, in milliseconds.
+    pub fn offset_ms(&self, track: &CallTrack) -> u64 {
+        track
+            .started_at
+            .saturating_sub(self.time_zero().unwrap_or(track.started_at))
+    }
+
+    /// Its tracks as the previews take them (`job::call_preview_job`): one group per peer and role (peers sorted,
+    /// `av` before `screenshare`), each track with its offset from the call's time zero, earliest first.
+    pub fn preview_groups(&self) -> Vec<PreviewGroup<'_>> {
+        let mut groups: BTreeMap<(&PeerId, bool), PreviewGroup<'_>> = BTreeMap::new();
+        for track in &self.tracks {
+            let key = (&track.peer_id, track.role == TrackRole::Screenshare);
+            groups
+                .entry(key)
+                .or_insert_with(|| PreviewGroup {
+                    peer_id: &track.peer_id,
+                    role: track.role,
+                    tracks: Vec::new(),
+                })
+                .tracks
+                .push((track, self.offset_ms(track)));
+        }
+        let mut groups: Vec<PreviewGroup<'_>> = groups.into_values().collect();
+        for group in &mut groups {
+            group.tracks.sort_by_key(|(_, offset)| *offset);
+        }
+        groups
+    }
+
     /// Its peers, each once, sorted.
     pub fn peers(&self) -> Vec<PeerId> {
         let mut peers: Vec<PeerId> = self.tracks.iter().map(|t| t.peer_id.clone()).collect();
@@ -161,6 +193,51 @@ impl Call {
         peers.dedup();
         peers
     }
+}
+
+/// One peer's tracks of one role, for one preview job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewGroup<'a> {
+    /// The peer.
+    pub peer_id: &'a PeerId,
+    /// The role of all its tracks.
+    pub role: TrackRole,
+    /// Each track and its offset from the call's time zero (ms), earliest first.
+    pub tracks: Vec<(&'a CallTrack, u64)>,
+}
+
+/// What a call preview job's events belong to (its `UserMetadata`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewJob {
+    /// The call recording.
+    pub recording_id: CallId,
+    /// The peer.
+    pub peer_id: PeerId,
+    /// Which of the peer's tracks.
+    pub role: TrackRole,
+}
+
+/// A call preview job's route (`jobevent::route` of `kind = call_preview`): its `recording_id`, `peer_id` and `role`, each checked by the rule that admitted it.
+pub fn preview_job_route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, RouteError> {
+    use crate::job::{METADATA_PEER_ID, METADATA_RECORDING_ID, METADATA_ROLE};
+    let field = |name: &'static str| {
+        user_metadata
+            .get(name)
+            .ok_or(RouteError::Missing(name))
+            .map(|value| (name, value))
+    };
+    let invalid = |(field, value): (&'static str, &String)| RouteError::Invalid {
+        field,
+        value: value.clone(),
+    };
+    let recording = field(METADATA_RECORDING_ID)?;
+    let peer = field(METADATA_PEER_ID)?;
+    let role = field(METADATA_ROLE)?;
+    Ok(JobRoute::CallPreview(PreviewJob {
+        recording_id: CallId::parse(recording.0, recording.1).map_err(|_| invalid(recording))?,
+        peer_id: PeerId::parse(peer.0, peer.1).map_err(|_| invalid(peer))?,
+        role: TrackRole::parse(role.0, role.1).map_err(|_| invalid(role))?,
+    }))
 }
 
 #[cfg(test)]
@@ -204,6 +281,50 @@ mod tests {
     }
 
     #[test]
+    fn previews_group_each_peers_tracks_by_role_with_offsets_from_the_calls_time_zero() {
+        let screen = CallTrack {
+            role: TrackRole::Screenshare,
+            ..track("p1", 6_000, "jwt:alice")
+        };
+        let call = Call {
+            recording_id: "rec-1".into(),
+            room_id: "room-1".into(),
+            owner: "jwt:alice".into(),
+            created_at_ms: 0,
+            expires_at: 0,
+            tracks: vec![
+                track("p2", 9_000, "jwt:bob"),
+                screen,
+                track("p2", 2_000, "jwt:bob"),
+                track("p1", 1_500, "jwt:alice"),
+            ],
+            composition: None,
+        };
+        type Group<'a> = (&'a str, &'a str, Vec<(String, u64)>);
+        let groups: Vec<Group<'_>> = call
+            .preview_groups()
+            .iter()
+            .map(|g| {
+                let tracks = g.tracks.iter();
+                let tracks = tracks.map(|(t, offset)| (t.track_id.clone(), *offset));
+                (g.peer_id.as_str(), g.role.as_str(), tracks.collect())
+            })
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("p1", "av", vec![("t-p1-1500".into(), 0)]),
+                ("p1", "screenshare", vec![("t-p1-6000".into(), 4_500)]),
+                (
+                    "p2",
+                    "av",
+                    vec![("t-p2-2000".into(), 500), ("t-p2-9000".into(), 7_500)]
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn ids_and_roles_follow_the_identifier_rule() {
         assert!(CallId::parse("recording_id", &"a".repeat(64)).is_ok());
         for bad in ["", "a/b", "..", "a%2Fb", "a\u{0}", "a.b", &"a".repeat(65)] {
@@ -219,5 +340,63 @@ mod tests {
             Ok(TrackRole::Screenshare)
         );
         assert!(TrackRole::parse("role", "audio").is_err());
+    }
+
+    #[test]
+    fn a_call_preview_job_routes_to_its_recording_peer_and_role_and_nothing_else() {
+        use crate::jobevent::route;
+        let metadata = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let full = [
+            ("app", "vidpipe"),
+            ("kind", "call_preview"),
+            ("recording_id", "rec-123"),
+            ("peer_id", "peer-1"),
+            ("role", "screenshare"),
+        ];
+        assert_eq!(
+            route(&metadata(&full)),
+            Ok(JobRoute::CallPreview(PreviewJob {
+                recording_id: CallId::parse("recording_id", "rec-123").unwrap(),
+                peer_id: PeerId::parse("peer_id", "peer-1").unwrap(),
+                role: TrackRole::Screenshare,
+            }))
+        );
+        for missing in ["recording_id", "peer_id", "role"] {
+            let pairs: Vec<_> = full
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            assert_eq!(route(&metadata(&pairs)), Err(RouteError::Missing(missing)));
+        }
+        for (field, bad) in [
+            ("recording_id", "../rec"),
+            ("peer_id", "peer 1"),
+            ("role", "audio"),
+        ] {
+            let pairs: Vec<_> = full
+                .iter()
+                .map(|&(k, v)| (k, if k == field { bad } else { v }))
+                .collect();
+            assert_eq!(
+                route(&metadata(&pairs)),
+                Err(RouteError::Invalid {
+                    field,
+                    value: bad.into()
+                })
+            );
+        }
+        // The generic preview job keeps its kind: not mistaken for a call's.
+        assert_eq!(
+            route(&metadata(&[("app", "vidpipe"), ("kind", "preview")])),
+            Ok(JobRoute::NotOurs {
+                kind: "preview".into()
+            })
+        );
     }
 }

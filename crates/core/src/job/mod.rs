@@ -4,9 +4,11 @@
 //! - [`composite_job`]: screen plus camera picture-in-picture (the AddPipe survey client's recordings),
 //! - [`single_job`]: one recording to the same output key, when the partner never arrives,
 //! - [`chunk_job`]: one chunk of a render request (the chunked render),
-//! - [`preview_job`]: an HLS or CMAF preview with a poster image (for call compositions),
+//! - [`preview_job`]: an HLS or CMAF preview of one recording with a poster image,
+//! - [`call_preview_job`]: one peer's preview of a call recording, padded to the call's time zero,
 //! - [`playback_job`]: the playback package (CMAF ladder with HLS and DASH, MP4, poster, storyboard frames).
 
+mod call_preview;
 mod chunk;
 mod composite;
 mod encoding;
@@ -23,6 +25,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use call_preview::{
+    CALL_PREVIEW_RATE, CALL_PREVIEW_SEGMENT_SECONDS, CallPreview, METADATA_PEER_ID,
+    METADATA_RECORDING_ID, METADATA_ROLE, PEER_PREVIEW_MAX_WIDTH, PreviewTrack,
+    SCREENSHARE_PREVIEW_MAX_WIDTH, call_preview_base, call_preview_job,
+};
 pub use chunk::{CHUNK_CONTAINER, MAX_OVERLAY_IMAGES, chunk_job, motion_rect, short_video_scenes};
 pub use composite::{CompositeOptions, Recording, SingleOptions, composite_job, single_job};
 pub use encoding::{DEFAULT_MAX_WIDTH, max_bitrate, output_size};
@@ -53,7 +60,7 @@ pub struct JobContext {
 
 /// The kind of a job, recorded in its `UserMetadata` under [`METADATA_KIND`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum JobKind {
     /// Screen plus camera picture-in-picture.
     Composite,
@@ -65,6 +72,8 @@ pub enum JobKind {
     Preview,
     /// A playback package (ladder, MP4, poster, storyboard frames).
     Playback,
+    /// One peer's preview of a call recording (`call_preview`).
+    CallPreview,
 }
 
 impl JobKind {
@@ -76,6 +85,7 @@ impl JobKind {
             JobKind::Chunk => "chunk",
             JobKind::Preview => "preview",
             JobKind::Playback => "playback",
+            JobKind::CallPreview => "call_preview",
         }
     }
 }

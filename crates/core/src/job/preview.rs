@@ -156,6 +156,28 @@ pub(super) fn cmaf_group(
     videos: Vec<(String, VideoDescription)>,
     audio: Option<Vec<AudioDescription>>,
 ) -> OutputGroup {
+    let manifests = CmafManifests {
+        destination: format!("{folder}index"),
+        segment_length: SEGMENT_SECONDS,
+        dash: true,
+    };
+    cmaf_group_at(&manifests, videos, audio)
+}
+
+/// Where a CMAF group writes and what: its `Destination` (base name of the manifests, `{base}.m3u8`), its segment
+/// length in seconds, and whether a DASH manifest (`{base}.mpd`) is written beside the HLS one.
+pub(super) struct CmafManifests {
+    pub(super) destination: String,
+    pub(super) segment_length: i32,
+    pub(super) dash: bool,
+}
+
+/// A CMAF group as [`cmaf_group`], at the destination, segment length and manifests of `manifests`.
+pub(super) fn cmaf_group_at(
+    manifests: &CmafManifests,
+    videos: Vec<(String, VideoDescription)>,
+    audio: Option<Vec<AudioDescription>>,
+) -> OutputGroup {
     let mut outputs: Vec<Output> = videos
         .into_iter()
         .map(|(modifier, video)| Output {
@@ -181,13 +203,17 @@ pub(super) fn cmaf_group(
             file_group_settings: None,
             hls_group_settings: None,
             cmaf_group_settings: Some(CmafGroupSettings {
-                destination: Some(format!("{folder}index")),
-                segment_length: Some(SEGMENT_SECONDS),
+                destination: Some(manifests.destination.clone()),
+                segment_length: Some(manifests.segment_length),
                 fragment_length: Some(2),
                 segment_length_control: Some(SegmentLengthControl::Exact),
                 segment_control: Some(SegmentControl::SegmentedFiles),
                 write_hls_manifest: Some(EnabledDisabled::Enabled),
-                write_dash_manifest: Some(EnabledDisabled::Enabled),
+                write_dash_manifest: Some(if manifests.dash {
+                    EnabledDisabled::Enabled
+                } else {
+                    EnabledDisabled::Disabled
+                }),
                 manifest_duration_format: Some(ManifestDurationFormat::FloatingPoint),
                 codec_specification: Some(CodecSpecification::Rfc6381),
             }),
@@ -217,8 +243,20 @@ fn container(container: ContainerType) -> ContainerSettings {
 /// (`GopSizeUnits: AUTO`, as the model advises for segmented outputs; `SegmentLengthControl: EXACT` then puts a
 /// keyframe at every segment boundary).
 pub(super) fn segmented_video(size: Size) -> VideoDescription {
+    segmented_video_at(size, None)
+}
+
+/// A segmented rendition as [`segmented_video`], at the frame rate `rate` when one is given (`SPECIFIED`), else
+/// the source's.
+pub(super) fn segmented_video_at(size: Size, rate: Option<FrameRate>) -> VideoDescription {
+    let framerate_control = Some(match rate {
+        Some(_) => H264FramerateControl::Specified,
+        None => H264FramerateControl::InitializeFromSource,
+    });
     let settings = H264Settings {
-        framerate_control: Some(H264FramerateControl::InitializeFromSource),
+        framerate_control,
+        framerate_numerator: rate.map(|r| r.numerator as i32),
+        framerate_denominator: rate.map(|r| r.denominator as i32),
         gop_size_units: Some(H264GopSizeUnits::Auto),
         ..h264_qvbr(size, QUALITY)
     };

@@ -70,6 +70,7 @@ fn enum_wire_strings_match_serde() {
 
 // ---- builders: shared helpers; the tests are in one module per builder -----------------------------------------
 
+mod call_preview;
 mod chunk;
 mod composite;
 mod playback;
