@@ -731,7 +731,27 @@ where
     }
 
     /// A recording as clients see it, with a presigned `download_url` (absent once aborted).
+    /// A recording's status as its owner sees it. A stream's screen or camera upload is sent with one PUT that no
+    /// request marks done: the compositor records its arrival on the stream's item, so it is `uploaded` once the
+    /// stream counts an object of its kind (its key is the stream's and no other upload may take it).
+    async fn recording_status(&self, r: &Recording) -> Result<RecordingStatus, ApiError> {
+        let (RecordingStatus::Uploading, Some(stream)) = (r.status, r.stream_name.as_deref())
+        else {
+            return Ok(r.status);
+        };
+        let arrived = |record: &vidpipe_core::stream_status::StreamRecord| match r.kind {
+            UploadKind::Screen => record.screen_uploads > 0,
+            UploadKind::Camera => record.camera_uploads > 0,
+            _ => false,
+        };
+        Ok(match self.streams.get_status(stream).await? {
+            Some(record) if arrived(&record) => RecordingStatus::Uploaded,
+            _ => r.status,
+        })
+    }
+
     async fn recording_view(&self, r: &Recording) -> Result<Value, ApiError> {
+        let status = self.recording_status(r).await?;
         let download_url = match r.status {
             RecordingStatus::Aborted => None,
             _ => Some(
@@ -746,7 +766,7 @@ where
             .await?;
         Ok(json!({
             "playback": playback,
-            "recording_id": r.recording_id, "kind": r.kind.as_str(), "key": r.key, "status": r.status.as_str(),
+            "recording_id": r.recording_id, "kind": r.kind.as_str(), "key": r.key, "status": status.as_str(),
             "content_type": r.content_type, "size": r.size, "room_id": r.room_id, "stream_name": r.stream_name,
             "filename": r.filename, "started_at": r.started_at, "created_at": rfc3339_ms(r.created_at_ms),
             "expires_at": rfc3339_ms(r.expires_at * 1000), "download_url": download_url,

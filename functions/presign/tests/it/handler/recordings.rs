@@ -114,3 +114,45 @@ async fn listing_is_per_owner_newest_first_and_paginated() {
     .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_streams_upload_is_uploaded_once_the_stream_counts_its_object() {
+    let app = app(&[]);
+    let (status, created) = call(
+        &app,
+        Event::fixture("post-uploads-camera.json").subject(Some("alice")),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["recording_id"].as_str().unwrap().to_owned();
+    let read = || async {
+        let (_, one) = call(
+            &app,
+            Event::fixture("get-recording.json")
+                .subject(Some("alice"))
+                .id(&id),
+        )
+        .await;
+        let (_, list) = call(
+            &app,
+            Event::fixture("get-recordings.json")
+                .subject(Some("alice"))
+                .query(&[]),
+        )
+        .await;
+        (
+            one["status"].as_str().unwrap().to_owned(),
+            list["recordings"][0]["status"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(read().await, ("uploading".into(), "uploading".into()));
+    // The screen arriving does not make the camera uploaded.
+    let mut record = app.streams.record("session-42").unwrap();
+    record.screen_uploads = 1;
+    app.streams.insert(record.clone());
+    assert_eq!(read().await.0, "uploading");
+    // The compositor counted the camera's object on the stream.
+    record.camera_uploads = 1;
+    app.streams.insert(record);
+    assert_eq!(read().await, ("uploaded".into(), "uploaded".into()));
+}
