@@ -48,14 +48,14 @@ pub fn query(key: &[u8], asset: &str, expires: u64) -> String {
 }
 
 /// Checks a request's `expires` and `sig` for `asset` at `now` (epoch seconds): the signature first (in constant
-/// time), so an expired URL is told apart from a forged one only when it was really issued.
+/// time), so an expired URL is told apart from a forged one only when it was really issued. The verified expiry.
 pub fn verify(
     key: &[u8],
     asset: &str,
     expires: Option<&str>,
     signature: Option<&str>,
     now: u64,
-) -> Result<(), PlayUrlError> {
+) -> Result<u64, PlayUrlError> {
     let (Some(expires), Some(signature)) = (expires, signature) else {
         return Err(PlayUrlError::Unsigned);
     };
@@ -67,7 +67,7 @@ pub fn verify(
     if now >= expires {
         return Err(PlayUrlError::Expired);
     }
-    Ok(())
+    Ok(expires)
 }
 
 #[cfg(test)]
@@ -95,7 +95,7 @@ mod tests {
         assert_eq!(expires, "1000");
         assert_eq!(sig.len(), 64);
         let check = |now| verify(KEY, "recording/r1", Some(&expires), Some(&sig), now);
-        assert_eq!(check(999), Ok(()));
+        assert_eq!(check(999), Ok(1_000));
         assert_eq!(check(1_000), Err(PlayUrlError::Expired));
     }
 

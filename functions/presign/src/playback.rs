@@ -167,7 +167,8 @@ where
     ) -> Result<Response<Body>, ApiError> {
         let not_found = || ApiError::not_found("playback file");
         let asset = PlaybackAsset::parse(&format!("{kind}/{id}")).map_err(|_| not_found())?;
-        self.signing
+        let expires = self
+            .signing
             .verify_play(&asset.as_wire(), expires, signature)
             .map_err(refused)?;
         let served = Served::of(file).ok_or_else(not_found)?;
@@ -192,10 +193,8 @@ where
             Err(FetchError::NotFound(_)) => return Err(not_found()),
             Err(e) => return Err(ApiError::internal(&e)),
         };
-        let grant = self.signing.play_query(
-            &asset.as_wire(),
-            expires.and_then(|e| e.parse().ok()).unwrap_or_default(),
-        );
+        // The variant playlists go with the request's own grant: its expiry, never a later one.
+        let grant = self.signing.play_query(&asset.as_wire(), expires);
         let rewritten = self
             .rewrite(&package, served, &text, &grant)
             .await

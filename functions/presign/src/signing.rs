@@ -114,13 +114,13 @@ impl PlaybackSigning {
         play_url::query(&self.play_key.0, asset, expires)
     }
 
-    /// Checks a `GET /play` request's `expires` and `sig` for `asset`, now.
+    /// Checks a `GET /play` request's `expires` and `sig` for `asset`, now; the verified expiry.
     pub fn verify_play(
         &self,
         asset: &str,
         expires: Option<&str>,
         signature: Option<&str>,
-    ) -> Result<(), PlayUrlError> {
+    ) -> Result<u64, PlayUrlError> {
         play_url::verify(&self.play_key.0, asset, expires, signature, now_ms() / 1000)
     }
 
