@@ -7,10 +7,9 @@ use std::net::SocketAddr;
 
 use clap::Args;
 use serde_json::Value;
-use tokio::sync::mpsc;
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_core::config::{ConfigError, Vars};
-use vidpipe_engine::{Engine, Identity, Job, JobObserver, Storage};
+use vidpipe_engine::{BusEvents, Engine, Identity, Storage};
 use vidpipe_stepfn::{Endpoint, StateMachine, TaskError, TaskInvoker};
 
 use crate::flow::{self, CREATE_JOB_SYNC, FunctionArns};
@@ -81,38 +80,15 @@ fn function_name(resource: &str) -> Option<&str> {
     }
 }
 
-/// Forwards events to the bus, in order, from a task of their own (observers cannot wait): the engine's job
-/// events, and the executions' status changes.
-struct ToBus(mpsc::UnboundedSender<Value>);
-
-impl ToBus {
-    fn new(bus: EventBus) -> Self {
-        let (events, mut queue) = mpsc::unbounded_channel::<Value>();
-        tokio::spawn(async move {
-            while let Some(event) = queue.recv().await {
-                if let Err(error) = bus.put_service_event(&event).await {
-                    eprintln!("stepfunctions: could not put an event on the bus: {error}");
-                }
-            }
-        });
-        Self(events)
-    }
-}
-
-impl JobObserver for ToBus {
-    fn job_changed(&mut self, _job: &Job) {}
-
-    fn event(&mut self, event: &Value) {
-        let _ = self.0.send(event.clone());
-    }
-}
-
 impl TaskInvoker for LocalServices {
     async fn invoke(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
         if resource == CREATE_JOB_SYNC {
-            let result =
-                flow::create_job_sync(&self.engine, &input, &mut ToBus::new(self.bus.clone()))
-                    .await;
+            let result = flow::create_job_sync(
+                &self.engine,
+                &input,
+                &mut BusEvents::start(self.bus.clone()).0,
+            )
+            .await;
             if let Err(e) = &result {
                 eprintln!("stepfunctions: createJob.sync failed: {}", e.cause);
             }
@@ -186,7 +162,7 @@ pub async fn serve(args: &StepFunctionsArgs) -> Result<String, StepFunctionsErro
         bus: EventBus::new(aws_sdk_eventbridge::Client::new(&sdk), &args.event_bus),
     };
     // Executions' status changes go on the bus as Step Functions puts them (the notifier hears of a stopped render).
-    let status_changes = ToBus::new(services.bus.clone()).0;
+    let status_changes = BusEvents::start(services.bus.clone()).0.into_queue();
     let mut endpoint = Endpoint::new().with_status_changes(status_changes);
     let mut names = Vec::new();
     for (arn, machine) in machines {

@@ -2,10 +2,11 @@
 //!
 //! The surface: [`Engine`] runs CreateJob requests (reporting to a [`JobObserver`]) and answers Probe;
 //! [`Assembler`] joins and mixes a render's chunks; [`Storage`] reads and writes the media at [`Location`]s;
-//! [`dry_plan`] plans a job without ffmpeg, over probe answers the caller assumes. The planner, the ffmpeg filter
+//! [`BusEvents`] puts a job's events on an EventBridge bus; [`dry_plan`] plans a job without ffmpeg, over probe answers the caller assumes. The planner, the ffmpeg filter
 //! graph, the prober and the packagers are the engine's own.
 
 mod assemble;
+mod bus;
 mod cmaf;
 mod dry;
 mod graph;
@@ -24,6 +25,7 @@ pub use assemble::{
     AssembleError, Assembler, ChunkFile, JoinSpec, Joined, MUSIC_FADE_OUT_SECONDS, MixSpec, Mixed,
     SAMPLE_RATE, frames_to_ms,
 };
+pub use bus::{BusEvents, Delivery};
 pub use dry::{AssumedMedia, DryPlan, dry_plan};
 pub use lifecycle::{
     ERROR_INPUT_ACCESS, ERROR_INVALID_SETTINGS, Identity, Job, JobFailure, JobPhase, JobStatus,

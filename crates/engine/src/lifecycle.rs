@@ -221,6 +221,16 @@ impl Job {
             .map(|b| char::from(b'a' + b % 26))
             .collect();
         let id = format!("{}-{letters}", vidpipe_core::clock::now_ms());
+        Self::submitted_as(id, identity, user_metadata)
+    }
+
+    /// A new SUBMITTED job with the id `id`, chosen by whoever submitted it (the ffmpeg backend on Lambda: the
+    /// compositor records the id before the job runs).
+    pub fn submitted_as(
+        id: String,
+        identity: Identity,
+        user_metadata: BTreeMap<String, String>,
+    ) -> Self {
         let prefix = format!(
             "arn:aws:mediaconvert:{}:{}",
             identity.region, identity.account_id

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use vidpipe_core::job::CreateJobRequest;
+use vidpipe_core::job::{CreateJobRequest, MediaInfo};
+use vidpipe_core::s3uri::S3Uri;
 
 use crate::cmaf::{self, CmafTrack, TrackMedia};
 use crate::lifecycle::{
@@ -96,6 +97,19 @@ impl Engine {
         Ok(ProbeResponse { probe_results })
     }
 
+    /// What the job builders need to know of the file at `uri` (vidpipe's [`MediaInfo`]): a file that cannot be read,
+    /// or that has no video to build a job on, fails with a 1010-style error.
+    pub async fn media_info(&self, uri: &S3Uri) -> Result<MediaInfo, JobFailure> {
+        let uri = uri.to_string();
+        let response = self.probe(std::slice::from_ref(&uri)).await?;
+        response
+            .probe_results
+            .first()
+            .ok_or_else(|| "no probe result".to_owned())
+            .and_then(|result| result.media_info())
+            .map_err(|why| JobFailure::input_access(&uri, why))
+    }
+
     async fn fetch_and_probe(&self, uri: &str, work: &Path) -> Result<Media, JobFailure> {
         let access = |e: StorageError| JobFailure::input_access(uri, e);
         let location = Location::parse(uri).map_err(access)?;
@@ -110,10 +124,33 @@ impl Engine {
     /// Runs a CreateJob request (PascalCase, or the SDK's camelCase wire form) to COMPLETE or ERROR, reporting
     /// every state change to `observer`. Returns the final job.
     pub async fn run(&self, request: &Value, observer: &mut dyn JobObserver) -> Job {
+        self.run_job(None, request, observer).await
+    }
+
+    /// [`Engine::run`], with the job id `job_id` (chosen by the submitter) instead of a new one.
+    pub async fn run_as(
+        &self,
+        job_id: &str,
+        request: &Value,
+        observer: &mut dyn JobObserver,
+    ) -> Job {
+        self.run_job(Some(job_id), request, observer).await
+    }
+
+    async fn run_job(
+        &self,
+        job_id: Option<&str>,
+        request: &Value,
+        observer: &mut dyn JobObserver,
+    ) -> Job {
         let normalized = wire::to_pascal_case(request);
         let user_metadata: BTreeMap<String, String> =
             serde_json::from_value(normalized["UserMetadata"].clone()).unwrap_or_default();
-        let mut job = Job::submitted(self.identity.clone(), user_metadata);
+        let identity = self.identity.clone();
+        let mut job = match job_id {
+            Some(id) => Job::submitted_as(id.to_owned(), identity, user_metadata),
+            None => Job::submitted(identity, user_metadata),
+        };
         observer.job_changed(&job);
         job.status = JobStatus::Progressing;
         job.current_phase = Some(JobPhase::Probing);

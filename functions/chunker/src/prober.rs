@@ -21,20 +21,10 @@ impl VideoProber for ProbeBackend {
         match self {
             Self::MediaConvert(prober) => prober.probe(uri).await,
             #[cfg(feature = "local")]
-            Self::Engine(engine) => {
-                let unusable = |cause: String| VideoProbeError::Unusable(cause.into());
-                let response = engine
-                    .probe(&[uri.to_string()])
-                    .await
-                    .map_err(|e| VideoProbeError::Unusable(Box::new(e)))?;
-                let result = response
-                    .probe_results
-                    .first()
-                    .ok_or_else(|| unusable(format!("no probe result for {uri}")))?;
-                result
-                    .media_info()
-                    .map_err(|why| unusable(format!("{uri}: {why}")))
-            }
+            Self::Engine(engine) => engine
+                .media_info(uri)
+                .await
+                .map_err(|e| VideoProbeError::Unusable(Box::new(e))),
         }
     }
 }

@@ -11,13 +11,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_core::job::{CreateJobRequest, MediaInfo};
 use vidpipe_core::jobevent::is_stream_job;
 use vidpipe_core::ports::{CancelOutcome, TranscodeError, Transcoder};
 use vidpipe_core::s3uri::S3Uri;
-use vidpipe_engine::{Engine, Job, JobObserver, JobStatus};
+use vidpipe_engine::{BusEvents, Engine, Job, JobObserver, JobStatus};
 
 /// A job the engine backend started.
 struct RunningJob {
@@ -26,7 +26,7 @@ struct RunningJob {
     /// The job's latest state, to word a CANCELED event like its other events.
     latest: Arc<Mutex<Job>>,
     /// The job's event queue, so a CANCELED event follows the events already queued.
-    events: mpsc::UnboundedSender<Value>,
+    events: BusEvents,
 }
 
 /// A job's `UserMetadata` and id.
@@ -60,7 +60,7 @@ impl EngineTranscoder {
 struct Forwarder {
     submitted: Option<oneshot::Sender<Job>>,
     latest: Arc<Mutex<Job>>,
-    events: mpsc::UnboundedSender<Value>,
+    events: BusEvents,
 }
 
 impl JobObserver for Forwarder {
@@ -74,31 +74,16 @@ impl JobObserver for Forwarder {
     }
 
     fn event(&mut self, event: &Value) {
-        let _ = self.events.send(event.clone());
-    }
-}
-
-/// Puts one engine event on the bus as MediaConvert would.
-async fn put_event(bus: &EventBus, event: &Value) {
-    if let Err(error) = bus.put_service_event(event).await {
-        tracing::error!(%error, status = %event["detail"]["status"], "could not put a job event on the bus");
+        self.events.send(event.clone());
     }
 }
 
 impl Transcoder for EngineTranscoder {
     async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, TranscodeError> {
-        let response = self
-            .engine
-            .probe(&[uri.to_string()])
+        self.engine
+            .media_info(uri)
             .await
-            .map_err(|e| TranscodeError::Unusable(Box::new(e)))?;
-        let result = response
-            .probe_results
-            .first()
-            .ok_or_else(|| TranscodeError::Unusable(format!("no probe result for {uri}").into()))?;
-        result
-            .media_info()
-            .map_err(|why| TranscodeError::Unusable(format!("{uri}: {why}").into()))
+            .map_err(|e| TranscodeError::Unusable(Box::new(e)))
     }
 
     async fn create_job(&self, job: &CreateJobRequest) -> Result<String, TranscodeError> {
@@ -114,7 +99,8 @@ impl Transcoder for EngineTranscoder {
         let request =
             serde_json::to_value(job).map_err(|e| TranscodeError::Unavailable(Box::new(e)))?;
         let (submitted_tx, submitted_rx) = oneshot::channel();
-        let (events, mut queue) = mpsc::unbounded_channel::<Value>();
+        // The delivery task ends by itself once the job's queue is gone.
+        let (events, _delivery) = BusEvents::start(self.bus.clone());
         let latest = Arc::new(Mutex::new(Job::submitted(
             Default::default(),
             Default::default(),
@@ -130,12 +116,6 @@ impl Transcoder for EngineTranscoder {
             let job = engine.run(&request, &mut forwarder).await;
             if let Ok(mut running) = running.lock() {
                 running.remove(&job.id);
-            }
-        });
-        let bus = self.bus.clone();
-        tokio::spawn(async move {
-            while let Some(event) = queue.recv().await {
-                put_event(&bus, &event).await;
             }
         });
         let submitted = submitted_rx
@@ -195,7 +175,7 @@ impl Transcoder for EngineTranscoder {
         state.status = JobStatus::Progressing;
         if let Some(mut event) = state.event(false) {
             event["detail"]["status"] = json!("CANCELED");
-            let _ = job.events.send(event);
+            job.events.send(event);
         }
         Ok(CancelOutcome::Canceled)
     }
