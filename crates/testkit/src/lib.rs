@@ -8,6 +8,8 @@ pub mod browser;
 pub mod cloudfront;
 pub mod config;
 pub mod fakes;
+pub mod fidelity;
+pub mod lambda_watch;
 pub mod media;
 pub mod moto;
 pub mod serial;

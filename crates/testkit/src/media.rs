@@ -487,3 +487,24 @@ pub fn mean_volume_db(path: &Path, start: f64, seconds: f64) -> f64 {
             )
         })
 }
+
+/// The frames ffmpeg decodes from stream `stream` (`v:0`, `a:0`) through `manifest` (HLS or DASH, local segments of
+/// any extension).
+pub fn decoded_frames(manifest: &str, stream: &str) -> usize {
+    let out = ffmpeg(
+        &[
+            "-allowed_extensions",
+            "ALL",
+            "-i",
+            manifest,
+            "-map",
+            &format!("0:{stream}"),
+            "-f",
+            "framecrc",
+            "-",
+        ]
+        .map(String::from),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().filter(|l| l.starts_with("0,")).count()
+}

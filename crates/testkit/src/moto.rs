@@ -72,7 +72,8 @@ fn moto_binary() -> PathBuf {
     crate::workspace_root().join(".venv/bin/moto_server")
 }
 
-fn free_port() -> u16 {
+/// A free loopback port.
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -106,22 +107,14 @@ fn spawn_and_wait(binary: &Path, port: u16) -> Option<MotoServer> {
     // A background job of a non-interactive shell reads /dev/null, so only `cat` sees the pipe.
     const WATCHDOG: &str =
         r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & cat >/dev/null; kill "$!""#;
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .args(["-c", WATCHDOG])
         .arg(binary)
         .arg(port.to_string())
-        .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let stdin = child.stdin.take()?;
-    static WATCHDOG_PIPES: std::sync::Mutex<Vec<std::process::ChildStdin>> =
-        std::sync::Mutex::new(Vec::new());
-    WATCHDOG_PIPES
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .push(stdin);
+        .stderr(Stdio::null());
+    guard(&mut command).ok()?;
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
@@ -133,6 +126,24 @@ fn spawn_and_wait(binary: &Path, port: u16) -> Option<MotoServer> {
         std::thread::sleep(Duration::from_millis(100));
     }
     None
+}
+
+/// Spawns `command`, a `sh` watchdog script that waits for its stdin to close and then kills what it started, and
+/// holds the write end of that pipe for the life of the test process: the kernel closes it (and the watchdog kills)
+/// however the process ends, without `unsafe` code.
+pub(crate) fn guard(command: &mut Command) -> std::io::Result<()> {
+    static WATCHDOG_PIPES: std::sync::Mutex<Vec<std::process::ChildStdin>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut child = command.stdin(Stdio::piped()).spawn()?;
+    let stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| std::io::Error::other("the watchdog has no stdin"))?;
+    WATCHDOG_PIPES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(stdin);
+    Ok(())
 }
 
 fn answers_http(addr: SocketAddr) -> bool {

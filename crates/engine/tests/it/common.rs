@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use vidpipe_engine::{Engine, Job, JobObserver, Storage};
-use vidpipe_testkit::media;
+pub use vidpipe_testkit::media::decoded_frames;
 
 /// Records every job change and event.
 #[derive(Debug, Default)]
@@ -86,25 +86,4 @@ pub fn assert_complete(job: &Job) {
         job.error_code,
         job.error_message
     );
-}
-
-/// The frames ffmpeg decodes from stream `stream` (`v:0`, `a:0`) through `manifest` (HLS or DASH, local segments of
-/// any extension).
-pub fn decoded_frames(manifest: &str, stream: &str) -> usize {
-    let out = media::ffmpeg(
-        &[
-            "-allowed_extensions",
-            "ALL",
-            "-i",
-            manifest,
-            "-map",
-            &format!("0:{stream}"),
-            "-f",
-            "framecrc",
-            "-",
-        ]
-        .map(String::from),
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().filter(|l| l.starts_with("0,")).count()
 }
