@@ -8,6 +8,7 @@
 pub mod cloudfront;
 pub mod dynamo;
 pub mod eventbridge;
+pub mod lambda;
 pub mod mediaconvert;
 pub mod prober;
 pub mod provision;

@@ -13,6 +13,7 @@ use aws_sdk_s3::types::{
     QueueConfiguration, VersioningConfiguration,
 };
 use vidpipe_core::error::{Cause, Chain};
+use vidpipe_core::jobevent::JOB_EVENT_SOURCES;
 
 /// What to create.
 #[derive(Debug, Clone)]
@@ -313,7 +314,7 @@ pub async fn provision_job_events(
     queue: &str,
 ) -> Result<String, ProvisionError> {
     let pattern = serde_json::json!({
-        "source": ["aws.mediaconvert"],
+        "source": JOB_EVENT_SOURCES,
         "detail-type": ["MediaConvert Job State Change"],
     });
     route_events(sdk_config, bus, JOB_EVENTS_RULE, &pattern, queue).await
@@ -328,7 +329,7 @@ pub async fn provision_input_failure_events(
     queue: &str,
 ) -> Result<String, ProvisionError> {
     let pattern = serde_json::json!({
-        "source": ["aws.mediaconvert"],
+        "source": JOB_EVENT_SOURCES,
         "detail-type": ["MediaConvert Job State Change"],
         "detail": {"status": ["ERROR"], "userMetadata": {"input_fallback": [{"exists": true}]}},
     });

@@ -8,7 +8,9 @@
 //!   by the billed length of the outputs the COMPLETE event reports ([`JobRate::cost`]), so the estimate is
 //!   deterministic (the document) and exact in length (the event).
 //! - The ffmpeg backend on Lambda (arm64): billed GB-seconds (memory x duration, 1 ms increments) at Lambda's
-//!   price, plus the per-request price ([`lambda_cost_micro_usd`]).
+//!   price, plus the per-request price ([`lambda_cost_micro_usd`]). The transcoder function prices the invocation
+//!   that ran a job and puts the figure in its COMPLETE event's `userMetadata` ([`METADATA_LAMBDA_COST`]), which
+//!   then prices the event instead of the MediaConvert rate.
 //!
 //! Amounts are integer micro-dollars (millionths of a US dollar), so sums never drift. The rates are US East
 //! (N. Virginia) list prices for the first monthly volume band; `docs/cost.md` says where each comes from and
@@ -26,6 +28,9 @@ use crate::job::{
 pub const METADATA_RATE: &str = "cost_rate_micro_usd";
 /// `UserMetadata` key: how many outputs the job writes (each is billed for the timeline's length).
 pub const METADATA_OUTPUTS: &str = "cost_outputs";
+/// `userMetadata` key of a COMPLETE event of the ffmpeg backend on Lambda: what the invocation that ran the job
+/// cost, in micro-dollars ([`lambda_cost_micro_usd`] of its duration and memory).
+pub const METADATA_LAMBDA_COST: &str = "cost_lambda_micro_usd";
 
 /// What an estimate is based on (its `basis` in items, events and the API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +44,10 @@ pub enum CostBasis {
     /// Some chunks by each of the above.
     #[serde(rename = "mixed")]
     Mixed,
+    /// The ffmpeg backend on Lambda: the invocation's billed GB-seconds and request on arm64
+    /// ([`lambda_cost_micro_usd`]).
+    #[serde(rename = "lambda-arm64")]
+    LambdaArm64,
 }
 
 impl CostBasis {
@@ -48,6 +57,7 @@ impl CostBasis {
             Self::MediaConvertOnDemand => "mediaconvert-on-demand",
             Self::RendererReported => "renderer-reported",
             Self::Mixed => "mixed",
+            Self::LambdaArm64 => "lambda-arm64",
         }
     }
 
@@ -57,6 +67,7 @@ impl CostBasis {
             Self::MediaConvertOnDemand,
             Self::RendererReported,
             Self::Mixed,
+            Self::LambdaArm64,
         ]
         .into_iter()
         .find(|b| b.as_str() == name)
@@ -293,8 +304,9 @@ impl JobRate {
 }
 
 impl crate::jobevent::JobStateDetail {
-    /// The cost of a COMPLETE job that carries its rate: the rate times the billed length of its longest output
-    /// (the event's `durationInMs`). `None` for other states, jobs without a rate, and events without durations.
+    /// The cost of a COMPLETE job: what the ffmpeg backend on Lambda says its invocation cost
+    /// ([`METADATA_LAMBDA_COST`]), or else the job's rate times the billed length of its longest output (the event's
+    /// `durationInMs`). `None` for other states, jobs without either, and rated events without durations.
     pub fn cost(&self) -> Option<JobCost> {
         let crate::jobevent::JobState::Complete {
             output_group_details,
@@ -302,6 +314,17 @@ impl crate::jobevent::JobStateDetail {
         else {
             return None;
         };
+        if let Some(micro_usd) = self
+            .user_metadata
+            .get(METADATA_LAMBDA_COST)
+            .and_then(|v| v.parse().ok())
+        {
+            return Some(JobCost {
+                micro_usd,
+                output_seconds: 0,
+                basis: CostBasis::LambdaArm64,
+            });
+        }
         let duration_ms = output_group_details
             .iter()
             .flat_map(|g| &g.output_details)

@@ -1,8 +1,8 @@
 //! MediaConvert "Job State Change" events as EventBridge delivers them, and how the notifier routes them.
 //!
-//! The envelope has `source = "aws.mediaconvert"` and `detail-type = "MediaConvert Job State Change"`; `detail`
-//! carries the job id, its `userMetadata` and a `status` with per-status fields. MediaConvert never sends a
-//! `SUBMITTED` event.
+//! The envelope has `source = "aws.mediaconvert"` (or `vidpipe.transcoder`, from the ffmpeg backend on Lambda) and
+//! `detail-type = "MediaConvert Job State Change"`; `detail` carries the job id, its `userMetadata` and a `status`
+//! with per-status fields. MediaConvert never sends a `SUBMITTED` event.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 
@@ -19,6 +19,11 @@ pub const CANCELED_CODE: &str = "canceled";
 
 /// `source` of MediaConvert events.
 pub const MEDIACONVERT_SOURCE: &str = "aws.mediaconvert";
+/// `source` of the job events of the ffmpeg backend on Lambda (`functions/transcoder`): the same detail-type and
+/// detail as MediaConvert's, under a source of its own, because EventBridge refuses `aws.` sources from `PutEvents`.
+pub const TRANSCODER_SOURCE: &str = "vidpipe.transcoder";
+/// Every `source` a job state change comes from: MediaConvert, and the ffmpeg backend on Lambda.
+pub const JOB_EVENT_SOURCES: [&str; 2] = [MEDIACONVERT_SOURCE, TRANSCODER_SOURCE];
 /// `detail-type` of MediaConvert job state changes.
 pub const JOB_STATE_CHANGE: &str = "MediaConvert Job State Change";
 /// The `source` of Step Functions' events (an execution's status changes).
@@ -229,7 +234,7 @@ impl JobStateChange {
         detail_type: &str,
         detail: serde_json::Value,
     ) -> Result<Self, JobEventError> {
-        if source != MEDIACONVERT_SOURCE || detail_type != JOB_STATE_CHANGE {
+        if !JOB_EVENT_SOURCES.contains(&source) || detail_type != JOB_STATE_CHANGE {
             return Err(JobEventError::Foreign {
                 event_source: source.to_owned(),
                 detail_type: detail_type.to_owned(),

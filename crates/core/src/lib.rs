@@ -20,6 +20,7 @@ pub mod recording;
 pub mod render;
 pub mod s3uri;
 pub mod stream_status;
+pub mod transcoder;
 pub mod upload;
 pub mod validate;
 pub mod webhook;

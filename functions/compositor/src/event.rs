@@ -24,7 +24,7 @@ use aws_lambda_events::event::s3::{S3Bucket, S3Event, S3EventRecord, S3Object};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use serde::Deserialize;
 use serde_json::Value;
-use vidpipe_core::jobevent::{JobStateChange, MEDIACONVERT_SOURCE};
+use vidpipe_core::jobevent::{JOB_EVENT_SOURCES, JobStateChange};
 
 /// An object that was created, with its key decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,7 +276,7 @@ fn read(event: &Value, nested: bool) -> Result<Invocation, Malformed> {
     }
     match event.get("source").and_then(Value::as_str) {
         Some("aws.s3") => return eventbridge_object(event),
-        Some(MEDIACONVERT_SOURCE) => return job_state_change(event),
+        Some(source) if JOB_EVENT_SOURCES.contains(&source) => return job_state_change(event),
         _ => {}
     }
     let Some(records) = event.get("Records").and_then(Value::as_array) else {

@@ -184,6 +184,17 @@ fn the_rate_travels_in_metadata_and_prices_the_complete_event() {
         Some((30_250, 121))
     );
     assert_eq!(detail("PROGRESSING", &metadata).cost(), None);
+    // The ffmpeg backend on Lambda prices its own invocation.
+    let mut on_lambda = metadata.clone();
+    on_lambda.insert(METADATA_LAMBDA_COST.into(), "2764".into());
+    assert_eq!(
+        detail("COMPLETE", &on_lambda).cost(),
+        Some(JobCost {
+            micro_usd: 2_764,
+            output_seconds: 0,
+            basis: CostBasis::LambdaArm64
+        })
+    );
     metadata.remove(METADATA_RATE);
     assert_eq!(
         detail("COMPLETE", &metadata).cost(),
@@ -211,6 +222,7 @@ fn sums_keep_micro_dollars_and_say_when_bases_differ() {
         CostBasis::MediaConvertOnDemand,
         CostBasis::RendererReported,
         CostBasis::Mixed,
+        CostBasis::LambdaArm64,
     ] {
         assert_eq!(CostBasis::parse(basis.as_str()), Some(basis));
     }

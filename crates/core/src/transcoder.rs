@@ -1,0 +1,129 @@
+//! What the ffmpeg backend on Lambda (`functions/transcoder`) is invoked with: the contract between the
+//! `LambdaTranscoder` adapter that submits jobs and the function that runs them.
+//!
+//! - `{"job_id": "...", "job": {CreateJob request}}`, invoked asynchronously: run the job under that id and put its
+//!   MediaConvert-shaped events on the bus. The submitter chooses the id, so it can record it before the job runs.
+//! - `{"probe": "s3://bucket/key"}`, invoked synchronously: answer the file's [`MediaInfo`](crate::job::MediaInfo),
+//!   or fail with [`INPUT_UNUSABLE`] when the file cannot be read as media.
+
+use serde_json::{Value, json};
+
+use crate::s3uri::S3Uri;
+
+/// The error type the transcoder function answers a probe of a file that is missing or not media with (the
+/// recording's own fault: a retry cannot help).
+pub const INPUT_UNUSABLE: &str = "InputUnusable";
+
+/// One invocation of the transcoder function.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invocation {
+    /// Run a CreateJob request as job `job_id`.
+    Job {
+        /// The job's id, chosen by the submitter.
+        job_id: String,
+        /// The CreateJob request, as MediaConvert takes it: kept as JSON, so a document the engine refuses still
+        /// reaches it and ends in an ERROR event.
+        job: Value,
+    },
+    /// Probe the file at `uri`.
+    Probe {
+        /// The file.
+        uri: S3Uri,
+    },
+}
+
+/// Why an event is no invocation of the transcoder.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a transcoder invocation: {0}")]
+pub struct InvocationError(pub String);
+
+impl Invocation {
+    /// The invocation's JSON payload.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Job { job_id, job } => json!({"job_id": job_id, "job": job}),
+            Self::Probe { uri } => json!({"probe": uri.to_string()}),
+        }
+    }
+
+    /// Reads an invocation payload.
+    pub fn parse(event: &Value) -> Result<Self, InvocationError> {
+        let refuse = |why: &str| Err(InvocationError(why.to_owned()));
+        if let Some(probe) = event.get("probe") {
+            let Some(uri) = probe.as_str() else {
+                return refuse("probe is not a string");
+            };
+            return match S3Uri::parse_str(uri) {
+                Ok(uri) => Ok(Self::Probe { uri }),
+                Err(e) => Err(InvocationError(format!("probe: {e}"))),
+            };
+        }
+        let Some(job) = event.get("job") else {
+            return refuse("neither a job nor a probe");
+        };
+        match event.get("job_id").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() && id.len() <= 128 && id.bytes().all(is_id_byte) => {
+                Ok(Self::Job {
+                    job_id: id.to_owned(),
+                    job: job.clone(),
+                })
+            }
+            _ => refuse("job_id must be 1 to 128 letters, digits, '-' or '_'"),
+        }
+    }
+}
+
+/// Job ids go into ARNs, log lines and item attributes: plain characters only.
+fn is_id_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invocations_round_trip_and_bad_ones_are_refused() {
+        let job = Invocation::Job {
+            job_id: "composite-0123abcd".into(),
+            job: json!({"Settings": {}}),
+        };
+        assert_eq!(Invocation::parse(&job.to_json()).unwrap(), job);
+        let probe = Invocation::Probe {
+            uri: S3Uri::parse_str("s3://vidpipe-uploads/videos/s.mp4").unwrap(),
+        };
+        assert_eq!(
+            probe.to_json(),
+            json!({"probe": "s3://vidpipe-uploads/videos/s.mp4"}),
+            "the wire form"
+        );
+        assert_eq!(Invocation::parse(&probe.to_json()).unwrap(), probe);
+        for bad in [
+            json!({}),
+            json!("job"),
+            json!({"probe": 3}),
+            json!({"probe": "https://vidpipe-uploads/s.mp4"}),
+            json!({"job": {}}),
+            json!({"job": {}, "job_id": ""}),
+            json!({"job": {}, "job_id": "../x"}),
+            json!({"job": {}, "job_id": 7}),
+        ] {
+            assert!(Invocation::parse(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_transcoders_job_events_read_as_mediaconverts() {
+        use crate::jobevent::{JOB_STATE_CHANGE, JobStateChange, TRANSCODER_SOURCE};
+        let detail = json!({"timestamp": 1, "jobId": "j", "status": "PROGRESSING"});
+        let event = JobStateChange::from_event(
+            Some("e".into()),
+            Some("2026-11-21T10:00:00Z".into()),
+            TRANSCODER_SOURCE,
+            JOB_STATE_CHANGE,
+            detail,
+        )
+        .unwrap();
+        assert_eq!(event.detail.job_id, "j");
+    }
+}
