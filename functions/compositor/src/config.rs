@@ -17,6 +17,9 @@ use vidpipe_core::playback::PlaybackSource;
 pub enum TranscoderBackendKind {
     /// `mediaconvert` (the default): AWS Elemental MediaConvert through the SDK.
     MediaConvert,
+    /// `lambda`: the ffmpeg backend on Lambda (`functions/transcoder`, the function `TRANSCODER_FUNCTION`), which
+    /// puts MediaConvert-shaped job events on the bus.
+    Lambda,
     /// `engine`: vidpipe-engine in this process, putting MediaConvert-shaped job events on the bus (local runs;
     /// builds with the `local` feature).
     #[cfg(feature = "local")]
@@ -29,11 +32,14 @@ impl FromStr for TranscoderBackendKind {
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value {
             "mediaconvert" => Ok(Self::MediaConvert),
+            "lambda" => Ok(Self::Lambda),
             #[cfg(feature = "local")]
             "engine" => Ok(Self::Engine),
             #[cfg(not(feature = "local"))]
             "engine" => Err("engine needs a build with the `local` feature".to_owned()),
-            other => Err(format!("must be mediaconvert or engine, not {other:?}")),
+            other => Err(format!(
+                "must be mediaconvert, lambda or engine, not {other:?}"
+            )),
         }
     }
 }
@@ -78,8 +84,10 @@ pub struct Config {
     pub job_context: JobContext,
     /// `EVENT_BUS_NAME` (`default`): where domain events (and the engine's job events) go.
     pub event_bus: String,
-    /// `MEDIACONVERT_BACKEND`: `mediaconvert` (default) or `engine`.
+    /// `MEDIACONVERT_BACKEND`: `mediaconvert` (default), `lambda` or `engine`.
     pub transcoder: TranscoderBackendKind,
+    /// `TRANSCODER_FUNCTION`: the transcoder function's name or ARN; required with `MEDIACONVERT_BACKEND=lambda`.
+    pub transcoder_function: Option<String>,
     /// `PARTNER_TIMER`: `stepfunctions` (default) or `local`.
     pub timer: TimerBackendKind,
     /// `PARTNER_TIMER_STATE_MACHINE_ARN`: required with `PARTNER_TIMER=stepfunctions`.
@@ -126,6 +134,15 @@ impl Config {
                 "must be set when PARTNER_TIMER is stepfunctions",
             ));
         }
+        let transcoder =
+            vars.parsed("MEDIACONVERT_BACKEND", TranscoderBackendKind::MediaConvert)?;
+        let transcoder_function = vars.optional("TRANSCODER_FUNCTION");
+        if transcoder == TranscoderBackendKind::Lambda && transcoder_function.is_none() {
+            return Err(ConfigError::new(
+                "TRANSCODER_FUNCTION",
+                "must be set when MEDIACONVERT_BACKEND is lambda",
+            ));
+        }
         let retention_days = vars.whole_number("RETENTION_DAYS", 30, 1..=u64::from(u32::MAX))?;
         let timeout = vars.whole_number("FUNCTION_TIMEOUT_SECONDS", 60, 1..=900)?;
         // A claim that could end while its holder still runs would let a second handler submit beside it.
@@ -151,7 +168,8 @@ impl Config {
             event_bus: vars
                 .optional("EVENT_BUS_NAME")
                 .unwrap_or_else(|| "default".to_owned()),
-            transcoder: vars.parsed("MEDIACONVERT_BACKEND", TranscoderBackendKind::MediaConvert)?,
+            transcoder,
+            transcoder_function,
             timer,
             timer_state_machine_arn,
             composite_wait: Duration::from_secs(vars.whole_number(
@@ -214,6 +232,21 @@ mod tests {
     }
 
     #[test]
+    fn the_lambda_backend_names_its_function() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend([
+            ("MEDIACONVERT_BACKEND", "lambda"),
+            ("TRANSCODER_FUNCTION", "vidpipe-transcoder"),
+        ]);
+        let config = Config::from_env(vars(&pairs)).unwrap();
+        assert_eq!(config.transcoder, TranscoderBackendKind::Lambda);
+        assert_eq!(
+            config.transcoder_function.as_deref(),
+            Some("vidpipe-transcoder")
+        );
+    }
+
+    #[test]
     fn playback_kinds_are_a_list() {
         let mut pairs = REQUIRED.to_vec();
         pairs.push(("PLAYBACK_KINDS", "recording, composite"));
@@ -234,7 +267,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let cases: [(&[(&str, &str)], &str); 8] = [
+        let cases: [(&[(&str, &str)], &str); 9] = [
             // The lease must outlast a running handler.
             (&[("CLAIM_LEASE_SECONDS", "60")], "CLAIM_LEASE_SECONDS"),
             (
@@ -249,6 +282,7 @@ mod tests {
                 "MEDIACONVERT_BACKEND",
             ),
             (&[("PARTNER_TIMER", "cron")], "PARTNER_TIMER"),
+            (&[("MEDIACONVERT_BACKEND", "lambda")], "TRANSCODER_FUNCTION"),
             (&[("KEY_PREFIX", "videos")], "KEY_PREFIX"),
             (
                 &[("COMPOSITE_WAIT_SECONDS", "-1")],

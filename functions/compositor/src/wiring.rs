@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoRecordings, DynamoStreams};
 use vidpipe_aws::eventbridge::EventBus;
+use vidpipe_aws::lambda::LambdaTranscoder;
 use vidpipe_aws::mediaconvert::MediaConvertTranscoder;
 use vidpipe_aws::publisher::EventBridgePublisher;
 use vidpipe_aws::s3::{self, S3Objects};
@@ -40,6 +41,8 @@ pub type WiringError = std::convert::Infallible;
 pub enum TranscoderBackend {
     /// AWS Elemental MediaConvert.
     MediaConvert(MediaConvertTranscoder),
+    /// The ffmpeg backend on Lambda.
+    Lambda(LambdaTranscoder),
     /// vidpipe-engine in this process.
     #[cfg(feature = "local")]
     Engine(EngineTranscoder),
@@ -49,6 +52,7 @@ impl Transcoder for TranscoderBackend {
     async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, TranscodeError> {
         match self {
             Self::MediaConvert(mediaconvert) => mediaconvert.probe(uri).await,
+            Self::Lambda(lambda) => lambda.probe(uri).await,
             #[cfg(feature = "local")]
             Self::Engine(engine) => engine.probe(uri).await,
         }
@@ -57,6 +61,7 @@ impl Transcoder for TranscoderBackend {
     async fn create_job(&self, job: &CreateJobRequest) -> Result<String, TranscodeError> {
         match self {
             Self::MediaConvert(mediaconvert) => mediaconvert.create_job(job).await,
+            Self::Lambda(lambda) => lambda.create_job(job).await,
             #[cfg(feature = "local")]
             Self::Engine(engine) => engine.create_job(job).await,
         }
@@ -74,6 +79,7 @@ impl Transcoder for TranscoderBackend {
                     .find_job(stream, generation, created_after_ms)
                     .await
             }
+            Self::Lambda(lambda) => lambda.find_job(stream, generation, created_after_ms).await,
             #[cfg(feature = "local")]
             Self::Engine(engine) => engine.find_job(stream, generation, created_after_ms).await,
         }
@@ -82,6 +88,7 @@ impl Transcoder for TranscoderBackend {
     async fn cancel_job(&self, job_id: &str) -> Result<CancelOutcome, TranscodeError> {
         match self {
             Self::MediaConvert(mediaconvert) => mediaconvert.cancel_job(job_id).await,
+            Self::Lambda(lambda) => lambda.cancel_job(job_id).await,
             #[cfg(feature = "local")]
             Self::Engine(engine) => engine.cancel_job(job_id).await,
         }
@@ -126,6 +133,10 @@ pub fn compositor(
         TranscoderBackendKind::MediaConvert => TranscoderBackend::MediaConvert(
             MediaConvertTranscoder(aws_sdk_mediaconvert::Client::new(sdk)),
         ),
+        TranscoderBackendKind::Lambda => TranscoderBackend::Lambda(LambdaTranscoder::new(
+            aws_sdk_lambda::Client::new(sdk),
+            config.transcoder_function.clone().unwrap_or_default(),
+        )),
         #[cfg(feature = "local")]
         TranscoderBackendKind::Engine => TranscoderBackend::Engine(EngineTranscoder::new(
             vidpipe_engine::Engine::new(vidpipe_engine::Storage::with_s3(s3.clone()))
