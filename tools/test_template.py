@@ -87,9 +87,14 @@ def walk(node):
 
 
 def asynchronously_invoked(template):
-    """Functions that something invokes asynchronously: an event source of ASYNC_EVENTS, or a state machine's
-    lambda:invoke with InvocationType Event (its FunctionName a substitution of !GetAtt <function>.Arn or !Ref)."""
+    """Functions that something invokes asynchronously: an event source of ASYNC_EVENTS, a state machine's
+    lambda:invoke with InvocationType Event (its FunctionName a substitution of !GetAtt <function>.Arn or !Ref), or
+    the transcoder a function submits jobs to (its TRANSCODER_FUNCTION, invoked with InvocationType Event)."""
     invoked = {function for function, _, event in function_events(template) if event["Type"] in ASYNC_EVENTS}
+    for function in resources_of(template, "AWS::Serverless::Function").values():
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        if isinstance(variables.get("TRANSCODER_FUNCTION"), dict):
+            invoked.add(variables["TRANSCODER_FUNCTION"]["Ref"])
     for machine in resources_of(template, "AWS::Serverless::StateMachine").values():
         definition = json.loads((TEMPLATE.parent / machine["Properties"]["DefinitionUri"]).read_text())
         substitutions = machine["Properties"].get("DefinitionSubstitutions", {})
@@ -601,6 +606,32 @@ class DeployTest(unittest.TestCase):
             if "Layers" in properties:
                 self.assertIn("--layer-arn", example.read_text(), example.name)
 
+    def test_the_transcoder_runs_on_arm64_with_the_ffmpeg_layer_and_reaches_only_what_its_jobs_need(self):
+        """The ffmpeg backend (TranscoderBackend=lambda): the layer, room for media (memory, timeout, ephemeral
+        storage), objects read and written under the prefix but never deleted, events put only on the default bus
+        (where the job rules listen), and the compositor choosing it by the parameter and invoking only it."""
+        template = load_template()
+        functions = resources_of(template, "AWS::Serverless::Function")
+        properties = {**template["Globals"]["Function"], **functions["TranscoderFunction"]["Properties"]}
+        self.assertEqual(properties["Architectures"], ["arm64"])
+        self.assertEqual(properties["Layers"], [{"Ref": "FfmpegLayerArn"}])
+        self.assertEqual((properties["MemorySize"], properties["Timeout"], properties["EphemeralStorage"]["Size"]),
+                         (3008, 900, 10240))
+        variables = properties["Environment"]["Variables"]
+        self.assertEqual(variables["EVENT_BUS_NAME"], "default")
+        actions = {action for name, action, _ in granted(template) if name == "TranscoderFunction"}
+        self.assertEqual(actions, {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"})
+        self.assertIn({"EventBridgePutEventsPolicy": {"EventBusName": "default"}},
+                      functions["TranscoderFunction"]["Properties"]["Policies"])
+        compositor = functions["CompositorFunction"]["Properties"]
+        self.assertEqual(compositor["Environment"]["Variables"]["MEDIACONVERT_BACKEND"], {"Ref": "TranscoderBackend"})
+        self.assertEqual(template["Parameters"]["TranscoderBackend"]["AllowedValues"], ["mediaconvert", "lambda"])
+        self.assertIn({"LambdaInvokePolicy": {"FunctionName": {"Ref": "TranscoderFunction"}}}, compositor["Policies"])
+        # Both job rules hear the transcoder's events.
+        for function, event in (("CompositorFunction", "JobInputFailure"), ("NotifierFunction", "JobStateChange")):
+            pattern = functions[function]["Properties"]["Events"][event]["Properties"]["Pattern"]
+            self.assertEqual(pattern["source"], ["aws.mediaconvert", "vidpipe.transcoder"], function)
+
     def test_routes_follow_the_auth_mode_and_preflights_never_reach_the_authorizer(self):
         """As SAM translates it: with AuthMode jwt every route but the preflights has the JWT authorizer; with
         anonymous the survey routes have none (the function identifies nobody) and the others keep it. GET /play
@@ -695,7 +726,7 @@ class ObservabilityTest(unittest.TestCase):
         alarms = alarms_of(template)
         errors = resources["MediaConvertJobErrorRule"]["Properties"]["EventPattern"]
         self.assertEqual((errors["source"], errors["detail"]["status"], errors["detail"]["userMetadata"]),
-                         (["aws.mediaconvert"], ["ERROR"], {"app": ["vidpipe"]}))
+                         (["aws.mediaconvert", "vidpipe.transcoder"], ["ERROR"], {"app": ["vidpipe"]}))
         self.assertTrue(alarm_on(alarms, "AWS/Events", "MatchedEvents", {"RuleName": {"Ref": "MediaConvertJobErrorRule"}}))
         for kind in ("Composite", "Render"):
             rate = alarms[f"{kind}FailureRateAlarm"]
