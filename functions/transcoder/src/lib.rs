@@ -14,7 +14,7 @@
 pub mod config;
 pub mod wiring;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vidpipe_aws::eventbridge::EventBus;
@@ -65,15 +65,50 @@ pub struct Transcoder {
     pub memory_mb: Option<u64>,
 }
 
-/// Puts the job's events on the bus, the COMPLETE one priced on Lambda's basis when the memory size is known.
+/// How long before the function's timeout a job that is still running is stopped: time enough to put its ERROR
+/// event on the bus.
+pub const JOB_DEADLINE_MARGIN: Duration = Duration::from_secs(20);
+
+/// When a job of an invocation that must end by `lambda_deadline_ms` (Lambda's deadline, milliseconds since the
+/// epoch) is stopped: [`JOB_DEADLINE_MARGIN`] before it. `None` when the deadline leaves less than the margin (a
+/// local emulator's, such as `cargo lambda watch`'s): then only the function's own timeout stops the job.
+pub fn job_deadline(lambda_deadline_ms: u64) -> Option<Instant> {
+    let remaining = lambda_deadline_ms.saturating_sub(vidpipe_core::clock::now_ms());
+    let remaining = Duration::from_millis(remaining).checked_sub(JOB_DEADLINE_MARGIN)?;
+    (!remaining.is_zero()).then(|| Instant::now() + remaining)
+}
+
+/// Puts the job's events on the bus, the COMPLETE one priced on Lambda's basis when the memory size is known, and
+/// keeps the job's latest state (to report it stopped at the deadline).
 struct PricedEvents {
     events: BusEvents,
     started: Instant,
     memory_mb: Option<u64>,
+    latest: Option<Job>,
+}
+
+impl PricedEvents {
+    /// Reports the job, stopped at the deadline, in ERROR (a transcoding failure), as MediaConvert reports a job
+    /// that failed while running.
+    fn timed_out(&mut self, job_id: &str) -> Job {
+        let mut job = self.latest.take().unwrap_or_else(|| {
+            Job::submitted_as(job_id.to_owned(), Default::default(), Default::default())
+        });
+        let failure = JobFailure::transcode("the job did not finish within the function's timeout");
+        job.status = JobStatus::Error;
+        job.error_code = Some(failure.code);
+        job.error_message = Some(failure.message);
+        if let Some(event) = job.event(false) {
+            self.event(&event);
+        }
+        job
+    }
 }
 
 impl JobObserver for PricedEvents {
-    fn job_changed(&mut self, _job: &Job) {}
+    fn job_changed(&mut self, job: &Job) {
+        self.latest = Some(job.clone());
+    }
 
     fn event(&mut self, event: &Value) {
         let mut event = event.clone();
@@ -92,14 +127,23 @@ impl JobObserver for PricedEvents {
 
 impl Transcoder {
     /// Handles one invocation: a probe answers the file's `MediaInfo`; a job answers `{job_id, status}` (and the
-    /// error's code and message on ERROR) once its events are on the bus.
-    pub async fn handle(&self, event: Value) -> Result<Value, TranscoderError> {
+    /// error's code and message on ERROR) once its events are on the bus. A job still running at `deadline`
+    /// ([`job_deadline`] of Lambda's) is stopped and reported in ERROR, so its stream does not wait for the sweeper.
+    pub async fn handle(
+        &self,
+        event: Value,
+        deadline: Option<Instant>,
+    ) -> Result<Value, TranscoderError> {
         // Boxed: the engine's futures are deep, and the runtime's future around them would pass the compiler's
         // layout depth limit.
-        Box::pin(self.invocation(event)).await
+        Box::pin(self.invocation(event, deadline)).await
     }
 
-    async fn invocation(&self, event: Value) -> Result<Value, TranscoderError> {
+    async fn invocation(
+        &self,
+        event: Value,
+        deadline: Option<Instant>,
+    ) -> Result<Value, TranscoderError> {
         let started = Instant::now();
         match Invocation::parse(&event)? {
             Invocation::Probe { uri } => {
@@ -111,7 +155,7 @@ impl Transcoder {
                 tracing::info!(%uri, ?info, "probed");
                 Ok(json!(info))
             }
-            Invocation::Job { job_id, job } => self.run(&job_id, &job, started).await,
+            Invocation::Job { job_id, job } => self.run(&job_id, &job, started, deadline).await,
         }
     }
 
@@ -120,6 +164,7 @@ impl Transcoder {
         job_id: &str,
         request: &Value,
         started: Instant,
+        deadline: Option<Instant>,
     ) -> Result<Value, TranscoderError> {
         tracing::info!(job_id, "job started");
         let (events, delivery) = BusEvents::start(self.bus.clone());
@@ -127,8 +172,17 @@ impl Transcoder {
             events: events.with_source(TRANSCODER_SOURCE),
             started,
             memory_mb: self.memory_mb,
+            latest: None,
         };
-        let job = self.engine.run_as(job_id, request, &mut priced).await;
+        let running = self.engine.run_as(job_id, request, &mut priced);
+        let job = match deadline {
+            // Dropping the job's future stops it (ffmpeg is killed with it); nothing is stored before it succeeded.
+            Some(deadline) => match tokio::time::timeout_at(deadline.into(), running).await {
+                Ok(job) => job,
+                Err(_) => priced.timed_out(job_id),
+            },
+            None => running.await,
+        };
         let refused = priced.events.delivered(delivery).await;
         if refused > 0 {
             return Err(TranscoderError::EventsNotDelivered {
@@ -150,5 +204,23 @@ impl Transcoder {
             tracing::info!(job_id, "job complete");
         }
         Ok(answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_stops_a_margin_before_lambdas_deadline_and_a_deadline_without_room_is_not_enforced() {
+        let now_ms = vidpipe_core::clock::now_ms();
+        let deadline = job_deadline(now_ms + 900_000).unwrap();
+        let ahead = deadline.duration_since(Instant::now());
+        assert!(
+            ahead <= Duration::from_secs(880) && ahead > Duration::from_secs(870),
+            "{ahead:?}"
+        );
+        assert_eq!(job_deadline(now_ms + 5_000), None);
+        assert_eq!(job_deadline(0), None);
     }
 }

@@ -14,8 +14,9 @@ async fn main() -> Result<(), Error> {
     let transcoder = vidpipe_transcoder::wiring::transcoder(config, &sdk);
     let transcoder = &transcoder;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let deadline = vidpipe_transcoder::job_deadline(event.context.deadline);
         transcoder
-            .handle(event.payload)
+            .handle(event.payload, deadline)
             .await
             .map_err(|e| diagnostic(&e))
     }))

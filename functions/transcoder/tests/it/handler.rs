@@ -1,7 +1,7 @@
 //! The handler in this process, on moto: what it refuses, and a job the engine refuses ending in an ERROR event
 //! with a successful invocation (Lambda must not retry what cannot succeed).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use vidpipe_aws::eventbridge::EventBus;
@@ -34,7 +34,7 @@ async fn a_malformed_invocation_fails_and_nothing_runs() {
         json!({"job": {"Settings": {}}, "job_id": "a/../b"}),
         json!({"probe": "not-a-uri"}),
     ] {
-        let error = transcoder.handle(event.clone()).await.unwrap_err();
+        let error = transcoder.handle(event.clone(), None).await.unwrap_err();
         assert!(
             matches!(error, TranscoderError::InvalidInvocation(_)),
             "{event}: {error}"
@@ -69,7 +69,7 @@ async fn a_job_the_engine_refuses_ends_in_an_error_event_not_a_failed_invocation
     ];
     for (job_id, job) in &refused {
         let answer = transcoder
-            .handle(json!({"job_id": job_id, "job": job}))
+            .handle(json!({"job_id": job_id, "job": job}), None)
             .await
             .unwrap();
         assert_eq!(answer["job_id"], *job_id);
@@ -103,6 +103,55 @@ async fn a_job_the_engine_refuses_ends_in_an_error_event_not_a_failed_invocation
 }
 
 #[tokio::test]
+async fn a_job_still_running_at_the_deadline_is_stopped_and_reported_in_error() {
+    let stack = Stack::new().await;
+    let transcoder = transcoder(&stack);
+    let sources = tempfile::tempdir().unwrap();
+    stream::write_single_source(sources.path());
+    stack
+        .upload(
+            &sources.path().join("s-42_camera.webm"),
+            "streams/s-42_camera.webm",
+        )
+        .await;
+    let job = golden(
+        stream::SINGLE_JOB,
+        &[(
+            "s3://vidpipe-uploads/streams/",
+            format!("{}streams/", stack.root()),
+        )],
+    );
+    // The deadline has passed: the job is stopped at its first wait.
+    let answer = transcoder
+        .handle(json!({"job_id": "late", "job": job}), Some(Instant::now()))
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "ERROR", "{answer}");
+    let events = stack
+        .job_events(&["late".to_owned()], Duration::from_secs(30), String::new)
+        .await;
+    let last = &events[0].last().unwrap()["detail"];
+    assert_eq!(last["status"], "ERROR");
+    assert!(
+        last["errorMessage"].as_str().unwrap().contains("timeout"),
+        "{last}"
+    );
+    assert_eq!(
+        last["userMetadata"]["stream"], "s-42",
+        "the job's metadata routes it"
+    );
+    let outputs = stack
+        .s3
+        .list_objects_v2()
+        .bucket(&stack.bucket)
+        .prefix("streams/s-42_composited")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outputs.key_count(), Some(0), "nothing stored");
+}
+
+#[tokio::test]
 async fn a_probe_of_a_file_that_is_not_media_is_the_inputs_fault() {
     let stack = Stack::new().await;
     let transcoder = transcoder(&stack);
@@ -117,7 +166,7 @@ async fn a_probe_of_a_file_that_is_not_media_is_the_inputs_fault() {
         .unwrap();
     for key in ["notes.mp4", "missing.mp4"] {
         let error = transcoder
-            .handle(json!({"probe": format!("{}{key}", stack.root())}))
+            .handle(json!({"probe": format!("{}{key}", stack.root())}), None)
             .await
             .unwrap_err();
         assert_eq!(error.error_type(), "InputUnusable", "{key}: {error}");
