@@ -384,7 +384,9 @@ fn classify_track(path: &str) -> Option<KeyKind> {
     let parts = path.split('/').collect::<Vec<_>>();
     if let [room, call, "preview", "requests", file] = parts[..] {
         let digits = file.strip_suffix(".json")?;
-        if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        // Generations start at 1 and are written without leading zeros: one key per generation.
+        let canonical = !digits.starts_with('0') && digits.len() <= 19;
+        if !canonical || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         return Some(KeyKind::PreviewRequest {
@@ -485,6 +487,8 @@ mod tests {
         for other in [
             "videos/rooms/room-456/rec-123/preview/requests/x.json",
             "videos/rooms/room-456/rec-123/preview/requests/.json",
+            "videos/rooms/room-456/rec-123/preview/requests/03.json",
+            "videos/rooms/room-456/rec-123/preview/requests/0.json",
             "videos/rooms/room-456/rec-123/preview/requests/3.json.m3u8",
             "videos/rooms/room-456/rec-123/preview/requests/-3.json",
             "videos/rooms/room-456/rec-123/preview/requests/99999999999999999999.json",

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{Call, CallTrack, PeerId, TrackRole};
+use crate::notify::{DomainEvent, DomainEventType};
 use crate::playback::statuses_before;
 use crate::stream_status::StreamStatus;
 use crate::validate::{FieldError, JsonFields};
@@ -131,6 +132,15 @@ impl PreviewState {
         }
     }
 
+    /// Each job as clients see it: `[{"peer_id", "role", "status", "error": {"code"} | null}]`.
+    pub fn jobs_view(&self) -> serde_json::Value {
+        let jobs = self.jobs.iter().map(|j| {
+            serde_json::json!({"peer_id": j.peer_id.as_str(), "role": j.role.as_str(), "status": j.status.as_str(),
+                "error": j.error_code.as_ref().map(|code| serde_json::json!({"code": code}))})
+        });
+        serde_json::Value::Array(jobs.collect())
+    }
+
     /// The job of `peer_id` and `role`.
     pub fn job(&self, peer_id: &PeerId, role: TrackRole) -> Option<&PreviewJobState> {
         self.jobs
@@ -198,6 +208,32 @@ impl PreviewState {
             _ => false,
         }
     }
+}
+
+/// `call.preview.ready` or `call.preview.failed` once the previews `state` of `recording_id` reached either (`None`
+/// before). Its id is derived from the status, the call and the generation, so a redelivered job event (or the
+/// compositor and the notifier both seeing a failure) announces the same id, which receivers drop.
+pub fn preview_event(
+    recording_id: &str,
+    state: &PreviewState,
+    time: String,
+) -> Option<DomainEvent> {
+    let event_type = match state.status() {
+        StreamStatus::Ready => DomainEventType::CallPreviewReady,
+        StreamStatus::Failed => DomainEventType::CallPreviewFailed,
+        StreamStatus::Queued | StreamStatus::Processing => return None,
+    };
+    Some(DomainEvent {
+        id: format!(
+            "{}:{recording_id}:{}",
+            event_type.as_str(),
+            state.generation
+        ),
+        event_type,
+        time,
+        data: serde_json::json!({"recording_id": recording_id, "status": state.status().as_str(),
+            "generation": state.generation, "jobs": state.jobs_view()}),
+    })
 }
 
 /// What `POST /recordings/{recording_id}/preview` starts, by the rule: previews of the call's `uploaded` tracks, a

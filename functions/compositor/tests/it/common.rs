@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoRecordings, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoCalls, DynamoPlaybacks, DynamoRecordings, DynamoStreams};
 use vidpipe_aws::s3::S3Objects;
 use vidpipe_compositor::Compositor;
 use vidpipe_compositor::config::Config;
@@ -38,6 +38,7 @@ pub type TestCompositor = Compositor<
     RecordingPublisher,
     RecordingTimer,
     DynamoPlaybacks,
+    DynamoCalls,
 >;
 
 pub const PREFIX: &str = "videos/";
@@ -241,6 +242,7 @@ impl Stack {
             publisher: publisher.clone(),
             timer: timer.clone(),
             playbacks: Arc::new(DynamoPlaybacks::new(ddb.clone(), &table)),
+            calls: Arc::new(DynamoCalls::new(ddb.clone(), &table)),
             now_ms: Arc::new(move || clock_now.load(Ordering::SeqCst)),
             config,
         };
