@@ -105,10 +105,12 @@ where
             }
             PreviewStart::Current(state) => (state, false),
         };
-        // A generation still waiting for its jobs gets its request written (again): a request lost between the
-        // item and the object is recovered by asking again, and the compositor submits each job once.
-        let waiting =
-            state.jobs.iter().any(|j| j.job_id.is_none()) && state.status() == StreamStatus::Queued;
+        // A generation with jobs still waiting to be submitted gets its request written (again): a request lost
+        // between the item and the object is recovered by asking again, and the compositor submits each job once.
+        let waiting = state
+            .jobs
+            .iter()
+            .any(|j| j.job_id.is_none() && j.status == StreamStatus::Queued);
         if started || waiting {
             self.write_preview_request(&call, &state).await?;
         }

@@ -237,9 +237,9 @@ pub fn preview_event(
 }
 
 /// What `POST /recordings/{recording_id}/preview` starts, by the rule: previews of the call's `uploaded` tracks, a
-/// new generation unless the stored previews (`call.preview`) are queued or processing, or ready and made from the
-/// same tracks. A failed preview, or a ready one made from fewer (or other) tracks than are uploaded now, is made
-/// again. Refused when no track is uploaded.
+/// new generation unless a job of the stored previews (`call.preview`) is still queued or processing, or they are
+/// ready and made from the same tracks. Failed previews (once every job ended), or ready ones made from fewer (or
+/// other) tracks than are uploaded now, are made again. Refused when no track is uploaded.
 pub fn plan_previews(
     call: &Call,
     uploaded: impl Fn(&CallTrack) -> bool,
@@ -275,14 +275,15 @@ pub fn plan_previews(
     let generation = match &call.preview {
         Some(current) => {
             let same_tracks = track_ids(&current.sources) == track_ids(&sources);
+            // A job still queued or running (even when another failed) writes into the folders a new generation
+            // would write: nothing starts until every job ended.
+            let running = current.jobs.iter().any(|j| !j.status.is_terminal());
             match current.status() {
-                StreamStatus::Queued | StreamStatus::Processing => {
-                    return Ok(PreviewStart::Current(current.clone()));
-                }
+                _ if running => return Ok(PreviewStart::Current(current.clone())),
                 StreamStatus::Ready if same_tracks => {
                     return Ok(PreviewStart::Current(current.clone()));
                 }
-                StreamStatus::Ready | StreamStatus::Failed => current.generation + 1,
+                _ => current.generation + 1,
             }
         }
         None => 1,
@@ -429,9 +430,18 @@ mod tests {
         );
         let again = started(plan_previews(&c, |_| true, 9).unwrap());
         assert_eq!((again.generation, again.jobs.len()), (2, 4));
-        // Failed: made again.
+        // Failed while another job still runs: nothing starts (it writes where a new generation would).
         let mut failed = state;
         failed.jobs[1].status = StreamStatus::Failed;
+        failed.jobs[2].status = StreamStatus::Processing;
+        c.preview = Some(failed.clone());
+        assert_eq!(
+            plan_previews(&c, |t| t.track_id != "t4", 9),
+            Ok(PreviewStart::Current(failed.clone()))
+        );
+        // Failed, every job ended: made again.
+        failed.jobs[0].status = StreamStatus::Ready;
+        failed.jobs[2].status = StreamStatus::Ready;
         c.preview = Some(failed);
         assert_eq!(
             started(plan_previews(&c, |t| t.track_id != "t4", 9).unwrap()).generation,
