@@ -67,7 +67,11 @@ fn a_picture_keeps_its_aspect_centred_in_its_tile_on_even_pixels() {
     );
     // An odd scale rounds down to even sizes that stay inside the tile.
     let r = fit(rect(0, 0, 640, 360), Size::new(641, 479));
-    assert!([r.width, r.height, r.x, r.y].iter().all(|v| v.is_multiple_of(2)));
+    assert!(
+        [r.width, r.height, r.x, r.y]
+            .iter()
+            .all(|v| v.is_multiple_of(2))
+    );
     assert!(r.x + r.width <= 640 && r.y + r.height <= 360);
 }
 
