@@ -225,10 +225,10 @@ fn segment_input(
         ..Default::default()
     };
     if let Some(tiles) = &scene.tiles {
-        let overlays = tiles
-            .iter()
-            .map(|tile| tile_overlay(tile, segment, rate, media))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut overlays = Vec::with_capacity(tiles.len());
+        for tile in tiles {
+            overlays.extend(tile_overlay(tile, segment, rate, media)?);
+        }
         return Ok(Input {
             video_overlays: (!overlays.is_empty()).then_some(overlays),
             ..generated
@@ -255,28 +255,37 @@ fn segment_input(
 
 /// One tile of a tiled scene's segment: a `VideoOverlay` over the whole segment (its black `VideoGenerator`),
 /// placed in pixels, its video clipped to the frames the segment shows (in the video's own frames, as a video
-/// scene's), played once: a video that ends sooner leaves black.
+/// scene's), played once. A video that ends sooner leaves black: its clip stops at the video's last probed frame,
+/// and a tile whose video has ended before the segment is left out (`None`).
 fn tile_overlay(
     tile: &SceneTile,
     segment: &SceneSegment,
     rate: FrameRate,
     media: &BTreeMap<String, MediaInfo>,
-) -> Result<VideoOverlay, JobError> {
-    let source_rate = match media.get(&tile.video) {
+) -> Result<Option<VideoOverlay>, JobError> {
+    let info = media.get(&tile.video);
+    let source_rate = match info {
         Some(info) => {
             check_media(&tile.video, info)?;
             info.frame_rate_or_fallback()
         }
         None => rate,
     };
-    let (first, count) = source_span(
+    let (first, mut count) = source_span(
         Some(tile.start_s),
         segment.start_in_scene,
         segment.frames,
         source_rate,
         rate,
     );
-    Ok(VideoOverlay {
+    if let Some(duration_ms) = info.and_then(|i| i.duration_ms) {
+        let available = (duration_ms as f64 * source_rate.fps() / 1000.0).round() as u64;
+        if first >= available {
+            return Ok(None);
+        }
+        count = count.min(available - first);
+    }
+    Ok(Some(VideoOverlay {
         input: Some(VideoOverlayInput {
             file_input: Some(tile.video.clone()),
             input_clippings: Some(vec![InputClipping {
@@ -296,7 +305,7 @@ fn tile_overlay(
         }),
         playback: Some(VideoOverlayPlayback::Once),
         ..Default::default()
-    })
+    }))
 }
 
 /// The product overlay of a segment, on the output timeline of the chunk (layers are set by the caller).

@@ -28,7 +28,15 @@ const LIME: [u8; 3] = [0, 255, 0];
 const YELLOW: [u8; 3] = [255, 255, 0];
 
 /// A test track: peer, role, ffmpeg colour, its RGB, its tone, offset and length in ms.
-type TestTrack = (&'static str, TrackRole, &'static str, [u8; 3], Option<u32>, u64, u64);
+type TestTrack = (
+    &'static str,
+    TrackRole,
+    &'static str,
+    [u8; 3],
+    Option<u32>,
+    u64,
+    u64,
+);
 
 /// peer-a red (440 Hz) and peer-b lime (660 Hz, muted) for the whole 6 s; peer-c blue (880 Hz) from 2 s; peer-a's
 /// screenshare yellow from 4 s to 5 s.
