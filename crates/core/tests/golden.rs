@@ -256,9 +256,9 @@ fn cases() -> Vec<(String, CreateJobRequest)> {
 /// speaker layout at 9 s, peer-1's screenshare from 12 s to 16 s; chunks of at most 10 s.
 fn call_export_cases(ctx: &JobContext) -> Vec<(String, CreateJobRequest)> {
     use vidpipe_core::call::composition::CompositionState;
-    use vidpipe_core::call::export::{ExportOutput, ExportTrack, export_layout, export_request};
+    use vidpipe_core::call::export::{ExportTarget, ExportTrack, export_layout, export_request};
     use vidpipe_core::job::Size;
-    use vidpipe_core::render::Chunking;
+    use vidpipe_core::render::{Chunking, Renderer};
 
     let folder = "s3://vidpipe-uploads/rooms/room-456/rec-123/";
     let track =
@@ -296,16 +296,17 @@ fn call_export_cases(ctx: &JobContext) -> Vec<(String, CreateJobRequest)> {
     )
     .unwrap();
     let layout = export_layout(&state, &tracks).unwrap();
-    let output = ExportOutput {
+    let target = ExportTarget {
         render_id: "export-7".into(),
         uri: format!("{folder}processed/exports/export-7.mp4"),
+        chunking: Chunking {
+            max_chunk_s: 10.0,
+            min_chunk_s: 2.0,
+            max_concurrency: 10,
+        },
+        renderer: Renderer::MediaConvert,
     };
-    let chunking = Chunking {
-        max_chunk_s: 10.0,
-        min_chunk_s: 2.0,
-        max_concurrency: 10,
-    };
-    let request = export_request(&state, &tracks, &layout, &output, chunking).unwrap();
+    let request = export_request(&state, &tracks, &layout, &target).unwrap();
     let media: BTreeMap<String, MediaInfo> = tracks
         .iter()
         .map(|t| {

@@ -36,7 +36,7 @@ use super::{PeerId, TrackRole};
 use crate::job::Size;
 use crate::job::pip::Rect;
 
-pub use request::{ExportOutput, export_request};
+pub use request::{ExportTarget, export_request};
 
 /// The strip's height in the speaker layout (and under a screenshare), as a fraction of the frame's height.
 pub const STRIP_FRACTION: f64 = 0.2;

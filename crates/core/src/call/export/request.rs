@@ -10,17 +10,22 @@ use crate::render::{
     Chunking, PlacedSound, RenderError, RenderOutput, RenderRequest, Renderer, Scene, SceneTile,
 };
 
-/// Where the export goes and under which render id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportOutput {
+/// Where the export goes, under which render id, and how it is rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportTarget {
     /// The render id (1..=64 of `A-Za-z0-9._-`): the export's id.
     pub render_id: String,
     /// `s3://bucket/{prefix}rooms/{room_id}/{recording_id}/processed/exports/{export_id}.mp4`.
     pub uri: String,
+    /// Chunk limits (the render flow's defaults: chunks of at most 120 s, 10 at once).
+    pub chunking: Chunking,
+    /// Who renders each chunk's job: MediaConvert, or a function running it on the engine (`docs/calls.md`,
+    /// "Rendering the export").
+    pub renderer: Renderer,
 }
 
 /// The render request drawing `layout` (laid out by [`super::export_layout`] from `state` and `tracks`) to
-/// `output`, at the state's size and rate.
+/// `target`, at the state's size and rate.
 ///
 /// Interval boundaries are rounded to the nearest output frame; an interval shorter than half a frame disappears.
 /// Each tile starts in its track where the scene starts on the call's time (its offset subtracted). Sound: each
@@ -30,8 +35,7 @@ pub fn export_request(
     state: &CompositionState,
     tracks: &[ExportTrack],
     layout: &ExportLayout,
-    output: &ExportOutput,
-    chunking: Chunking,
+    target: &ExportTarget,
 ) -> Result<RenderRequest, RenderError> {
     let fps = state.export.fps;
     let rate = FrameRate::per_second(fps);
@@ -94,9 +98,9 @@ pub fn export_request(
         .collect();
     let (width, height) = state.export.size();
     let request = RenderRequest {
-        render_id: output.render_id.clone(),
+        render_id: target.render_id.clone(),
         output: RenderOutput {
-            uri: output.uri.clone(),
+            uri: target.uri.clone(),
             width,
             height,
             fps,
@@ -104,8 +108,8 @@ pub fn export_request(
         scenes,
         soundtrack: None,
         sounds,
-        chunking,
-        renderer: Renderer::MediaConvert,
+        chunking: target.chunking.clone(),
+        renderer: target.renderer.clone(),
     };
     request.validate()?;
     Ok(request)

@@ -1,6 +1,6 @@
 use super::*;
 use crate::call::composition::{ExportSettings, TrackSetting};
-use crate::render::{Chunking, RenderRequest};
+use crate::render::{Chunking, RenderRequest, Renderer};
 
 const HD: Size = Size::new(1280, 720);
 
@@ -241,11 +241,13 @@ fn the_request_has_a_tiled_scene_per_interval_and_the_unmuted_peers_sound_for_th
         muted: true,
     }];
     let layout = export_layout(&state, &tracks).unwrap();
-    let output = ExportOutput {
+    let target = ExportTarget {
         render_id: "export-1".into(),
         uri: "s3://calls/rooms/r/c/processed/exports/export-1.mp4".into(),
+        chunking: Chunking::default(),
+        renderer: Renderer::MediaConvert,
     };
-    let request = export_request(&state, &tracks, &layout, &output, Chunking::default()).unwrap();
+    let request = export_request(&state, &tracks, &layout, &target).unwrap();
     assert_eq!(
         (
             request.output.width,

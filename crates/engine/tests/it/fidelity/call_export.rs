@@ -8,11 +8,11 @@ use std::path::Path;
 
 use vidpipe_core::call::composition::CompositionState;
 use vidpipe_core::call::export::{
-    ExportLayout, ExportOutput, ExportTrack, export_layout, export_request,
+    ExportLayout, ExportTarget, ExportTrack, export_layout, export_request,
 };
 use vidpipe_core::call::{PeerId, TrackRole};
 use vidpipe_core::job::{FrameRate, JobContext, MediaInfo, Size, chunk_job};
-use vidpipe_core::render::{Chunking, RenderRequest};
+use vidpipe_core::render::{Chunking, RenderRequest, Renderer};
 use vidpipe_engine::{Assembler, ChunkFile, JoinSpec, MixSpec, Storage};
 use vidpipe_testkit::audio::{self, fit_tone};
 use vidpipe_testkit::media::{self, Frame, Picture, VideoSpec, colour_close};
@@ -236,16 +236,17 @@ async fn the_export_follows_the_layout_timeline_and_mixes_only_the_unmuted_peers
     let layout = export_layout(&state, &tracks).unwrap();
     let starts: Vec<u64> = layout.intervals.iter().map(|i| i.start_ms).collect();
     assert_eq!(starts, [0, 2_000, 2_500, 4_000, 5_000]);
-    let output = ExportOutput {
+    let target = ExportTarget {
         render_id: "export-1".into(),
         uri: format!("{BUCKET}processed/exports/export-1.mp4"),
+        chunking: Chunking {
+            max_chunk_s: 3.0,
+            min_chunk_s: 1.0,
+            max_concurrency: 2,
+        },
+        renderer: Renderer::MediaConvert,
     };
-    let chunking = Chunking {
-        max_chunk_s: 3.0,
-        min_chunk_s: 1.0,
-        max_concurrency: 2,
-    };
-    let request = export_request(&state, &tracks, &layout, &output, chunking).unwrap();
+    let request = export_request(&state, &tracks, &layout, &target).unwrap();
     let file = render(dir.path(), &request, &media).await;
 
     let frames = Frame::all(&file);
