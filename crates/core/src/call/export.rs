@@ -29,12 +29,12 @@
 
 pub mod request;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::composition::{CompositionState, Layout, TimelineEvent};
-use super::{PeerId, TrackRole};
-use crate::job::Size;
+use super::{Call, PeerId, TrackRole};
 use crate::job::pip::Rect;
+use crate::job::{MediaInfo, Size};
 
 pub use request::{ExportTarget, export_request};
 
@@ -122,9 +122,41 @@ pub enum ExportError {
     /// No track has any length.
     #[error("the call has no track with a probed length: there is nothing to export")]
     NoMedia,
+    /// A track has no probe results, or its probe states no length.
+    #[error("track {0} has no probed length: probe it before the export is laid out")]
+    NotProbed(String),
     /// A track's probed picture is empty.
     #[error("track {0} has no picture size")]
     NoPicture(String),
+}
+
+/// The call's tracks as the export takes them: each one's file, `s3://{bucket}/{key}`, its offset from the call's
+/// time zero ([`Call::offset_ms`]), and its length and displayed size from `media` (probe results by that URI, as
+/// the chunker gathers them). A track without probe results or whose probe states no length is
+/// [`ExportError::NotProbed`]: it could not be placed on the export's time.
+pub fn export_tracks(
+    call: &Call,
+    bucket: &str,
+    media: &BTreeMap<String, MediaInfo>,
+) -> Result<Vec<ExportTrack>, ExportError> {
+    call.tracks
+        .iter()
+        .map(|track| {
+            let uri = format!("s3://{bucket}/{}", track.key);
+            let info = media.get(&uri);
+            let Some((info, duration_ms)) = info.and_then(|i| Some((i, i.duration_ms?))) else {
+                return Err(ExportError::NotProbed(uri));
+            };
+            Ok(ExportTrack {
+                peer_id: track.peer_id.clone(),
+                role: track.role,
+                offset_ms: call.offset_ms(track),
+                duration_ms,
+                size: info.display_size(),
+                uri,
+            })
+        })
+        .collect()
 }
 
 /// Lays out the export of `tracks` following `state` (the rule of the module's documentation).

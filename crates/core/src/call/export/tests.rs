@@ -294,3 +294,78 @@ fn the_request_has_a_tiled_scene_per_interval_and_the_unmuted_peers_sound_for_th
     let json = serde_json::to_string(&request).unwrap();
     assert_eq!(RenderRequest::from_json(&json).unwrap(), request);
 }
+
+#[test]
+fn a_calls_tracks_become_export_tracks_from_their_probes_and_an_unprobed_one_is_named() {
+    use crate::call::{Call, CallTrack};
+    use crate::job::{FrameRate, MediaInfo};
+    let stored = |peer: &str, role, started_at, key: &str| CallTrack {
+        track_id: key.into(),
+        peer_id: PeerId::parse("peer_id", peer).unwrap(),
+        role,
+        started_at,
+        uploader: "owner".into(),
+        key: format!("rooms/r/c/tracks/{peer}/{key}.webm"),
+        created_at_ms: 0,
+    };
+    let call = Call {
+        recording_id: "c".into(),
+        room_id: "r".into(),
+        owner: "owner".into(),
+        created_at_ms: 0,
+        expires_at: 0,
+        tracks: vec![
+            stored("peer-a", TrackRole::Av, 1_000_500, "t-1"),
+            stored("peer-b", TrackRole::Screenshare, 1_000_000, "t-2"),
+        ],
+        composition: None,
+    };
+    let probe = |width, height, rotation| MediaInfo {
+        width,
+        height,
+        duration_ms: Some(3_000),
+        frame_rate: Some(FrameRate::per_second(30)),
+        has_audio: true,
+        rotation,
+    };
+    let mut media = BTreeMap::from([
+        (
+            "s3://calls/rooms/r/c/tracks/peer-a/t-1.webm".to_owned(),
+            probe(1280, 720, 90),
+        ),
+        (
+            "s3://calls/rooms/r/c/tracks/peer-b/t-2.webm".to_owned(),
+            probe(1920, 1080, 0),
+        ),
+    ]);
+    let tracks = export_tracks(&call, "calls", &media).unwrap();
+    assert_eq!(
+        tracks
+            .iter()
+            .map(|t| (
+                t.peer_id.as_str(),
+                t.role,
+                t.offset_ms,
+                t.duration_ms,
+                t.size
+            ))
+            .collect::<Vec<_>>(),
+        [
+            ("peer-a", TrackRole::Av, 500, 3_000, Size::new(720, 1280)),
+            (
+                "peer-b",
+                TrackRole::Screenshare,
+                0,
+                3_000,
+                Size::new(1920, 1080)
+            ),
+        ]
+    );
+    media.values_mut().next().unwrap().duration_ms = None;
+    assert_eq!(
+        export_tracks(&call, "calls", &media),
+        Err(ExportError::NotProbed(
+            "s3://calls/rooms/r/c/tracks/peer-a/t-1.webm".into()
+        ))
+    );
+}
