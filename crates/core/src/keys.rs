@@ -122,6 +122,15 @@ pub fn call_prefix(prefix: &str, room: &RoomId, call: &CallId) -> String {
     format!("{prefix}{ROOMS_DIR}{}/{}/", room.0, call.as_str())
 }
 
+/// Key of a call's export: `{call_prefix}processed/exports/{export_id}.mp4` (`export_id` a render id: `[A-Za-z0-9._-]`,
+/// checked with the render request). It classifies as nothing ([`classify_key`]), so its arrival starts no job.
+pub fn export_key(prefix: &str, room: &RoomId, call: &CallId, export_id: &str) -> String {
+    format!(
+        "{}processed/exports/{export_id}.mp4",
+        call_prefix(prefix, room, call)
+    )
+}
+
 /// Key of the request object of a call's previews, generation `generation`:
 /// `{call_prefix}preview/requests/{generation}.json`. `POST /recordings/{recording_id}/preview` writes it; its
 /// ObjectCreated event has the compositor submit that generation's jobs.
@@ -434,8 +443,8 @@ mod tests {
         assert_eq!(
             classify_key("videos/", &key),
             KeyKind::Track {
-                room_id: room,
-                recording_id: call,
+                room_id: room.clone(),
+                recording_id: call.clone(),
                 peer_id: peer,
                 role: TrackRole::Screenshare,
                 track_id: "t-1".into()
@@ -449,6 +458,12 @@ mod tests {
             ),
             "rooms/r/c/"
         );
+        let export = export_key("videos/", &room, &call, "export-1");
+        assert_eq!(
+            export,
+            "videos/rooms/room-456/rec-123/processed/exports/export-1.mp4"
+        );
+        assert_eq!(classify_key("videos/", &export), KeyKind::Other);
         for other in [
             "videos/rooms/room-456/rec-123/tracks/peer-7/av/t-1.mov",
             "videos/rooms/room-456/rec-123/tracks/peer-7/audio/t-1.webm",

@@ -10,6 +10,7 @@
 //! composition; anyone else is told it does not exist.
 
 pub mod composition;
+pub mod export;
 pub mod preview;
 pub mod token;
 
