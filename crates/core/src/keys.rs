@@ -122,6 +122,25 @@ pub fn call_prefix(prefix: &str, room: &RoomId, call: &CallId) -> String {
     format!("{prefix}{ROOMS_DIR}{}/{}/", room.0, call.as_str())
 }
 
+/// Key of a call's export: `{call_prefix}processed/exports/{export_id}.mp4` (`export_id` a render id: `[A-Za-z0-9._-]`,
+/// checked with the render request). It classifies as nothing ([`classify_key`]), so its arrival starts no job.
+pub fn export_key(prefix: &str, room: &RoomId, call: &CallId, export_id: &str) -> String {
+    format!(
+        "{}processed/exports/{export_id}.mp4",
+        call_prefix(prefix, room, call)
+    )
+}
+
+/// Key of the request object of a call's previews, generation `generation`:
+/// `{call_prefix}preview/requests/{generation}.json`. `POST /recordings/{recording_id}/preview` writes it; its
+/// ObjectCreated event has the compositor submit that generation's jobs.
+pub fn preview_request_key(prefix: &str, room: &RoomId, call: &CallId, generation: u64) -> String {
+    format!(
+        "{}preview/requests/{generation}.json",
+        call_prefix(prefix, room, call)
+    )
+}
+
 /// Key of one track of a call: `{call_prefix}tracks/{peer_id}/{role}/{track_id}.{ext}`. `track_id` is the upload's
 /// server-chosen id and `ext` one of [`TRACK_TYPES`]'.
 pub fn track_key(
@@ -280,6 +299,15 @@ pub enum KeyKind {
         /// The track's upload id.
         track_id: String,
     },
+    /// The request object of a call's previews ([`preview_request_key`]).
+    PreviewRequest {
+        /// The call's room.
+        room_id: RoomId,
+        /// The call recording.
+        recording_id: CallId,
+        /// The previews' generation.
+        generation: u64,
+    },
     /// A render's video, made by the render flow: `{prefix}renders/{owner}/{render_id}/output.mp4`.
     RenderOutput {
         /// Its owner, as the key segment [`owner_segment`] made.
@@ -358,10 +386,25 @@ pub fn classify_key(prefix: &str, key: &str) -> KeyKind {
     }
 }
 
-/// A track's key below `{prefix}rooms/`, by the one rule [`track_key`] builds; `None` for anything else in a call's
-/// folder. Every segment must pass its own id rule, so `..`, `%2F` or an empty segment never classify.
+/// A track's key below `{prefix}rooms/`, by the one rule [`track_key`] builds, or a preview request's
+/// ([`preview_request_key`]); `None` for anything else in a call's folder (the previews' own files among them).
+/// Every segment must pass its own id rule, so `..`, `%2F` or an empty segment never classify.
 fn classify_track(path: &str) -> Option<KeyKind> {
-    let [room, call, "tracks", peer, role, file] = path.split('/').collect::<Vec<_>>()[..] else {
+    let parts = path.split('/').collect::<Vec<_>>();
+    if let [room, call, "preview", "requests", file] = parts[..] {
+        let digits = file.strip_suffix(".json")?;
+        // Generations start at 1 and are written without leading zeros: one key per generation.
+        let canonical = !digits.starts_with('0') && digits.len() <= 19;
+        if !canonical || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        return Some(KeyKind::PreviewRequest {
+            room_id: RoomId::parse("room_id", room).ok()?,
+            recording_id: CallId::parse("recording_id", call).ok()?,
+            generation: digits.parse().ok()?,
+        });
+    }
+    let [room, call, "tracks", peer, role, file] = parts[..] else {
         return None;
     };
     let (track_id, ext) = file.rsplit_once('.')?;
@@ -400,8 +443,8 @@ mod tests {
         assert_eq!(
             classify_key("videos/", &key),
             KeyKind::Track {
-                room_id: room,
-                recording_id: call,
+                room_id: room.clone(),
+                recording_id: call.clone(),
                 peer_id: peer,
                 role: TrackRole::Screenshare,
                 track_id: "t-1".into()
@@ -415,6 +458,12 @@ mod tests {
             ),
             "rooms/r/c/"
         );
+        let export = export_key("videos/", &room, &call, "export-1");
+        assert_eq!(
+            export,
+            "videos/rooms/room-456/rec-123/processed/exports/export-1.mp4"
+        );
+        assert_eq!(classify_key("videos/", &export), KeyKind::Other);
         for other in [
             "videos/rooms/room-456/rec-123/tracks/peer-7/av/t-1.mov",
             "videos/rooms/room-456/rec-123/tracks/peer-7/audio/t-1.webm",
@@ -430,6 +479,37 @@ mod tests {
             "videos/rooms/room-456/rec-123/preview/peers/peer-7/av.m3u8",
             "videos/rooms/room-456/rec-123/processed/exports/e1.mp4",
             "rooms/room-456/rec-123/tracks/peer-7/av/t-1.webm",
+        ] {
+            assert_eq!(classify_key("videos/", other), KeyKind::Other, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_preview_requests_key_is_built_and_classified_by_one_rule() {
+        use super::*;
+        let room = RoomId::parse("room_id", "room-456").unwrap();
+        let call = CallId::parse("recording_id", "rec-123").unwrap();
+        let key = preview_request_key("videos/", &room, &call, 3);
+        assert_eq!(key, "videos/rooms/room-456/rec-123/preview/requests/3.json");
+        assert_eq!(
+            classify_key("videos/", &key),
+            KeyKind::PreviewRequest {
+                room_id: room,
+                recording_id: call,
+                generation: 3
+            }
+        );
+        for other in [
+            "videos/rooms/room-456/rec-123/preview/requests/x.json",
+            "videos/rooms/room-456/rec-123/preview/requests/.json",
+            "videos/rooms/room-456/rec-123/preview/requests/03.json",
+            "videos/rooms/room-456/rec-123/preview/requests/0.json",
+            "videos/rooms/room-456/rec-123/preview/requests/3.json.m3u8",
+            "videos/rooms/room-456/rec-123/preview/requests/-3.json",
+            "videos/rooms/room-456/rec-123/preview/requests/99999999999999999999.json",
+            "videos/rooms/room-456/../preview/requests/3.json",
+            "videos/rooms/room-456/rec-123/preview/requests/3.json/x",
+            "videos/rooms/room-456/rec-123/preview/peers/p/av_video_00001.mp4",
         ] {
             assert_eq!(classify_key("videos/", other), KeyKind::Other, "{other}");
         }

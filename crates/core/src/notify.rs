@@ -36,6 +36,12 @@ pub enum DomainEventType {
     /// A playback package could not be made.
     #[serde(rename = "playback.failed")]
     PlaybackFailed,
+    /// Every preview of a call recording is ready.
+    #[serde(rename = "call.preview.ready")]
+    CallPreviewReady,
+    /// A preview of a call recording could not be made.
+    #[serde(rename = "call.preview.failed")]
+    CallPreviewFailed,
 }
 
 impl DomainEventType {
@@ -50,6 +56,8 @@ impl DomainEventType {
             Self::RenderFailed => "render.failed",
             Self::PlaybackReady => "playback.ready",
             Self::PlaybackFailed => "playback.failed",
+            Self::CallPreviewReady => "call.preview.ready",
+            Self::CallPreviewFailed => "call.preview.failed",
         }
     }
 }
@@ -86,6 +94,8 @@ mod tests {
             DomainEventType::RenderFailed,
             DomainEventType::PlaybackReady,
             DomainEventType::PlaybackFailed,
+            DomainEventType::CallPreviewReady,
+            DomainEventType::CallPreviewFailed,
         ] {
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }

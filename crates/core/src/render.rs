@@ -49,6 +49,9 @@ pub struct RenderRequest {
     /// Audio mixed once for the whole video.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soundtrack: Option<Soundtrack>,
+    /// Sounds placed on the video's timeline, mixed once with the rest ([`tiles::PlacedSound`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sounds: Vec<PlacedSound>,
     /// Chunking limits.
     #[serde(default)]
     pub chunking: Chunking,
@@ -71,7 +74,8 @@ pub struct RenderOutput {
     pub fps: u32,
 }
 
-/// One scene: a still image or a video clip, with an optional product overlay.
+/// One scene: a still image, a video clip, or videos placed on a black frame (`tiles`), with an optional product
+/// overlay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scene {
@@ -82,9 +86,12 @@ pub struct Scene {
     /// A still image (PNG, TGA or BMP); exclusive with `video`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// A video; exclusive with `image`.
+    /// A video; exclusive with `image` and `tiles`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<String>,
+    /// Videos placed on a black frame (silent: their sound goes in `sounds`); exclusive with `image` and `video`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiles: Option<Vec<SceneTile>>,
     /// Where in the video the scene starts, in seconds (video scenes only, default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_s: Option<f64>,
@@ -209,9 +216,9 @@ pub const SCENE_VOLUME_RANGE: std::ops::RangeInclusive<f64> = 0.0..=2.0;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SceneSound {
-    /// Index of the scene in the request.
+    /// Index of the scene in the request (a placed sound's: the scene it starts in).
     pub scene_index: usize,
-    /// The scene's video, whose first audio track is the sound (none: silence).
+    /// The scene's video (or the placed sound's source), whose first audio track is the sound (none: silence).
     pub video: String,
     /// Where in the video the scene starts, in seconds.
     pub start_s: f64,
@@ -370,6 +377,7 @@ impl RenderRequest {
         let fps_ok = self.check_output(&mut problems);
         self.check_scenes(fps_ok, &mut problems);
         self.check_soundtrack(&mut problems);
+        self.check_sounds(fps_ok, &mut problems);
         self.check_chunking(&mut problems);
         self.check_renderer(&mut problems);
         if problems.0.is_empty() {
@@ -470,6 +478,15 @@ impl RenderRequest {
             }
         }
         match (&scene.image, &scene.video) {
+            _ if scene.tiles.is_some() => {
+                if scene.image.is_some() || scene.video.is_some() {
+                    problems.add(
+                        at("tiles"),
+                        "a scene has `image`, `video` or `tiles`, one of them".into(),
+                    );
+                }
+                self.check_tiles(i, scene.tiles.as_deref().unwrap_or_default(), problems);
+            }
             (Some(image), None) => {
                 if let Some(message) = source_problem(image, &IMAGE_EXTENSIONS) {
                     problems.add(at("image"), message);
@@ -486,7 +503,7 @@ impl RenderRequest {
             ),
             (None, None) => problems.add(
                 at("image"),
-                "a scene needs an `image` or a `video` source".into(),
+                "a scene needs an `image`, a `video` or `tiles`".into(),
             ),
         }
         if scene.start_s.is_some() && scene.video.is_none() {
@@ -605,8 +622,8 @@ impl RenderRequest {
         }
     }
 
-    /// The sound of every video scene that is not muted, in scene order. A scene whose video turns out to have no
-    /// audio track is silence: whoever mixes skips it.
+    /// The sound of every video scene that is not muted, in scene order, then the placed `sounds`. A scene whose
+    /// video turns out to have no audio track is silence: whoever mixes skips it.
     pub fn scene_sounds(&self) -> Vec<SceneSound> {
         let mut start_frame = 0;
         let mut sounds = Vec::new();
@@ -626,6 +643,7 @@ impl RenderRequest {
             }
             start_frame += frames;
         }
+        sounds.extend(self.placed_sounds());
         sounds
     }
 
@@ -815,6 +833,9 @@ pub mod plan;
 pub mod ports;
 pub mod record;
 pub mod scope;
+pub mod tiles;
+
+pub use tiles::{PlacedSound, SceneTile};
 
 #[cfg(test)]
 mod tests;

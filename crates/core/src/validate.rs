@@ -95,10 +95,16 @@ impl JsonFields {
 
     /// A required boolean.
     pub fn bool(&mut self, name: &str) -> Result<bool, FieldError> {
+        self.opt_bool(name)?
+            .ok_or_else(|| FieldError::new(name, "is required"))
+    }
+
+    /// An optional boolean.
+    pub fn opt_bool(&mut self, name: &str) -> Result<Option<bool>, FieldError> {
         match self.take(name) {
-            Some(serde_json::Value::Bool(b)) => Ok(b),
+            Some(serde_json::Value::Bool(b)) => Ok(Some(b)),
             Some(_) => Err(FieldError::new(name, "must be true or false")),
-            None => Err(FieldError::new(name, "is required")),
+            None => Ok(None),
         }
     }
 

@@ -248,7 +248,91 @@ fn cases() -> Vec<(String, CreateJobRequest)> {
     cases.push(("preview_cmaf_screen854x480_silent".into(), job.unwrap()));
     cases.extend(playback_cases(&ctx));
     cases.extend(call_preview_cases(&ctx));
+    cases.extend(call_export_cases(&ctx));
     cases
+}
+
+/// Two chunks of a call's export at 1080p: four peers in a grid (peer-4 joins at 4.5 s), peer-2 pinned in the
+/// speaker layout at 9 s, peer-1's screenshare from 12 s to 16 s; chunks of at most 10 s.
+fn call_export_cases(ctx: &JobContext) -> Vec<(String, CreateJobRequest)> {
+    use vidpipe_core::call::composition::CompositionState;
+    use vidpipe_core::call::export::{ExportTarget, ExportTrack, export_layout, export_request};
+    use vidpipe_core::job::Size;
+    use vidpipe_core::render::{Chunking, Renderer};
+
+    let folder = "s3://vidpipe-uploads/rooms/room-456/rec-123/";
+    let track =
+        |peer: &str, role: TrackRole, offset_ms: u64, duration_ms: u64, size: Size| ExportTrack {
+            peer_id: PeerId::parse("peer_id", peer).unwrap(),
+            role,
+            uri: format!("{folder}tracks/{peer}/{}/t-{peer}.webm", role.as_str()),
+            offset_ms,
+            duration_ms,
+            size,
+        };
+    let camera = Size::new(1280, 720);
+    let tracks = [
+        track("peer-1", TrackRole::Av, 0, 20_000, camera),
+        track("peer-2", TrackRole::Av, 0, 20_000, Size::new(640, 480)),
+        track("peer-3", TrackRole::Av, 200, 19_800, camera),
+        track("peer-4", TrackRole::Av, 4_500, 15_500, Size::new(720, 1280)),
+        track(
+            "peer-1",
+            TrackRole::Screenshare,
+            12_000,
+            4_000,
+            Size::new(1920, 1080),
+        ),
+    ];
+    let peers: Vec<PeerId> = ["peer-1", "peer-2", "peer-3", "peer-4"]
+        .iter()
+        .map(|p| PeerId::parse("peer_id", p).unwrap())
+        .collect();
+    let state = CompositionState::parse(
+        br#"{"layout": "grid", "timeline": [{"t": 9000, "type": "layout", "layout": "speaker"},
+            {"t": 9000, "type": "pin", "peer_id": "peer-2"}],
+            "tracks": [{"peer_id": "peer-3", "muted": true}], "export": {"resolution": "1920x1080", "fps": 30}}"#,
+        &peers,
+    )
+    .unwrap();
+    let layout = export_layout(&state, &tracks).unwrap();
+    let target = ExportTarget {
+        render_id: "export-7".into(),
+        uri: format!("{folder}processed/exports/export-7.mp4"),
+        chunking: Chunking {
+            max_chunk_s: 10.0,
+            min_chunk_s: 2.0,
+            max_concurrency: 10,
+        },
+        renderer: Renderer::MediaConvert,
+    };
+    let request = export_request(&state, &tracks, &layout, &target).unwrap();
+    let media: BTreeMap<String, MediaInfo> = tracks
+        .iter()
+        .map(|t| {
+            let info = MediaInfo {
+                duration_ms: Some(t.duration_ms),
+                ..media(t.size.width, t.size.height, t.role == TrackRole::Av)
+            };
+            (t.uri.clone(), info)
+        })
+        .collect();
+    request
+        .plan()
+        .unwrap()
+        .iter()
+        .map(|chunk| {
+            let job = chunk_job(
+                ctx,
+                &request,
+                chunk,
+                &golden_chunk_at(&request, chunk.index),
+                &media,
+            )
+            .unwrap();
+            (format!("chunk_call_export_1920x1080_{}", chunk.index), job)
+        })
+        .collect()
 }
 
 /// A call of two peers and a screenshare, each starting at another time after time zero: peer-1's camera at 0,

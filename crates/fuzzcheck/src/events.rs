@@ -11,8 +11,8 @@ use vidpipe_core::keys::{
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 use vidpipe_notifier::{Notifier, NotifierError};
 use vidpipe_testkit::fakes::{
-    InMemoryPlaybacks, InMemoryProcessedEvents, InMemoryRenderFiles, InMemoryRenders,
-    InMemoryStreams, RecordingPublisher,
+    InMemoryCalls, InMemoryPlaybacks, InMemoryProcessedEvents, InMemoryRenderFiles,
+    InMemoryRenders, InMemoryStreams, RecordingPublisher,
 };
 
 use crate::json;
@@ -150,6 +150,11 @@ fn classification_rebuilds(prefix: &str, key: &str) {
                 ext,
             )
         }
+        KeyKind::PreviewRequest {
+            room_id,
+            recording_id,
+            generation,
+        } => vidpipe_core::keys::preview_request_key(prefix, &room_id, &recording_id, generation),
         KeyKind::RenderOutput {
             owner_segment,
             render_id,
@@ -166,6 +171,7 @@ type FuzzNotifier = Notifier<
     RecordingPublisher,
     InMemoryPlaybacks,
     InMemoryRenderFiles,
+    InMemoryCalls,
 >;
 
 /// The notifier with `session-42` as the compositor leaves it after submitting its first composite (the stream the
@@ -186,6 +192,7 @@ fn notifier() -> FuzzNotifier {
         publisher: RecordingPublisher::default(),
         playbacks: InMemoryPlaybacks::default(),
         files: InMemoryRenderFiles::default(),
+        calls: InMemoryCalls::default(),
         retention_days: 30,
     }
 }

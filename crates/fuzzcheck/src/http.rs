@@ -170,6 +170,7 @@ fn with_call(app: &FuzzApp) {
             expires_at: 1_797_786_000,
             tracks: vec![track],
             composition: None,
+            preview: None,
         },
     );
     let grant = TokenGrant::mint(

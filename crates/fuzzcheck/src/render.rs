@@ -78,13 +78,20 @@ fn chunks_cover_the_video(request: &RenderRequest, chunks: &[Chunk]) {
     assert_eq!(next, request.total_frames(), "the chunks stop short");
 }
 
-/// Seconds of the longest source a request may need: every video is assumed to be this long, so no scene runs past
-/// the end of its source.
+/// Seconds of the longest source a request may need: every video is assumed to be this long, so no scene or tile
+/// runs past the end of its source.
 fn longest(request: &RenderRequest) -> f64 {
     let needed = request
         .scenes
         .iter()
-        .map(|s| s.start_s.unwrap_or(0.0) + s.duration_s)
+        .flat_map(|s| {
+            let tiles = s.tiles.iter().flatten().map(|t| t.start_s);
+            s.start_s
+                .into_iter()
+                .chain(tiles)
+                .chain([0.0])
+                .map(move |start| start + s.duration_s)
+        })
         .fold(0.0, f64::max);
     needed + 1.0
 }
@@ -110,7 +117,8 @@ fn media(request: &RenderRequest) -> BTreeMap<String, MediaInfo> {
     };
     let mut media = BTreeMap::new();
     for scene in &request.scenes {
-        if let Some(uri) = &scene.video {
+        let tiles = scene.tiles.iter().flatten().map(|t| &t.video);
+        for uri in scene.video.iter().chain(tiles) {
             media.insert(uri.clone(), video.clone());
         }
         for uri in scene

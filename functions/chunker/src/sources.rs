@@ -114,11 +114,13 @@ pub async fn probe_sources(
 ) -> Result<BTreeMap<String, MediaInfo>, SourceError> {
     let mut media = BTreeMap::new();
     for scene in &request.scenes {
-        if let Some(video) = &scene.video
-            && !media.contains_key(video)
-        {
-            let info = probe_video(&scene.id, video, prober).await?;
-            media.insert(video.clone(), info);
+        // A tiled scene's videos are placed by their own frame rate too (their clips are counted in it).
+        let tiles = scene.tiles.iter().flatten().map(|tile| &tile.video);
+        for video in scene.video.iter().chain(tiles) {
+            if !media.contains_key(video) {
+                let info = probe_video(&scene.id, video, prober).await?;
+                media.insert(video.clone(), info);
+            }
         }
         if let Some(overlay) = &scene.overlay
             && !media.contains_key(&overlay.image)

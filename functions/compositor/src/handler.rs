@@ -15,9 +15,9 @@ use vidpipe_core::pairing::{
 };
 use vidpipe_core::playback::PlaybackSource;
 use vidpipe_core::ports::{
-    EventPublisher, ObjectStore, ObjectStoreError, PartnerTimer, PlaybackStore, PublishError,
-    RecordingStore, StoreError, StreamStatusStore, StreamStore, TimerError, TranscodeError,
-    Transcoder,
+    CallPreviews, EventPublisher, ObjectStore, ObjectStoreError, PartnerTimer, PlaybackStore,
+    PublishError, RecordingStore, StoreError, StreamStatusStore, StreamStore, TimerError,
+    TranscodeError, Transcoder,
 };
 use vidpipe_lambda::ErrorType;
 
@@ -76,10 +76,10 @@ pub fn system_now() -> NowMs {
 }
 
 /// The compositor and its dependencies, one port each: stream items `S`, recordings `R`, the bucket's objects `O`,
-/// the transcoder `M` (MediaConvert or an engine), the domain events' publisher `E`, the partner timer `T`, and the
-/// playback packages `P`. Each is held in an [`Arc`], so a compositor is cheap to clone and a test keeps its own
-/// handle on each fake.
-pub struct Compositor<S, R, O, M, E, T, P> {
+/// the transcoder `M` (MediaConvert or an engine), the domain events' publisher `E`, the partner timer `T`, the
+/// playback packages `P` and call recordings' previews `C`. Each is held in an [`Arc`], so a compositor is cheap to
+/// clone and a test keeps its own handle on each fake.
+pub struct Compositor<S, R, O, M, E, T, P, C> {
     /// Configuration.
     pub config: Config,
     /// Stream items.
@@ -96,11 +96,13 @@ pub struct Compositor<S, R, O, M, E, T, P> {
     pub timer: Arc<T>,
     /// Playback packages.
     pub playbacks: Arc<P>,
+    /// Call recordings' previews.
+    pub calls: Arc<C>,
     /// Time.
     pub now_ms: NowMs,
 }
 
-impl<S, R, O, M, E, T, P> Clone for Compositor<S, R, O, M, E, T, P> {
+impl<S, R, O, M, E, T, P, C> Clone for Compositor<S, R, O, M, E, T, P, C> {
     fn clone(&self) -> Self {
         Self {
             config: self.config.clone(),
@@ -111,14 +113,15 @@ impl<S, R, O, M, E, T, P> Clone for Compositor<S, R, O, M, E, T, P> {
             publisher: Arc::clone(&self.publisher),
             timer: Arc::clone(&self.timer),
             playbacks: Arc::clone(&self.playbacks),
+            calls: Arc::clone(&self.calls),
             now_ms: Arc::clone(&self.now_ms),
         }
     }
 }
 
-impl<S, R, O, M, E, T, P> Compositor<S, R, O, M, E, T, P> {
+impl<S, R, O, M, E, T, P, C> Compositor<S, R, O, M, E, T, P, C> {
     /// The same compositor with another partner timer.
-    pub fn with_timer<T2>(self, timer: Arc<T2>) -> Compositor<S, R, O, M, E, T2, P> {
+    pub fn with_timer<T2>(self, timer: Arc<T2>) -> Compositor<S, R, O, M, E, T2, P, C> {
         Compositor {
             config: self.config,
             streams: self.streams,
@@ -128,6 +131,7 @@ impl<S, R, O, M, E, T, P> Compositor<S, R, O, M, E, T, P> {
             publisher: self.publisher,
             timer,
             playbacks: self.playbacks,
+            calls: self.calls,
             now_ms: self.now_ms,
         }
     }
@@ -150,6 +154,17 @@ pub enum Outcome {
         kind: OutputKind,
         /// The stream's generation.
         generation: u64,
+    },
+    /// A call's preview request is handled: its jobs submitted (or found submitted) and failed.
+    PreviewsSubmitted {
+        /// The call recording.
+        recording_id: String,
+        /// The previews' generation.
+        generation: u64,
+        /// Jobs submitted by this event.
+        submitted: usize,
+        /// Jobs that cannot be made (failed).
+        failed: usize,
     },
     /// A playback job is submitted (the upload or output's package is `queued`).
     PlaybackSubmitted {
@@ -176,6 +191,13 @@ impl Outcome {
                 generation,
             } => json!({"outcome": "submitted", "job_id": job_id, "job_kind": kind.as_str(),
                 "generation": generation}),
+            Self::PreviewsSubmitted {
+                recording_id,
+                generation,
+                submitted,
+                failed,
+            } => json!({"outcome": "previews_submitted", "recording_id": recording_id,
+                "generation": generation, "submitted": submitted, "failed": failed}),
             Self::PlaybackSubmitted { job_id, asset } => {
                 json!({"outcome": "playback_submitted", "job_id": job_id, "asset": asset})
             }
@@ -189,7 +211,7 @@ fn event_id(name: &str) -> String {
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
 }
 
-impl<S, R, O, M, E, T, P> Compositor<S, R, O, M, E, T, P>
+impl<S, R, O, M, E, T, P, C> Compositor<S, R, O, M, E, T, P, C>
 where
     S: StreamStore + StreamStatusStore,
     R: RecordingStore,
@@ -198,6 +220,7 @@ where
     E: EventPublisher,
     T: PartnerTimer,
     P: PlaybackStore,
+    C: CallPreviews,
 {
     /// Handles one invocation. Malformed events are logged and answered, never failed (a retry cannot fix them);
     /// an SQS batch answers `batchItemFailures` with the messages to retry; otherwise a transient failure fails the
@@ -333,9 +356,17 @@ where
                 self.recording_uploaded(object, &recording_id, Some(PlaybackSource::Asset))
                     .await
             }
-            // A call's track is marked uploaded like any upload; its previews are a later step (issue 16).
+            // A call's track is marked uploaded like any upload; its previews start on request (`POST .../preview`).
             KeyKind::Track { track_id, .. } => {
                 self.recording_uploaded(object, &track_id, None).await
+            }
+            KeyKind::PreviewRequest {
+                room_id,
+                recording_id,
+                generation,
+            } => {
+                self.preview_request(&room_id, &recording_id, generation)
+                    .await
             }
             KeyKind::Screen(stream) => self.arrival(object, &stream, Source::Screen).await,
             KeyKind::Camera(stream) => self.arrival(object, &stream, Source::Camera).await,

@@ -7,6 +7,8 @@
 //! - An upload of a kind in `PLAYBACK_KINDS`, and a stream's output when `composite` is one of them, gets a playback
 //!   package (its job submitted once); otherwise outputs (`_composited.mp4`) and keys outside `KEY_PREFIX` are
 //!   ignored and logged.
+//! - A call's preview request (`{prefix}rooms/{room}/{recording_id}/preview/requests/{generation}.json`, written by
+//!   `POST /recordings/{recording_id}/preview`) has its jobs built and submitted, one per peer and role, once.
 //!
 //! The handler ([`Compositor`]) takes its dependencies as the ports of `vidpipe_core::ports`. `main` only wires:
 //! configuration from the environment, clients built once and backends chosen by configuration ([`wiring`]), then
@@ -19,6 +21,7 @@ pub mod handler;
 #[cfg(feature = "local")]
 pub mod local;
 mod playback;
+mod previews;
 mod submit;
 mod sweep;
 pub mod wiring;

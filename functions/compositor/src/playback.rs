@@ -18,8 +18,8 @@ use vidpipe_core::playback::{
     PlaybackAsset, PlaybackPackage, PlaybackSource, PlaybackUpdate, package_folder,
 };
 use vidpipe_core::ports::{
-    EventPublisher, ObjectStore, PartnerTimer, PlaybackStore, RecordingStore, StreamStatusStore,
-    StreamStore, TranscodeError, Transcoder,
+    CallPreviews, EventPublisher, ObjectStore, PartnerTimer, PlaybackStore, RecordingStore,
+    StreamStatusStore, StreamStore, TranscodeError, Transcoder,
 };
 use vidpipe_core::recording::expiry;
 use vidpipe_core::s3uri::S3Uri;
@@ -33,7 +33,7 @@ const METADATA_ASSET: &str = "asset";
 /// The `UserMetadata` key naming the source object's ETag, the package's generation (`jobevent::route`).
 const METADATA_SOURCE: &str = "source";
 
-impl<S, R, O, M, E, T, P> Compositor<S, R, O, M, E, T, P>
+impl<S, R, O, M, E, T, P, C> Compositor<S, R, O, M, E, T, P, C>
 where
     S: StreamStore + StreamStatusStore,
     R: RecordingStore,
@@ -42,6 +42,7 @@ where
     E: EventPublisher,
     T: PartnerTimer,
     P: PlaybackStore,
+    C: CallPreviews,
 {
     /// Whether uploads or outputs of `source` get a package.
     pub(crate) fn plays(&self, source: PlaybackSource) -> bool {

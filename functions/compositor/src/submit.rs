@@ -13,8 +13,8 @@ use vidpipe_core::pairing::{
     Claim, ClaimOutcome, OutputKind, Source, StreamFailure, StreamState, Submission,
 };
 use vidpipe_core::ports::{
-    EventPublisher, ObjectStore, PartnerTimer, PlaybackStore, RecordingStore, StoreError,
-    StreamStatusStore, StreamStore, TranscodeError, Transcoder,
+    CallPreviews, EventPublisher, ObjectStore, PartnerTimer, PlaybackStore, RecordingStore,
+    StoreError, StreamStatusStore, StreamStore, TranscodeError, Transcoder,
 };
 use vidpipe_core::s3uri::S3Uri;
 
@@ -53,7 +53,7 @@ enum Plan {
     KeepFallback(Source),
 }
 
-impl<S, R, O, M, E, T, P> Compositor<S, R, O, M, E, T, P>
+impl<S, R, O, M, E, T, P, C> Compositor<S, R, O, M, E, T, P, C>
 where
     S: StreamStore + StreamStatusStore,
     R: RecordingStore,
@@ -62,6 +62,7 @@ where
     E: EventPublisher,
     T: PartnerTimer,
     P: PlaybackStore,
+    C: CallPreviews,
 {
     /// Claims the stream for `submission` and submits its job (or records the job a stopped handler created).
     pub(crate) async fn submit(

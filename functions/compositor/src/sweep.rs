@@ -10,8 +10,8 @@ use vidpipe_core::keys::StreamName;
 use vidpipe_core::notify::DomainEventType;
 use vidpipe_core::pairing::StreamFailure;
 use vidpipe_core::ports::{
-    EventPublisher, ObjectStore, PartnerTimer, PlaybackStore, RecordingStore, StalledStream,
-    StreamStatusStore, StreamStore, Transcoder,
+    CallPreviews, EventPublisher, ObjectStore, PartnerTimer, PlaybackStore, RecordingStore,
+    StalledStream, StreamStatusStore, StreamStore, Transcoder,
 };
 use vidpipe_core::stream_status::StreamStatus;
 
@@ -20,7 +20,7 @@ use crate::handler::{Compositor, Outcome, TransientError};
 /// Streams handled per sweep; the next sweep takes the rest.
 const SWEEP_LIMIT: usize = 100;
 
-impl<S, R, O, M, E, T, P> Compositor<S, R, O, M, E, T, P>
+impl<S, R, O, M, E, T, P, C> Compositor<S, R, O, M, E, T, P, C>
 where
     S: StreamStore + StreamStatusStore,
     R: RecordingStore,
@@ -29,6 +29,7 @@ where
     E: EventPublisher,
     T: PartnerTimer,
     P: PlaybackStore,
+    C: CallPreviews,
 {
     /// Finds streams `queued` past the partner wait and the claim lease, or `processing` past `JOB_STALL_SECONDS`
     /// without a job event, and repairs or fails each; answers what it did. One stream's failure is logged and

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoRecordings, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoCalls, DynamoPlaybacks, DynamoRecordings, DynamoStreams};
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::lambda::LambdaTranscoder;
 use vidpipe_aws::mediaconvert::MediaConvertTranscoder;
@@ -28,6 +28,7 @@ pub type LambdaCompositor = Compositor<
     EventBridgePublisher,
     TimerBackend,
     DynamoPlaybacks,
+    DynamoCalls,
 >;
 
 /// Why the compositor could not be built: only the local timer's definition can fail to load.
@@ -163,7 +164,8 @@ pub fn compositor(
             config.retention_days,
         )),
         recordings: Arc::new(DynamoRecordings::new(ddb.clone(), &config.table)),
-        playbacks: Arc::new(DynamoPlaybacks::new(ddb, &config.table)),
+        playbacks: Arc::new(DynamoPlaybacks::new(ddb.clone(), &config.table)),
+        calls: Arc::new(DynamoCalls::new(ddb, &config.table)),
         objects: Arc::new(S3Objects::new(s3, &config.bucket)),
         transcoder: Arc::new(transcoder),
         publisher: Arc::new(publisher),

@@ -10,8 +10,8 @@ use vidpipe_core::jobevent::{
     JobRoute, JobState, JobStateChange, RouteError, STATES_SOURCE, StreamUpdate, route,
 };
 use vidpipe_core::ports::{
-    EventPublisher, JobEventOutcome, PackageFiles, PlaybackStore, ProcessedEventStore,
-    PublishError, RenderStore, StoreError, StreamStatusStore, update_render,
+    CallPreviews, EventPublisher, JobEventOutcome, PackageFiles, PlaybackStore,
+    ProcessedEventStore, PublishError, RenderStore, StoreError, StreamStatusStore, update_render,
 };
 use vidpipe_core::recording::expiry;
 use vidpipe_core::render::record::{FinishOutcome, RenderPhase, RenderRecord};
@@ -21,9 +21,10 @@ use vidpipe_core::stream_status::{
 use vidpipe_lambda::ErrorType;
 
 /// The notifier with its dependencies, one port each: stream statuses `S`, render statuses `R`, processed-event
-/// markers `E`, the domain events' publisher `P`, playback packages `B` and their files `F`.
+/// markers `E`, the domain events' publisher `P`, playback packages `B` and their files `F`, and call recordings'
+/// previews `C`.
 #[derive(Debug)]
-pub struct Notifier<S, R, E, P, B, F> {
+pub struct Notifier<S, R, E, P, B, F, C> {
     /// Stream statuses.
     pub streams: S,
     /// Render statuses.
@@ -36,6 +37,8 @@ pub struct Notifier<S, R, E, P, B, F> {
     pub playbacks: B,
     /// Playback packages' files (the storyboard step).
     pub files: F,
+    /// Call recordings' previews.
+    pub calls: C,
     /// `RETENTION_DAYS`: how long render items and event markers are kept.
     pub retention_days: u32,
 }
@@ -123,6 +126,20 @@ pub enum JobEventHandled {
         chunks_done: usize,
         /// The `render.progress` event published, if any.
         published: Option<String>,
+    },
+    /// A call's preview job moved forward; `status` is the call's aggregate `preview_status` now.
+    PreviewApplied {
+        /// The call recording.
+        recording_id: String,
+        /// The call's `preview_status` now.
+        status: String,
+        /// The domain event published, if any.
+        published: Option<String>,
+    },
+    /// The forward-only rule refused a preview job's event (another generation, repeated, out of order).
+    PreviewStale {
+        /// The call recording.
+        recording_id: String,
     },
     /// A playback package moved forward.
     PlaybackApplied {
@@ -227,7 +244,7 @@ fn invocation_span(payload: &Value) -> tracing::Span {
     )
 }
 
-impl<S, R, E, P, B, F> Notifier<S, R, E, P, B, F>
+impl<S, R, E, P, B, F, C> Notifier<S, R, E, P, B, F, C>
 where
     S: StreamStatusStore,
     R: RenderStore,
@@ -235,6 +252,7 @@ where
     P: EventPublisher,
     B: PlaybackStore,
     F: PackageFiles,
+    C: CallPreviews,
 {
     /// Handles one invocation; the JSON answer says what happened. Every log line of it carries what it is about
     /// ([`invocation_span`]).
@@ -294,7 +312,7 @@ where
                     .await;
             }
             Ok(JobRoute::CallPreview(preview)) => {
-                return Ok(call_preview_ignored(&detail.job_id, &preview));
+                return self.preview_event(&event, &preview).await;
             }
             Ok(JobRoute::NotOurs { kind }) => {
                 tracing::info!(job_id = %detail.job_id, kind, "job of a kind the notifier does not track");
@@ -447,7 +465,7 @@ where
     }
 }
 
-impl<S, R, E, P, B, F> Notifier<S, R, E, P, B, F>
+impl<S, R, E, P, B, F, C> Notifier<S, R, E, P, B, F, C>
 where
     S: StreamStatusStore,
     R: RenderStore,
@@ -455,6 +473,7 @@ where
     P: EventPublisher,
     B: PlaybackStore,
     F: PackageFiles,
+    C: CallPreviews,
 {
     /// A custom renderer wrote a chunk (it has no MediaConvert events): the chunk counts as done once, with the
     /// cost the renderer reported (`cost_usd`, dollars) if any.
@@ -586,21 +605,6 @@ where
 
 /// The answer to a job that failed on its inputs and named a recording to make the output from alone: the
 /// compositor submits that job, so the stream is left as it is.
-/// A call preview job's event: its status is not tracked yet (issue 16), and the route keeps it apart from every
-/// other job's.
-fn call_preview_ignored(job_id: &str, preview: &vidpipe_core::call::PreviewJob) -> JobEventHandled {
-    let (recording_id, peer_id) = (preview.recording_id.as_str(), preview.peer_id.as_str());
-    tracing::info!(
-        job_id,
-        recording_id,
-        peer_id,
-        "call preview job: its status is not tracked yet"
-    );
-    JobEventHandled::Ignored {
-        reason: format!("call preview of {recording_id} (peer {peer_id})"),
-    }
-}
-
 fn left_to_fallback(
     detail: &vidpipe_core::jobevent::JobStateDetail,
     stream: &str,

@@ -7,6 +7,8 @@
 //!   the terminal transitions only.
 //! - Playback jobs (`kind = playback`, routed by `asset`) move their package forward; on COMPLETE the storyboard
 //!   (sprites and WebVTT from the job's thumbnails) is written before the package is `ready`.
+//! - Call preview jobs (`kind = call_preview`, routed by `recording_id`, `peer_id`, `role`, `generation`) move their
+//!   preview forward on the call recording; `call.preview.ready` / `call.preview.failed` announce the aggregate.
 //! - Processing is idempotent on the event id: a marker `EVENT#{id}` is written after publishing, and a redelivered
 //!   event publishes nothing. A crash between publishing and writing the marker makes the redelivery publish the
 //!   same event (same id) again: delivery is at least once, and receivers drop duplicates by id.
@@ -19,6 +21,7 @@
 pub mod config;
 pub mod handler;
 mod playback;
+mod previews;
 pub mod storyboard;
 pub mod wiring;
 

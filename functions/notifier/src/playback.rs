@@ -11,8 +11,8 @@ use vidpipe_core::playback::{
     PlaybackAsset, PlaybackPackage, PlaybackUpdate, Storyboard, capture_count, thumbnail_paths,
 };
 use vidpipe_core::ports::{
-    EventPublisher, PackageFiles, PlaybackAdvance, PlaybackStore, ProcessedEventStore, RenderStore,
-    StreamStatusStore,
+    CallPreviews, EventPublisher, PackageFiles, PlaybackAdvance, PlaybackStore,
+    ProcessedEventStore, RenderStore, StreamStatusStore,
 };
 use vidpipe_core::render::ports::FetchError;
 use vidpipe_core::s3uri::S3Uri;
@@ -24,7 +24,7 @@ use crate::storyboard::{sprites, tile_size};
 /// The largest thumbnail read (a 160x90 JPEG is a few kB).
 const THUMBNAIL_LIMIT: u64 = 1 << 20;
 
-impl<S, R, E, P, B, F> Notifier<S, R, E, P, B, F>
+impl<S, R, E, P, B, F, C> Notifier<S, R, E, P, B, F, C>
 where
     S: StreamStatusStore,
     R: RenderStore,
@@ -32,6 +32,7 @@ where
     P: EventPublisher,
     B: PlaybackStore,
     F: PackageFiles,
+    C: CallPreviews,
 {
     /// A playback job of `asset`, made from the source whose ETag is `source_etag`, reported; a job of a source the
     /// package was made again from since is stale.

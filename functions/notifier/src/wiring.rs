@@ -1,7 +1,9 @@
 //! Builds the notifier `main` runs (and `vidpipe render` runs in-process) from its configuration: the AWS adapters
 //! behind its ports.
 
-use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoProcessedEvents, DynamoRenders, DynamoStreams};
+use vidpipe_aws::dynamo::{
+    DynamoCalls, DynamoPlaybacks, DynamoProcessedEvents, DynamoRenders, DynamoStreams,
+};
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::publisher::EventBridgePublisher;
 use vidpipe_aws::requests::S3RequestStore;
@@ -33,6 +35,7 @@ pub type LambdaNotifier = Notifier<
     EventBridgePublisher,
     DynamoPlaybacks,
     S3RequestStore,
+    DynamoCalls,
 >;
 
 /// The notifier for `config`, with clients from `sdk`; the webhook's key is read here, once per cold start, from
@@ -55,7 +58,8 @@ pub async fn notifier(
         streams: DynamoStreams::new(ddb.clone(), &config.table, config.retention_days),
         renders: DynamoRenders::new(ddb.clone(), &config.table),
         events: DynamoProcessedEvents::new(ddb.clone(), &config.table),
-        playbacks: DynamoPlaybacks::new(ddb, &config.table),
+        playbacks: DynamoPlaybacks::new(ddb.clone(), &config.table),
+        calls: DynamoCalls::new(ddb, &config.table),
         files: S3RequestStore(vidpipe_aws::s3::client(sdk, config.s3_force_path_style)),
         publisher,
         retention_days: config.retention_days,

@@ -1,6 +1,6 @@
 //! The call routes (issue 16, `docs/calls.md`): tracks through `POST /uploads` kind `track`, a call recording in
 //! `GET /recordings/{recording_id}`, `POST /recordings/{recording_id}/composition/token` and
-//! `PUT /recordings/{recording_id}/composition`.
+//! `PUT /recordings/{recording_id}/composition` (the previews' routes: [`crate::previews`]).
 //!
 //! Access follows the room ([`vidpipe_core::call::Call::access`]): the call's owner and its room's members (the
 //! callers who uploaded a track to it); anyone else gets the 404 of a recording that does not exist. Composition
@@ -19,8 +19,8 @@ use vidpipe_core::call::{Call, CallAccess, CallTrack};
 use vidpipe_core::capability::CAPABILITY_BYTES;
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::ports::{
-    CallTracks, CompositionStore, CompositionTokens, ObjectStore, RecordingStore, SaveOutcome,
-    StoreError, StreamStatusStore, VersionMatch,
+    CallPreviews, CallTracks, CompositionStore, CompositionTokens, ObjectStore, RecordingStore,
+    SaveOutcome, StoreError, StreamStatusStore, VersionMatch,
 };
 use vidpipe_core::recording::Recording;
 use vidpipe_core::upload::UploadRequest;
@@ -31,10 +31,10 @@ use crate::http::{ApiError, json_response};
 use crate::playback::PlaybackPorts;
 use crate::renders::RenderPorts;
 
-/// What the call routes need: call recordings with their tracks, their compositions, and token grants.
-pub trait CallPorts: CallTracks + CompositionStore + CompositionTokens {}
+/// What the call routes need: call recordings with their tracks, compositions and previews, and token grants.
+pub trait CallPorts: CallTracks + CompositionStore + CallPreviews + CompositionTokens {}
 
-impl<T: CallTracks + CompositionStore + CompositionTokens> CallPorts for T {}
+impl<T: CallTracks + CompositionStore + CallPreviews + CompositionTokens> CallPorts for T {}
 
 fn not_found() -> ApiError {
     ApiError::not_found("recording")
@@ -202,7 +202,11 @@ where
     }
 
     /// The call recording `id` if the caller is its owner or one of its room's members; 404 otherwise.
-    async fn member_call(&self, caller: &Caller, id: &str) -> Result<(Call, CallAccess), ApiError> {
+    pub(crate) async fn member_call(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<(Call, CallAccess), ApiError> {
         let owner = caller.user_owner()?;
         if vidpipe_core::call::CallId::parse("recording_id", id).is_err() {
             return Err(not_found());
@@ -234,6 +238,7 @@ where
         let mut peers = peers;
         peers.sort_unstable();
         peers.dedup();
+        let (preview_status, preview, preview_jobs) = self.preview_view(&call);
         Ok(json_response(
             StatusCode::OK,
             &json!({
@@ -242,8 +247,9 @@ where
                 "expires_at": rfc3339_ms(call.expires_at * 1000), "time_zero": time_zero,
                 "peers": peers, "tracks": tracks,
                 "composition": call.composition.as_ref().map(composition_json),
-                // Previews and exports are not built yet: null, never a made-up status.
-                "preview_status": null, "export_status": null,
+                "preview_status": preview_status, "preview": preview, "preview_jobs": preview_jobs,
+                // The export is not built yet: null, never a made-up status.
+                "export_status": null,
             }),
         ))
     }

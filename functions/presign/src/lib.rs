@@ -11,6 +11,7 @@ pub mod config;
 pub mod event_guard;
 pub mod http;
 pub mod playback;
+mod previews;
 pub mod renders;
 pub mod routes;
 pub mod signing;

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use vidpipe_core::job::names;
 use vidpipe_core::manifest::{self, ManifestError};
 use vidpipe_core::play_url::PlayUrlError;
-use vidpipe_core::playback::{PlaybackAsset, PlaybackPackage};
+use vidpipe_core::playback::PlaybackAsset;
 use vidpipe_core::ports::{
     JobCanceller, ObjectStore, PackageFiles, PlaybackStore, RecordingStore, StreamStatusStore,
 };
@@ -73,7 +73,7 @@ impl<St: PlaybackStore, Fi: PackageFiles + FolderRemover> PlaybackPorts
 
 /// What a file of a package is served as: its content type and how its URIs are rewritten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Served {
+pub(crate) enum Served {
     Hls,
     Dash,
     Storyboard,
@@ -184,21 +184,45 @@ where
                 format!("the playback package is {}", package.status.as_str()),
             ));
         }
-        let key = manifest::resolve(&package.folder, file).map_err(|_| not_found())?;
-        let uri = S3Uri::new(&package.bucket, key).map_err(|_| not_found())?;
+        // The variant playlists go with the request's own grant: its expiry, never a later one.
+        let grant = self.signing.play_query(&asset.as_wire(), expires);
+        self.serve(
+            &package.bucket,
+            &package.folder,
+            served,
+            file,
+            &grant,
+            &asset.as_wire(),
+        )
+        .await
+    }
+
+    /// Serves the file `file` of the package folder `folder` (a key ending in `/`) of `bucket`, read and rewritten
+    /// as `served`, every file it names signed (variant playlists with the request's `grant`); `what` names the
+    /// package in the log. The one way `GET /play` answers, for packages and call previews alike.
+    pub(crate) async fn serve(
+        &self,
+        bucket: &str,
+        folder: &str,
+        served: Served,
+        file: &str,
+        grant: &str,
+        what: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let not_found = || ApiError::not_found("playback file");
+        let key = manifest::resolve(folder, file).map_err(|_| not_found())?;
+        let uri = S3Uri::new(bucket, key).map_err(|_| not_found())?;
         let text = match self.playback.files().read(&uri, MANIFEST_LIMIT).await {
             Ok(bytes) => {
-                String::from_utf8(bytes).map_err(|_| self.unservable(&asset, &"not UTF-8"))?
+                String::from_utf8(bytes).map_err(|_| self.unservable(what, &"not UTF-8"))?
             }
             Err(FetchError::NotFound(_)) => return Err(not_found()),
             Err(e) => return Err(ApiError::internal(&e)),
         };
-        // The variant playlists go with the request's own grant: its expiry, never a later one.
-        let grant = self.signing.play_query(&asset.as_wire(), expires);
         let rewritten = self
-            .rewrite(&package, served, &text, &grant)
+            .rewrite(folder, served, &text, grant)
             .await
-            .map_err(|e| self.unservable(&asset, &e))?;
+            .map_err(|e| self.unservable(what, &e))?;
         let mut response = Response::new(Body::Text(rewritten));
         let headers = response.headers_mut();
         headers.insert(
@@ -217,7 +241,7 @@ where
     /// signed query `grant`: it comes back here).
     async fn rewrite(
         &self,
-        package: &PlaybackPackage,
+        folder: &str,
         served: Served,
         text: &str,
         grant: &str,
@@ -225,7 +249,7 @@ where
         // The rewriters take a synchronous callback: resolve every URI first, then sign each key once.
         let mut keys = Vec::new();
         let mut collect = |uri: &str| {
-            let key = manifest::resolve(&package.folder, uri)?;
+            let key = manifest::resolve(folder, uri)?;
             keys.push((uri.to_owned(), key));
             Ok(String::new())
         };
@@ -234,9 +258,7 @@ where
             Served::Dash => manifest::rewrite_dash(text, &mut collect)?,
             Served::Storyboard => manifest::rewrite_vtt(text, &mut collect)?,
         };
-        let cdn = self
-            .signing
-            .cdn_folder(&package.folder, self.signing.expiry());
+        let cdn = self.signing.cdn_folder(folder, self.signing.expiry());
         let mut signed = HashMap::new();
         for (uri, key) in keys {
             let Entry::Vacant(slot) = signed.entry(uri) else {
@@ -265,8 +287,8 @@ where
     }
 
     /// A stored file that cannot be served: logged, answered as a server error.
-    fn unservable(&self, asset: &PlaybackAsset, why: &dyn std::fmt::Display) -> ApiError {
-        tracing::error!(asset = asset.as_wire(), %why, "a playback file cannot be served");
+    fn unservable(&self, what: &str, why: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(asset = what, %why, "a playback file cannot be served");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -359,7 +381,7 @@ where
 }
 
 /// A `GET /play` URL that is not signed for its package, or has expired: 403, as CloudFront answers.
-fn refused(e: PlayUrlError) -> ApiError {
+pub(crate) fn refused(e: PlayUrlError) -> ApiError {
     let code = match e {
         PlayUrlError::Expired => "expired",
         PlayUrlError::Unsigned | PlayUrlError::Mismatch => "invalid_signature",

@@ -115,10 +115,12 @@ where
                 | ["recordings", _]
                 | ["recordings", _, "composition"]
                 | ["recordings", _, "composition", "token"]
+                | ["recordings", _, "preview"]
                 | ["streams", _]
                 | ["renders"]
                 | ["renders", _]
                 | ["play", _, _, _]
+                | ["play", "preview", _, _, _, _]
         );
         if !known_path {
             return Err(ApiError::new(
@@ -132,6 +134,15 @@ where
             let query = request.query_string_parameters();
             return self
                 .play(kind, id, file, query.first("expires"), query.first("sig"))
+                .await;
+        }
+        if let (&Method::GET, ["play", "preview", id, peer, role, file]) =
+            (&method, segments.as_slice())
+        {
+            let query = request.query_string_parameters();
+            let (expires, sig) = (query.first("expires"), query.first("sig"));
+            return self
+                .play_preview((id, peer, role), file, expires, sig)
                 .await;
         }
         let caller = authenticate(&self.config.auth, request)?;
@@ -155,6 +166,9 @@ where
             }
             (&Method::POST, ["recordings", id, "composition", "token"]) => {
                 self.mint_token(&caller, id, body()?).await
+            }
+            (&Method::POST, ["recordings", id, "preview"]) => {
+                self.post_preview(&caller, id, request, body()?).await
             }
             (&Method::GET, ["streams", stream]) => self.get_stream(&caller, stream).await,
             (&Method::POST, ["renders"]) => self.post_render(&caller, body()?).await,

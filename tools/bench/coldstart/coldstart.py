@@ -187,7 +187,6 @@ def main():
 
 
 def run(args, endpoint):
-    api = RuntimeApi()
     here = Path(__file__).resolve().parent
     rust_env = {**lambda_env("vidpipe-presign", 256), "AWS_ENDPOINT_URL": endpoint, "S3_FORCE_PATH_STYLE": "true",
                 "BUCKET": "vidpipe-bench", "TABLE_NAME": "vidpipe-bench", "KEY_PREFIX": "videos/", "AUTH_MODE": "jwt",
@@ -204,7 +203,14 @@ def run(args, endpoint):
         times, peaks = [], []
         with open(args.work / f"{Path(command[-1]).stem}.log", "wb") as log:
             for _ in range(args.runs):
-                ms, peak, response = api.cold_start(command, env, survey_event(), log)
+                # A Runtime API of its own per process: the process before it asks for its next event right after
+                # answering, and on one shared API that late request could take this run's event (it did: a run
+                # waited 60 s for an event the killed process had taken).
+                api = RuntimeApi()
+                try:
+                    ms, peak, response = api.cold_start(command, env, survey_event(), log)
+                finally:
+                    api.server.shutdown()
                 body = json.loads(response["body"])
                 if response.get("statusCode") != 200 or "url" not in body:
                     raise SystemExit(f"{name}: unexpected response {response}")

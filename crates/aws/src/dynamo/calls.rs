@@ -5,6 +5,9 @@
 //!   update, so registrations that race both land and the first becomes the owner.
 //! - Each track is its own item, `pk = CALL#{recording_id}`, `sk = TRACK#{created_at_ms, 13 digits}#{track_id}`: no
 //!   registration ever rewrites another's, so none is lost, and one query reads a call with its tracks.
+//! - Its previews are one JSON attribute of the head, `preview`, with their revision in `preview_revision`: each
+//!   write is conditional on the revision read, so the compositor's job ids and the notifier's concurrent job
+//!   events never overwrite each other, and reading them needs the head only (no query of the tracks).
 //! - A token grant is `pk = CTOK#{sha256 of the token}`, `sk = CTOK`, with the DynamoDB TTL at its expiry (the TTL
 //!   deletes late; the burn's condition checks the expiry itself). The burn deletes it, with the old item returned:
 //!   only the call that got the item back burned it (on DynamoDB the condition alone admits one; moto, which does
@@ -13,11 +16,13 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use vidpipe_core::call::composition::{CompositionState, SavedComposition};
+use vidpipe_core::call::preview::PreviewState;
 use vidpipe_core::call::token::{Scope, TokenGrant, TokenUse};
 use vidpipe_core::call::{Call, CallTrack, PeerId, TrackRole};
 use vidpipe_core::capability::CapabilityDigest;
 use vidpipe_core::ports::{
-    CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoreError, VersionMatch,
+    CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoreError,
+    StoredPreview, VersionMatch,
 };
 
 use super::TTL_ATTRIBUTE;
@@ -121,6 +126,12 @@ fn composition_from(item: &Item) -> Result<Option<SavedComposition>, StoreError>
     }))
 }
 
+fn preview_from(item: &Item) -> Result<Option<PreviewState>, StoreError> {
+    get_s(item, "preview")
+        .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("preview")))
+        .transpose()
+}
+
 fn call_from(head: &Item, tracks: Vec<CallTrack>) -> Result<Call, StoreError> {
     let text = |name: &str| get_s(head, name).ok_or_else(|| corrupt(name));
     let number = |name: &str| get_n::<u64>(head, name).ok_or_else(|| corrupt(name));
@@ -132,6 +143,7 @@ fn call_from(head: &Item, tracks: Vec<CallTrack>) -> Result<Call, StoreError> {
         expires_at: number(TTL_ATTRIBUTE)?,
         tracks,
         composition: composition_from(head)?,
+        preview: preview_from(head)?,
     })
 }
 
@@ -263,6 +275,53 @@ impl CompositionStore for DynamoCalls {
             Some(head) => Ok(SaveOutcome::Mismatch {
                 current: get_n(&head, "composition_version"),
             }),
+        }
+    }
+}
+
+impl CallPreviews for DynamoCalls {
+    async fn get_preview(&self, recording_id: &str) -> Result<Option<StoredPreview>, StoreError> {
+        let Some(head) = self.head(recording_id).await? else {
+            return Ok(None);
+        };
+        let Some(state) = preview_from(&head)? else {
+            return Ok(None);
+        };
+        let room_id = get_s(&head, "room_id").ok_or_else(|| corrupt("room_id"))?;
+        Ok(Some(StoredPreview { room_id, state }))
+    }
+
+    async fn replace_preview(
+        &self,
+        recording_id: &str,
+        state: &PreviewState,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let json =
+            serde_json::to_string(state).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(recording_id)))
+            .key("sk", s(HEAD))
+            .update_expression("SET preview = :state, preview_revision = :revision")
+            .expression_attribute_values(":state", s(json))
+            .expression_attribute_values(":revision", n(state.revision));
+        let update = match expected {
+            None => update.condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(preview_revision)",
+            ),
+            Some(revision) => update
+                .condition_expression("attribute_exists(pk) AND preview_revision = :expected")
+                .expression_attribute_values(":expected", n(revision)),
+        };
+        if applied(update.send().await)? {
+            return Ok(true);
+        }
+        match self.head(recording_id).await? {
+            None => Err(StoreError::Conflict("no such call recording")),
+            Some(_) => Ok(false),
         }
     }
 }

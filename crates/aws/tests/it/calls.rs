@@ -5,11 +5,14 @@ use std::sync::Arc;
 
 use vidpipe_aws::dynamo::DynamoCalls;
 use vidpipe_core::call::composition::CompositionState;
+use vidpipe_core::call::preview::{PreviewAdvance, PreviewStart, plan_previews};
 use vidpipe_core::call::token::{CompositionToken, Scope, TokenGrant, TokenRefusal, TokenUse};
 use vidpipe_core::call::{CallTrack, PeerId, TrackRole};
 use vidpipe_core::ports::{
-    CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoreError, VersionMatch,
+    CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoreError,
+    VersionMatch, update_preview,
 };
+use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_testkit::moto::{MotoServer, sdk_config_at};
 use vidpipe_testkit::serial::SerialProxy;
 use vidpipe_testkit::unique_name;
@@ -314,4 +317,83 @@ async fn a_token_burns_once_of_twenty_concurrent_uses_and_never_out_of_its_grant
             .await
             .unwrap()
     );
+}
+
+#[tokio::test]
+async fn previews_start_once_and_concurrent_job_reports_all_land() {
+    let calls = Arc::new(calls().await);
+    assert!(matches!(
+        calls
+            .replace_preview("rec-none", &plan(&calls, "rec-none").await, None)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    for n in 0..8u64 {
+        calls
+            .register_track("room-1", "rec-p", &track(n, "jwt:alice"), 2_000_000_000)
+            .await
+            .unwrap();
+    }
+    assert!(calls.get_preview("rec-p").await.unwrap().is_none());
+    let state = plan(&calls, "rec-p").await;
+    assert_eq!(
+        state.jobs.len(),
+        6,
+        "four peers' av, two peers' screenshare"
+    );
+    // Two starts over the same read: one lands.
+    assert!(calls.replace_preview("rec-p", &state, None).await.unwrap());
+    assert!(!calls.replace_preview("rec-p", &state, None).await.unwrap());
+    let stored = calls.get_preview("rec-p").await.unwrap().unwrap();
+    assert_eq!((stored.room_id.as_str(), &stored.state), ("room-1", &state));
+    assert_eq!(
+        calls.get_call("rec-p").await.unwrap().unwrap().preview,
+        Some(state.clone())
+    );
+    // Every job reports ready at once: each report is applied, none lost to another's write.
+    let tasks: Vec<_> = state
+        .jobs
+        .iter()
+        .map(|job| {
+            let (calls, peer, role) = (Arc::clone(&calls), job.peer_id.clone(), job.role);
+            tokio::spawn(async move {
+                update_preview(calls.as_ref(), "rec-p", |s| {
+                    s.advance(1, &peer, role, StreamStatus::Ready, None)
+                })
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (_, advance) = task.await.unwrap().unwrap().unwrap();
+        assert_eq!(advance, PreviewAdvance::Applied);
+    }
+    let stored = calls.get_preview("rec-p").await.unwrap().unwrap();
+    assert_eq!(stored.state.status(), StreamStatus::Ready);
+    assert_eq!(stored.state.revision, state.revision + 6);
+    // A write over an older revision is refused.
+    assert!(
+        !calls
+            .replace_preview("rec-p", &state, Some(state.revision))
+            .await
+            .unwrap()
+    );
+}
+
+async fn plan(calls: &DynamoCalls, id: &str) -> vidpipe_core::call::preview::PreviewState {
+    let call = calls.get_call(id).await.unwrap();
+    let call = call.unwrap_or_else(|| vidpipe_core::call::Call {
+        recording_id: id.into(),
+        room_id: "room-1".into(),
+        owner: "jwt:alice".into(),
+        created_at_ms: 0,
+        expires_at: 0,
+        tracks: vec![track(1, "jwt:alice")],
+        composition: None,
+        preview: None,
+    });
+    match plan_previews(&call, |_| true, 1_000).unwrap() {
+        PreviewStart::Start(state) => state,
+        PreviewStart::Current(_) => panic!("nothing started yet"),
+    }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoRecordings, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoCalls, DynamoPlaybacks, DynamoRecordings, DynamoStreams};
 use vidpipe_aws::s3::S3Objects;
 use vidpipe_compositor::Compositor;
 use vidpipe_compositor::config::Config;
@@ -105,6 +105,7 @@ type LoadCompositor = Compositor<
     RecordingPublisher,
     StartedTimers,
     DynamoPlaybacks,
+    DynamoCalls,
 >;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,6 +197,7 @@ async fn compositor_behind_invoke_api(
         publisher: Arc::new(RecordingPublisher::default()),
         timer: Arc::new(StartedTimers::default()),
         playbacks: Arc::new(DynamoPlaybacks::new(ddb.clone(), &table)),
+        calls: Arc::new(DynamoCalls::new(ddb.clone(), &table)),
         now_ms: system_now(),
         config,
     });

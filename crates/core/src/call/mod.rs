@@ -10,6 +10,8 @@
 //! composition; anyone else is told it does not exist.
 
 pub mod composition;
+pub mod export;
+pub mod preview;
 pub mod token;
 
 use crate::jobevent::{JobRoute, RouteError};
@@ -118,6 +120,8 @@ pub struct Call {
     pub tracks: Vec<CallTrack>,
     /// The last Composition State saved, if any.
     pub composition: Option<SavedComposition>,
+    /// Its previews, once started (`POST /recordings/{recording_id}/preview`).
+    pub preview: Option<preview::PreviewState>,
 }
 
 /// What a caller may do with a call recording.
@@ -215,11 +219,16 @@ pub struct PreviewJob {
     pub peer_id: PeerId,
     /// Which of the peer's tracks.
     pub role: TrackRole,
+    /// The previews' generation it was submitted for (`preview::PreviewState::generation`).
+    pub generation: u64,
 }
 
-/// A call preview job's route (`jobevent::route` of `kind = call_preview`): its `recording_id`, `peer_id` and `role`, each checked by the rule that admitted it.
+/// A call preview job's route (`jobevent::route` of `kind = call_preview`): its `recording_id`, `peer_id`, `role`
+/// and `generation`, each checked by the rule that admitted it.
 pub fn preview_job_route(user_metadata: &BTreeMap<String, String>) -> Result<JobRoute, RouteError> {
-    use crate::job::{METADATA_PEER_ID, METADATA_RECORDING_ID, METADATA_ROLE};
+    use crate::job::{
+        METADATA_PEER_ID, METADATA_PREVIEW_GENERATION, METADATA_RECORDING_ID, METADATA_ROLE,
+    };
     let field = |name: &'static str| {
         user_metadata
             .get(name)
@@ -233,10 +242,12 @@ pub fn preview_job_route(user_metadata: &BTreeMap<String, String>) -> Result<Job
     let recording = field(METADATA_RECORDING_ID)?;
     let peer = field(METADATA_PEER_ID)?;
     let role = field(METADATA_ROLE)?;
+    let generation = field(METADATA_PREVIEW_GENERATION)?;
     Ok(JobRoute::CallPreview(PreviewJob {
         recording_id: CallId::parse(recording.0, recording.1).map_err(|_| invalid(recording))?,
         peer_id: PeerId::parse(peer.0, peer.1).map_err(|_| invalid(peer))?,
         role: TrackRole::parse(role.0, role.1).map_err(|_| invalid(role))?,
+        generation: generation.1.parse().map_err(|_| invalid(generation))?,
     }))
 }
 
@@ -270,6 +281,7 @@ mod tests {
                 track("p2", 9_000, "jwt:bob"),
             ],
             composition: None,
+            preview: None,
         };
         assert_eq!(call.access("jwt:alice"), Some(CallAccess::Owner));
         assert_eq!(call.access("jwt:bob"), Some(CallAccess::Member));
@@ -299,6 +311,7 @@ mod tests {
                 track("p1", 1_500, "jwt:alice"),
             ],
             composition: None,
+            preview: None,
         };
         type Group<'a> = (&'a str, &'a str, Vec<(String, u64)>);
         let groups: Vec<Group<'_>> = call
@@ -357,6 +370,7 @@ mod tests {
             ("recording_id", "rec-123"),
             ("peer_id", "peer-1"),
             ("role", "screenshare"),
+            ("generation", "2"),
         ];
         assert_eq!(
             route(&metadata(&full)),
@@ -364,9 +378,10 @@ mod tests {
                 recording_id: CallId::parse("recording_id", "rec-123").unwrap(),
                 peer_id: PeerId::parse("peer_id", "peer-1").unwrap(),
                 role: TrackRole::Screenshare,
+                generation: 2,
             }))
         );
-        for missing in ["recording_id", "peer_id", "role"] {
+        for missing in ["recording_id", "peer_id", "role", "generation"] {
             let pairs: Vec<_> = full
                 .iter()
                 .copied()
@@ -378,6 +393,7 @@ mod tests {
             ("recording_id", "../rec"),
             ("peer_id", "peer 1"),
             ("role", "audio"),
+            ("generation", "two"),
         ] {
             let pairs: Vec<_> = full
                 .iter()

@@ -31,6 +31,9 @@ pub const METADATA_RECORDING_ID: &str = "recording_id";
 pub const METADATA_PEER_ID: &str = "peer_id";
 /// `UserMetadata` key of a call preview job: the track role (`av`, `screenshare`).
 pub const METADATA_ROLE: &str = "role";
+/// `UserMetadata` key of a call preview job: the previews' generation it was submitted for (added by the
+/// compositor, which submits it: `call::preview::PreviewState::generation`).
+pub const METADATA_PREVIEW_GENERATION: &str = "generation";
 
 /// One of the peer's tracks: the recording and its start after the call's time zero.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,10 +63,28 @@ pub struct CallPreview<'a> {
 /// The manifests' base (a CMAF `Destination`) of a preview: `{call folder}preview/peers/{peer_id}/av` or
 /// `{call folder}preview/screenshare/{peer_id}/video`, so the playlist is `av.m3u8` or `video.m3u8`.
 pub fn call_preview_base(call_folder: &S3Uri, peer_id: &PeerId, role: TrackRole) -> String {
+    format!(
+        "{call_folder}{}{}",
+        call_preview_folder(peer_id, role),
+        call_preview_stem(role)
+    )
+}
+
+/// The folder of a peer's preview of `role`, relative to the call's folder: `preview/peers/{peer_id}/` or
+/// `preview/screenshare/{peer_id}/`.
+pub fn call_preview_folder(peer_id: &PeerId, role: TrackRole) -> String {
     let peer = peer_id.as_str();
     match role {
-        TrackRole::Av => format!("{call_folder}preview/peers/{peer}/av"),
-        TrackRole::Screenshare => format!("{call_folder}preview/screenshare/{peer}/video"),
+        TrackRole::Av => format!("preview/peers/{peer}/"),
+        TrackRole::Screenshare => format!("preview/screenshare/{peer}/"),
+    }
+}
+
+/// The stem of a preview's files: `av` (`av.m3u8`, `av_video.m3u8`, `av_audio.m3u8`) or `video`.
+pub fn call_preview_stem(role: TrackRole) -> &'static str {
+    match role {
+        TrackRole::Av => "av",
+        TrackRole::Screenshare => "video",
     }
 }
 

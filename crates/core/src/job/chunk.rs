@@ -13,7 +13,7 @@
 use super::encoding::{h264, h264_qvbr, mp4_file_group, video};
 use super::pip::{Rect, place};
 use super::*;
-use crate::render::{Chunk, OverlayAnimation, RenderRequest, SceneSegment, ZOOM_FROM};
+use crate::render::{Chunk, OverlayAnimation, RenderRequest, SceneSegment, SceneTile, ZOOM_FROM};
 use crate::s3uri::S3Uri;
 
 /// The container of every chunk (see the module documentation for why).
@@ -207,13 +207,12 @@ fn segment_input(
             ..Default::default()
         });
     }
-    let image = scene.image.clone().unwrap_or_default();
     let duration_ms = rate.ms_of_frames(segment.frames);
     let duration = i32::try_from(duration_ms)
         .ok()
         .filter(|ms| (1..=86_400_000).contains(ms))
         .ok_or(JobError::DurationOutOfRange(duration_ms))?;
-    Ok(Input {
+    let generated = Input {
         video_generator: Some(InputVideoGenerator {
             duration: Some(duration),
             width: Some(size.width as i32),
@@ -223,6 +222,20 @@ fn segment_input(
             ..Default::default()
         }),
         timecode_source: Some(InputTimecodeSource::Zerobased),
+        ..Default::default()
+    };
+    if let Some(tiles) = &scene.tiles {
+        let mut overlays = Vec::with_capacity(tiles.len());
+        for tile in tiles {
+            overlays.extend(tile_overlay(tile, segment, rate, media)?);
+        }
+        return Ok(Input {
+            video_overlays: (!overlays.is_empty()).then_some(overlays),
+            ..generated
+        });
+    }
+    let image = scene.image.clone().unwrap_or_default();
+    Ok(Input {
         image_inserter: Some(ImageInserter {
             insertable_images: Some(vec![InsertableImage {
                 image_inserter_input: Some(image),
@@ -236,8 +249,63 @@ fn segment_input(
                 ..Default::default()
             }]),
         }),
-        ..Default::default()
+        ..generated
     })
+}
+
+/// One tile of a tiled scene's segment: a `VideoOverlay` over the whole segment (its black `VideoGenerator`),
+/// placed in pixels, its video clipped to the frames the segment shows (in the video's own frames, as a video
+/// scene's), played once. A video that ends sooner leaves black: its clip stops at the video's last probed frame,
+/// and a tile whose video has ended before the segment is left out (`None`).
+fn tile_overlay(
+    tile: &SceneTile,
+    segment: &SceneSegment,
+    rate: FrameRate,
+    media: &BTreeMap<String, MediaInfo>,
+) -> Result<Option<VideoOverlay>, JobError> {
+    let info = media.get(&tile.video);
+    let source_rate = match info {
+        Some(info) => {
+            check_media(&tile.video, info)?;
+            info.frame_rate_or_fallback()
+        }
+        None => rate,
+    };
+    let (first, mut count) = source_span(
+        Some(tile.start_s),
+        segment.start_in_scene,
+        segment.frames,
+        source_rate,
+        rate,
+    );
+    if let Some(duration_ms) = info.and_then(|i| i.duration_ms) {
+        let available = (duration_ms as f64 * source_rate.fps() / 1000.0).round() as u64;
+        if first >= available {
+            return Ok(None);
+        }
+        count = count.min(available - first);
+    }
+    Ok(Some(VideoOverlay {
+        input: Some(VideoOverlayInput {
+            file_input: Some(tile.video.clone()),
+            input_clippings: Some(vec![InputClipping {
+                start_timecode: Some(timecode(first, source_rate)?),
+                end_timecode: Some(timecode(first + count - 1, source_rate)?),
+            }]),
+            timecode_source: Some(InputTimecodeSource::Zerobased),
+            ..Default::default()
+        }),
+        initial_position: Some(VideoOverlayPosition {
+            x_position: Some(tile.x as i32),
+            y_position: Some(tile.y as i32),
+            width: Some(tile.width as i32),
+            height: Some(tile.height as i32),
+            unit: Some(VideoOverlayUnit::Pixels),
+            ..Default::default()
+        }),
+        playback: Some(VideoOverlayPlayback::Once),
+        ..Default::default()
+    }))
 }
 
 /// The product overlay of a segment, on the output timeline of the chunk (layers are set by the caller).

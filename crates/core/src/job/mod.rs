@@ -27,8 +27,9 @@ use sha2::{Digest, Sha256};
 
 pub use call_preview::{
     CALL_PREVIEW_RATE, CALL_PREVIEW_SEGMENT_SECONDS, CallPreview, METADATA_PEER_ID,
-    METADATA_RECORDING_ID, METADATA_ROLE, PEER_PREVIEW_MAX_WIDTH, PreviewTrack,
-    SCREENSHARE_PREVIEW_MAX_WIDTH, call_preview_base, call_preview_job,
+    METADATA_PREVIEW_GENERATION, METADATA_RECORDING_ID, METADATA_ROLE, PEER_PREVIEW_MAX_WIDTH,
+    PreviewTrack, SCREENSHARE_PREVIEW_MAX_WIDTH, call_preview_base, call_preview_folder,
+    call_preview_job, call_preview_stem,
 };
 pub use chunk::{CHUNK_CONTAINER, MAX_OVERLAY_IMAGES, chunk_job, motion_rect, short_video_scenes};
 pub use composite::{CompositeOptions, Recording, SingleOptions, composite_job, single_job};

@@ -1,10 +1,11 @@
-//! Call recordings: their tracks ([`CallTracks`]), their saved composition ([`CompositionStore`]) and their
-//! single-use tokens ([`CompositionTokens`]).
+//! Call recordings: their tracks ([`CallTracks`]), their saved composition ([`CompositionStore`]), their
+//! previews ([`CallPreviews`]) and their single-use tokens ([`CompositionTokens`]).
 
 use std::future::Future;
 
 use super::StoreError;
 use crate::call::composition::{CompositionState, SavedComposition};
+use crate::call::preview::PreviewState;
 use crate::call::token::{TokenGrant, TokenUse};
 use crate::call::{Call, CallTrack};
 use crate::capability::CapabilityDigest;
@@ -93,4 +94,63 @@ pub trait CompositionTokens: Send + Sync {
         digest: &CapabilityDigest,
         use_: &TokenUse<'_>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A call recording's previews as stored, with the room they belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPreview {
+    /// The call's room.
+    pub room_id: String,
+    /// The previews.
+    pub state: PreviewState,
+}
+
+/// A call recording's previews, on its head item: read without its tracks, written by revision.
+pub trait CallPreviews: Send + Sync {
+    /// Reads the previews of `recording_id`; `None` when there is no such call or no preview was started.
+    fn get_preview(
+        &self,
+        recording_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredPreview>, StoreError>> + Send;
+    /// Stores `state` with one conditional write: only if the stored revision is `expected` (`None`: no preview
+    /// stored yet). `false` when another write came first; a [`StoreError::Conflict`] if there is no such call.
+    fn replace_preview(
+        &self,
+        recording_id: &str,
+        state: &PreviewState,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Most attempts of [`update_preview`] against concurrent writers (a call's jobs report at once).
+const PREVIEW_UPDATE_ATTEMPTS: usize = 16;
+
+/// Reads the previews of `recording_id`, applies `rule` and writes them back unless the rule changed nothing,
+/// again from a fresh read when another writer came first. `None` when there are none; otherwise the previews as
+/// stored and what `rule` answered.
+pub async fn update_preview<S: CallPreviews, T>(
+    store: &S,
+    recording_id: &str,
+    mut rule: impl FnMut(&mut PreviewState) -> T + Send,
+) -> Result<Option<(StoredPreview, T)>, StoreError> {
+    for _ in 0..PREVIEW_UPDATE_ATTEMPTS {
+        let Some(stored) = store.get_preview(recording_id).await? else {
+            return Ok(None);
+        };
+        let mut next = stored.clone();
+        let answer = rule(&mut next.state);
+        if next == stored {
+            return Ok(Some((next, answer)));
+        }
+        next.state.revision = stored.state.revision + 1;
+        if store
+            .replace_preview(recording_id, &next.state, Some(stored.state.revision))
+            .await?
+        {
+            return Ok(Some((next, answer)));
+        }
+    }
+    Err(StoreError::Conflict(
+        "the call's previews kept changing under this write",
+    ))
 }

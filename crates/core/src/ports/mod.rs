@@ -39,7 +39,10 @@ mod renders;
 mod streams;
 mod timer;
 
-pub use calls::{CallTracks, CompositionStore, CompositionTokens, SaveOutcome, VersionMatch};
+pub use calls::{
+    CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoredPreview,
+    VersionMatch, update_preview,
+};
 pub use events::{EventPublisher, PublishError};
 pub use executions::{ExecutionError, RenderExecutions, Started};
 pub use media::{CancelOutcome, JobCanceller, TranscodeError, Transcoder};

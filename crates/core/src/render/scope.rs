@@ -79,9 +79,15 @@ impl RenderRequest {
                     sources.push((format!("scenes[{i}].{field}"), uri.as_str()));
                 }
             }
+            for (k, tile) in scene.tiles.iter().flatten().enumerate() {
+                sources.push((format!("scenes[{i}].tiles[{k}].video"), tile.video.as_str()));
+            }
             if let Some(overlay) = &scene.overlay {
                 sources.push((format!("scenes[{i}].overlay.image"), overlay.image.as_str()));
             }
+        }
+        for (k, sound) in self.sounds.iter().enumerate() {
+            sources.push((format!("sounds[{k}].source"), sound.source.as_str()));
         }
         if let Some(soundtrack) = &self.soundtrack {
             for (field, uri) in [

@@ -110,7 +110,7 @@ fn sources_must_be_one_of_image_or_video() {
     assert!(
         found
             .iter()
-            .any(|p| p.contains("needs an `image` or a `video`")),
+            .any(|p| p.contains("needs an `image`, a `video` or `tiles`")),
         "{found:?}"
     );
     assert!(
@@ -404,4 +404,61 @@ fn overlay_animations_default_to_fade_and_are_checked_by_name() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("unknown variant `spin`"), "{err}");
+}
+
+#[test]
+fn tiles_and_placed_sounds_are_checked_by_path() {
+    let found = problems(example_with(|v| {
+        v["scenes"][0] = serde_json::json!({"id": "call", "duration_s": 4.0, "image": "s3://bucket/a.png",
+            "tiles": [{"video": "s3://bucket/a.webm", "x": 1800, "y": 0, "width": 240, "height": 135},
+                      {"video": "s3://bucket/a.txt", "start_s": -1, "x": 0, "y": 1000, "width": 2, "height": 2}]});
+        v["sounds"] = serde_json::json!([
+            {"source": "s3://bucket/a.webm", "at_s": 1.0, "duration_s": 200.0},
+            {"source": "s3://bucket/b.webm", "at_s": 0.0, "duration_s": 1.0, "volume": 0}]);
+    }));
+    assert_eq!(
+        found
+            .iter()
+            .map(|p| p.split(": ").next().unwrap())
+            .collect::<Vec<_>>(),
+        [
+            "scenes[0].tiles",
+            "scenes[0].tiles[0].height",
+            "scenes[0].tiles[0].x",
+            "scenes[0].tiles[1].video",
+            "scenes[0].tiles[1].start_s",
+            "sounds[0].duration_s",
+            "sounds[1].volume",
+        ],
+        "{found:?}"
+    );
+    let request = RenderRequest::from_json(
+        &example_with(|v| {
+            v["scenes"][0] = serde_json::json!({"id": "call", "duration_s": 4.0,
+                "tiles": [{"video": "s3://bucket/a.webm", "x": 0, "y": 0, "width": 960, "height": 540}]});
+            v["sounds"] = serde_json::json!([{"source": "s3://bucket/a.webm", "at_s": 1.0, "duration_s": 2.0}]);
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let placed = request.scene_sounds().pop().unwrap();
+    assert_eq!(
+        (
+            placed.scene_index,
+            placed.start_frame,
+            placed.frames,
+            placed.volume
+        ),
+        (0, 30, 60, 1.0)
+    );
+    assert!(
+        request
+            .sources()
+            .contains(&("scenes[0].tiles[0].video".into(), "s3://bucket/a.webm"))
+    );
+    assert!(
+        request
+            .sources()
+            .contains(&("sounds[0].source".into(), "s3://bucket/a.webm"))
+    );
 }

@@ -1,6 +1,6 @@
-//! The video scenes' own sound as one track the length of the video: each scene's audio cut from its video at the
-//! scene's start, at its volume, placed at the scene's first sample; silence everywhere else, and for a scene whose
-//! video has no audio track.
+//! The video scenes' own sound and the placed sounds as one track the length of the video: each piece's audio cut
+//! from its source at its start, at its volume, added in at its first sample (pieces that overlap, as a call's
+//! peers do, are summed); silence everywhere else, and for a source without an audio track.
 //!
 //! The track is built piece by piece (one ffmpeg run per audible scene, each writing raw samples) rather than in one
 //! filter graph, so a request of thousands of scenes needs neither thousands of inputs in one process nor the
@@ -56,7 +56,10 @@ impl Assembler {
             return Ok(None);
         }
         let path = work.join("scenes.f32");
-        let track = File::create(&path).map_err(|e| io_error(&path, e))?;
+        // Silence the video's length (a sparse file), into which each piece is added.
+        File::create(&path)
+            .and_then(|track| track.set_len(spec.samples() * FRAME_BYTES))
+            .map_err(|e| io_error(&path, e))?;
         let piece = work.join("scene-piece.f32");
         let mut heard = 0;
         for scene in &spec.scenes {
@@ -67,12 +70,9 @@ impl Assembler {
             let samples = spec.sample_at(scene.start_frame + scene.frames) - first;
             self.cut_scene_sound(source, scene.start_s, scene.volume, samples, &piece)
                 .await?;
-            place(&track, &path, &piece, first, samples)?;
+            add(&path, &piece, first, samples)?;
             heard += 1;
         }
-        track
-            .set_len(spec.samples() * FRAME_BYTES)
-            .map_err(|e| io_error(&path, e))?;
         Ok(Some(SceneTrack { path, heard }))
     }
 
@@ -111,27 +111,48 @@ impl Assembler {
     }
 }
 
-/// Appends `piece` to `track` at sample `first`, exactly `samples` long: silence before it (the file is extended
-/// with zeros), and the piece cut or padded with silence to its length.
-fn place(
-    track: &File,
-    track_path: &Path,
-    piece: &Path,
-    first: u64,
-    samples: u64,
-) -> Result<(), AssembleError> {
-    let start = first * FRAME_BYTES;
-    track.set_len(start).map_err(|e| io_error(track_path, e))?;
+/// Samples mixed at a time by [`add`]: 1 MiB of each file.
+const BLOCK_SAMPLES: u64 = 131_072;
+
+/// Adds `piece` into `track` from sample `first`, exactly `samples` long (a shorter piece is silence after its
+/// end): overlapping pieces (two peers talking at once) are summed, as a mixer does; the track is already as long
+/// as the video, silent where no piece is. Read and written a block at a time, so a piece of hours needs no more
+/// memory than one block.
+fn add(track_path: &Path, piece: &Path, first: u64, samples: u64) -> Result<(), AssembleError> {
+    use std::io::{Read, Seek, SeekFrom, Write};
     let mut reader = File::open(piece).map_err(|e| io_error(piece, e))?;
-    let mut writer = OpenOptions::new()
-        .append(true)
+    let mut track = OpenOptions::new()
+        .read(true)
+        .write(true)
         .open(track_path)
         .map_err(|e| io_error(track_path, e))?;
-    let length = samples * FRAME_BYTES;
-    std::io::copy(&mut std::io::Read::take(&mut reader, length), &mut writer)
-        .map_err(|e| io_error(track_path, e))?;
-    track
-        .set_len(start + length)
-        .map_err(|e| io_error(track_path, e))?;
+    let mut done = 0;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    while done < samples {
+        let block = BLOCK_SAMPLES.min(samples - done);
+        let bytes = (block * FRAME_BYTES) as usize;
+        ours.resize(bytes, 0);
+        theirs.clear();
+        (&mut reader)
+            .take(bytes as u64)
+            .read_to_end(&mut theirs)
+            .map_err(|e| io_error(piece, e))?;
+        theirs.resize(bytes, 0);
+        let at = SeekFrom::Start((first + done) * FRAME_BYTES);
+        track.seek(at).map_err(|e| io_error(track_path, e))?;
+        track
+            .read_exact(&mut ours)
+            .map_err(|e| io_error(track_path, e))?;
+        for (a, b) in ours.chunks_exact_mut(4).zip(theirs.chunks_exact(4)) {
+            let sum = f32::from_le_bytes([a[0], a[1], a[2], a[3]])
+                + f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            a.copy_from_slice(&sum.to_le_bytes());
+        }
+        track.seek(at).map_err(|e| io_error(track_path, e))?;
+        track
+            .write_all(&ours)
+            .map_err(|e| io_error(track_path, e))?;
+        done += block;
+    }
     Ok(())
 }

@@ -6,11 +6,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vidpipe_core::call::composition::{CompositionState, SavedComposition};
+use vidpipe_core::call::preview::PreviewState;
 use vidpipe_core::call::token::{TokenGrant, TokenUse};
 use vidpipe_core::call::{Call, CallTrack};
 use vidpipe_core::capability::CapabilityDigest;
 use vidpipe_core::ports::{
-    CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoreError, VersionMatch,
+    CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoreError,
+    StoredPreview, VersionMatch,
 };
 
 /// Calls and grants in memory. Writes that applied are counted.
@@ -61,6 +63,7 @@ impl CallTracks for InMemoryCalls {
                 expires_at,
                 tracks: Vec::new(),
                 composition: None,
+                preview: None,
             });
         if call.room_id != room_id {
             return Err(StoreError::Conflict(
@@ -101,6 +104,37 @@ impl CompositionStore for InMemoryCalls {
         call.composition = Some(saved.clone());
         self.wrote();
         Ok(SaveOutcome::Saved(saved))
+    }
+}
+
+impl CallPreviews for InMemoryCalls {
+    async fn get_preview(&self, recording_id: &str) -> Result<Option<StoredPreview>, StoreError> {
+        let calls = self.calls();
+        Ok(calls.get(recording_id).and_then(|call| {
+            let state = call.preview.clone()?;
+            Some(StoredPreview {
+                room_id: call.room_id.clone(),
+                state,
+            })
+        }))
+    }
+
+    async fn replace_preview(
+        &self,
+        recording_id: &str,
+        state: &PreviewState,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut calls = self.calls();
+        let call = calls
+            .get_mut(recording_id)
+            .ok_or(StoreError::Conflict("no such call recording"))?;
+        if call.preview.as_ref().map(|p| p.revision) != expected {
+            return Ok(false);
+        }
+        call.preview = Some(state.clone());
+        self.wrote();
+        Ok(true)
     }
 }
 

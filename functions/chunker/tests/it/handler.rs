@@ -779,3 +779,31 @@ async fn a_source_over_the_limits_is_refused_before_any_chunk_is_rendered() {
     );
     assert!(store.0.lock().unwrap().is_empty(), "nothing written");
 }
+
+#[tokio::test]
+async fn a_call_exports_tile_videos_are_probed_and_its_placed_sounds_travel_with_the_request() {
+    let plan = plan(
+        event("export-request.json"),
+        &MemoryStore::default(),
+        &FixedProber,
+        &RenderLimits::default(),
+        &operator(),
+    )
+    .await
+    .unwrap();
+    let json = serde_json::to_value(&plan).unwrap();
+    let tracks = "s3://vidpipe-renders/rooms/room-456/rec-123/tracks";
+    let probed: Vec<&String> = json["media"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        probed,
+        [
+            &format!("{tracks}/peer-1/av/t-1.webm"),
+            &format!("{tracks}/peer-1/screenshare/t-3.webm"),
+            &format!("{tracks}/peer-2/av/t-2.webm"),
+        ],
+        "every tile's video is probed once (its frame rate clips it)"
+    );
+    assert_eq!(json["total_frames"], 255);
+    assert_eq!(json["chunks"].as_array().unwrap().len(), 3);
+    assert_eq!(json["request"]["sounds"][1]["duration_s"], 8.5);
+}

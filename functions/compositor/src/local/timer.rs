@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde_json::Value;
 use vidpipe_core::error::Chain;
 use vidpipe_core::ports::{
-    EventPublisher, ObjectStore, PartnerTimer, PlaybackStore, RecordingStore, StreamStatusStore,
-    StreamStore, TimerError, Transcoder, execution_input, execution_name,
+    CallPreviews, EventPublisher, ObjectStore, PartnerTimer, PlaybackStore, RecordingStore,
+    StreamStatusStore, StreamStore, TimerError, Transcoder, execution_input, execution_name,
 };
 use vidpipe_stepfn::{
     DefinitionError, Interpreter, Outcome, StateMachine, TaskError, TaskInvoker, substitute,
@@ -35,7 +35,7 @@ pub trait TimeoutTarget: Send + Sync {
     fn invoke(&self, input: Value) -> BoxFuture<'_, Result<Value, TransientError>>;
 }
 
-impl<S, R, O, M, E, T, P> TimeoutTarget for Compositor<S, R, O, M, E, T, P>
+impl<S, R, O, M, E, T, P, C> TimeoutTarget for Compositor<S, R, O, M, E, T, P, C>
 where
     S: StreamStore + StreamStatusStore,
     R: RecordingStore,
@@ -44,6 +44,7 @@ where
     E: EventPublisher,
     T: PartnerTimer,
     P: PlaybackStore,
+    C: CallPreviews,
 {
     fn invoke(&self, input: Value) -> BoxFuture<'_, Result<Value, TransientError>> {
         Box::pin(self.handle(input))

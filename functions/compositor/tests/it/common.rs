@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use vidpipe_aws::dynamo::{DynamoPlaybacks, DynamoRecordings, DynamoStreams};
+use vidpipe_aws::dynamo::{DynamoCalls, DynamoPlaybacks, DynamoRecordings, DynamoStreams};
 use vidpipe_aws::s3::S3Objects;
 use vidpipe_compositor::Compositor;
 use vidpipe_compositor::config::Config;
@@ -24,7 +24,8 @@ use vidpipe_core::ports::{
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_testkit::config::vars;
 use vidpipe_testkit::fakes::RecordingPublisher;
-use vidpipe_testkit::{moto::MotoServer, unique_name};
+use vidpipe_testkit::moto::{MotoServer, sdk_config_at};
+use vidpipe_testkit::unique_name;
 
 /// Something that happens while a job is being submitted.
 pub type Meanwhile = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -38,6 +39,7 @@ pub type TestCompositor = Compositor<
     RecordingPublisher,
     RecordingTimer,
     DynamoPlaybacks,
+    DynamoCalls,
 >;
 
 pub const PREFIX: &str = "videos/";
@@ -212,14 +214,17 @@ pub struct Stack {
 impl Stack {
     /// The stack on the moto server this test binary shares.
     pub async fn new() -> Self {
-        Self::on(MotoServer::shared()).await
+        let endpoint = MotoServer::shared().endpoint();
+        Self::at(endpoint, endpoint).await
     }
 
-    /// The stack on `moto`.
-    pub async fn on(moto: &MotoServer) -> Self {
-        let sdk = moto.sdk_config().await;
+    /// The stack on the moto server at `endpoint`, its DynamoDB calls sent to `dynamodb` (that server, or a proxy
+    /// to it).
+    pub async fn at(endpoint: &str, dynamodb: &str) -> Self {
+        let sdk = sdk_config_at(endpoint, "testing", "testing").await;
         let s3 = vidpipe_aws::s3::client(&sdk, true);
-        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let ddb =
+            aws_sdk_dynamodb::Client::new(&sdk_config_at(dynamodb, "testing", "testing").await);
         let bucket = unique_name("compositor");
         let table = unique_name("compositor");
         s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -241,6 +246,7 @@ impl Stack {
             publisher: publisher.clone(),
             timer: timer.clone(),
             playbacks: Arc::new(DynamoPlaybacks::new(ddb.clone(), &table)),
+            calls: Arc::new(DynamoCalls::new(ddb.clone(), &table)),
             now_ms: Arc::new(move || clock_now.load(Ordering::SeqCst)),
             config,
         };

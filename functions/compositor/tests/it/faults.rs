@@ -228,6 +228,7 @@ async fn interrupted(step: Step, fault: Fault) {
         publisher: Arc::clone(&healthy.publisher),
         timer: Arc::clone(&healthy.timer),
         playbacks: Arc::clone(&healthy.playbacks),
+        calls: Arc::clone(&healthy.calls),
         now_ms: Arc::clone(&healthy.now_ms),
     };
     match (step, fault) {

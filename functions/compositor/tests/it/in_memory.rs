@@ -13,12 +13,13 @@ use vidpipe_core::recording::{Recording, RecordingStatus};
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_core::upload::UploadKind;
 use vidpipe_testkit::fakes::{
-    InMemoryObjects, InMemoryPlaybacks, InMemoryRecordings, InMemoryStreams, RecordingPublisher,
+    InMemoryCalls, InMemoryObjects, InMemoryPlaybacks, InMemoryRecordings, InMemoryStreams,
+    RecordingPublisher,
 };
 
 use crate::common::{CountingTranscoder, PREFIX, RecordingTimer, config, s3_event};
 
-const BUCKET: &str = "in-memory";
+pub(crate) const BUCKET: &str = "in-memory";
 
 pub(crate) type InMemoryCompositor = Compositor<
     InMemoryStreams,
@@ -28,6 +29,7 @@ pub(crate) type InMemoryCompositor = Compositor<
     RecordingPublisher,
     RecordingTimer,
     InMemoryPlaybacks,
+    InMemoryCalls,
 >;
 
 pub(crate) struct Setup {
@@ -52,6 +54,7 @@ pub(crate) fn setup_with(overrides: &[(&str, &str)]) -> Setup {
         publisher: Arc::default(),
         timer: Arc::default(),
         playbacks: Arc::default(),
+        calls: Arc::default(),
         now_ms: Arc::new(move || clock.load(Ordering::SeqCst)),
     };
     Setup { compositor, now }

@@ -14,3 +14,4 @@ mod input_failure;
 mod moto_flow;
 mod playback;
 mod pressure;
+mod previews;

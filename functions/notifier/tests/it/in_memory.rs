@@ -7,23 +7,24 @@ use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 use vidpipe_lambda::ErrorType;
 use vidpipe_notifier::Notifier;
 use vidpipe_testkit::fakes::{
-    InMemoryPlaybacks, InMemoryProcessedEvents, InMemoryRenderFiles, InMemoryRenders,
-    InMemoryStreams, RecordingPublisher,
+    InMemoryCalls, InMemoryPlaybacks, InMemoryProcessedEvents, InMemoryRenderFiles,
+    InMemoryRenders, InMemoryStreams, RecordingPublisher,
 };
 
 use crate::moto::fixture;
 
-type TestNotifier = Notifier<
+pub(crate) type TestNotifier = Notifier<
     InMemoryStreams,
     InMemoryRenders,
     InMemoryProcessedEvents,
     RecordingPublisher,
     InMemoryPlaybacks,
     InMemoryRenderFiles,
+    InMemoryCalls,
 >;
 
 /// The notifier, with `session-42` as the compositor leaves it after submitting its first job.
-fn notifier() -> TestNotifier {
+pub(crate) fn notifier() -> TestNotifier {
     let streams = InMemoryStreams::default();
     streams.insert(StreamRecord {
         status: StreamStatus::Processing,
@@ -39,11 +40,12 @@ fn notifier() -> TestNotifier {
         publisher: RecordingPublisher::default(),
         playbacks: InMemoryPlaybacks::default(),
         files: InMemoryRenderFiles::default(),
+        calls: InMemoryCalls::default(),
         retention_days: 30,
     }
 }
 
-fn published(notifier: &TestNotifier) -> Vec<DomainEventType> {
+pub(crate) fn published(notifier: &TestNotifier) -> Vec<DomainEventType> {
     notifier
         .publisher
         .events()
@@ -387,23 +389,4 @@ async fn a_chunk_a_custom_renderer_wrote_counts_once_with_its_reported_cost() {
         .await
         .unwrap();
     assert_eq!(unknown["ignored"], "no render item");
-}
-
-#[tokio::test]
-async fn a_call_preview_jobs_events_are_told_apart_and_change_nothing_yet() {
-    let notifier = notifier();
-    let mut event = fixture("complete.json");
-    event["detail"]["userMetadata"] = json!({"app": "vidpipe", "kind": "call_preview",
-        "recording_id": "rec-123", "peer_id": "peer-1", "role": "av"});
-    let answer = notifier.handle(event.clone()).await.unwrap();
-    assert_eq!(answer["outcome"], "ignored", "{answer}");
-    assert_eq!(answer["reason"], "call preview of rec-123 (peer peer-1)");
-    // Not mistaken for the stream whose job id the fixture carries: it stays processing, nothing is announced.
-    let stream = notifier.streams.record("session-42").unwrap();
-    assert_eq!(stream.status, StreamStatus::Processing);
-    assert!(published(&notifier).is_empty());
-    // Metadata that breaks the call preview's rules is rejected by name, not ignored as another kind.
-    event["detail"]["userMetadata"]["peer_id"] = json!("../peer");
-    let answer = notifier.handle(event).await.unwrap();
-    assert_eq!(answer["outcome"], "rejected", "{answer}");
 }

@@ -59,6 +59,7 @@ async fn every_line_of_an_invocation_names_its_job_stream_or_render() {
         publisher: RecordingPublisher::default(),
         playbacks: InMemoryPlaybacks::default(),
         files: InMemoryRenderFiles::default(),
+        calls: vidpipe_testkit::fakes::InMemoryCalls::default(),
         retention_days: 30,
     };
     let error = fixture("error.json");

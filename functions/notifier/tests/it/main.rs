@@ -5,4 +5,5 @@ mod in_memory;
 mod logs;
 mod moto;
 mod playback;
+mod previews;
 mod storyboard;

@@ -82,6 +82,7 @@ pub(crate) fn notifier(
         publisher,
         playbacks: DynamoPlaybacks::new(ddb.clone(), table),
         files: S3RequestStore(vidpipe_aws::s3::client(sdk, true)),
+        calls: vidpipe_aws::dynamo::DynamoCalls::new(ddb.clone(), table),
         retention_days: 30,
     }
 }

@@ -1,4 +1,5 @@
-//! The call routes on moto's DynamoDB: requests that race over one composition version, and over one token.
+//! The call routes on moto's DynamoDB: requests that race over one composition version, over one token, and over
+//! one call's previews.
 
 use std::sync::Arc;
 
@@ -106,4 +107,73 @@ async fn of_twenty_uses_of_one_token_at_once_exactly_one_saves_on_moto() {
         (status, replay["error"]["code"].as_str()),
         (401, Some("invalid_token"))
     );
+}
+
+fn post_preview(token: &str) -> Event {
+    Event::fixture("post-preview.json")
+        .subject(Some("alice"))
+        .header("x-composition-token", token)
+}
+
+#[tokio::test]
+async fn two_preview_requests_at_once_start_one_generation_and_write_its_request_on_moto() {
+    use vidpipe_core::ports::{CallTracks, RecordingStore};
+    let stack = call_stack().await;
+    let call = stack.app.calls.get_call("rec-123").await.unwrap().unwrap();
+    let track = &call.tracks[0].track_id;
+    stack
+        .app
+        .recordings
+        .mark_uploaded(track, 1024, "etag")
+        .await
+        .unwrap();
+    let (a, b) = (preview_token(&stack).await, preview_token(&stack).await);
+    let tasks: Vec<_> = [a, b]
+        .into_iter()
+        .map(|token| {
+            let stack = Arc::clone(&stack);
+            tokio::spawn(async move { stack.call(post_preview(&token)).await })
+        })
+        .collect();
+    let mut started = Vec::new();
+    for task in tasks {
+        let (status, answer) = task.await.unwrap();
+        assert_eq!(
+            (status, answer["generation"].as_u64()),
+            (202, Some(1)),
+            "{answer}"
+        );
+        started.push(answer["started"].as_bool().unwrap());
+    }
+    started.sort_unstable();
+    assert_eq!(started, [false, true], "one request starts the previews");
+    // The request object the compositor's ObjectCreated event comes from, in the call's folder (this stack's package
+    // files are in memory; the local stack's end-to-end test writes it to S3).
+    let uri = format!(
+        "s3://{}/videos/rooms/room-456/rec-123/preview/requests/1.json",
+        stack.bucket
+    );
+    let body = stack
+        .app
+        .playback
+        .files
+        .get(&uri)
+        .expect("the request object");
+    let request: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (
+            request["recording_id"].as_str(),
+            request["generation"].as_u64()
+        ),
+        (Some("rec-123"), Some(1))
+    );
+}
+
+async fn preview_token(stack: &Stack) -> String {
+    let event = Event::fixture("post-composition-token.json")
+        .subject(Some("alice"))
+        .body(r#"{"scope": ["preview:read"]}"#);
+    let (status, minted) = stack.call(event).await;
+    assert_eq!(status, 201, "{minted}");
+    minted["token"].as_str().unwrap().to_owned()
 }

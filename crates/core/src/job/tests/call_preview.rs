@@ -84,6 +84,15 @@ fn the_playlist_is_named_by_the_storage_contract_and_the_metadata_routes_it() {
         .map(|o| o.name_modifier.clone().unwrap())
         .collect();
     assert_eq!(modifiers, ["_video", "_audio"]);
+    // The compositor adds the previews' generation when it submits the job.
+    assert_eq!(
+        crate::jobevent::route(job.user_metadata.as_ref().unwrap()),
+        Err(crate::jobevent::RouteError::Missing("generation"))
+    );
+    let job = job.with_user_metadata(
+        JobKind::CallPreview,
+        &[(METADATA_PREVIEW_GENERATION, "1".to_owned())],
+    );
     let metadata = job.user_metadata.as_ref().unwrap();
     assert_eq!(
         crate::jobevent::route(metadata),
@@ -92,6 +101,7 @@ fn the_playlist_is_named_by_the_storage_contract_and_the_metadata_routes_it() {
                 recording_id: CallId::parse("recording_id", "c").unwrap(),
                 peer_id: PeerId::parse("peer_id", "p").unwrap(),
                 role: TrackRole::Av,
+                generation: 1,
             }
         ))
     );

@@ -252,3 +252,80 @@ fn a_chunk_is_letterboxed_to_the_renders_exact_size() {
         assert_eq!((video.width, video.height), (Some(1280), Some(720)));
     }
 }
+
+#[test]
+fn a_tiled_scene_is_black_with_one_overlay_per_tile_clipped_to_the_chunk_and_to_its_video() {
+    let request = RenderRequest::from_json(
+        r#"{"render_id": "export-1",
+            "output": {"uri": "s3://calls/exports/export-1.mp4", "width": 1280, "height": 720, "fps": 30},
+            "scenes": [{"id": "grid", "duration_s": 4.0, "tiles": [
+                {"video": "s3://calls/a.webm", "start_s": 1.0, "x": 0, "y": 180, "width": 640, "height": 360},
+                {"video": "s3://calls/b.webm", "x": 640, "y": 180, "width": 640, "height": 360}]}]}"#,
+    )
+    .unwrap();
+    // b.webm lasts 2.5 s: it ends inside the second chunk, and before the third.
+    let mut short = info(640, 360, true);
+    short.duration_ms = Some(2_500);
+    let media = BTreeMap::from([
+        ("s3://calls/a.webm".to_owned(), info(640, 360, true)),
+        ("s3://calls/b.webm".to_owned(), short),
+    ]);
+    let job = |index, start_frame, end_frame| {
+        let chunk = Chunk {
+            index,
+            start_frame,
+            end_frame,
+        };
+        chunk_job(&ctx(), &request, &chunk, &chunk_at(&request, index), &media).unwrap()
+    };
+    let overlays = |job: &CreateJobRequest| {
+        let input = &job.settings.inputs.as_ref().unwrap()[0];
+        let generator = input.video_generator.as_ref().unwrap();
+        assert_eq!((generator.width, generator.height), (Some(1280), Some(720)));
+        assert!(input.file_input.is_none() && input.image_inserter.is_none());
+        input
+            .video_overlays
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| {
+                assert_eq!(o.playback, Some(VideoOverlayPlayback::Once));
+                let at = o.initial_position.unwrap();
+                assert_eq!(at.unit, Some(VideoOverlayUnit::Pixels));
+                let input = o.input.unwrap();
+                let clip = input.input_clippings.unwrap().remove(0);
+                (
+                    input.file_input.unwrap(),
+                    clip.start_timecode.unwrap(),
+                    clip.end_timecode.unwrap(),
+                    (at.x_position, at.width),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = overlays(&job(0, 0, 60));
+    assert_eq!(
+        first,
+        [
+            (
+                "s3://calls/a.webm".into(),
+                "00:00:01:00".into(),
+                "00:00:02:29".into(),
+                (Some(0), Some(640))
+            ),
+            (
+                "s3://calls/b.webm".into(),
+                "00:00:00:00".into(),
+                "00:00:01:29".into(),
+                (Some(640), Some(640))
+            ),
+        ]
+    );
+    let second = overlays(&job(1, 60, 90));
+    assert_eq!(
+        (second[1].1.as_str(), second[1].2.as_str()),
+        ("00:00:02:00", "00:00:02:14")
+    );
+    let third = overlays(&job(2, 90, 120));
+    assert_eq!(third.len(), 1, "b.webm has ended: its tile is left out");
+}

@@ -1,5 +1,6 @@
 //! Fidelity tests: jobs run on generated media, and the pictures and sound that come out are measured.
 
+mod call_export;
 mod call_previews;
 mod motion;
 mod pictures;

@@ -7,7 +7,7 @@ use vidpipe_core::call::token::CompositionToken;
 use super::{TestApp, app, call, writes};
 use crate::common::Event;
 
-const CALL: &str = "rec-123";
+pub(super) const CALL: &str = "rec-123";
 
 fn track_body(peer: &str, role: &str, started_at: u64) -> String {
     json!({"kind": "track", "content_type": "video/webm", "size": 1024, "room_id": "room-456",
@@ -25,7 +25,7 @@ async fn upload(app: &TestApp, sub: &str, body: &str) -> (u16, Value) {
     .await
 }
 
-async fn get(app: &TestApp, sub: &str, id: &str) -> (u16, Value) {
+pub(super) async fn get(app: &TestApp, sub: &str, id: &str) -> (u16, Value) {
     let event = Event::fixture("get-recording.json").subject(Some(sub));
     call(app, event.path(&format!("/recordings/{id}"))).await
 }
@@ -36,7 +36,7 @@ async fn mint(app: &TestApp, sub: &str, id: &str, body: &str) -> (u16, Value) {
     call(app, event.path(&path).body(body)).await
 }
 
-async fn token(app: &TestApp, sub: &str, scope: &str) -> String {
+pub(super) async fn token(app: &TestApp, sub: &str, scope: &str) -> String {
     let (status, minted) = mint(app, sub, CALL, &format!(r#"{{"scope":[{scope}]}}"#)).await;
     assert_eq!(status, 201, "{minted}");
     minted["token"].as_str().unwrap().to_owned()
@@ -73,8 +73,13 @@ fn put_event(
 }
 
 /// A call of alice (peer-1, first) and bob (peer-2, with a screenshare, started earlier).
-async fn call_app() -> TestApp {
-    let app = app(&[]);
+pub(super) async fn call_app() -> TestApp {
+    call_app_with(&[]).await
+}
+
+/// [`call_app`] on a configuration with `overrides`.
+pub(super) async fn call_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let app = app(overrides);
     for (sub, peer, role, started_at) in [
         ("alice", "peer-1", "av", 1_795_194_002_000),
         ("bob", "peer-2", "av", 1_795_194_001_000),
@@ -87,7 +92,7 @@ async fn call_app() -> TestApp {
 }
 
 /// Whether `token` was burned (its grant deleted).
-fn grant_used(app: &TestApp, token: &str) -> bool {
+pub(super) fn grant_used(app: &TestApp, token: &str) -> bool {
     let digest = CompositionToken::presented(token).digest().to_stored();
     !app.calls.grants.lock().unwrap().contains_key(&digest)
 }

@@ -6,6 +6,7 @@ mod event_guard;
 mod http;
 mod legacy_routes;
 mod playback;
+mod previews;
 mod recordings;
 mod renders;
 mod streams;

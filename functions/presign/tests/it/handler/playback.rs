@@ -77,7 +77,7 @@ async fn recording_with_package(app: &TestApp, status: StreamStatus) -> (String,
 }
 
 /// `GET url` (a path with its query) without any identity: the status, the content type and the body.
-async fn get(app: &TestApp, url: &str) -> (u16, String, String) {
+pub(super) async fn get(app: &TestApp, url: &str) -> (u16, String, String) {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let pairs: Vec<(&str, &str)> = query
         .split('&')

@@ -1,0 +1,201 @@
+"""Call previews end to end on the local stack (tools/local_stack.py): issue 16, point 2.
+
+Three peers' camera tracks and one screenshare are uploaded through the API: WebM recordings of Debian's Chromium's
+MediaRecorder (tools/browser/record_fixtures.py, recorded into the test's folder: VP8 and VP9 with Opus, one whose
+video starts late at a variable rate, and a screen), each starting at its own time after the call's time zero. A
+composition token is minted, `POST /recordings/{id}/preview` starts the previews, the compositor submits one job per
+peer and role to the engine, the notifier moves them to `ready`, and `GET /recordings/{id}` shows each signed
+playlist. Each is fetched through `GET /play/preview/...` and its segments' boundaries checked to fall at the same
+recording times for every peer (2 s segments from time zero); each preview decodes end to end with ffmpeg, its
+length the peer's start plus its track.
+
+A missing tool fails the test with what to install; it never skips.
+"""
+
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+from local_stack import LocalStack, call, log, missing_tools, record_fixtures, start_log
+
+CALL = "rec-e2e-preview"
+ROOM = "room-e2e"
+T0 = 1_795_194_000_000
+SECONDS = 4  # record_fixtures.RECORD_MS
+READY_TIMEOUT_S = 300
+# (caller, peer, role, start after time zero in ms, the browser recording)
+TRACKS = [
+    ("alice", "peer-1", "av", 0, "camera-vp8-opus.webm"),
+    ("bob", "peer-2", "av", 1_300, "camera-vp9-opus.webm"),
+    ("carol", "peer-3", "av", 2_700, "camera-late-vfr.webm"),
+    ("alice", "peer-1", "screenshare", 500, "screen.webm"),
+]
+
+
+def media_uris(playlist):
+    """The init segment's URI and each media segment's URI of an HLS media playlist, in order."""
+    init = next(line.split('URI="', 1)[1].split('"', 1)[0] for line in playlist.splitlines()
+                if line.startswith("#EXT-X-MAP:"))
+    return init, [line for line in playlist.splitlines() if line and not line.startswith("#")]
+
+
+def segment_durations(playlist):
+    """The `#EXTINF` durations of an HLS media playlist."""
+    return [float(line.split(":", 1)[1].rstrip(",").split(",")[0])
+            for line in playlist.splitlines() if line.startswith("#EXTINF:")]
+
+
+class CallPreviewsEndToEnd(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        start_log("call previews e2e")
+        missing = missing_tools()
+        if missing:
+            raise AssertionError("the call previews test needs:\n  " + "\n  ".join(missing))
+        cls.work = Path(tempfile.mkdtemp(prefix="previews-e2e-"))
+        cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
+        cls.stack = LocalStack(cls.work, {"AUTH_MODE": "hs256", "JWT_SECRET": secrets.token_hex(32)})
+        cls.addClassCleanup(cls.stack.close)
+        cls.api = cls.stack.function_url("vidpipe-presign")
+        # The composer page's origin (the warm-up's preflight comes from it); this test calls the API from Python.
+        cls.stack.allow_origin("https://composer.example.com")
+        cls.stack.up()
+        cls.tokens = {sub: cls.stack.token(sub) for sub in ("alice", "bob", "carol")}
+        cls.recordings = cls.work / "browser"
+        started = time.monotonic()
+        subprocess.run([sys.executable, record_fixtures.__file__, str(cls.recordings)], check=True, timeout=180)
+        log(f"browser recordings made in {time.monotonic() - started:.1f} s")
+        cls.upload_tracks()
+        cls.call_view = cls.preview_until_ready()
+
+    @classmethod
+    def api_call(cls, sub, method, path, body=None, headers=None):
+        headers = {"Authorization": f"Bearer {cls.tokens[sub]}", **(headers or {})}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(body).encode()
+        status, _, answer = call(method, f"{cls.api}{path}", body, headers)
+        return status, json.loads(answer or b"null")
+
+    @classmethod
+    def upload_tracks(cls):
+        for sub, peer, role, offset, recording in TRACKS:
+            data = (cls.recordings / recording).read_bytes()
+            status, created = cls.api_call(sub, "POST", "/uploads", {
+                "kind": "track", "content_type": "video/webm", "size": len(data), "room_id": ROOM,
+                "recording_id": CALL, "peer_id": peer, "role": role, "started_at": T0 + offset})
+            assert status == 201, created
+            upload = created["upload"]
+            status, _, body = call("PUT", upload["url"], data, upload["headers"])
+            assert status == 200, body
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            _, view = cls.api_call("alice", "GET", f"/recordings/{CALL}")
+            if all(t["status"] == "uploaded" for t in view["tracks"]):
+                log(f"{len(view['tracks'])} tracks uploaded")
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"the tracks are not all uploaded: {view}")
+
+    @classmethod
+    def preview_until_ready(cls):
+        status, minted = cls.api_call("bob", "POST", f"/recordings/{CALL}/composition/token",
+                                      {"scope": ["preview:read"]})
+        assert status == 201, minted
+        status, started = cls.api_call("bob", "POST", f"/recordings/{CALL}/preview", {},
+                                       {"X-Composition-Token": minted["token"]})
+        assert status == 202, started
+        assert started["started"] and len(started["jobs"]) == 4, started
+        begun = time.monotonic()
+        seen = None
+        while time.monotonic() - begun < READY_TIMEOUT_S:
+            _, view = cls.api_call("carol", "GET", f"/recordings/{CALL}")
+            if view["preview_status"] != seen:
+                seen = view["preview_status"]
+                log(f"preview_status: {seen} {json.dumps(view['preview_jobs'])}")
+            if seen in ("ready", "failed"):
+                break
+            time.sleep(0.5)
+        assert seen == "ready", f"the previews are {seen}\n{cls.stack.logs(['watch'], 80)}"
+        log(f"ready {time.monotonic() - begun:.1f} s after the request")
+        return view
+
+    def playlists(self, url):
+        """The main playlist at `url` (a signed `GET /play/preview` URL) and its video variant playlist."""
+        status, headers, main = call("GET", url)
+        self.assertEqual(status, 200, main)
+        self.assertEqual(headers["Content-Type"], "application/vnd.apple.mpegurl")
+        main = main.decode()
+        variant = next(line for line in main.splitlines() if "_video.m3u8?" in line)
+        base = url.split("?")[0].rsplit("/", 1)[0]
+        status, _, media = call("GET", f"{base}/{variant}")
+        self.assertEqual(status, 200, media)
+        return main, media.decode()
+
+    def segment_starts(self, media, name):
+        """The presentation time of each segment's first video frame, read by ffprobe from the segment itself
+        (behind its init segment), through the presigned URLs the playlist names."""
+        init_uri, segments = media_uris(media)
+        self.assertTrue(all(uri.startswith("http") for uri in [init_uri, *segments]), "presigned URLs")
+        status, _, init = call("GET", init_uri)
+        self.assertEqual(status, 200)
+        starts = []
+        for n, uri in enumerate(segments):
+            status, _, segment = call("GET", uri)
+            self.assertEqual(status, 200)
+            path = self.work / f"{name}-{n}.mp4"
+            path.write_bytes(init + segment)
+            out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                  "packet=pts_time", "-of", "csv=p=0", str(path)],
+                                 capture_output=True, text=True, check=True)
+            starts.append(round(min(float(t) for t in out.stdout.split()), 3))
+        return starts
+
+    def test_every_peers_segments_share_boundaries_from_time_zero_and_decode(self):
+        preview = self.call_view["preview"]
+        urls = {(peer, "av"): v["av"] for peer, v in preview["peers"].items()}
+        urls.update({(peer, "screenshare"): v["video"] for peer, v in preview["screenshare"].items()})
+        self.assertEqual(sorted(urls), [("peer-1", "av"), ("peer-1", "screenshare"), ("peer-2", "av"),
+                                        ("peer-3", "av")])
+        for (peer, role), url in sorted(urls.items()):
+            offset = next(o for _, p, r, o, _ in TRACKS if (p, r) == (peer, role))
+            _, media = self.playlists(f"{self.api}{url}")
+            durations = segment_durations(media)
+            log(f"{peer} {role}: segments {durations}")
+            # Every segment but the last is 2 s, from time zero: segment N covers [2N, 2N + 2) of the recording.
+            for duration in durations[:-1]:
+                self.assertAlmostEqual(duration, 2.0, delta=0.01, msg=f"{peer} {role}")
+            # A browser recording lasts about what was recorded (MediaRecorder stops on its own timeslice).
+            self.assertAlmostEqual(sum(durations), (offset + SECONDS * 1000) / 1000, delta=0.3, msg=peer)
+            starts = self.segment_starts(media, f"{peer}-{role}")
+            log(f"{peer} {role}: segments start at {starts} s of the recording")
+            # What the segments hold: segment N's first frame is at 2N s of recording time, for every peer.
+            for n, start in enumerate(starts):
+                self.assertAlmostEqual(start, 2.0 * n, delta=0.034, msg=f"{peer} {role} segment {n}")
+            out = subprocess.run(["ffmpeg", "-v", "error", "-i", f"{self.api}{url}", "-map", "0:v:0",
+                                  "-f", "framemd5", "-"], capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            frames = [line for line in out.stdout.splitlines() if line and not line.startswith("#")]
+            self.assertAlmostEqual(len(frames), sum(durations) * 30, delta=2, msg=peer)
+
+    def test_a_second_request_while_ready_starts_nothing_and_a_tampered_url_is_refused(self):
+        status, minted = self.api_call("alice", "POST", f"/recordings/{CALL}/composition/token",
+                                       {"scope": ["preview:read"]})
+        self.assertEqual(status, 201, minted)
+        status, again = self.api_call("alice", "POST", f"/recordings/{CALL}/preview", None,
+                                      {"X-Composition-Token": minted["token"]})
+        self.assertEqual(status, 202, again)
+        self.assertEqual((again["status"], again["generation"], again["started"]), ("ready", 1, False))
+        url = self.call_view["preview"]["peers"]["peer-2"]["av"]
+        status, _, body = call("GET", f"{self.api}{url.replace('sig=', 'sig=00')}")
+        self.assertEqual(status, 403, body)
+
+
+if __name__ == "__main__":
+    unittest.main()
