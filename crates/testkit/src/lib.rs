@@ -12,6 +12,7 @@ pub mod fidelity;
 pub mod lambda_watch;
 pub mod media;
 pub mod moto;
+pub mod s3;
 pub mod serial;
 pub mod webhook;
 

@@ -68,17 +68,7 @@ impl Stack {
     }
 
     async fn upload(&self, path: &Path, key: &str) {
-        let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
-            .await
-            .unwrap();
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        vidpipe_testkit::s3::upload_file(&self.s3, &self.bucket, path, key).await;
     }
 
     async fn download(&self, uri: &str) -> PathBuf {

@@ -98,33 +98,8 @@ impl Stack {
 
     /// Downloads every object under `prefix` into the work folder; returns the local folder.
     async fn download(&self, prefix: &str) -> PathBuf {
-        let listed = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .send()
-            .await
-            .unwrap();
         let folder = self.work.path().join(prefix.trim_end_matches('/'));
-        for object in listed.contents() {
-            let key = object.key().unwrap();
-            let target = self.work.path().join(key);
-            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-            let body = self
-                .client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-                .unwrap()
-                .body
-                .collect()
-                .await
-                .unwrap();
-            std::fs::write(target, body.into_bytes()).unwrap();
-        }
+        vidpipe_testkit::s3::download_folder(&self.client, &self.bucket, prefix, &folder).await;
         folder
     }
 }

@@ -39,49 +39,13 @@ impl Stack {
 
     /// Uploads the file `file` as `key`.
     pub async fn upload(&self, file: &Path, key: &str) {
-        let body = aws_sdk_s3::primitives::ByteStream::from_path(file)
-            .await
-            .unwrap();
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        vidpipe_testkit::s3::upload_file(&self.s3, &self.bucket, file, key).await;
     }
 
     /// Downloads every object under `prefix` into `into`, each at its key (without `prefix`) as a path; answers the
     /// local folder, ending in `/`.
     pub async fn download(&self, prefix: &str, into: &Path) -> String {
-        let mut pages = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for object in page.unwrap().contents() {
-                let key = object.key().unwrap();
-                let path = into.join(key.strip_prefix(prefix).unwrap());
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                let body = self
-                    .s3
-                    .get_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .unwrap()
-                    .body
-                    .collect()
-                    .await
-                    .unwrap();
-                std::fs::write(&path, body.into_bytes()).unwrap();
-            }
-        }
+        vidpipe_testkit::s3::download_folder(&self.s3, &self.bucket, prefix, into).await;
         format!("{}/", into.display())
     }
 
