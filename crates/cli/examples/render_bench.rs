@@ -19,16 +19,7 @@ use vidpipe_testkit::moto::MotoServer;
 use vidpipe_testkit::{unique_name, workspace_root};
 
 async fn upload(s3: &aws_sdk_s3::Client, bucket: &str, path: &Path, key: &str) -> String {
-    let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
-        .await
-        .expect("read");
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body)
-        .send()
-        .await
-        .expect("upload");
+    vidpipe_testkit::s3::upload_file(s3, bucket, path, key).await;
     format!("s3://{bucket}/{key}")
 }
 
