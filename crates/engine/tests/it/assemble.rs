@@ -99,6 +99,7 @@ fn join_spec(chunks: Vec<ChunkFile>, total_frames: u64, output: &Path) -> JoinSp
         total_frames,
         soundtrack_uri: None,
         output_uri: output.display().to_string(),
+        thumbnails: None,
     }
 }
 
