@@ -38,7 +38,10 @@ use crate::job::pip::Rect;
 use crate::job::{MediaInfo, Size};
 
 pub use request::{ExportTarget, export_request};
-pub use start::{CallExport, ExportAsk, ExportRefusal, ExportStart, ExportState, plan_export};
+pub use start::{
+    CallExport, EXPORT_THUMBNAILS, ExportAsk, ExportRefusal, ExportStart, ExportState,
+    parse_export_request, plan_export,
+};
 
 /// The strip's height in the speaker layout (and under a screenshare), as a fraction of the frame's height.
 pub const STRIP_FRACTION: f64 = 0.2;
