@@ -26,7 +26,10 @@ sys.path.insert(0, str(ROOT / "tools" / "browser"))
 import record_fixtures  # noqa: E402  (Chromium's path)
 
 VENV_BIN = ROOT / ".venv" / "bin"
-VIDPIPE = ROOT / "target" / "debug" / "vidpipe"
+# Where cargo puts it: CARGO_TARGET_DIR when set, as cargo reads it.
+VIDPIPE = ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "debug" / "vidpipe"
+# hls.js (npm ci): the playback test's player (hls.min.js), the console's preview players (hls.min.mjs).
+HLS_JS_DIST = ROOT / "node_modules" / "hls.js" / "dist"
 FUNCTIONS = ("vidpipe-presign", "vidpipe-compositor", "vidpipe-notifier")
 # The render flow's tasks, which the local Step Functions endpoint invokes.
 RENDER_FUNCTIONS = ("vidpipe-chunker", "vidpipe-job-builder", "vidpipe-assembler")
@@ -75,9 +78,13 @@ def call(method, url, body=None, headers=None, timeout=30):
         return e.code, e.headers, e.read()
 
 
-def missing_tools():
-    """What is missing, with where it comes from; empty when everything is there."""
+def missing_tools(hls_js=False):
+    """What is missing, with where it comes from; empty when everything is there. `hls_js`: the test plays HLS in
+    the browser."""
     missing = []
+    for name in ("hls.min.js", "hls.min.mjs") if hls_js else ():
+        if not (HLS_JS_DIST / name).is_file():
+            missing.append(f"{(HLS_JS_DIST / name).relative_to(ROOT)}: hls.js (scripts/setup.sh runs npm ci)")
     for tool, hint in [
         (record_fixtures.CHROMIUM, "Debian's chromium (scripts/setup.sh installs it; VIDPIPE_CHROMIUM names another)"),
         ("ffmpeg", "ffmpeg (scripts/setup.sh installs it)"),

@@ -25,9 +25,9 @@ import unittest
 import urllib.request
 from pathlib import Path
 
-from local_stack import ROOT, LocalStack, call, log, missing_tools, probe, record_fixtures, start_log
+from local_stack import HLS_JS_DIST, LocalStack, call, log, missing_tools, probe, record_fixtures, start_log
 
-HLS_JS = ROOT / "node_modules" / "hls.js" / "dist" / "hls.min.js"
+HLS_JS = HLS_JS_DIST / "hls.min.js"
 SIZE = (640, 360)
 SECONDS = 6
 READY_TIMEOUT_S = 240
@@ -51,9 +51,7 @@ class PlaybackEndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         start_log("playback e2e")
-        missing = missing_tools()
-        if not HLS_JS.is_file():
-            missing.append(f"{HLS_JS.relative_to(ROOT)}: hls.js (scripts/setup.sh runs npm ci)")
+        missing = missing_tools(hls_js=True)
         if missing:
             raise AssertionError("the playback test needs:\n  " + "\n  ".join(missing))
         cls.work = Path(tempfile.mkdtemp(prefix="playback-e2e-"))
