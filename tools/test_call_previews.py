@@ -61,29 +61,9 @@ def segment_durations(playlist):
             for line in playlist.splitlines() if line.startswith("#EXTINF:")]
 
 
-class CallPreviewsEndToEnd(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        start_log("call previews e2e")
-        missing = missing_tools()
-        if missing:
-            raise AssertionError("the call previews test needs:\n  " + "\n  ".join(missing))
-        cls.work = Path(tempfile.mkdtemp(prefix="previews-e2e-"))
-        cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
-        # `renders`: the export runs on the render state machine.
-        cls.stack = LocalStack(cls.work, {"AUTH_MODE": "hs256", "JWT_SECRET": secrets.token_hex(32)}, renders=True)
-        cls.addClassCleanup(cls.stack.close)
-        cls.api = cls.stack.function_url("vidpipe-presign")
-        # The composer page's origin (the warm-up's preflight comes from it); this test calls the API from Python.
-        cls.stack.allow_origin("https://composer.example.com")
-        cls.stack.up()
-        cls.tokens = {sub: cls.stack.token(sub) for sub in ("alice", "bob", "carol")}
-        cls.recordings = cls.work / "browser"
-        started = time.monotonic()
-        subprocess.run([sys.executable, record_fixtures.__file__, str(cls.recordings)], check=True, timeout=180)
-        log(f"browser recordings made in {time.monotonic() - started:.1f} s")
-        cls.upload_tracks()
-        cls.call_view = cls.preview_until_ready()
+class CallOnTheStack:
+    """The call of TRACKS on a running local stack (`cls.stack`, `cls.api`, `cls.work`): its callers' tokens, their
+    browser recordings uploaded as its tracks, and the API called as them. Shared with tools/test_call_composer.py."""
 
     @classmethod
     def api_call(cls, sub, method, path, body=None, headers=None):
@@ -96,6 +76,13 @@ class CallPreviewsEndToEnd(unittest.TestCase):
 
     @classmethod
     def upload_tracks(cls):
+        """Records the browser fixtures into the test's folder and uploads TRACKS from them, as their callers,
+        until every track is `uploaded`."""
+        cls.tokens = {sub: cls.stack.token(sub) for sub in ("alice", "bob", "carol")}
+        cls.recordings = cls.work / "browser"
+        started = time.monotonic()
+        subprocess.run([sys.executable, record_fixtures.__file__, str(cls.recordings)], check=True, timeout=180)
+        log(f"browser recordings made in {time.monotonic() - started:.1f} s")
         for sub, peer, role, offset, recording in TRACKS:
             data = (cls.recordings / recording).read_bytes()
             status, created = cls.api_call(sub, "POST", "/uploads", {
@@ -113,6 +100,31 @@ class CallPreviewsEndToEnd(unittest.TestCase):
                 return
             time.sleep(0.5)
         raise AssertionError(f"the tracks are not all uploaded: {view}")
+
+    def minted(self, sub, scope):
+        status, minted = self.api_call(sub, "POST", f"/recordings/{CALL}/composition/token", {"scope": [scope]})
+        self.assertEqual(status, 201, minted)
+        return {"X-Composition-Token": minted["token"]}
+
+
+class CallPreviewsEndToEnd(CallOnTheStack, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        start_log("call previews e2e")
+        missing = missing_tools()
+        if missing:
+            raise AssertionError("the call previews test needs:\n  " + "\n  ".join(missing))
+        cls.work = Path(tempfile.mkdtemp(prefix="previews-e2e-"))
+        cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
+        # `renders`: the export runs on the render state machine.
+        cls.stack = LocalStack(cls.work, {"AUTH_MODE": "hs256", "JWT_SECRET": secrets.token_hex(32)}, renders=True)
+        cls.addClassCleanup(cls.stack.close)
+        cls.api = cls.stack.function_url("vidpipe-presign")
+        # The composer page's origin (the warm-up's preflight comes from it); this test calls the API from Python.
+        cls.stack.allow_origin("https://composer.example.com")
+        cls.stack.up()
+        cls.upload_tracks()
+        cls.call_view = cls.preview_until_ready()
 
     @classmethod
     def preview_until_ready(cls):
@@ -136,11 +148,6 @@ class CallPreviewsEndToEnd(unittest.TestCase):
         assert seen == "ready", f"the previews are {seen}\n{cls.stack.logs(['watch'], 80)}"
         log(f"ready {time.monotonic() - begun:.1f} s after the request")
         return view
-
-    def minted(self, sub, scope):
-        status, minted = self.api_call(sub, "POST", f"/recordings/{CALL}/composition/token", {"scope": [scope]})
-        self.assertEqual(status, 201, minted)
-        return {"X-Composition-Token": minted["token"]}
 
     def band_level(self, path, hz):
         """The mean level (dB) of `path`'s sound in a narrow band around `hz`."""
