@@ -169,7 +169,9 @@ class CallPreviewsEndToEnd(CallOnTheStack, unittest.TestCase):
         status, started = self.api_call("alice", "POST", f"/recordings/{CALL}/export", body,
                                         self.minted("alice", "export:create"))
         self.assertEqual(status, 202, started)
-        self.assertEqual((started["status"], started["started"]), ("queued", True))
+        self.assertTrue(started["started"], started)
+        # The answer reads the render after starting it: the local state machine may have begun it by then.
+        self.assertIn(started["status"], ("queued", "processing"), started)
         begun = time.monotonic()
         seen = None
         while time.monotonic() - begun < READY_TIMEOUT_S:
