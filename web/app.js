@@ -1,7 +1,10 @@
 // vidpipe's recorder and console: records the screen and the camera, uploads both through the HTTP API's presigned
 // URLs (one PUT, or a multipart plan for large files, resumed through GET /uploads/{id}/parts), follows the stream
 // until its composite is ready, and lists the caller's recordings and streams. The API is called over plain HTTP
-// with CORS and a bearer token, as a deployed page calls API Gateway; its base URL is the one setting.
+// with CORS and a bearer token, as a deployed page calls API Gateway; its base URL is the one setting. The call
+// composer (previews, the Composition State, exports) is composer.js, which calls the API through `api` here.
+
+import { startComposer } from "./composer.js";
 
 const DEFAULT_API = "http://127.0.0.1:9000/lambda-url/vidpipe-presign";
 const PUT_ATTEMPTS = 3;
@@ -25,9 +28,10 @@ class ApiError extends Error {
   }
 }
 
-/** Calls the API; JSON in and out. A 401 signs the user out with a message instead of leaving a broken page. */
-async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${session.token}` };
+/** Calls the API; JSON in and out, `extraHeaders` added (a composition token, `If-Match`). A 401 signs the user
+ * out with a message instead of leaving a broken page. */
+async function api(method, path, body, extraHeaders = {}) {
+  const headers = { ...extraHeaders, Authorization: `Bearer ${session.token}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
@@ -507,6 +511,7 @@ function start() {
     e.preventDefault();
     postRender();
   });
+  startComposer({ api, apiUrl: (path) => session.api.replace(/\/$/, "") + path });
   if (session.token) signIn(session.token, session.api);
   else signOut("Sign in with a development token to record.");
 }
