@@ -14,9 +14,10 @@
 #
 # It measures, for each run: wall seconds, CPU seconds (user + sys of `vidpipe render` and every ffmpeg it ran), the
 # chunks, and each ffmpeg run's wall and CPU (through an FFMPEG_PATH wrapper): the chunks' encodes, the mix, the join.
-# From those it projects the chunked flow on Lambda, where each chunk has its own function: the longest chunk's CPU
-# seconds over the renderer's vCPUs, beside the mix, then the join. It checks each output with ffprobe (length,
-# 1920x1080, an audio stream) and prices the export with `vidpipe cost`.
+# From those it projects each run on Lambda, where each chunk has its own function: the longest chunk's CPU seconds
+# over the renderer's vCPUs (the cost rule's assumption; and, as a bound, over the cores the one-chunk encode kept
+# busy here), beside the mix (its CPU seconds), then the join. It checks each output with ffprobe (length,
+# 1920x1080, an audio stream) and prices the export with `vidpipe cost --output-ms`.
 #
 # Usage: scripts/bench-export-call.sh [work-dir]   (generated media is kept in work-dir and reused)
 #   BENCH_MINUTES     the call's length in minutes (default 10; 1 for a smoke run of a few minutes)
@@ -35,6 +36,7 @@ work=$(cd "$work" && pwd)
 command -v ffmpeg >/dev/null || { echo "bench: ffmpeg missing (run scripts/setup.sh)" >&2; exit 1; }
 command -v ffprobe >/dev/null || { echo "bench: ffprobe missing (run scripts/setup.sh)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "bench: python3 missing" >&2; exit 1; }
+command -v bc >/dev/null || { echo "bench: bc missing (apt-get install bc)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 q=(-y -hide_banner -loglevel error)
 
