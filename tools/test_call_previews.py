@@ -1,4 +1,4 @@
-"""Call previews end to end on the local stack (tools/local_stack.py): issue 16, point 2.
+"""Call previews and the export end to end on the local stack (tools/local_stack.py): issue 16, points 2 and 4.
 
 Three peers' camera tracks and one screenshare are uploaded through the API: WebM recordings of Debian's Chromium's
 MediaRecorder (tools/browser/record_fixtures.py, recorded into the test's folder: VP8 and VP9 with Opus, one whose
@@ -8,6 +8,11 @@ peer and role to the engine, the notifier moves them to `ready`, and `GET /recor
 playlist. Each is fetched through `GET /play/preview/...` and its segments' boundaries checked to fall at the same
 recording times for every peer (2 s segments from time zero); each preview decodes end to end with ffmpeg, its
 length the peer's start plus its track.
+
+Then a Composition State is saved and exported (`POST /recordings/{id}/export`, its own token): the render state
+machine lays the export out from the probed tracks, renders its chunks on the engine, mixes the unmuted peers once and
+joins; `GET /recordings/{id}` shows `export_status` `ready` with the MP4's and the thumbnails' signed URLs, which are
+downloaded and checked: size, length, the pinned late peer's picture, the muted peer's tone absent from the mix.
 
 A missing tool fails the test with what to install; it never skips.
 """
@@ -29,6 +34,11 @@ ROOM = "room-e2e"
 T0 = 1_795_194_000_000
 SECONDS = 4  # record_fixtures.RECORD_MS
 READY_TIMEOUT_S = 300
+# The saved composition: a grid, then from 3.5 s peer-3 pinned alone; peer-3 (the canvas recording, 880 Hz) muted.
+STATE = {"layout": "grid",
+         "timeline": [{"t": 3_500, "type": "layout", "layout": "pin"}, {"t": 3_500, "type": "pin", "peer_id": "peer-3"}],
+         "tracks": [{"peer_id": "peer-3", "muted": True}],
+         "export": {"resolution": "640x360", "fps": 30}}
 # (caller, peer, role, start after time zero in ms, the browser recording)
 TRACKS = [
     ("alice", "peer-1", "av", 0, "camera-vp8-opus.webm"),
@@ -60,7 +70,8 @@ class CallPreviewsEndToEnd(unittest.TestCase):
             raise AssertionError("the call previews test needs:\n  " + "\n  ".join(missing))
         cls.work = Path(tempfile.mkdtemp(prefix="previews-e2e-"))
         cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
-        cls.stack = LocalStack(cls.work, {"AUTH_MODE": "hs256", "JWT_SECRET": secrets.token_hex(32)})
+        # `renders`: the export runs on the render state machine.
+        cls.stack = LocalStack(cls.work, {"AUTH_MODE": "hs256", "JWT_SECRET": secrets.token_hex(32)}, renders=True)
         cls.addClassCleanup(cls.stack.close)
         cls.api = cls.stack.function_url("vidpipe-presign")
         # The composer page's origin (the warm-up's preflight comes from it); this test calls the API from Python.
@@ -125,6 +136,86 @@ class CallPreviewsEndToEnd(unittest.TestCase):
         assert seen == "ready", f"the previews are {seen}\n{cls.stack.logs(['watch'], 80)}"
         log(f"ready {time.monotonic() - begun:.1f} s after the request")
         return view
+
+    def minted(self, sub, scope):
+        status, minted = self.api_call(sub, "POST", f"/recordings/{CALL}/composition/token", {"scope": [scope]})
+        self.assertEqual(status, 201, minted)
+        return {"X-Composition-Token": minted["token"]}
+
+    def band_level(self, path, hz):
+        """The mean level (dB) of `path`'s sound in a narrow band around `hz`."""
+        out = subprocess.run(["ffmpeg", "-v", "info", "-nostats", "-i", str(path), "-map", "0:a:0", "-af",
+                              f"bandpass=f={hz}:width_type=h:w=30,volumedetect", "-f", "null", "-"],
+                             capture_output=True, text=True, check=True)
+        line = next(line for line in out.stderr.splitlines() if "mean_volume:" in line)
+        return float(line.split("mean_volume:", 1)[1].split()[0])
+
+    def test_the_saved_composition_exports_to_a_signed_mp4_with_thumbnails(self):
+        status, saved = self.api_call("carol", "PUT", f"/recordings/{CALL}/composition", STATE,
+                                      self.minted("carol", "composition:write"))
+        self.assertEqual(status, 200, saved)
+        # A preview token does not start an export: it needs its own.
+        status, refused = self.api_call("alice", "POST", f"/recordings/{CALL}/export", {},
+                                        self.minted("alice", "preview:read"))
+        self.assertEqual((status, refused["error"]["code"]), (403, "insufficient_scope"), refused)
+        body = {"composition_id": str(saved["version"]), "preset": "high", "format": "mp4"}
+        status, started = self.api_call("alice", "POST", f"/recordings/{CALL}/export", body,
+                                        self.minted("alice", "export:create"))
+        self.assertEqual(status, 202, started)
+        self.assertEqual((started["status"], started["started"]), ("queued", True))
+        begun = time.monotonic()
+        seen = None
+        while time.monotonic() - begun < READY_TIMEOUT_S:
+            _, view = self.api_call("bob", "GET", f"/recordings/{CALL}")
+            if view["export_status"] != seen:
+                seen = view["export_status"]
+                log(f"export_status: {seen}")
+            if seen in ("ready", "failed"):
+                break
+            time.sleep(0.5)
+        self.assertEqual(seen, "ready", f"{view['export']}\n{self.stack.logs(['watch'], 80)}")
+        log(f"export ready {time.monotonic() - begun:.1f} s after the request")
+        export = view["export"]
+        self.assertEqual(export["export_id"], started["export_id"])
+        status, _, data = call("GET", export["url"])
+        self.assertEqual(status, 200)
+        path = self.work / "export.mp4"
+        path.write_bytes(data)
+        probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json",
+                                           str(path)], capture_output=True, text=True, check=True).stdout)
+        video = next(s for s in probe["streams"] if s["codec_type"] == "video")
+        self.assertEqual((video["codec_name"], video["width"], video["height"]), ("h264", 640, 360))
+        self.assertTrue(any(s["codec_type"] == "audio" for s in probe["streams"]), "the mix is muxed in")
+        # Until the last track ends: peer-3 started 2.7 s after time zero and recorded about 4 s.
+        last_end = max(offset for _, _, _, offset, _ in TRACKS) / 1000 + SECONDS
+        self.assertAlmostEqual(float(probe["format"]["duration"]), last_end, delta=0.4)
+        # From 3.5 s peer-3 is pinned alone over the whole frame: its canvas turned green 2 s into its recording.
+        frame = subprocess.run(["ffmpeg", "-v", "error", "-ss", "5.5", "-i", str(path), "-frames:v", "1", "-f",
+                                "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+        for x, y in [(320, 180), (60, 40), (580, 320)]:
+            r, g, b = frame[(y * 640 + x) * 3:(y * 640 + x) * 3 + 3]
+            self.assertTrue(g > 180 and r < 80 and b < 80, f"({x}, {y}) at 5.5 s: {(r, g, b)}")
+        # The peers' microphones (660 Hz) are heard; muted peer-3's canvas tone (880 Hz) is not.
+        heard, muted = self.band_level(path, 660), self.band_level(path, 880)
+        log(f"mix: 660 Hz band {heard} dB, 880 Hz band {muted} dB")
+        self.assertGreater(heard - muted, 20, "the muted peer is not in the mix")
+        self.assertEqual(len(export["thumbnails"]), 5)
+        for n, url in enumerate(export["thumbnails"], 1):
+            self.assertIn(f"/thumb_{n:04}.jpg", url)
+            status, _, jpeg = call("GET", url)
+            self.assertEqual(status, 200)
+            self.assertEqual(jpeg[:3], b"\xff\xd8\xff", "a JPEG")
+            thumb = self.work / f"thumb_{n}.jpg"
+            thumb.write_bytes(jpeg)
+            size = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0",
+                                   str(thumb)], capture_output=True, text=True, check=True).stdout.strip()
+            self.assertEqual(size, "480,270")
+        # The same composition and tracks again: the export stands, nothing is rendered twice.
+        status, again = self.api_call("bob", "POST", f"/recordings/{CALL}/export", None,
+                                      self.minted("bob", "export:create"))
+        self.assertEqual(status, 202, again)
+        self.assertEqual((again["export_id"], again["status"], again["started"]),
+                         (started["export_id"], "ready", False))
 
     def playlists(self, url):
         """The main playlist at `url` (a signed `GET /play/preview` URL) and its video variant playlist."""

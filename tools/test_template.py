@@ -416,13 +416,24 @@ class TemplateTest(unittest.TestCase):
             self.assertIn(queue, [get_att(v, "Arn") for v in values], f"{queue}'s ARN")
 
 
-# The object ARNs a render's functions and its MediaConvert role may reach: the renders' and the assets' folders,
-# and the optional shared assets folder (docs/security.md, "Renders confined to their caller").
+# The object ARNs a render's functions and its MediaConvert role may read: the renders' and the assets' folders, the
+# optional shared assets folder, the calls' tracks and the call exports' folders (docs/security.md, "Renders
+# confined to their caller").
 RENDER_OBJECT_ARNS = {
     "${Bucket.Arn}/${KeyPrefix}renders/*",
     "${Bucket.Arn}/${KeyPrefix}assets/*",
     "${Bucket.Arn}/${SharedAssetsPrefix}*",
+    "${Bucket.Arn}/${KeyPrefix}rooms/*/tracks/*",
+    "${Bucket.Arn}/${KeyPrefix}rooms/*/processed/exports/work/*",
+    "${Bucket.Arn}/${KeyPrefix}rooms/*/processed/*",
 }
+# Where they may write: the renders' folders and the call exports' work folders; the assembler also a call's
+# processed folder (the export and its thumbnails).
+RENDER_WRITABLE_ARNS = {
+    "${Bucket.Arn}/${KeyPrefix}renders/*",
+    "${Bucket.Arn}/${KeyPrefix}rooms/*/processed/exports/work/*",
+}
+ASSEMBLER_WRITABLE_ARNS = RENDER_WRITABLE_ARNS | {"${Bucket.Arn}/${KeyPrefix}rooms/*/processed/*"}
 
 
 def s3_grants(statements):
@@ -447,9 +458,9 @@ def s3_grants(statements):
 class RenderConfinementTest(unittest.TestCase):
     def test_the_render_functions_and_their_mediaconvert_role_reach_only_the_render_prefixes(self):
         """The chunker, job-builder and assembler (no SAM S3 policy template, which grants a whole bucket) and the
-        chunk jobs' role read and write objects only in the renders' and assets' folders; s3:ListBucket (names,
-        so a missing object is a named 404) is on the bucket alone; only the chunker and the assembler write, and
-        only in the renders' folder."""
+        chunk jobs' role read objects only in the renders', assets' and call exports' folders and the calls'
+        tracks; s3:ListBucket (names, so a missing object is a named 404) is on the bucket alone; they write only in
+        the renders' folders and the exports' work folders, and the assembler in a call's processed folder."""
         template = load_template()
         functions = resources_of(template, "AWS::Serverless::Function")
         roles = {
@@ -472,8 +483,11 @@ class RenderConfinementTest(unittest.TestCase):
                     self.assertEqual(resource, "Bucket.Arn", name)
                     continue
                 self.assertIn(resource, RENDER_OBJECT_ARNS, f"{name}: {action} on {resource}")
+                writable = ASSEMBLER_WRITABLE_ARNS if name == "AssemblerFunction" else RENDER_WRITABLE_ARNS
                 if action != "s3:GetObject":
-                    self.assertEqual(resource, "${Bucket.Arn}/${KeyPrefix}renders/*", f"{name}: {action}")
+                    self.assertIn(resource, writable, f"{name}: {action}")
+                if resource.endswith("/processed/*"):
+                    self.assertEqual(name, "AssemblerFunction", "only the assembler reads a whole processed folder")
         self.assertEqual(
             functions["JobBuilderFunction"]["Properties"]["Environment"]["Variables"]["MEDIACONVERT_ROLE_ARN"],
             {"Fn::GetAtt": ["RenderMediaConvertRole", "Arn"]},

@@ -72,6 +72,31 @@ pub struct RenderOutput {
     pub height: u32,
     /// Frames per second (whole).
     pub fps: u32,
+    /// Still pictures of the finished video, if wanted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnails: Option<Thumbnails>,
+}
+
+/// Most thumbnails one render makes.
+pub const MAX_THUMBNAILS: u32 = 20;
+
+/// Still pictures of a finished video: `count` JPEGs, [`THUMBNAIL_WIDTH`] wide (the video's width if smaller), its
+/// aspect kept, taken at the middles of `count` equal spans of the video, named [`thumbnail_name`] in a folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thumbnails {
+    /// The folder, `s3://bucket/key/` (ending with `/`).
+    pub uri: String,
+    /// How many: 1 to [`MAX_THUMBNAILS`].
+    pub count: u32,
+}
+
+/// A thumbnail's width in pixels (a video narrower than this keeps its width).
+pub const THUMBNAIL_WIDTH: u32 = 480;
+
+/// The name of thumbnail `n` (from 1) in its folder: `thumb_0001.jpg`, the storage contract of a call's export.
+pub fn thumbnail_name(n: u32) -> String {
+    format!("thumb_{n:04}.jpg")
 }
 
 /// One scene: a still image, a video clip, or videos placed on a black frame (`tiles`), with an optional product
@@ -405,6 +430,22 @@ impl RenderRequest {
                 problems.add(
                     format!("output.{name}"),
                     format!("{value} must be even and within 32..=8192"),
+                );
+            }
+        }
+        if let Some(thumbnails) = &self.output.thumbnails {
+            match render_uri(&thumbnails.uri) {
+                Ok(uri) if uri.key().ends_with('/') => {}
+                Ok(_) => problems.add(
+                    "output.thumbnails.uri".into(),
+                    "must name a folder (end with `/`)".into(),
+                ),
+                Err(e) => problems.add("output.thumbnails.uri".into(), e),
+            }
+            if !(1..=MAX_THUMBNAILS).contains(&thumbnails.count) {
+                problems.add(
+                    "output.thumbnails.count".into(),
+                    format!("{} must be within 1..={MAX_THUMBNAILS}", thumbnails.count),
                 );
             }
         }

@@ -171,6 +171,7 @@ fn with_call(app: &FuzzApp) {
             tracks: vec![track],
             composition: None,
             preview: None,
+            export: None,
         },
     );
     let grant = TokenGrant::mint(

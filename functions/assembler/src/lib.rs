@@ -246,6 +246,7 @@ async fn assemble(
             total_frames: request.total_frames,
             soundtrack_uri: request.soundtrack_uri,
             output_uri: request.output.uri.clone(),
+            thumbnails: request.output.thumbnails.clone(),
         })
         .await?;
     tracing::info!(render_id = %request.render_id, uri = %request.output.uri, frames = joined.frames, "render assembled");

@@ -1,5 +1,6 @@
 //! Why the chunker failed, and the error type a state machine matches for each reason.
 
+use vidpipe_core::call::export::ExportError;
 use vidpipe_core::limits::LimitError;
 use vidpipe_core::render::RenderError;
 use vidpipe_core::render::ports::{DocumentError, PutError};
@@ -16,9 +17,15 @@ pub enum ChunkerError {
     /// The task input is not `{"request": ...}` or `{"request_uri": ...}`.
     #[error(transparent)]
     Input(serde_json::Error),
-    /// The input gives both or neither of `request` and `request_uri`.
-    #[error("give exactly one of `request` and `request_uri`")]
+    /// The input gives more or fewer than one of `request`, `request_uri` and `export`.
+    #[error("give exactly one of `request`, `request_uri` and `export`")]
     RequestOrUri,
+    /// A call's export in a chunker configured without one bucket (`BUCKET`): its tracks' keys name no bucket.
+    #[error("a call's export needs the chunker's BUCKET")]
+    ExportBucket,
+    /// A call's export names a file that is not one of the call's tracks, or cannot be laid out or drawn.
+    #[error("call export: {0}")]
+    Export(#[from] ExportError),
     /// The input's `render_id` (the API's) is not the request's.
     #[error("render_id: the request's `{request}` is not the render's `{given}`")]
     RenderIdMismatch {
@@ -86,6 +93,8 @@ impl ErrorType for ChunkerError {
             Self::Put(_) => true,
             Self::Input(_)
             | Self::RequestOrUri
+            | Self::ExportBucket
+            | Self::Export(_)
             | Self::RenderIdMismatch { .. }
             | Self::Request(_)
             | Self::ShortVideos(_)

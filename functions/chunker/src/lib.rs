@@ -1,7 +1,7 @@
 //! `vidpipe-chunker`: the render state machine's first Task. It validates a render request (v1) and plans its
 //! chunks (`vidpipe_core::render::plan`).
 //!
-//! Input: `{"request": {...}}` or `{"request_uri": "s3://..."}`, with the caller's `owner` and `render_id` for a
+//! Input: `{"request": {...}}`, `{"request_uri": "s3://..."}` or a call's `{"export": {...}}`, with the caller's `owner` and `render_id` for a
 //! render started through the API, and the state machine's `execution` name. Output: the [`RenderPlan`], the state
 //! machine's data from then on. The plan carries the request inline, or, when the plan with it would be over
 //! [`INLINE_LIMIT_BYTES`] (Step Functions payloads stop at 256 KiB) or a custom renderer needs a URI, by
@@ -33,6 +33,7 @@ use std::collections::BTreeMap;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use vidpipe_core::call::export::CallExport;
 use vidpipe_core::job::{MediaInfo, Size, max_bitrate};
 use vidpipe_core::limits::SourceLimits;
 use vidpipe_core::render::ports::{
@@ -59,6 +60,10 @@ pub struct ChunkerInput {
     /// The request, stored in S3.
     #[serde(default)]
     pub request_uri: Option<S3Uri>,
+    /// A call's export (`POST /recordings/{recording_id}/export`): its tracks are checked to be the call's and
+    /// probed, and it is laid out into the render request planned here (`CallExport::render_request`).
+    #[serde(default)]
+    pub export: Option<CallExport>,
     /// Whose render this is (`jwt:user-123`), for a render started through the API: its sources and output are
     /// confined to the owner's space. Absent for an operator's run.
     #[serde(default)]
@@ -169,11 +174,20 @@ pub async fn plan(
     scope: &RenderScope,
 ) -> Result<RenderPlan, ChunkerError> {
     let input: ChunkerInput = serde_json::from_value(payload).map_err(ChunkerError::Input)?;
-    let (request, read_from) = match (input.request, input.request_uri) {
-        (Some(request), None) => (RenderRequest::from_json(&request.to_string())?, None),
-        (None, Some(uri)) => {
+    let mut probed = BTreeMap::new();
+    let (request, read_from) = match (input.request, input.request_uri, input.export) {
+        (Some(request), None, None) => (RenderRequest::from_json(&request.to_string())?, None),
+        (None, Some(uri), None) => {
             let text = read_document(store, &uri).await?;
             (RenderRequest::from_json(&text)?, Some(uri))
+        }
+        (None, None, Some(export)) => {
+            let bucket = scope.bucket.as_deref().ok_or(ChunkerError::ExportBucket)?;
+            let uris = export.track_uris(bucket, &scope.key_prefix)?;
+            probed = sources::probe_tracks(&uris, prober).await?;
+            let request =
+                export.render_request(bucket, &scope.key_prefix, &probed, Renderer::default())?;
+            (request, None)
         }
         _ => return Err(ChunkerError::RequestOrUri),
     };
@@ -194,7 +208,7 @@ pub async fn plan(
             available: limits.assembler_disk_bytes,
         });
     }
-    let media = sources::probe_sources(&request, store, prober).await?;
+    let media = sources::probe_sources(&request, store, prober, probed).await?;
     for (uri, info) in &media {
         limits
             .sources

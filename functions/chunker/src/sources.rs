@@ -106,13 +106,14 @@ pub enum ImageHeaderError {
     TooShort(usize),
 }
 
-/// Probe results of every distinct overlay image and video source of `request`, by URI.
+/// Probe results of every distinct overlay image and video source of `request`, by URI, adding to `media` (the
+/// sources probed already, which are not probed again).
 pub async fn probe_sources(
     request: &RenderRequest,
     headers: &impl HeaderReader,
     prober: &impl VideoProber,
+    mut media: BTreeMap<String, MediaInfo>,
 ) -> Result<BTreeMap<String, MediaInfo>, SourceError> {
-    let mut media = BTreeMap::new();
     for scene in &request.scenes {
         // A tiled scene's videos are placed by their own frame rate too (their clips are counted in it).
         let tiles = scene.tiles.iter().flatten().map(|tile| &tile.video);
@@ -127,6 +128,22 @@ pub async fn probe_sources(
         {
             let info = read_image_size(&scene.id, &overlay.image, headers).await?;
             media.insert(overlay.image.clone(), info);
+        }
+    }
+    Ok(media)
+}
+
+/// Probe results of a call export's tracks (`CallExport::track_uris`), by URI: what the layout needs (each one's
+/// length and displayed size) before the export is a render request. A track that cannot be probed is named by
+/// its URI.
+pub async fn probe_tracks(
+    uris: &[String],
+    prober: &impl VideoProber,
+) -> Result<BTreeMap<String, MediaInfo>, SourceError> {
+    let mut media = BTreeMap::new();
+    for uri in uris {
+        if !media.contains_key(uri) {
+            media.insert(uri.clone(), probe_video("export", uri, prober).await?);
         }
     }
     Ok(media)

@@ -1,6 +1,7 @@
 //! The call routes (issue 16, `docs/calls.md`): tracks through `POST /uploads` kind `track`, a call recording in
 //! `GET /recordings/{recording_id}`, `POST /recordings/{recording_id}/composition/token` and
-//! `PUT /recordings/{recording_id}/composition` (the previews' routes: [`crate::previews`]).
+//! `PUT /recordings/{recording_id}/composition` (the previews' routes: [`crate::previews`]; the export's:
+//! [`crate::exports`]).
 //!
 //! Access follows the room ([`vidpipe_core::call::Call::access`]): the call's owner and its room's members (the
 //! callers who uploaded a track to it); anyone else gets the 404 of a recording that does not exist. Composition
@@ -19,8 +20,8 @@ use vidpipe_core::call::{Call, CallAccess, CallTrack};
 use vidpipe_core::capability::CAPABILITY_BYTES;
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::ports::{
-    CallPreviews, CallTracks, CompositionStore, CompositionTokens, ObjectStore, RecordingStore,
-    SaveOutcome, StoreError, StreamStatusStore, VersionMatch,
+    CallExports, CallPreviews, CallTracks, CompositionStore, CompositionTokens, ObjectStore,
+    RecordingStore, SaveOutcome, StoreError, StreamStatusStore, VersionMatch,
 };
 use vidpipe_core::recording::Recording;
 use vidpipe_core::upload::UploadRequest;
@@ -31,10 +32,17 @@ use crate::http::{ApiError, json_response};
 use crate::playback::PlaybackPorts;
 use crate::renders::RenderPorts;
 
-/// What the call routes need: call recordings with their tracks, compositions and previews, and token grants.
-pub trait CallPorts: CallTracks + CompositionStore + CallPreviews + CompositionTokens {}
+/// What the call routes need: call recordings with their tracks, compositions, previews and exports, and token
+/// grants.
+pub trait CallPorts:
+    CallTracks + CompositionStore + CallPreviews + CallExports + CompositionTokens
+{
+}
 
-impl<T: CallTracks + CompositionStore + CallPreviews + CompositionTokens> CallPorts for T {}
+impl<T: CallTracks + CompositionStore + CallPreviews + CallExports + CompositionTokens> CallPorts
+    for T
+{
+}
 
 fn not_found() -> ApiError {
     ApiError::not_found("recording")
@@ -239,6 +247,7 @@ where
         peers.sort_unstable();
         peers.dedup();
         let (preview_status, preview, preview_jobs) = self.preview_view(&call);
+        let (export_status, export) = self.export_view(&call).await?;
         Ok(json_response(
             StatusCode::OK,
             &json!({
@@ -248,8 +257,7 @@ where
                 "peers": peers, "tracks": tracks,
                 "composition": call.composition.as_ref().map(composition_json),
                 "preview_status": preview_status, "preview": preview, "preview_jobs": preview_jobs,
-                // The export is not built yet: null, never a made-up status.
-                "export_status": null,
+                "export_status": export_status, "export": export,
             }),
         ))
     }

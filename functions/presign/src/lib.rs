@@ -9,6 +9,7 @@ pub mod auth;
 pub mod calls;
 pub mod config;
 pub mod event_guard;
+mod exports;
 pub mod http;
 pub mod playback;
 mod previews;

@@ -70,13 +70,7 @@ where
             .check_token(caller, &call, Scope::PreviewRead, request)
             .await?;
         parse_preview_request(body)?;
-        let mut uploaded = Vec::new();
-        for track in &call.tracks {
-            let upload = self.recordings.get(&track.track_id).await?;
-            if upload.is_some_and(|u| u.status == RecordingStatus::Uploaded) {
-                uploaded.push(track.track_id.clone());
-            }
-        }
+        let uploaded = self.uploaded_track_ids(&call).await?;
         let start =
             plan_previews(&call, |t| uploaded.contains(&t.track_id), now_ms()).map_err(|why| {
                 match why {
@@ -121,6 +115,19 @@ where
                     "generation": state.generation, "started": started,
                     "requested_at": rfc3339_ms(state.requested_at_ms), "jobs": state.jobs_view()}),
         ))
+    }
+
+    /// The ids of the call's tracks whose upload finished (`uploaded`): what previews and exports are made from
+    /// (tracks still uploading or aborted are left out).
+    pub(crate) async fn uploaded_track_ids(&self, call: &Call) -> Result<Vec<String>, ApiError> {
+        let mut uploaded = Vec::new();
+        for track in &call.tracks {
+            let upload = self.recordings.get(&track.track_id).await?;
+            if upload.is_some_and(|u| u.status == RecordingStatus::Uploaded) {
+                uploaded.push(track.track_id.clone());
+            }
+        }
+        Ok(uploaded)
     }
 
     /// The call's folder, `{KEY_PREFIX}rooms/{room_id}/{recording_id}/`.

@@ -116,6 +116,7 @@ where
                 | ["recordings", _, "composition"]
                 | ["recordings", _, "composition", "token"]
                 | ["recordings", _, "preview"]
+                | ["recordings", _, "export"]
                 | ["streams", _]
                 | ["renders"]
                 | ["renders", _]
@@ -169,6 +170,9 @@ where
             }
             (&Method::POST, ["recordings", id, "preview"]) => {
                 self.post_preview(&caller, id, request, body()?).await
+            }
+            (&Method::POST, ["recordings", id, "export"]) => {
+                self.post_export(&caller, id, request, body()?).await
             }
             (&Method::GET, ["streams", stream]) => self.get_stream(&caller, stream).await,
             (&Method::POST, ["renders"]) => self.post_render(&caller, body()?).await,

@@ -8,6 +8,7 @@
 //! - Its previews are one JSON attribute of the head, `preview`, with their revision in `preview_revision`: each
 //!   write is conditional on the revision read, so the compositor's job ids and the notifier's concurrent job
 //!   events never overwrite each other, and reading them needs the head only (no query of the tracks).
+//! - Its latest export is the JSON attribute `export`, with `export_revision`, written the same way.
 //! - A token grant is `pk = CTOK#{sha256 of the token}`, `sk = CTOK`, with the DynamoDB TTL at its expiry (the TTL
 //!   deletes late; the burn's condition checks the expiry itself). The burn deletes it, with the old item returned:
 //!   only the call that got the item back burned it (on DynamoDB the condition alone admits one; moto, which does
@@ -16,13 +17,14 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use vidpipe_core::call::composition::{CompositionState, SavedComposition};
+use vidpipe_core::call::export::ExportState;
 use vidpipe_core::call::preview::PreviewState;
 use vidpipe_core::call::token::{Scope, TokenGrant, TokenUse};
 use vidpipe_core::call::{Call, CallTrack, PeerId, TrackRole};
 use vidpipe_core::capability::CapabilityDigest;
 use vidpipe_core::ports::{
-    CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoreError,
-    StoredPreview, VersionMatch,
+    CallExports, CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome,
+    StoreError, StoredPreview, VersionMatch,
 };
 
 use super::TTL_ATTRIBUTE;
@@ -132,6 +134,12 @@ fn preview_from(item: &Item) -> Result<Option<PreviewState>, StoreError> {
         .transpose()
 }
 
+fn export_from(item: &Item) -> Result<Option<ExportState>, StoreError> {
+    get_s(item, "export")
+        .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("export")))
+        .transpose()
+}
+
 fn call_from(head: &Item, tracks: Vec<CallTrack>) -> Result<Call, StoreError> {
     let text = |name: &str| get_s(head, name).ok_or_else(|| corrupt(name));
     let number = |name: &str| get_n::<u64>(head, name).ok_or_else(|| corrupt(name));
@@ -144,6 +152,7 @@ fn call_from(head: &Item, tracks: Vec<CallTrack>) -> Result<Call, StoreError> {
         tracks,
         composition: composition_from(head)?,
         preview: preview_from(head)?,
+        export: export_from(head)?,
     })
 }
 
@@ -297,23 +306,53 @@ impl CallPreviews for DynamoCalls {
         state: &PreviewState,
         expected: Option<u64>,
     ) -> Result<bool, StoreError> {
+        self.replace_revised(recording_id, "preview", state, state.revision, expected)
+            .await
+    }
+}
+
+impl CallExports for DynamoCalls {
+    async fn replace_export(
+        &self,
+        recording_id: &str,
+        state: &ExportState,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        self.replace_revised(recording_id, "export", state, state.revision, expected)
+            .await
+    }
+}
+
+impl DynamoCalls {
+    /// Stores `value` as the JSON attribute `name` of the call's head, with its revision in `{name}_revision`, with
+    /// one conditional write: only if the stored revision is `expected` (`None`: none stored yet). `false` when
+    /// another write came first; a [`StoreError::Conflict`] if there is no such call.
+    async fn replace_revised(
+        &self,
+        recording_id: &str,
+        name: &str,
+        value: &impl serde::Serialize,
+        revision: u64,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
         let json =
-            serde_json::to_string(state).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+            serde_json::to_string(value).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(pk(recording_id)))
             .key("sk", s(HEAD))
-            .update_expression("SET preview = :state, preview_revision = :revision")
-            .expression_attribute_values(":state", s(json))
-            .expression_attribute_values(":revision", n(state.revision));
+            .update_expression("SET #value = :value, #revision = :revision")
+            .expression_attribute_names("#value", name)
+            .expression_attribute_names("#revision", format!("{name}_revision"))
+            .expression_attribute_values(":value", s(json))
+            .expression_attribute_values(":revision", n(revision));
         let update = match expected {
-            None => update.condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(preview_revision)",
-            ),
+            None => update
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(#revision)"),
             Some(revision) => update
-                .condition_expression("attribute_exists(pk) AND preview_revision = :expected")
+                .condition_expression("attribute_exists(pk) AND #revision = :expected")
                 .expression_attribute_values(":expected", n(revision)),
         };
         if applied(update.send().await)? {

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use vidpipe_aws::dynamo::DynamoCalls;
 use vidpipe_core::call::composition::CompositionState;
+use vidpipe_core::call::export::{ExportAsk, ExportStart, plan_export};
 use vidpipe_core::call::preview::{PreviewAdvance, PreviewStart, plan_previews};
 use vidpipe_core::call::token::{CompositionToken, Scope, TokenGrant, TokenRefusal, TokenUse};
 use vidpipe_core::call::{CallTrack, PeerId, TrackRole};
 use vidpipe_core::ports::{
-    CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoreError,
-    VersionMatch, update_preview,
+    CallExports, CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome,
+    StoreError, VersionMatch, update_preview,
 };
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_testkit::moto::{MotoServer, sdk_config_at};
@@ -391,9 +392,81 @@ async fn plan(calls: &DynamoCalls, id: &str) -> vidpipe_core::call::preview::Pre
         tracks: vec![track(1, "jwt:alice")],
         composition: None,
         preview: None,
+        export: None,
     });
     match plan_previews(&call, |_| true, 1_000).unwrap() {
         PreviewStart::Start(state) => state,
         PreviewStart::Current(_) => panic!("nothing started yet"),
     }
+}
+
+#[tokio::test]
+async fn an_export_is_stored_with_its_call_and_of_concurrent_starts_one_lands() {
+    let calls = Arc::new(calls().await);
+    calls
+        .register_track("room-1", "rec-e", &track(1, "jwt:alice"), 2_000_000_000)
+        .await
+        .unwrap();
+    calls
+        .save_composition("rec-e", &state(30), VersionMatch::Any, 1)
+        .await
+        .unwrap();
+    let call = calls.get_call("rec-e").await.unwrap().unwrap();
+    assert_eq!(call.export, None);
+    let start = |id: &str, call: &vidpipe_core::call::Call| match plan_export(
+        call,
+        |_| true,
+        ExportAsk::default(),
+        None,
+        id,
+        7,
+    )
+    .unwrap()
+    {
+        ExportStart::Start(state) => state,
+        ExportStart::Current(_) => panic!("a new export"),
+    };
+    let missing = calls
+        .replace_export("rec-none", &start("e-0", &call), None)
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::Conflict(_))),
+        "{missing:?}"
+    );
+    // Ten requests that read the call at once each try to start their own export: one lands.
+    let tasks: Vec<_> = (0..10)
+        .map(|n| {
+            let (calls, state) = (Arc::clone(&calls), start(&format!("e-{n}"), &call));
+            tokio::spawn(async move { calls.replace_export("rec-e", &state, None).await })
+        })
+        .collect();
+    let mut landed = 0;
+    for task in tasks {
+        landed += usize::from(task.await.unwrap().unwrap());
+    }
+    assert_eq!(landed, 1);
+    let stored = calls
+        .get_call("rec-e")
+        .await
+        .unwrap()
+        .unwrap()
+        .export
+        .unwrap();
+    assert_eq!(stored.revision, 1);
+    assert_eq!(stored.export.composition_version, 1);
+    assert_eq!(stored.export.state, state(30));
+    // The next export replaces it only over the revision read; the previews' attribute is its own.
+    let mut read = calls.get_call("rec-e").await.unwrap().unwrap();
+    let next = start("e-next", &{
+        read.export = Some(stored.clone());
+        read.composition.as_mut().unwrap().version = 2;
+        read
+    });
+    assert_eq!(next.revision, 2);
+    assert!(!calls.replace_export("rec-e", &next, None).await.unwrap());
+    assert!(calls.replace_export("rec-e", &next, Some(1)).await.unwrap());
+    assert!(!calls.replace_export("rec-e", &next, Some(1)).await.unwrap());
+    let after = calls.get_call("rec-e").await.unwrap().unwrap();
+    assert_eq!(after.export, Some(next));
+    assert_eq!(after.preview, None);
 }

@@ -28,15 +28,20 @@
 //! (a pinned layout's hidden peers too), mixed once for the whole export; screenshares are silent.
 
 pub mod request;
+pub mod start;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::composition::{CompositionState, Layout, TimelineEvent};
-use super::{Call, PeerId, TrackRole};
+use super::{PeerId, TrackRole, UploadedTrack};
 use crate::job::pip::Rect;
 use crate::job::{MediaInfo, Size};
 
 pub use request::{ExportTarget, export_request};
+pub use start::{
+    CallExport, EXPORT_THUMBNAILS, ExportAsk, ExportRefusal, ExportStart, ExportState,
+    parse_export_request, plan_export,
+};
 
 /// The strip's height in the speaker layout (and under a screenshare), as a fraction of the frame's height.
 pub const STRIP_FRACTION: f64 = 0.2;
@@ -116,9 +121,15 @@ impl ExportLayout {
     }
 }
 
-/// Why an export cannot be laid out.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why an export cannot be laid out or drawn.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExportError {
+    /// A track's key, the room or the recording id is not one of the call's by the key rules.
+    #[error("`{0}` is not a track of this call")]
+    NotThisCall(String),
+    /// The render request drawing it breaks a rule of render requests.
+    #[error(transparent)]
+    Request(#[from] crate::render::RenderError),
     /// No track has any length.
     #[error("the call has no track with a probed length: there is nothing to export")]
     NoMedia,
@@ -130,16 +141,16 @@ pub enum ExportError {
     NoPicture(String),
 }
 
-/// The call's tracks as the export takes them: each one's file, `s3://{bucket}/{key}`, its offset from the call's
-/// time zero ([`Call::offset_ms`]), and its length and displayed size from `media` (probe results by that URI, as
-/// the chunker gathers them). A track without probe results or whose probe states no length is
-/// [`ExportError::NotProbed`]: it could not be placed on the export's time.
+/// The tracks an export is made from ([`UploadedTrack`]s: their keys and offsets from the call's time zero) as
+/// the layout takes them: each one's file, `s3://{bucket}/{key}`, and its length and displayed size from `media`
+/// (probe results by that URI, as the chunker gathers them). A track without probe results or whose probe states no
+/// length is [`ExportError::NotProbed`]: it could not be placed on the export's time.
 pub fn export_tracks(
-    call: &Call,
+    tracks: &[UploadedTrack],
     bucket: &str,
     media: &BTreeMap<String, MediaInfo>,
 ) -> Result<Vec<ExportTrack>, ExportError> {
-    call.tracks
+    tracks
         .iter()
         .map(|track| {
             let uri = format!("s3://{bucket}/{}", track.key);
@@ -150,7 +161,7 @@ pub fn export_tracks(
             Ok(ExportTrack {
                 peer_id: track.peer_id.clone(),
                 role: track.role,
-                offset_ms: call.offset_ms(track),
+                offset_ms: track.offset_ms,
                 duration_ms,
                 size: info.display_size(),
                 uri,

@@ -122,6 +122,8 @@ pub struct Call {
     pub composition: Option<SavedComposition>,
     /// Its previews, once started (`POST /recordings/{recording_id}/preview`).
     pub preview: Option<preview::PreviewState>,
+    /// Its latest export, once asked for (`POST /recordings/{recording_id}/export`).
+    pub export: Option<export::ExportState>,
 }
 
 /// What a caller may do with a call recording.
@@ -190,6 +192,23 @@ impl Call {
         groups
     }
 
+    /// Its tracks that `uploaded` keeps, as previews and exports are made from them: in [`Call::preview_groups`]'s
+    /// order (peer by peer, `av` first, each group's earliest first), each with its offset from time zero.
+    pub fn uploaded_tracks(&self, uploaded: impl Fn(&CallTrack) -> bool) -> Vec<UploadedTrack> {
+        self.preview_groups()
+            .iter()
+            .flat_map(|group| &group.tracks)
+            .filter(|(track, _)| uploaded(track))
+            .map(|(track, offset_ms)| UploadedTrack {
+                track_id: track.track_id.clone(),
+                peer_id: track.peer_id.clone(),
+                role: track.role,
+                offset_ms: *offset_ms,
+                key: track.key.clone(),
+            })
+            .collect()
+    }
+
     /// Its peers, each once, sorted.
     pub fn peers(&self) -> Vec<PeerId> {
         let mut peers: Vec<PeerId> = self.tracks.iter().map(|t| t.peer_id.clone()).collect();
@@ -197,6 +216,29 @@ impl Call {
         peers.dedup();
         peers
     }
+}
+
+/// One uploaded track a preview generation or an export is made from: a snapshot, so what was made from it does
+/// not change when tracks are added later.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UploadedTrack {
+    /// The track's upload id.
+    pub track_id: String,
+    /// Its peer.
+    pub peer_id: PeerId,
+    /// Its role.
+    pub role: TrackRole,
+    /// Its start after the call's time zero, ms.
+    pub offset_ms: u64,
+    /// Its object key.
+    pub key: String,
+}
+
+/// The track ids of `tracks`, sorted: two snapshots are of the same tracks when these are equal.
+pub fn track_ids(tracks: &[UploadedTrack]) -> Vec<&str> {
+    let mut ids: Vec<&str> = tracks.iter().map(|s| s.track_id.as_str()).collect();
+    ids.sort_unstable();
+    ids
 }
 
 /// One peer's tracks of one role, for one preview job.
@@ -282,6 +324,7 @@ mod tests {
             ],
             composition: None,
             preview: None,
+            export: None,
         };
         assert_eq!(call.access("jwt:alice"), Some(CallAccess::Owner));
         assert_eq!(call.access("jwt:bob"), Some(CallAccess::Member));
@@ -312,6 +355,7 @@ mod tests {
             ],
             composition: None,
             preview: None,
+            export: None,
         };
         type Group<'a> = (&'a str, &'a str, Vec<(String, u64)>);
         let groups: Vec<Group<'_>> = call

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Call, CallTrack, PeerId, TrackRole};
+use super::{Call, CallTrack, PeerId, TrackRole, UploadedTrack, track_ids};
 use crate::notify::{DomainEvent, DomainEventType};
 use crate::playback::statuses_before;
 use crate::stream_status::StreamStatus;
@@ -40,21 +40,6 @@ impl<'de> Deserialize<'de> for TrackRole {
     }
 }
 
-/// One uploaded track a preview generation is made from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PreviewSource {
-    /// The track's upload id.
-    pub track_id: String,
-    /// Its peer.
-    pub peer_id: PeerId,
-    /// Its role.
-    pub role: TrackRole,
-    /// Its start after the call's time zero, ms.
-    pub offset_ms: u64,
-    /// Its object key.
-    pub key: String,
-}
-
 /// The preview job of one peer and role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreviewJobState {
@@ -83,7 +68,7 @@ pub struct PreviewState {
     /// When it was started, epoch ms.
     pub requested_at_ms: u64,
     /// The tracks it is made from.
-    pub sources: Vec<PreviewSource>,
+    pub sources: Vec<UploadedTrack>,
     /// One job per peer and role (peers sorted, `av` first), as `Call::preview_groups` groups them.
     pub jobs: Vec<PreviewJobState>,
 }
@@ -149,8 +134,8 @@ impl PreviewState {
     }
 
     /// The sources of `peer_id` and `role`, earliest first.
-    pub fn sources_of(&self, peer_id: &PeerId, role: TrackRole) -> Vec<&PreviewSource> {
-        let mut sources: Vec<&PreviewSource> = self
+    pub fn sources_of(&self, peer_id: &PeerId, role: TrackRole) -> Vec<&UploadedTrack> {
+        let mut sources: Vec<&UploadedTrack> = self
             .sources
             .iter()
             .filter(|s| &s.peer_id == peer_id && s.role == role)
@@ -245,29 +230,21 @@ pub fn plan_previews(
     uploaded: impl Fn(&CallTrack) -> bool,
     now_ms: u64,
 ) -> Result<PreviewStart, PreviewRefusal> {
-    let mut sources = Vec::new();
+    let sources = call.uploaded_tracks(uploaded);
     let mut jobs: Vec<PreviewJobState> = Vec::new();
-    for group in call.preview_groups() {
-        let tracks: Vec<_> = group.tracks.iter().filter(|(t, _)| uploaded(t)).collect();
-        if tracks.is_empty() {
-            continue;
-        }
-        for (track, offset_ms) in tracks {
-            sources.push(PreviewSource {
-                track_id: track.track_id.clone(),
-                peer_id: track.peer_id.clone(),
-                role: track.role,
-                offset_ms: *offset_ms,
-                key: track.key.clone(),
+    for source in &sources {
+        if !jobs
+            .iter()
+            .any(|j| j.peer_id == source.peer_id && j.role == source.role)
+        {
+            jobs.push(PreviewJobState {
+                peer_id: source.peer_id.clone(),
+                role: source.role,
+                status: StreamStatus::Queued,
+                job_id: None,
+                error_code: None,
             });
         }
-        jobs.push(PreviewJobState {
-            peer_id: group.peer_id.clone(),
-            role: group.role,
-            status: StreamStatus::Queued,
-            job_id: None,
-            error_code: None,
-        });
     }
     if jobs.is_empty() {
         return Err(PreviewRefusal::NoTracks);
@@ -295,12 +272,6 @@ pub fn plan_previews(
         sources,
         jobs,
     }))
-}
-
-fn track_ids(sources: &[PreviewSource]) -> Vec<&str> {
-    let mut ids: Vec<&str> = sources.iter().map(|s| s.track_id.as_str()).collect();
-    ids.sort_unstable();
-    ids
 }
 
 /// The body of `POST /recordings/{recording_id}/preview`: empty, `{}`, or the plan's fields with the values vidpipe
@@ -361,6 +332,7 @@ mod tests {
             tracks,
             composition: None,
             preview: None,
+            export: None,
         }
     }
 

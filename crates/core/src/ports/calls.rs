@@ -1,10 +1,11 @@
 //! Call recordings: their tracks ([`CallTracks`]), their saved composition ([`CompositionStore`]), their
-//! previews ([`CallPreviews`]) and their single-use tokens ([`CompositionTokens`]).
+//! previews ([`CallPreviews`]), their latest export ([`CallExports`]) and their single-use tokens ([`CompositionTokens`]).
 
 use std::future::Future;
 
 use super::StoreError;
 use crate::call::composition::{CompositionState, SavedComposition};
+use crate::call::export::ExportState;
 use crate::call::preview::PreviewState;
 use crate::call::token::{TokenGrant, TokenUse};
 use crate::call::{Call, CallTrack};
@@ -118,6 +119,18 @@ pub trait CallPreviews: Send + Sync {
         &self,
         recording_id: &str,
         state: &PreviewState,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A call recording's latest export, on its head item (read with the call).
+pub trait CallExports: Send + Sync {
+    /// Stores `state` with one conditional write: only if the stored revision is `expected` (`None`: no export
+    /// stored yet). `false` when another write came first; a [`StoreError::Conflict`] if there is no such call.
+    fn replace_export(
+        &self,
+        recording_id: &str,
+        state: &ExportState,
         expected: Option<u64>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -40,8 +40,8 @@ mod streams;
 mod timer;
 
 pub use calls::{
-    CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoredPreview,
-    VersionMatch, update_preview,
+    CallExports, CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome,
+    StoredPreview, VersionMatch, update_preview,
 };
 pub use events::{EventPublisher, PublishError};
 pub use executions::{ExecutionError, RenderExecutions, Started};

@@ -24,6 +24,11 @@ pub fn owned_output_key(prefix: &str, owner: &str, render_id: &str) -> String {
     format!("{}{OUTPUT_NAME}", render_prefix(prefix, owner, render_id))
 }
 
+/// The thumbnails folder of `owner`'s render `render_id`: `{prefix}renders/{owner}/{render_id}/thumbnails/`.
+pub fn owned_thumbnails_key(prefix: &str, owner: &str, render_id: &str) -> String {
+    format!("{}thumbnails/", render_prefix(prefix, owner, render_id))
+}
+
 /// Where renders may read and write, and which custom renderers they may name (the chunker's configuration).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RenderScope {
@@ -104,7 +109,7 @@ impl RenderRequest {
 
     /// Checks that a valid request stays within `scope`: every source and the output in the scope's bucket, the
     /// renderer in its list, and, for `owner`'s render, every source in the owner's assets or the shared folder
-    /// and the output exactly [`owned_output_key`]. Every problem is named by its JSON path.
+    /// and the output exactly [`owned_output_key`] (its thumbnails, if any, [`owned_thumbnails_key`]). Every problem is named by its JSON path.
     pub fn confine(&self, scope: &RenderScope, owner: Option<&str>) -> Result<(), RenderError> {
         let mut problems = Problems::default();
         let in_bucket = |uri: &S3Uri| scope.bucket.as_deref().is_none_or(|b| uri.bucket() == b);
@@ -149,6 +154,27 @@ impl RenderRequest {
                         format!(
                             "`{}` is chosen by the server: it must be `{expected}` in the bucket",
                             self.output.uri
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(thumbnails) = &self.output.thumbnails
+            && let Ok(folder) = render_uri(&thumbnails.uri)
+        {
+            if !in_bucket(&folder) {
+                problems.add(
+                    "output.thumbnails.uri".into(),
+                    bucket_problem(&thumbnails.uri),
+                );
+            } else if let Some(owner) = owner {
+                let expected = owned_thumbnails_key(&scope.key_prefix, owner, &self.render_id);
+                if folder.key() != expected {
+                    problems.add(
+                        "output.thumbnails.uri".into(),
+                        format!(
+                            "`{}` is chosen by the server: it must be `{expected}` in the bucket",
+                            thumbnails.uri
                         ),
                     );
                 }
@@ -230,6 +256,7 @@ impl WorkFolder {
 mod tests {
     use super::*;
     use crate::render::tests::example_with;
+    use serde_json::json;
 
     const OWNER: &str = "jwt:user-1";
 
@@ -312,6 +339,33 @@ mod tests {
             assert_eq!(found.len(), 1, "{uri}: {found:?}");
             assert!(found[0].starts_with("output.uri: "), "{found:?}");
         }
+    }
+
+    #[test]
+    fn thumbnails_go_only_to_the_callers_render_folder_and_an_operators_anywhere_in_the_bucket() {
+        let with =
+            |uri: &str| owned(|v| v["output"]["thumbnails"] = json!({"uri": uri, "count": 3}));
+        let own = "s3://media/videos/renders/jwt%3Auser-1/promo-42/thumbnails/";
+        assert_eq!(
+            owned_thumbnails_key("videos/", OWNER, "promo-42"),
+            own.trim_start_matches("s3://media/")
+        );
+        assert_eq!(problems(&with(own), Some(OWNER)), Vec::<String>::new());
+        for uri in [
+            "s3://media/videos/renders/jwt%3Auser-2/promo-42/thumbnails/",
+            "s3://media/videos/renders/jwt%3Auser-1/promo-42/",
+            "s3://media/elsewhere/",
+            "s3://other-bucket/videos/renders/jwt%3Auser-1/promo-42/thumbnails/",
+        ] {
+            let found = problems(&with(uri), Some(OWNER));
+            assert_eq!(found.len(), 1, "{uri}: {found:?}");
+            assert!(found[0].starts_with("output.thumbnails.uri: "), "{found:?}");
+        }
+        assert_eq!(
+            problems(&with("s3://media/elsewhere/"), None),
+            Vec::<String>::new()
+        );
+        assert_eq!(problems(&with("s3://other-bucket/t/"), None).len(), 1);
     }
 
     #[test]

@@ -462,3 +462,36 @@ fn tiles_and_placed_sounds_are_checked_by_path() {
             .contains(&("sounds[0].source".into(), "s3://bucket/a.webm"))
     );
 }
+
+#[test]
+fn thumbnails_are_a_folder_and_a_count_checked_by_path() {
+    let with =
+        |thumbnails: serde_json::Value| example_with(|v| v["output"]["thumbnails"] = thumbnails);
+    let request = RenderRequest::from_json(
+        &with(serde_json::json!({"uri": "s3://bucket/thumbs/", "count": 20})).to_string(),
+    )
+    .unwrap();
+    assert_eq!(request.output.thumbnails.unwrap().count, MAX_THUMBNAILS);
+    assert_eq!(thumbnail_name(1), "thumb_0001.jpg");
+    assert_eq!(
+        problems(with(
+            serde_json::json!({"uri": "s3://bucket/thumbs", "count": 0})
+        )),
+        [
+            "output.thumbnails.uri: must name a folder (end with `/`)",
+            "output.thumbnails.count: 0 must be within 1..=20"
+        ]
+    );
+    assert_eq!(
+        problems(with(
+            serde_json::json!({"uri": "s3://bucket/a/../b/", "count": 21})
+        ))
+        .len(),
+        2
+    );
+    let unknown = with(serde_json::json!({"uri": "s3://bucket/t/", "count": 1, "width": 9}));
+    assert!(matches!(
+        RenderRequest::from_json(&unknown.to_string()),
+        Err(RenderError::Shape(_))
+    ));
+}

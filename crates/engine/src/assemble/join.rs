@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::Value;
-use vidpipe_core::render::Chunk;
+use vidpipe_core::render::{Chunk, Thumbnails};
 
 use super::{AssembleError, Assembler, frames_to_ms, work_dir};
 use crate::storage::{Location, StorageError};
@@ -36,6 +36,8 @@ pub struct JoinSpec {
     pub soundtrack_uri: Option<String>,
     /// Where the joined MP4 goes.
     pub output_uri: String,
+    /// Thumbnails of the joined video to write first, if any.
+    pub thumbnails: Option<Thumbnails>,
 }
 
 /// The joined video.
@@ -145,7 +147,8 @@ impl JoinSpec {
 
 impl Assembler {
     /// Joins the chunks of `spec` in order without re-encoding the video, muxes in the soundtrack (stream copy
-    /// too), and writes an MP4 with its index at the front (`+faststart`) to `spec.output_uri`.
+    /// too), and writes an MP4 with its index at the front (`+faststart`) to `spec.output_uri`, after its
+    /// thumbnails, if `spec.thumbnails` asks for them.
     ///
     /// Before joining, every chunk must exist ([`AssembleError::ChunkMissing`]) and match
     /// ([`AssembleError::ChunkMismatch`]): the plan's size, frame rate and frame count, and the first chunk's codec,
@@ -228,8 +231,14 @@ impl Assembler {
                 found: frames,
             });
         }
-        self.store_new(&joined, &spec.output_uri).await?;
         let duration_ms = frames_to_ms(frames, spec.fps);
+        // Before the video: once the video is written a retry stops at `OutputExists`, so thumbnails written after
+        // it would be lost to a failed upload.
+        if let Some(thumbnails) = &spec.thumbnails {
+            self.write_thumbnails(&joined, duration_ms, spec.width, thumbnails, work.path())
+                .await?;
+        }
+        self.store_new(&joined, &spec.output_uri).await?;
         tracing::info!(output = %spec.output_uri, frames, duration_ms, chunks = spec.chunks.len(), "joined chunks");
         Ok(Joined {
             frames,
@@ -392,6 +401,7 @@ mod tests {
             total_frames,
             soundtrack_uri: None,
             output_uri: "out.mp4".into(),
+            thumbnails: None,
         }
     }
 

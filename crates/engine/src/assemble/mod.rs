@@ -7,6 +7,7 @@
 mod join;
 mod mix;
 mod scenes;
+mod thumbnails;
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! [`InMemoryCalls`]: call recordings, their tracks, compositions and token grants in memory, with the conditions
+//! [`InMemoryCalls`]: call recordings, their tracks, compositions, previews, exports and token grants in memory, with the conditions
 //! the DynamoDB adapter writes under.
 
 use std::collections::HashMap;
@@ -6,13 +6,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vidpipe_core::call::composition::{CompositionState, SavedComposition};
+use vidpipe_core::call::export::ExportState;
 use vidpipe_core::call::preview::PreviewState;
 use vidpipe_core::call::token::{TokenGrant, TokenUse};
 use vidpipe_core::call::{Call, CallTrack};
 use vidpipe_core::capability::CapabilityDigest;
 use vidpipe_core::ports::{
-    CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome, StoreError,
-    StoredPreview, VersionMatch,
+    CallExports, CallPreviews, CallTracks, CompositionStore, CompositionTokens, SaveOutcome,
+    StoreError, StoredPreview, VersionMatch,
 };
 
 /// Calls and grants in memory. Writes that applied are counted.
@@ -64,6 +65,7 @@ impl CallTracks for InMemoryCalls {
                 tracks: Vec::new(),
                 composition: None,
                 preview: None,
+                export: None,
             });
         if call.room_id != room_id {
             return Err(StoreError::Conflict(
@@ -133,6 +135,26 @@ impl CallPreviews for InMemoryCalls {
             return Ok(false);
         }
         call.preview = Some(state.clone());
+        self.wrote();
+        Ok(true)
+    }
+}
+
+impl CallExports for InMemoryCalls {
+    async fn replace_export(
+        &self,
+        recording_id: &str,
+        state: &ExportState,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut calls = self.calls();
+        let call = calls
+            .get_mut(recording_id)
+            .ok_or(StoreError::Conflict("no such call recording"))?;
+        if call.export.as_ref().map(|e| e.revision) != expected {
+            return Ok(false);
+        }
+        call.export = Some(state.clone());
         self.wrote();
         Ok(true)
     }

@@ -240,3 +240,97 @@ async fn an_operators_render_keeps_to_the_bucket_and_the_renderer_list() {
         assert!(calls.is_empty(), "{calls:?}");
     }
 }
+
+/// The state machine's input of a call's export `e-1`: two peers' tracks (peer-2 1.5 s late), a grid.
+fn export_input() -> Value {
+    let track = |id: &str, peer: &str, offset_ms: u64| {
+        json!({"track_id": id, "peer_id": peer, "role": "av", "offset_ms": offset_ms,
+               "key": format!("videos/rooms/room-1/rec-1/tracks/{peer}/av/{id}.webm")})
+    };
+    json!({
+        "render_id": "e-1",
+        "execution": "e-1",
+        "export": {
+            "export_id": "e-1", "room_id": "room-1", "recording_id": "rec-1", "composition_version": 2,
+            "state": {"layout": "grid", "timeline": [], "tracks": [{"peer_id": "peer-2", "muted": true}],
+                      "export": {"resolution": "1280x720", "fps": 30}},
+            "tracks": [track("t-1", "peer-1", 0), track("t-2", "peer-2", 1_500)]
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_calls_export_is_laid_out_from_its_probed_tracks_into_its_folder() {
+    let (plan, calls) = run(export_input()).await;
+    let plan = plan.unwrap();
+    let folder = "s3://media/videos/rooms/room-1/rec-1/";
+    // Each track is probed once: for the layout, and its result kept for the chunks.
+    assert_eq!(
+        calls,
+        [
+            format!("probe {folder}tracks/peer-1/av/t-1.webm"),
+            format!("probe {folder}tracks/peer-2/av/t-2.webm"),
+        ]
+    );
+    assert_eq!(plan["render_id"], "e-1");
+    assert_eq!(plan["owner"], Value::Null);
+    assert_eq!(
+        plan["output"],
+        json!({"uri": format!("{folder}processed/exports/e-1.mp4"), "width": 1280, "height": 720, "fps": 30,
+               "thumbnails": {"uri": format!("{folder}processed/thumbnails/e-1/"), "count": 5}})
+    );
+    // Until the late peer's 10 s track ends.
+    assert_eq!(plan["total_frames"], 345);
+    let request = &plan["request"];
+    let scenes = request["scenes"].as_array().unwrap();
+    let shown: Vec<usize> = scenes
+        .iter()
+        .map(|s| s["tiles"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(
+        shown,
+        [1, 2, 1],
+        "peer-1, both, then the late peer until its track ends"
+    );
+    assert_eq!(
+        request["sounds"],
+        json!([{"source": format!("{folder}tracks/peer-1/av/t-1.webm"), "at_s": 0.0, "start_s": 0.0,
+                "duration_s": 10.0}]),
+        "the muted peer is not heard"
+    );
+    assert_eq!(
+        plan["chunks"][0]["output_uri"],
+        format!("{folder}processed/exports/work/e-1/chunks/00000.mp4")
+    );
+}
+
+#[tokio::test]
+async fn an_export_naming_anything_but_the_calls_tracks_is_refused_before_anything_is_read() {
+    let mut cases = Vec::new();
+    for key in [
+        "videos/rooms/room-2/rec-1/tracks/peer-1/av/t-1.webm",
+        "videos/rooms/room-1/rec-1/tracks/peer-1/av/../../../../../../assets/jwt%3Auser-2/a/x.webm",
+        "videos/rooms/room-1/rec-1/tracks/peer-1/av/t-1%2F..webm",
+        "videos/assets/jwt%3Auser-1/a2/clip.mp4",
+        "other/rooms/room-1/rec-1/tracks/peer-1/av/t-1.webm",
+    ] {
+        let mut input = export_input();
+        input["export"]["tracks"][0]["key"] = key.into();
+        cases.push((input, format!("`{key}` is not a track of this call")));
+    }
+    let mut both = export_input();
+    both["request_uri"] = "s3://media/videos/x.json".into();
+    cases.push((both, "exactly one of".into()));
+    let mut id = export_input();
+    id["render_id"] = "e-2".into();
+    cases.push((id, "render_id".into()));
+    for (input, expected) in cases {
+        let (result, calls) = run(input).await;
+        let (error_type, message) = result.unwrap_err();
+        assert_eq!(error_type, "InvalidRenderRequest", "{message}");
+        assert!(message.contains(&expected), "{message} lacks {expected}");
+        if expected != "render_id" {
+            assert!(calls.is_empty(), "{calls:?}");
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! The call routes on moto's DynamoDB: requests that race over one composition version, over one token, and over
-//! one call's previews.
+//! one call's previews, over one call's export.
 
 use std::sync::Arc;
 
@@ -16,12 +16,17 @@ const STATE: &str = r#"{"layout":"grid","timeline":[{"t":0,"type":"pin","peer_id
 /// The API on moto, its DynamoDB calls through a [`SerialProxy`] (DynamoDB serializes the writes to one item, moto
 /// does not: without it, these races would measure moto).
 async fn call_stack() -> Arc<Stack> {
+    call_stack_with(&[]).await
+}
+
+/// [`call_stack`] on a configuration with `overrides`.
+async fn call_stack_with(overrides: &[(&str, &str)]) -> Arc<Stack> {
     let provisioned = moto_stack(&[]).await;
     let proxy = SerialProxy::start(MotoServer::shared().endpoint());
     let ddb =
         aws_sdk_dynamodb::Client::new(&sdk_config_at(proxy.endpoint(), "testing", "testing").await);
     let stack = Stack::new(
-        &[],
+        overrides,
         provisioned.s3.clone(),
         provisioned.bucket.clone(),
         ddb,
@@ -170,10 +175,58 @@ async fn two_preview_requests_at_once_start_one_generation_and_write_its_request
 }
 
 async fn preview_token(stack: &Stack) -> String {
+    scoped_token(stack, "preview:read").await
+}
+
+async fn scoped_token(stack: &Stack, scope: &str) -> String {
     let event = Event::fixture("post-composition-token.json")
         .subject(Some("alice"))
-        .body(r#"{"scope": ["preview:read"]}"#);
+        .body(&format!(r#"{{"scope": ["{scope}"]}}"#));
     let (status, minted) = stack.call(event).await;
     assert_eq!(status, 201, "{minted}");
     minted["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn ten_export_requests_at_once_start_one_export_on_moto() {
+    use vidpipe_core::ports::{CallTracks, RecordingStore};
+    let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:vidpipe-render";
+    let stack = call_stack_with(&[("RENDER_STATE_MACHINE_ARN", arn)]).await;
+    let (status, saved) = stack.call(put(&token(&stack).await, None)).await;
+    assert_eq!(status, 200, "{saved}");
+    let call = stack.app.calls.get_call("rec-123").await.unwrap().unwrap();
+    let track = &call.tracks[0].track_id;
+    let recordings = &stack.app.recordings;
+    recordings.mark_uploaded(track, 1024, "etag").await.unwrap();
+    let mut tokens = Vec::new();
+    for _ in 0..10 {
+        tokens.push(scoped_token(&stack, "export:create").await);
+    }
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .map(|token| {
+            let stack = Arc::clone(&stack);
+            let event = Event::fixture("post-export.json")
+                .subject(Some("alice"))
+                .header("x-composition-token", &token);
+            tokio::spawn(async move { stack.call(event).await })
+        })
+        .collect();
+    let (mut started, mut ids) = (0, Vec::new());
+    for task in tasks {
+        let (status, answer) = task.await.unwrap();
+        assert_eq!(status, 202, "{answer}");
+        started += usize::from(answer["started"] == true);
+        ids.push(answer["export_id"].as_str().unwrap().to_owned());
+    }
+    ids.dedup();
+    assert_eq!(
+        (started, ids.len()),
+        (1, 1),
+        "one export, started once: {ids:?}"
+    );
+    let executions = stack.app.renders.executions.started();
+    assert_eq!(executions.keys().collect::<Vec<_>>(), [&ids[0]]);
+    let stored = stack.app.calls.get_call("rec-123").await.unwrap().unwrap();
+    assert_eq!(stored.export.unwrap().export.export_id, ids[0]);
 }

@@ -608,7 +608,7 @@ async fn every_sample_event_is_answered() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 24, "{names:?}");
+    assert_eq!(names.len(), 25, "{names:?}");
     for name in names {
         let expected = match name.as_str() {
             "post-uploads-complete.json" => 400, // its sample ETag is not one S3 issued
@@ -624,7 +624,7 @@ async fn every_sample_event_is_answered() {
             "get-play.json" => 403,
             "post-composition-token.json" => 201,
             // Its token is a placeholder: mint one with post-composition-token.json and put it in the header.
-            "put-composition.json" | "post-preview.json" => 401,
+            "put-composition.json" | "post-preview.json" | "post-export.json" => 401,
             n if n.starts_with("post-uploads-") => 201,
             _ => 200,
         };

@@ -104,6 +104,7 @@ pub fn export_request(
             width,
             height,
             fps,
+            thumbnails: None,
         },
         scenes,
         soundtrack: None,

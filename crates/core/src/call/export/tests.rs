@@ -320,6 +320,7 @@ fn a_calls_tracks_become_export_tracks_from_their_probes_and_an_unprobed_one_is_
         ],
         composition: None,
         preview: None,
+        export: None,
     };
     let probe = |width, height, rotation| MediaInfo {
         width,
@@ -339,7 +340,8 @@ fn a_calls_tracks_become_export_tracks_from_their_probes_and_an_unprobed_one_is_
             probe(1920, 1080, 0),
         ),
     ]);
-    let tracks = export_tracks(&call, "calls", &media).unwrap();
+    let uploaded = call.uploaded_tracks(|_| true);
+    let tracks = export_tracks(&uploaded, "calls", &media).unwrap();
     assert_eq!(
         tracks
             .iter()
@@ -364,7 +366,7 @@ fn a_calls_tracks_become_export_tracks_from_their_probes_and_an_unprobed_one_is_
     );
     media.values_mut().next().unwrap().duration_ms = None;
     assert_eq!(
-        export_tracks(&call, "calls", &media),
+        export_tracks(&uploaded, "calls", &media),
         Err(ExportError::NotProbed(
             "s3://calls/rooms/r/c/tracks/peer-a/t-1.webm".into()
         ))

@@ -12,7 +12,7 @@ use vidpipe_core::call::export::{
 };
 use vidpipe_core::call::{PeerId, TrackRole};
 use vidpipe_core::job::{FrameRate, JobContext, MediaInfo, Size, chunk_job};
-use vidpipe_core::render::{Chunking, RenderRequest, Renderer};
+use vidpipe_core::render::{Chunking, RenderRequest, Renderer, Thumbnails};
 use vidpipe_engine::{Assembler, ChunkFile, JoinSpec, MixSpec, Storage};
 use vidpipe_testkit::audio::{self, fit_tone};
 use vidpipe_testkit::media::{self, Frame, Picture, VideoSpec, colour_close};
@@ -174,6 +174,10 @@ async fn render(
             total_frames: request.total_frames(),
             soundtrack_uri: Some(soundtrack.display().to_string()),
             output_uri: output.display().to_string(),
+            thumbnails: request.output.thumbnails.as_ref().map(|t| Thumbnails {
+                uri: local(&t.uri),
+                count: t.count,
+            }),
         })
         .await
         .unwrap();
@@ -182,9 +186,8 @@ async fn render(
 
 /// The colour each tile of the layout at `t_ms` shows in the middle of its picture, and black in the middle of
 /// the frame's unused corners, checked in the export's frame at `t_ms`.
-fn assert_tiles(frames: &[Frame], layout: &ExportLayout, t_ms: u64) {
+fn assert_tiles(frame: &Frame, layout: &ExportLayout, t_ms: u64) {
     let interval = layout.at(t_ms).unwrap();
-    let frame = &frames[FrameRate::per_second(FPS).frame_at_ms(t_ms) as usize];
     for tile in &interval.tiles {
         let colour = TRACKS[tile.track].3;
         let r = tile.rect;
@@ -246,11 +249,27 @@ async fn the_export_follows_the_layout_timeline_and_mixes_only_the_unmuted_peers
         },
         renderer: Renderer::MediaConvert,
     };
-    let request = export_request(&state, &tracks, &layout, &target).unwrap();
+    let mut request = export_request(&state, &tracks, &layout, &target).unwrap();
+    request.output.thumbnails = Some(Thumbnails {
+        uri: format!("{BUCKET}processed/thumbnails/export-1/"),
+        count: 5,
+    });
     let file = render(dir.path(), &request, &media).await;
+    // Thumbnails at 0.6, 1.8, 3.0, 4.2 and 5.4 s, each showing the tiles of its time (the video is narrower than
+    // a thumbnail's width, so they keep its size).
+    for (n, t_ms) in (1..=5).zip([600, 1_800, 3_000, 4_200, 5_400]) {
+        let thumbnail = dir
+            .path()
+            .join(format!("processed/thumbnails/export-1/thumb_{n:04}.jpg"));
+        let pictures = Frame::all(&thumbnail);
+        assert_eq!(pictures.len(), 1, "{}", thumbnail.display());
+        assert_eq!((pictures[0].width, pictures[0].height), (WIDTH, HEIGHT));
+        assert_tiles(&pictures[0], &layout, t_ms);
+    }
 
     let frames = Frame::all(&file);
     assert_eq!(frames.len(), 90);
+    let rate = FrameRate::per_second(FPS);
     // Around every change: just before and just after (a frame is 67 ms), and mid-interval.
     for interval in &layout.intervals {
         for t in [
@@ -258,7 +277,7 @@ async fn the_export_follows_the_layout_timeline_and_mixes_only_the_unmuted_peers
             (interval.start_ms + interval.end_ms) / 2,
             interval.end_ms - 70,
         ] {
-            assert_tiles(&frames, &layout, t);
+            assert_tiles(&frames[rate.frame_at_ms(t) as usize], &layout, t);
         }
     }
     // The late peer: not in the grid before 2 s, in it after; the screenshare in the main tile from 4 s to 5 s.

@@ -42,9 +42,9 @@ pub(super) async fn token(app: &TestApp, sub: &str, scope: &str) -> String {
     minted["token"].as_str().unwrap().to_owned()
 }
 
-const STATE: &str = r#"{"layout":"speaker","timeline":[{"t":0,"type":"layout","layout":"grid"},{"t":120000,"type":"pin","peer_id":"peer-2"}],"tracks":[{"peer_id":"peer-1","muted":false},{"peer_id":"peer-2","muted":true}],"export":{"resolution":"1920x1080","fps":30}}"#;
+pub(super) const STATE: &str = r#"{"layout":"speaker","timeline":[{"t":0,"type":"layout","layout":"grid"},{"t":120000,"type":"pin","peer_id":"peer-2"}],"tracks":[{"peer_id":"peer-1","muted":false},{"peer_id":"peer-2","muted":true}],"export":{"resolution":"1920x1080","fps":30}}"#;
 
-fn put_event(
+pub(super) fn put_event(
     sub: &str,
     id: &str,
     token: Option<&str>,

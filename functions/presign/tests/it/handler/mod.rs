@@ -3,6 +3,7 @@
 mod auth;
 mod calls;
 mod event_guard;
+mod exports;
 mod http;
 mod legacy_routes;
 mod playback;

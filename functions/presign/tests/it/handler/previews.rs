@@ -26,7 +26,7 @@ fn post(sub: &str, id: &str, token: Option<&str>, body: &str) -> Event {
 }
 
 /// Marks the call's tracks of `roles` uploaded, as the compositor does when their objects arrive.
-async fn uploaded(app: &TestApp, roles: &[&str]) {
+pub(super) async fn uploaded(app: &TestApp, roles: &[&str]) {
     let (_, call) = get(app, "alice", CALL).await;
     for track in call["tracks"].as_array().unwrap() {
         if roles.contains(&track["role"].as_str().unwrap()) {
