@@ -18,8 +18,12 @@ pub struct CostArgs {
     #[arg(long)]
     job: PathBuf,
     /// The job's COMPLETE event (what `vidpipe engine run` prints): its outputs' length is what is billed.
-    #[arg(long)]
-    event: PathBuf,
+    #[arg(long, required_unless_present = "output_ms")]
+    event: Option<PathBuf>,
+    /// The billed output length in ms, instead of an event: a render's, whose chunk jobs all have the job's rate
+    /// (what `vidpipe render` prints as `duration_ms`).
+    #[arg(long, conflicts_with = "event")]
+    output_ms: Option<u64>,
     /// CPU seconds (user + system) the engine took for the job, to price it on Lambda.
     #[arg(long)]
     cpu_seconds: Option<f64>,
@@ -39,6 +43,9 @@ pub enum CostError {
         /// Why.
         source: std::io::Error,
     },
+    /// Neither an event nor an output length says what is billed.
+    #[error("pass --event or --output-ms: the output's length is what is billed")]
+    NoLength,
     /// A file is not what it should be.
     #[error("{path}: {reason}")]
     Invalid {
@@ -58,7 +65,11 @@ pub fn run(args: &CostArgs) -> Result<Value, CostError> {
         .as_ref()
         .and_then(JobRate::from_metadata)
         .unwrap_or_else(|| job_rate(&job, None));
-    let output_ms = output_ms(&args.event)?;
+    let output_ms = match (&args.event, args.output_ms) {
+        (Some(event), _) => output_ms(event)?,
+        (None, Some(ms)) => ms,
+        (None, None) => return Err(CostError::NoLength),
+    };
     let minutes = output_ms as f64 / 60_000.0;
     let mediaconvert = rate.cost(output_ms);
     let mut figures = json!({
@@ -147,8 +158,9 @@ mod tests {
         )
         .unwrap();
         let figures = run(&CostArgs {
-            job,
-            event: event.clone(),
+            job: job.clone(),
+            event: Some(event.clone()),
+            output_ms: None,
             cpu_seconds: Some(30.0),
             memory_mb: 1769,
         })
@@ -158,6 +170,18 @@ mod tests {
         // 30 CPU seconds on one vCPU: 30 s at 1769 MB.
         assert_eq!(figures["lambda_arm64"]["billed_ms"], 30_000);
         assert_eq!(figures["lambda_arm64"]["estimated_usd"], 0.000691);
+        // A render's length given instead of an event prices the same.
+        let by_length = |output_ms| {
+            run(&CostArgs {
+                job: job.clone(),
+                event: None,
+                output_ms,
+                cpu_seconds: Some(30.0),
+                memory_mb: 1769,
+            })
+        };
+        assert_eq!(by_length(Some(60_000)).unwrap(), figures);
+        assert!(matches!(by_length(None), Err(CostError::NoLength)));
         // A job that did not complete has no billed length.
         let failed = std::fs::read_to_string(&event)
             .unwrap()
@@ -165,7 +189,8 @@ mod tests {
         std::fs::write(&event, failed).unwrap();
         let err = run(&CostArgs {
             job: dir.path().join("job.json"),
-            event,
+            event: Some(event),
+            output_ms: None,
             cpu_seconds: None,
             memory_mb: 1769,
         })

@@ -176,6 +176,10 @@ pub(super) fn video_overlay(
     ))
 }
 
+/// How long before an overlay clip's first frame its file is sought: the frames the rate conversion picks around
+/// the clip's start are then the same as without the seek.
+const SEEK_MARGIN_S: f64 = 2.0;
+
 /// The overlay source's picture (`media`, a file with video): its own timeline clipped, converted to the base
 /// `rate`, looped when `repeat`. Returns its pad and the filters so far.
 fn overlay_source(
@@ -215,7 +219,18 @@ fn overlay_source(
     };
     // A looped overlay runs on; one shown once holds its last frame until its file ends.
     let length = (!loop_input).then_some(source_timeline.frames);
-    let mut pad = file_video(graph, media, options, (sw, sh), "", (source_rate, length));
+    // A clip that starts late in its file is decoded from a key frame before it, not from the file's start.
+    let first = ranges.iter().map(|(a, _)| *a).min().unwrap_or(0);
+    let seek_s = Some(frames_to_seconds(first, source_rate) - SEEK_MARGIN_S)
+        .filter(|s| !loop_input && *s > 0.0);
+    let mut pad = file_video(
+        graph,
+        media,
+        options,
+        (sw, sh),
+        "",
+        (source_rate, length, seek_s),
+    );
     if !whole {
         pad = clip_video(graph, &pad, &ranges);
     }

@@ -733,3 +733,80 @@ async fn a_scenes_own_sound_is_heard_in_its_scene_only_and_a_video_without_audio
     assert_eq!(none, None);
     assert!(!nothing.exists());
 }
+
+#[tokio::test]
+async fn voices_summed_past_full_scale_are_limited_not_clipped() {
+    let dir = tempfile::tempdir().unwrap();
+    // Three peers talking at once, each at three quarters of full scale (440, 550 and 660 Hz): their sum reaches
+    // 2.25, which an encoder would clip.
+    let voices: Vec<PathBuf> = [440, 550, 660]
+        .iter()
+        .map(|hz| {
+            let path = dir.path().join(format!("voice-{hz}.wav"));
+            let tone = format!("sine=frequency={hz}:sample_rate=48000");
+            let mut args = strings(&[
+                "-f", "lavfi", "-i", &tone, "-t", "2", "-af", "volume=6", "-ac", "2",
+            ]);
+            args.push(path.display().to_string());
+            media::ffmpeg(&args);
+            path
+        })
+        .collect();
+    let output = dir.path().join("voices.m4a");
+    assembler()
+        .mix(&MixSpec {
+            voiceover: None,
+            music: None,
+            music_volume: None,
+            ducking: Ducking::default(),
+            scenes: voices
+                .iter()
+                .enumerate()
+                .map(|(scene_index, voice)| SceneSound {
+                    scene_index,
+                    video: voice.display().to_string(),
+                    start_s: 0.0,
+                    start_frame: 0,
+                    frames: 60,
+                    volume: 1.0,
+                })
+                .collect(),
+            frames: 60,
+            fps: FPS,
+            output_uri: output.display().to_string(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    // One channel as it is (a mono downmix of the equal channels would add 3 dB).
+    let left = media::ffmpeg(&strings(&[
+        "-i",
+        &output.display().to_string(),
+        "-af",
+        "pan=mono|c0=c0",
+        "-f",
+        "f32le",
+        "-",
+    ]));
+    let peak = left
+        .stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        peak <= 1.02,
+        "the sum is limited below full scale: peak {peak}"
+    );
+    let samples = audio::decode_mono(&output);
+    // Each voice is still there, and the limiter turned all of them down alike.
+    let levels: Vec<f64> = [440.0, 550.0, 660.0]
+        .iter()
+        .map(|hz| fit_tone(&samples, seconds(0.2)..seconds(1.8), *hz).amplitude)
+        .collect();
+    for level in &levels {
+        assert!(
+            *level > 0.15 && db(level / levels[0]).abs() < 1.0,
+            "{levels:?}"
+        );
+    }
+}

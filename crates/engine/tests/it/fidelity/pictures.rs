@@ -171,6 +171,46 @@ async fn an_offset_start_appears_at_the_right_frame() {
 }
 
 #[tokio::test]
+async fn an_overlay_clipped_late_in_a_long_file_shows_exactly_its_frames() {
+    // A browser-like recording (VP8 WebM, a key frame every 12 frames) 8 s long at 10 fps, clipped to frames 53 to
+    // 62: the engine seeks its file to 3.3 s instead of decoding it from the start, and must show the same frames.
+    let dir = tempfile::tempdir().unwrap();
+    let base = path(dir.path(), "base.mp4");
+    let counter = path(dir.path(), "counter.webm");
+    media::write_mp4(
+        Path::new(&base),
+        &VideoSpec::new(Picture::Solid("blue".into()), 320, 180, 10, 2.0),
+    );
+    media::write_webm(
+        Path::new(&counter),
+        &VideoSpec::new(Picture::FrameCounter, 320, 180, 10, 8.0),
+    );
+    let overlay = json!({"Input": {"FileInput": counter, "TimecodeSource": "ZEROBASED",
+                                   "InputClippings": [{"StartTimecode": "00:00:05:03", "EndTimecode": "00:00:06:02"}]},
+                         "Playback": "ONCE"});
+    let inputs =
+        json!([{"FileInput": base, "TimecodeSource": "ZEROBASED", "VideoOverlays": [overlay]}]);
+    let job = file_job(
+        inputs,
+        &path(dir.path(), "out/"),
+        json!([mp4_output(Some("_pip"), false)]),
+    );
+    let (job, recorder) = run_local(&job).await;
+    assert_complete(&job);
+    let output = first_output(&recorder.events);
+    let output = Path::new(&output);
+    for (index, expected) in [(0, 53), (1, 54), (5, 58), (9, 62)] {
+        let frame = Frame::at_index(output, index);
+        assert!(is_counter(&frame), "frame {index} shows the overlay");
+        assert_eq!(read_frame_counter(&frame), expected, "frame {index}");
+    }
+    assert!(
+        !is_counter(&Frame::at_index(output, 10)),
+        "ONCE: gone after its 10 frames"
+    );
+}
+
+#[tokio::test]
 async fn stitched_inputs_last_the_sum_of_their_parts() {
     let dir = tempfile::tempdir().unwrap();
     let a = path(dir.path(), "a.mp4");
