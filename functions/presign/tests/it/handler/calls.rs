@@ -42,6 +42,27 @@ pub(super) async fn token(app: &TestApp, sub: &str, scope: &str) -> String {
     minted["token"].as_str().unwrap().to_owned()
 }
 
+/// A `POST /recordings/{id}/{route}` of the call routes (`preview`, `export`) from its sample event, by `sub`, with
+/// `token` as its composition token (none: no header) and `body`.
+pub(super) fn composition_post(
+    route: &str,
+    sub: &str,
+    id: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Event {
+    let mut event = Event::fixture(&format!("post-{route}.json"))
+        .subject(Some(sub))
+        .path(&format!("/recordings/{id}/{route}"))
+        .body(body);
+    let headers = event.0["headers"].as_object_mut().unwrap();
+    headers.remove("x-composition-token");
+    if let Some(token) = token {
+        event = event.header("x-composition-token", token);
+    }
+    event
+}
+
 pub(super) const STATE: &str = r#"{"layout":"speaker","timeline":[{"t":0,"type":"layout","layout":"grid"},{"t":120000,"type":"pin","peer_id":"peer-2"}],"tracks":[{"peer_id":"peer-1","muted":false},{"peer_id":"peer-2","muted":true}],"export":{"resolution":"1920x1080","fps":30}}"#;
 
 pub(super) fn put_event(

@@ -10,7 +10,9 @@ use vidpipe_core::render::record::RenderState;
 use vidpipe_core::stream_status::RenderFailure;
 use vidpipe_testkit::fakes::RecordingExecutions;
 
-use super::calls::{CALL, STATE, call_app_with, get, grant_used, put_event, token};
+use super::calls::{
+    CALL, STATE, call_app_with, composition_post, get, grant_used, put_event, token,
+};
 use super::previews::uploaded;
 use super::{TestApp, call, writes};
 use crate::common::Event;
@@ -20,16 +22,7 @@ const ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:vidpipe-re
 const FOLDER: &str = "videos/rooms/room-456/rec-123/processed/";
 
 fn post(sub: &str, id: &str, token: Option<&str>, body: &str) -> Event {
-    let mut event = Event::fixture("post-export.json")
-        .subject(Some(sub))
-        .path(&format!("/recordings/{id}/export"))
-        .body(body);
-    let headers = event.0["headers"].as_object_mut().unwrap();
-    headers.remove("x-composition-token");
-    if let Some(token) = token {
-        event = event.header("x-composition-token", token);
-    }
-    event
+    composition_post("export", sub, id, token, body)
 }
 
 async fn export_app() -> TestApp {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use vidpipe_core::ports::{CallPreviews, RecordingStore, update_preview};
 use vidpipe_core::stream_status::StreamStatus;
 
-use super::calls::{CALL, call_app, call_app_with, get, grant_used, token};
+use super::calls::{CALL, call_app, call_app_with, composition_post, get, grant_used, token};
 use super::{TestApp, call, writes};
 use crate::common::Event;
 
@@ -13,16 +13,7 @@ const PREVIEW_SCOPE: &str = r#""preview:read""#;
 const REQUESTS: &str = "s3://uploads/videos/rooms/room-456/rec-123/preview/requests/";
 
 fn post(sub: &str, id: &str, token: Option<&str>, body: &str) -> Event {
-    let mut event = Event::fixture("post-preview.json")
-        .subject(Some(sub))
-        .path(&format!("/recordings/{id}/preview"))
-        .body(body);
-    let headers = event.0["headers"].as_object_mut().unwrap();
-    headers.remove("x-composition-token");
-    if let Some(token) = token {
-        event = event.header("x-composition-token", token);
-    }
-    event
+    composition_post("preview", sub, id, token, body)
 }
 
 /// Marks the call's tracks of `roles` uploaded, as the compositor does when their objects arrive.
