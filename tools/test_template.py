@@ -494,14 +494,21 @@ class RenderConfinementTest(unittest.TestCase):
         )
 
     def test_custom_renderers_come_only_from_the_allowlist(self):
-        """The chunker's RENDERER_ARNS is the RendererArns parameter, and the render state machine may invoke no
-        Lambda function but its own four and those (when any are listed)."""
+        """The chunker's RENDERER_ARNS is the RendererArns parameter, with the stack's transcoder first when it runs
+        jobs on Lambda (then also the export's renderer), the API's the same list; the render state machine may
+        invoke no Lambda function but its own four, those (when any are listed) and the transcoder (when used)."""
         template = load_template()
         self.assertEqual(template["Parameters"]["RendererArns"]["Type"], "CommaDelimitedList")
-        chunker = resources_of(template, "AWS::Serverless::Function")["ChunkerFunction"]
+        functions = resources_of(template, "AWS::Serverless::Function")
+        listed = {"Fn::Join": [",", {"Ref": "RendererArns"}]}
+        transcoder = {"Fn::GetAtt": ["TranscoderFunction", "Arn"]}
+        expected = {"Fn::If": ["TranscodesOnLambda", {"Fn::Join": [",", [transcoder, listed]]}, listed]}
+        for name in ["ChunkerFunction", "PresignFunction"]:
+            variables = functions[name]["Properties"]["Environment"]["Variables"]
+            self.assertEqual(variables["RENDERER_ARNS"], expected, name)
         self.assertEqual(
-            chunker["Properties"]["Environment"]["Variables"]["RENDERER_ARNS"],
-            {"Fn::Join": [",", {"Ref": "RendererArns"}]},
+            functions["ChunkerFunction"]["Properties"]["Environment"]["Variables"]["EXPORT_RENDERER_ARN"],
+            {"Fn::If": ["TranscodesOnLambda", transcoder, ""]},
         )
         machine = template["Resources"]["RenderStateMachine"]["Properties"]
         invoked = []
@@ -511,13 +518,13 @@ class RenderConfinementTest(unittest.TestCase):
             for statement in as_list(policy.get("Statement", [])):
                 if "Fn::If" in statement:
                     condition, statement, _ = statement["Fn::If"]
-                    self.assertEqual(condition, "HasRenderers")
+                    self.assertIn(condition, ["HasRenderers", "TranscodesOnLambda"])
                 if "lambda:InvokeFunction" in as_list(statement["Action"]):
                     invoked.append(statement["Resource"])
         self.assertEqual(
             invoked,
             ["ChunkerFunction", "JobBuilderFunction", "AssemblerFunction", "NotifierFunction",
-             {"Ref": "RendererArns"}],
+             {"Ref": "RendererArns"}, transcoder],
         )
 
 

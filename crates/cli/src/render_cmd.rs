@@ -268,6 +268,7 @@ impl<D> LocalFunctions<D> {
             notifier,
             scope: RenderScope {
                 renderer_arns: renderers.keys().cloned().collect(),
+                export_renderer: None,
                 ..RenderScope::default()
             },
             renderers,

@@ -277,8 +277,8 @@ impl Default for Chunking {
     }
 }
 
-/// Who renders chunks: MediaConvert (default) or a Lambda function taking `{request_uri, chunk}` and returning
-/// `{output_uri}`.
+/// Who renders chunks: MediaConvert (default) or a Lambda function taking `{request_uri, media_uri, chunk}` and
+/// returning `{output_uri}` (vidpipe's own: `functions/transcoder`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Renderer {
     /// A MediaConvert job per chunk.

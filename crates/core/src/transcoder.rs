@@ -5,9 +5,15 @@
 //!   MediaConvert-shaped events on the bus. The submitter chooses the id, so it can record it before the job runs.
 //! - `{"probe": "s3://bucket/key"}`, invoked synchronously: answer the file's [`MediaInfo`](crate::job::MediaInfo),
 //!   or fail with [`INPUT_UNUSABLE`] when the file cannot be read as media.
+//! - `{"request_uri": "s3://...", "media_uri": "s3://..." | null, "chunk": {index, start_frame, end_frame,
+//!   output_uri}}`, invoked synchronously by the render state machine (the custom renderer's contract, README "The
+//!   render request"): render that chunk of the stored render request, with the chunker's stored probe results, and
+//!   answer `{"output_uri", "cost_usd"}`.
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::render::Chunk;
 use crate::s3uri::S3Uri;
 
 /// The error type the transcoder function answers a probe of a file that is missing or not media with (the
@@ -30,6 +36,17 @@ pub enum Invocation {
         /// The file.
         uri: S3Uri,
     },
+    /// Render one chunk of a render request, as the render flow's custom renderer.
+    Chunk {
+        /// The stored render request.
+        request_uri: S3Uri,
+        /// The chunker's stored probe results of its sources, if any.
+        media_uri: Option<S3Uri>,
+        /// The chunk's index and frames.
+        chunk: Chunk,
+        /// Where the chunk's MP4 goes.
+        output_uri: S3Uri,
+    },
 }
 
 /// Why an event is no invocation of the transcoder.
@@ -43,6 +60,15 @@ impl Invocation {
         match self {
             Self::Job { job_id, job } => json!({"job_id": job_id, "job": job}),
             Self::Probe { uri } => json!({"probe": uri.to_string()}),
+            Self::Chunk {
+                request_uri,
+                media_uri,
+                chunk,
+                output_uri,
+            } => json!({"request_uri": request_uri.to_string(),
+                        "media_uri": media_uri.as_ref().map(S3Uri::to_string),
+                        "chunk": {"index": chunk.index, "start_frame": chunk.start_frame,
+                                  "end_frame": chunk.end_frame, "output_uri": output_uri.to_string()}}),
         }
     }
 
@@ -58,8 +84,11 @@ impl Invocation {
                 Err(e) => Err(InvocationError(format!("probe: {e}"))),
             };
         }
+        if event.get("chunk").is_some() {
+            return Self::parse_chunk(event);
+        }
         let Some(job) = event.get("job") else {
-            return refuse("neither a job nor a probe");
+            return refuse("neither a job, a probe nor a chunk");
         };
         match event.get("job_id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() && id.len() <= 128 && id.bytes().all(is_id_byte) => {
@@ -70,6 +99,44 @@ impl Invocation {
             }
             _ => refuse("job_id must be 1 to 128 letters, digits, '-' or '_'"),
         }
+    }
+}
+
+impl Invocation {
+    fn parse_chunk(event: &Value) -> Result<Self, InvocationError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Wire {
+            request_uri: S3Uri,
+            #[serde(default)]
+            media_uri: Option<S3Uri>,
+            chunk: WireChunk,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct WireChunk {
+            index: u32,
+            start_frame: u64,
+            end_frame: u64,
+            output_uri: S3Uri,
+        }
+        let wire: Wire = serde_json::from_value(event.clone())
+            .map_err(|e| InvocationError(format!("chunk: {e}")))?;
+        if wire.chunk.end_frame <= wire.chunk.start_frame {
+            return Err(InvocationError(
+                "chunk: end_frame must be after start_frame".into(),
+            ));
+        }
+        Ok(Self::Chunk {
+            request_uri: wire.request_uri,
+            media_uri: wire.media_uri,
+            chunk: Chunk {
+                index: wire.chunk.index,
+                start_frame: wire.chunk.start_frame,
+                end_frame: wire.chunk.end_frame,
+            },
+            output_uri: wire.chunk.output_uri,
+        })
     }
 }
 
@@ -107,6 +174,34 @@ mod tests {
             json!({"job": {}, "job_id": ""}),
             json!({"job": {}, "job_id": "../x"}),
             json!({"job": {}, "job_id": 7}),
+        ] {
+            assert!(Invocation::parse(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_chunk_invocation_is_the_custom_renderers_payload() {
+        let payload = json!({"request_uri": "s3://bkt/renders/o/r/work/e/request.json",
+                             "media_uri": "s3://bkt/renders/o/r/work/e/media.json",
+                             "chunk": {"index": 2, "start_frame": 240, "end_frame": 360,
+                                       "output_uri": "s3://bkt/renders/o/r/work/e/chunks/00002.mp4"}});
+        let chunk = Invocation::parse(&payload).unwrap();
+        let Invocation::Chunk { chunk: c, .. } = &chunk else {
+            panic!("a chunk: {chunk:?}");
+        };
+        assert_eq!((c.index, c.start_frame, c.end_frame), (2, 240, 360));
+        assert_eq!(chunk.to_json(), payload, "the wire form");
+        let mut without_media = payload.clone();
+        without_media["media_uri"] = Value::Null;
+        assert!(Invocation::parse(&without_media).is_ok());
+        for bad in [
+            json!({"chunk": {}}),
+            json!({"request_uri": "s3://bkt/r.json", "chunk": {"index": 0, "start_frame": 5, "end_frame": 5,
+                                                              "output_uri": "s3://bkt/c.mp4"}}),
+            json!({"request_uri": "/etc/passwd", "chunk": payload["chunk"]}),
+            json!({"request_uri": "s3://bkt/r.json", "chunk": payload["chunk"], "job": {}}),
+            json!({"request_uri": "s3://bkt/r.json", "chunk": {"index": -1, "start_frame": 0, "end_frame": 5,
+                                                              "output_uri": "s3://bkt/c.mp4"}}),
         ] {
             assert!(Invocation::parse(&bad).is_err(), "{bad}");
         }

@@ -185,8 +185,8 @@ pub async fn plan(
             let bucket = scope.bucket.as_deref().ok_or(ChunkerError::ExportBucket)?;
             let uris = export.track_uris(bucket, &scope.key_prefix)?;
             probed = sources::probe_tracks(&uris, prober).await?;
-            let request =
-                export.render_request(bucket, &scope.key_prefix, &probed, Renderer::default())?;
+            let renderer = scope.export_renderer();
+            let request = export.render_request(bucket, &scope.key_prefix, &probed, renderer)?;
             (request, None)
         }
         _ => return Err(ChunkerError::RequestOrUri),

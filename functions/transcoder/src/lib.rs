@@ -14,14 +14,20 @@
 pub mod config;
 pub mod wiring;
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vidpipe_aws::eventbridge::EventBus;
+use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_core::cost::{METADATA_LAMBDA_COST, lambda_cost_micro_usd};
+use vidpipe_core::job::{JobContext, MediaInfo, chunk_job};
 use vidpipe_core::jobevent::TRANSCODER_SOURCE;
+use vidpipe_core::render::ports::{DocumentError, read_document};
+use vidpipe_core::render::{Chunk, RenderRequest};
+use vidpipe_core::s3uri::S3Uri;
 use vidpipe_core::transcoder::{INPUT_UNUSABLE, Invocation, InvocationError};
-use vidpipe_engine::{BusEvents, Engine, Job, JobFailure, JobObserver, JobStatus};
+use vidpipe_engine::{BusEvents, Engine, IgnoreUpdates, Job, JobFailure, JobObserver, JobStatus};
 use vidpipe_lambda::ErrorType;
 
 /// Why an invocation failed.
@@ -33,6 +39,24 @@ pub enum TranscoderError {
     /// The probed file is missing or not media.
     #[error(transparent)]
     InputUnusable(JobFailure),
+    /// A chunk's stored request or probe results could not be read (error type `RequestUnavailable` when S3
+    /// failed, worth a retry; `InvalidChunk` otherwise).
+    #[error("chunk: {0}")]
+    ChunkDocument(#[from] DocumentError),
+    /// A chunk's request or probe results are not valid, or its job cannot be built (error type `InvalidChunk`).
+    #[error("chunk: {0}")]
+    InvalidChunk(String),
+    /// The chunk's job ran and failed, or did not finish before the function's deadline (error type
+    /// `ChunkFailed`): the render flow fails the render with it.
+    #[error("chunk {index}: {code}: {message}")]
+    ChunkFailed {
+        /// The chunk.
+        index: u32,
+        /// The engine's error code (MediaConvert's numbering).
+        code: i32,
+        /// What failed.
+        message: String,
+    },
     /// The job ran, but the bus refused some of its events: failing lets Lambda run it again, so the notifier
     /// hears how it ended.
     #[error("job {job_id}: the bus refused {refused} of its events")]
@@ -50,6 +74,9 @@ impl ErrorType for TranscoderError {
             Self::InvalidInvocation(_) => "InvalidInvocation",
             Self::InputUnusable(_) => INPUT_UNUSABLE,
             Self::EventsNotDelivered { .. } => "EventsNotDelivered",
+            Self::ChunkDocument(e) if e.is_transient() => "RequestUnavailable",
+            Self::ChunkDocument(_) | Self::InvalidChunk(_) => "InvalidChunk",
+            Self::ChunkFailed { .. } => "ChunkFailed",
         }
     }
 }
@@ -61,9 +88,15 @@ pub struct Transcoder {
     pub engine: Engine,
     /// Where the job events go.
     pub bus: EventBus,
+    /// Reads a chunk's stored render request and probe results.
+    pub documents: S3RequestStore,
     /// The function's memory size in MB, to price a job's invocation (`None`: not on Lambda, not priced).
     pub memory_mb: Option<u64>,
 }
+
+/// The role a chunk's job document names: MediaConvert would assume it; the engine runs the job with the
+/// function's own permissions and ignores it.
+const CHUNK_ROLE: &str = "arn:aws:iam::000000000000:role/vidpipe-transcoder-runs-as-itself";
 
 /// How long before the function's timeout a job that is still running is stopped: time enough to put its ERROR
 /// event on the bus.
@@ -156,7 +189,90 @@ impl Transcoder {
                 Ok(json!(info))
             }
             Invocation::Job { job_id, job } => self.run(&job_id, &job, started, deadline).await,
+            Invocation::Chunk {
+                request_uri,
+                media_uri,
+                chunk,
+                output_uri,
+            } => {
+                let job = self
+                    .chunk_job(&request_uri, media_uri.as_ref(), &chunk, &output_uri)
+                    .await?;
+                self.render_chunk(&job, &chunk, &output_uri, started, deadline)
+                    .await
+            }
         }
+    }
+
+    /// The MediaConvert job document of `chunk` of the render request at `request_uri`, with the probe results at
+    /// `media_uri`, writing `output_uri`: what the job-builder builds for a MediaConvert chunk.
+    async fn chunk_job(
+        &self,
+        request_uri: &S3Uri,
+        media_uri: Option<&S3Uri>,
+        chunk: &Chunk,
+        output_uri: &S3Uri,
+    ) -> Result<Value, TranscoderError> {
+        let invalid = |e: &dyn std::fmt::Display| TranscoderError::InvalidChunk(e.to_string());
+        let text = read_document(&self.documents, request_uri).await?;
+        let request = RenderRequest::from_json(&text).map_err(|e| invalid(&e))?;
+        let media: BTreeMap<String, MediaInfo> = match media_uri {
+            Some(uri) => serde_json::from_str(&read_document(&self.documents, uri).await?)
+                .map_err(|e| invalid(&e))?,
+            None => BTreeMap::new(),
+        };
+        let context = JobContext {
+            role: CHUNK_ROLE.to_owned(),
+            queue: None,
+        };
+        let job =
+            chunk_job(&context, &request, chunk, output_uri, &media).map_err(|e| invalid(&e))?;
+        serde_json::to_value(job).map_err(|e| invalid(&e))
+    }
+
+    /// Runs a chunk's job to its end (its job events are not put on the bus: the render flow counts a chunk a
+    /// custom renderer answered) and answers `{"output_uri", "cost_usd"}`, the invocation's Lambda cost when the
+    /// memory size is known; a job that failed or ran past `deadline` fails the invocation.
+    async fn render_chunk(
+        &self,
+        job: &Value,
+        chunk: &Chunk,
+        output_uri: &S3Uri,
+        started: Instant,
+        deadline: Option<Instant>,
+    ) -> Result<Value, TranscoderError> {
+        // One invocation at a time per Lambda environment: the chunk's index names its job well enough.
+        let job_id = format!("chunk-{:05}", chunk.index);
+        tracing::info!(job_id, index = chunk.index, %output_uri, "chunk started");
+        let mut quiet = IgnoreUpdates;
+        let running = self.engine.run_as(&job_id, job, &mut quiet);
+        let job = match deadline {
+            // Dropping the job's future stops it (ffmpeg is killed with it); nothing is stored before it succeeded.
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), running).await.ok(),
+            None => Some(running.await),
+        };
+        let (code, message) = match job {
+            Some(job) if job.status == JobStatus::Complete => (None, String::new()),
+            Some(job) => (job.error_code, job.error_message.unwrap_or_default()),
+            None => {
+                let failure =
+                    JobFailure::transcode("the chunk did not finish within the function's timeout");
+                (Some(failure.code), failure.message)
+            }
+        };
+        if let Some(code) = code {
+            tracing::warn!(job_id, code, message, "chunk failed");
+            return Err(TranscoderError::ChunkFailed {
+                index: chunk.index,
+                code,
+                message,
+            });
+        }
+        let cost_usd = self
+            .memory_mb
+            .map(|mb| lambda_cost_micro_usd(started.elapsed().as_millis() as u64, mb) as f64 / 1e6);
+        tracing::info!(job_id, index = chunk.index, ?cost_usd, "chunk rendered");
+        Ok(json!({"output_uri": output_uri.to_string(), "cost_usd": cost_usd}))
     }
 
     async fn run(

@@ -10,10 +10,11 @@ use crate::config::Config;
 pub fn transcoder(config: Config, sdk: &aws_config::SdkConfig) -> Transcoder {
     let s3 = vidpipe_aws::s3::client(sdk, config.s3_force_path_style);
     Transcoder {
-        engine: Engine::new(Storage::with_s3(s3))
+        engine: Engine::new(Storage::with_s3(s3.clone()))
             .with_tools(config.tools)
             .with_identity(config.identity),
         bus: EventBus::new(aws_sdk_eventbridge::Client::new(sdk), config.event_bus),
+        documents: vidpipe_aws::requests::S3RequestStore(s3.clone()),
         memory_mb: config.memory_mb,
     }
 }

@@ -175,6 +175,7 @@ impl TaskInvoker for &'static Flow {
                 &vidpipe_chunker::RenderLimits::default(),
                 &vidpipe_core::render::scope::RenderScope {
                     renderer_arns: vec![RENDERER.to_owned()],
+                    export_renderer: None,
                     ..Default::default()
                 },
             )
@@ -491,9 +492,13 @@ async fn a_custom_renderer_renders_every_chunk_from_the_stored_request() {
         );
         assert_eq!(call["chunk"]["index"], index);
         assert_eq!(
+            call["media_uri"], "s3://vidpipe-renders/renders/work/promo-42-run/media.json",
+            "the sources' probe results, stored beside the request"
+        );
+        assert_eq!(
             call.as_object().unwrap().len(),
-            2,
-            "the renderer gets {{request_uri, chunk}}: {call}"
+            3,
+            "the renderer gets {{request_uri, media_uri, chunk}}: {call}"
         );
     }
     let stored =

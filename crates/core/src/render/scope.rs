@@ -40,6 +40,9 @@ pub struct RenderScope {
     pub shared_assets_prefix: Option<String>,
     /// `RENDERER_ARNS`: the custom renderer functions a request may name (none: MediaConvert only).
     pub renderer_arns: Vec<String>,
+    /// `EXPORT_RENDERER_ARN`: the custom renderer a call's export is rendered by (one of `RENDERER_ARNS`: the
+    /// stack's transcoder when it runs jobs on Lambda); none: MediaConvert.
+    pub export_renderer: Option<String>,
 }
 
 impl RenderScope {
@@ -50,6 +53,7 @@ impl RenderScope {
             key_prefix: vars.optional("KEY_PREFIX").unwrap_or_default(),
             shared_assets_prefix: vars.optional("SHARED_ASSETS_PREFIX"),
             renderer_arns: vars.list("RENDERER_ARNS"),
+            export_renderer: vars.optional("EXPORT_RENDERER_ARN"),
         };
         scope
             .check()
@@ -57,8 +61,20 @@ impl RenderScope {
         Ok(scope)
     }
 
-    /// Checks the prefixes: `Err` names the variable and says what is wrong.
+    /// The renderer of a call's export: [`RenderScope::export_renderer`], else MediaConvert.
+    pub fn export_renderer(&self) -> Renderer {
+        self.export_renderer
+            .clone()
+            .map_or(Renderer::MediaConvert, Renderer::Lambda)
+    }
+
+    /// Checks the prefixes and the export's renderer: `Err` names the variable and says what is wrong.
     pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        if let Some(arn) = &self.export_renderer
+            && !self.renderer_arns.contains(arn)
+        {
+            return Err(("EXPORT_RENDERER_ARN", "must be one of RENDERER_ARNS"));
+        }
         check_prefix(&self.key_prefix).map_err(|why| ("KEY_PREFIX", why))?;
         if let Some(shared) = &self.shared_assets_prefix {
             check_prefix(shared).map_err(|why| ("SHARED_ASSETS_PREFIX", why))?;
@@ -266,6 +282,7 @@ mod tests {
             key_prefix: "videos/".into(),
             shared_assets_prefix: Some("videos/shared/".into()),
             renderer_arns: vec!["arn:aws:lambda:us-east-1:123456789012:function:ok".into()],
+            export_renderer: None,
         }
     }
 
@@ -451,6 +468,20 @@ mod tests {
         assert_eq!(
             RenderScope::from_vars(&bad).unwrap_err().name,
             "SHARED_ASSETS_PREFIX"
+        );
+        assert_eq!(scope().export_renderer(), Renderer::MediaConvert);
+        const OK: &str = "arn:aws:lambda:us-east-1:123456789012:function:ok";
+        let exports = RenderScope::from_vars(&vars(&[
+            ("BUCKET", "media"),
+            ("RENDERER_ARNS", OK),
+            ("EXPORT_RENDERER_ARN", OK),
+        ]))
+        .unwrap();
+        assert_eq!(exports.export_renderer(), Renderer::Lambda(OK.into()));
+        let unlisted = vars(&[("BUCKET", "media"), ("EXPORT_RENDERER_ARN", OK)]);
+        assert_eq!(
+            RenderScope::from_vars(&unlisted).unwrap_err().name,
+            "EXPORT_RENDERER_ARN"
         );
     }
 

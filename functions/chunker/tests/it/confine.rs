@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use vidpipe_chunker::{RenderLimits, handle};
 use vidpipe_core::job::{FrameRate, MediaInfo};
 use vidpipe_core::keys::{asset_prefix, render_prefix};
+use vidpipe_core::render::Renderer;
 use vidpipe_core::render::ports::{
     FetchError, HeaderReader, PutError, RequestReader, RequestWriter, VideoProbeError, VideoProber,
 };
@@ -78,6 +79,7 @@ fn scope() -> RenderScope {
         key_prefix: "videos/".into(),
         shared_assets_prefix: Some("videos/shared/".into()),
         renderer_arns: vec![RENDERER.into()],
+        export_renderer: None,
     }
 }
 
@@ -333,4 +335,32 @@ async fn an_export_naming_anything_but_the_calls_tracks_is_refused_before_anythi
             assert!(calls.is_empty(), "{calls:?}");
         }
     }
+}
+
+#[tokio::test]
+async fn an_export_is_rendered_by_the_configured_export_renderer_with_its_request_by_reference() {
+    let recorder = Recorder::default();
+    let scope = RenderScope {
+        export_renderer: Some(RENDERER.into()),
+        ..scope()
+    };
+    let plan = handle(
+        LambdaEvent::new(export_input(), Context::default()),
+        &recorder,
+        &recorder,
+        &RenderLimits::default(),
+        &scope,
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.renderer, Renderer::Lambda(RENDERER.into()));
+    // A function renders each chunk from the stored request and probe results.
+    let work = "s3://media/videos/rooms/room-1/rec-1/processed/exports/work/e-1/";
+    assert_eq!(plan.request_uri, Some(format!("{work}request.json")));
+    assert_eq!(plan.media_uri, Some(format!("{work}media.json")));
+    assert!(
+        recorder
+            .calls()
+            .contains(&format!("put {work}request.json"))
+    );
 }

@@ -193,7 +193,7 @@ async fn invalid_requests_name_every_problem_under_a_catchable_error() {
         let (error, message) = rejected(payload).await;
         assert_eq!(error, "InvalidRenderRequest");
         assert!(
-            message.contains("exactly one of `request` and `request_uri`"),
+            message.contains("exactly one of `request`, `request_uri` and `export`"),
             "{message}"
         );
     }

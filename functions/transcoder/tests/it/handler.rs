@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use vidpipe_aws::eventbridge::EventBus;
+use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_engine::{Engine, Storage};
 use vidpipe_lambda::ErrorType;
 use vidpipe_testkit::fidelity::{golden, stream};
@@ -19,6 +20,7 @@ fn transcoder(stack: &Stack) -> Transcoder {
             aws_sdk_eventbridge::Client::new(&stack.sdk),
             &stack.events.bus_name,
         ),
+        documents: S3RequestStore(stack.s3.clone()),
         memory_mb: None,
     }
 }
@@ -176,10 +178,103 @@ async fn a_probe_of_a_file_that_is_not_media_is_the_inputs_fault() {
 #[test]
 fn the_sample_events_are_invocations() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/transcoder");
-    for name in ["job.json", "probe.json"] {
+    for name in ["job.json", "probe.json", "chunk.json"] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();
         vidpipe_core::transcoder::Invocation::parse(&event)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
+}
+
+/// Stores `json` at `key` in the stack's bucket.
+async fn put_json(stack: &Stack, key: &str, json: &serde_json::Value) {
+    stack
+        .s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key(key)
+        .body(json.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_chunk_of_a_render_is_rendered_as_its_mediaconvert_job_and_failures_fail_the_invocation()
+{
+    use vidpipe_testkit::media::{self, Frame, Picture, VideoSpec, colour_close};
+    let stack = Stack::new().await;
+    let transcoder = transcoder(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    // A peer's browser-like recording (VP8 WebM), 3 s of red, tiled into the right half of a black 320x180 frame.
+    let camera = dir.path().join("camera.webm");
+    media::write_webm(
+        &camera,
+        &VideoSpec::new(Picture::Solid("red".into()), 160, 90, 30, 3.0),
+    );
+    stack.upload(&camera, "rooms/r/c/tracks/p/av/t.webm").await;
+    let root = stack.root();
+    let source = format!("{root}rooms/r/c/tracks/p/av/t.webm");
+    let work = "rooms/r/c/processed/exports/work/e-1/";
+    let request = json!({"render_id": "e-1",
+        "output": {"uri": format!("{root}rooms/r/c/processed/exports/e-1.mp4"), "width": 320, "height": 180, "fps": 30},
+        "scenes": [{"id": "grid", "duration_s": 2.0,
+                    "tiles": [{"video": source, "start_s": 0.5, "x": 160, "y": 44, "width": 160, "height": 90}]}],
+        "renderer": {"lambda": "arn:aws:lambda:us-east-1:000000000000:function:vidpipe-transcoder"}});
+    put_json(&stack, &format!("{work}request.json"), &request).await;
+    let media = transcoder
+        .engine
+        .media_info(&vidpipe_core::s3uri::S3Uri::parse_str(&source).unwrap())
+        .await
+        .unwrap();
+    put_json(
+        &stack,
+        &format!("{work}media.json"),
+        &json!({source.clone(): media}),
+    )
+    .await;
+    let chunk = |index: u32, start: u64, end: u64| {
+        json!({"request_uri": format!("{root}{work}request.json"), "media_uri": format!("{root}{work}media.json"),
+               "chunk": {"index": index, "start_frame": start, "end_frame": end,
+                         "output_uri": format!("{root}{work}chunks/{index:05}.mp4")}})
+    };
+    let answer = transcoder.handle(chunk(1, 30, 60), None).await.unwrap();
+    assert_eq!(
+        answer,
+        json!({"output_uri": format!("{root}{work}chunks/00001.mp4"), "cost_usd": null})
+    );
+    let local = stack.download(work, dir.path()).await;
+    let rendered = std::path::PathBuf::from(format!("{local}chunks/00001.mp4"));
+    let frames = Frame::all(&rendered);
+    assert_eq!(frames.len(), 30, "frames [30, 60) of the render");
+    for frame in [&frames[0], &frames[29]] {
+        assert_eq!((frame.width, frame.height), (320, 180));
+        assert!(
+            colour_close(frame.pixel(240, 89), [255, 0, 0], 40),
+            "the tile: {:?}",
+            frame.pixel(240, 89)
+        );
+        assert!(
+            colour_close(frame.pixel(80, 89), [0, 0, 0], 24),
+            "black beside it"
+        );
+    }
+    // No job events: the render flow counts a chunk its renderer answered.
+    assert_eq!(stack.events.drain().await, Vec::<serde_json::Value>::new());
+
+    // A request that is not there, and a chunk whose source is gone: the invocation fails with a catchable type.
+    let mut missing = chunk(0, 0, 30);
+    missing["request_uri"] = json!(format!("{root}{work}nothing.json"));
+    let error = transcoder.handle(missing, None).await.unwrap_err();
+    assert_eq!(error.error_type(), "InvalidChunk", "{error}");
+    stack
+        .s3
+        .delete_object()
+        .bucket(&stack.bucket)
+        .key("rooms/r/c/tracks/p/av/t.webm")
+        .send()
+        .await
+        .unwrap();
+    let error = transcoder.handle(chunk(0, 0, 30), None).await.unwrap_err();
+    assert_eq!(error.error_type(), "ChunkFailed", "{error}");
 }
