@@ -107,47 +107,9 @@ class CallOnTheStack:
         return {"X-Composition-Token": minted["token"]}
 
 
-class CallPreviewsEndToEnd(CallOnTheStack, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        start_log("call previews e2e")
-        missing = missing_tools()
-        if missing:
-            raise AssertionError("the call previews test needs:\n  " + "\n  ".join(missing))
-        cls.work = Path(tempfile.mkdtemp(prefix="previews-e2e-"))
-        cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
-        # `renders`: the export runs on the render state machine.
-        cls.stack = LocalStack(cls.work, {"AUTH_MODE": "hs256", "JWT_SECRET": secrets.token_hex(32)}, renders=True)
-        cls.addClassCleanup(cls.stack.close)
-        cls.api = cls.stack.function_url("vidpipe-presign")
-        # The composer page's origin (the warm-up's preflight comes from it); this test calls the API from Python.
-        cls.stack.allow_origin("https://composer.example.com")
-        cls.stack.up()
-        cls.upload_tracks()
-        cls.call_view = cls.preview_until_ready()
-
-    @classmethod
-    def preview_until_ready(cls):
-        status, minted = cls.api_call("bob", "POST", f"/recordings/{CALL}/composition/token",
-                                      {"scope": ["preview:read"]})
-        assert status == 201, minted
-        status, started = cls.api_call("bob", "POST", f"/recordings/{CALL}/preview", {},
-                                       {"X-Composition-Token": minted["token"]})
-        assert status == 202, started
-        assert started["started"] and len(started["jobs"]) == 4, started
-        begun = time.monotonic()
-        seen = None
-        while time.monotonic() - begun < READY_TIMEOUT_S:
-            _, view = cls.api_call("carol", "GET", f"/recordings/{CALL}")
-            if view["preview_status"] != seen:
-                seen = view["preview_status"]
-                log(f"preview_status: {seen} {json.dumps(view['preview_jobs'])}")
-            if seen in ("ready", "failed"):
-                break
-            time.sleep(0.5)
-        assert seen == "ready", f"the previews are {seen}\n{cls.stack.logs(['watch'], 80)}"
-        log(f"ready {time.monotonic() - begun:.1f} s after the request")
-        return view
+class ExportChecks:
+    """The export of the call of TRACKS, checked end to end (a `CallOnTheStack` test): shared with
+    tools/test_call_export_transcoder.py, which renders it on the transcoder function."""
 
     def band_level(self, path, hz):
         """The mean level (dB) of `path`'s sound in a narrow band around `hz`."""
@@ -157,7 +119,9 @@ class CallPreviewsEndToEnd(CallOnTheStack, unittest.TestCase):
         line = next(line for line in out.stderr.splitlines() if "mean_volume:" in line)
         return float(line.split("mean_volume:", 1)[1].split()[0])
 
-    def test_the_saved_composition_exports_to_a_signed_mp4_with_thumbnails(self):
+    def export_and_check(self):
+        """Saves STATE, exports it and checks the MP4, its pinned peer, its mix and its thumbnails, and that asking
+        again answers the same export; returns the export as `GET /recordings/{id}` shows it."""
         status, saved = self.api_call("carol", "PUT", f"/recordings/{CALL}/composition", STATE,
                                       self.minted("carol", "composition:write"))
         self.assertEqual(status, 200, saved)
@@ -225,6 +189,53 @@ class CallPreviewsEndToEnd(CallOnTheStack, unittest.TestCase):
         self.assertEqual(status, 202, again)
         self.assertEqual((again["export_id"], again["status"], again["started"]),
                          (started["export_id"], "ready", False))
+        return export
+
+
+class CallPreviewsEndToEnd(CallOnTheStack, ExportChecks, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        start_log("call previews e2e")
+        missing = missing_tools()
+        if missing:
+            raise AssertionError("the call previews test needs:\n  " + "\n  ".join(missing))
+        cls.work = Path(tempfile.mkdtemp(prefix="previews-e2e-"))
+        cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
+        # `renders`: the export runs on the render state machine.
+        cls.stack = LocalStack(cls.work, {"AUTH_MODE": "hs256", "JWT_SECRET": secrets.token_hex(32)}, renders=True)
+        cls.addClassCleanup(cls.stack.close)
+        cls.api = cls.stack.function_url("vidpipe-presign")
+        # The composer page's origin (the warm-up's preflight comes from it); this test calls the API from Python.
+        cls.stack.allow_origin("https://composer.example.com")
+        cls.stack.up()
+        cls.upload_tracks()
+        cls.call_view = cls.preview_until_ready()
+
+    @classmethod
+    def preview_until_ready(cls):
+        status, minted = cls.api_call("bob", "POST", f"/recordings/{CALL}/composition/token",
+                                      {"scope": ["preview:read"]})
+        assert status == 201, minted
+        status, started = cls.api_call("bob", "POST", f"/recordings/{CALL}/preview", {},
+                                       {"X-Composition-Token": minted["token"]})
+        assert status == 202, started
+        assert started["started"] and len(started["jobs"]) == 4, started
+        begun = time.monotonic()
+        seen = None
+        while time.monotonic() - begun < READY_TIMEOUT_S:
+            _, view = cls.api_call("carol", "GET", f"/recordings/{CALL}")
+            if view["preview_status"] != seen:
+                seen = view["preview_status"]
+                log(f"preview_status: {seen} {json.dumps(view['preview_jobs'])}")
+            if seen in ("ready", "failed"):
+                break
+            time.sleep(0.5)
+        assert seen == "ready", f"the previews are {seen}\n{cls.stack.logs(['watch'], 80)}"
+        log(f"ready {time.monotonic() - begun:.1f} s after the request")
+        return view
+
+    def test_the_saved_composition_exports_to_a_signed_mp4_with_thumbnails(self):
+        self.export_and_check()
 
     def playlists(self, url):
         """The main playlist at `url` (a signed `GET /play/preview` URL) and its video variant playlist."""

@@ -432,7 +432,8 @@ async function startExport() {
   }
 }
 
-/** Shows the call's export, polling while it runs: the statuses it went through and the time, then the video. */
+/** Shows the call's export, polling while it runs: the statuses it went through, its progress and the time, then the
+ * video. */
 async function showExport(view, mine) {
   const began = performance.now();
   const seen = [];
@@ -457,8 +458,9 @@ async function showExport(view, mine) {
       $("export-progress").hidden = true;
       return;
     }
-    say("export-status", `${line}, ${seconds((performance.now() - began) / 1000)}`);
-    $("export-progress").hidden = false;
+    say("export-status", `${line}, ${exp.progress}%, ${seconds((performance.now() - began) / 1000)}`);
+    // The render's progress (0 to 100, never backwards): chunks done and running, then the join.
+    Object.assign($("export-progress"), { max: 100, value: exp.progress, hidden: false });
     await sleep(POLL_MS);
     if (mine !== call.following) return;
     view = await client.api("GET", path());

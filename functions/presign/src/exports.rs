@@ -185,8 +185,8 @@ where
     }
 
     /// The call's `export_status` and `export` for `GET /recordings/{recording_id}`: `null` and `null` before any
-    /// export; then its render's status and `{"export_id", "composition_version", "requested_at", "url",
-    /// "thumbnails", "duration_ms", "error"}`, the URLs (the MP4 and its thumbnails, presigned for
+    /// export; then its render's status and `{"export_id", "composition_version", "requested_at", "progress", "url",
+    /// "thumbnails", "duration_ms", "error"}` (`progress` 0 to 100, the render's, never backwards), the URLs (the MP4 and its thumbnails, presigned for
     /// `PLAYBACK_URL_TTL_SECONDS`) only once it is ready.
     pub(crate) async fn export_view(&self, call: &Call) -> Result<(Value, Value), ApiError> {
         let Some(state) = &call.export else {
@@ -218,7 +218,8 @@ where
             json!(status.as_str()),
             json!({"export_id": state.export.export_id,
                    "composition_version": state.export.composition_version,
-                   "requested_at": rfc3339_ms(state.requested_at_ms), "url": url, "thumbnails": thumbnails,
+                   "requested_at": rfc3339_ms(state.requested_at_ms),
+                   "progress": record.as_ref().map_or(0, |r| r.progress), "url": url, "thumbnails": thumbnails,
                    "duration_ms": record.as_ref().and_then(|r| r.duration_ms), "error": error}),
         ))
     }

@@ -248,6 +248,12 @@ async fn an_export_runs_once_on_the_render_flow_and_shows_its_signed_mp4_and_thu
     );
 
     // Ready: the MP4 and five thumbnails, presigned; a repeat answers the same export.
+    // Its progress is the render's.
+    update_render(&app.renders.store, &id, now_ms(), |r| r.progress = 40)
+        .await
+        .unwrap();
+    let (_, shown) = get(&app, "alice", CALL).await;
+    assert_eq!(shown["export"]["progress"], 40);
     finish(&app, &id, RenderState::Ready).await;
     let (_, shown) = get(&app, "bob", CALL).await;
     assert_eq!(shown["export_status"], "ready");
