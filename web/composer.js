@@ -384,8 +384,9 @@ async function save() {
   say("composition-status", "Saving…");
   try {
     const headers = await token("composition:write");
-    // No version loaded: none was saved when the call was opened, so there is nothing to be overwritten by mistake.
+    // Over the version loaded; with none loaded, only if none was saved since (another editor's first save wins).
     if (call.version !== null) headers["If-Match"] = `"${call.version}"`;
+    else headers["If-None-Match"] = "*";
     const saved = await client.api("PUT", path("/composition"), composition(), headers);
     call.version = saved.version;
     call.dirty = false;

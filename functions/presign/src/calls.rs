@@ -74,12 +74,35 @@ fn presented_token(request: &Request) -> Result<CompositionToken, ApiError> {
         })
 }
 
-/// The `If-Match` of `request`: none is [`VersionMatch::Any`], `*` is [`VersionMatch::Exists`], `"N"` (or `N`) is
-/// version N; anything else is refused by name.
+/// The precondition of `request`: `If-Match` `*` is [`VersionMatch::Exists`], `"N"` (or `N`) is version N;
+/// `If-None-Match: *` is [`VersionMatch::Absent`] (a first save); neither is [`VersionMatch::Any`]. Anything else,
+/// or both at once, is refused by name.
 fn if_match(request: &Request) -> Result<VersionMatch, ApiError> {
-    let Some(value) = request.headers().get(header::IF_MATCH) else {
-        return Ok(VersionMatch::Any);
+    let invalid = |field: &str, message: &str| ApiError {
+        field: Some(field.into()),
+        ..ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_header",
+            message.to_owned(),
+        )
     };
+    let none_match = request.headers().get(header::IF_NONE_MATCH);
+    let Some(value) = request.headers().get(header::IF_MATCH) else {
+        return match none_match.map(|v| v.to_str().unwrap_or_default().trim()) {
+            None => Ok(VersionMatch::Any),
+            Some("*") => Ok(VersionMatch::Absent),
+            Some(_) => Err(invalid(
+                "If-None-Match",
+                "If-None-Match: must be * (save only if no composition is saved yet)",
+            )),
+        };
+    };
+    if none_match.is_some() {
+        return Err(invalid(
+            "If-None-Match",
+            "send If-Match or If-None-Match, not both",
+        ));
+    }
     let value = value.to_str().unwrap_or_default().trim();
     if value == "*" {
         return Ok(VersionMatch::Exists);
@@ -92,21 +115,18 @@ fn if_match(request: &Request) -> Result<VersionMatch, ApiError> {
         Ok(version) if unquoted.bytes().all(|b| b.is_ascii_digit()) => {
             Ok(VersionMatch::Version(version))
         }
-        _ => Err(ApiError {
-            field: Some("If-Match".into()),
-            ..ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_header",
-                "If-Match: must be * or the ETag of a saved composition (\"3\")",
-            )
-        }),
+        _ => Err(invalid(
+            "If-Match",
+            "If-Match: must be * or the ETag of a saved composition (\"3\")",
+        )),
     }
 }
 
 fn precondition_failed(current: Option<u64>) -> ApiError {
     let message = match current {
         Some(v) => format!("the composition is at version {v}: read it again, then save over it"),
-        None => "no composition is saved yet: save without If-Match".to_owned(),
+        None => "no composition is saved yet: save without If-Match (or with If-None-Match: *)"
+            .to_owned(),
     };
     ApiError::new(
         StatusCode::PRECONDITION_FAILED,

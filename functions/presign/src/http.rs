@@ -176,7 +176,7 @@ impl Cors<'_> {
         insert(
             h,
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            "authorization, content-type, if-match, x-stream-capability, x-composition-token",
+            "authorization, content-type, if-match, if-none-match, x-stream-capability, x-composition-token",
         );
         insert(h, header::ACCESS_CONTROL_MAX_AGE, "600");
         insert(h, header::VARY, "Origin");

@@ -260,6 +260,9 @@ impl CompositionStore for DynamoCalls {
             VersionMatch::Exists => update.condition_expression(
                 "attribute_exists(pk) AND attribute_exists(composition_version)",
             ),
+            VersionMatch::Absent => update.condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(composition_version)",
+            ),
             VersionMatch::Version(v) => update
                 .condition_expression("attribute_exists(pk) AND composition_version = :expected")
                 .expression_attribute_values(":expected", n(v)),

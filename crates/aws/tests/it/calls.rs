@@ -470,3 +470,38 @@ async fn an_export_is_stored_with_its_call_and_of_concurrent_starts_one_lands() 
     assert_eq!(after.export, Some(next));
     assert_eq!(after.preview, None);
 }
+
+#[tokio::test]
+async fn of_two_first_saves_at_once_where_nothing_is_saved_one_applies() {
+    let calls = Arc::new(calls().await);
+    calls
+        .register_track("room-1", "rec-10", &track(1, "jwt:a"), 2_000_000_000)
+        .await
+        .unwrap();
+    // Two first saves at once, each only where nothing is saved (If-None-Match: *): one applies.
+    let firsts: Vec<_> = [24, 25]
+        .into_iter()
+        .map(|fps| {
+            let calls = Arc::clone(&calls);
+            tokio::spawn(async move {
+                calls
+                    .save_composition("rec-10", &state(fps), VersionMatch::Absent, 1)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut applied = 0;
+    for first in firsts {
+        if let SaveOutcome::Saved(saved) = first.await.unwrap() {
+            assert_eq!(saved.version, 1);
+            applied += 1;
+        }
+    }
+    assert_eq!(applied, 1, "of two first saves, one applies");
+    let again = calls
+        .save_composition("rec-10", &state(30), VersionMatch::Absent, 2)
+        .await
+        .unwrap();
+    assert_eq!(again, SaveOutcome::Mismatch { current: Some(1) });
+}

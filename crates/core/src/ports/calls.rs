@@ -38,6 +38,8 @@ pub enum VersionMatch {
     Any,
     /// Some saved composition (`If-Match: *`).
     Exists,
+    /// No saved composition yet (`If-None-Match: *`): of two first saves at once, one applies.
+    Absent,
     /// Exactly this version (`If-Match: "3"`).
     Version(u64),
 }
@@ -48,6 +50,7 @@ impl VersionMatch {
         match self {
             Self::Any => true,
             Self::Exists => current.is_some(),
+            Self::Absent => current.is_none(),
             Self::Version(v) => current == Some(v),
         }
     }

@@ -348,6 +348,50 @@ async fn tokens_are_minted_to_the_room_with_the_scopes_asked_and_stored_hashed()
 }
 
 #[tokio::test]
+async fn a_first_save_with_if_none_match_applies_only_where_nothing_is_saved() {
+    let app = call_app().await;
+    let first_save = |token: &str| {
+        put_event("alice", CALL, Some(token), None, STATE).header("if-none-match", "*")
+    };
+    let first = token(&app, "alice", r#""composition:write""#).await;
+    let (status, saved) = call(&app, first_save(&first)).await;
+    assert_eq!(
+        (status, saved["version"].as_u64()),
+        (200, Some(1)),
+        "{saved}"
+    );
+    // Another editor's first save, which read no composition either: 412, its token kept, version 1 stands.
+    let second = token(&app, "alice", r#""composition:write""#).await;
+    let (status, refused) = call(&app, first_save(&second)).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (412, Some("precondition_failed")),
+        "{refused}"
+    );
+    assert!(!grant_used(&app, &second));
+    let (_, shown) = get(&app, "alice", CALL).await;
+    assert_eq!(shown["composition"]["version"], 1);
+    for (header, value) in [("if-none-match", "\"1\""), ("if-none-match", "W/*")] {
+        let event = put_event("alice", CALL, Some(&second), None, STATE).header(header, value);
+        let (status, body) = call(&app, event).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (400, Some("If-None-Match")),
+            "{body}"
+        );
+    }
+    let both =
+        put_event("alice", CALL, Some(&second), Some("\"1\""), STATE).header("if-none-match", "*");
+    let (status, body) = call(&app, both).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_header")),
+        "{body}"
+    );
+    assert!(!grant_used(&app, &second), "a refused save keeps its token");
+}
+
+#[tokio::test]
 async fn a_composition_is_saved_once_per_token_as_numbered_versions_over_if_match() {
     let app = call_app().await;
     let first = token(&app, "alice", r#""composition:write""#).await;

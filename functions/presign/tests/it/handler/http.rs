@@ -29,7 +29,7 @@ async fn cors_allows_configured_origins_only() {
     );
     let allowed = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
     assert!(allowed("access-control-allow-methods").contains("PUT"));
-    for name in ["if-match", "x-composition-token"] {
+    for name in ["if-match", "if-none-match", "x-composition-token"] {
         assert!(
             allowed("access-control-allow-headers").contains(name),
             "{name}"
