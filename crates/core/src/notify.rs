@@ -42,6 +42,12 @@ pub enum DomainEventType {
     /// A preview of a call recording could not be made.
     #[serde(rename = "call.preview.failed")]
     CallPreviewFailed,
+    /// A call recording's export is ready.
+    #[serde(rename = "call.export.ready")]
+    CallExportReady,
+    /// A call recording's export could not be made.
+    #[serde(rename = "call.export.failed")]
+    CallExportFailed,
 }
 
 impl DomainEventType {
@@ -58,6 +64,8 @@ impl DomainEventType {
             Self::PlaybackFailed => "playback.failed",
             Self::CallPreviewReady => "call.preview.ready",
             Self::CallPreviewFailed => "call.preview.failed",
+            Self::CallExportReady => "call.export.ready",
+            Self::CallExportFailed => "call.export.failed",
         }
     }
 }
@@ -96,6 +104,8 @@ mod tests {
             DomainEventType::PlaybackFailed,
             DomainEventType::CallPreviewReady,
             DomainEventType::CallPreviewFailed,
+            DomainEventType::CallExportReady,
+            DomainEventType::CallExportFailed,
         ] {
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
+use vidpipe_core::call::export::export_event;
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::jobevent::{
     JobRoute, JobState, JobStateChange, RouteError, STATES_SOURCE, StreamUpdate, route,
@@ -451,6 +452,10 @@ where
                 // What the render's chunk jobs cost (or its renderer reported), summed on its item.
                 domain_event.data["cost"] = record.cost_json();
                 self.publisher.publish(&domain_event).await?;
+                // A call's export: announced to the call's application too, under the recording it knows.
+                if let Some(export) = export_event(&record, domain_event.time.clone()) {
+                    self.publisher.publish(&export).await?;
+                }
                 tracing::info!(render_id = %result.render_id, status = status.as_str(), "render status recorded");
             }
             (FinishOutcome::AlreadyEnded(stored), _) => {

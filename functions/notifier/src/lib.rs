@@ -9,6 +9,8 @@
 //!   (sprites and WebVTT from the job's thumbnails) is written before the package is `ready`.
 //! - Call preview jobs (`kind = call_preview`, routed by `recording_id`, `peer_id`, `role`, `generation`) move their
 //!   preview forward on the call recording; `call.preview.ready` / `call.preview.failed` announce the aggregate.
+//! - A render result of a call's export (its render item names the call recording) is also announced as
+//!   `call.export.ready` / `call.export.failed`, under the recording the application knows.
 //! - Processing is idempotent on the event id: a marker `EVENT#{id}` is written after publishing, and a redelivered
 //!   event publishes nothing. A crash between publishing and writing the marker makes the redelivery publish the
 //!   same event (same id) again: delivery is at least once, and receivers drop duplicates by id.

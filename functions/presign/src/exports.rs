@@ -149,6 +149,7 @@ where
                 let mut record =
                     RenderRecord::queued(&export.export_id, None, now_ms(), call.expires_at);
                 record.output_uri = Some(video);
+                record.call_recording_id = Some(call.recording_id.clone());
                 if !store.create_render(&record).await? {
                     // A concurrent request wrote it.
                     record = self.export_render(state).await?.ok_or_else(|| {

@@ -77,6 +77,7 @@ fn to_item(r: &RenderRecord) -> Item {
         ("error_code", r.error.as_ref().map(|e| s(&e.error))),
         ("error_message", r.error.as_ref().map(|e| s(&e.cause))),
         ("execution", r.execution.clone().map(s)),
+        ("call_recording_id", r.call_recording_id.clone().map(s)),
     ];
     with_optional(item, optional)
 }
@@ -110,6 +111,7 @@ fn from_item(item: &Item) -> Result<RenderRecord, StoreError> {
         duration_ms: get_n(item, "duration_ms"),
         error,
         execution: get_s(item, "execution"),
+        call_recording_id: get_s(item, "call_recording_id"),
         created_at_ms: need_n("created_at")?,
         updated_at_ms: need_n("updated_at")?,
         expires_at: need_n(TTL_ATTRIBUTE)?,

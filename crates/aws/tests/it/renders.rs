@@ -45,7 +45,8 @@ const MINUTE: JobCost = JobCost {
 async fn a_render_item_round_trips_and_every_write_is_conditional_on_the_version_read() {
     let (ddb, name) = table().await;
     let renders = DynamoRenders::new(ddb, &name);
-    let record = queued("r1", "jwt:u1", 1_000);
+    let mut record = queued("r1", "jwt:u1", 1_000);
+    record.call_recording_id = Some("rec-123".into());
     assert!(renders.create_render(&record).await.unwrap());
     assert!(
         !renders.create_render(&record).await.unwrap(),

@@ -40,7 +40,7 @@ use crate::job::{MediaInfo, Size};
 pub use request::{ExportTarget, export_request};
 pub use start::{
     CallExport, EXPORT_THUMBNAILS, ExportAsk, ExportRefusal, ExportStart, ExportState,
-    parse_export_request, plan_export,
+    export_event, parse_export_request, plan_export,
 };
 
 /// The strip's height in the speaker layout (and under a screenshare), as a fraction of the frame's height.

@@ -167,6 +167,9 @@ pub struct RenderRecord {
     pub error: Option<RenderFailure>,
     /// The execution's ARN.
     pub execution: Option<String>,
+    /// The call recording this render is the export of (`POST /recordings/{recording_id}/export`): its end is also
+    /// announced as `call.export.ready` / `call.export.failed`.
+    pub call_recording_id: Option<String>,
     /// When it was accepted (ms since the epoch).
     pub created_at_ms: u64,
     /// When it last changed (ms since the epoch).
@@ -217,6 +220,7 @@ impl RenderRecord {
             duration_ms: None,
             error: None,
             execution: None,
+            call_recording_id: None,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
             expires_at,

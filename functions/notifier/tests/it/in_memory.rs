@@ -123,6 +123,53 @@ async fn the_first_render_result_wins() {
 }
 
 #[tokio::test]
+async fn a_calls_export_is_announced_to_the_call_once_with_its_render() {
+    use vidpipe_core::ports::RenderStore;
+    use vidpipe_core::render::record::RenderRecord;
+    let notifier = notifier();
+    let mut export = RenderRecord::queued("promo-42", None, 1_000, 1_900_000_000);
+    export.call_recording_id = Some("rec-123".into());
+    assert!(notifier.renders.create_render(&export).await.unwrap());
+    let mut ready = fixture("render-ready.json");
+    ready["render_result"]["duration_ms"] = json!(300_000);
+    notifier.handle(ready.clone()).await.unwrap();
+    assert_eq!(
+        published(&notifier),
+        [
+            DomainEventType::RenderReady,
+            DomainEventType::CallExportReady
+        ]
+    );
+    let announced = notifier.publisher.events()[1].clone();
+    assert_eq!(announced.id, "call.export.ready:promo-42");
+    assert_eq!(
+        announced.data,
+        json!({"recording_id": "rec-123", "export_id": "promo-42", "status": "ready", "duration_ms": 300_000,
+               "error": null})
+    );
+    // A redelivered result announces nothing again.
+    notifier.handle(ready).await.unwrap();
+    assert_eq!(published(&notifier).len(), 2);
+
+    // A failed export: `call.export.failed` with the reason.
+    let notifier = self::notifier();
+    let mut export = RenderRecord::queued("r-9", None, 1_000, 1_900_000_000);
+    export.call_recording_id = Some("rec-123".into());
+    assert!(notifier.renders.create_render(&export).await.unwrap());
+    let mut failed = fixture("render-failed.json");
+    failed["render_result"]["render_id"] = json!("r-9");
+    notifier.handle(failed).await.unwrap();
+    let events = notifier.publisher.events();
+    assert_eq!(events[1].event_type, DomainEventType::CallExportFailed);
+    assert_eq!(events[1].data["status"], "failed");
+    assert!(
+        events[1].data["error"]["code"].is_string(),
+        "{}",
+        events[1].data
+    );
+}
+
+#[tokio::test]
 async fn the_cancellation_of_a_job_the_compositor_replaced_fails_nothing() {
     let notifier = notifier();
     let canceled = fixture("canceled.json");

@@ -15,7 +15,8 @@ use crate::call::composition::CompositionState;
 use crate::call::{Call, CallId, CallTrack, UploadedTrack, track_ids};
 use crate::job::MediaInfo;
 use crate::keys::{KeyKind, RoomId, call_prefix, classify_key, export_key};
-use crate::render::record::RenderState;
+use crate::notify::{DomainEvent, DomainEventType};
+use crate::render::record::{RenderRecord, RenderState};
 use crate::render::{Chunking, RenderRequest, Renderer, Thumbnails};
 use crate::validate::{FieldError, JsonFields};
 
@@ -176,6 +177,28 @@ pub struct ExportState {
     pub revision: u64,
     /// When it was asked for, epoch ms.
     pub requested_at_ms: u64,
+}
+
+/// The announcement of a call's export that ended, from its render's item (`record`, once ready or failed, and only
+/// for a render that is a call's export): `call.export.ready` or `call.export.failed`, with the call's
+/// `recording_id`, the `export_id`, its `status`, `duration_ms` and `error`; the id
+/// `call.export.{status}:{export_id}`, stable, so receivers drop repeats. No URL: the export's is signed for its
+/// reader by `GET /recordings/{recording_id}`.
+pub fn export_event(record: &RenderRecord, time: String) -> Option<DomainEvent> {
+    let recording_id = record.call_recording_id.as_deref()?;
+    let event_type = match record.status {
+        RenderState::Ready => DomainEventType::CallExportReady,
+        RenderState::Failed => DomainEventType::CallExportFailed,
+        RenderState::Queued | RenderState::Processing => return None,
+    };
+    Some(DomainEvent {
+        id: format!("{}:{}", event_type.as_str(), record.render_id),
+        event_type,
+        time,
+        data: serde_json::json!({"recording_id": recording_id, "export_id": record.render_id,
+            "status": record.status.as_str(), "duration_ms": record.duration_ms,
+            "error": record.error.as_ref().map(|e| serde_json::json!({"code": e.error, "message": e.cause}))}),
+    })
 }
 
 /// Why an export cannot be started.
@@ -504,5 +527,37 @@ mod tests {
             export.render_request("bkt", "calls/", &unprobed, Renderer::MediaConvert),
             Err(ExportError::NotProbed(uris[0].clone()))
         );
+    }
+
+    #[test]
+    fn an_ended_export_is_announced_to_its_call_and_nothing_else_is() {
+        let mut record = RenderRecord::queued("e-1", None, 0, 0);
+        assert_eq!(
+            export_event(&record, "t".into()),
+            None,
+            "not a call's export"
+        );
+        record.call_recording_id = Some("rec-1".into());
+        assert_eq!(export_event(&record, "t".into()), None, "still queued");
+        record.status = RenderState::Ready;
+        record.duration_ms = Some(6_700);
+        let ready = export_event(&record, "t".into()).unwrap();
+        assert_eq!(
+            (ready.id.as_str(), ready.event_type),
+            ("call.export.ready:e-1", DomainEventType::CallExportReady)
+        );
+        assert_eq!(
+            ready.data,
+            serde_json::json!({"recording_id": "rec-1", "export_id": "e-1", "status": "ready",
+                               "duration_ms": 6_700, "error": null})
+        );
+        record.status = RenderState::Failed;
+        record.error = Some(crate::stream_status::RenderFailure {
+            error: "InvalidRenderRequest".into(),
+            cause: "a track cannot be probed".into(),
+        });
+        let failed = export_event(&record, "t".into()).unwrap();
+        assert_eq!(failed.event_type, DomainEventType::CallExportFailed);
+        assert_eq!(failed.data["error"]["code"], "InvalidRenderRequest");
     }
 }

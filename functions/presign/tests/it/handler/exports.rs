@@ -176,6 +176,21 @@ async fn refused_export_requests_burn_nothing_start_nothing_and_write_nothing() 
     .await;
 }
 
+/// `GET /recordings/{id}` shows the export `id` ready: its MP4 and five thumbnails presigned, its length.
+async fn assert_shown_ready(app: &TestApp, id: &str) {
+    let (_, shown) = get(app, "bob", CALL).await;
+    assert_eq!(shown["export_status"], "ready");
+    assert_eq!(
+        shown["export"]["url"],
+        format!("https://s3.test/{FOLDER}exports/{id}.mp4?get")
+    );
+    let thumbnails: Vec<String> = (1..=5)
+        .map(|n| format!("https://s3.test/{FOLDER}thumbnails/{id}/thumb_000{n}.jpg?get"))
+        .collect();
+    assert_eq!(shown["export"]["thumbnails"], json!(thumbnails));
+    assert_eq!(shown["export"]["duration_ms"], 31_000);
+}
+
 #[tokio::test]
 async fn an_export_runs_once_on_the_render_flow_and_shows_its_signed_mp4_and_thumbnails_when_ready()
 {
@@ -221,6 +236,11 @@ async fn an_export_runs_once_on_the_render_flow_and_shows_its_signed_mp4_and_thu
     assert_eq!(peers, ["peer-1", "peer-2"]);
     let record = app.renders.store.get(&id).unwrap();
     assert_eq!(record.owner, None);
+    assert_eq!(
+        record.call_recording_id.as_deref(),
+        Some(CALL),
+        "its end is announced to the call"
+    );
     assert_eq!(record.execution, Some(RecordingExecutions::arn(&id)));
     assert_eq!(
         record.output_uri,
@@ -255,17 +275,7 @@ async fn an_export_runs_once_on_the_render_flow_and_shows_its_signed_mp4_and_thu
     let (_, shown) = get(&app, "alice", CALL).await;
     assert_eq!(shown["export"]["progress"], 40);
     finish(&app, &id, RenderState::Ready).await;
-    let (_, shown) = get(&app, "bob", CALL).await;
-    assert_eq!(shown["export_status"], "ready");
-    assert_eq!(
-        shown["export"]["url"],
-        format!("https://s3.test/{FOLDER}exports/{id}.mp4?get")
-    );
-    let thumbnails: Vec<String> = (1..=5)
-        .map(|n| format!("https://s3.test/{FOLDER}thumbnails/{id}/thumb_000{n}.jpg?get"))
-        .collect();
-    assert_eq!(shown["export"]["thumbnails"], json!(thumbnails));
-    assert_eq!(shown["export"]["duration_ms"], 31_000);
+    assert_shown_ready(&app, &id).await;
     let (_, same) = post_export(&app, "alice", "").await;
     assert_eq!(
         (same["export_id"].as_str(), same["status"].as_str()),
