@@ -16,10 +16,7 @@ use vidpipe_core::call::export::{
 };
 use vidpipe_core::call::token::Scope;
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
-use vidpipe_core::ports::{
-    ExecutionError, ObjectStore, RecordingStore, RenderExecutions, RenderStore, StreamStatusStore,
-    update_render,
-};
+use vidpipe_core::ports::{ObjectStore, RecordingStore, RenderStore, StreamStatusStore};
 use vidpipe_core::render::record::{RenderRecord, RenderState};
 use vidpipe_core::render::thumbnail_name;
 use vidpipe_core::s3uri::S3Uri;
@@ -163,26 +160,11 @@ where
             return Ok(record);
         }
         let input = json!({"export": export, "render_id": export.export_id});
-        let started = match self
-            .renders
-            .executions()
-            .start(&export.export_id, &input)
-            .await
-        {
-            Ok(started) => started,
-            Err(ExecutionError::AlreadyExists(_)) => {
-                return Err(ApiError::conflict(
-                    "export_conflict",
-                    "an execution of this export's name exists with another input",
-                ));
-            }
-            Err(e) => return Err(ApiError::internal(&e)),
-        };
-        let updated = update_render(store, &export.export_id, now_ms(), |r| {
-            r.execution = Some(started.execution_arn.clone());
-        })
-        .await?;
-        Ok(updated.map_or(record, |(r, ())| r))
+        let taken = ApiError::conflict(
+            "export_conflict",
+            "an execution of this export's name exists with another input",
+        );
+        self.start_execution(&record, &input, taken).await
     }
 
     /// The call's `export_status` and `export` for `GET /recordings/{recording_id}`: `null` and `null` before any

@@ -268,19 +268,30 @@ where
             .map_err(|e| unavailable(&e))?;
         let input = json!({"request_uri": request_uri.to_string(), "owner": owner,
                            "render_id": record.render_id});
+        let taken = ApiError::conflict(
+            "render_id_taken",
+            "an execution of this name exists: choose another render_id, or leave it out",
+        );
+        self.start_execution(record, &input, taken).await
+    }
+
+    /// Starts the render state machine's execution named after `record`'s render with `input` (the same name and
+    /// input again answer the same execution) and records its ARN on the render item; `taken` answers an execution
+    /// of that name started with another input. The render, as stored after.
+    pub(crate) async fn start_execution(
+        &self,
+        record: &RenderRecord,
+        input: &Value,
+        taken: ApiError,
+    ) -> Result<RenderRecord, ApiError> {
         let started = match self
             .renders
             .executions()
-            .start(&record.render_id, &input)
+            .start(&record.render_id, input)
             .await
         {
             Ok(started) => started,
-            Err(ExecutionError::AlreadyExists(_)) => {
-                return Err(ApiError::conflict(
-                    "render_id_taken",
-                    "an execution of this name exists: choose another render_id, or leave it out",
-                ));
-            }
+            Err(ExecutionError::AlreadyExists(_)) => return Err(taken),
             Err(e) => return Err(unavailable(&e)),
         };
         let updated = update_render(self.renders.store(), &record.render_id, now_ms(), |r| {
