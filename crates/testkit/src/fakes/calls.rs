@@ -39,6 +39,29 @@ impl InMemoryCalls {
     fn grants(&self) -> std::sync::MutexGuard<'_, HashMap<String, TokenGrant>> {
         self.grants.lock().expect("grants lock")
     }
+
+    /// Stores `state` in the call's `slot` (its previews or its export) only if the stored one's revision is
+    /// `expected` (`None`: none stored yet), as the DynamoDB adapter's conditional write does.
+    fn replace_revised<T: Clone>(
+        &self,
+        recording_id: &str,
+        slot: impl FnOnce(&mut Call) -> &mut Option<T>,
+        revision: impl Fn(&T) -> u64,
+        state: &T,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut calls = self.calls();
+        let call = calls
+            .get_mut(recording_id)
+            .ok_or(StoreError::Conflict("no such call recording"))?;
+        let stored = slot(call);
+        if stored.as_ref().map(&revision) != expected {
+            return Ok(false);
+        }
+        *stored = Some(state.clone());
+        self.wrote();
+        Ok(true)
+    }
 }
 
 impl CallTracks for InMemoryCalls {
@@ -127,16 +150,8 @@ impl CallPreviews for InMemoryCalls {
         state: &PreviewState,
         expected: Option<u64>,
     ) -> Result<bool, StoreError> {
-        let mut calls = self.calls();
-        let call = calls
-            .get_mut(recording_id)
-            .ok_or(StoreError::Conflict("no such call recording"))?;
-        if call.preview.as_ref().map(|p| p.revision) != expected {
-            return Ok(false);
-        }
-        call.preview = Some(state.clone());
-        self.wrote();
-        Ok(true)
+        let revision = |p: &PreviewState| p.revision;
+        self.replace_revised(recording_id, |c| &mut c.preview, revision, state, expected)
     }
 }
 
@@ -147,16 +162,8 @@ impl CallExports for InMemoryCalls {
         state: &ExportState,
         expected: Option<u64>,
     ) -> Result<bool, StoreError> {
-        let mut calls = self.calls();
-        let call = calls
-            .get_mut(recording_id)
-            .ok_or(StoreError::Conflict("no such call recording"))?;
-        if call.export.as_ref().map(|e| e.revision) != expected {
-            return Ok(false);
-        }
-        call.export = Some(state.clone());
-        self.wrote();
-        Ok(true)
+        let revision = |e: &ExportState| e.revision;
+        self.replace_revised(recording_id, |c| &mut c.export, revision, state, expected)
     }
 }
 
