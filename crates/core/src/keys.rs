@@ -131,6 +131,20 @@ pub fn export_key(prefix: &str, room: &RoomId, call: &CallId, export_id: &str) -
     )
 }
 
+/// Folder of a call's export's thumbnails: `{call_prefix}processed/thumbnails/{export_id}/` (`thumb_0001.jpg`, ...).
+/// Nothing in it classifies ([`classify_key`]).
+pub fn export_thumbnails_prefix(
+    prefix: &str,
+    room: &RoomId,
+    call: &CallId,
+    export_id: &str,
+) -> String {
+    format!(
+        "{}processed/thumbnails/{export_id}/",
+        call_prefix(prefix, room, call)
+    )
+}
+
 /// Key of the request object of a call's previews, generation `generation`:
 /// `{call_prefix}preview/requests/{generation}.json`. `POST /recordings/{recording_id}/preview` writes it; its
 /// ObjectCreated event has the compositor submit that generation's jobs.
@@ -464,6 +478,15 @@ mod tests {
             "videos/rooms/room-456/rec-123/processed/exports/export-1.mp4"
         );
         assert_eq!(classify_key("videos/", &export), KeyKind::Other);
+        let thumbnails = export_thumbnails_prefix("videos/", &room, &call, "export-1");
+        assert_eq!(
+            thumbnails,
+            "videos/rooms/room-456/rec-123/processed/thumbnails/export-1/"
+        );
+        assert_eq!(
+            classify_key("videos/", &format!("{thumbnails}thumb_0001.jpg")),
+            KeyKind::Other
+        );
         for other in [
             "videos/rooms/room-456/rec-123/tracks/peer-7/av/t-1.mov",
             "videos/rooms/room-456/rec-123/tracks/peer-7/audio/t-1.webm",

@@ -14,7 +14,7 @@ use super::{ExportError, ExportTarget, export_layout, export_request, export_tra
 use crate::call::composition::CompositionState;
 use crate::call::{Call, CallId, CallTrack, UploadedTrack, track_ids};
 use crate::job::MediaInfo;
-use crate::keys::{KeyKind, RoomId, call_prefix, classify_key, export_key};
+use crate::keys::{KeyKind, RoomId, classify_key, export_key, export_thumbnails_prefix};
 use crate::notify::{DomainEvent, DomainEventType};
 use crate::render::record::{RenderRecord, RenderState};
 use crate::render::{Chunking, RenderRequest, Renderer, Thumbnails};
@@ -127,11 +127,7 @@ impl CallExport {
         let call = CallId::parse("recording_id", &self.recording_id)
             .map_err(|_| ExportError::NotThisCall(self.recording_id.clone()))?;
         let video = export_key(prefix, &room, &call, &self.export_id);
-        let thumbnails = format!(
-            "{}processed/thumbnails/{}/",
-            call_prefix(prefix, &room, &call),
-            self.export_id
-        );
+        let thumbnails = export_thumbnails_prefix(prefix, &room, &call, &self.export_id);
         Ok((
             format!("s3://{bucket}/{video}"),
             format!("s3://{bucket}/{thumbnails}"),
