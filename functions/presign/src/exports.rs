@@ -69,8 +69,8 @@ where
             ));
         }
         let uploaded = self.uploaded_track_ids(&call).await?;
-        let current_status = match &call.export {
-            Some(current) => self.export_render(current).await?.map(|r| r.status),
+        let current = match &call.export {
+            Some(current) => self.export_render(current).await?,
             None => None,
         };
         let export_id = uuid::Uuid::new_v4().to_string();
@@ -78,7 +78,7 @@ where
             &call,
             |t| uploaded.contains(&t.track_id),
             ask,
-            current_status,
+            current.as_ref().map(|r| r.status),
             &export_id,
             now_ms(),
         )
@@ -101,7 +101,9 @@ where
             }
             ExportStart::Current(state) => (state, false),
         };
-        let record = self.run_export(&call, &state).await?;
+        // The render item read above, when it is this export's: not read again.
+        let known = current.filter(|r| r.render_id == state.export.export_id);
+        let record = self.run_export(&call, &state, known).await?;
         if started {
             tracing::info!(
                 recording_id = id,
@@ -133,11 +135,20 @@ where
     /// Makes sure the export of `state` runs: writes its render item if there is none yet and starts its
     /// execution if none was recorded. Both steps are idempotent (the item is created only where none is; the
     /// execution is named after the export, with the same input every time), so a request that stopped between
-    /// them is finished by the next one that answers the same export.
-    async fn run_export(&self, call: &Call, state: &ExportState) -> Result<RenderRecord, ApiError> {
+    /// them is finished by the next one that answers the same export. `known`: its render item, if just read.
+    async fn run_export(
+        &self,
+        call: &Call,
+        state: &ExportState,
+        known: Option<RenderRecord>,
+    ) -> Result<RenderRecord, ApiError> {
         let export = &state.export;
         let store = self.renders.store();
-        let record = match self.export_render(state).await? {
+        let stored = match known {
+            Some(record) => Some(record),
+            None => self.export_render(state).await?,
+        };
+        let record = match stored {
             Some(record) => record,
             None => {
                 let (video, _) = export
