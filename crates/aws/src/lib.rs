@@ -1,9 +1,10 @@
 //! vidpipe's AWS adapters: thin wrappers over the AWS SDK that implement the ports of `vidpipe_core::ports` (and
 //! the render flow's, `vidpipe_core::render::ports`), each named for its technology.
 //!
-//! Clients come from `aws_config::load_defaults(BehaviorVersion::latest())` once per cold start, and S3's from
-//! [`s3::client`] (path style from the function's configuration); local emulators are reached through the SDK's
-//! standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables, never through special code paths.
+//! Clients come from [`sdk::load`] once per cold start (`aws_config::load_defaults` with an HTTPS client that builds
+//! its TLS configuration on first use), and S3's from [`s3::client`] (path style from the function's
+//! configuration); local emulators are reached through the SDK's standard `AWS_ENDPOINT_URL` /
+//! `AWS_ENDPOINT_URL_<SERVICE>` variables, never through special code paths.
 
 pub mod cloudfront;
 pub mod dynamo;
@@ -15,6 +16,7 @@ pub mod provision;
 pub mod publisher;
 pub mod requests;
 pub mod s3;
+pub mod sdk;
 pub mod secrets;
 pub mod stepfunctions;
 pub mod webhook;

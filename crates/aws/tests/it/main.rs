@@ -10,6 +10,7 @@ mod provision;
 mod publisher;
 mod renders;
 mod s3_reads;
+mod sdk;
 mod secrets;
 mod stream_pairing;
 mod stream_status;

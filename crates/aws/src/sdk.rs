@@ -1,0 +1,125 @@
+//! The AWS SDK configuration every function loads once per cold start.
+//!
+//! The SDK's default HTTPS client (rustls on aws-lc-rs) builds a TLS configuration, root store included, each time
+//! an SDK client is created, to check it early, and throws it away; the one it uses is built again on the first
+//! request. vidpipe-presign creates five clients (S3, DynamoDB, Step Functions, MediaConvert, and STS inside the
+//! default credential chain), so it built six root stores of about 150 certificates each before answering: a third
+//! of its start-up CPU, profiled on the development machine (docs/benchmarks.md, "Cold start"). The client built
+//! here is the same one, without the early check: each TLS configuration is built once, when first used.
+
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_smithy_http_client::Builder;
+use aws_smithy_http_client::tls::Provider;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// The configuration of a function: region, credentials and endpoints from the environment (as
+/// `aws_config::load_defaults`), with [`config_loader`]'s HTTPS client.
+pub async fn load() -> SdkConfig {
+    config_loader().load().await
+}
+
+/// `aws_config::defaults` with the HTTPS client that builds its TLS configuration on first use; a caller may set
+/// more (a test's endpoint and credentials) before loading it.
+pub fn config_loader() -> ConfigLoader {
+    let client = Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(SharedHttpClient::new(BuiltOnFirstUse(client)))
+}
+
+/// An HTTP client whose connectors (and their TLS configurations) are built only when a request needs one: the
+/// SDK's own client caches the connector it uses, per timeout settings, but also builds one more for every SDK
+/// client created (`validate_base_client_config`), which this one does not ask it to.
+#[derive(Debug)]
+struct BuiltOnFirstUse(SharedHttpClient);
+
+impl HttpClient for BuiltOnFirstUse {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_smithy_runtime_api::client::http::http_client_fn;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+
+    use super::*;
+
+    /// A client that counts the SDK's early checks, each of which builds a connector in the SDK's own client.
+    #[derive(Debug, Clone, Default)]
+    struct CountsChecks(Arc<AtomicUsize>);
+
+    impl HttpClient for CountsChecks {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            http_client_fn(|_, _| unreachable!("no request is sent"))
+                .http_connector(settings, components)
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn new_clients(http_client: SharedHttpClient) {
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .http_client(http_client)
+            .build();
+        aws_sdk_dynamodb::Client::new(&sdk);
+        crate::s3::client(&sdk, true);
+    }
+
+    #[test]
+    fn creating_sdk_clients_builds_no_connector_through_the_wrapper_and_one_each_without_it() {
+        let checks = CountsChecks::default();
+        new_clients(SharedHttpClient::new(checks.clone()));
+        assert_eq!(
+            checks.0.load(Ordering::SeqCst),
+            2,
+            "the SDK checks every client it creates"
+        );
+        let checks = CountsChecks::default();
+        new_clients(SharedHttpClient::new(BuiltOnFirstUse(
+            SharedHttpClient::new(checks.clone()),
+        )));
+        assert_eq!(checks.0.load(Ordering::SeqCst), 0);
+    }
+}
