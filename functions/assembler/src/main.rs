@@ -9,7 +9,7 @@ use vidpipe_engine::{Assembler, Storage, Tools};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env(|name| std::env::var(name).ok())?;
-    let sdk = vidpipe_aws::sdk::load().await;
+    let sdk = vidpipe_aws::sdk::load().await?;
     let s3 = vidpipe_aws::s3::client(&sdk, config.s3_force_path_style);
     let assembler = Assembler::new(Storage::with_s3(s3)).with_tools(Tools {
         ffmpeg: config.ffmpeg,

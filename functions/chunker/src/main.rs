@@ -11,7 +11,7 @@ use vidpipe_chunker::{ProbeBackend, handle};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env(|name| std::env::var(name).ok())?;
-    let sdk = vidpipe_aws::sdk::load().await;
+    let sdk = vidpipe_aws::sdk::load().await?;
     let s3 = vidpipe_aws::s3::client(&sdk, config.s3_force_path_style);
     let prober = match config.probe_backend {
         ProbeBackendKind::MediaConvert => {

@@ -9,7 +9,7 @@ use vidpipe_job_builder::handle;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env(|name| std::env::var(name).ok())?;
-    let sdk = vidpipe_aws::sdk::load().await;
+    let sdk = vidpipe_aws::sdk::load().await?;
     let store = S3RequestStore(vidpipe_aws::s3::client(&sdk, config.s3_force_path_style));
     let context = &config.job_context;
     lambda_runtime::run(service_fn(|event| handle(event, context, &store))).await

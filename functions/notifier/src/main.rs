@@ -9,7 +9,7 @@ use vidpipe_notifier::config::Config;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env(|name| std::env::var(name).ok())?;
-    let sdk = vidpipe_aws::sdk::load().await;
+    let sdk = vidpipe_aws::sdk::load().await?;
     let notifier = vidpipe_notifier::wiring::notifier(config, &sdk).await?;
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

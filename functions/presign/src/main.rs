@@ -9,7 +9,7 @@ use vidpipe_presign::event_guard::guard;
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env(|name| std::env::var(name).ok())?;
-    let sdk = vidpipe_aws::sdk::load().await;
+    let sdk = vidpipe_aws::sdk::load().await?;
     let app = vidpipe_presign::wiring::app(config, &sdk).await?;
     let app = &app;
     // lambda_http::run, with each event made safe for lambda_http's conversion first (event_guard).

@@ -10,7 +10,7 @@ use vidpipe_transcoder::config::Config;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env(|name| std::env::var(name).ok())?;
-    let sdk = vidpipe_aws::sdk::load().await;
+    let sdk = vidpipe_aws::sdk::load().await?;
     let transcoder = vidpipe_transcoder::wiring::transcoder(config, &sdk);
     let transcoder = &transcoder;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -1,11 +1,13 @@
 //! The functions' SDK configuration (`vidpipe_aws::sdk`) against a real moto server: its HTTP client, which builds
-//! its connectors on first use, carries requests of two clients.
+//! its connectors on first use, carries requests of two clients. Building the connector parses the compiled-in
+//! root certificates (the SDK panics on one it cannot parse), though moto is reached over plain HTTP.
 
 use vidpipe_testkit::{moto::MotoServer, unique_name};
 
 #[tokio::test]
 async fn clients_of_the_functions_configuration_reach_dynamodb_and_s3() {
     let sdk = vidpipe_aws::sdk::config_loader()
+        .unwrap()
         .endpoint_url(MotoServer::shared().endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
