@@ -44,18 +44,24 @@ pub fn config_loader() -> Result<ConfigLoader, HttpClientError> {
         .http_client(SharedHttpClient::new(BuiltOnFirstUse(client))))
 }
 
-/// webpki-root-certs' certificates as one PEM bundle: the SDK's trust store takes PEM only.
+/// webpki-root-certs' certificates as one PEM bundle: the SDK's trust store takes PEM only. Written into one
+/// buffer of its final size (about 230 kB), not grown piece by piece.
 fn root_certificates_pem() -> String {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----\n";
+    const END: &str = "\n-----END CERTIFICATE-----\n";
     let base64 = base64::engine::general_purpose::STANDARD;
-    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
+    let size = roots
         .iter()
-        .map(|der| {
-            format!(
-                "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-                base64.encode(der)
-            )
-        })
-        .collect()
+        .map(|der| BEGIN.len() + der.len().div_ceil(3) * 4 + END.len())
+        .sum();
+    let mut bundle = String::with_capacity(size);
+    for der in roots {
+        bundle.push_str(BEGIN);
+        base64.encode_string(der, &mut bundle);
+        bundle.push_str(END);
+    }
+    bundle
 }
 
 /// An HTTP client whose connectors (and their TLS configurations) are built only when a request needs one: the
@@ -163,6 +169,7 @@ mod tests {
         let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
         assert!(roots.len() > 100, "{} roots", roots.len());
         assert_eq!(decoded.len(), roots.len());
+        assert_eq!(bundle.capacity(), bundle.len(), "sized once");
         for (pem, der) in decoded.iter().zip(roots) {
             assert_eq!(pem.as_slice(), der.as_ref());
         }
