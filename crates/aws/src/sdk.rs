@@ -4,12 +4,13 @@
 //! an SDK client is created, to check it early, and throws it away; the one it uses is built again on the first
 //! request. vidpipe-presign creates five clients (S3, DynamoDB, Step Functions, MediaConvert, and STS inside the
 //! default credential chain), so it built six root stores of about 150 certificates each before answering: a third
-//! of its start-up CPU, profiled on the development machine (docs/benchmarks.md, "Cold start"). The client built
-//! here is the same one, without the early check: each TLS configuration is built once, when first used.
+//! of its start-up CPU, profiled on the development machine (docs/benchmarks.md, "Cold start: the SDK client's
+//! start-up work cut"). The client built here is the same one, without the early check: each TLS configuration is
+//! built once, when first used.
 //!
 //! Its trust store is the Mozilla root certificates compiled into the binary (webpki-root-certs, the set rustls
 //! recommends), not the system's: the default reads the certificate bundle and every file of the certificate folder
-//! and parses them (on the development machine, Debian, 147 files besides the bundle: about 5 ms of the first
+//! and parses them (on the development machine, Debian, 147 files besides the bundle: 3 to 6 ms of the first
 //! request once the early checks were gone). A function then trusts the same roots on every Lambda image.
 
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
