@@ -41,6 +41,7 @@ use vidpipe_core::render::ports::{
 };
 use vidpipe_core::render::scope::{RenderScope, WorkFolder};
 use vidpipe_core::render::{Chunk, RenderOutput, RenderRequest, Renderer, Soundtrack};
+pub use vidpipe_core::render::PlannedChunk;
 use vidpipe_core::s3uri::S3Uri;
 
 pub use error::ChunkerError;
@@ -74,19 +75,6 @@ pub struct ChunkerInput {
     /// The state machine's execution name: it names the render's work folder.
     #[serde(default)]
     pub execution: Option<String>,
-}
-
-/// One planned chunk and where it is rendered to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlannedChunk {
-    /// Position in the join order, from 0.
-    pub index: u32,
-    /// First frame.
-    pub start_frame: u64,
-    /// One past the last frame.
-    pub end_frame: u64,
-    /// `chunks/{index:05}.mp4` in the render's work folder.
-    pub output_uri: String,
 }
 
 /// The plan: the task output and the state machine's data after it.

@@ -100,6 +100,7 @@ fn join_spec(chunks: Vec<ChunkFile>, total_frames: u64, output: &Path) -> JoinSp
         soundtrack_uri: None,
         output_uri: output.display().to_string(),
         thumbnails: None,
+        replace: false,
     }
 }
 

@@ -6,22 +6,25 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::requests::S3RequestStore;
-use vidpipe_engine::{Engine, Storage};
+use vidpipe_engine::{Assembler, Engine, Storage};
 use vidpipe_lambda::ErrorType;
 use vidpipe_testkit::fidelity::{golden, stream};
 use vidpipe_transcoder::{Transcoder, TranscoderError};
 
 use crate::common::Stack;
 
-fn transcoder(stack: &Stack) -> Transcoder {
+/// The transcoder on the stack, every job run whole.
+pub fn transcoder(stack: &Stack) -> Transcoder {
     Transcoder {
         engine: Engine::new(Storage::with_s3(stack.s3.clone())),
+        assembler: Assembler::new(Storage::with_s3(stack.s3.clone())),
         bus: EventBus::new(
             aws_sdk_eventbridge::Client::new(&stack.sdk),
             &stack.events.bus_name,
         ),
         documents: S3RequestStore(stack.s3.clone()),
         memory_mb: None,
+        flow: None,
     }
 }
 

@@ -3,5 +3,6 @@
 //! adapter, running the builders' composite, single, chunk and playback jobs with the engine's fidelity checks.
 
 mod common;
+mod chunked;
 mod handler;
 mod watch;
