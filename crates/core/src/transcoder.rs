@@ -269,6 +269,41 @@ mod tests {
     }
 
     #[test]
+    fn a_flow_step_names_its_step_and_carries_the_job() {
+        let job = json!({"job_id": "composite-1", "user_metadata": {"stream": "s1"},
+            "request_uri": "s3://bkt/v/work/composite-1/request.json",
+            "media_uri": "s3://bkt/v/work/composite-1/media.json",
+            "output": {"uri": "s3://bkt/v/s1_composited.mp4", "width": 640, "height": 360, "fps": 30},
+            "total_frames": 180, "max_concurrency": 40,
+            "chunks": [{"index": 0, "start_frame": 0, "end_frame": 180,
+                        "output_uri": "s3://bkt/v/work/composite-1/chunks/00000.mp4"}],
+            "soundtrack_uri": null, "planning_cost_micro_usd": 0});
+        let sound = json!({"flow": "soundtrack", "job": job});
+        let parsed = Invocation::parse(&sound).unwrap();
+        assert!(
+            matches!(&parsed, Invocation::Flow(FlowStep::Soundtrack { job }) if job.total_frames == 180)
+        );
+        assert_eq!(parsed.to_json(), sound, "the wire form");
+        let failed = json!({"flow": "failed", "job": job,
+                            "error": {"Error": "ChunkFailed", "Cause": "chunk 1: 1999: ffmpeg failed"}});
+        let Invocation::Flow(FlowStep::Failed { error, .. }) = Invocation::parse(&failed).unwrap()
+        else {
+            panic!("a failure");
+        };
+        assert_eq!(error.error, "ChunkFailed");
+        for bad in [
+            json!({"flow": "encode", "job": job}),
+            json!({"flow": "soundtrack"}),
+            json!({"flow": "soundtrack", "job": {"job_id": "x"}}),
+            json!({"flow": "soundtrack", "job": job, "extra": 1}),
+            json!({"flow": "join", "job": job, "rendered": []}),
+            json!({"flow": 7, "job": job}),
+        ] {
+            assert!(Invocation::parse(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn the_transcoders_job_events_read_as_mediaconverts() {
         use crate::jobevent::{JOB_STATE_CHANGE, JobStateChange, TRANSCODER_SOURCE};
         let detail = json!({"timestamp": 1, "jobId": "j", "status": "PROGRESSING"});

@@ -36,12 +36,12 @@ use serde_json::Value;
 use vidpipe_core::call::export::CallExport;
 use vidpipe_core::job::{MediaInfo, Size, max_bitrate};
 use vidpipe_core::limits::SourceLimits;
+pub use vidpipe_core::render::PlannedChunk;
 use vidpipe_core::render::ports::{
     HeaderReader, RequestReader, RequestWriter, VideoProber, read_document,
 };
 use vidpipe_core::render::scope::{RenderScope, WorkFolder};
 use vidpipe_core::render::{Chunk, RenderOutput, RenderRequest, Renderer, Soundtrack};
-pub use vidpipe_core::render::PlannedChunk;
 use vidpipe_core::s3uri::S3Uri;
 
 pub use error::ChunkerError;

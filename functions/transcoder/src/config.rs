@@ -74,7 +74,10 @@ mod tests {
             ("AWS_ACCOUNT_ID", "111122223333"),
             ("AWS_REGION", "eu-west-1"),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3008"),
-            ("TRANSCODE_STATE_MACHINE_ARN", "arn:aws:states:eu-west-1:111122223333:stateMachine:t"),
+            (
+                "TRANSCODE_STATE_MACHINE_ARN",
+                "arn:aws:states:eu-west-1:111122223333:stateMachine:t",
+            ),
             ("TRANSCODE_CHUNK_SECONDS", "60"),
         ]))
         .unwrap();

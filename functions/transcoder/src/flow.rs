@@ -110,7 +110,11 @@ impl Transcoder {
         };
         let input = json!(chunked);
         if input.to_string().len() > INPUT_LIMIT_BYTES {
-            tracing::warn!(job_id, chunks = chunks.len(), "too many chunks for one execution: the job runs whole");
+            tracing::warn!(
+                job_id,
+                chunks = chunks.len(),
+                "too many chunks for one execution: the job runs whole"
+            );
             return Ok(None);
         }
         let mut progressing = self.job_state(&chunked);
@@ -138,7 +142,11 @@ impl Transcoder {
             .ok()?;
         let mut media = BTreeMap::new();
         for uri in chunkable.sources() {
-            let info = self.engine.media_info(&S3Uri::parse_str(uri).ok()?).await.ok()?;
+            let info = self
+                .engine
+                .media_info(&S3Uri::parse_str(uri).ok()?)
+                .await
+                .ok()?;
             media.insert(uri.to_owned(), info);
         }
         let render = chunkable
@@ -260,8 +268,14 @@ impl Transcoder {
                 .user_metadata
                 .insert(METADATA_LAMBDA_COST.to_owned(), total.to_string());
         }
-        self.put_events(&job.job_id, &[complete.event(false)]).await?;
-        tracing::info!(job_id = job.job_id, frames = joined.frames, chunks = job.chunks.len(), "job joined and complete");
+        self.put_events(&job.job_id, &[complete.event(false)])
+            .await?;
+        tracing::info!(
+            job_id = job.job_id,
+            frames = joined.frames,
+            chunks = job.chunks.len(),
+            "job joined and complete"
+        );
         Ok(json!({"job_id": job.job_id, "status": JobStatus::Complete}))
     }
 
@@ -278,7 +292,12 @@ impl Transcoder {
         failed.error_code = Some(failure.code);
         failed.error_message = Some(failure.message);
         self.put_events(&job.job_id, &[failed.event(false)]).await?;
-        tracing::warn!(job_id = job.job_id, error = error.error, cause, "job in chunks failed");
+        tracing::warn!(
+            job_id = job.job_id,
+            error = error.error,
+            cause,
+            "job in chunks failed"
+        );
         Ok(json!({"job_id": job.job_id, "status": JobStatus::Error}))
     }
 

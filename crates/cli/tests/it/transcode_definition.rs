@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use vidpipe_core::render::{PlannedChunk, RenderOutput};
 use vidpipe_core::transcoder::chunked::ChunkedJob;
 use vidpipe_core::transcoder::{FlowStep, Invocation};
-use vidpipe_stepfn::{Execution, Interpreter, Outcome, StateMachine, TaskError, TaskInvoker, substitute};
+use vidpipe_stepfn::{
+    Execution, Interpreter, Outcome, StateMachine, TaskError, TaskInvoker, substitute,
+};
 
 const TRANSCODER: &str = "arn:aws:lambda:us-east-1:000000000000:function:vidpipe-transcoder";
 const WORK: &str = "s3://media/streams/work/composite-1/";
@@ -34,7 +36,12 @@ fn the_transcode_definition_passes_statelint() {
     let result = Command::new(&statelint)
         .arg(definition_path())
         .output()
-        .unwrap_or_else(|e| panic!("{} could not run ({e}): run scripts/setup.sh", statelint.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} could not run ({e}): run scripts/setup.sh",
+                statelint.display()
+            )
+        });
     assert!(
         result.status.success(),
         "statelint rejects transcode.asl.json: {}{}",
@@ -115,10 +122,16 @@ impl TaskInvoker for &'static FakeTranscoder {
             } => {
                 if self.throttles_left.load(Ordering::SeqCst) > 0 {
                     self.throttles_left.fetch_sub(1, Ordering::SeqCst);
-                    return Err(TaskError::new("Lambda.TooManyRequestsException", "Rate exceeded"));
+                    return Err(TaskError::new(
+                        "Lambda.TooManyRequestsException",
+                        "Rate exceeded",
+                    ));
                 }
                 if Some(chunk.index) == self.failing_chunk {
-                    return Err(TaskError::new("ChunkFailed", "chunk 1: 1999: ffmpeg failed"));
+                    return Err(TaskError::new(
+                        "ChunkFailed",
+                        "chunk 1: 1999: ffmpeg failed",
+                    ));
                 }
                 json!({"output_uri": output_uri.to_string(), "cost_usd": 0.001})
             }
@@ -152,13 +165,19 @@ async fn chunks_render_beside_the_sound_then_the_join_gets_every_result_in_order
         ..Default::default()
     })
     .await;
-    assert!(matches!(execution.outcome, Outcome::Succeeded { .. }), "{:?}", execution.outcome);
+    assert!(
+        matches!(execution.outcome, Outcome::Succeeded { .. }),
+        "{:?}",
+        execution.outcome
+    );
     let mut chunks = transcoder.chunks();
     chunks.sort_unstable();
     chunks.dedup();
     assert_eq!(chunks, vec![0, 1, 2], "every chunk, a throttled one again");
     let steps = transcoder.steps();
-    assert!(matches!(&steps[..], [FlowStep::Soundtrack { job: j }, FlowStep::Join { .. }] if *j == job()));
+    assert!(
+        matches!(&steps[..], [FlowStep::Soundtrack { job: j }, FlowStep::Join { .. }] if *j == job())
+    );
     let FlowStep::Join {
         job: joined,
         rendered,
@@ -168,10 +187,17 @@ async fn chunks_render_beside_the_sound_then_the_join_gets_every_result_in_order
         unreachable!()
     };
     assert_eq!(*joined, job(), "the join reads the execution's input");
-    let uris: Vec<_> = rendered.iter().map(|r| r.output_uri.clone().unwrap()).collect();
+    let uris: Vec<_> = rendered
+        .iter()
+        .map(|r| r.output_uri.clone().unwrap())
+        .collect();
     assert_eq!(
         uris,
-        job().chunks.iter().map(|c| c.output_uri.clone()).collect::<Vec<_>>()
+        job()
+            .chunks
+            .iter()
+            .map(|c| c.output_uri.clone())
+            .collect::<Vec<_>>()
     );
     assert!(rendered.iter().all(|r| r.cost_usd == Some(0.001)));
     assert_eq!(soundtrack.output_uri, job().soundtrack_uri);
@@ -199,6 +225,10 @@ async fn a_failing_chunk_is_reported_as_the_jobs_failure_and_nothing_is_joined()
     assert_eq!(failed.len(), 1, "{steps:?}");
     assert_eq!(failed[0].0, job());
     assert_eq!(failed[0].1.error, "ChunkFailed");
-    assert!(failed[0].1.cause.contains("ffmpeg failed"), "{:?}", failed[0].1);
+    assert!(
+        failed[0].1.cause.contains("ffmpeg failed"),
+        "{:?}",
+        failed[0].1
+    );
     assert!(!steps.iter().any(|s| matches!(s, FlowStep::Join { .. })));
 }

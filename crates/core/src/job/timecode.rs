@@ -55,10 +55,20 @@ mod tests {
         };
         assert_eq!(timecode(45, ntsc).unwrap(), "00:00:01:15");
         for frame in [0, 29, 30 * 3661 + 7] {
-            assert_eq!(timecode_frame(&timecode(frame, r30).unwrap(), r30).unwrap(), frame);
+            assert_eq!(
+                timecode_frame(&timecode(frame, r30).unwrap(), r30).unwrap(),
+                frame
+            );
         }
         assert_eq!(timecode_frame("00:00:01:15", ntsc).unwrap(), 45);
-        for bad in ["", "00:00:00", "00:00:00:30", "00:60:00:00", "0:00:00:00", "aa:00:00:00"] {
+        for bad in [
+            "",
+            "00:00:00",
+            "00:00:00:30",
+            "00:60:00:00",
+            "0:00:00:00",
+            "aa:00:00:00",
+        ] {
             assert!(timecode_frame(bad, r30).is_err(), "{bad}");
         }
         assert!(matches!(

@@ -23,7 +23,8 @@ use crate::job::{
     OutputGroupType, VideoOverlay, VideoOverlayPlayback, VideoOverlayUnit, timecode_frame,
 };
 use crate::render::{
-    Chunking, FPS_RANGE, PlacedSound, PlannedChunk, RenderOutput, RenderRequest, Renderer, Scene, SceneTile,
+    Chunking, FPS_RANGE, PlacedSound, PlannedChunk, RenderOutput, RenderRequest, Renderer, Scene,
+    SceneTile,
 };
 
 /// Why a job runs whole instead of in chunks: its shape is not one the chunked flow lays out, or its sources'
@@ -96,8 +97,12 @@ impl<'a> ChunkableJob<'a> {
         }
         let video = output.video_description.as_ref();
         let (Some(width), Some(height)) = (
-            video.and_then(|v| v.width).and_then(|w| u32::try_from(w).ok()),
-            video.and_then(|v| v.height).and_then(|h| u32::try_from(h).ok()),
+            video
+                .and_then(|v| v.width)
+                .and_then(|w| u32::try_from(w).ok()),
+            video
+                .and_then(|v| v.height)
+                .and_then(|h| u32::try_from(h).ok()),
         ) else {
             return whole("its output has no video of a stated size");
         };
@@ -162,7 +167,9 @@ impl<'a> ChunkableJob<'a> {
         let (width, height) = self.size;
         let seconds = |frames: u64| frames as f64 / f64::from(fps);
         let overlay = match &self.overlay {
-            Some(overlay) => Some(self.overlay_span(overlay, probed(overlay.uri)?, base, rate, total)?),
+            Some(overlay) => {
+                Some(self.overlay_span(overlay, probed(overlay.uri)?, base, rate, total)?)
+            }
             None => None,
         };
         let mut cuts = vec![0, total];
@@ -184,7 +191,10 @@ impl<'a> ChunkableJob<'a> {
                     width,
                     height,
                 }];
-                if let Some(span) = overlay.as_ref().filter(|s| s.first <= first && first < s.end) {
+                if let Some(span) = overlay
+                    .as_ref()
+                    .filter(|s| s.first <= first && first < s.end)
+                {
                     tiles.push(SceneTile {
                         video: span.uri.to_owned(),
                         start_s: span.start_s + seconds(first - span.first),
@@ -245,9 +255,8 @@ impl<'a> ChunkableJob<'a> {
         rate: FrameRate,
         total: u64,
     ) -> Result<OverlaySpan<'a>, RunsWhole> {
-        let frame_of = |tc: &str, at: FrameRate| {
-            timecode_frame(tc, at).map_err(|e| RunsWhole(e.to_string()))
-        };
+        let frame_of =
+            |tc: &str, at: FrameRate| timecode_frame(tc, at).map_err(|e| RunsWhole(e.to_string()));
         let base_rate = base.frame_rate_or_fallback();
         let first = match overlay.start_timecode {
             Some(tc) => rate.frame_at_ms(base_rate.ms_of_frames(frame_of(tc, base_rate)?)),
@@ -304,7 +313,10 @@ fn base_input(input: &Input) -> Result<&str, RunsWhole> {
         return whole("its input is not a file");
     };
     if input.video_generator.is_some()
-        || input.input_clippings.as_ref().is_some_and(|c| !c.is_empty())
+        || input
+            .input_clippings
+            .as_ref()
+            .is_some_and(|c| !c.is_empty())
         || input.timecode_source != Some(InputTimecodeSource::Zerobased)
         || input.image_inserter.is_some()
     {
@@ -319,7 +331,9 @@ fn overlay_shape(overlay: &VideoOverlay) -> Result<Overlay<'_>, RunsWhole> {
     let Some(uri) = input.and_then(|i| i.file_input.as_deref()) else {
         return whole("its overlay is not a file");
     };
-    let clippings = input.and_then(|i| i.input_clippings.as_deref()).unwrap_or_default();
+    let clippings = input
+        .and_then(|i| i.input_clippings.as_deref())
+        .unwrap_or_default();
     let clip_timecode = match clippings {
         [] => None,
         [clip] if clip.end_timecode.is_none() => clip.start_timecode.as_deref(),
@@ -339,7 +353,9 @@ fn overlay_shape(overlay: &VideoOverlay) -> Result<Overlay<'_>, RunsWhole> {
         || position.and_then(|p| p.unit) == Some(VideoOverlayUnit::Percentage)
         || !opaque
     {
-        return whole("its overlay ends early, repeats, moves, is cropped, translucent or in percent");
+        return whole(
+            "its overlay ends early, repeats, moves, is cropped, translucent or in percent",
+        );
     }
     Ok(Overlay {
         uri,

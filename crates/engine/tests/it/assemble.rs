@@ -278,6 +278,18 @@ async fn a_join_without_soundtrack_has_no_audio_and_never_overwrites_its_output(
         std::fs::read(&output).unwrap() == first,
         "the first output is kept"
     );
+
+    // A transcoder job's join replaces it, as the next generation of a stream's job does.
+    let other = render_chunks(&other_dir, &source, &[(0, 20)]);
+    let joined = assembler()
+        .join(&JoinSpec {
+            replace: true,
+            ..join_spec(other, 20, &output)
+        })
+        .await
+        .unwrap();
+    assert_eq!(joined.frames, 20);
+    assert_eq!(all_counters(&output), (0..20).collect::<Vec<u32>>());
 }
 
 /// Joins `chunks` and expects `error_type` naming chunk `index`, with no output written.

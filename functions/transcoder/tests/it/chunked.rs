@@ -17,8 +17,8 @@ use vidpipe_testkit::media::{
     self, Frame, Picture, VideoSpec, colour_close, mean_volume_db, read_frame_counter,
 };
 use vidpipe_testkit::unique_name;
-use vidpipe_transcoder::flow::ChunkedFlow;
 use vidpipe_transcoder::Transcoder;
+use vidpipe_transcoder::flow::ChunkedFlow;
 
 use crate::common::Stack;
 use crate::handler::transcoder;
@@ -47,7 +47,12 @@ async fn state_machine(stack: &Stack) -> (aws_sdk_sfn::Client, String) {
     (sfn, arn)
 }
 
-fn with_flow(stack: &Stack, sfn: &aws_sdk_sfn::Client, arn: &str, chunk_seconds: u32) -> Transcoder {
+fn with_flow(
+    stack: &Stack,
+    sfn: &aws_sdk_sfn::Client,
+    arn: &str,
+    chunk_seconds: u32,
+) -> Transcoder {
     Transcoder {
         flow: Some(ChunkedFlow {
             executions: StepFunctionsRenders::new(sfn.clone(), arn),
@@ -92,7 +97,10 @@ async fn composite(stack: &Stack, transcoder: &Transcoder) -> CreateJobRequest {
         },
     )
     .unwrap()
-    .with_user_metadata(vidpipe_core::job::JobKind::Composite, &[("generation", "3".into())])
+    .with_user_metadata(
+        vidpipe_core::job::JobKind::Composite,
+        &[("generation", "3".into())],
+    )
 }
 
 fn invocation(job: &CreateJobRequest) -> Value {
@@ -107,7 +115,8 @@ fn invocation(job: &CreateJobRequest) -> Value {
 async fn run_steps(transcoder: &Transcoder, job: &ChunkedJob) -> Value {
     let mut rendered = Vec::new();
     for chunk in &job.chunks {
-        let payload = json!({"request_uri": job.request_uri, "media_uri": job.media_uri, "chunk": chunk});
+        let payload =
+            json!({"request_uri": job.request_uri, "media_uri": job.media_uri, "chunk": chunk});
         let answer = transcoder.handle(payload, None).await.unwrap();
         rendered.push(serde_json::from_value::<FlowResult>(answer).unwrap());
     }
@@ -117,7 +126,10 @@ async fn run_steps(transcoder: &Transcoder, job: &ChunkedJob) -> Value {
         .await
         .unwrap();
     let soundtrack: FlowResult = serde_json::from_value(answer).unwrap();
-    assert_eq!(soundtrack.output_uri, job.soundtrack_uri, "the screen has sound");
+    assert_eq!(
+        soundtrack.output_uri, job.soundtrack_uri,
+        "the screen has sound"
+    );
     let join = FlowStep::Join {
         job: job.clone(),
         rendered,
@@ -165,7 +177,10 @@ async fn a_long_composite_runs_in_chunks_and_comes_out_as_the_whole_jobs_output(
     assert_eq!(chunked.total_frames, 180);
     assert!(chunked.chunks.len() >= 3, "{:?}", chunked.chunks);
     assert!(
-        chunked.chunks.iter().all(|c| c.end_frame - c.start_frame <= 60),
+        chunked
+            .chunks
+            .iter()
+            .all(|c| c.end_frame - c.start_frame <= 60),
         "chunks of at most 2 s: {:?}",
         chunked.chunks
     );
@@ -174,11 +189,25 @@ async fn a_long_composite_runs_in_chunks_and_comes_out_as_the_whole_jobs_output(
     let answer = run_steps(&transcoder, &chunked).await;
     assert_eq!(answer, json!({"job_id": job_id, "status": "COMPLETE"}));
     let events = stack
-        .job_events(std::slice::from_ref(&job_id), Duration::from_secs(30), String::new)
+        .job_events(
+            std::slice::from_ref(&job_id),
+            Duration::from_secs(30),
+            String::new,
+        )
         .await
         .remove(0);
-    let statuses: Vec<_> = events.iter().map(|e| e["detail"]["status"].clone()).collect();
-    assert_eq!(statuses, vec![json!("PROGRESSING"), json!("PROGRESSING"), json!("COMPLETE")]);
+    let statuses: Vec<_> = events
+        .iter()
+        .map(|e| e["detail"]["status"].clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            json!("PROGRESSING"),
+            json!("PROGRESSING"),
+            json!("COMPLETE")
+        ]
+    );
     let detail = &events[2]["detail"];
     assert_eq!(detail["userMetadata"]["stream"], "s1");
     assert_eq!(detail["userMetadata"]["generation"], "3");
@@ -194,7 +223,10 @@ async fn a_long_composite_runs_in_chunks_and_comes_out_as_the_whole_jobs_output(
         .unwrap()
         .parse()
         .unwrap();
-    assert!(cost > chunked.planning_cost_micro_usd, "every invocation counted: {cost}");
+    assert!(
+        cost > chunked.planning_cost_micro_usd,
+        "every invocation counted: {cost}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let chunked_output = download_output(&stack, dir.path()).await;
@@ -204,9 +236,21 @@ async fn a_long_composite_runs_in_chunks_and_comes_out_as_the_whole_jobs_output(
     // The same job run whole (chunks longer than the job): the same frames.
     let whole = with_flow(&stack, &sfn, &arn, 600);
     let answer = whole.handle(invocation(&job), None).await.unwrap();
-    assert_eq!(answer["status"], "COMPLETE", "one chunk runs whole: {answer}");
-    let executions = sfn.list_executions().state_machine_arn(&arn).send().await.unwrap();
-    assert_eq!(executions.executions().len(), 1, "no execution for a job run whole");
+    assert_eq!(
+        answer["status"], "COMPLETE",
+        "one chunk runs whole: {answer}"
+    );
+    let executions = sfn
+        .list_executions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        executions.executions().len(),
+        1,
+        "no execution for a job run whole"
+    );
     let whole_dir = tempfile::tempdir().unwrap();
     let whole_output = download_output(&stack, whole_dir.path()).await;
     check_composite(&whole_output, camera.colour.unwrap());
@@ -222,7 +266,11 @@ fn check_composite(path: &std::path::Path, camera_colour: [u8; 3]) {
     }
     let corner = |frame: &Frame| frame.pixel(590, 320);
     for index in [15, 25] {
-        assert!(colour_close(corner(&frames[index]), [0, 0, 0], 24), "{index}: {:?}", corner(&frames[index]));
+        assert!(
+            colour_close(corner(&frames[index]), [0, 0, 0], 24),
+            "{index}: {:?}",
+            corner(&frames[index])
+        );
     }
     for index in [35, 59, 60, 90, 140] {
         assert!(
@@ -241,7 +289,12 @@ async fn a_failed_step_reports_the_job_in_error() {
     let transcoder = with_flow(&stack, &sfn, &arn, 2);
     let job = composite(&stack, &transcoder).await;
     transcoder.handle(invocation(&job), None).await.unwrap();
-    let executions = sfn.list_executions().state_machine_arn(&arn).send().await.unwrap();
+    let executions = sfn
+        .list_executions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
     let described = sfn
         .describe_execution()
         .execution_arn(executions.executions()[0].execution_arn())
@@ -262,7 +315,11 @@ async fn a_failed_step_reports_the_job_in_error() {
         .handle(Invocation::Flow(join).to_json(), None)
         .await
         .unwrap_err();
-    assert_eq!(vidpipe_lambda::ErrorType::error_type(&error), "ChunkMissing", "{error}");
+    assert_eq!(
+        vidpipe_lambda::ErrorType::error_type(&error),
+        "ChunkMissing",
+        "{error}"
+    );
     let failed = FlowStep::Failed {
         job: chunked.clone(),
         error: FlowError {
@@ -276,14 +333,21 @@ async fn a_failed_step_reports_the_job_in_error() {
         .unwrap();
     assert_eq!(answer["status"], "ERROR");
     let events = stack
-        .job_events(std::slice::from_ref(&chunked.job_id), Duration::from_secs(30), String::new)
+        .job_events(
+            std::slice::from_ref(&chunked.job_id),
+            Duration::from_secs(30),
+            String::new,
+        )
         .await
         .remove(0);
     let last = &events.last().unwrap()["detail"];
     assert_eq!(last["status"], "ERROR");
     assert_eq!(last["errorCode"], 1999);
     assert!(
-        last["errorMessage"].as_str().unwrap().contains("ChunkMissing"),
+        last["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("ChunkMissing"),
         "{last}"
     );
     assert_eq!(last["userMetadata"]["stream"], "s1");

@@ -47,7 +47,10 @@ fn composite(screen: &MediaInfo, camera: &MediaInfo, offset_ms: i64) -> CreateJo
 }
 
 fn media(screen: &MediaInfo, camera: &MediaInfo) -> BTreeMap<String, MediaInfo> {
-    BTreeMap::from([(SCREEN.into(), screen.clone()), (CAMERA.into(), camera.clone())])
+    BTreeMap::from([
+        (SCREEN.into(), screen.clone()),
+        (CAMERA.into(), camera.clone()),
+    ])
 }
 
 fn chunking() -> Chunking {
@@ -65,8 +68,11 @@ fn request(job: &CreateJobRequest, media: &BTreeMap<String, MediaInfo>) -> Rende
         .unwrap()
 }
 
-/// Each scene as (frames, [(video, start frame in its own 30 fps, x, y, width, height)]).
-fn stretches(request: &RenderRequest) -> Vec<(u64, Vec<(&str, u64, [u32; 4])>)> {
+/// A tile: its video, its start frame at 30 fps, and [x, y, width, height].
+type Tile<'a> = (&'a str, u64, [u32; 4]);
+
+/// Each scene as its frames and tiles.
+fn stretches(request: &RenderRequest) -> Vec<(u64, Vec<Tile<'_>>)> {
     request
         .scenes
         .iter()
@@ -93,7 +99,14 @@ fn a_composite_whose_camera_starts_late_shows_the_screen_alone_then_both() {
     let job = composite(&screen, &camera, 2_000);
     let request = request(&job, &media(&screen, &camera));
     assert_eq!(request.output.uri, "s3://bucket/streams/s1_composited.mp4");
-    assert_eq!((request.output.width, request.output.height, request.output.fps), (1280, 720, 30));
+    assert_eq!(
+        (
+            request.output.width,
+            request.output.height,
+            request.output.fps
+        ),
+        (1280, 720, 30)
+    );
     assert_eq!(request.total_frames(), 300);
     // The builder's rectangle: 15 % of the width, a margin of 2 % of the width, bottom right.
     let pip = [1062, 586, 192, 108];
@@ -169,7 +182,10 @@ fn a_single_source_job_is_one_stretch_and_a_browser_clock_rate_is_thirty_frames(
     let request = request(&job, &media);
     assert_eq!(request.output.fps, 30);
     assert_eq!(request.total_frames(), 150);
-    assert_eq!(stretches(&request), vec![(150, vec![(CAMERA, 0, [0, 0, 640, 480])])]);
+    assert_eq!(
+        stretches(&request),
+        vec![(150, vec![(CAMERA, 0, [0, 0, 640, 480])])]
+    );
     assert_eq!(request.sounds.len(), 1);
 }
 
@@ -182,7 +198,10 @@ fn every_chunk_of_the_layout_builds_a_job() {
     let request = request(&job, &media);
     let chunks = request.plan().unwrap();
     assert_eq!(
-        chunks.iter().map(|c| (c.start_frame, c.end_frame)).collect::<Vec<_>>(),
+        chunks
+            .iter()
+            .map(|c| (c.start_frame, c.end_frame))
+            .collect::<Vec<_>>(),
         vec![(0, 60), (60, 180), (180, 300)],
         "chunks of at most 4 s, cut where the camera appears"
     );
@@ -209,28 +228,41 @@ fn other_shapes_and_unknown_lengths_run_whole() {
     fn input(job: &mut CreateJobRequest) -> &mut Input {
         &mut job.settings.inputs.as_mut().unwrap()[0]
     }
-    assert!(refused(&|j| {
-        let second = input(j).clone();
-        j.settings.inputs.as_mut().unwrap().push(second);
-    })
-    .is_some());
+    assert!(
+        refused(&|j| {
+            let second = input(j).clone();
+            j.settings.inputs.as_mut().unwrap().push(second);
+        })
+        .is_some()
+    );
     assert!(refused(&|j| input(j).input_clippings = Some(vec![Default::default()])).is_some());
-    assert!(refused(&|j| {
-        input(j).video_overlays.as_mut().unwrap()[0].playback = Some(VideoOverlayPlayback::Repeat);
-    })
-    .is_some());
-    assert!(refused(&|j| {
-        let overlay = &mut input(j).video_overlays.as_mut().unwrap()[0];
-        overlay.initial_position.as_mut().unwrap().opacity = Some(50);
-    })
-    .is_some());
-    assert!(refused(&|j| {
-        let group = &mut j.settings.output_groups.as_mut().unwrap()[0];
-        group.output_group_settings.as_mut().unwrap().group_type =
-            Some(OutputGroupType::HlsGroupSettings);
-    })
-    .is_some());
-    assert_eq!(refused(&|_| {}), None, "the builder's own shape is laid out");
+    assert!(
+        refused(&|j| {
+            input(j).video_overlays.as_mut().unwrap()[0].playback =
+                Some(VideoOverlayPlayback::Repeat);
+        })
+        .is_some()
+    );
+    assert!(
+        refused(&|j| {
+            let overlay = &mut input(j).video_overlays.as_mut().unwrap()[0];
+            overlay.initial_position.as_mut().unwrap().opacity = Some(50);
+        })
+        .is_some()
+    );
+    assert!(
+        refused(&|j| {
+            let group = &mut j.settings.output_groups.as_mut().unwrap()[0];
+            group.output_group_settings.as_mut().unwrap().group_type =
+                Some(OutputGroupType::HlsGroupSettings);
+        })
+        .is_some()
+    );
+    assert_eq!(
+        refused(&|_| {}),
+        None,
+        "the builder's own shape is laid out"
+    );
 
     let mut unknown = screen.clone();
     unknown.duration_ms = None;
