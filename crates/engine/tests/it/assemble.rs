@@ -249,7 +249,7 @@ async fn join_keeps_every_frame_and_packet_with_the_soundtrack_and_the_index_fir
 }
 
 #[tokio::test]
-async fn a_join_without_soundtrack_has_no_audio_and_never_overwrites_its_output() {
+async fn a_join_without_soundtrack_has_no_audio_and_overwrites_its_output_only_when_told() {
     let dir = tempfile::tempdir().unwrap();
     let source = counter_source(dir.path(), 40);
     let chunks = render_chunks(dir.path(), &source, &[(0, 20), (20, 40)]);
