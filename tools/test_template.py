@@ -658,6 +658,12 @@ class DeployTest(unittest.TestCase):
                       functions["TranscoderFunction"]["Properties"]["Policies"])
         compositor = functions["CompositorFunction"]["Properties"]
         self.assertEqual(compositor["Environment"]["Variables"]["MEDIACONVERT_BACKEND"], {"Ref": "TranscoderBackend"})
+        # Playback packages follow it unless the stack names another backend for them.
+        self.assertEqual(compositor["Environment"]["Variables"]["PLAYBACK_BACKEND"],
+                         {"Fn::If": ["HasPlaybackTranscoderBackend", {"Ref": "PlaybackTranscoderBackend"},
+                                     {"Ref": "TranscoderBackend"}]})
+        self.assertEqual(template["Parameters"]["PlaybackTranscoderBackend"]["AllowedValues"],
+                         ["", "mediaconvert", "lambda"])
         self.assertEqual(template["Parameters"]["TranscoderBackend"]["AllowedValues"], ["mediaconvert", "lambda"])
         self.assertIn({"LambdaInvokePolicy": {"FunctionName": {"Ref": "TranscoderFunction"}}}, compositor["Policies"])
         # Both job rules hear the transcoder's events.
