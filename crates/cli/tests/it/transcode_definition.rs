@@ -5,7 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::render_definition::assert_statelint_accepts;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -32,22 +33,7 @@ fn machine() -> StateMachine {
 
 #[test]
 fn the_transcode_definition_passes_statelint() {
-    let statelint = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/statelint");
-    let result = Command::new(&statelint)
-        .arg(definition_path())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{} could not run ({e}): run scripts/setup.sh",
-                statelint.display()
-            )
-        });
-    assert!(
-        result.status.success(),
-        "statelint rejects transcode.asl.json: {}{}",
-        String::from_utf8_lossy(&result.stdout),
-        String::from_utf8_lossy(&result.stderr)
-    );
+    assert_statelint_accepts(&definition_path());
 }
 
 fn job() -> ChunkedJob {

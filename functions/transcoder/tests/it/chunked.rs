@@ -103,6 +103,26 @@ async fn composite(stack: &Stack, transcoder: &Transcoder) -> CreateJobRequest {
     )
 }
 
+/// The name and input of the state machine's only execution.
+async fn the_execution(sfn: &aws_sdk_sfn::Client, arn: &str) -> (String, ChunkedJob) {
+    let executions = sfn
+        .list_executions()
+        .state_machine_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(executions.executions().len(), 1);
+    let execution = &executions.executions()[0];
+    let described = sfn
+        .describe_execution()
+        .execution_arn(execution.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let input = serde_json::from_str(described.input().unwrap()).unwrap();
+    (execution.name().to_owned(), input)
+}
+
 fn invocation(job: &CreateJobRequest) -> Value {
     Invocation::Job {
         job_id: job.client_request_token.clone().unwrap(),
@@ -158,21 +178,8 @@ async fn a_long_composite_runs_in_chunks_and_comes_out_as_the_whole_jobs_output(
     assert_eq!(answer["status"], "PROGRESSING", "{answer}");
     // Lambda may run an asynchronous invocation twice: the execution, named after the job, starts once.
     transcoder.handle(invocation(&job), None).await.unwrap();
-    let executions = sfn
-        .list_executions()
-        .state_machine_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(executions.executions().len(), 1);
-    assert_eq!(executions.executions()[0].name(), job_id);
-    let described = sfn
-        .describe_execution()
-        .execution_arn(executions.executions()[0].execution_arn())
-        .send()
-        .await
-        .unwrap();
-    let chunked: ChunkedJob = serde_json::from_str(described.input().unwrap()).unwrap();
+    let (name, chunked) = the_execution(&sfn, &arn).await;
+    assert_eq!(name, job_id);
     assert_eq!(chunked.job_id, job_id);
     assert_eq!(chunked.total_frames, 180);
     assert!(chunked.chunks.len() >= 3, "{:?}", chunked.chunks);
@@ -240,16 +247,10 @@ async fn a_long_composite_runs_in_chunks_and_comes_out_as_the_whole_jobs_output(
         answer["status"], "COMPLETE",
         "one chunk runs whole: {answer}"
     );
-    let executions = sfn
-        .list_executions()
-        .state_machine_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let (name, _) = the_execution(&sfn, &arn).await;
     assert_eq!(
-        executions.executions().len(),
-        1,
-        "no execution for a job run whole"
+        name, job_id,
+        "still the one execution: a job run whole starts none"
     );
     let whole_dir = tempfile::tempdir().unwrap();
     let whole_output = download_output(&stack, whole_dir.path()).await;
@@ -289,19 +290,7 @@ async fn a_failed_step_reports_the_job_in_error() {
     let transcoder = with_flow(&stack, &sfn, &arn, 2);
     let job = composite(&stack, &transcoder).await;
     transcoder.handle(invocation(&job), None).await.unwrap();
-    let executions = sfn
-        .list_executions()
-        .state_machine_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let described = sfn
-        .describe_execution()
-        .execution_arn(executions.executions()[0].execution_arn())
-        .send()
-        .await
-        .unwrap();
-    let chunked: ChunkedJob = serde_json::from_str(described.input().unwrap()).unwrap();
+    let (_, chunked) = the_execution(&sfn, &arn).await;
     // A join before its chunks were rendered is the assembler's ChunkMissing, which the machine catches.
     let join = FlowStep::Join {
         job: chunked.clone(),
