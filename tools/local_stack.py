@@ -33,6 +33,8 @@ HLS_JS_DIST = ROOT / "node_modules" / "hls.js" / "dist"
 FUNCTIONS = ("vidpipe-presign", "vidpipe-compositor", "vidpipe-notifier")
 # The render flow's tasks, which the local Step Functions endpoint invokes.
 RENDER_FUNCTIONS = ("vidpipe-chunker", "vidpipe-job-builder", "vidpipe-assembler")
+# The ffmpeg backend (LocalStack.use_transcoder), which refuses an empty invocation as the render tasks do.
+TRANSCODER = "vidpipe-transcoder"
 # The default picture-in-picture layout (vidpipe_core::job::pip::PipLayout): bottom-right, 15 % of the frame
 # width, 2 % of the frame width away from the edges.
 PIP_WIDTH, PIP_MARGIN = 0.15, 0.02
@@ -177,11 +179,31 @@ class LocalStack:
         )
         # The stack's own GET /play key (scripts/dev.sh keeps one in .local/); `play_query` signs with it.
         self.settings = {"PLAYBACK_SIGNING_SECRET": secrets.token_hex(32), **settings}
+        self.sfn_port = None
         if renders:
-            self.sfn_port = free_port()
-            self.settings["AWS_ENDPOINT_URL_SFN"] = f"http://127.0.0.1:{self.sfn_port}"
+            self.serve_step_functions()
         self.env.update(self.settings)
         self.warmup_seconds = {}
+        self.transcoder = False
+
+    def serve_step_functions(self):
+        """`vidpipe local stepfunctions` on a free port, the functions reaching it through AWS_ENDPOINT_URL_SFN."""
+        if self.sfn_port is None:
+            self.sfn_port = free_port()
+            self.settings["AWS_ENDPOINT_URL_SFN"] = f"http://127.0.0.1:{self.sfn_port}"
+
+    def use_transcoder(self, chunk_seconds):
+        """Composites on the ffmpeg backend (`TranscoderBackend=lambda`): the compositor invokes vidpipe-transcoder
+        through the watch's Lambda API, and a job longer than `chunk_seconds` runs in chunks on the transcode state
+        machine, served by the local Step Functions endpoint. The watch gives every function the same variables, and
+        the template sets MEDIACONVERT_BACKEND on the compositor only: the chunker reads it as its own probe backend
+        (mediaconvert or engine), so such a stack serves no render flow."""
+        assert not self.renders, "the render flow's chunker reads MEDIACONVERT_BACKEND as its own"
+        self.transcoder = True
+        self.serve_step_functions()
+        self.settings.update(MEDIACONVERT_BACKEND="lambda", TRANSCODER_FUNCTION="vidpipe-transcoder",
+                             AWS_ENDPOINT_URL_LAMBDA=self.invoke_url, TRANSCODE_CHUNK_SECONDS=str(chunk_seconds))
+        self.env.update(self.settings)
 
     def allow_origin(self, origin):
         """The page's origin: the bucket's CORS rule (`vidpipe local init`) and the functions allow it."""
@@ -277,7 +299,7 @@ class LocalStack:
         self.warm_up()
         self.start("pump", [str(VIDPIPE), "local", "pump"])
         log("vidpipe local pump feeds the queues to the functions")
-        if self.renders:
+        if self.sfn_port is not None:
             self.start("stepfunctions", [str(VIDPIPE), "local", "stepfunctions",
                                          "--listen", f"127.0.0.1:{self.sfn_port}"])
             self.wait_for_port(self.sfn_port, 30, "stepfunctions")
@@ -308,8 +330,10 @@ class LocalStack:
         }
         # The render tasks refuse an empty input: a function error, which the watch answers with 500 and the
         # function's own `errorType` (a build or start failure has none).
-        checks.update({function: (lambda f=function: self.invoke(f, {})) for function in RENDER_FUNCTIONS})
-        for function in FUNCTIONS + (RENDER_FUNCTIONS if self.renders else ()):
+        checks.update({function: (lambda f=function: self.invoke(f, {}))
+                       for function in RENDER_FUNCTIONS + (TRANSCODER,)})
+        tasks = (RENDER_FUNCTIONS if self.renders else ()) + ((TRANSCODER,) if self.transcoder else ())
+        for function in FUNCTIONS + tasks:
             log(f"{function}: first invocation (the watch builds and starts it)")
             started = time.monotonic()
             answer = self.while_building(function, checks[function])
@@ -320,7 +344,7 @@ class LocalStack:
                 if status != 204 or headers.get("Access-Control-Allow-Origin") != self.page_origin:
                     raise AssertionError(f"presign's preflight answered {status} {dict(headers)} {body!r}\n"
                                          f"{self.logs(['watch'])}")
-            elif function in RENDER_FUNCTIONS:
+            elif function in tasks:
                 if '"errorType"' not in answer[1]:
                     raise AssertionError(f"{function} answered {answer}\n{self.logs(['watch'])}")
             elif answer[0] != 200:

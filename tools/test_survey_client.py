@@ -98,7 +98,7 @@ class SurveyClientEndToEnd(unittest.TestCase):
                 shutil.copy(self.work / f"{name}.log", ARTIFACTS / f"{name}.log")
 
     def start_stack(self):
-        self.stack = LocalStack(self.work, {"AUTH_MODE": "anonymous"})
+        self.stack = self.new_stack()
         self.addCleanup(self.keep_logs)
         self.addCleanup(self.stack.close)
         self.page = serve_survey_client(f"{self.stack.function_url('vidpipe-presign')}/presigned-url")
@@ -108,6 +108,14 @@ class SurveyClientEndToEnd(unittest.TestCase):
         log(f"the survey page on {self.page_origin}; its API: {self.stack.function_url('vidpipe-presign')}")
         self.stack.allow_origin(self.page_origin)
         self.stack.up()
+
+    def new_stack(self):
+        """The stack scripts/dev.sh runs: composites on the local MediaConvert engine."""
+        return LocalStack(self.work, {"AUTH_MODE": "anonymous"})
+
+    def check_how_it_ran(self):
+        """The engine backend: one job, no chunks."""
+        self.assertNotIn("job started in chunks", self.stack.logs(["watch"], 100000))
 
     def record_camera_in_the_browser(self, stream):
         """The survey page's camera part, in Chromium: record, sign `{stream}_camera.webm`, upload."""
@@ -241,6 +249,7 @@ class SurveyClientEndToEnd(unittest.TestCase):
             self.fail("the survey-client test needs:\n  " + "\n  ".join(missing))
         self.start_stack()
         stream = f"survey-{uuid.uuid4().hex[:12]}"
+        self.stream = stream
         started = time.monotonic()
         result = self.record_camera_in_the_browser(stream)
         camera_key = f"{self.stack.prefix}{stream}_camera.webm"
@@ -251,8 +260,29 @@ class SurveyClientEndToEnd(unittest.TestCase):
         output = self.wait_for_composite(stream)
         log(f"composite ready {time.monotonic() - started:.1f} s after the recording started")
         self.check_the_composite(output)
+        self.check_how_it_ran()
         log("first invocations: " + ", ".join(f"{f} {s:.1f} s" for f, s in self.stack.warmup_seconds.items())
             + f"; artifacts in {ARTIFACTS.relative_to(ROOT)}")
+
+
+class SurveyClientOnTheTranscoder(SurveyClientEndToEnd):
+    """The same flow on the ffmpeg backend (`TranscoderBackend=lambda`, docs/transcoder.md) with chunks of at most
+    2 s: the compositor probes and submits through the watch's Lambda API, the transcoder lays the 4 s composite out
+    in chunks and starts the transcode state machine on the local Step Functions endpoint, which renders the chunks
+    with the transcoder beside the sound and joins them; the composite must be the same."""
+
+    def new_stack(self):
+        stack = LocalStack(self.work, {"AUTH_MODE": "anonymous"})
+        stack.use_transcoder(chunk_seconds=2)
+        return stack
+
+    def check_how_it_ran(self):
+        watch = self.stack.logs(["watch"], 100000)
+        self.assertIn("job started in chunks", watch)
+        self.assertGreaterEqual(watch.count("chunk rendered"), 2, "at least two chunks of at most 2 s")
+        self.assertIn("job joined and complete", watch)
+        item = self.stream_item(self.stream)
+        self.assertEqual(item.get("job_kind", {}).get("S"), "composite")
 
 
 if __name__ == "__main__":

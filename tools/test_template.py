@@ -641,11 +641,29 @@ class DeployTest(unittest.TestCase):
         variables = properties["Environment"]["Variables"]
         self.assertEqual(variables["EVENT_BUS_NAME"], "default")
         actions = {action for name, action, _ in granted(template) if name == "TranscoderFunction"}
-        self.assertEqual(actions, {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"})
+        self.assertEqual(actions, {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket",
+                                   "states:StartExecution"})
+        # Long jobs: it starts only its own transcode machine, by the ARN it is told, and that machine invokes
+        # only it.
+        machine = {"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
+                              "${AWS::StackName}-transcode"}
+        started = {str(value) for name, action, value in granted(template)
+                   if name == "TranscoderFunction" and action == "states:StartExecution"}
+        self.assertEqual(started, {str(machine)})
+        self.assertEqual(variables["TRANSCODE_STATE_MACHINE_ARN"], machine)
+        transcode = resources_of(template, "AWS::Serverless::StateMachine")["TranscodeStateMachine"]["Properties"]
+        self.assertEqual(transcode["Name"], {"Fn::Sub": "${AWS::StackName}-transcode"})
+        self.assertEqual(transcode["Policies"], [{"LambdaInvokePolicy": {"FunctionName": {"Ref": "TranscoderFunction"}}}])
         self.assertIn({"EventBridgePutEventsPolicy": {"EventBusName": "default"}},
                       functions["TranscoderFunction"]["Properties"]["Policies"])
         compositor = functions["CompositorFunction"]["Properties"]
         self.assertEqual(compositor["Environment"]["Variables"]["MEDIACONVERT_BACKEND"], {"Ref": "TranscoderBackend"})
+        # Playback packages follow it unless the stack names another backend for them.
+        self.assertEqual(compositor["Environment"]["Variables"]["PLAYBACK_BACKEND"],
+                         {"Fn::If": ["HasPlaybackTranscoderBackend", {"Ref": "PlaybackTranscoderBackend"},
+                                     {"Ref": "TranscoderBackend"}]})
+        self.assertEqual(template["Parameters"]["PlaybackTranscoderBackend"]["AllowedValues"],
+                         ["", "mediaconvert", "lambda"])
         self.assertEqual(template["Parameters"]["TranscoderBackend"]["AllowedValues"], ["mediaconvert", "lambda"])
         self.assertIn({"LambdaInvokePolicy": {"FunctionName": {"Ref": "TranscoderFunction"}}}, compositor["Policies"])
         # Both job rules hear the transcoder's events.

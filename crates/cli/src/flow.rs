@@ -14,6 +14,9 @@ pub const RENDER_DEFINITION: &str = include_str!("../../../statemachines/render.
 pub const PARTNER_TIMEOUT_DEFINITION: &str =
     include_str!("../../../statemachines/partner-timeout.asl.json");
 
+/// `statemachines/transcode.asl.json`, the ffmpeg backend's long jobs in chunks.
+pub const TRANSCODE_DEFINITION: &str = include_str!("../../../statemachines/transcode.asl.json");
+
 /// The Run a Job integration of MediaConvert.
 pub const CREATE_JOB_SYNC: &str = "arn:aws:states:::mediaconvert:createJob.sync";
 
@@ -40,6 +43,8 @@ pub struct FunctionArns {
     pub notifier: String,
     /// `vidpipe-compositor`.
     pub compositor: String,
+    /// `vidpipe-transcoder`.
+    pub transcoder: String,
     /// The MediaConvert queue chunk jobs name.
     queue: String,
 }
@@ -54,6 +59,7 @@ impl FunctionArns {
             assembler: arn("vidpipe-assembler"),
             notifier: arn("vidpipe-notifier"),
             compositor: arn("vidpipe-compositor"),
+            transcoder: arn("vidpipe-transcoder"),
             queue: format!("arn:aws:mediaconvert:{region}:{account}:queues/Default"),
         }
     }
@@ -67,6 +73,7 @@ impl FunctionArns {
                 ("AssemblerFunctionArn", &self.assembler),
                 ("NotifierFunctionArn", &self.notifier),
                 ("CompositorFunctionArn", &self.compositor),
+                ("TranscoderFunctionArn", &self.transcoder),
                 ("MediaConvertQueueArn", &self.queue),
             ]
             .map(|(name, value)| (name.to_owned(), value.clone())),
@@ -103,7 +110,11 @@ mod tests {
     #[test]
     fn the_definitions_in_the_binary_load_with_every_placeholder_replaced() {
         let arns = FunctionArns::local("us-east-1", "000000000000");
-        for definition in [RENDER_DEFINITION, PARTNER_TIMEOUT_DEFINITION] {
+        for definition in [
+            RENDER_DEFINITION,
+            PARTNER_TIMEOUT_DEFINITION,
+            TRANSCODE_DEFINITION,
+        ] {
             arns.machine(definition).unwrap();
         }
         // A placeholder left unreplaced is refused by substitute, so a loaded definition names no `${...}`.

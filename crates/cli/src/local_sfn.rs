@@ -1,5 +1,5 @@
 //! `vidpipe local stepfunctions`: the local Step Functions endpoint (vidpipe-stepfn's `Endpoint`) with the render
-//! flow and the partner timer registered. Lambda tasks call the functions `cargo lambda watch` serves (Lambda
+//! flow, the partner timer and the ffmpeg backend's transcode flow registered. Lambda tasks call the functions `cargo lambda watch` serves (Lambda
 //! Invoke API), `mediaconvert:createJob.sync` runs the job on the engine and puts its job events on the bus as
 //! MediaConvert does. Executions live in this process's memory: a restart forgets them.
 
@@ -34,6 +34,9 @@ pub struct StepFunctionsArgs {
     /// The partner timer's ARN (default `arn:aws:states:REGION:ACCOUNT:stateMachine:vidpipe-partner-timeout`).
     #[arg(long, env = "PARTNER_TIMER_STATE_MACHINE_ARN")]
     partner_timer_arn: Option<String>,
+    /// The transcode state machine's ARN (default `arn:aws:states:REGION:ACCOUNT:stateMachine:vidpipe-transcode`).
+    #[arg(long, env = "TRANSCODE_STATE_MACHINE_ARN")]
+    transcode_arn: Option<String>,
     /// Another definition to serve: `ARN=FILE` (its `${...}` placeholders replaced as in the built-in ones).
     #[arg(long = "state-machine", value_name = "ARN=FILE")]
     state_machines: Vec<String>,
@@ -139,6 +142,15 @@ pub async fn serve(args: &StepFunctionsArgs) -> Result<String, StepFunctionsErro
             load(
                 "statemachines/partner-timeout.asl.json",
                 flow::PARTNER_TIMEOUT_DEFINITION,
+            )?,
+        ),
+        (
+            args.transcode_arn
+                .clone()
+                .unwrap_or_else(|| machine_arn("vidpipe-transcode")),
+            load(
+                "statemachines/transcode.asl.json",
+                flow::TRANSCODE_DEFINITION,
             )?,
         ),
     ];

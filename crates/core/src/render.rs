@@ -302,6 +302,19 @@ pub struct Chunk {
     pub end_frame: u64,
 }
 
+/// One planned chunk and where it is rendered to: an item of the render flow's Map (and of the transcode flow's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedChunk {
+    /// Position in the join order, from 0.
+    pub index: u32,
+    /// First frame.
+    pub start_frame: u64,
+    /// One past the last frame.
+    pub end_frame: u64,
+    /// `chunks/{index:05}.mp4` in the render's work folder.
+    pub output_uri: String,
+}
+
 /// The part of one scene that falls in a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SceneSegment {

@@ -9,12 +9,17 @@
 //!   output_uri}}`, invoked synchronously by the render state machine (the custom renderer's contract, README "The
 //!   render request"): render that chunk of the stored render request, with the chunker's stored probe results, and
 //!   answer `{"output_uri", "cost_usd"}`.
+//! - `{"flow": "soundtrack" | "join" | "failed", "job": ChunkedJob, ...}`, invoked synchronously by the transcode
+//!   state machine ([`chunked`]): a step of a long job run in chunks ([`FlowStep`]).
 
-use serde::Deserialize;
+pub mod chunked;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::render::Chunk;
 use crate::s3uri::S3Uri;
+use chunked::ChunkedJob;
 
 /// The error type the transcoder function answers a probe of a file that is missing or not media with (the
 /// recording's own fault: a retry cannot help).
@@ -47,6 +52,56 @@ pub enum Invocation {
         /// Where the chunk's MP4 goes.
         output_uri: S3Uri,
     },
+    /// A step of the transcode state machine.
+    Flow(FlowStep),
+}
+
+/// A step of a job run in chunks by the transcode state machine: its `flow` names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "flow", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FlowStep {
+    /// Mix the job's sound over its whole timeline to `job.soundtrack_uri`; answers a [`FlowResult`].
+    Soundtrack {
+        /// The job.
+        job: ChunkedJob,
+    },
+    /// Join the rendered chunks and the sound into the job's output, then report the job COMPLETE.
+    Join {
+        /// The job.
+        job: ChunkedJob,
+        /// What each chunk's invocation answered, in chunk order (the Map's results).
+        rendered: Vec<FlowResult>,
+        /// What the soundtrack step answered.
+        soundtrack: FlowResult,
+    },
+    /// Report the job in ERROR: a step failed.
+    Failed {
+        /// The job.
+        job: ChunkedJob,
+        /// What Step Functions caught.
+        error: FlowError,
+    },
+}
+
+/// What a step of the flow answers: the file it wrote (none for a job without sound) and what its invocation cost
+/// on Lambda, when the function knows its memory size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowResult {
+    /// The chunk's MP4, or the mixed sound.
+    pub output_uri: Option<String>,
+    /// The invocation's cost in dollars.
+    pub cost_usd: Option<f64>,
+}
+
+/// An error Step Functions caught (a `Catch`'s `ResultPath` value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowError {
+    /// The error name (`ChunkFailed`, `States.Timeout`, ...).
+    #[serde(rename = "Error")]
+    pub error: String,
+    /// What it says.
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
 }
 
 /// Why an event is no invocation of the transcoder.
@@ -69,6 +124,7 @@ impl Invocation {
                         "media_uri": media_uri.as_ref().map(S3Uri::to_string),
                         "chunk": {"index": chunk.index, "start_frame": chunk.start_frame,
                                   "end_frame": chunk.end_frame, "output_uri": output_uri.to_string()}}),
+            Self::Flow(step) => serde_json::to_value(step).unwrap_or_default(),
         }
     }
 
@@ -86,6 +142,11 @@ impl Invocation {
         }
         if event.get("chunk").is_some() {
             return Self::parse_chunk(event);
+        }
+        if event.get("flow").is_some() {
+            return serde_json::from_value(event.clone())
+                .map(Self::Flow)
+                .map_err(|e| InvocationError(format!("flow: {e}")));
         }
         let Some(job) = event.get("job") else {
             return refuse("neither a job, a probe nor a chunk");
@@ -202,6 +263,41 @@ mod tests {
             json!({"request_uri": "s3://bkt/r.json", "chunk": payload["chunk"], "job": {}}),
             json!({"request_uri": "s3://bkt/r.json", "chunk": {"index": -1, "start_frame": 0, "end_frame": 5,
                                                               "output_uri": "s3://bkt/c.mp4"}}),
+        ] {
+            assert!(Invocation::parse(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_flow_step_names_its_step_and_carries_the_job() {
+        let job = json!({"job_id": "composite-1", "user_metadata": {"stream": "s1"},
+            "request_uri": "s3://bkt/v/work/composite-1/request.json",
+            "media_uri": "s3://bkt/v/work/composite-1/media.json",
+            "output": {"uri": "s3://bkt/v/s1_composited.mp4", "width": 640, "height": 360, "fps": 30},
+            "total_frames": 180, "max_concurrency": 40,
+            "chunks": [{"index": 0, "start_frame": 0, "end_frame": 180,
+                        "output_uri": "s3://bkt/v/work/composite-1/chunks/00000.mp4"}],
+            "soundtrack_uri": null, "planning_cost_micro_usd": 0});
+        let sound = json!({"flow": "soundtrack", "job": job});
+        let parsed = Invocation::parse(&sound).unwrap();
+        assert!(
+            matches!(&parsed, Invocation::Flow(FlowStep::Soundtrack { job }) if job.total_frames == 180)
+        );
+        assert_eq!(parsed.to_json(), sound, "the wire form");
+        let failed = json!({"flow": "failed", "job": job,
+                            "error": {"Error": "ChunkFailed", "Cause": "chunk 1: 1999: ffmpeg failed"}});
+        let Invocation::Flow(FlowStep::Failed { error, .. }) = Invocation::parse(&failed).unwrap()
+        else {
+            panic!("a failure");
+        };
+        assert_eq!(error.error, "ChunkFailed");
+        for bad in [
+            json!({"flow": "encode", "job": job}),
+            json!({"flow": "soundtrack"}),
+            json!({"flow": "soundtrack", "job": {"job_id": "x"}}),
+            json!({"flow": "soundtrack", "job": job, "extra": 1}),
+            json!({"flow": "join", "job": job, "rendered": []}),
+            json!({"flow": 7, "job": job}),
         ] {
             assert!(Invocation::parse(&bad).is_err(), "{bad}");
         }

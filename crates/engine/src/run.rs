@@ -79,6 +79,11 @@ impl Engine {
         self
     }
 
+    /// The account and region in its job ARNs and events.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
     /// The same engine sending STATUS_UPDATE events at `interval`, whatever the job's StatusUpdateInterval says
     /// (for tests and the CLI).
     pub fn with_status_update_interval(mut self, interval: Duration) -> Self {

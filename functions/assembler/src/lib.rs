@@ -247,6 +247,7 @@ async fn assemble(
             soundtrack_uri: request.soundtrack_uri,
             output_uri: request.output.uri.clone(),
             thumbnails: request.output.thumbnails.clone(),
+            replace: false,
         })
         .await?;
     tracing::info!(render_id = %request.render_id, uri = %request.output.uri, frames = joined.frames, "render assembled");

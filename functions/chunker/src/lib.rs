@@ -36,6 +36,7 @@ use serde_json::Value;
 use vidpipe_core::call::export::CallExport;
 use vidpipe_core::job::{MediaInfo, Size, max_bitrate};
 use vidpipe_core::limits::SourceLimits;
+pub use vidpipe_core::render::PlannedChunk;
 use vidpipe_core::render::ports::{
     HeaderReader, RequestReader, RequestWriter, VideoProber, read_document,
 };
@@ -74,19 +75,6 @@ pub struct ChunkerInput {
     /// The state machine's execution name: it names the render's work folder.
     #[serde(default)]
     pub execution: Option<String>,
-}
-
-/// One planned chunk and where it is rendered to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlannedChunk {
-    /// Position in the join order, from 0.
-    pub index: u32,
-    /// First frame.
-    pub start_frame: u64,
-    /// One past the last frame.
-    pub end_frame: u64,
-    /// `chunks/{index:05}.mp4` in the render's work folder.
-    pub output_uri: String,
 }
 
 /// The plan: the task output and the state machine's data after it.

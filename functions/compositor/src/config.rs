@@ -86,7 +86,12 @@ pub struct Config {
     pub event_bus: String,
     /// `MEDIACONVERT_BACKEND`: `mediaconvert` (default), `lambda` or `engine`.
     pub transcoder: TranscoderBackendKind,
-    /// `TRANSCODER_FUNCTION`: the transcoder function's name or ARN; required with `MEDIACONVERT_BACKEND=lambda`.
+    /// `PLAYBACK_BACKEND` (`MEDIACONVERT_BACKEND`'s by default): the backend of playback packages' jobs. A package is
+    /// one job the ffmpeg backend does not cut into chunks, at about 1.7 s per second of source on two vCPUs
+    /// (docs/benchmarks.md, "Playback package on the engine"): past about 8 minutes of source it would not finish
+    /// in one 15-minute invocation, so a stack whose recordings run longer packages them on MediaConvert.
+    pub playback_transcoder: TranscoderBackendKind,
+    /// `TRANSCODER_FUNCTION`: the transcoder function's name or ARN; required when either backend is `lambda`.
     pub transcoder_function: Option<String>,
     /// `PARTNER_TIMER`: `stepfunctions` (default) or `local`.
     pub timer: TimerBackendKind,
@@ -136,11 +141,13 @@ impl Config {
         }
         let transcoder =
             vars.parsed("MEDIACONVERT_BACKEND", TranscoderBackendKind::MediaConvert)?;
+        let playback_transcoder = vars.parsed("PLAYBACK_BACKEND", transcoder)?;
         let transcoder_function = vars.optional("TRANSCODER_FUNCTION");
-        if transcoder == TranscoderBackendKind::Lambda && transcoder_function.is_none() {
+        let on_lambda = [transcoder, playback_transcoder].contains(&TranscoderBackendKind::Lambda);
+        if on_lambda && transcoder_function.is_none() {
             return Err(ConfigError::new(
                 "TRANSCODER_FUNCTION",
-                "must be set when MEDIACONVERT_BACKEND is lambda",
+                "must be set when MEDIACONVERT_BACKEND or PLAYBACK_BACKEND is lambda",
             ));
         }
         let retention_days = vars.whole_number("RETENTION_DAYS", 30, 1..=u64::from(u32::MAX))?;
@@ -169,6 +176,7 @@ impl Config {
                 .optional("EVENT_BUS_NAME")
                 .unwrap_or_else(|| "default".to_owned()),
             transcoder,
+            playback_transcoder,
             transcoder_function,
             timer,
             timer_state_machine_arn,
@@ -241,8 +249,29 @@ mod tests {
         let config = Config::from_env(vars(&pairs)).unwrap();
         assert_eq!(config.transcoder, TranscoderBackendKind::Lambda);
         assert_eq!(
+            config.playback_transcoder,
+            TranscoderBackendKind::Lambda,
+            "the same by default"
+        );
+        assert_eq!(
             config.transcoder_function.as_deref(),
             Some("vidpipe-transcoder")
+        );
+        // Packages on MediaConvert beside composites on Lambda, and the other way round.
+        pairs.push(("PLAYBACK_BACKEND", "mediaconvert"));
+        let config = Config::from_env(vars(&pairs)).unwrap();
+        assert_eq!(
+            (config.transcoder, config.playback_transcoder),
+            (
+                TranscoderBackendKind::Lambda,
+                TranscoderBackendKind::MediaConvert
+            )
+        );
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push(("PLAYBACK_BACKEND", "lambda"));
+        assert_eq!(
+            Config::from_env(vars(&pairs)).unwrap_err().name,
+            "TRANSCODER_FUNCTION"
         );
     }
 
@@ -267,7 +296,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let cases: [(&[(&str, &str)], &str); 9] = [
+        let cases: [(&[(&str, &str)], &str); 10] = [
             // The lease must outlast a running handler.
             (&[("CLAIM_LEASE_SECONDS", "60")], "CLAIM_LEASE_SECONDS"),
             (
@@ -282,6 +311,7 @@ mod tests {
                 "MEDIACONVERT_BACKEND",
             ),
             (&[("PARTNER_TIMER", "cron")], "PARTNER_TIMER"),
+            (&[("PLAYBACK_BACKEND", "elemental")], "PLAYBACK_BACKEND"),
             (&[("MEDIACONVERT_BACKEND", "lambda")], "TRANSCODER_FUNCTION"),
             (&[("KEY_PREFIX", "videos")], "KEY_PREFIX"),
             (

@@ -10,7 +10,7 @@ use vidpipe_aws::mediaconvert::MediaConvertTranscoder;
 use vidpipe_aws::publisher::EventBridgePublisher;
 use vidpipe_aws::s3::{self, S3Objects};
 use vidpipe_aws::stepfunctions::StepFunctionsTimer;
-use vidpipe_core::job::{CreateJobRequest, MediaInfo};
+use vidpipe_core::job::{CreateJobRequest, JobKind, METADATA_KIND, MediaInfo};
 use vidpipe_core::ports::{CancelOutcome, PartnerTimer, TimerError, TranscodeError, Transcoder};
 use vidpipe_core::s3uri::S3Uri;
 
@@ -24,7 +24,7 @@ pub type LambdaCompositor = Compositor<
     DynamoStreams,
     DynamoRecordings,
     S3Objects,
-    TranscoderBackend,
+    Transcoders,
     EventBridgePublisher,
     TimerBackend,
     DynamoPlaybacks,
@@ -96,6 +96,58 @@ impl Transcoder for TranscoderBackend {
     }
 }
 
+/// The transcoders `MEDIACONVERT_BACKEND` and `PLAYBACK_BACKEND` chose: a playback package's job goes to the
+/// second when it differs (its `UserMetadata` kind is `playback`); every other job (composites, single-source jobs,
+/// call previews), the probes, and finding and canceling a stream's job, to the first.
+pub struct Transcoders {
+    /// `MEDIACONVERT_BACKEND`'s.
+    pub jobs: TranscoderBackend,
+    /// `PLAYBACK_BACKEND`'s, when it is another.
+    pub playback: Option<TranscoderBackend>,
+}
+
+impl Transcoders {
+    /// The backend that runs `job`.
+    fn running(&self, job: &CreateJobRequest) -> &TranscoderBackend {
+        let kind = job
+            .user_metadata
+            .as_ref()
+            .and_then(|m| m.get(METADATA_KIND));
+        match &self.playback {
+            Some(playback) if kind.map(String::as_str) == Some(JobKind::Playback.as_str()) => {
+                playback
+            }
+            _ => &self.jobs,
+        }
+    }
+}
+
+// Boxed: one more layer of the backends' futures passes the compiler's layout depth limit in `main`'s.
+impl Transcoder for Transcoders {
+    async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, TranscodeError> {
+        Box::pin(self.jobs.probe(uri)).await
+    }
+
+    async fn create_job(&self, job: &CreateJobRequest) -> Result<String, TranscodeError> {
+        Box::pin(self.running(job).create_job(job)).await
+    }
+
+    async fn find_job(
+        &self,
+        stream: &str,
+        generation: u64,
+        created_after_ms: u64,
+    ) -> Result<Option<String>, TranscodeError> {
+        self.jobs
+            .find_job(stream, generation, created_after_ms)
+            .await
+    }
+
+    async fn cancel_job(&self, job_id: &str) -> Result<CancelOutcome, TranscodeError> {
+        self.jobs.cancel_job(job_id).await
+    }
+}
+
 /// The partner timer `PARTNER_TIMER` chose.
 pub enum TimerBackend {
     /// An execution of the partner-timeout state machine on AWS Step Functions.
@@ -130,7 +182,7 @@ pub fn compositor(
     let s3 = s3::client(sdk, config.s3_force_path_style);
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     let bus = EventBus::new(aws_sdk_eventbridge::Client::new(sdk), &config.event_bus);
-    let transcoder = match config.transcoder {
+    let backend = |kind| match kind {
         TranscoderBackendKind::MediaConvert => TranscoderBackend::MediaConvert(
             MediaConvertTranscoder(aws_sdk_mediaconvert::Client::new(sdk)),
         ),
@@ -145,6 +197,11 @@ pub fn compositor(
                 .with_identity(config.engine_identity.clone()),
             bus.clone(),
         )),
+    };
+    let transcoder = Transcoders {
+        jobs: backend(config.transcoder),
+        playback: (config.playback_transcoder != config.transcoder)
+            .then(|| backend(config.playback_transcoder)),
     };
     let timer = match config.timer {
         TimerBackendKind::StepFunctions => TimerBackend::StepFunctions(StepFunctionsTimer::new(
@@ -178,4 +235,51 @@ pub fn compositor(
         local.bind(&compositor);
     }
     Ok(compositor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(kind: &str) -> CreateJobRequest {
+        serde_json::from_value(serde_json::json!({
+            "Role": "arn:aws:iam::000000000000:role/mc", "Settings": {},
+            "UserMetadata": {"kind": kind}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn playback_packages_go_to_their_own_backend_and_everything_else_to_the_first() {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let transcoders = Transcoders {
+            jobs: TranscoderBackend::Lambda(LambdaTranscoder::new(
+                aws_sdk_lambda::Client::new(&sdk),
+                "vidpipe-transcoder",
+            )),
+            playback: Some(TranscoderBackend::MediaConvert(MediaConvertTranscoder(
+                aws_sdk_mediaconvert::Client::new(&sdk),
+            ))),
+        };
+        let on_mediaconvert = |kind: &str| {
+            matches!(
+                transcoders.running(&job(kind)),
+                TranscoderBackend::MediaConvert(_)
+            )
+        };
+        assert!(on_mediaconvert("playback"));
+        for kind in ["composite", "single", "call_preview", ""] {
+            assert!(!on_mediaconvert(kind), "{kind}");
+        }
+        let same = Transcoders {
+            playback: None,
+            ..transcoders
+        };
+        assert!(matches!(
+            same.running(&job("playback")),
+            TranscoderBackend::Lambda(_)
+        ));
+    }
 }

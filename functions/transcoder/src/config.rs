@@ -21,6 +21,12 @@ pub struct Config {
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (set by Lambda, in MB): prices each job's invocation on Lambda's basis;
     /// unset (not on Lambda), the job's events carry only its MediaConvert rate.
     pub memory_mb: Option<u64>,
+    /// `TRANSCODE_STATE_MACHINE_ARN` (unset: every job runs whole in one invocation): the transcode state machine,
+    /// which runs a long composite or single-source job in chunks (docs/transcoder.md).
+    pub transcode_state_machine: Option<String>,
+    /// `TRANSCODE_CHUNK_SECONDS` (120, 2 to 600): the longest chunk of a job run in chunks; a job no longer than
+    /// one chunk runs whole.
+    pub chunk_seconds: u32,
 }
 
 impl Config {
@@ -40,6 +46,8 @@ impl Config {
                 }
                 None => None,
             },
+            transcode_state_machine: vars.optional("TRANSCODE_STATE_MACHINE_ARN"),
+            chunk_seconds: vars.whole_number("TRANSCODE_CHUNK_SECONDS", 120, 2..=600)? as u32,
         })
     }
 }
@@ -57,6 +65,8 @@ mod tests {
         assert_eq!(config.tools, Tools::default());
         assert_eq!(config.identity, Identity::default());
         assert_eq!(config.memory_mb, None);
+        assert_eq!(config.transcode_state_machine, None);
+        assert_eq!(config.chunk_seconds, 120);
         let set = Config::from_env(vars(&[
             ("EVENT_BUS_NAME", "jobs"),
             ("S3_FORCE_PATH_STYLE", "true"),
@@ -64,6 +74,11 @@ mod tests {
             ("AWS_ACCOUNT_ID", "111122223333"),
             ("AWS_REGION", "eu-west-1"),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3008"),
+            (
+                "TRANSCODE_STATE_MACHINE_ARN",
+                "arn:aws:states:eu-west-1:111122223333:stateMachine:t",
+            ),
+            ("TRANSCODE_CHUNK_SECONDS", "60"),
         ]))
         .unwrap();
         assert_eq!(set.event_bus, "jobs");
@@ -74,6 +89,10 @@ mod tests {
         );
         assert_eq!(set.identity.region, "eu-west-1");
         assert_eq!(set.memory_mb, Some(3008));
+        assert!(set.transcode_state_machine.unwrap().ends_with(":t"));
+        assert_eq!(set.chunk_seconds, 60);
+        let bad = Config::from_env(vars(&[("TRANSCODE_CHUNK_SECONDS", "1")])).unwrap_err();
+        assert_eq!(bad.name, "TRANSCODE_CHUNK_SECONDS");
         let bad = Config::from_env(vars(&[("S3_FORCE_PATH_STYLE", "yes")])).unwrap_err();
         assert_eq!(bad.name, "S3_FORCE_PATH_STYLE");
     }

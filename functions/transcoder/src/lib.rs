@@ -12,6 +12,7 @@
 //! `userMetadata`: its duration so far at the function's memory size), which the notifier stores as the job's cost.
 
 pub mod config;
+pub mod flow;
 pub mod wiring;
 
 use std::collections::BTreeMap;
@@ -27,7 +28,10 @@ use vidpipe_core::render::ports::{DocumentError, read_document};
 use vidpipe_core::render::{Chunk, RenderRequest};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_core::transcoder::{INPUT_UNUSABLE, Invocation, InvocationError};
-use vidpipe_engine::{BusEvents, Engine, IgnoreUpdates, Job, JobFailure, JobObserver, JobStatus};
+use vidpipe_engine::{
+    AssembleError, Assembler, BusEvents, Engine, IgnoreUpdates, Job, JobFailure, JobObserver,
+    JobStatus,
+};
 use vidpipe_lambda::ErrorType;
 
 /// Why an invocation failed.
@@ -57,6 +61,14 @@ pub enum TranscoderError {
         /// What failed.
         message: String,
     },
+    /// A step of a job in chunks could not mix, join or store its files (error type: the assembler's, such as
+    /// `ChunkMissing` or `StorageFailed`).
+    #[error(transparent)]
+    Assemble(#[from] AssembleError),
+    /// A long job's files could not be stored, or its execution of the transcode state machine could not be
+    /// started (error type `FlowUnavailable`): failing lets Lambda run the invocation again.
+    #[error("the job in chunks could not start: {0}")]
+    FlowUnavailable(String),
     /// The job ran, but the bus refused some of its events: failing lets Lambda run it again, so the notifier
     /// hears how it ended.
     #[error("job {job_id}: the bus refused {refused} of its events")]
@@ -77,6 +89,8 @@ impl ErrorType for TranscoderError {
             Self::ChunkDocument(e) if e.is_transient() => "RequestUnavailable",
             Self::ChunkDocument(_) | Self::InvalidChunk(_) => "InvalidChunk",
             Self::ChunkFailed { .. } => "ChunkFailed",
+            Self::Assemble(e) => e.error_type(),
+            Self::FlowUnavailable(_) => "FlowUnavailable",
         }
     }
 }
@@ -88,8 +102,12 @@ pub struct Transcoder {
     pub engine: Engine,
     /// Where the job events go.
     pub bus: EventBus,
-    /// Reads a chunk's stored render request and probe results.
+    /// Reads a chunk's stored render request and probe results, and stores a long job's.
     pub documents: S3RequestStore,
+    /// Mixes and joins the steps of a long job in chunks.
+    pub assembler: Assembler,
+    /// Where a long job runs in chunks (`None`: every job runs whole in one invocation).
+    pub flow: Option<flow::ChunkedFlow>,
     /// The function's memory size in MB, to price a job's invocation (`None`: not on Lambda, not priced).
     pub memory_mb: Option<u64>,
 }
@@ -188,7 +206,13 @@ impl Transcoder {
                 tracing::info!(%uri, ?info, "probed");
                 Ok(json!(info))
             }
-            Invocation::Job { job_id, job } => self.run(&job_id, &job, started, deadline).await,
+            Invocation::Job { job_id, job } => {
+                match self.start_in_chunks(&job_id, &job, started).await? {
+                    Some(answer) => Ok(answer),
+                    None => self.run(&job_id, &job, started, deadline).await,
+                }
+            }
+            Invocation::Flow(step) => self.flow_step(step, started).await,
             Invocation::Chunk {
                 request_uri,
                 media_uri,
@@ -268,9 +292,7 @@ impl Transcoder {
                 message,
             });
         }
-        let cost_usd = self
-            .memory_mb
-            .map(|mb| lambda_cost_micro_usd(started.elapsed().as_millis() as u64, mb) as f64 / 1e6);
+        let cost_usd = self.cost_so_far(started).map(|c| c as f64 / 1e6);
         tracing::info!(job_id, index = chunk.index, ?cost_usd, "chunk rendered");
         Ok(json!({"output_uri": output_uri.to_string(), "cost_usd": cost_usd}))
     }

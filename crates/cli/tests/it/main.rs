@@ -7,3 +7,4 @@ mod local_pump;
 mod render_definition;
 mod render_e2e;
 mod render_local_files;
+mod transcode_definition;

@@ -46,9 +46,14 @@ fn machine() -> StateMachine {
 
 #[test]
 fn the_render_definition_passes_statelint() {
+    assert_statelint_accepts(&definition_path());
+}
+
+/// Fails unless AWS's statelint (in the venv) accepts the definition at `path`.
+pub fn assert_statelint_accepts(path: &Path) {
     let statelint = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/statelint");
     let result = Command::new(&statelint)
-        .arg(definition_path())
+        .arg(path)
         .output()
         .unwrap_or_else(|e| {
             panic!(
@@ -58,7 +63,8 @@ fn the_render_definition_passes_statelint() {
         });
     assert!(
         result.status.success(),
-        "statelint rejects render.asl.json: {}{}",
+        "statelint rejects {}: {}{}",
+        path.display(),
         String::from_utf8_lossy(&result.stdout),
         String::from_utf8_lossy(&result.stderr)
     );

@@ -44,7 +44,7 @@ pub use playback::{
     PlaybackPlan, STORYBOARD_TILES, ladder, names, playback_job,
 };
 pub use preview::{PreviewFormat, PreviewOptions, preview_job};
-pub use timecode::timecode;
+pub use timecode::{timecode, timecode_frame};
 
 use crate::render::RenderError;
 

@@ -18,6 +18,27 @@ pub fn timecode(frame: u64, rate: FrameRate) -> Result<String, JobError> {
     Ok(format!("{hh:02}:{mm:02}:{ss:02}:{ff:02}"))
 }
 
+/// The frame (0-based) that the timecode `tc` (`HH:MM:SS:FF`) names at `rate`: the inverse of [`timecode`].
+pub fn timecode_frame(tc: &str, rate: FrameRate) -> Result<u64, JobError> {
+    let invalid = || JobError::InvalidOption(format!("timecode {tc:?} is not HH:MM:SS:FF"));
+    let parts: Vec<u64> = tc
+        .split([':', ';'])
+        .map(|part| {
+            (part.len() == 2)
+                .then(|| part.parse().ok())
+                .flatten()
+                .ok_or_else(invalid)
+        })
+        .collect::<Result<_, _>>()?;
+    let [hh, mm, ss, ff] = parts[..] else {
+        return Err(invalid());
+    };
+    if mm >= 60 || ss >= 60 || ff >= rate.timecode_base() {
+        return Err(invalid());
+    }
+    Ok((hh * 3600 + mm * 60 + ss) * rate.timecode_base() + ff)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,6 +54,23 @@ mod tests {
             denominator: 1001,
         };
         assert_eq!(timecode(45, ntsc).unwrap(), "00:00:01:15");
+        for frame in [0, 29, 30 * 3661 + 7] {
+            assert_eq!(
+                timecode_frame(&timecode(frame, r30).unwrap(), r30).unwrap(),
+                frame
+            );
+        }
+        assert_eq!(timecode_frame("00:00:01:15", ntsc).unwrap(), 45);
+        for bad in [
+            "",
+            "00:00:00",
+            "00:00:00:30",
+            "00:60:00:00",
+            "0:00:00:00",
+            "aa:00:00:00",
+        ] {
+            assert!(timecode_frame(bad, r30).is_err(), "{bad}");
+        }
         assert!(matches!(
             timecode(30 * 86400, r30),
             Err(JobError::TimecodeOutOfRange { .. })

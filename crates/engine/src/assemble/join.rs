@@ -38,6 +38,10 @@ pub struct JoinSpec {
     pub output_uri: String,
     /// Thumbnails of the joined video to write first, if any.
     pub thumbnails: Option<Thumbnails>,
+    /// Whether an object already at `output_uri` is replaced: a transcoder job's output, which a stream's next
+    /// generation rewrites as MediaConvert's would. A render's output is never replaced
+    /// ([`AssembleError::OutputExists`]).
+    pub replace: bool,
 }
 
 /// The joined video.
@@ -155,7 +159,7 @@ impl Assembler {
     /// profile, level, pixel format, time base and codec parameters. After joining, the video must have the
     /// plan's frame count ([`AssembleError::FrameCountMismatch`]). The output is written only where nothing is yet
     /// ([`AssembleError::OutputExists`]: a conditional write, so of two renders to one output only one ever writes
-    /// it). Nothing is written on failure. Only the first video stream of each chunk is used.
+    /// it), unless `spec.replace`. Nothing is written on failure. Only the first video stream of each chunk is used.
     pub async fn join(&self, spec: &JoinSpec) -> Result<Joined, AssembleError> {
         spec.check_plan()?;
         let mut chunk_locations = Vec::with_capacity(spec.chunks.len());
@@ -238,7 +242,11 @@ impl Assembler {
             self.write_thumbnails(&joined, duration_ms, spec.width, thumbnails, work.path())
                 .await?;
         }
-        self.store_new(&joined, &spec.output_uri).await?;
+        if spec.replace {
+            self.store(&joined, &spec.output_uri).await?;
+        } else {
+            self.store_new(&joined, &spec.output_uri).await?;
+        }
         tracing::info!(output = %spec.output_uri, frames, duration_ms, chunks = spec.chunks.len(), "joined chunks");
         Ok(Joined {
             frames,
@@ -402,6 +410,7 @@ mod tests {
             soundtrack_uri: None,
             output_uri: "out.mp4".into(),
             thumbnails: None,
+            replace: false,
         }
     }
 

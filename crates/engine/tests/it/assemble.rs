@@ -100,6 +100,7 @@ fn join_spec(chunks: Vec<ChunkFile>, total_frames: u64, output: &Path) -> JoinSp
         soundtrack_uri: None,
         output_uri: output.display().to_string(),
         thumbnails: None,
+        replace: false,
     }
 }
 
@@ -248,7 +249,7 @@ async fn join_keeps_every_frame_and_packet_with_the_soundtrack_and_the_index_fir
 }
 
 #[tokio::test]
-async fn a_join_without_soundtrack_has_no_audio_and_never_overwrites_its_output() {
+async fn a_join_without_soundtrack_has_no_audio_and_overwrites_its_output_only_when_told() {
     let dir = tempfile::tempdir().unwrap();
     let source = counter_source(dir.path(), 40);
     let chunks = render_chunks(dir.path(), &source, &[(0, 20), (20, 40)]);
@@ -277,6 +278,18 @@ async fn a_join_without_soundtrack_has_no_audio_and_never_overwrites_its_output(
         std::fs::read(&output).unwrap() == first,
         "the first output is kept"
     );
+
+    // A transcoder job's join replaces it, as the next generation of a stream's job does.
+    let other = render_chunks(&other_dir, &source, &[(0, 20)]);
+    let joined = assembler()
+        .join(&JoinSpec {
+            replace: true,
+            ..join_spec(other, 20, &output)
+        })
+        .await
+        .unwrap();
+    assert_eq!(joined.frames, 20);
+    assert_eq!(all_counters(&output), (0..20).collect::<Vec<u32>>());
 }
 
 /// Joins `chunks` and expects `error_type` naming chunk `index`, with no output written.

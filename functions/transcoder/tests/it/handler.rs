@@ -6,22 +6,25 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::requests::S3RequestStore;
-use vidpipe_engine::{Engine, Storage};
+use vidpipe_engine::{Assembler, Engine, Storage};
 use vidpipe_lambda::ErrorType;
 use vidpipe_testkit::fidelity::{golden, stream};
 use vidpipe_transcoder::{Transcoder, TranscoderError};
 
 use crate::common::Stack;
 
-fn transcoder(stack: &Stack) -> Transcoder {
+/// The transcoder on the stack, every job run whole.
+pub fn transcoder(stack: &Stack) -> Transcoder {
     Transcoder {
         engine: Engine::new(Storage::with_s3(stack.s3.clone())),
+        assembler: Assembler::new(Storage::with_s3(stack.s3.clone())),
         bus: EventBus::new(
             aws_sdk_eventbridge::Client::new(&stack.sdk),
             &stack.events.bus_name,
         ),
         documents: S3RequestStore(stack.s3.clone()),
         memory_mb: None,
+        flow: None,
     }
 }
 
@@ -178,7 +181,7 @@ async fn a_probe_of_a_file_that_is_not_media_is_the_inputs_fault() {
 #[test]
 fn the_sample_events_are_invocations() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/transcoder");
-    for name in ["job.json", "probe.json", "chunk.json"] {
+    for name in ["job.json", "probe.json", "chunk.json", "flow-failed.json"] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();
         vidpipe_core::transcoder::Invocation::parse(&event)

@@ -2,6 +2,7 @@
 //! probes), and the function as a process behind `cargo lambda watch`, submitted to through the `LambdaTranscoder`
 //! adapter, running the builders' composite, single, chunk and playback jobs with the engine's fidelity checks.
 
+mod chunked;
 mod common;
 mod handler;
 mod watch;

@@ -178,6 +178,7 @@ async fn render(
                 uri: local(&t.uri),
                 count: t.count,
             }),
+            replace: false,
         })
         .await
         .unwrap();
