@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    MAX_TOTAL_SECONDS, Problems, RenderRequest, SCENE_VOLUME_RANGE, SceneSound, VIDEO_EXTENSIONS,
-    frames_of, render_uri, source_problem,
+    MAX_TOTAL_SECONDS, Problems, RenderRequest, SCENE_VOLUME_RANGE, Scene, SceneSound,
+    VIDEO_EXTENSIONS, frames_of, render_uri, source_problem,
 };
 
 /// Most tiles in one scene: MediaConvert takes up to 99 video overlays per input.
@@ -35,6 +35,22 @@ pub struct SceneTile {
     pub width: u32,
     /// Height (even, at least 2).
     pub height: u32,
+}
+
+impl Scene {
+    /// A scene of `duration_s` seconds whose picture is `tiles` on a black frame.
+    pub fn tiled(id: String, duration_s: f64, tiles: Vec<SceneTile>) -> Self {
+        Self {
+            id,
+            duration_s,
+            image: None,
+            video: None,
+            tiles: Some(tiles),
+            start_s: None,
+            volume: None,
+            overlay: None,
+        }
+    }
 }
 
 /// A sound placed on the video's timeline: `source`'s first audio track from `start_s`, heard from `at_s` for

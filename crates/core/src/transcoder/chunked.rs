@@ -201,16 +201,7 @@ impl<'a> ChunkableJob<'a> {
                         ..span.tile.clone()
                     });
                 }
-                Scene {
-                    id: format!("stretch-{index}"),
-                    duration_s: seconds(end - first),
-                    image: None,
-                    video: None,
-                    tiles: Some(tiles),
-                    start_s: None,
-                    volume: None,
-                    overlay: None,
-                }
+                Scene::tiled(format!("stretch-{index}"), seconds(end - first), tiles)
             })
             .collect();
         let sounds = self

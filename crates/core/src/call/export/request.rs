@@ -64,16 +64,11 @@ pub fn export_request(
                 }
             })
             .collect();
-        scenes.push(Scene {
-            id: format!("interval-{index}"),
-            duration_s: seconds(end - first),
-            image: None,
-            video: None,
-            tiles: Some(tiles),
-            start_s: None,
-            volume: None,
-            overlay: None,
-        });
+        scenes.push(Scene::tiled(
+            format!("interval-{index}"),
+            seconds(end - first),
+            tiles,
+        ));
     }
     let muted = |track: &ExportTrack| {
         state
