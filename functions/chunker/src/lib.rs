@@ -246,15 +246,7 @@ impl RenderPlan {
         work: &WorkFolder,
         media: BTreeMap<String, MediaInfo>,
     ) -> Self {
-        let chunks = chunks
-            .iter()
-            .map(|chunk| PlannedChunk {
-                index: chunk.index,
-                start_frame: chunk.start_frame,
-                end_frame: chunk.end_frame,
-                output_uri: work.chunk(chunk.index).to_string(),
-            })
-            .collect();
+        let chunks = work.planned(chunks);
         Self {
             render_id: request.render_id.clone(),
             owner: None,

@@ -15,7 +15,7 @@ use vidpipe_core::job::{CreateJobRequest, MediaInfo};
 use vidpipe_core::jobevent::TRANSCODER_SOURCE;
 use vidpipe_core::ports::{ExecutionError, RenderExecutions};
 use vidpipe_core::render::ports::{RequestWriter, read_document};
-use vidpipe_core::render::{Chunk, Chunking, PlannedChunk, RenderRequest};
+use vidpipe_core::render::{Chunk, Chunking, RenderRequest};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_core::transcoder::chunked::{ChunkableJob, ChunkedJob};
 use vidpipe_core::transcoder::{FlowError, FlowResult, FlowStep};
@@ -103,7 +103,7 @@ impl Transcoder {
             output: render.output.clone(),
             total_frames: render.total_frames(),
             max_concurrency: render.map_concurrency(),
-            chunks: planned(&chunks, |index| work.chunk(index)),
+            chunks: work.planned(&chunks),
             soundtrack_uri: (!render.sounds.is_empty())
                 .then(|| work.file("soundtrack.m4a").to_string()),
             planning_cost_micro_usd: self.cost_so_far(started).unwrap_or(0),
@@ -329,17 +329,4 @@ impl Transcoder {
             }),
         }
     }
-}
-
-/// The chunks with where each is rendered.
-fn planned(chunks: &[Chunk], output: impl Fn(u32) -> S3Uri) -> Vec<PlannedChunk> {
-    chunks
-        .iter()
-        .map(|c| PlannedChunk {
-            index: c.index,
-            start_frame: c.start_frame,
-            end_frame: c.end_frame,
-            output_uri: output(c.index).to_string(),
-        })
-        .collect()
 }

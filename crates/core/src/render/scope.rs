@@ -8,7 +8,9 @@
 //! soundtrack, the stored request and probe results) go to a folder of its own execution ([`WorkFolder`]), so two
 //! renders never share one, whatever their outputs.
 
-use super::{Problem, Problems, RenderError, RenderRequest, Renderer, render_uri};
+use super::{
+    Chunk, PlannedChunk, Problem, Problems, RenderError, RenderRequest, Renderer, render_uri,
+};
 use crate::config::{ConfigError, Vars};
 use crate::keys::{check_prefix, owner_segment, render_prefix};
 use crate::s3uri::{S3Uri, S3UriError};
@@ -257,6 +259,19 @@ impl WorkFolder {
     /// Where chunk `index` is rendered: `chunks/{index:05}.mp4` in the folder.
     pub fn chunk(&self, index: u32) -> S3Uri {
         self.file(&format!("chunks/{index:05}.mp4"))
+    }
+
+    /// `chunks`, each with where it is rendered ([`WorkFolder::chunk`]): the Map's items.
+    pub fn planned(&self, chunks: &[Chunk]) -> Vec<PlannedChunk> {
+        chunks
+            .iter()
+            .map(|c| PlannedChunk {
+                index: c.index,
+                start_frame: c.start_frame,
+                end_frame: c.end_frame,
+                output_uri: self.chunk(c.index).to_string(),
+            })
+            .collect()
     }
 
     /// A work file of the folder (`soundtrack.m4a`, `request.json`, `media.json`).
