@@ -122,7 +122,8 @@ impl Transcoders {
     }
 }
 
-// Boxed: one more layer of the backends' futures passes the compiler's layout depth limit in `main`'s.
+// `probe` and `create_job` boxed: one more layer of those backends' futures passes the compiler's layout depth
+// limit in `main`'s.
 impl Transcoder for Transcoders {
     async fn probe(&self, uri: &S3Uri) -> Result<MediaInfo, TranscodeError> {
         Box::pin(self.jobs.probe(uri)).await
