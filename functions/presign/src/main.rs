@@ -5,7 +5,10 @@ use lambda_http::{Adapter, Error, Request, service_fn};
 use vidpipe_presign::config::Config;
 use vidpipe_presign::event_guard::guard;
 
-#[tokio::main]
+// One thread: the function answers one request at a time, and its work is waiting on S3 and DynamoDB. The
+// multi-threaded runtime's worker threads, and the cgroup reads that size them, cost 1.7 ms of CPU and 0.7 ms of
+// the cold start (docs/benchmarks.md, "Cold start: one thread, credentials from the environment").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env(|name| std::env::var(name).ok())?;
