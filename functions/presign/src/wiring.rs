@@ -1,5 +1,7 @@
 //! Builds the API `main` runs from its configuration: the AWS adapters behind its ports.
 
+use std::sync::OnceLock;
+
 use vidpipe_aws::dynamo::{
     DynamoCalls, DynamoPlaybacks, DynamoRecordings, DynamoRenders, DynamoStreams,
 };
@@ -8,6 +10,9 @@ use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_aws::s3::{self, S3Objects};
 use vidpipe_aws::secrets::{SecretError, resolve_secret};
 use vidpipe_aws::stepfunctions::StepFunctionsRenders;
+use vidpipe_core::ports::{
+    CancelOutcome, ExecutionError, JobCanceller, RenderExecutions, Started, TranscodeError,
+};
 
 use crate::config::Config;
 use crate::playback::PlaybackBackends;
@@ -27,8 +32,12 @@ pub enum WiringError {
 }
 
 /// The render routes on DynamoDB, Step Functions, S3 and MediaConvert.
-pub type LambdaRenders =
-    RenderBackends<DynamoRenders, StepFunctionsRenders, S3RequestStore, MediaConvertTranscoder>;
+pub type LambdaRenders = RenderBackends<
+    DynamoRenders,
+    OnFirstUse<StepFunctionsRenders>,
+    S3RequestStore,
+    OnFirstUse<MediaConvertTranscoder>,
+>;
 
 /// The playback routes on DynamoDB and S3.
 pub type LambdaPlayback = PlaybackBackends<DynamoPlaybacks, S3RequestStore>;
@@ -48,6 +57,8 @@ pub async fn app(config: Config, sdk: &aws_config::SdkConfig) -> Result<LambdaAp
     let signing = PlaybackSigning::new(&config, play_key, cdn_key)?;
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     let s3 = s3::client(sdk, config.s3_force_path_style);
+    let (sfn_config, mediaconvert_config) = (sdk.clone(), sdk.clone());
+    let machine = config.render_state_machine_arn.clone().unwrap_or_default();
     Ok(App {
         signing,
         objects: S3Objects::new(s3.clone(), &config.bucket),
@@ -60,13 +71,101 @@ pub async fn app(config: Config, sdk: &aws_config::SdkConfig) -> Result<LambdaAp
         },
         renders: RenderBackends {
             store: DynamoRenders::new(ddb, &config.table),
-            executions: StepFunctionsRenders::new(
-                aws_sdk_sfn::Client::new(sdk),
-                config.render_state_machine_arn.clone().unwrap_or_default(),
-            ),
+            executions: OnFirstUse::new(move || {
+                StepFunctionsRenders::new(aws_sdk_sfn::Client::new(&sfn_config), machine.clone())
+            }),
             files: S3RequestStore(s3),
-            jobs: MediaConvertTranscoder(aws_sdk_mediaconvert::Client::new(sdk)),
+            jobs: OnFirstUse::new(move || {
+                MediaConvertTranscoder(aws_sdk_mediaconvert::Client::new(&mediaconvert_config))
+            }),
         },
         config,
     })
+}
+
+/// A backend built when a request first needs it. Only the render routes use Step Functions and MediaConvert, and
+/// creating their two SDK clients (each parses its endpoint partitions) took 0.33 ms of every start-up, measured on
+/// the development machine (docs/benchmarks.md).
+pub struct OnFirstUse<T> {
+    backend: OnceLock<T>,
+    build: Box<dyn Fn() -> T + Send + Sync>,
+}
+
+impl<T> OnFirstUse<T> {
+    /// A backend `build` makes on first use.
+    pub fn new(build: impl Fn() -> T + Send + Sync + 'static) -> Self {
+        Self {
+            backend: OnceLock::new(),
+            build: Box::new(build),
+        }
+    }
+
+    fn get(&self) -> &T {
+        self.backend.get_or_init(&self.build)
+    }
+}
+
+impl<T: RenderExecutions> RenderExecutions for OnFirstUse<T> {
+    fn start(
+        &self,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> impl Future<Output = Result<Started, ExecutionError>> + Send {
+        self.get().start(name, input)
+    }
+
+    fn stop(
+        &self,
+        execution_arn: &str,
+        error: &str,
+    ) -> impl Future<Output = Result<(), ExecutionError>> + Send {
+        self.get().stop(execution_arn, error)
+    }
+}
+
+impl<T: JobCanceller> JobCanceller for OnFirstUse<T> {
+    fn cancel_job(
+        &self,
+        job_id: &str,
+    ) -> impl Future<Output = Result<CancelOutcome, TranscodeError>> + Send {
+        self.get().cancel_job(job_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    struct Cancels;
+
+    impl JobCanceller for Cancels {
+        async fn cancel_job(&self, _: &str) -> Result<CancelOutcome, TranscodeError> {
+            Ok(CancelOutcome::Canceled)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_backend_on_first_use_is_built_by_the_first_call_and_only_once() {
+        let built = Arc::new(AtomicUsize::new(0));
+        let counter = built.clone();
+        let jobs = OnFirstUse::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Cancels
+        });
+        assert_eq!(
+            built.load(Ordering::SeqCst),
+            0,
+            "nothing built before a call"
+        );
+        for _ in 0..2 {
+            assert!(matches!(
+                jobs.cancel_job("job").await,
+                Ok(CancelOutcome::Canceled)
+            ));
+        }
+        assert_eq!(built.load(Ordering::SeqCst), 1);
+    }
 }
