@@ -10,6 +10,11 @@ The event is the AddPipe survey client's `POST /presigned-url` (events/presign/p
 `{stream}_camera.webm` each run). vidpipe-presign reaches a moto server started here (S3 and DynamoDB: it checks the
 key is free and records the recording and the stream's owner); the survey client's own Node.js handler
 (survey-presign.js, aws-sdk v2) signs without a network call, as it does on AWS.
+
+The runtimes take turns, one cold start each per round, so a change in the machine's speed reaches them alike.
+`--baseline` adds a second vidpipe-presign binary (an older build, to compare); `--instant-aws` replaces moto with an
+endpoint that answers at once (a HEAD's 404, `{}` to DynamoDB), which leaves the process's own time. The CPU column
+is the process's user and system time, all threads, until it has answered and been stopped.
 """
 
 import argparse
@@ -59,9 +64,13 @@ class RuntimeApi:
                 with api.lock:
                     event, api.pending = api.pending, None
                 if event is None:
-                    # The process asks for its next event once it has answered: it waits here until stopped.
+                    # The process asks for its next event once it has answered: it waits here until stopped, and
+                    # is gone by the time this answers.
                     time.sleep(60)
-                    return self.reply(204)
+                    try:
+                        return self.reply(204)
+                    except (BrokenPipeError, ConnectionResetError):
+                        return None
                 request_id, body = event
                 deadline = str(int(time.time() * 1000) + 30_000)
                 self.reply(200, body, [
@@ -87,8 +96,8 @@ class RuntimeApi:
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
 
     def cold_start(self, command, env, event, log):
-        """Starts `command`, hands it `event`, and answers (milliseconds from spawn to response, peak RSS in KiB,
-        the response)."""
+        """Starts `command`, hands it `event`, and answers (milliseconds from spawn to response, CPU milliseconds,
+        peak RSS in KiB, the response)."""
         with self.lock:
             self.pending = (str(uuid.uuid4()), json.dumps(event).encode())
         self.answered.clear()
@@ -102,10 +111,12 @@ class RuntimeApi:
             peak = vm_hwm_kib(process.pid)
         finally:
             process.kill()
-            process.wait()
+            _, _, usage = os.wait4(process.pid, 0)
+            process.returncode = -9
         if kind != "response":
             raise SystemExit(f"{command[0]}: {kind}: {body.decode(errors='replace')}")
-        return (at - start) * 1000, peak, json.loads(body)
+        cpu = (usage.ru_utime + usage.ru_stime) * 1000
+        return (at - start) * 1000, cpu, peak, json.loads(body)
 
 
 def vm_hwm_kib(pid):
@@ -149,6 +160,40 @@ def start_moto(venv, log):
     return server, endpoint
 
 
+class InstantAws:
+    """An AWS endpoint that answers at once: 404 to S3's HEAD (the key is free), `{}` to DynamoDB's writes; like
+    moto, it closes every connection."""
+
+    def __init__(self):
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body=b""):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+                self.close_connection = True
+
+            def do_HEAD(self):
+                self.reply(404)
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.reply(200, b"{}")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
 def survey_event():
     event = json.loads(EVENT.read_text())
     event["body"] = json.dumps({"filename": f"bench-{uuid.uuid4().hex[:12]}_camera.webm"})
@@ -165,23 +210,30 @@ def lambda_env(name, memory):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presign", required=True, type=Path, help="the vidpipe-presign bootstrap to start")
+    parser.add_argument("--baseline", type=Path, help="another vidpipe-presign bootstrap, to compare")
     parser.add_argument("--node-dir", required=True, type=Path, help="where aws-sdk is installed (node_modules)")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--instant-aws", action="store_true", help="an endpoint that answers at once, not moto")
     parser.add_argument("--work", required=True, type=Path, help="folder for the logs")
     args = parser.parse_args()
     venv = Path(sys.executable).parent
     args.work.mkdir(parents=True, exist_ok=True)
-    with open(args.work / "moto.log", "wb") as moto_log:
-        moto, endpoint = start_moto(venv, moto_log)
-        try:
-            rows = run(args, endpoint)
-        finally:
-            moto.kill()
-            moto.wait()
-    print("| runtime | first response, ms: median (min-max) | peak RSS (VmHWM), MiB: median (min-max) | runs |")
-    print("|---|---|---|---|")
-    for name, times, peaks in rows:
+    if args.instant_aws:
+        rows = run(args, InstantAws().endpoint)
+    else:
+        with open(args.work / "moto.log", "wb") as moto_log:
+            moto, endpoint = start_moto(venv, moto_log)
+            try:
+                rows = run(args, endpoint)
+            finally:
+                moto.kill()
+                moto.wait()
+    print("| runtime | first response, ms: median (min-max) | CPU, ms: median | peak RSS (VmHWM), MiB: median (min-max) "
+          "| runs |")
+    print("|---|---|---|---|---|")
+    for name, times, cpus, peaks in rows:
         print(f"| {name} | {statistics.median(times):.1f} ({min(times):.1f}-{max(times):.1f}) | "
+              f"{statistics.median(cpus):.1f} | "
               f"{statistics.median(peaks) / 1024:.1f} ({min(peaks) / 1024:.1f}-{max(peaks) / 1024:.1f}) | "
               f"{len(times)} |")
 
@@ -194,30 +246,33 @@ def run(args, endpoint):
                 "PLAYBACK_SIGNING_SECRET": uuid.uuid4().hex + uuid.uuid4().hex}
     node_env = {**lambda_env("survey-presign", 256), "HANDLER_FILE": str(here / "survey-presign.js"),
                 "NODE_PATH": str(args.node_dir / "node_modules")}
-    runtimes = [
-        ("vidpipe-presign (Rust, provided.al2023)", [str(args.presign)], rust_env),
-        ("survey client's handler (Node.js, aws-sdk v2)", ["node", str(here / "bootstrap.js")], node_env),
-    ]
-    rows = []
-    for name, command, env in runtimes:
-        times, peaks = [], []
-        with open(args.work / f"{Path(command[-1]).stem}.log", "wb") as log:
-            for _ in range(args.runs):
+    runtimes = [("vidpipe-presign (Rust, provided.al2023)", [str(args.presign)], rust_env)]
+    if args.baseline:
+        runtimes.append((f"baseline: {args.baseline}", [str(args.baseline)], rust_env))
+    runtimes.append(("survey client's handler (Node.js, aws-sdk v2)", ["node", str(here / "bootstrap.js")], node_env))
+    results = {name: ([], [], []) for name, _, _ in runtimes}
+    logs = {name: open(args.work / f"{index}-{Path(command[-1]).stem}.log", "wb")
+            for index, (name, command, _) in enumerate(runtimes)}
+    try:
+        for _ in range(args.runs):
+            for name, command, env in runtimes:
                 # A Runtime API of its own per process: the process before it asks for its next event right after
                 # answering, and on one shared API that late request could take this run's event (it did: a run
                 # waited 60 s for an event the killed process had taken).
                 api = RuntimeApi()
                 try:
-                    ms, peak, response = api.cold_start(command, env, survey_event(), log)
+                    ms, cpu, peak, response = api.cold_start(command, env, survey_event(), logs[name])
                 finally:
                     api.server.shutdown()
                 body = json.loads(response["body"])
                 if response.get("statusCode") != 200 or "url" not in body:
                     raise SystemExit(f"{name}: unexpected response {response}")
-                times.append(ms)
-                peaks.append(peak)
-        rows.append((name, times, peaks))
-    return rows
+                for values, value in zip(results[name], (ms, cpu, peak)):
+                    values.append(value)
+    finally:
+        for log in logs.values():
+            log.close()
+    return [(name, *results[name]) for name, _, _ in runtimes]
 
 
 if __name__ == "__main__":
