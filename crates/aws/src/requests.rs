@@ -20,6 +20,11 @@ impl S3RequestStore {
     fn objects(&self, uri: &S3Uri) -> S3Objects {
         S3Objects::new(self.0.clone(), uri.bucket())
     }
+
+    /// How many objects are under the folder `folder` (its key ends in `/`).
+    pub async fn count_folder(&self, folder: &S3Uri) -> Result<usize, FetchError> {
+        self.objects(folder).count_folder(folder).await
+    }
 }
 
 impl RequestReader for S3RequestStore {

@@ -197,6 +197,29 @@ impl S3Objects {
         Ok(())
     }
 
+    /// How many objects are under the folder `folder` (in this bucket; its key ends in `/`), listed a page of up to
+    /// 1000 keys at a time.
+    pub async fn count_folder(&self, folder: &S3Uri) -> Result<usize, FetchError> {
+        if folder.bucket() != self.bucket || !folder.key().ends_with('/') {
+            return Err(unavailable(
+                folder,
+                std::io::Error::other("not a folder of this bucket"),
+            ));
+        }
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(folder.key())
+            .into_paginator()
+            .send();
+        let mut count = 0;
+        while let Some(page) = pages.next().await {
+            count += page.map_err(|e| unavailable(folder, e))?.contents().len();
+        }
+        Ok(count)
+    }
+
     /// Deletes every object under the folder `folder` (in this bucket; its key ends in `/`), a page of up to 1000
     /// keys at a time.
     pub async fn remove_folder(&self, folder: &S3Uri) -> Result<(), PutError> {
