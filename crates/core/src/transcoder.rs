@@ -8,11 +8,14 @@
 //! - `{"request_uri": "s3://...", "media_uri": "s3://..." | null, "chunk": {index, start_frame, end_frame,
 //!   output_uri}}`, invoked synchronously by the render state machine (the custom renderer's contract, README "The
 //!   render request"): render that chunk of the stored render request, with the chunker's stored probe results, and
-//!   answer `{"output_uri", "cost_usd"}`.
+//!   answer `{"output_uri", "cost_usd"}`. A chunk of a job in chunks also carries `"progress": {"job_id",
+//!   "user_metadata", "chunks"}` ([`ChunkProgress`]): once rendered, it reports the job's progress.
 //! - `{"flow": "soundtrack" | "join" | "failed", "job": ChunkedJob, ...}`, invoked synchronously by the transcode
 //!   state machine ([`chunked`]): a step of a long job run in chunks ([`FlowStep`]).
 
 pub mod chunked;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -51,6 +54,8 @@ pub enum Invocation {
         chunk: Chunk,
         /// Where the chunk's MP4 goes.
         output_uri: S3Uri,
+        /// The job in chunks this chunk belongs to (none for a render's chunk).
+        progress: Option<ChunkProgress>,
     },
     /// A step of the transcode state machine.
     Flow(FlowStep),
@@ -81,6 +86,27 @@ pub enum FlowStep {
         /// What Step Functions caught.
         error: FlowError,
     },
+}
+
+/// The job a chunk of a job in chunks belongs to: once the chunk is rendered, the transcoder counts the job's
+/// rendered chunks and puts its STATUS_UPDATE event, as MediaConvert reports a running job's progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkProgress {
+    /// The job's id.
+    pub job_id: String,
+    /// The job's `UserMetadata`, carried by its events.
+    pub user_metadata: BTreeMap<String, String>,
+    /// How many chunks the job has.
+    pub chunks: u32,
+}
+
+impl ChunkProgress {
+    /// The job's percentage once `rendered` of its chunks are: up to 90, the join and its sound being the rest.
+    pub fn percent(&self, rendered: u32) -> u8 {
+        let chunks = u64::from(self.chunks.max(1));
+        (90 * u64::from(rendered.min(self.chunks)) / chunks) as u8
+    }
 }
 
 /// What a step of the flow answers: the file it wrote (none for a job without sound) and what its invocation cost
@@ -120,10 +146,17 @@ impl Invocation {
                 media_uri,
                 chunk,
                 output_uri,
-            } => json!({"request_uri": request_uri.to_string(),
+                progress,
+            } => {
+                let mut payload = json!({"request_uri": request_uri.to_string(),
                         "media_uri": media_uri.as_ref().map(S3Uri::to_string),
                         "chunk": {"index": chunk.index, "start_frame": chunk.start_frame,
-                                  "end_frame": chunk.end_frame, "output_uri": output_uri.to_string()}}),
+                                  "end_frame": chunk.end_frame, "output_uri": output_uri.to_string()}});
+                if let Some(progress) = progress {
+                    payload["progress"] = json!(progress);
+                }
+                payload
+            }
             Self::Flow(step) => serde_json::to_value(step).unwrap_or_default(),
         }
     }
@@ -172,6 +205,8 @@ impl Invocation {
             #[serde(default)]
             media_uri: Option<S3Uri>,
             chunk: WireChunk,
+            #[serde(default)]
+            progress: Option<ChunkProgress>,
         }
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -197,6 +232,7 @@ impl Invocation {
                 end_frame: wire.chunk.end_frame,
             },
             output_uri: wire.chunk.output_uri,
+            progress: wire.progress,
         })
     }
 }
@@ -252,9 +288,31 @@ mod tests {
         };
         assert_eq!((c.index, c.start_frame, c.end_frame), (2, 240, 360));
         assert_eq!(chunk.to_json(), payload, "the wire form");
+        assert!(matches!(chunk, Invocation::Chunk { progress: None, .. }));
         let mut without_media = payload.clone();
         without_media["media_uri"] = Value::Null;
         assert!(Invocation::parse(&without_media).is_ok());
+        let mut of_a_job = payload.clone();
+        of_a_job["progress"] =
+            json!({"job_id": "composite-1", "user_metadata": {"stream": "s1"}, "chunks": 4});
+        let parsed = Invocation::parse(&of_a_job).unwrap();
+        let Invocation::Chunk {
+            progress: Some(progress),
+            ..
+        } = &parsed
+        else {
+            panic!("a job's chunk: {parsed:?}");
+        };
+        assert_eq!(
+            (progress.job_id.as_str(), progress.chunks),
+            ("composite-1", 4)
+        );
+        assert_eq!(parsed.to_json(), of_a_job, "the wire form");
+        assert_eq!(
+            [0, 1, 2, 3, 4, 5].map(|rendered| progress.percent(rendered)),
+            [0, 22, 45, 67, 90, 90],
+            "up to 90: the join is the rest"
+        );
         for bad in [
             json!({"chunk": {}}),
             json!({"request_uri": "s3://bkt/r.json", "chunk": {"index": 0, "start_frame": 5, "end_frame": 5,
@@ -263,6 +321,9 @@ mod tests {
             json!({"request_uri": "s3://bkt/r.json", "chunk": payload["chunk"], "job": {}}),
             json!({"request_uri": "s3://bkt/r.json", "chunk": {"index": -1, "start_frame": 0, "end_frame": 5,
                                                               "output_uri": "s3://bkt/c.mp4"}}),
+            json!({"request_uri": "s3://bkt/r.json", "chunk": payload["chunk"], "progress": {"job_id": "j"}}),
+            json!({"request_uri": "s3://bkt/r.json", "chunk": payload["chunk"],
+                   "progress": {"job_id": "j", "user_metadata": {}, "chunks": 2, "stream": "s"}}),
         ] {
             assert!(Invocation::parse(&bad).is_err(), "{bad}");
         }

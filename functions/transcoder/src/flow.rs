@@ -18,9 +18,9 @@ use vidpipe_core::render::ports::{RequestWriter, read_document};
 use vidpipe_core::render::{Chunk, Chunking, RenderRequest};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_core::transcoder::chunked::{ChunkableJob, ChunkedJob};
-use vidpipe_core::transcoder::{FlowError, FlowResult, FlowStep};
+use vidpipe_core::transcoder::{ChunkProgress, FlowError, FlowResult, FlowStep};
 use vidpipe_engine::{
-    BusEvents, ChunkFile, Job, JobFailure, JobStatus, JoinSpec, MixSpec, OutputDetail,
+    BusEvents, ChunkFile, Job, JobFailure, JobPhase, JobStatus, JoinSpec, MixSpec, OutputDetail,
     OutputGroupDetail, VideoDetails,
 };
 
@@ -299,6 +299,50 @@ impl Transcoder {
             "job in chunks failed"
         );
         Ok(json!({"job_id": job.job_id, "status": JobStatus::Error}))
+    }
+
+    /// Puts the STATUS_UPDATE of the job in chunks `progress` names, once a chunk of it is rendered at
+    /// `chunk_uri`: its percentage from how many of its chunks are in the chunks' folder (Map items finish in any
+    /// order; the notifier keeps the largest percentage). Best effort: the chunk stays rendered, and its
+    /// invocation successful, when the count or the event fails.
+    pub(crate) async fn report_progress(&self, progress: &ChunkProgress, chunk_uri: &S3Uri) {
+        let key = chunk_uri.key();
+        let folder = key
+            .rfind('/')
+            .and_then(|end| S3Uri::new(chunk_uri.bucket(), &key[..=end]).ok());
+        let Some(folder) = folder else {
+            tracing::warn!(job_id = progress.job_id, %chunk_uri, "a chunk outside a folder: no progress");
+            return;
+        };
+        let rendered = match self.documents.count_folder(&folder).await {
+            Ok(rendered) => u32::try_from(rendered).unwrap_or(u32::MAX),
+            Err(e) => {
+                tracing::warn!(job_id = progress.job_id, error = %e, "could not count the rendered chunks");
+                return;
+            }
+        };
+        let mut running = Job::submitted_as(
+            progress.job_id.clone(),
+            self.engine.identity().clone(),
+            progress.user_metadata.clone(),
+        );
+        running.status = JobStatus::Progressing;
+        running.current_phase = Some(JobPhase::Transcoding);
+        running.job_percent_complete = Some(progress.percent(rendered).into());
+        match self
+            .put_events(&progress.job_id, &[running.event(true)])
+            .await
+        {
+            Ok(()) => tracing::info!(
+                job_id = progress.job_id,
+                rendered,
+                chunks = progress.chunks,
+                "job progress reported"
+            ),
+            Err(e) => {
+                tracing::warn!(job_id = progress.job_id, error = %e, "job progress not reported")
+            }
+        }
     }
 
     /// The job as the engine reports it, under its id and with its metadata.

@@ -218,12 +218,18 @@ impl Transcoder {
                 media_uri,
                 chunk,
                 output_uri,
+                progress,
             } => {
                 let job = self
                     .chunk_job(&request_uri, media_uri.as_ref(), &chunk, &output_uri)
                     .await?;
-                self.render_chunk(&job, &chunk, &output_uri, started, deadline)
-                    .await
+                let answer = self
+                    .render_chunk(&job, &chunk, &output_uri, started, deadline)
+                    .await?;
+                if let Some(progress) = progress {
+                    self.report_progress(&progress, &output_uri).await;
+                }
+                Ok(answer)
             }
         }
     }

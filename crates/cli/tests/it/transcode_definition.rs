@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde_json::{Value, json};
 use vidpipe_core::render::{PlannedChunk, RenderOutput};
 use vidpipe_core::transcoder::chunked::ChunkedJob;
-use vidpipe_core::transcoder::{FlowStep, Invocation};
+use vidpipe_core::transcoder::{ChunkProgress, FlowStep, Invocation};
 use vidpipe_stepfn::{
     Execution, Interpreter, Outcome, StateMachine, TaskError, TaskInvoker, substitute,
 };
@@ -89,7 +89,22 @@ impl FakeTranscoder {
         calls
             .iter()
             .filter_map(|c| match c {
-                Invocation::Chunk { chunk, .. } => Some(chunk.index),
+                Invocation::Chunk {
+                    chunk, progress, ..
+                } => {
+                    let job = job();
+                    let of_the_job = ChunkProgress {
+                        job_id: job.job_id,
+                        user_metadata: job.user_metadata,
+                        chunks: 3,
+                    };
+                    assert_eq!(
+                        progress.as_ref(),
+                        Some(&of_the_job),
+                        "each chunk knows its job"
+                    );
+                    Some(chunk.index)
+                }
                 _ => None,
             })
             .collect()

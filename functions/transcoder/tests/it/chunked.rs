@@ -131,12 +131,15 @@ fn invocation(job: &CreateJobRequest) -> Value {
     .to_json()
 }
 
-/// Runs the machine's steps as its definition orders them: every chunk, the sound, the join.
+/// Runs the machine's steps as its definition orders them: every chunk (with its job's progress, as the Map's
+/// `ItemSelector` gives it), the sound, the join.
 async fn run_steps(transcoder: &Transcoder, job: &ChunkedJob) -> Value {
     let mut rendered = Vec::new();
     for chunk in &job.chunks {
-        let payload =
-            json!({"request_uri": job.request_uri, "media_uri": job.media_uri, "chunk": chunk});
+        let progress = json!({"job_id": job.job_id, "user_metadata": job.user_metadata,
+                              "chunks": job.chunks.len()});
+        let payload = json!({"request_uri": job.request_uri, "media_uri": job.media_uri, "chunk": chunk,
+                             "progress": progress});
         let answer = transcoder.handle(payload, None).await.unwrap();
         rendered.push(serde_json::from_value::<FlowResult>(answer).unwrap());
     }
@@ -205,17 +208,31 @@ async fn a_long_composite_runs_in_chunks_and_comes_out_as_the_whole_jobs_output(
         .remove(0);
     let statuses: Vec<_> = events
         .iter()
-        .map(|e| e["detail"]["status"].clone())
+        .map(|e| e["detail"]["status"].as_str().unwrap())
         .collect();
+    let chunks = chunked.chunks.len();
+    let mut expected = vec!["PROGRESSING", "PROGRESSING"];
+    expected.extend(vec!["STATUS_UPDATE"; chunks]);
+    expected.push("COMPLETE");
     assert_eq!(
-        statuses,
-        vec![
-            json!("PROGRESSING"),
-            json!("PROGRESSING"),
-            json!("COMPLETE")
-        ]
+        statuses, expected,
+        "a STATUS_UPDATE as each chunk is rendered"
     );
-    let detail = &events[2]["detail"];
+    let mut percents: Vec<_> = events[2..2 + chunks]
+        .iter()
+        .map(|e| {
+            assert_eq!(e["detail"]["userMetadata"]["stream"], "s1");
+            e["detail"]["jobProgress"]["jobPercentComplete"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    percents.sort_unstable();
+    let counted: Vec<u64> = (1..=chunks as u64)
+        .map(|n| 90 * n / chunks as u64)
+        .collect();
+    assert_eq!(percents, counted, "the rendered chunks counted, up to 90");
+    let detail = &events[2 + chunks]["detail"];
     assert_eq!(detail["userMetadata"]["stream"], "s1");
     assert_eq!(detail["userMetadata"]["generation"], "3");
     let output = &detail["outputGroupDetails"][0]["outputDetails"][0];

@@ -181,7 +181,13 @@ async fn a_probe_of_a_file_that_is_not_media_is_the_inputs_fault() {
 #[test]
 fn the_sample_events_are_invocations() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/transcoder");
-    for name in ["job.json", "probe.json", "chunk.json", "flow-failed.json"] {
+    for name in [
+        "job.json",
+        "probe.json",
+        "chunk.json",
+        "chunk-of-a-job.json",
+        "flow-failed.json",
+    ] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();
         vidpipe_core::transcoder::Invocation::parse(&event)
