@@ -117,7 +117,7 @@ impl Transcoder {
             );
             return Ok(None);
         }
-        let mut progressing = self.job_state(&chunked);
+        let mut progressing = self.job_state(&chunked.job_id, &chunked.user_metadata);
         progressing.status = JobStatus::Progressing;
         self.put_events(job_id, &[progressing.event(false)]).await?;
         match flow.executions.start(job_id, &input).await {
@@ -241,7 +241,7 @@ impl Transcoder {
                 replace: true,
             })
             .await?;
-        let mut complete = self.job_state(job);
+        let mut complete = self.job_state(&job.job_id, &job.user_metadata);
         complete.status = JobStatus::Complete;
         complete.job_percent_complete = Some(100);
         complete.output_group_details = vec![OutputGroupDetail {
@@ -287,7 +287,7 @@ impl Transcoder {
     ) -> Result<Value, TranscoderError> {
         let cause: String = error.cause.chars().take(1000).collect();
         let failure = JobFailure::transcode(format!("{}: {cause}", error.error));
-        let mut failed = self.job_state(job);
+        let mut failed = self.job_state(&job.job_id, &job.user_metadata);
         failed.status = JobStatus::Error;
         failed.error_code = Some(failure.code);
         failed.error_message = Some(failure.message);
@@ -321,11 +321,7 @@ impl Transcoder {
                 return;
             }
         };
-        let mut running = Job::submitted_as(
-            progress.job_id.clone(),
-            self.engine.identity().clone(),
-            progress.user_metadata.clone(),
-        );
+        let mut running = self.job_state(&progress.job_id, &progress.user_metadata);
         running.status = JobStatus::Progressing;
         running.current_phase = Some(JobPhase::Transcoding);
         running.job_percent_complete = Some(progress.percent(rendered).into());
@@ -345,12 +341,12 @@ impl Transcoder {
         }
     }
 
-    /// The job as the engine reports it, under its id and with its metadata.
-    fn job_state(&self, job: &ChunkedJob) -> Job {
+    /// The job `job_id` as the engine reports it, with its `user_metadata`.
+    fn job_state(&self, job_id: &str, user_metadata: &BTreeMap<String, String>) -> Job {
         Job::submitted_as(
-            job.job_id.clone(),
+            job_id.to_owned(),
             self.engine.identity().clone(),
-            job.user_metadata.clone(),
+            user_metadata.clone(),
         )
     }
 
