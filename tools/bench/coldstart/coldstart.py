@@ -36,6 +36,14 @@ PREFIX = "/2018-06-01/runtime"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 
 
+def serve_on_loopback(handler):
+    """A server of `handler` on a free loopback port, answering from a thread of its own."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 class RuntimeApi:
     """The Runtime API for one invocation at a time: `invoke` arms an event and waits for its answer."""
 
@@ -90,9 +98,7 @@ class RuntimeApi:
                 api.answer = (at, kind, body)
                 api.answered.set()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_on_loopback(Handler)
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
 
     def cold_start(self, command, env, event, log):
@@ -188,9 +194,7 @@ class InstantAws:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 self.reply(200, b"{}")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_on_loopback(Handler)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
