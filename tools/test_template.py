@@ -666,6 +666,14 @@ class DeployTest(unittest.TestCase):
                          ["", "mediaconvert", "lambda"])
         self.assertEqual(template["Parameters"]["TranscoderBackend"]["AllowedValues"], ["mediaconvert", "lambda"])
         self.assertIn({"LambdaInvokePolicy": {"FunctionName": {"Ref": "TranscoderFunction"}}}, compositor["Policies"])
+        # It cancels a job in chunks by stopping that machine's execution, and reaches no other execution.
+        self.assertEqual(compositor["Environment"]["Variables"]["TRANSCODE_STATE_MACHINE_ARN"], machine)
+        executions = {"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+                                 "${AWS::StackName}-transcode:*"}
+        stopped = {(action, str(value)) for name, action, value in granted(template)
+                   if name == "CompositorFunction" and action in {"states:DescribeExecution", "states:StopExecution"}}
+        self.assertEqual(stopped, {("states:DescribeExecution", str(executions)),
+                                   ("states:StopExecution", str(executions))})
         # Both job rules hear the transcoder's events.
         for function, event in (("CompositorFunction", "JobInputFailure"), ("NotifierFunction", "JobStateChange")):
             pattern = functions[function]["Properties"]["Events"][event]["Properties"]["Pattern"]

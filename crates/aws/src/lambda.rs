@@ -4,7 +4,8 @@
 //! `create_job` invokes the function asynchronously (`InvocationType=Event`) with the job and an id chosen here, and
 //! answers that id at once, as MediaConvert's `CreateJob` does; the function runs the job and puts its
 //! MediaConvert-shaped events on the bus. `probe` invokes it synchronously. The payloads are
-//! [`vidpipe_core::transcoder::Invocation`]s.
+//! [`vidpipe_core::transcoder::Invocation`]s. `cancel_job` stops a job the function runs in chunks (an execution
+//! of the transcode state machine named after the job); a job it runs whole in one invocation runs to its end.
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
@@ -14,6 +15,8 @@ use vidpipe_core::job::{CreateJobRequest, MediaInfo};
 use vidpipe_core::ports::{CancelOutcome, TranscodeError, Transcoder};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_core::transcoder::{INPUT_UNUSABLE, Invocation};
+
+use crate::stepfunctions::StepFunctionsRenders;
 
 /// Why an invocation of the transcoder function failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +66,11 @@ impl LambdaTranscoderError {
 pub struct LambdaTranscoder {
     client: Client,
     function: String,
+    chunked: Option<StepFunctionsRenders>,
 }
+
+/// The error a canceled job's execution stops with.
+const JOB_CANCELED: &str = "JobCanceled";
 
 impl LambdaTranscoder {
     /// Invokes `function` (a name or ARN).
@@ -71,7 +78,15 @@ impl LambdaTranscoder {
         Self {
             client,
             function: function.into(),
+            chunked: None,
         }
+    }
+
+    /// Cancels the jobs the function runs in chunks by stopping their executions of the transcode state machine
+    /// (`TRANSCODE_STATE_MACHINE_ARN`, the function's own).
+    pub fn with_chunked_jobs(mut self, executions: StepFunctionsRenders) -> Self {
+        self.chunked = Some(executions);
+        self
     }
 
     async fn invoke(
@@ -167,10 +182,23 @@ impl Transcoder for LambdaTranscoder {
         Ok(None)
     }
 
-    /// A running invocation cannot be stopped from outside: the job runs to its end (its generation is recorded as
-    /// superseded before this is called, so its events no longer move the stream). Logged, answered as finished.
+    /// A job in chunks is canceled by stopping its execution: no chunk is started after it, and neither the join
+    /// nor the job's COMPLETE or ERROR event comes (the chunks already running finish into the work folder). A job
+    /// with no running execution either ended or runs whole in one invocation, which cannot be stopped from outside
+    /// and runs to its end: answered as finished. Either way the caller has recorded the job as superseded or gone
+    /// before this is called, so its events no longer move anything.
     async fn cancel_job(&self, job_id: &str) -> Result<CancelOutcome, TranscodeError> {
-        tracing::warn!(%job_id, "the Lambda backend cannot cancel a running job; it runs to its end");
+        if let Some(executions) = &self.chunked {
+            let stopped = executions
+                .stop_running(job_id, JOB_CANCELED)
+                .await
+                .map_err(|e| TranscodeError::Unavailable(Box::new(e)))?;
+            if stopped {
+                tracing::info!(%job_id, "job in chunks canceled: its execution is stopped");
+                return Ok(CancelOutcome::Canceled);
+            }
+        }
+        tracing::warn!(%job_id, "no running execution of this job: a job run whole runs to its end");
         Ok(CancelOutcome::AlreadyFinished)
     }
 }

@@ -1,4 +1,5 @@
-//! [`StepFunctionsRenders`]: starting and stopping executions of `statemachines/render.asl.json`.
+//! [`StepFunctionsRenders`]: starting and stopping executions of `statemachines/render.asl.json` (and of
+//! `statemachines/transcode.asl.json`, the ffmpeg backend's jobs in chunks).
 //!
 //! [`StepFunctionsTimer`]: the partner timer as an execution of `statemachines/partner-timeout.asl.json` on AWS
 //! Step Functions (a Wait of `wait_seconds`, then a Task invoking the compositor with
@@ -6,6 +7,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_sfn::types::ExecutionStatus;
 use vidpipe_core::ports::{
     ExecutionError, PartnerTimer, RenderExecutions, Started, TimerError, execution_input,
     execution_name,
@@ -67,6 +69,39 @@ impl StepFunctionsRenders {
             client,
             state_machine_arn: state_machine_arn.into(),
         }
+    }
+
+    /// The ARN of the state machine's execution `name`.
+    fn execution_arn(&self, name: &str) -> String {
+        let machine = self
+            .state_machine_arn
+            .replacen(":stateMachine:", ":execution:", 1);
+        format!("{machine}:{name}")
+    }
+
+    /// Stops the state machine's execution `name` with `error` if it is running: `true` when it was, `false` when
+    /// it has ended or was never started.
+    pub async fn stop_running(&self, name: &str, error: &str) -> Result<bool, ExecutionError> {
+        let arn = self.execution_arn(name);
+        match self
+            .client
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(execution) if *execution.status() == ExecutionStatus::Running => {}
+            Ok(_) => return Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_execution_does_not_exist()) =>
+            {
+                return Ok(false);
+            }
+            Err(e) => return Err(ExecutionError::Unavailable(Box::new(e))),
+        }
+        self.stop(&arn, error).await?;
+        Ok(true)
     }
 }
 

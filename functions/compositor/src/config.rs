@@ -93,6 +93,9 @@ pub struct Config {
     pub playback_transcoder: TranscoderBackendKind,
     /// `TRANSCODER_FUNCTION`: the transcoder function's name or ARN; required when either backend is `lambda`.
     pub transcoder_function: Option<String>,
+    /// `TRANSCODE_STATE_MACHINE_ARN`: the transcoder function's state machine for jobs in chunks, whose executions
+    /// a canceled job's are (the lambda backend; unset: a canceled job on it runs to its end).
+    pub transcode_state_machine_arn: Option<String>,
     /// `PARTNER_TIMER`: `stepfunctions` (default) or `local`.
     pub timer: TimerBackendKind,
     /// `PARTNER_TIMER_STATE_MACHINE_ARN`: required with `PARTNER_TIMER=stepfunctions`.
@@ -178,6 +181,7 @@ impl Config {
             transcoder,
             playback_transcoder,
             transcoder_function,
+            transcode_state_machine_arn: vars.optional("TRANSCODE_STATE_MACHINE_ARN"),
             timer,
             timer_state_machine_arn,
             composite_wait: Duration::from_secs(vars.whole_number(
@@ -257,6 +261,12 @@ mod tests {
             config.transcoder_function.as_deref(),
             Some("vidpipe-transcoder")
         );
+        assert_eq!(config.transcode_state_machine_arn, None);
+        let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:vidpipe-transcode";
+        let mut with_machine = pairs.clone();
+        with_machine.push(("TRANSCODE_STATE_MACHINE_ARN", machine));
+        let config = Config::from_env(vars(&with_machine)).unwrap();
+        assert_eq!(config.transcode_state_machine_arn.as_deref(), Some(machine));
         // Packages on MediaConvert beside composites on Lambda, and the other way round.
         pairs.push(("PLAYBACK_BACKEND", "mediaconvert"));
         let config = Config::from_env(vars(&pairs)).unwrap();

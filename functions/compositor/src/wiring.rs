@@ -9,7 +9,7 @@ use vidpipe_aws::lambda::LambdaTranscoder;
 use vidpipe_aws::mediaconvert::MediaConvertTranscoder;
 use vidpipe_aws::publisher::EventBridgePublisher;
 use vidpipe_aws::s3::{self, S3Objects};
-use vidpipe_aws::stepfunctions::StepFunctionsTimer;
+use vidpipe_aws::stepfunctions::{StepFunctionsRenders, StepFunctionsTimer};
 use vidpipe_core::job::{CreateJobRequest, JobKind, METADATA_KIND, MediaInfo};
 use vidpipe_core::ports::{CancelOutcome, PartnerTimer, TimerError, TranscodeError, Transcoder};
 use vidpipe_core::s3uri::S3Uri;
@@ -183,14 +183,22 @@ pub fn compositor(
     let s3 = s3::client(sdk, config.s3_force_path_style);
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     let bus = EventBus::new(aws_sdk_eventbridge::Client::new(sdk), &config.event_bus);
+    let sfn = aws_sdk_sfn::Client::new(sdk);
     let backend = |kind| match kind {
         TranscoderBackendKind::MediaConvert => TranscoderBackend::MediaConvert(
             MediaConvertTranscoder(aws_sdk_mediaconvert::Client::new(sdk)),
         ),
-        TranscoderBackendKind::Lambda => TranscoderBackend::Lambda(LambdaTranscoder::new(
-            aws_sdk_lambda::Client::new(sdk),
-            config.transcoder_function.clone().unwrap_or_default(),
-        )),
+        TranscoderBackendKind::Lambda => {
+            let lambda = LambdaTranscoder::new(
+                aws_sdk_lambda::Client::new(sdk),
+                config.transcoder_function.clone().unwrap_or_default(),
+            );
+            TranscoderBackend::Lambda(match &config.transcode_state_machine_arn {
+                Some(machine) => lambda
+                    .with_chunked_jobs(StepFunctionsRenders::new(sfn.clone(), machine.clone())),
+                None => lambda,
+            })
+        }
         #[cfg(feature = "local")]
         TranscoderBackendKind::Engine => TranscoderBackend::Engine(EngineTranscoder::new(
             vidpipe_engine::Engine::new(vidpipe_engine::Storage::with_s3(s3.clone()))
@@ -206,7 +214,7 @@ pub fn compositor(
     };
     let timer = match config.timer {
         TimerBackendKind::StepFunctions => TimerBackend::StepFunctions(StepFunctionsTimer::new(
-            aws_sdk_sfn::Client::new(sdk),
+            sfn.clone(),
             config.timer_state_machine_arn.clone().unwrap_or_default(),
         )),
         #[cfg(feature = "local")]

@@ -4,6 +4,7 @@
 mod calls;
 mod cloudfront;
 mod eventbridge;
+mod lambda;
 mod mediaconvert;
 mod playback;
 mod provision;
