@@ -364,7 +364,10 @@ class LocalStack:
                 waited = time.monotonic() - started
                 watch = next(p for n, p, _ in self.processes if n == "watch")
                 log_text = (self.work / "watch.log").read_text(errors="replace")
-                if watch.poll() is not None or "error: could not compile" in log_text:
+                # A function that stops at start-up (a configuration it refuses) leaves the watch waiting for it.
+                started_at = log_text.rfind(f'starting lambda function instance function="{function}"')
+                exited = started_at >= 0 and "ERROR command exited" in log_text[started_at:]
+                if watch.poll() is not None or "error: could not compile" in log_text or exited:
                     self.close()  # ends the pending call
                     raise AssertionError(f"cargo lambda watch could not start {function}\n{self.logs(['watch'], 60)}")
                 if waited > WARMUP_TIMEOUT_S:
