@@ -15,6 +15,9 @@ Chromium's synthetic screen (--use-fake-ui-for-media-stream picks it without a p
   and the page links the video, whose frames are the still's colour.
 - An expired token brings the sign-in form with a message.
 - `vidpipe demo` ends with the composite's path and exit code 0.
+- On the ffmpeg backend (`TranscoderBackend=lambda`, a stack of its own), the composite of a 5 s recording runs in
+  chunks of at most 2 s, and the page's composite bar climbs with them: it shows a share between 0 and 100 while
+  the chunks are rendered, never goes back, and reaches 100 with the composite, which plays.
 
 A missing tool fails the test with what to install; it never skips.
 """
@@ -75,20 +78,27 @@ def assert_camera_in_the_corner(test, path):
     return duration
 
 
-class WebConsoleEndToEnd(unittest.TestCase):
+class ConsoleOnTheLocalStack(unittest.TestCase):
+    """The page in Chromium against a local stack of the class's own (`new_stack`); no tests of its own."""
+
+    artifacts = ARTIFACTS
+
+    @classmethod
+    def new_stack(cls, settings):
+        return LocalStack(cls.work, settings, renders=True)
+
     @classmethod
     def setUpClass(cls):
-        start_log("web console e2e")
+        start_log(f"web console e2e: {cls.__name__}")
         missing = missing_tools()
         if missing:
             raise AssertionError("the web console test needs:\n  " + "\n  ".join(missing))
         cls.work = Path(tempfile.mkdtemp(prefix="web-e2e-"))
         cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        cls.artifacts.mkdir(parents=True, exist_ok=True)
         cls.secret = secrets.token_hex(32)
-        cls.stack = LocalStack(cls.work, {"AUTH_MODE": "hs256", "JWT_SECRET": cls.secret,
-                                          "MULTIPART_THRESHOLD": str(PART_SIZE),
-                                          "MULTIPART_PART_SIZE": str(PART_SIZE)}, renders=True)
+        cls.stack = cls.new_stack({"AUTH_MODE": "hs256", "JWT_SECRET": cls.secret,
+                                   "MULTIPART_THRESHOLD": str(PART_SIZE), "MULTIPART_PART_SIZE": str(PART_SIZE)})
         cls.addClassCleanup(cls.keep_logs)
         cls.addClassCleanup(cls.stack.close)
         cls.site = record_fixtures.serve(ROOT / "web")
@@ -112,7 +122,7 @@ class WebConsoleEndToEnd(unittest.TestCase):
     def keep_logs(cls):
         for name in ("moto", "watch", "pump", "stepfunctions"):
             if (cls.work / f"{name}.log").exists():
-                shutil.copy(cls.work / f"{name}.log", ARTIFACTS / f"{name}.log")
+                shutil.copy(cls.work / f"{name}.log", cls.artifacts / f"{name}.log")
 
     def token(self, sub):
         return self.stack.token(sub)
@@ -153,11 +163,8 @@ class WebConsoleEndToEnd(unittest.TestCase):
             time.sleep(0.2)
         self.fail(f"no {count} upload(s) {state} within {PAGE_TIMEOUT_S} s: {rows}\n{self.stack.logs(['watch'])}")
 
-    def test_the_page_records_uploads_and_plays_the_composite(self):
-        page = self.open_page(self.token("web-recorder"))
-        page.wait_for_selector("#console", state="visible")
-        aborted = self.abort_bucket_requests(page, lambda r: r.method == "PUT", times=1)
-        started = time.monotonic()
+    def record_and_upload(self, page):
+        """Records RECORD_MS of screen and camera on the page and waits for both uploads; their rows."""
         page.click("#record")
         page.wait_for_selector("#stop:enabled")
         page.wait_for_timeout(RECORD_MS)
@@ -167,22 +174,41 @@ class WebConsoleEndToEnd(unittest.TestCase):
         log(f"uploads: {rows}")
         self.assertEqual(len(rows), 2, "the screen and the camera")
         self.assertEqual([r["percent"] for r in rows], ["100", "100"], "progress reaches 100 %")
-        self.assertEqual(len(aborted), 1, "one PUT was made to fail")
-        self.assertEqual(sum(int(r.get("retries", "0")) for r in rows), 1, "and it was tried again")
+        return rows
 
-        seen = []
+    def follow_composite(self, page):
+        """What the page says of the stream, and its composite bar's values (read every 0.1 s), until the stream is
+        ready or failed; asserts it is ready, the bar never went back and ends at 100, and the player plays."""
+        seen, values = [], []
         deadline = time.monotonic() + COMPOSITE_TIMEOUT_S
         while time.monotonic() < deadline:
+            values.append(float(page.get_attribute("#stream-progress", "value") or 0))
             text = page.text_content("#stream-status")
             if not seen or seen[-1] != text:
                 seen.append(text)
                 log(f"page: {text}")
             if page.get_attribute("#stream-status", "data-status") in ("ready", "failed"):
                 break
-            time.sleep(0.2)
+            page.wait_for_timeout(100)
         self.assertEqual(page.get_attribute("#stream-status", "data-status"), "ready", f"the page said: {seen}")
+        values.append(float(page.get_attribute("#stream-progress", "value")))
+        self.assertEqual(values, sorted(values), "the composite bar only moves forward")
+        self.assertEqual(values[-1], 100)
         page.wait_for_function("() => { const v = document.getElementById('player');"
                                " return v.readyState >= 2 && v.videoWidth > 0; }")
+        return seen, values
+
+
+class WebConsoleEndToEnd(ConsoleOnTheLocalStack):
+    def test_the_page_records_uploads_and_plays_the_composite(self):
+        page = self.open_page(self.token("web-recorder"))
+        page.wait_for_selector("#console", state="visible")
+        aborted = self.abort_bucket_requests(page, lambda r: r.method == "PUT", times=1)
+        started = time.monotonic()
+        rows = self.record_and_upload(page)
+        self.assertEqual(len(aborted), 1, "one PUT was made to fail")
+        self.assertEqual(sum(int(r.get("retries", "0")) for r in rows), 1, "and it was tried again")
+        self.follow_composite(page)
         # The page lists the stream, ready, once its composite is.
         page.wait_for_function("() => document.getElementById('streams').textContent.includes(': ready')")
         page.screenshot(path=str(ARTIFACTS / "page-ready.png"), full_page=True)
@@ -297,6 +323,38 @@ class WebConsoleEndToEnd(unittest.TestCase):
         composite = Path(last.removeprefix("composite: "))
         self.assertTrue(composite.is_file(), composite)
         assert_camera_in_the_corner(self, composite)
+
+
+class CompositeProgressOnTheTranscoder(ConsoleOnTheLocalStack):
+    """The recorder on the ffmpeg backend, its composite in chunks of at most 2 s (docs/transcoder.md)."""
+
+    artifacts = ARTIFACTS / "transcoder"
+
+    @classmethod
+    def new_stack(cls, settings):
+        stack = LocalStack(cls.work, settings)
+        stack.use_transcoder(chunk_seconds=2)
+        return stack
+
+    def test_the_composite_bar_climbs_with_the_chunks(self):
+        page = self.open_page(self.token("web-chunks"))
+        page.wait_for_selector("#console", state="visible")
+        self.record_and_upload(page)
+        seen, values = self.follow_composite(page)
+        climbing = sorted({v for v in values if 0 < v < 100})
+        log(f"the composite bar showed {climbing} on its way to 100")
+        self.assertTrue(climbing, f"a share between 0 and 100 while the chunks render: {seen}")
+        self.assertTrue(any("processing, " in text and not text.endswith(" 0 %") for text in seen), seen)
+        watch = self.stack.logs(["watch"], 100000)
+        self.assertIn("job started in chunks", watch)
+        self.assertGreaterEqual(watch.count("chunk rendered"), 3, "a 5 s composite in chunks of at most 2 s")
+        self.assertIn("job joined and complete", watch)
+        page.screenshot(path=str(self.artifacts / "page-ready.png"), full_page=True)
+        composite = self.work / "chunked-composite.mp4"
+        with urllib.request.urlopen(page.get_attribute("#player", "src"), timeout=30) as response:
+            composite.write_bytes(response.read())
+        assert_camera_in_the_corner(self, composite)
+        self.assertEqual(self.errors, [], "the page raised")
 
 
 if __name__ == "__main__":

@@ -305,11 +305,14 @@ async function stopRecording() {
 
 let following = 0;
 
-/** Polls GET /streams/{stream} until the composite is ready (then plays it) or failed (then says why). */
+/** Polls GET /streams/{stream} until the composite is ready (then plays it) or failed (then says why); the bar
+ * shows its progress, which never goes back (a job in chunks reports each chunk as it is rendered). */
 async function followStream(stream) {
   const mine = ++following;
   const status = $("stream-status");
+  const bar = $("stream-progress");
   status.classList.remove("error");
+  bar.value = 0;
   while (mine === following) {
     let s;
     try {
@@ -320,6 +323,7 @@ async function followStream(stream) {
       return;
     }
     status.dataset.status = s.status;
+    bar.value = Math.max(bar.value, s.status === "ready" ? 100 : s.progress ?? 0);
     if (s.status === "ready") {
       status.textContent = `Stream ${stream} is ready.`;
       play(s.output_url);
