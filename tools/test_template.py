@@ -629,7 +629,8 @@ class DeployTest(unittest.TestCase):
 
     def test_the_transcoder_runs_on_arm64_with_the_ffmpeg_layer_and_reaches_only_what_its_jobs_need(self):
         """The ffmpeg backend (TranscoderBackend=lambda): the layer, room for media (memory, timeout, ephemeral
-        storage), objects read and written under the prefix but never deleted, events put only on the default bus
+        storage), objects read and written under the prefix and deleted only in work folders (a long job's, once it
+        is reported), events put only on the default bus
         (where the job rules listen), and the compositor choosing it by the parameter and invoking only it."""
         template = load_template()
         functions = resources_of(template, "AWS::Serverless::Function")
@@ -642,7 +643,10 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(variables["EVENT_BUS_NAME"], "default")
         actions = {action for name, action, _ in granted(template) if name == "TranscoderFunction"}
         self.assertEqual(actions, {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket",
-                                   "states:StartExecution"})
+                                   "s3:DeleteObject", "states:StartExecution"})
+        deleted = [value for name, action, value in granted(template)
+                   if name == "TranscoderFunction" and action == "s3:DeleteObject"]
+        self.assertEqual(deleted, [{"Fn::Sub": "${Bucket.Arn}/${KeyPrefix}*/work/*"}])
         # Long jobs: it starts only its own transcode machine, by the ARN it is told, and that machine invokes
         # only it.
         machine = {"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
@@ -877,15 +881,17 @@ class LeastPrivilegeTest(unittest.TestCase):
                 self.assertTrue("Table" in text, f"{name}: {action} on {text}")
         self.assertEqual(actions, DYNAMODB_ACTIONS)
 
-    def test_only_the_api_deletes_objects_and_only_in_the_folders_its_routes_delete(self):
+    def test_only_the_api_and_the_transcoder_delete_objects_and_only_in_the_folders_they_remove(self):
         """DELETE /renders/{id} of a finished render removes its folder, DELETE /recordings/{id} a recording's or an
-        asset's (its upload and its playback package); nothing else deletes an object (the bucket's lifecycle
-        expires what is old), and no MediaConvert role deletes."""
+        asset's (its upload and its playback package); the transcoder removes a long job's work folder once the job
+        is reported; nothing else deletes an object (the bucket's lifecycle expires what is old), and no MediaConvert
+        role deletes."""
         template = load_template()
         deletes = [(name, value) for name, action, value in granted(template)
                    if action in ("s3:*", "s3:DeleteObject", "s3:DeleteObjectVersion")]
         self.assertEqual(deletes, [("PresignFunction", {"Fn::Sub": f"${{Bucket.Arn}}/${{KeyPrefix}}{folder}/*"})
-                                   for folder in ("renders", "recordings", "assets")])
+                                   for folder in ("renders", "recordings", "assets")]
+                         + [("TranscoderFunction", {"Fn::Sub": "${Bucket.Arn}/${KeyPrefix}*/work/*"})])
         for role in resources_of(template, "AWS::IAM::Role").values():
             for policy in role["Properties"].get("Policies", []):
                 for statement in policy["PolicyDocument"]["Statement"]:

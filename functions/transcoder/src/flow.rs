@@ -14,7 +14,7 @@ use vidpipe_core::cost::{METADATA_LAMBDA_COST, lambda_cost_micro_usd};
 use vidpipe_core::job::{CreateJobRequest, MediaInfo};
 use vidpipe_core::jobevent::TRANSCODER_SOURCE;
 use vidpipe_core::ports::{ExecutionError, RenderExecutions};
-use vidpipe_core::render::ports::{RequestWriter, read_document};
+use vidpipe_core::render::ports::{FolderRemover, RequestWriter, read_document};
 use vidpipe_core::render::{Chunk, Chunking, RenderRequest};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_core::transcoder::chunked::{ChunkableJob, ChunkedJob};
@@ -45,6 +45,13 @@ impl ChunkedFlow {
             max_concurrency: vidpipe_core::render::plan::MAX_MAP_CONCURRENCY,
         }
     }
+}
+
+/// The folder of the object at `uri` (its key up to the last `/`); `None` for an object outside a folder.
+fn folder_of(uri: &S3Uri) -> Option<S3Uri> {
+    let key = uri.key();
+    let end = key.rfind('/')?;
+    S3Uri::new(uri.bucket(), &key[..=end]).ok()
 }
 
 /// Most bytes of an execution's input: Step Functions refuses more than 256 KiB.
@@ -276,7 +283,33 @@ impl Transcoder {
             chunks = job.chunks.len(),
             "job joined and complete"
         );
+        self.remove_work_files(job).await;
         Ok(json!({"job_id": job.job_id, "status": JobStatus::Complete}))
+    }
+
+    /// Removes the work folder of a job whose output is written and reported: its request, probe results, chunks
+    /// and sound, about the output's size again, which would otherwise be stored as long as the output
+    /// (docs/cost.md). Best effort, after the COMPLETE event, so a join retried after a failed event still finds
+    /// its chunks: a removal that fails is logged, and retention removes what stays. A failed job's files stay.
+    async fn remove_work_files(&self, job: &ChunkedJob) {
+        let Some(folder) = S3Uri::parse_str(&job.request_uri)
+            .ok()
+            .as_ref()
+            .and_then(folder_of)
+        else {
+            tracing::warn!(
+                job_id = job.job_id,
+                request_uri = job.request_uri,
+                "no work folder to remove"
+            );
+            return;
+        };
+        match self.documents.remove_folder(&folder).await {
+            Ok(()) => tracing::info!(job_id = job.job_id, %folder, "work files removed"),
+            Err(e) => {
+                tracing::warn!(job_id = job.job_id, %folder, error = %e, "work files not removed")
+            }
+        }
     }
 
     /// Reports the job in ERROR with what the flow caught.
@@ -306,11 +339,7 @@ impl Transcoder {
     /// order; the notifier keeps the largest percentage). Best effort: the chunk stays rendered, and its
     /// invocation successful, when the count or the event fails.
     pub(crate) async fn report_progress(&self, progress: &ChunkProgress, chunk_uri: &S3Uri) {
-        let key = chunk_uri.key();
-        let folder = key
-            .rfind('/')
-            .and_then(|end| S3Uri::new(chunk_uri.bucket(), &key[..=end]).ok());
-        let Some(folder) = folder else {
+        let Some(folder) = folder_of(chunk_uri) else {
             tracing::warn!(job_id = progress.job_id, %chunk_uri, "a chunk outside a folder: no progress");
             return;
         };

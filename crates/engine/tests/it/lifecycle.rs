@@ -34,20 +34,6 @@ async fn bucket(client: &aws_sdk_s3::Client) -> String {
     name
 }
 
-async fn keys(client: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
-    let listed = client
-        .list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap();
-    listed
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(String::from))
-        .collect()
-}
-
 fn small_video(dir: &Path, name: &str) -> std::path::PathBuf {
     let file = dir.join(name);
     media::write_mp4(
@@ -86,7 +72,7 @@ async fn s3_input_and_output_round_trip_through_moto() {
         format!("s3://{bucket}/out/abc_composited.mp4")
     );
     assert_eq!(
-        keys(&client, &bucket).await,
+        vidpipe_testkit::s3::keys(&client, &bucket, "").await,
         ["in/abc.mp4", "out/abc_composited.mp4"]
     );
     let object = client
@@ -155,7 +141,12 @@ async fn a_missing_input_fails_with_1010_and_writes_nothing() {
     assert_eq!(error["detail"]["status"], "ERROR");
     assert_eq!(error["detail"]["errorCode"], 1010);
     assert_eq!(error["detail"]["errorMessage"], message.as_str());
-    assert!(keys(&client, &bucket).await.is_empty(), "no output object");
+    assert!(
+        vidpipe_testkit::s3::keys(&client, &bucket, "")
+            .await
+            .is_empty(),
+        "no output object"
+    );
 
     let local_out = dir.path().join("out");
     let request = file_job(

@@ -196,8 +196,23 @@ async fn a_long_composite_runs_in_chunks_and_comes_out_as_the_whole_jobs_output(
     );
     assert_eq!(chunked.user_metadata["generation"], "3");
 
+    let work = format!("streams/work/{job_id}/");
+    let stored = stack.keys(&work).await;
+    assert!(
+        stored.contains(&format!("{work}request.json")),
+        "the job's work files: {stored:?}"
+    );
     let answer = run_steps(&transcoder, &chunked).await;
     assert_eq!(answer, json!({"job_id": job_id, "status": "COMPLETE"}));
+    assert_eq!(
+        stack.keys("streams/").await,
+        [
+            "streams/s1.webm",
+            "streams/s1_camera.webm",
+            "streams/s1_composited.mp4"
+        ],
+        "the output beside the sources; the work files (request, probes, chunks, sound) removed"
+    );
     let events = stack
         .job_events(
             std::slice::from_ref(&job_id),
@@ -357,4 +372,10 @@ async fn a_failed_step_reports_the_job_in_error() {
         "{last}"
     );
     assert_eq!(last["userMetadata"]["stream"], "s1");
+    let work = format!("streams/work/{}/", chunked.job_id);
+    assert_eq!(
+        stack.keys(&work).await,
+        [format!("{work}media.json"), format!("{work}request.json")],
+        "a failed job's work files stay"
+    );
 }

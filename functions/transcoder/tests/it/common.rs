@@ -49,6 +49,11 @@ impl Stack {
         format!("{}/", into.display())
     }
 
+    /// The keys of the objects under `prefix`, in order.
+    pub async fn keys(&self, prefix: &str) -> Vec<String> {
+        vidpipe_testkit::s3::keys(&self.s3, &self.bucket, prefix).await
+    }
+
     /// The events of the jobs `job_ids`, each job's in order, once every one has ended (COMPLETE or ERROR);
     /// panics after `timeout`, with `context` (the watch's log).
     pub async fn job_events(
