@@ -884,14 +884,21 @@ class LeastPrivilegeTest(unittest.TestCase):
     def test_only_the_api_and_the_transcoder_delete_objects_and_only_in_the_folders_they_remove(self):
         """DELETE /renders/{id} of a finished render removes its folder, DELETE /recordings/{id} a recording's or an
         asset's (its upload and its playback package); the transcoder removes a long job's work folder once the job
-        is reported; nothing else deletes an object (the bucket's lifecycle expires what is old), and no MediaConvert
-        role deletes."""
+        is reported; the notifier removes what a playback job wrote after its package was deleted, in package folders
+        only, listing only there; nothing else deletes an object (the bucket's lifecycle expires what is old), and no
+        MediaConvert role deletes."""
         template = load_template()
         deletes = [(name, value) for name, action, value in granted(template)
                    if action in ("s3:*", "s3:DeleteObject", "s3:DeleteObjectVersion")]
         self.assertEqual(deletes, [("PresignFunction", {"Fn::Sub": f"${{Bucket.Arn}}/${{KeyPrefix}}{folder}/*"})
                                    for folder in ("renders", "recordings", "assets")]
-                         + [("TranscoderFunction", {"Fn::Sub": "${Bucket.Arn}/${KeyPrefix}*/work/*"})])
+                         + [("NotifierFunction", {"Fn::Sub": "${Bucket.Arn}/*/playback/*"}),
+                            ("TranscoderFunction", {"Fn::Sub": "${Bucket.Arn}/${KeyPrefix}*/work/*"})])
+        notifier = resources_of(template, "AWS::Serverless::Function")["NotifierFunction"]
+        lists = [statement for statement in statements_of(notifier["Properties"]["Policies"])
+                 if "s3:ListBucket" in as_list(statement.get("Action", []))]
+        self.assertEqual([statement.get("Condition") for statement in lists],
+                         [{"StringLike": {"s3:prefix": "*/playback/*"}}])
         for role in resources_of(template, "AWS::IAM::Role").values():
             for policy in role["Properties"].get("Policies", []):
                 for statement in policy["PolicyDocument"]["Statement"]:

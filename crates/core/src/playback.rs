@@ -148,6 +148,12 @@ pub fn package_folder(source_key: &str) -> String {
 /// The last segment of every package folder.
 pub const PACKAGE_DIR: &str = "playback/";
 
+/// Whether `key` lies in a package folder ([`package_folder`]: some folder's `playback/`, or a generation's folder
+/// in it).
+pub fn is_in_package_folder(key: &str) -> bool {
+    key.starts_with(PACKAGE_DIR) || key.contains(&format!("/{PACKAGE_DIR}"))
+}
+
 impl PlaybackPackage {
     /// A `queued` package of `asset`, made by `plan` from the video at `source_key` (whose ETag is `source_etag`),
     /// in its [`package_folder`].
@@ -577,6 +583,21 @@ mod tests {
             "recordings/room-1/abc/call/playback/"
         );
         assert_eq!(package_folder("s-42.mp4"), "s-42/playback/");
+        for inside in [
+            "streams/s-42_composited/playback/",
+            "streams/s-42_composited/playback/g0cc175b9c0f1b6a8/",
+            "playback/",
+        ] {
+            assert!(is_in_package_folder(inside), "{inside}");
+        }
+        for outside in [
+            "streams/",
+            "streams/s-42_composited/",
+            "streams/myplayback/",
+            "playbacks/x/",
+        ] {
+            assert!(!is_in_package_folder(outside), "{outside}");
+        }
     }
 
     #[test]

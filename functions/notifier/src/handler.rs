@@ -15,6 +15,7 @@ use vidpipe_core::ports::{
     ProcessedEventStore, PublishError, RenderStore, StoreError, StreamStatusStore, update_render,
 };
 use vidpipe_core::recording::expiry;
+use vidpipe_core::render::ports::FolderRemover;
 use vidpipe_core::render::record::{FinishOutcome, RenderPhase, RenderRecord};
 use vidpipe_core::stream_status::{
     CompositeOutcome, RenderResult, RenderResultError, StreamRecord, composite_event,
@@ -252,7 +253,7 @@ where
     E: ProcessedEventStore,
     P: EventPublisher,
     B: PlaybackStore,
-    F: PackageFiles,
+    F: PackageFiles + FolderRemover,
     C: CallPreviews,
 {
     /// Handles one invocation; the JSON answer says what happened. Every log line of it carries what it is about
@@ -477,7 +478,7 @@ where
     E: ProcessedEventStore,
     P: EventPublisher,
     B: PlaybackStore,
-    F: PackageFiles,
+    F: PackageFiles + FolderRemover,
     C: CallPreviews,
 {
     /// A custom renderer wrote a chunk (it has no MediaConvert events): the chunk counts as done once, with the

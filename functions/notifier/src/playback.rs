@@ -4,17 +4,19 @@
 
 use serde_json::json;
 use vidpipe_core::cost::JobCost;
-use vidpipe_core::job::{METADATA_STORYBOARD_INTERVAL, names};
+use vidpipe_core::job::{METADATA_DESTINATION, METADATA_STORYBOARD_INTERVAL, names};
 use vidpipe_core::jobevent::JobStateChange;
 use vidpipe_core::notify::{DomainEvent, DomainEventType};
 use vidpipe_core::playback::{
-    PlaybackAsset, PlaybackPackage, PlaybackUpdate, Storyboard, capture_count, thumbnail_paths,
+    PlaybackAsset, PlaybackPackage, PlaybackUpdate, Storyboard, capture_count,
+    is_in_package_folder, thumbnail_paths,
 };
 use vidpipe_core::ports::{
     CallPreviews, EventPublisher, PackageFiles, PlaybackAdvance, PlaybackStore,
     ProcessedEventStore, RenderStore, StreamStatusStore,
 };
 use vidpipe_core::render::ports::FetchError;
+use vidpipe_core::render::ports::FolderRemover;
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_core::stream_status::StreamStatus;
 
@@ -31,7 +33,7 @@ where
     E: ProcessedEventStore,
     P: EventPublisher,
     B: PlaybackStore,
-    F: PackageFiles,
+    F: PackageFiles + FolderRemover,
     C: CallPreviews,
 {
     /// A playback job of `asset`, made from the source whose ETag is `source_etag`, reported; a job of a source the
@@ -52,6 +54,9 @@ where
         update.cost = detail.cost();
         let Some(package) = self.playbacks.get(&wire).await? else {
             tracing::warn!(asset = %wire, job_id = %detail.job_id, "playback job of an unknown package");
+            if update.status == StreamStatus::Ready {
+                self.remove_late_package(event).await?;
+            }
             return Ok(JobEventHandled::Ignored {
                 reason: format!("unknown playback package {wire}"),
             });
@@ -92,6 +97,29 @@ where
                 reason: format!("unknown playback package {wire}"),
             },
         })
+    }
+
+    /// Removes what a playback job wrote after its package was deleted: its asset was deleted while the job ran,
+    /// on a backend that could not stop it (the ffmpeg backend runs a package whole, in one invocation), and the
+    /// files would otherwise stay until retention. Only the job's destination (`UserMetadata`), and only when it is
+    /// a package folder; a failed removal fails the event, so it is delivered again.
+    async fn remove_late_package(&self, event: &JobStateChange) -> Result<(), NotifierError> {
+        let detail = &event.detail;
+        let destination = detail
+            .user_metadata
+            .get(METADATA_DESTINATION)
+            .and_then(|d| S3Uri::parse_str(d).ok())
+            .filter(|d| d.key().ends_with('/') && is_in_package_folder(d.key()));
+        let Some(folder) = destination else {
+            tracing::warn!(job_id = %detail.job_id, "a late playback job without a package folder: nothing removed");
+            return Ok(());
+        };
+        self.files
+            .remove_folder(&folder)
+            .await
+            .map_err(NotifierError::FilesWrite)?;
+        tracing::info!(job_id = %detail.job_id, %folder, "a deleted package's late files removed");
+        Ok(())
     }
 
     /// `playback.ready` or `playback.failed` for a package that reached either; its id is derived from the status,

@@ -12,6 +12,7 @@ use vidpipe_core::ports::{
     StreamStatusStore, update_preview,
 };
 use vidpipe_core::recording::expiry;
+use vidpipe_core::render::ports::FolderRemover;
 use vidpipe_core::stream_status::StreamStatus;
 
 use crate::handler::{JobEventHandled, Notifier, NotifierError};
@@ -23,7 +24,7 @@ where
     E: ProcessedEventStore,
     P: EventPublisher,
     B: PlaybackStore,
-    F: PackageFiles,
+    F: PackageFiles + FolderRemover,
     C: CallPreviews,
 {
     /// A call preview job (`job`) reported.

@@ -285,3 +285,51 @@ async fn a_job_of_an_earlier_source_does_not_move_a_package_made_again() {
         "{announced:?}"
     );
 }
+
+#[tokio::test]
+async fn the_complete_of_a_deleted_package_removes_what_its_job_wrote_late() {
+    let stack = stack().await;
+    // The recording was deleted (its folder and its package's item) while the job ran on a backend that could not
+    // stop it; the job then wrote its package.
+    stack.playbacks.delete("recording/rec-1").await.unwrap();
+    for file in ["index.m3u8", "video.mp4", "thumbs/thumb.0000000.jpg"] {
+        stack
+            .put(&format!("{FOLDER}{file}"), b"late".to_vec())
+            .await;
+    }
+    let beside = "videos/recordings/room-1/rec-2/talk.webm";
+    stack.put(beside, b"another recording".to_vec()).await;
+
+    let answer = stack
+        .notifier
+        .handle(playback_event(&stack, "COMPLETE"))
+        .await
+        .unwrap();
+    assert_eq!(answer["outcome"], "ignored", "{answer}");
+    assert_eq!(
+        vidpipe_testkit::s3::keys(&stack.s3, &stack.bucket, "").await,
+        [beside],
+        "the late package removed, nothing else"
+    );
+    assert!(
+        stack
+            .playbacks
+            .get("recording/rec-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A destination outside a package folder is never removed.
+    stack
+        .put(&format!("{FOLDER}index.m3u8"), b"late".to_vec())
+        .await;
+    let mut elsewhere = playback_event(&stack, "COMPLETE");
+    elsewhere["detail"]["userMetadata"]["destination"] =
+        format!("s3://{}/videos/recordings/room-1/", stack.bucket).into();
+    stack.notifier.handle(elsewhere).await.unwrap();
+    assert_eq!(
+        vidpipe_testkit::s3::keys(&stack.s3, &stack.bucket, "").await,
+        [format!("{FOLDER}index.m3u8"), beside.to_owned()]
+    );
+}
