@@ -15,8 +15,7 @@ use vidpipe_core::ports::{
     CallPreviews, EventPublisher, PackageFiles, PlaybackAdvance, PlaybackStore,
     ProcessedEventStore, RenderStore, StreamStatusStore,
 };
-use vidpipe_core::render::ports::FetchError;
-use vidpipe_core::render::ports::FolderRemover;
+use vidpipe_core::render::ports::{FetchError, FolderRemover};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_core::stream_status::StreamStatus;
 
