@@ -1,4 +1,4 @@
-//! A moto server (local S3, DynamoDB, SQS, EventBridge) started once per test binary on a free loopback port.
+//! A moto server (local S3, DynamoDB, SQS, EventBridge, Step Functions) started once per test binary on a free loopback port.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -220,6 +220,24 @@ impl BusCapture {
     pub async fn drain(&self) -> Vec<serde_json::Value> {
         drain_queue(&self.sqs, &self.queue_url).await
     }
+}
+
+/// A fresh state machine on moto, named `name` and a unique suffix, of `definition`; its ARN. moto records its
+/// executions (started, described, stopped) but does not run them.
+pub async fn create_state_machine(
+    sfn: &aws_sdk_sfn::Client,
+    name: &str,
+    definition: &str,
+) -> String {
+    sfn.create_state_machine()
+        .name(crate::unique_name(name))
+        .definition(definition)
+        .role_arn("arn:aws:iam::123456789012:role/vidpipe-test")
+        .send()
+        .await
+        .expect("state machine on moto")
+        .state_machine_arn()
+        .to_owned()
 }
 
 /// A fresh SQS queue on moto; its URL.

@@ -5,22 +5,15 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use vidpipe_aws::lambda::LambdaTranscoder;
 use vidpipe_aws::stepfunctions::StepFunctionsRenders;
 use vidpipe_core::ports::{CancelOutcome, RenderExecutions, TranscodeError, Transcoder};
-use vidpipe_testkit::{moto::MotoServer, unique_name};
+use vidpipe_testkit::moto::{MotoServer, create_state_machine};
 
 /// A transcode state machine on moto (whose executions run until stopped), and its executions.
 async fn transcode_machine(sdk: &aws_config::SdkConfig) -> StepFunctionsRenders {
     let sfn = aws_sdk_sfn::Client::new(sdk);
     let definition =
         r#"{"StartAt":"Chunks","States":{"Chunks":{"Type":"Wait","Seconds":600,"End":true}}}"#;
-    let machine = sfn
-        .create_state_machine()
-        .name(unique_name("transcode"))
-        .definition(definition)
-        .role_arn("arn:aws:iam::123456789012:role/vidpipe-transcode")
-        .send()
-        .await
-        .expect("state machine on moto");
-    StepFunctionsRenders::new(sfn, machine.state_machine_arn())
+    let machine = create_state_machine(&sfn, "transcode", definition).await;
+    StepFunctionsRenders::new(sfn, machine)
 }
 
 fn transcoder(sdk: &aws_config::SdkConfig) -> LambdaTranscoder {

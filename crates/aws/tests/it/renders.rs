@@ -13,7 +13,8 @@ use vidpipe_core::render::ports::FolderRemover;
 use vidpipe_core::render::record::{ChunkUpdate, RenderPhase, RenderRecord, RenderState};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_core::upload::UploadKind;
-use vidpipe_testkit::{moto::MotoServer, unique_name};
+use vidpipe_testkit::moto::{MotoServer, create_state_machine};
+use vidpipe_testkit::unique_name;
 
 async fn table() -> (aws_sdk_dynamodb::Client, String) {
     let sdk = MotoServer::shared().sdk_config().await;
@@ -172,15 +173,8 @@ async fn executions_start_once_per_name_and_stop() {
     let sdk = MotoServer::shared().sdk_config().await;
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let definition = r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#;
-    let machine = sfn
-        .create_state_machine()
-        .name(unique_name("render"))
-        .definition(definition)
-        .role_arn("arn:aws:iam::123456789012:role/vidpipe-render")
-        .send()
-        .await
-        .expect("state machine on moto");
-    let executions = StepFunctionsRenders::new(sfn.clone(), machine.state_machine_arn());
+    let machine = create_state_machine(&sfn, "render", definition).await;
+    let executions = StepFunctionsRenders::new(sfn.clone(), machine);
     let input = serde_json::json!({"request_uri": "s3://media-bucket/renders/u/r1/request.json", "owner": "jwt:u1", "render_id": "r1"});
     let started = executions.start("r1", &input).await.unwrap();
     assert!(

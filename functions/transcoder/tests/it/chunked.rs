@@ -16,7 +16,7 @@ use vidpipe_core::transcoder::{FlowError, FlowResult, FlowStep, Invocation};
 use vidpipe_testkit::media::{
     self, Frame, Picture, VideoSpec, colour_close, mean_volume_db, read_frame_counter,
 };
-use vidpipe_testkit::unique_name;
+use vidpipe_testkit::moto::create_state_machine;
 use vidpipe_transcoder::Transcoder;
 use vidpipe_transcoder::flow::ChunkedFlow;
 
@@ -34,16 +34,7 @@ async fn state_machine(stack: &Stack) -> (aws_sdk_sfn::Client, String) {
         "/../../statemachines/transcode.asl.json"
     ))
     .unwrap();
-    let arn = sfn
-        .create_state_machine()
-        .name(unique_name("transcode"))
-        .definition(definition)
-        .role_arn("arn:aws:iam::000000000000:role/transcode")
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn()
-        .to_owned();
+    let arn = create_state_machine(&sfn, "transcode", &definition).await;
     (sfn, arn)
 }
 
