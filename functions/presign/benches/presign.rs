@@ -11,8 +11,9 @@ use vidpipe_aws::s3::S3Objects;
 use vidpipe_core::capability::CapabilityDigest;
 use vidpipe_core::jobevent::StreamUpdate;
 use vidpipe_core::ports::{
-    JobEventOutcome, ObjectHead, ObjectStore, ObjectStoreError, OwnerClaim, PresignedRequest,
-    PutSpec, RecordingPage, RecordingStore, StoreError, StoredPart, StreamStatusStore,
+    ClaimIf, JobEventOutcome, ObjectHead, ObjectStore, ObjectStoreError, OwnerClaim,
+    PresignedRequest, PutSpec, RecordingPage, RecordingStore, StoreError, StoredPart,
+    StreamStatusStore,
 };
 use vidpipe_core::recording::{Recording, RecordingStatus};
 use vidpipe_core::stream_status::StreamRecord;
@@ -128,6 +129,7 @@ impl StreamStatusStore for DiscardingTable {
         _: &str,
         _: Option<&CapabilityDigest>,
         _: u64,
+        _: ClaimIf,
     ) -> Result<OwnerClaim, StoreError> {
         Ok(OwnerClaim::Claimed)
     }

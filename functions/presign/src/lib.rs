@@ -16,6 +16,7 @@ mod previews;
 pub mod renders;
 pub mod routes;
 pub mod signing;
+mod stream_claims;
 pub mod wiring;
 
 pub use routes::App;

@@ -7,18 +7,19 @@ use crate::http::{ApiError, Cors, error_response, is_preflight, json_response};
 use crate::playback::PlaybackPorts;
 use crate::renders::RenderPorts;
 use crate::signing::PlaybackSigning;
+use crate::stream_claims::with_capability;
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
-use vidpipe_core::capability::{CAPABILITY_BYTES, StreamCapability};
+use vidpipe_core::capability::StreamCapability;
 use vidpipe_core::clock::{now_ms, rfc3339_ms};
 use vidpipe_core::cost::JobCost;
 use vidpipe_core::keys::{
     KeyKind, RoomId, StreamName, classify_key, composited_key, sanitize_filename,
 };
 use vidpipe_core::playback::PlaybackAsset;
-use vidpipe_core::ports::{ObjectStore, OwnerClaim, PutSpec, RecordingStore, StreamStatusStore};
+use vidpipe_core::ports::{ObjectStore, PutSpec, RecordingStore, StreamStatusStore};
 use vidpipe_core::recording::{MultipartUpload, Recording, RecordingStatus, expiry};
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_core::upload::{self, UploadKind, UploadRequest, part_len, plan_parts};
@@ -212,80 +213,6 @@ where
             expires_at: expiry(created_at_ms, self.config.retention_days),
             multipart: None,
         }
-    }
-
-    /// Refuses a key that is taken, then, for a stream's screen or camera, claims the stream for the caller (the
-    /// first write of the request). A stream owned by someone else is refused with 409 `stream_taken`; a stream of
-    /// the anonymous owner, to an anonymous caller without its capability, with 403 `capability_required`. The
-    /// first claim of a stream by an anonymous caller issues the stream's capability, returned here.
-    async fn reserve_key(
-        &self,
-        caller: &Caller,
-        recording: &Recording,
-    ) -> Result<Option<StreamCapability>, ApiError> {
-        if self.objects.exists(&recording.key).await? {
-            return Err(ApiError::conflict(
-                "already_exists",
-                "an object with this key already exists",
-            ));
-        }
-        let stream = match (&recording.kind, &recording.stream_name) {
-            (UploadKind::Camera | UploadKind::Screen, Some(stream)) => stream,
-            _ => return Ok(None),
-        };
-        let issued = match caller {
-            Caller::Anonymous { .. } => Some(issue_capability()?),
-            Caller::User(_) => None,
-        };
-        let digest = issued.as_ref().map(StreamCapability::digest);
-        let claim = self
-            .streams
-            .claim_owner(
-                stream,
-                caller.owner(),
-                digest.as_ref(),
-                recording.expires_at,
-            )
-            .await?;
-        match claim {
-            OwnerClaim::Claimed => Ok(issued),
-            OwnerClaim::Owned { owner, capability }
-                if caller.holds(&owner, capability.as_ref()) =>
-            {
-                Ok(None)
-            }
-            OwnerClaim::Owned { owner, .. } if owner == caller.owner() => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "capability_required",
-                format!(
-                    "this stream was signed before: send the stream_capability its first signing returned, in \
-                     the {CAPABILITY_HEADER} header"
-                ),
-            )),
-            OwnerClaim::Owned { .. } => Err(ApiError::conflict(
-                "stream_taken",
-                "this stream belongs to someone else",
-            )),
-        }
-    }
-
-    /// Gives back the stream a request claimed with `issued` when a later step of it fails: the capability never
-    /// reaches the client, and without it no one could sign or read the stream again.
-    async fn undo_claim(
-        &self,
-        recording: &Recording,
-        issued: Option<&StreamCapability>,
-        cause: ApiError,
-    ) -> ApiError {
-        if let (Some(capability), Some(stream)) = (issued, &recording.stream_name)
-            && let Err(e) = self
-                .streams
-                .release_owner(stream, &capability.digest())
-                .await
-        {
-            tracing::error!(error = %e, stream = %stream, "could not release a stream claim after a failure");
-        }
-        cause
     }
 
     async fn create_upload(
@@ -790,21 +717,6 @@ where
             "expires_at": rfc3339_ms(r.expires_at * 1000), "download_url": download_url,
         }))
     }
-}
-
-/// A new stream capability, from the operating system's CSPRNG.
-fn issue_capability() -> Result<StreamCapability, ApiError> {
-    let mut entropy = [0; CAPABILITY_BYTES];
-    getrandom::fill(&mut entropy)?;
-    Ok(StreamCapability::issue(entropy))
-}
-
-/// `body` with the `stream_capability` issued to this caller, if any: the one time the client sees it.
-fn with_capability(mut body: Value, issued: Option<&StreamCapability>) -> Value {
-    if let Some(capability) = issued {
-        body["stream_capability"] = json!(capability.reveal());
-    }
-    body
 }
 
 fn not_multipart() -> ApiError {

@@ -1,11 +1,15 @@
 //! Stream statuses and event markers against a real moto server.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use vidpipe_aws::dynamo::{DynamoProcessedEvents, DynamoStreams};
 use vidpipe_core::capability::{CAPABILITY_BYTES, StreamCapability};
 use vidpipe_core::cost::{CostBasis, JobCost};
 use vidpipe_core::jobevent::StreamUpdate;
-use vidpipe_core::ports::{JobEventOutcome, OwnerClaim, ProcessedEventStore, StreamStatusStore};
+use vidpipe_core::ports::{
+    ClaimIf, JobEventOutcome, OwnerClaim, ProcessedEventStore, StreamStatusStore,
+};
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_testkit::{moto::MotoServer, unique_name};
 
@@ -217,20 +221,27 @@ async fn events_of_one_job_out_of_order_end_ready_at_100() {
 #[tokio::test]
 async fn the_first_signer_owns_a_stream() {
     let f = fixture().await;
-    let claim = |stream: &'static str, owner: &'static str| {
-        f.streams.claim_owner(stream, owner, None, 1_900_000_000)
+    let claim = |stream: &'static str, owner: &'static str, scope| {
+        f.streams
+            .claim_owner(stream, owner, None, 1_900_000_000, scope)
     };
-    assert_eq!(claim("s4", "jwt:alice").await.unwrap(), OwnerClaim::Claimed);
+    assert_eq!(
+        claim("s4", "jwt:alice", ClaimIf::New).await.unwrap(),
+        OwnerClaim::Claimed
+    );
     let owned = OwnerClaim::Owned {
         owner: "jwt:alice".into(),
         capability: None,
     };
-    assert_eq!(claim("s4", "jwt:alice").await.unwrap(), owned);
-    assert_eq!(claim("s4", "jwt:bob").await.unwrap(), owned);
+    for scope in [ClaimIf::New, ClaimIf::Unowned] {
+        assert_eq!(claim("s4", "jwt:alice", scope).await.unwrap(), owned);
+        assert_eq!(claim("s4", "jwt:bob", scope).await.unwrap(), owned);
+    }
     let r = f.streams.get_status("s4").await.unwrap().unwrap();
     assert_eq!(r.owner.as_deref(), Some("jwt:alice"));
     assert_eq!(r.status, StreamStatus::Queued);
-    // A stream the compositor created first (no owner yet) is claimed by the first signer.
+    // A stream the compositor created first (no owner yet) is not new: a claim of new streams only leaves it as it
+    // is; a claim of unowned streams makes the signer its owner.
     f.submitted("s5", 1).await;
     f.ddb
         .update_item()
@@ -242,12 +253,39 @@ async fn the_first_signer_owns_a_stream() {
         .send()
         .await
         .unwrap();
-    assert_eq!(claim("s5", "jwt:bob").await.unwrap(), OwnerClaim::Claimed);
+    let before = item(&f, "s5").await;
+    assert_eq!(
+        claim("s5", "jwt:bob", ClaimIf::New).await.unwrap(),
+        OwnerClaim::Unowned
+    );
+    assert_eq!(
+        item(&f, "s5").await,
+        before,
+        "a refused claim writes nothing"
+    );
+    assert_eq!(
+        claim("s5", "jwt:bob", ClaimIf::Unowned).await.unwrap(),
+        OwnerClaim::Claimed
+    );
     let r = f.streams.get_status("s5").await.unwrap().unwrap();
     assert_eq!(
         (r.owner.as_deref(), r.status, r.generation),
         (Some("jwt:bob"), StreamStatus::Processing, 1)
     );
+}
+
+/// `stream`'s item as stored.
+async fn item(f: &Fixture, stream: &str) -> Option<HashMap<String, AttributeValue>> {
+    f.ddb
+        .get_item()
+        .table_name(&f.name)
+        .key("pk", AttributeValue::S(format!("STREAM#{stream}")))
+        .key("sk", AttributeValue::S("STREAM".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
 }
 
 #[tokio::test]
@@ -257,7 +295,13 @@ async fn an_anonymous_claim_stores_the_capabilitys_digest_and_can_be_undone() {
     let digest = capability.digest();
     let claimed = f
         .streams
-        .claim_owner("s6", "anonymous", Some(&digest), 1_900_000_000)
+        .claim_owner(
+            "s6",
+            "anonymous",
+            Some(&digest),
+            1_900_000_000,
+            ClaimIf::New,
+        )
         .await
         .unwrap();
     assert_eq!(claimed, OwnerClaim::Claimed);
@@ -265,7 +309,7 @@ async fn an_anonymous_claim_stores_the_capabilitys_digest_and_can_be_undone() {
     let other = StreamCapability::issue([43; CAPABILITY_BYTES]).digest();
     let again = f
         .streams
-        .claim_owner("s6", "anonymous", Some(&other), 1_900_000_000)
+        .claim_owner("s6", "anonymous", Some(&other), 1_900_000_000, ClaimIf::New)
         .await
         .unwrap();
     assert_eq!(
@@ -301,9 +345,22 @@ async fn an_anonymous_claim_stores_the_capabilitys_digest_and_can_be_undone() {
     let r = f.streams.get_status("s6").await.unwrap().unwrap();
     assert_eq!((r.owner, r.capability), (None, None));
     assert!(!f.streams.release_owner("s6", &digest).await.unwrap());
+    // The released item stays (without an owner): it is no longer new.
+    let unowned = f
+        .streams
+        .claim_owner("s6", "anonymous", Some(&other), 1_900_000_000, ClaimIf::New)
+        .await
+        .unwrap();
+    assert_eq!(unowned, OwnerClaim::Unowned);
     let reclaimed = f
         .streams
-        .claim_owner("s6", "anonymous", Some(&other), 1_900_000_000)
+        .claim_owner(
+            "s6",
+            "anonymous",
+            Some(&other),
+            1_900_000_000,
+            ClaimIf::Unowned,
+        )
         .await
         .unwrap();
     assert_eq!(reclaimed, OwnerClaim::Claimed);

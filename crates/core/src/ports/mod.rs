@@ -52,7 +52,9 @@ pub use objects::{
 pub use playback::{PackageFiles, PlaybackAdvance, PlaybackStore};
 pub use recordings::{RecordingPage, RecordingStore};
 pub use renders::{ProcessedEventStore, RenderPage, RenderStore, update_render};
-pub use streams::{JobEventOutcome, OwnerClaim, StalledStream, StreamStatusStore, StreamStore};
+pub use streams::{
+    ClaimIf, JobEventOutcome, OwnerClaim, StalledStream, StreamStatusStore, StreamStore,
+};
 pub use timer::{PartnerTimer, TimerError, execution_input, execution_name};
 
 use crate::error::{Cause, Chain};

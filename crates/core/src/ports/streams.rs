@@ -103,11 +103,26 @@ pub struct StalledStream {
     pub updated_at_ms: u64,
 }
 
+/// Which streams [`StreamStatusStore::claim_owner`] may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimIf {
+    /// Only a stream without an item: no one has claimed it and none of its files has arrived (every claim and
+    /// every arrival writes the item, which lives at least the retention period past its last arrival), so none
+    /// of its keys holds a file the pipeline knows of.
+    New,
+    /// Any stream without an owner, item or not.
+    Unowned,
+}
+
 /// What [`StreamStatusStore::claim_owner`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OwnerClaim {
-    /// The stream had no owner; now it is the caller's, with the capability given.
+    /// The stream had no owner (under [`ClaimIf::New`], no item); now it is the caller's, with the capability
+    /// given.
     Claimed,
+    /// Under [`ClaimIf::New`]: the stream has an item but no owner (its files arrived first, or a claim was given
+    /// back); nothing was written.
+    Unowned,
     /// The stream already had an owner; nothing was written.
     Owned {
         /// Its owner.
@@ -141,16 +156,18 @@ pub trait StreamStatusStore: Send + Sync {
         &self,
         stream: &str,
     ) -> impl Future<Output = Result<Option<StreamRecord>, StoreError>> + Send;
-    /// Makes `owner` the stream's owner if it has none, with `capability` (an anonymous owner's) stored beside it,
-    /// creating the item (expiring at `expires_at`) if needed: one conditional write, so of concurrent first
-    /// claims exactly one is [`OwnerClaim::Claimed`]. A stream that has an owner is left as it is and answered with
-    /// [`OwnerClaim::Owned`]: whether the caller may use it is the caller's decision.
+    /// Makes `owner` the stream's owner if it has none (under [`ClaimIf::New`], only if it has no item), with
+    /// `capability` (an anonymous owner's) stored beside it, creating the item (expiring at `expires_at`) if
+    /// needed: one conditional write, so of concurrent first claims exactly one is [`OwnerClaim::Claimed`]. A
+    /// stream that has an owner is left as it is and answered with [`OwnerClaim::Owned`]: whether the caller may
+    /// use it is the caller's decision.
     fn claim_owner(
         &self,
         stream: &str,
         owner: &str,
         capability: Option<&CapabilityDigest>,
         expires_at: u64,
+        scope: ClaimIf,
     ) -> impl Future<Output = Result<OwnerClaim, StoreError>> + Send;
     /// Undoes a claim made with `capability` whose request then failed (its capability never reached the client,
     /// so no one could use the stream again): removes the owner and the capability if the item still holds that

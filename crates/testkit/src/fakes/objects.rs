@@ -13,7 +13,7 @@ use vidpipe_core::ports::{
 pub type SignedPut = (String, String, Option<u64>, bool, Vec<(String, String)>);
 
 /// A bucket in memory: objects by key, open multipart uploads by id, and every PUT it presigned. Presigned URLs
-/// point at `https://s3.test/`. Writes (multipart creations, completions, aborts) are counted.
+/// point at `https://s3.test/`. Writes (multipart creations, completions, aborts) and lookups are counted.
 #[derive(Debug, Default)]
 pub struct InMemoryObjects {
     /// The objects, by key.
@@ -24,6 +24,8 @@ pub struct InMemoryObjects {
     pub signed_puts: Mutex<Vec<SignedPut>>,
     /// Writes that applied.
     pub writes: AtomicUsize,
+    /// Lookups of one object (`exists` and `head`): the calls to S3 the adapter would make.
+    pub lookups: AtomicUsize,
 }
 
 impl InMemoryObjects {
@@ -52,10 +54,11 @@ impl InMemoryObjects {
 
 impl ObjectStore for InMemoryObjects {
     async fn exists(&self, key: &str) -> Result<bool, ObjectStoreError> {
-        Ok(self.objects.lock().expect("objects lock").contains_key(key))
+        Ok(self.head(key).await?.is_some())
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectHead>, ObjectStoreError> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
         Ok(self.objects.lock().expect("objects lock").get(key).cloned())
     }
 

@@ -12,7 +12,7 @@ use vidpipe_core::pairing::{
     Arrival, Claim, ClaimOutcome, OutputKind, Source, StreamFailure, StreamState, Submission,
 };
 use vidpipe_core::ports::{
-    JobEventOutcome, OwnerClaim, StalledStream, StoreError, StreamStatusStore, StreamStore,
+    ClaimIf, JobEventOutcome, OwnerClaim, StalledStream, StoreError, StreamStatusStore, StreamStore,
 };
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 
@@ -350,6 +350,7 @@ impl StreamStatusStore for InMemoryStreams {
         owner: &str,
         capability: Option<&CapabilityDigest>,
         _expires_at: u64,
+        scope: ClaimIf,
     ) -> Result<OwnerClaim, StoreError> {
         let mut items = self.lock();
         let item = items.entry(stream.to_owned()).or_default();
@@ -358,6 +359,9 @@ impl StreamStatusStore for InMemoryStreams {
                 owner: owner.clone(),
                 capability: item.capability.clone(),
             });
+        }
+        if scope == ClaimIf::New && !item.stream.is_empty() {
+            return Ok(OwnerClaim::Unowned);
         }
         item.stream = stream.to_owned();
         item.owner = Some(owner.to_owned());

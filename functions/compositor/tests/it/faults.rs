@@ -17,7 +17,7 @@ use vidpipe_core::pairing::{
     Arrival, ClaimOutcome, Source, StreamFailure, StreamState, Submission,
 };
 use vidpipe_core::ports::{
-    JobEventOutcome, OwnerClaim, StalledStream, StoreError, StreamStatusStore, StreamStore,
+    ClaimIf, JobEventOutcome, OwnerClaim, StalledStream, StoreError, StreamStatusStore, StreamStore,
 };
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 
@@ -85,9 +85,10 @@ impl StreamStatusStore for FaultyStreams {
         owner: &str,
         capability: Option<&CapabilityDigest>,
         expires_at: u64,
+        scope: ClaimIf,
     ) -> Result<OwnerClaim, StoreError> {
         self.inner
-            .claim_owner(stream, owner, capability, expires_at)
+            .claim_owner(stream, owner, capability, expires_at, scope)
             .await
     }
 

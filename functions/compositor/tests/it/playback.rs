@@ -4,7 +4,9 @@
 
 use vidpipe_core::job::JobKind;
 use vidpipe_core::playback::PlaybackUpdate;
-use vidpipe_core::ports::{PlaybackAdvance, PlaybackStore, RecordingStore, StreamStatusStore};
+use vidpipe_core::ports::{
+    ClaimIf, PlaybackAdvance, PlaybackStore, RecordingStore, StreamStatusStore,
+};
 use vidpipe_core::recording::{Recording, RecordingStatus};
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_core::upload::UploadKind;
@@ -106,7 +108,7 @@ async fn a_streams_output_gets_a_package_owned_by_the_streams_owner() {
     let s = setup_with(&KINDS);
     s.compositor
         .streams
-        .claim_owner("m1", "jwt:u2", None, u64::MAX)
+        .claim_owner("m1", "jwt:u2", None, u64::MAX, ClaimIf::New)
         .await
         .unwrap();
     let key = format!("{PREFIX}m1_composited.mp4");
@@ -140,7 +142,7 @@ async fn a_later_output_at_the_same_key_makes_the_package_again_once() {
     let s = setup_with(&KINDS);
     s.compositor
         .streams
-        .claim_owner("m1", "jwt:u2", None, u64::MAX)
+        .claim_owner("m1", "jwt:u2", None, u64::MAX, ClaimIf::New)
         .await
         .unwrap();
     let key = format!("{PREFIX}m1_composited.mp4");

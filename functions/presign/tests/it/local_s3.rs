@@ -13,7 +13,8 @@ use vidpipe_testkit::fakes::{
 use vidpipe_aws::dynamo::{DynamoCalls, DynamoRecordings, DynamoStreams};
 use vidpipe_aws::provision::{Resources, provision};
 use vidpipe_aws::s3::{self, S3Objects};
-use vidpipe_core::ports::{ObjectStore, StreamStatusStore};
+use vidpipe_core::pairing::{Arrival, Source};
+use vidpipe_core::ports::{ObjectStore, StreamStatusStore, StreamStore};
 use vidpipe_presign::App;
 use vidpipe_presign::config::Config;
 use vidpipe_testkit::config::vars;
@@ -421,14 +422,27 @@ async fn rejected_requests_leave_s3_and_dynamodb_untouched_on_moto() {
         ("MULTIPART_PART_SIZE", "5242880"),
     ])
     .await;
-    // One real upload in progress and one existing object, so conflicts have something to hit.
-    stack
+    // One real upload in progress and one existing object (its arrival recorded, as the compositor does), so
+    // conflicts have something to hit.
+    let taken = stack
         .s3
         .put_object()
         .bucket(&stack.bucket)
         .key("videos/taken.mp4")
         .body(vec![1u8; 10].into())
         .send()
+        .await
+        .unwrap();
+    let arrival = Arrival {
+        key: "videos/taken.mp4".into(),
+        size: 10,
+        etag: taken.e_tag().unwrap().trim_matches('"').to_owned(),
+        arrived_at_ms: 1_795_194_000_000,
+    };
+    stack
+        .app
+        .streams
+        .record_arrival("taken", Source::Screen, &arrival, arrival.arrived_at_ms)
         .await
         .unwrap();
     let big =

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use vidpipe_core::capability::CapabilityDigest;
 use vidpipe_core::jobevent::StreamUpdate;
-use vidpipe_core::ports::{JobEventOutcome, OwnerClaim, StoreError, StreamStatusStore};
+use vidpipe_core::ports::{ClaimIf, JobEventOutcome, OwnerClaim, StoreError, StreamStatusStore};
 use vidpipe_core::stream_status::{StreamRecord, StreamStatus};
 
 use super::{CAPABILITY_ATTRIBUTE, DynamoStreams, capability_from_item, record_from_item};
@@ -35,11 +35,16 @@ impl StreamStatusStore for DynamoStreams {
         owner: &str,
         capability: Option<&CapabilityDigest>,
         expires_at: u64,
+        scope: ClaimIf,
     ) -> Result<OwnerClaim, StoreError> {
         let set = "SET #owner = :owner, #stream = :stream, #ttl = if_not_exists(#ttl, :ttl)";
+        let condition = match scope {
+            ClaimIf::New => "attribute_not_exists(pk)",
+            ClaimIf::Unowned => "attribute_not_exists(#owner)",
+        };
         let request = self
             .update(stream)
-            .condition_expression("attribute_not_exists(#owner)")
+            .condition_expression(condition)
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_names("#stream", "stream")
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
@@ -62,11 +67,14 @@ impl StreamStatusStore for DynamoStreams {
         match error.as_service_error() {
             Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
                 let old = c.item().ok_or_else(|| {
-                    StoreError::Corrupt(format!("stream {stream}: owned, but no item"))
+                    StoreError::Corrupt(format!("stream {stream}: refused, but no item"))
                 })?;
-                Ok(OwnerClaim::Owned {
-                    owner: get_s(old, "owner").unwrap_or_default(),
-                    capability: capability_from_item(old)?,
+                Ok(match get_s(old, "owner") {
+                    Some(owner) => OwnerClaim::Owned {
+                        owner,
+                        capability: capability_from_item(old)?,
+                    },
+                    None => OwnerClaim::Unowned,
                 })
             }
             _ => Err(unavailable(error)),

@@ -1,9 +1,12 @@
 //! `POST /uploads` (single and multipart), its completion and abort, and what is refused before any write.
 
+use std::sync::atomic::Ordering;
+
 use vidpipe_core::ports::ObjectHead;
 use vidpipe_core::recording::RecordingStatus;
+use vidpipe_core::stream_status::StreamStatus;
 
-use super::{MIB, app, call, writes};
+use super::{MIB, app, call, stream_record, writes};
 use crate::common::Event;
 
 #[tokio::test]
@@ -229,28 +232,79 @@ async fn bad_upload_requests_are_400_naming_the_field_and_write_nothing() {
     assert!(app.objects.signed_puts.lock().unwrap().is_empty());
 }
 
+/// An empty object, as stored.
+fn an_object() -> ObjectHead {
+    ObjectHead {
+        size: 0,
+        etag: String::new(),
+        last_modified: None,
+        metadata: Default::default(),
+    }
+}
+
 #[tokio::test]
-async fn an_existing_object_is_never_overwritten() {
+async fn an_existing_object_is_never_signed_over() {
+    // The camera file arrived before anyone signed the stream (its item has no owner), then the stream's owner
+    // signed it: either way the key is looked up before any write.
+    for owner in [None, Some("jwt:user-123")] {
+        let app = app(&[]);
+        app.objects
+            .insert("videos/session-42_camera.webm", an_object());
+        app.streams
+            .insert(stream_record("session-42", owner, StreamStatus::Queued));
+        let (status, err) = call(&app, Event::fixture("post-uploads-camera.json")).await;
+        assert_eq!(
+            (status, err["error"]["code"].as_str()),
+            (409, Some("already_exists")),
+            "{owner:?}: {err}"
+        );
+        let (status, _) = call(
+            &app,
+            Event::fixture("post-presigned-url.json")
+                .body(r#"{"filename":"session-42_camera.webm"}"#),
+        )
+        .await;
+        assert_eq!(status, 409, "{owner:?}");
+        assert_eq!(writes(&app), 0, "{owner:?}");
+        assert!(app.objects.signed_puts.lock().unwrap().is_empty());
+        assert_eq!(app.objects.lookups.load(Ordering::SeqCst), 2);
+    }
+}
+
+#[tokio::test]
+async fn a_new_streams_first_signing_asks_s3_nothing() {
+    // A stream without an item has no files (each claim and each arrival writes one): its first signing is one
+    // claim, without a lookup of the key. The stream's next signing looks its key up.
     let app = app(&[]);
-    app.objects.insert(
-        "videos/session-42_camera.webm",
-        ObjectHead {
-            size: 0,
-            etag: String::new(),
-            last_modified: None,
-            metadata: Default::default(),
-        },
-    );
-    let (status, err) = call(&app, Event::fixture("post-uploads-camera.json")).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("already_exists"))
-    );
-    let (status, _) = call(
+    let (status, body) = call(&app, Event::fixture("post-uploads-camera.json")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(app.objects.lookups.load(Ordering::SeqCst), 0);
+    let (status, body) = call(
         &app,
-        Event::fixture("post-presigned-url.json").body(r#"{"filename":"session-42_camera.webm"}"#),
+        Event::fixture("post-presigned-url.json").body(r#"{"filename":"session-42.mp4"}"#),
     )
     .await;
-    assert_eq!(status, 409);
-    assert_eq!(writes(&app), 0);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.objects.lookups.load(Ordering::SeqCst), 1);
+    // A key that holds the recording's new id is never looked up.
+    let (status, body) = call(&app, Event::fixture("post-recordings-upload-url.json")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.objects.lookups.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_file_written_around_the_api_is_kept_by_the_urls_condition() {
+    // A file under a stream the table does not know (written straight to the bucket, its arrival not yet recorded;
+    // or past its retention): the first signing does not look it up, and the URL it returns carries
+    // If-None-Match, so S3 refuses to replace the file.
+    let app = app(&[]);
+    app.objects
+        .insert("videos/session-42_camera.webm", an_object());
+    let (status, body) = call(&app, Event::fixture("post-uploads-camera.json")).await;
+    assert_eq!(status, 201, "{body}");
+    let (key, _, _, if_none_match, _) = app.objects.signed_puts.lock().unwrap()[0].clone();
+    assert_eq!(
+        (key.as_str(), if_none_match),
+        ("videos/session-42_camera.webm", true)
+    );
 }
