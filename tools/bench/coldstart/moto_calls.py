@@ -1,8 +1,10 @@
-"""How long moto takes to answer vidpipe-presign's three calls for the survey event, without the SDK.
+"""How long moto takes to answer vidpipe-presign's calls for the survey event, without the SDK.
 
-Sends requests of the same shape as the handler's (S3 HEAD of the camera key, the stream claim's UpdateItem, the
-recording's PutItem; moto does not check signatures), each on a new connection as the SDK opens them against moto,
-to a moto server started as coldstart.py starts it, and prints the median and the fastest of each.
+Sends requests of the same shape as the handler's (moto does not check signatures), each on a new connection as the
+SDK opens them against moto, to a moto server started as coldstart.py starts it, and prints the median and the
+fastest of each: the two calls of a new stream's first signing (the claim's conditional PutItem, the recording's
+PutItem), and the two a signing of a stream that has an item adds or changes (the key's S3 HEAD, the claim as an
+UpdateItem).
     .venv/bin/python tools/bench/coldstart/moto_calls.py [--runs N] --work FOLDER
 """
 
@@ -35,7 +37,14 @@ def timed(port, method, path, service, target=None, body=None):
     return (time.perf_counter() - start) * 1000
 
 
-def claim(stream):
+def claim_new(stream):
+    return {"TableName": "vidpipe-bench", "ConditionExpression": "attribute_not_exists(pk)",
+            "Item": {"pk": {"S": f"STREAM#{stream}"}, "sk": {"S": "STREAM"}, "owner": {"S": "jwt:user-123"},
+                     "stream": {"S": stream}, "expires_at": {"N": "1799244714"}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+
+
+def claim_unowned(stream):
     return {"TableName": "vidpipe-bench", "Key": {"pk": {"S": f"STREAM#{stream}"}, "sk": {"S": "STREAM"}},
             "UpdateExpression": "SET #owner = :owner, #stream = :stream, #ttl = if_not_exists(#ttl, :ttl)",
             "ConditionExpression": "attribute_not_exists(#owner)",
@@ -63,17 +72,20 @@ def main():
     parser.add_argument("--work", required=True, type=Path, help="folder for moto's log")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    times = {"S3 HEAD (reserve_key)": [], "UpdateItem (claim_owner)": [], "PutItem (recordings.put_new)": []}
+    times = {"PutItem (claim_owner, ClaimIf::New)": [], "PutItem (recordings.put_new)": [],
+             "S3 HEAD (refuse_taken_key)": [], "UpdateItem (claim_owner, ClaimIf::Unowned)": []}
     with open(args.work / "moto-calls.log", "wb") as log:
         moto, endpoint = start_moto(Path(sys.executable).parent, log)
         port = int(endpoint.rsplit(":", 1)[1])
         try:
             for _ in range(args.runs):
                 stream = f"bench-{uuid.uuid4().hex[:12]}"
-                head, update, put = times.values()
-                head.append(timed(port, "HEAD", f"/vidpipe-bench/videos/{stream}_camera.webm", "s3"))
-                update.append(timed(port, "POST", "/", "dynamodb", "UpdateItem", claim(stream)))
+                new, put, head, update = times.values()
+                new.append(timed(port, "POST", "/", "dynamodb", "PutItem", claim_new(stream)))
                 put.append(timed(port, "POST", "/", "dynamodb", "PutItem", recording(stream)))
+                other = f"bench-{uuid.uuid4().hex[:12]}"
+                head.append(timed(port, "HEAD", f"/vidpipe-bench/videos/{other}_camera.webm", "s3"))
+                update.append(timed(port, "POST", "/", "dynamodb", "UpdateItem", claim_unowned(other)))
         finally:
             moto.kill()
             moto.wait()

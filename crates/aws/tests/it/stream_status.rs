@@ -337,6 +337,13 @@ async fn an_anonymous_claim_stores_the_capabilitys_digest_and_can_be_undone() {
         item["capability_sha256"],
         AttributeValue::S(digest.to_stored())
     );
+    assert_eq!(
+        (&item["stream"], &item["expires_at"]),
+        (
+            &AttributeValue::S("s6".into()),
+            &AttributeValue::N("1900000000".into())
+        )
+    );
     assert!(!format!("{item:?}").contains(capability.reveal()));
 
     // Only the capability the claim stored releases it; then the next signer claims the stream afresh.
