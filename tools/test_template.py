@@ -643,7 +643,12 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(variables["EVENT_BUS_NAME"], "default")
         actions = {action for name, action, _ in granted(template) if name == "TranscoderFunction"}
         self.assertEqual(actions, {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket",
-                                   "s3:DeleteObject", "states:StartExecution"})
+                                   "s3:DeleteObject", "states:StartExecution", "dynamodb:GetItem"})
+        # In the table it reads only the cancel marks the compositor puts (docs/transcoder.md, "Canceled").
+        reads = [statement for statement in statements_of(functions["TranscoderFunction"]["Properties"]["Policies"])
+                 if "dynamodb:GetItem" in as_list(statement.get("Action", []))]
+        self.assertEqual([statement.get("Condition") for statement in reads],
+                         [{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["JOB#*"]}}])
         deleted = [value for name, action, value in granted(template)
                    if name == "TranscoderFunction" and action == "s3:DeleteObject"]
         self.assertEqual(deleted, [{"Fn::Sub": "${Bucket.Arn}/${KeyPrefix}*/work/*"}])
@@ -832,9 +837,11 @@ BROAD_POLICY_TEMPLATES = {"DynamoDBCrudPolicy", "DynamoDBWritePolicy", "S3CrudPo
 DYNAMODB_ACTIONS = {
     "PresignFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                         "dynamodb:Query"},
-    # PutItem: a playback package's claim and its replacement (conditional puts).
+    # PutItem: a playback package's claim and its replacement (conditional puts), a canceled job's mark.
     "CompositorFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"},
     "NotifierFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    # GetItem: its jobs' cancel marks only (JOB#*).
+    "TranscoderFunction": {"dynamodb:GetItem"},
 }
 JOBS = "arn:${AWS::Partition}:mediaconvert:${AWS::Region}:${AWS::AccountId}:jobs/*"
 STACK_QUEUE = {"Fn::If": ["HasMediaConvertQueue", {"Ref": "MediaConvertQueueArn"},

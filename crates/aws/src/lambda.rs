@@ -5,17 +5,19 @@
 //! answers that id at once, as MediaConvert's `CreateJob` does; the function runs the job and puts its
 //! MediaConvert-shaped events on the bus. `probe` invokes it synchronously. The payloads are
 //! [`vidpipe_core::transcoder::Invocation`]s. `cancel_job` stops a job the function runs in chunks (an execution
-//! of the transcode state machine named after the job); a job it runs whole in one invocation runs to its end.
+//! of the transcode state machine named after the job) and marks any other canceled in the table, where a job the
+//! function runs whole in one invocation looks for its mark while it runs.
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use vidpipe_core::error::{Cause, Chain};
 use vidpipe_core::job::{CreateJobRequest, MediaInfo};
-use vidpipe_core::ports::{CancelOutcome, TranscodeError, Transcoder};
+use vidpipe_core::ports::{CancelOutcome, CanceledJobs, TranscodeError, Transcoder};
 use vidpipe_core::s3uri::S3Uri;
 use vidpipe_core::transcoder::{INPUT_UNUSABLE, Invocation};
 
+use crate::dynamo::DynamoCanceledJobs;
 use crate::stepfunctions::StepFunctionsRenders;
 
 /// Why an invocation of the transcoder function failed.
@@ -67,10 +69,15 @@ pub struct LambdaTranscoder {
     client: Client,
     function: String,
     chunked: Option<StepFunctionsRenders>,
+    canceled: Option<DynamoCanceledJobs>,
 }
 
 /// The error a canceled job's execution stops with.
 const JOB_CANCELED: &str = "JobCanceled";
+
+/// How long a job's cancel mark is kept: past any run of it, Lambda's retries of an asynchronous invocation included
+/// (they end within the event's maximum age, 6 hours at most).
+pub const CANCEL_MARK_SECONDS: u64 = 86_400;
 
 impl LambdaTranscoder {
     /// Invokes `function` (a name or ARN).
@@ -79,7 +86,15 @@ impl LambdaTranscoder {
             client,
             function: function.into(),
             chunked: None,
+            canceled: None,
         }
+    }
+
+    /// Cancels the jobs the function runs whole by marking them in `marks` (the table the function reads as
+    /// `TABLE_NAME`).
+    pub fn with_cancel_marks(mut self, marks: DynamoCanceledJobs) -> Self {
+        self.canceled = Some(marks);
+        self
     }
 
     /// Cancels the jobs the function runs in chunks by stopping their executions of the transcode state machine
@@ -183,10 +198,12 @@ impl Transcoder for LambdaTranscoder {
     }
 
     /// A job in chunks is canceled by stopping its execution: no chunk is started after it, and neither the join
-    /// nor the job's COMPLETE or ERROR event comes (the chunks already running finish into the work folder). A job
-    /// with no running execution either ended or runs whole in one invocation, which cannot be stopped from outside
-    /// and runs to its end: answered as finished. Either way the caller has recorded the job as superseded or gone
-    /// before this is called, so its events no longer move anything.
+    /// nor the job's COMPLETE or ERROR event comes (the chunks already running finish into the work folder). Any
+    /// other job is marked canceled (with [`LambdaTranscoder::with_cancel_marks`]): a job that runs whole in one
+    /// invocation looks for its mark before it starts and every few seconds while it runs, and stops before it
+    /// stores anything (a run of it that ended already, or ends within one look, is not undone). Without marks such a
+    /// job cannot be stopped from outside and runs to its end: answered as finished. Either way the caller has
+    /// recorded the job as superseded or gone before this is called, so its events no longer move anything.
     async fn cancel_job(&self, job_id: &str) -> Result<CancelOutcome, TranscodeError> {
         if let Some(executions) = &self.chunked {
             let stopped = executions
@@ -198,7 +215,16 @@ impl Transcoder for LambdaTranscoder {
                 return Ok(CancelOutcome::Canceled);
             }
         }
-        tracing::warn!(%job_id, "no running execution of this job: a job run whole runs to its end");
-        Ok(CancelOutcome::AlreadyFinished)
+        let Some(marks) = &self.canceled else {
+            tracing::warn!(%job_id, "no running execution of this job: a job run whole runs to its end");
+            return Ok(CancelOutcome::AlreadyFinished);
+        };
+        let expires_at = vidpipe_core::clock::now_ms() / 1000 + CANCEL_MARK_SECONDS;
+        marks
+            .mark_canceled(job_id, expires_at)
+            .await
+            .map_err(|e| TranscodeError::Unavailable(Box::new(e)))?;
+        tracing::info!(%job_id, "job marked canceled: a run of it stops before it stores anything");
+        Ok(CancelOutcome::Canceled)
     }
 }

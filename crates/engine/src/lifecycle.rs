@@ -250,6 +250,17 @@ impl Job {
         }
     }
 
+    /// The event of this job canceled while it ran: MediaConvert's CANCELED, with the job's metadata.
+    pub fn canceled_event(&self) -> Value {
+        let running = Self {
+            status: JobStatus::Progressing,
+            ..self.clone()
+        };
+        let mut event = running.event(false).expect("a running job has an event");
+        event["detail"]["status"] = json!("CANCELED");
+        event
+    }
+
     /// The EventBridge "MediaConvert Job State Change" event for this job's state: PROGRESSING, a STATUS_UPDATE
     /// with `jobProgress` while transcoding, COMPLETE with `outputGroupDetails`, or ERROR with the error. A
     /// SUBMITTED job has no event, as in MediaConvert.

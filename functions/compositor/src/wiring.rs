@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use vidpipe_aws::dynamo::{DynamoCalls, DynamoPlaybacks, DynamoRecordings, DynamoStreams};
+use vidpipe_aws::dynamo::{
+    DynamoCalls, DynamoCanceledJobs, DynamoPlaybacks, DynamoRecordings, DynamoStreams,
+};
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::lambda::LambdaTranscoder;
 use vidpipe_aws::mediaconvert::MediaConvertTranscoder;
@@ -192,7 +194,8 @@ pub fn compositor(
             let lambda = LambdaTranscoder::new(
                 aws_sdk_lambda::Client::new(sdk),
                 config.transcoder_function.clone().unwrap_or_default(),
-            );
+            )
+            .with_cancel_marks(DynamoCanceledJobs::new(ddb.clone(), &config.table));
             TranscoderBackend::Lambda(match &config.transcode_state_machine_arn {
                 Some(machine) => lambda
                     .with_chunked_jobs(StepFunctionsRenders::new(sfn.clone(), machine.clone())),

@@ -27,6 +27,9 @@ pub struct Config {
     /// `TRANSCODE_CHUNK_SECONDS` (120, 2 to 600): the longest chunk of a job run in chunks; a job no longer than
     /// one chunk runs whole.
     pub chunk_seconds: u32,
+    /// `TABLE_NAME` (unset: no job looks for a cancel mark): the table where the compositor marks the jobs it
+    /// cancels; a job run whole looks for its mark and stops (docs/transcoder.md, "Canceled").
+    pub table: Option<String>,
 }
 
 impl Config {
@@ -48,6 +51,7 @@ impl Config {
             },
             transcode_state_machine: vars.optional("TRANSCODE_STATE_MACHINE_ARN"),
             chunk_seconds: vars.whole_number("TRANSCODE_CHUNK_SECONDS", 120, 2..=600)? as u32,
+            table: vars.optional("TABLE_NAME"),
         })
     }
 }
@@ -67,6 +71,7 @@ mod tests {
         assert_eq!(config.memory_mb, None);
         assert_eq!(config.transcode_state_machine, None);
         assert_eq!(config.chunk_seconds, 120);
+        assert_eq!(config.table, None);
         let set = Config::from_env(vars(&[
             ("EVENT_BUS_NAME", "jobs"),
             ("S3_FORCE_PATH_STYLE", "true"),
@@ -79,6 +84,7 @@ mod tests {
                 "arn:aws:states:eu-west-1:111122223333:stateMachine:t",
             ),
             ("TRANSCODE_CHUNK_SECONDS", "60"),
+            ("TABLE_NAME", "vidpipe"),
         ]))
         .unwrap();
         assert_eq!(set.event_bus, "jobs");
@@ -91,6 +97,7 @@ mod tests {
         assert_eq!(set.memory_mb, Some(3008));
         assert!(set.transcode_state_machine.unwrap().ends_with(":t"));
         assert_eq!(set.chunk_seconds, 60);
+        assert_eq!(set.table.as_deref(), Some("vidpipe"));
         let bad = Config::from_env(vars(&[("TRANSCODE_CHUNK_SECONDS", "1")])).unwrap_err();
         assert_eq!(bad.name, "TRANSCODE_CHUNK_SECONDS");
         let bad = Config::from_env(vars(&[("S3_FORCE_PATH_STYLE", "yes")])).unwrap_err();

@@ -19,11 +19,13 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use vidpipe_aws::dynamo::DynamoCanceledJobs;
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::requests::S3RequestStore;
 use vidpipe_core::cost::{METADATA_LAMBDA_COST, lambda_cost_micro_usd};
 use vidpipe_core::job::{JobContext, MediaInfo, chunk_job};
 use vidpipe_core::jobevent::TRANSCODER_SOURCE;
+use vidpipe_core::ports::CanceledJobs;
 use vidpipe_core::render::ports::{DocumentError, read_document};
 use vidpipe_core::render::{Chunk, RenderRequest};
 use vidpipe_core::s3uri::S3Uri;
@@ -110,11 +112,26 @@ pub struct Transcoder {
     pub flow: Option<flow::ChunkedFlow>,
     /// The function's memory size in MB, to price a job's invocation (`None`: not on Lambda, not priced).
     pub memory_mb: Option<u64>,
+    /// Where the compositor marks the jobs it cancels (`None`: no job looks for a mark).
+    pub canceled: Option<CancelMarks>,
+}
+
+/// Where a job run whole looks for its cancel mark, and how often.
+#[derive(Debug, Clone)]
+pub struct CancelMarks {
+    /// The marks the compositor puts.
+    pub marks: DynamoCanceledJobs,
+    /// How often a running job looks ([`CANCEL_LOOK_INTERVAL`] on Lambda).
+    pub every: Duration,
 }
 
 /// The role a chunk's job document names: MediaConvert would assume it; the engine runs the job with the
 /// function's own permissions and ignores it.
 const CHUNK_ROLE: &str = "arn:aws:iam::000000000000:role/vidpipe-transcoder-runs-as-itself";
+
+/// How often a job run whole looks for its cancel mark: a superseded job stops within this much of its
+/// cancellation, for one consistent read each time.
+pub const CANCEL_LOOK_INTERVAL: Duration = Duration::from_secs(2);
 
 /// How long before the function's timeout a job that is still running is stopped: time enough to put its ERROR
 /// event on the bus.
@@ -154,6 +171,25 @@ impl PricedEvents {
         }
         job
     }
+
+    /// Reports the job, stopped because it was canceled, in a CANCELED event, as MediaConvert reports a job
+    /// canceled while it runs.
+    fn canceled(&mut self, job_id: &str) {
+        let job = self.latest.take().unwrap_or_else(|| {
+            Job::submitted_as(job_id.to_owned(), Default::default(), Default::default())
+        });
+        self.event(&job.canceled_event());
+    }
+}
+
+/// How a job run whole ended.
+enum Ended {
+    /// It ran to its end (COMPLETE or ERROR).
+    Ran(Box<Job>),
+    /// It was stopped at the deadline.
+    TimedOut,
+    /// It was stopped because it was canceled.
+    Canceled,
 }
 
 impl JobObserver for PricedEvents {
@@ -207,6 +243,12 @@ impl Transcoder {
                 Ok(json!(info))
             }
             Invocation::Job { job_id, job } => {
+                // A job canceled before its invocation ran (Lambda queues asynchronous invocations, and may run
+                // one again after a failure) does not start.
+                if self.is_canceled(&job_id).await {
+                    tracing::info!(job_id, "job canceled before it started: not run");
+                    return Ok(json!({"job_id": job_id, "status": "CANCELED"}));
+                }
                 match self.start_in_chunks(&job_id, &job, started).await? {
                     Some(answer) => Ok(answer),
                     None => self.run(&job_id, &job, started, deadline).await,
@@ -318,14 +360,33 @@ impl Transcoder {
             memory_mb: self.memory_mb,
             latest: None,
         };
-        let running = self.engine.run_as(job_id, request, &mut priced);
-        let job = match deadline {
+        let ended = {
+            let running = self.engine.run_as(job_id, request, &mut priced);
             // Dropping the job's future stops it (ffmpeg is killed with it); nothing is stored before it succeeded.
-            Some(deadline) => match tokio::time::timeout_at(deadline.into(), running).await {
-                Ok(job) => job,
-                Err(_) => priced.timed_out(job_id),
-            },
-            None => running.await,
+            let running = async {
+                match deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline.into(), running).await.ok(),
+                    None => Some(running.await),
+                }
+            };
+            tokio::select! {
+                job = running => job.map_or(Ended::TimedOut, |job| Ended::Ran(Box::new(job))),
+                () = self.until_canceled(job_id) => Ended::Canceled,
+            }
+        };
+        let job = match ended {
+            Ended::Ran(job) => *job,
+            Ended::TimedOut => priced.timed_out(job_id),
+            Ended::Canceled => {
+                priced.canceled(job_id);
+                let refused = priced.events.delivered(delivery).await;
+                tracing::info!(
+                    job_id,
+                    refused,
+                    "job canceled while it ran: stopped, nothing stored"
+                );
+                return Ok(json!({"job_id": job_id, "status": "CANCELED"}));
+            }
         };
         let refused = priced.events.delivered(delivery).await;
         if refused > 0 {
@@ -348,6 +409,34 @@ impl Transcoder {
             tracing::info!(job_id, "job complete");
         }
         Ok(answer)
+    }
+
+    /// Whether `job_id` is marked canceled; a failed lookup is logged and answered `false` (the job runs).
+    async fn is_canceled(&self, job_id: &str) -> bool {
+        let Some(canceled) = &self.canceled else {
+            return false;
+        };
+        canceled
+            .marks
+            .is_canceled(job_id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(job_id, error = %e, "could not look for the job's cancel mark");
+                false
+            })
+    }
+
+    /// Returns once `job_id` is marked canceled, looking every [`CancelMarks::every`]; never without marks.
+    async fn until_canceled(&self, job_id: &str) {
+        let Some(canceled) = &self.canceled else {
+            return std::future::pending().await;
+        };
+        loop {
+            tokio::time::sleep(canceled.every).await;
+            if self.is_canceled(job_id).await {
+                return;
+            }
+        }
     }
 }
 

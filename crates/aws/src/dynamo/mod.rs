@@ -1,11 +1,12 @@
-//! DynamoDB: the one table behind recordings, streams, renders, playback packages, processed-event markers, and
-//! call recordings with their tracks and composition tokens.
+//! DynamoDB: the one table behind recordings, streams, renders, playback packages, processed-event markers,
+//! canceled-job marks, and call recordings with their tracks and composition tokens.
 //!
 //! The table has `pk`/`sk`, one GSI ([`OWNER_INDEX`]: `gsi1pk`/`gsi1sk`) to list a caller's items newest first,
 //! and a TTL attribute ([`TTL_ATTRIBUTE`], epoch seconds). One adapter per kind of item, each implementing its
 //! ports of [`vidpipe_core::ports`]; [`item`] and [`conditional`] are what they share.
 
 mod calls;
+mod canceled_jobs;
 mod conditional;
 mod item;
 mod playback;
@@ -15,6 +16,7 @@ mod renders;
 mod streams;
 
 pub use calls::DynamoCalls;
+pub use canceled_jobs::DynamoCanceledJobs;
 pub use playback::DynamoPlaybacks;
 pub use processed_events::DynamoProcessedEvents;
 pub use recordings::DynamoRecordings;

@@ -1,11 +1,17 @@
 //! The ffmpeg backend's cancellation (`LambdaTranscoder::cancel_job`): a job in chunks is its execution of the
-//! transcode state machine, on moto's Step Functions.
+//! transcode state machine, on moto's Step Functions; a job run whole is marked canceled in the table, on moto's
+//! DynamoDB.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sfn::types::ExecutionStatus;
-use vidpipe_aws::lambda::LambdaTranscoder;
+use vidpipe_aws::dynamo::DynamoCanceledJobs;
+use vidpipe_aws::lambda::{CANCEL_MARK_SECONDS, LambdaTranscoder};
 use vidpipe_aws::stepfunctions::StepFunctionsRenders;
-use vidpipe_core::ports::{CancelOutcome, RenderExecutions, TranscodeError, Transcoder};
+use vidpipe_core::ports::{
+    CancelOutcome, CanceledJobs, RenderExecutions, TranscodeError, Transcoder,
+};
 use vidpipe_testkit::moto::{MotoServer, create_state_machine};
+use vidpipe_testkit::unique_name;
 
 /// A transcode state machine on moto (whose executions run until stopped), and its executions.
 async fn transcode_machine(sdk: &aws_config::SdkConfig) -> StepFunctionsRenders {
@@ -85,4 +91,47 @@ async fn a_cancellation_step_functions_cannot_answer_is_unavailable() {
         .await
         .unwrap_err();
     assert!(matches!(error, TranscodeError::Unavailable(_)), "{error}");
+}
+
+#[tokio::test]
+async fn a_job_without_a_running_execution_is_marked_canceled_for_its_run_to_see() {
+    let sdk = MotoServer::shared().sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = unique_name("marks");
+    vidpipe_aws::provision::create_table(&ddb, &table)
+        .await
+        .unwrap();
+    let marks = DynamoCanceledJobs::new(ddb.clone(), &table);
+    let lambda = transcoder(&sdk)
+        .with_chunked_jobs(transcode_machine(&sdk).await)
+        .with_cancel_marks(marks.clone());
+    let job_id = "vidpipe-stream-9-g1";
+    assert!(!marks.is_canceled(job_id).await.unwrap());
+    let before = vidpipe_core::clock::now_ms() / 1000;
+    assert_eq!(
+        lambda.cancel_job(job_id).await.unwrap(),
+        CancelOutcome::Canceled
+    );
+    assert!(marks.is_canceled(job_id).await.unwrap());
+    assert!(!marks.is_canceled("vidpipe-stream-9-g2").await.unwrap());
+    // The mark expires (the table's TTL) a day later: past any run of the job, Lambda's retries included.
+    let item = ddb
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("JOB#{job_id}")))
+        .key("sk", AttributeValue::S("CANCELED".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let expires_at: u64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+    assert!(
+        (before + CANCEL_MARK_SECONDS..=before + CANCEL_MARK_SECONDS + 5).contains(&expires_at)
+    );
+    // A second cancellation marks it again: the same item.
+    assert_eq!(
+        lambda.cancel_job(job_id).await.unwrap(),
+        CancelOutcome::Canceled
+    );
 }

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use super::StoreError;
 use crate::error::{Cause, Chain};
 use crate::job::{CreateJobRequest, MediaInfo};
 use crate::s3uri::S3Uri;
@@ -59,4 +60,18 @@ pub trait JobCanceller: Send + Sync {
         &self,
         job_id: &str,
     ) -> impl Future<Output = Result<CancelOutcome, TranscodeError>> + Send;
+}
+
+/// Jobs canceled while a backend that cannot stop them from outside runs them (the ffmpeg backend's jobs run whole,
+/// each in one Lambda invocation): the canceller marks the job, and the job, while it runs, looks for its mark and
+/// stops before it stores anything.
+pub trait CanceledJobs: Send + Sync {
+    /// Marks `job_id` canceled, the mark expiring at `expires_at` (epoch seconds).
+    fn mark_canceled(
+        &self,
+        job_id: &str,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Whether `job_id` is marked canceled.
+    fn is_canceled(&self, job_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -14,6 +14,7 @@
 //! | [`EventPublisher`] | domain events: the bus, then a webhook | `publisher::EventBridgePublisher` |
 //! | [`Transcoder`] | MediaConvert's Probe, CreateJob, CancelJob | `mediaconvert::MediaConvertTranscoder` |
 //! | [`JobCanceller`] | MediaConvert's CancelJob alone | `mediaconvert::MediaConvertTranscoder` |
+//! | [`CanceledJobs`] | marks of jobs canceled while they run whole on the ffmpeg backend | `dynamo::DynamoCanceledJobs` |
 //! | [`PlaybackStore`] | playback packages (forward-only statuses) | `dynamo::DynamoPlaybacks` |
 //! | [`PackageFiles`] | a playback package's files, by URI | `requests::S3RequestStore` |
 //! | [`CallTracks`] | call recordings and their tracks | `dynamo::DynamoCalls` |
@@ -45,7 +46,7 @@ pub use calls::{
 };
 pub use events::{EventPublisher, PublishError};
 pub use executions::{ExecutionError, RenderExecutions, Started};
-pub use media::{CancelOutcome, JobCanceller, TranscodeError, Transcoder};
+pub use media::{CancelOutcome, CanceledJobs, JobCanceller, TranscodeError, Transcoder};
 pub use objects::{
     ObjectHead, ObjectStore, ObjectStoreError, PresignedRequest, PutSpec, StoredPart,
 };

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::oneshot;
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_core::job::{CreateJobRequest, MediaInfo};
@@ -164,7 +164,7 @@ impl Transcoder for EngineTranscoder {
             return Ok(CancelOutcome::AlreadyFinished);
         };
         job.abort.abort();
-        let mut state = job
+        let state = job
             .latest
             .lock()
             .map_err(|_| TranscodeError::Unavailable("job state lock poisoned".into()))?
@@ -172,11 +172,7 @@ impl Transcoder for EngineTranscoder {
         if matches!(state.status, JobStatus::Complete | JobStatus::Error) {
             return Ok(CancelOutcome::AlreadyFinished);
         }
-        state.status = JobStatus::Progressing;
-        if let Some(mut event) = state.event(false) {
-            event["detail"]["status"] = json!("CANCELED");
-            job.events.send(event);
-        }
+        job.events.send(state.canceled_event());
         Ok(CancelOutcome::Canceled)
     }
 }

@@ -50,6 +50,7 @@ fn with_flow(
             chunking: ChunkedFlow::chunking(chunk_seconds),
         }),
         memory_mb: Some(3538),
+        canceled: None,
         ..transcoder(stack)
     }
 }

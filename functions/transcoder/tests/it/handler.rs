@@ -4,12 +4,15 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use vidpipe_aws::dynamo::DynamoCanceledJobs;
 use vidpipe_aws::eventbridge::EventBus;
 use vidpipe_aws::requests::S3RequestStore;
+use vidpipe_core::ports::CanceledJobs;
 use vidpipe_engine::{Assembler, Engine, Storage};
 use vidpipe_lambda::ErrorType;
 use vidpipe_testkit::fidelity::{golden, stream};
-use vidpipe_transcoder::{Transcoder, TranscoderError};
+use vidpipe_testkit::unique_name;
+use vidpipe_transcoder::{CancelMarks, Transcoder, TranscoderError};
 
 use crate::common::Stack;
 
@@ -24,6 +27,7 @@ pub fn transcoder(stack: &Stack) -> Transcoder {
         ),
         documents: S3RequestStore(stack.s3.clone()),
         memory_mb: None,
+        canceled: None,
         flow: None,
     }
 }
@@ -154,6 +158,100 @@ async fn a_job_still_running_at_the_deadline_is_stopped_and_reported_in_error() 
         .await
         .unwrap();
     assert_eq!(outputs.key_count(), Some(0), "nothing stored");
+}
+
+/// The transcoder on the stack with cancel marks in a fresh table, looked for every 100 ms.
+async fn canceling_transcoder(stack: &Stack) -> (Transcoder, DynamoCanceledJobs) {
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let table = unique_name("marks");
+    vidpipe_aws::provision::create_table(&ddb, &table)
+        .await
+        .unwrap();
+    let marks = DynamoCanceledJobs::new(ddb, table);
+    let transcoder = Transcoder {
+        canceled: Some(CancelMarks {
+            marks: marks.clone(),
+            every: Duration::from_millis(100),
+        }),
+        ..transcoder(stack)
+    };
+    (transcoder, marks)
+}
+
+/// The single-source job of the fidelity fixtures, its source uploaded, writing under the stack's `streams/`.
+async fn single_job(stack: &Stack) -> serde_json::Value {
+    let sources = tempfile::tempdir().unwrap();
+    stream::write_single_source(sources.path());
+    stack
+        .upload(
+            &sources.path().join("s-42_camera.webm"),
+            "streams/s-42_camera.webm",
+        )
+        .await;
+    golden(
+        stream::SINGLE_JOB,
+        &[(
+            "s3://vidpipe-uploads/streams/",
+            format!("{}streams/", stack.root()),
+        )],
+    )
+}
+
+#[tokio::test]
+async fn a_job_marked_canceled_stops_before_it_stores_anything() {
+    let stack = Stack::new().await;
+    let (transcoder, marks) = canceling_transcoder(&stack).await;
+    let job = single_job(&stack).await;
+
+    // Marked before its invocation runs (a queued or retried invocation): it does not start.
+    marks.mark_canceled("early", u64::MAX).await.unwrap();
+    let answer = transcoder
+        .handle(json!({"job_id": "early", "job": job}), None)
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"job_id": "early", "status": "CANCELED"}));
+
+    // Marked while it runs: it stops at its next look and reports CANCELED, with the job's metadata.
+    let marking = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        marks.mark_canceled("late", u64::MAX).await.unwrap();
+    };
+    let (answer, ()) = tokio::join!(
+        transcoder.handle(json!({"job_id": "late", "job": job}), None),
+        marking
+    );
+    assert_eq!(
+        answer.unwrap(),
+        json!({"job_id": "late", "status": "CANCELED"})
+    );
+    // The events are on the bus before the invocation answers.
+    let mut events = stack.events.drain().await;
+    events.sort_by_key(|e| e["detail"]["timestamp"].as_u64());
+    let statuses: Vec<_> = events
+        .iter()
+        .map(|e| (e["detail"]["jobId"].clone(), e["detail"]["status"].clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (json!("late"), json!("PROGRESSING")),
+            (json!("late"), json!("CANCELED"))
+        ],
+        "the early job put no event"
+    );
+    assert_eq!(events[1]["detail"]["userMetadata"]["stream"], "s-42");
+    assert_eq!(
+        stack.keys("streams/s-42_composited").await,
+        Vec::<String>::new()
+    );
+
+    // Not marked, the same job runs to its end and stores its output.
+    let answer = transcoder
+        .handle(json!({"job_id": "kept", "job": job}), None)
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "COMPLETE", "{answer}");
+    assert!(!stack.keys("streams/s-42_composited").await.is_empty());
 }
 
 #[tokio::test]
