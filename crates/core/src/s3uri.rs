@@ -55,6 +55,16 @@ impl S3Uri {
         &self.key
     }
 
+    /// The folder holding the object (`s3://bkt/a/` for `s3://bkt/a/c.mp4`: its key up to the last `/`); `None` for an
+    /// object outside a folder.
+    pub fn folder(&self) -> Option<S3Uri> {
+        let end = self.key.rfind('/')?;
+        Some(Self {
+            bucket: self.bucket.clone(),
+            key: self.key[..=end].to_owned(),
+        })
+    }
+
     /// The key's file extension in lower case (`png` for `a/b.PNG`), if any.
     pub fn extension(&self) -> Option<String> {
         let name = self.key.rsplit('/').next().unwrap_or_default();
@@ -107,6 +117,22 @@ impl<'de> Deserialize<'de> for S3Uri {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_objects_folder_is_its_key_up_to_the_last_slash() {
+        let folder = |uri: &str| {
+            S3Uri::parse_str(uri)
+                .unwrap()
+                .folder()
+                .map(|f| f.to_string())
+        };
+        assert_eq!(
+            folder("s3://bkt/a/w/c.mp4").as_deref(),
+            Some("s3://bkt/a/w/")
+        );
+        assert_eq!(folder("s3://bkt/a/").as_deref(), Some("s3://bkt/a/"));
+        assert_eq!(folder("s3://bkt/c.mp4"), None);
+    }
 
     #[test]
     fn parses_and_prints_bucket_and_key() {

@@ -47,13 +47,6 @@ impl ChunkedFlow {
     }
 }
 
-/// The folder of the object at `uri` (its key up to the last `/`); `None` for an object outside a folder.
-fn folder_of(uri: &S3Uri) -> Option<S3Uri> {
-    let key = uri.key();
-    let end = key.rfind('/')?;
-    S3Uri::new(uri.bucket(), &key[..=end]).ok()
-}
-
 /// Most bytes of an execution's input: Step Functions refuses more than 256 KiB.
 const INPUT_LIMIT_BYTES: usize = 200 * 1024;
 
@@ -295,7 +288,7 @@ impl Transcoder {
         let Some(folder) = S3Uri::parse_str(&job.request_uri)
             .ok()
             .as_ref()
-            .and_then(folder_of)
+            .and_then(S3Uri::folder)
         else {
             tracing::warn!(
                 job_id = job.job_id,
@@ -339,7 +332,7 @@ impl Transcoder {
     /// order; the notifier keeps the largest percentage). Best effort: the chunk stays rendered, and its
     /// invocation successful, when the count or the event fails.
     pub(crate) async fn report_progress(&self, progress: &ChunkProgress, chunk_uri: &S3Uri) {
-        let Some(folder) = folder_of(chunk_uri) else {
+        let Some(folder) = chunk_uri.folder() else {
             tracing::warn!(job_id = progress.job_id, %chunk_uri, "a chunk outside a folder: no progress");
             return;
         };

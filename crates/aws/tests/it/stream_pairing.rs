@@ -35,7 +35,8 @@ async fn streams() -> (DynamoStreams, aws_sdk_dynamodb::Client, String) {
     (DynamoStreams::new(ddb.clone(), &name, 30), ddb, name)
 }
 
-async fn raw_item(
+/// `stream`'s item as stored (strongly consistent read).
+pub(crate) async fn raw_item(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
     stream: &str,

@@ -1,7 +1,5 @@
 //! Stream statuses and event markers against a real moto server.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use vidpipe_aws::dynamo::{DynamoProcessedEvents, DynamoStreams};
 use vidpipe_core::capability::{CAPABILITY_BYTES, StreamCapability};
@@ -12,6 +10,8 @@ use vidpipe_core::ports::{
 };
 use vidpipe_core::stream_status::StreamStatus;
 use vidpipe_testkit::{moto::MotoServer, unique_name};
+
+use crate::stream_pairing::raw_item;
 
 struct Fixture {
     streams: DynamoStreams,
@@ -253,13 +253,13 @@ async fn the_first_signer_owns_a_stream() {
         .send()
         .await
         .unwrap();
-    let before = item(&f, "s5").await;
+    let before = raw_item(&f.ddb, &f.name, "s5").await;
     assert_eq!(
         claim("s5", "jwt:bob", ClaimIf::New).await.unwrap(),
         OwnerClaim::Unowned
     );
     assert_eq!(
-        item(&f, "s5").await,
+        raw_item(&f.ddb, &f.name, "s5").await,
         before,
         "a refused claim writes nothing"
     );
@@ -272,20 +272,6 @@ async fn the_first_signer_owns_a_stream() {
         (r.owner.as_deref(), r.status, r.generation),
         (Some("jwt:bob"), StreamStatus::Processing, 1)
     );
-}
-
-/// `stream`'s item as stored.
-async fn item(f: &Fixture, stream: &str) -> Option<HashMap<String, AttributeValue>> {
-    f.ddb
-        .get_item()
-        .table_name(&f.name)
-        .key("pk", AttributeValue::S(format!("STREAM#{stream}")))
-        .key("sk", AttributeValue::S("STREAM".into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
 }
 
 #[tokio::test]

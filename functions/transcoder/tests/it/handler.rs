@@ -115,21 +115,7 @@ async fn a_job_the_engine_refuses_ends_in_an_error_event_not_a_failed_invocation
 async fn a_job_still_running_at_the_deadline_is_stopped_and_reported_in_error() {
     let stack = Stack::new().await;
     let transcoder = transcoder(&stack);
-    let sources = tempfile::tempdir().unwrap();
-    stream::write_single_source(sources.path());
-    stack
-        .upload(
-            &sources.path().join("s-42_camera.webm"),
-            "streams/s-42_camera.webm",
-        )
-        .await;
-    let job = golden(
-        stream::SINGLE_JOB,
-        &[(
-            "s3://vidpipe-uploads/streams/",
-            format!("{}streams/", stack.root()),
-        )],
-    );
+    let job = single_job(&stack).await;
     // The deadline has passed: the job is stopped at its first wait.
     let answer = transcoder
         .handle(json!({"job_id": "late", "job": job}), Some(Instant::now()))
