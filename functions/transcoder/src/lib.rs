@@ -1,8 +1,9 @@
 //! `vidpipe-transcoder`: the ffmpeg backend on Lambda (`MEDIACONVERT_BACKEND=lambda`). It runs a MediaConvert
 //! CreateJob document with vidpipe-engine, reading the inputs from S3 into the function's temporary storage and
-//! writing the outputs back, and puts the job's MediaConvert-shaped events (PROGRESSING, STATUS_UPDATE, COMPLETE or
-//! ERROR) on the bus under the source `vidpipe.transcoder`, so the notifier and the status rules treat them as
-//! MediaConvert's. It also answers probes, so the compositor needs no MediaConvert at all.
+//! writing the outputs back, and puts the job's MediaConvert-shaped events (PROGRESSING, STATUS_UPDATE, then
+//! COMPLETE, ERROR or CANCELED) on the bus under the source `vidpipe.transcoder`, so the notifier and the status
+//! rules treat them as MediaConvert's. It also answers probes, so the compositor needs no MediaConvert at all. A job
+//! the compositor cancels is marked in the table ([`CancelMarks`]): a job run whole looks for its mark and stops.
 //!
 //! The invocations are `vidpipe_core::transcoder::Invocation`s. A job the engine refuses (a document it cannot
 //! read, an input it cannot open) ends in an ERROR event and a successful invocation: retrying cannot help, so
