@@ -2,14 +2,13 @@
 //! by a conditional update on the statuses before the new one.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use vidpipe_core::playback::{PlaybackPackage, PlaybackUpdate, statuses_before};
 use vidpipe_core::ports::{PlaybackAdvance, PlaybackStore, StoreError};
 use vidpipe_core::stream_status::StreamStatus;
 
 use super::TTL_ATTRIBUTE;
-use super::conditional::{applied, unavailable};
+use super::conditional::{self, Written, applied, unavailable};
 use super::item::{Item, cost_attributes, cost_from_item, get_n, get_s, n, s};
 
 /// The playback items of the table.
@@ -218,19 +217,16 @@ impl PlaybackStore for DynamoPlaybacks {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match written {
-            Ok(out) => Ok(out
+        Ok(match conditional::written(written)? {
+            Written::Applied(out) => out
                 .attributes()
                 .and_then(package)
-                .map_or(PlaybackAdvance::Unknown, PlaybackAdvance::Applied)),
-            Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(c)) => Ok(c
-                    .item()
-                    .and_then(package)
-                    .map_or(PlaybackAdvance::Unknown, PlaybackAdvance::Stale)),
-                _ => Err(unavailable(e)),
-            },
-        }
+                .map_or(PlaybackAdvance::Unknown, PlaybackAdvance::Applied),
+            Written::Refused(old) => old
+                .as_ref()
+                .and_then(package)
+                .map_or(PlaybackAdvance::Unknown, PlaybackAdvance::Stale),
+        })
     }
 
     async fn delete(&self, asset: &str) -> Result<(), StoreError> {

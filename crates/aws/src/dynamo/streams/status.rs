@@ -6,9 +6,6 @@
 //! The owner is set once, by a conditional write that also stores an anonymous owner's capability digest
 //! (`capability_sha256`), so of concurrent first signers exactly one owns the stream and holds its capability.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use vidpipe_core::capability::CapabilityDigest;
@@ -21,7 +18,7 @@ use super::{
     stream_pk,
 };
 use crate::dynamo::TTL_ATTRIBUTE;
-use crate::dynamo::conditional::{applied, unavailable};
+use crate::dynamo::conditional::{Written, applied, written};
 use crate::dynamo::item::{Item, cost_attributes, get_s, n, s};
 
 impl StreamStatusStore for DynamoStreams {
@@ -41,7 +38,7 @@ impl StreamStatusStore for DynamoStreams {
         expires_at: u64,
         scope: ClaimIf,
     ) -> Result<OwnerClaim, StoreError> {
-        let refused = match scope {
+        let written = match scope {
             ClaimIf::New => {
                 self.put_owned_item(stream, owner, capability, expires_at)
                     .await?
@@ -51,8 +48,12 @@ impl StreamStatusStore for DynamoStreams {
                     .await?
             }
         };
-        let Some(old) = refused else {
-            return Ok(OwnerClaim::Claimed);
+        // A failed condition on the item's existence or owner always returns the item.
+        let old = match written {
+            Written::Applied(()) => return Ok(OwnerClaim::Claimed),
+            Written::Refused(old) => old.ok_or_else(|| {
+                StoreError::Corrupt(format!("stream {stream}: refused, but no item"))
+            })?,
         };
         Ok(match get_s(&old, "owner") {
             Some(owner) => OwnerClaim::Owned {
@@ -99,14 +100,14 @@ impl StreamStatusStore for DynamoStreams {
             .expression_attribute_values(":event", s(event_id))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        match forward_only(request, update).send().await {
-            Ok(out) => {
+        match written(forward_only(request, update).send().await)? {
+            Written::Applied(out) => {
                 let item = out
                     .attributes()
                     .ok_or_else(|| StoreError::Corrupt("no attributes after an update".into()))?;
                 Ok(JobEventOutcome::Applied(record_from_item(item)?))
             }
-            Err(e) => refused(e, generation, event_id),
+            Written::Refused(old) => refused(old.as_ref(), generation, event_id),
         }
     }
 }
@@ -166,23 +167,15 @@ fn forward_only(
 }
 
 /// What a refused job event means, from the item as it was (DynamoDB returns it when the condition fails).
-fn refused<R>(
-    error: SdkError<UpdateItemError, R>,
+fn refused(
+    old: Option<&Item>,
     generation: u64,
     event_id: &str,
-) -> Result<JobEventOutcome, StoreError>
-where
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    let old: Option<Option<&Item>> = error.as_service_error().and_then(|e| match e {
-        UpdateItemError::ConditionalCheckFailedException(c) => Some(c.item()),
-        _ => None,
-    });
+) -> Result<JobEventOutcome, StoreError> {
     match old {
-        None => Err(unavailable(error)),
-        Some(None) => Ok(JobEventOutcome::UnknownStream),
-        Some(Some(item)) if !item.contains_key("stream") => Ok(JobEventOutcome::UnknownStream),
-        Some(Some(item)) => {
+        None => Ok(JobEventOutcome::UnknownStream),
+        Some(item) if !item.contains_key("stream") => Ok(JobEventOutcome::UnknownStream),
+        Some(item) => {
             let record = record_from_item(item)?;
             Ok(
                 if get_s(item, "last_event_id").as_deref() == Some(event_id) {
@@ -198,7 +191,7 @@ where
 }
 
 /// The two writes of an owner claim. Each is one conditional write that, when its condition fails, returns the item as
-/// it was (its owner and capability) without a second read: `Ok(None)` when it wrote, `Ok(Some(item))` when it did not.
+/// it was (its owner and capability) without a second read.
 impl DynamoStreams {
     /// Puts `stream`'s item, owned by `owner`, if it has none. A put rather than an update of a missing item: the
     /// same write in DynamoDB, and a request without an update expression, which moto parses in Python (the claim
@@ -209,7 +202,7 @@ impl DynamoStreams {
         owner: &str,
         capability: Option<&CapabilityDigest>,
         expires_at: u64,
-    ) -> Result<Option<Item>, StoreError> {
+    ) -> Result<Written<()>, StoreError> {
         let mut item = Item::from([
             ("pk".to_owned(), s(stream_pk(stream))),
             ("sk".to_owned(), s(STREAM_SK)),
@@ -229,15 +222,7 @@ impl DynamoStreams {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(None),
-            Err(e) => match e.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(c)) => {
-                    refused_item(stream, c.item()).map(Some)
-                }
-                _ => Err(unavailable(e)),
-            },
-        }
+        written(result.map(drop))
     }
 
     /// Makes `owner` the owner of `stream` if it has none, creating the item if needed.
@@ -247,7 +232,7 @@ impl DynamoStreams {
         owner: &str,
         capability: Option<&CapabilityDigest>,
         expires_at: u64,
-    ) -> Result<Option<Item>, StoreError> {
+    ) -> Result<Written<()>, StoreError> {
         let set = "SET #owner = :owner, #stream = :stream, #ttl = if_not_exists(#ttl, :ttl)";
         let request = self
             .update(stream)
@@ -266,20 +251,6 @@ impl DynamoStreams {
                 .expression_attribute_values(":capability", s(digest.to_stored())),
             None => request.update_expression(set),
         };
-        match request.send().await {
-            Ok(_) => Ok(None),
-            Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    refused_item(stream, c.item()).map(Some)
-                }
-                _ => Err(unavailable(e)),
-            },
-        }
+        written(request.send().await.map(drop))
     }
-}
-
-/// The item a refused claim returned: a failed condition on the item's existence or owner always has one.
-fn refused_item(stream: &str, item: Option<&Item>) -> Result<Item, StoreError> {
-    item.cloned()
-        .ok_or_else(|| StoreError::Corrupt(format!("stream {stream}: refused, but no item")))
 }
