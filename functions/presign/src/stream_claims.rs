@@ -5,7 +5,8 @@ use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 use vidpipe_core::capability::{CAPABILITY_BYTES, StreamCapability};
 use vidpipe_core::ports::{
-    ClaimIf, ObjectStore, OwnerClaim, RecordingStore, StoreError, StreamStatusStore,
+    ClaimIf, ObjectStore, ObjectStoreError, OwnerClaim, RecordingStore, StoreError,
+    StreamStatusStore,
 };
 use vidpipe_core::recording::Recording;
 use vidpipe_core::upload::UploadKind;
@@ -100,10 +101,7 @@ where
     /// 409 `already_exists` if `key` holds an object.
     async fn refuse_taken_key(&self, key: &str) -> Result<(), ApiError> {
         if self.objects.exists(key).await? {
-            return Err(ApiError::conflict(
-                "already_exists",
-                "an object with this key already exists",
-            ));
+            return Err(ObjectStoreError::AlreadyExists.into());
         }
         Ok(())
     }
